@@ -1,0 +1,20 @@
+// One bundle per entry: the VS Code extension, the language server, the CLI and the scan worker.
+import { build } from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  logLevel: 'warning',
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
+  build({ ...common, entryPoints: { server: 'src/server/main.ts' }, outdir: 'dist' }),
+  build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
+  build({ ...common, entryPoints: { scanWorker: 'src/core/scanWorker.ts' }, outdir: 'dist' }),
+]);
+if (watch) console.log('esbuild: watch mode is not supported; run npm run build again');
