@@ -1,7 +1,6 @@
-// One bundle per entry: the VS Code extension, the language server, the CLI and the scan worker.
+// One bundle per entry: the CLI and the scan worker (the language server and extension join them later).
 import { build } from 'esbuild';
 
-const watch = process.argv.includes('--watch');
 const common = {
   bundle: true,
   platform: 'node',
@@ -12,9 +11,6 @@ const common = {
 };
 
 await Promise.all([
-  build({ ...common, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
-  build({ ...common, entryPoints: { server: 'src/server/main.ts' }, outdir: 'dist' }),
   build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
   build({ ...common, entryPoints: { scanWorker: 'src/core/scanWorker.ts' }, outdir: 'dist' }),
 ]);
-if (watch) console.log('esbuild: watch mode is not supported; run npm run build again');

@@ -1,0 +1,107 @@
+/** CLI output: checkpatch-style text, JSON, and SARIF 2.1.0. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { classOrder } from '../core/classify';
+import { licenseWords } from '../core/exportMacros';
+import type { Finding, FindingCode } from '../core/findings';
+import type { Consumer, Export, KernelIndex } from '../core/index';
+
+export const README_URL = 'https://github.com/kexports/kexports/blob/main/README.md';
+
+export function codeAnchor(code: FindingCode): string {
+  return `${README_URL}#${code.toLowerCase()}`;
+}
+
+const severityWord = { error: 'ERROR', warning: 'WARNING', info: 'INFO', hint: 'HINT' } as const;
+
+/** One finding as checkpatch prints one with --show-types. */
+export function findingText(index: KernelIndex, f: Finding): string {
+  const src = sourceLine(index, f.file, f.line);
+  return `${severityWord[f.severity]}:${f.code}: ${f.message}\n#${f.line}: FILE: ${f.file}:${f.line}:\n${src === undefined ? '' : `+${src}\n`}`;
+}
+
+const lineCache = new Map<string, string[]>();
+function sourceLine(index: KernelIndex, file: string, line: number): string | undefined {
+  let lines = lineCache.get(file);
+  if (!lines) {
+    try {
+      lines = readFileSync(join(index.root, file), 'latin1').split('\n');
+    } catch {
+      return undefined;
+    }
+    lineCache.set(file, lines);
+  }
+  return lines[line - 1];
+}
+
+export function exportLine(e: Export): string {
+  const ns = e.namespace ? `  namespace ${e.namespace}` : '';
+  const via = e.wrapper ? `  via ${e.wrapper}()` : '';
+  return `${e.file}:${e.line}: ${e.name}  ${e.macro}  ${licenseWords(e.type)}${ns}${via}`;
+}
+
+export function consumerLine(c: Consumer): string {
+  const via = c.via ? `  via ${c.via.name}${c.via.kind === 'inline' ? '()' : ''} in ${c.via.file}` : '';
+  return `  ${c.cls.padEnd(9)} ${c.file}:${c.line}${via}`;
+}
+
+export function sortConsumers(list: Consumer[]): Consumer[] {
+  return list.sort((a, b) => classOrder.indexOf(a.cls) - classOrder.indexOf(b.cls) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+}
+
+export function consumersBlock(e: Export, list: Consumer[]): string {
+  const kernel = list.filter((c) => c.cls !== 'tools');
+  const head = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}) ${e.file}:${e.line}: ${kernel.length === 0 ? 'no consumer' : `${kernel.length} consumer${kernel.length === 1 ? '' : 's'}`}`;
+  return [head, ...sortConsumers(list).map(consumerLine)].join('\n');
+}
+
+export function exportJson(e: Export): Record<string, unknown> {
+  return {
+    name: e.name,
+    symbols: e.symbols,
+    type: e.type,
+    macro: e.macro,
+    ...(e.wrapper ? { wrapper: e.wrapper } : {}),
+    license: licenseWords(e.type),
+    namespace: e.namespace ?? null,
+    ...(e.modules ? { modules: e.modules } : {}),
+    file: e.file,
+    line: e.line,
+    definition: e.definition ? { line: e.definition.line, endLine: e.definition.endLine, static: e.definition.isStatic, kind: e.definition.kind } : null,
+  };
+}
+
+export function sarif(findings: readonly Finding[], version: string): unknown {
+  const codes = [...new Set(findings.map((f) => f.code))].sort();
+  const level = { error: 'error', warning: 'warning', info: 'note', hint: 'note' } as const;
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'kexports',
+            version,
+            informationUri: README_URL,
+            rules: codes.map((id) => ({ id, helpUri: codeAnchor(id), shortDescription: { text: id.replace(/_/g, ' ').toLowerCase() } })),
+          },
+        },
+        originalUriBaseIds: { SRCROOT: { description: { text: 'the kernel tree' } } },
+        results: findings.map((f) => ({
+          ruleId: f.code,
+          level: level[f.severity],
+          message: { text: f.message },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: f.file, uriBaseId: 'SRCROOT' },
+                region: { startLine: f.line, startColumn: f.col + 1, endLine: f.endLine, endColumn: Math.max(f.endCol, f.col) + 1 },
+              },
+            },
+          ],
+        })),
+      },
+    ],
+  };
+}

@@ -1,0 +1,44 @@
+/** kexports: argv -> core -> stdout and an exit code. */
+import { readFileSync } from 'node:fs';
+import { parseArgs, UsageError } from './args';
+import { runCheck, runConsumers, runExports, usage, VERSION, type Io } from './commands';
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    if (args.flags.has('--version')) return io.out(`kexports ${VERSION}\n`), 0;
+    switch (args.command) {
+      case 'exports':
+        return await runExports(args, io);
+      case 'consumers':
+        return await runConsumers(args, io);
+      case 'check':
+        return await runCheck(args, io);
+      case undefined:
+      case 'help':
+        io.out(usage);
+        return args.command === 'help' || args.flags.has('--help') ? 0 : 2;
+      default:
+        throw new UsageError(`unknown command ${args.command}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`kexports: ${e.message}\n\n${usage}`);
+      return 2;
+    }
+    io.err(`kexports: ${(e as Error).message}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  const io: Io = {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    cwd: process.cwd(),
+    stdin: () => readFileSync(0, 'utf8'),
+  };
+  void main(process.argv.slice(2), io).then((code) => {
+    if (code >= 0) process.exitCode = code;
+  });
+}

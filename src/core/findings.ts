@@ -1,0 +1,185 @@
+/**
+ * Findings on exports: the linux-mm rules (GPL-only policy, consumers), checkpatch's placement rule,
+ * and modpost's duplicate rule. Codes are stable and documented in the README.
+ */
+import picomatch from 'picomatch';
+import type { Cancellation } from './cancel';
+import { gplVariant, isGplOnly, licenseWords } from './exportMacros';
+import type { Consumer, Export, KernelIndex } from './index';
+
+export const findingCodes = [
+  'NOT_GPL_ONLY',
+  'NO_CONSUMER',
+  'TEST_ONLY_CONSUMERS',
+  'SAME_DIR_CONSUMERS',
+  'EXPORT_SYMBOL_PLACEMENT',
+  'STATIC_EXPORT',
+  'DUPLICATE_EXPORT',
+  'UNRESOLVED_EXPORT',
+] as const;
+export type FindingCode = (typeof findingCodes)[number];
+
+export type Severity = 'error' | 'warning' | 'info' | 'hint' | 'off';
+export const severityRank: Record<Severity, number> = { error: 3, warning: 2, info: 1, hint: 0, off: -1 };
+
+export const defaultSeverity: Record<FindingCode, Severity> = {
+  NOT_GPL_ONLY: 'warning',
+  NO_CONSUMER: 'warning',
+  TEST_ONLY_CONSUMERS: 'warning',
+  SAME_DIR_CONSUMERS: 'info',
+  EXPORT_SYMBOL_PLACEMENT: 'warning',
+  STATIC_EXPORT: 'error',
+  DUPLICATE_EXPORT: 'error',
+  UNRESOLVED_EXPORT: 'info',
+};
+
+/** The HMM files the 2019 linux-mm review asked to keep GPL-only. */
+export const defaultGplOnlyPaths = ['mm/hmm.c', 'include/linux/hmm.h', 'mm/migrate_device.c', 'mm/memremap.c'];
+
+export interface CheckOptions {
+  gplOnlyPaths: readonly string[];
+  severity: Partial<Record<FindingCode, Severity>>;
+  testsCountAsConsumers: boolean;
+  token?: Cancellation;
+}
+
+export interface Finding {
+  code: FindingCode;
+  severity: Exclude<Severity, 'off'>;
+  symbol: string;
+  message: string;
+  file: string;
+  line: number;
+  col: number;
+  endLine: number;
+  endCol: number;
+}
+
+export function policyMatcher(globs: readonly string[]): (path: string) => boolean {
+  if (globs.length === 0) return () => false;
+  return picomatch(globs as string[], { dot: true });
+}
+
+const REAL: ReadonlySet<string> = new Set(['driver', 'subsystem', 'arch']);
+
+export interface ConsumerVerdict {
+  /** Consumers seen; complete unless `real` stopped the search. */
+  consumers: Consumer[];
+  real: boolean;
+}
+
+/** Searches consumers until one outside tests, the own directory and tools/ turns up. */
+export function consumerVerdict(index: KernelIndex, exp: Export): ConsumerVerdict {
+  let real = false;
+  const consumers = index.consumers(exp, (c) => (REAL.has(c.cls) ? (real = true) : false));
+  return { consumers, real };
+}
+
+export function checkExports(index: KernelIndex, exports: readonly Export[], opts: CheckOptions): Finding[] {
+  const sev = { ...defaultSeverity, ...opts.severity };
+  const inPolicy = policyMatcher(opts.gplOnlyPaths);
+  const out: Finding[] = [];
+  const add = (code: FindingCode, exp: Export, message: string): void => {
+    const s = sev[code];
+    if (s === 'off') return;
+    out.push({ code, severity: s, symbol: exp.name, message, file: exp.file, line: exp.line, col: exp.col, endLine: exp.endLine, endCol: exp.endCol });
+  };
+  const dupes = duplicateMap(index);
+  for (const exp of exports) {
+    if (opts.token?.isCancellationRequested) break;
+    if (exp.file.startsWith('tools/') || exp.file.startsWith('scripts/')) continue;
+    // EXPORT_SYMBOL_IF_KUNIT has no GPL-only form and exists only in test builds.
+    if (inPolicy(exp.file) && !isGplOnly(exp.type) && exp.flavour !== 'kunit') {
+      const want = gplVariant(exp.macro) ?? 'EXPORT_SYMBOL_GPL';
+      add('NOT_GPL_ONLY', exp, `${exp.name} is exported with ${exp.macro} (${licenseWords(exp.type)}); the GPL-only policy for ${exp.file} wants ${want}`);
+    }
+    if (sev.NO_CONSUMER !== 'off' || sev.TEST_ONLY_CONSUMERS !== 'off' || sev.SAME_DIR_CONSUMERS !== 'off') {
+      const v = consumerVerdict(index, exp);
+      if (!v.real) {
+        const tests = v.consumers.filter((c) => c.cls === 'test');
+        const same = v.consumers.filter((c) => c.cls === 'same-dir');
+        const tools = v.consumers.filter((c) => c.cls === 'tools');
+        if (same.length === 0 && (tests.length === 0 || !opts.testsCountAsConsumers)) {
+          const extra = tests.length ? ` (${count(tests.length, 'test uses', 'test use')} it, and tests do not count here)` : tools.length ? ' (only userspace tools/ use the name)' : '';
+          add('NO_CONSUMER', exp, `${exp.name} is exported but has no in-tree consumer${extra}`);
+        } else if (same.length === 0) {
+          add('TEST_ONLY_CONSUMERS', exp, `${exp.name} is exported but only tests use it: ${tests.map((c) => c.file).slice(0, 3).join(', ')}${tests.length > 3 ? ', …' : ''}`);
+        } else {
+          const dir = exp.file.includes('/') ? exp.file.slice(0, exp.file.lastIndexOf('/') + 1) : './';
+          add('SAME_DIR_CONSUMERS', exp, `${exp.name} is exported but its only consumers are in its own directory ${dir}: ${same.map((c) => c.file).slice(0, 3).join(', ')}${same.length > 3 ? ', …' : ''}`);
+        }
+      }
+    }
+    const def = exp.definition;
+    if (def && exp.file.endsWith('.c') && !exp.wrapper && def.kind !== 'asm-label' && def.endLine !== exp.line - 1) {
+      add('EXPORT_SYMBOL_PLACEMENT', exp, `EXPORT_SYMBOL(foo); should immediately follow its function/variable (${exp.name} ends at line ${def.endLine})`);
+    }
+    if (def && def.isStatic) {
+      add('STATIC_EXPORT', exp, `${exp.name} is static but exported with ${exp.macro}; a static symbol must not be exported`);
+    }
+    const prevExport = dupes.get(exp);
+    if (prevExport) {
+      add('DUPLICATE_EXPORT', exp, `'${exp.symbols[0]}' exported twice. Previous export was in ${prevExport.file}:${prevExport.line}`);
+    }
+  }
+  for (const u of index.unresolved) {
+    if (!exports.some((e) => e.file === u.file) && !exportsCover(exports, index, u.file)) continue;
+    const s = sev.UNRESOLVED_EXPORT;
+    if (s === 'off') continue;
+    out.push({ code: 'UNRESOLVED_EXPORT', severity: s, symbol: '', message: `${u.macro}(): ${u.reason}`, file: u.file, line: u.line, col: 0, endLine: u.line, endCol: 0 });
+  }
+  out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.code.localeCompare(b.code)));
+  return out;
+}
+
+function exportsCover(exports: readonly Export[], index: KernelIndex, file: string): boolean {
+  return exports === index.exports || exports.length === index.exports.length ? true : exports.some((e) => e.file === file);
+}
+
+function count(n: number, many: string, one: string): string {
+  return n === 1 ? `1 ${one}s` : `${n} ${many.replace(' uses', '')} use`;
+}
+
+/** Conditional paths "3.0/5.1" are exclusive when they take different branches of one #if. */
+export function exclusive(a: string, b: string): boolean {
+  if (!a || !b) return false;
+  const branches = new Map(a.split('/').map((p) => p.split('.') as [string, string]));
+  for (const p of b.split('/')) {
+    const [id, br] = p.split('.');
+    const other = branches.get(id!);
+    if (other !== undefined && other !== br) return true;
+  }
+  return false;
+}
+
+/**
+ * Exports that repeat an earlier export of the same linker symbol in a way both would be built:
+ * in one file outside exclusive #if branches, or in two files that are neither arch alternatives nor
+ * conditional. Maps each repeat to the export it repeats.
+ */
+export function duplicateMap(index: KernelIndex): Map<Export, Export> {
+  const out = new Map<Export, Export>();
+  for (const list of index.exportsByName.values()) {
+    if (list.length < 2) continue;
+    const sorted = [...list].filter((e) => !e.file.startsWith('tools/') && !e.file.startsWith('scripts/')).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+    for (let j = 1; j < sorted.length; j++) {
+      const b = sorted[j]!;
+      for (let k = 0; k < j; k++) {
+        const a = sorted[k]!;
+        if (a.symbols[0] !== b.symbols[0]) continue;
+        if (a.file === b.file ? !exclusive(a.cond, b.cond) : bothBuilt(a, b)) {
+          out.set(b, a);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function bothBuilt(a: Export, b: Export): boolean {
+  const archA = /^arch\/([^/]+)\//.exec(a.file)?.[1];
+  const archB = /^arch\/([^/]+)\//.exec(b.file)?.[1];
+  if ((archA || archB) && archA !== archB) return false;
+  return a.cond === '' && b.cond === '' && !a.file.endsWith('.h') && !b.file.endsWith('.h');
+}

@@ -1,0 +1,497 @@
+/**
+ * The index of one tree: every file's exports and definitions, and a postings list per identifier
+ * (file, line, context) from which consumers are answered. One file can be re-scanned and its
+ * contribution replaced without touching the rest.
+ */
+import type { Cancellation } from './cancel';
+import { classify, type ConsumerClass } from './classify';
+import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
+import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, readKbuildNamespaces } from './kbuild';
+import type { Definition, ImportNs, RawExport, WrapperCandidate } from './lexer';
+import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer } from './scanFile';
+import { IdMap, NameTable, scanFiles } from './scanPool';
+import { walkTree, type WalkResult } from './walk';
+import { expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
+
+export interface Export {
+  /** The C identifier the macro names (for a tracepoint, the tracepoint's name). */
+  name: string;
+  /** Linker symbols, as Module.symvers lists them. */
+  symbols: string[];
+  type: ExportType;
+  /** The export macro, after expanding any wrapper. */
+  macro: string;
+  /** The wrapper macro written at the call site, if any. */
+  wrapper?: string;
+  flavour: ExportFlavour;
+  namespace?: string;
+  /** EXPORT_SYMBOL_FOR_MODULES' module list. */
+  modules?: string[];
+  file: string;
+  line: number;
+  col: number;
+  endLine: number;
+  endCol: number;
+  cond: string;
+  definition?: Definition;
+}
+
+export interface Unresolved {
+  file: string;
+  line: number;
+  macro: string;
+  reason: string;
+}
+
+export interface Via {
+  name: string;
+  file: string;
+  line: number;
+  kind: 'macro' | 'inline';
+}
+
+export interface Consumer {
+  file: string;
+  line: number;
+  cls: ConsumerClass;
+  /** The header inline function or macro through which the file uses the export. */
+  via?: Via;
+}
+
+export interface IndexedFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  alive: boolean;
+  lines: number;
+  exports: RawExport[];
+  /** Definitions of the names this file exports. */
+  defs: Definition[];
+  imports: ImportNs[];
+  wrappers: WrapperCandidate[];
+  proxyStart: number;
+  proxyCount: number;
+  skipped?: Skipped;
+}
+
+export interface IndexOptions {
+  exclude?: readonly string[];
+  maxFileBytes?: number;
+  workers?: number;
+  workerScript?: string;
+  onProgress?: (done: number, total: number) => void;
+  token?: Cancellation;
+}
+
+export interface IndexStats {
+  files: number;
+  bytes: number;
+  skipped: Skipped[];
+  symlinks: number;
+  excluded: number;
+  unreadableDirs: string[];
+}
+
+/** Growable postings of one identifier beyond the compact arrays: (file, line, ctx) triples. */
+type Overlay = Map<number, number[]>;
+
+export class KernelIndex {
+  readonly table: NameTable;
+  files: IndexedFile[] = [];
+  readonly byPath = new Map<string, number>();
+  /** Compact postings: entries of name id k are [offsets[k], offsets[k+1]). */
+  offsets: Uint32Array = new Uint32Array(1);
+  postFile: Uint32Array = new Uint32Array(0);
+  postLine: Uint32Array = new Uint32Array(0);
+  postCtx: Uint32Array = new Uint32Array(0);
+  overlay: Overlay = new Map();
+  /** Proxies (header inline functions and macros), by file range. */
+  proxyName: Uint32Array = new Uint32Array(0);
+  proxyLine: Uint32Array = new Uint32Array(0);
+  proxyKind: Uint8Array = new Uint8Array(0);
+  proxyCount = 0;
+
+  exports: Export[] = [];
+  exportsByName = new Map<string, Export[]>();
+  exportsByFile = new Map<string, Export[]>();
+  wrappers = new Map<string, Wrapper>();
+  unresolved: Unresolved[] = [];
+  kbuild: KbuildNamespaces = emptyKbuild();
+  stats: IndexStats = { files: 0, bytes: 0, skipped: [], symlinks: 0, excluded: 0, unreadableDirs: [] };
+  private scanner = newScanner();
+  private localMap: IdMap;
+
+  constructor(
+    readonly root: string,
+    table?: NameTable,
+  ) {
+    this.table = table ?? new NameTable();
+    this.localMap = new IdMap(this.table);
+  }
+
+  // ---- building ----
+
+  /** Adds scanned files, building the compact postings in one counting sort. */
+  addScanned(scanned: readonly ScannedFile[]): void {
+    const base = this.files.length;
+    const names = this.table.names.length;
+    const counts = new Uint32Array(names + 1);
+    let total = 0;
+    for (const f of scanned) {
+      const u = f.scan?.uses;
+      if (!u) continue;
+      for (let k = 0; k < u.length; k += 3) counts[u[k]!]!++;
+      total += u.length / 3;
+    }
+    const offsets = new Uint32Array(names + 1);
+    for (let k = 0, acc = 0; k < names; k++) {
+      offsets[k] = acc;
+      acc += counts[k]!;
+      offsets[k + 1] = acc;
+    }
+    const fill = offsets.slice(0, names);
+    const postFile = new Uint32Array(total);
+    const postLine = new Uint32Array(total);
+    const postCtx = new Uint32Array(total);
+    for (let fi = 0; fi < scanned.length; fi++) {
+      const f = scanned[fi]!;
+      const fileIdx = base + fi;
+      this.pushFile(f, fileIdx);
+      const u = f.scan?.uses;
+      if (!u) continue;
+      const pStart = this.files[fileIdx]!.proxyStart;
+      for (let k = 0; k < u.length; k += 3) {
+        const at = fill[u[k]!]!++;
+        postFile[at] = fileIdx;
+        postLine[at] = u[k + 1]!;
+        const c = u[k + 2]!;
+        postCtx[at] = c === 0 ? 0 : pStart + c; // global proxy index + 1
+      }
+    }
+    if (base === 0) {
+      this.offsets = offsets;
+      this.postFile = postFile;
+      this.postLine = postLine;
+      this.postCtx = postCtx;
+    } else {
+      for (let k = 0; k < names; k++) {
+        for (let at = offsets[k]!; at < offsets[k + 1]!; at++) this.addOverlay(k, postFile[at]!, postLine[at]!, postCtx[at]!);
+      }
+    }
+  }
+
+  private addOverlay(id: number, file: number, line: number, ctx: number): void {
+    let list = this.overlay.get(id);
+    if (!list) this.overlay.set(id, (list = []));
+    list.push(file, line, ctx);
+  }
+
+  private pushFile(f: ScannedFile, fileIdx: number): void {
+    const scan = f.scan;
+    const proxyStart = this.proxyCount;
+    if (scan && scan.proxies.length) {
+      this.ensureProxies(this.proxyCount + scan.proxies.length);
+      for (const p of scan.proxies) {
+        this.proxyName[this.proxyCount] = this.table.idOf(p.name);
+        this.proxyLine[this.proxyCount] = p.line;
+        this.proxyKind[this.proxyCount] = p.kind === 'macro' ? 0 : 1;
+        this.proxyCount++;
+      }
+    }
+    const exported = new Set<string>();
+    for (const e of scan?.exports ?? []) for (const a of e.args) exported.add(a);
+    const rec: IndexedFile = {
+      path: f.path,
+      size: f.size,
+      mtimeMs: f.mtimeMs,
+      alive: true,
+      lines: scan?.lines ?? 0,
+      exports: scan?.exports ?? [],
+      defs: (scan?.defs ?? []).filter((d) => exported.has(d.name)),
+      imports: scan?.imports ?? [],
+      wrappers: scan?.wrappers ?? [],
+      proxyStart,
+      proxyCount: this.proxyCount - proxyStart,
+    };
+    if (f.skipped) rec.skipped = f.skipped;
+    const old = this.byPath.get(f.path);
+    if (old !== undefined) this.files[old]!.alive = false;
+    this.files[fileIdx] = rec;
+    this.byPath.set(f.path, fileIdx);
+  }
+
+  private ensureProxies(size: number): void {
+    if (size <= this.proxyName.length) return;
+    const len = Math.max(size, this.proxyName.length * 2, 1024);
+    const n = new Uint32Array(len);
+    n.set(this.proxyName);
+    const l = new Uint32Array(len);
+    l.set(this.proxyLine);
+    const k = new Uint8Array(len);
+    k.set(this.proxyKind);
+    this.proxyName = n;
+    this.proxyLine = l;
+    this.proxyKind = k;
+  }
+
+  /** Parses wrapper definitions found anywhere in the tree (outside tools/ and scripts/). */
+  collectWrappers(): void {
+    this.wrappers.clear();
+    for (const f of this.files) {
+      if (!f.alive || !f.wrappers.length || f.path.startsWith('tools/') || f.path.startsWith('scripts/')) continue;
+      for (const c of f.wrappers) {
+        const w = parseWrapper(c, f.path);
+        if (w && !this.wrappers.has(w.name)) this.wrappers.set(w.name, w);
+      }
+    }
+  }
+
+  /** Files that call a wrapper: found through the postings, so only they are read again. */
+  wrapperCallers(): string[] {
+    const out = new Set<string>();
+    for (const name of this.wrappers.keys()) {
+      const id = this.table.ids.get(name);
+      if (id === undefined) continue;
+      this.forEachPosting(id, (file, _line, ctx) => {
+        if (ctx === 0) out.add(this.files[file]!.path);
+      });
+    }
+    return [...out].sort();
+  }
+
+  /** Replaces the exports and definitions of files re-scanned with the wrapper names known. */
+  applyWrapperScans(scanned: readonly ScannedFile[]): void {
+    for (const f of scanned) {
+      const idx = this.byPath.get(f.path);
+      if (idx === undefined || !f.scan) continue;
+      const rec = this.files[idx]!;
+      const exported = new Set<string>();
+      for (const e of f.scan.exports) for (const a of e.args) exported.add(a);
+      rec.exports = f.scan.exports;
+      rec.defs = f.scan.defs.filter((d) => exported.has(d.name));
+    }
+  }
+
+  /** Resolves every live file's raw exports into exports. */
+  resolveAll(): void {
+    this.exports = [];
+    this.unresolved = [];
+    this.exportsByName.clear();
+    this.exportsByFile.clear();
+    for (const f of this.files) if (f.alive && f.exports.length) this.resolveFile(f);
+  }
+
+  private resolveFile(f: IndexedFile): void {
+    const mine: Export[] = [];
+    for (const raw of f.exports) {
+      const calls = exportMacros.has(raw.macro) ? [{ macro: raw.macro, args: raw.args }] : expandWrapperCall(this.wrappers, raw.macro, raw.args);
+      if (calls.length === 0) {
+        this.unresolved.push({ file: f.path, line: raw.line, macro: raw.macro, reason: `wrapper ${raw.macro}() exports nothing that could be resolved` });
+        continue;
+      }
+      for (const call of calls) {
+        const m = exportMacros.get(call.macro)!;
+        const name = (call.args[0] ?? '').trim();
+        if (!/^[A-Za-z_]\w*$/.test(name)) {
+          this.unresolved.push({ file: f.path, line: raw.line, macro: raw.macro, reason: `${call.macro}(${call.args.join(', ')}): "${name}" is not an identifier` });
+          continue;
+        }
+        const exp: Export = {
+          name,
+          symbols: linkerSymbols(m.flavour, name),
+          type: m.type,
+          macro: m.name,
+          flavour: m.flavour,
+          file: f.path,
+          line: raw.line,
+          col: raw.col,
+          endLine: raw.endLine,
+          endCol: raw.endCol,
+          cond: raw.cond,
+        };
+        if (raw.macro !== m.name) exp.wrapper = raw.macro;
+        const ns = this.namespaceOf(m.nsArg !== undefined ? call.args[m.nsArg] : undefined, m.fixedNamespace, raw, f.path);
+        if (m.flavour === 'modules') {
+          const mods = unquote(call.args[1] ?? '');
+          exp.modules = mods.split(',').map((s) => s.trim()).filter(Boolean);
+          exp.namespace = `module:${mods}`;
+        } else if (ns) exp.namespace = ns;
+        const def = pickDefinition(f.defs, name, raw.line);
+        if (def) exp.definition = def;
+        mine.push(exp);
+      }
+    }
+    for (const e of mine) {
+      this.exports.push(e);
+      let list = this.exportsByName.get(e.name);
+      if (!list) this.exportsByName.set(e.name, (list = []));
+      list.push(e);
+    }
+    if (mine.length) this.exportsByFile.set(f.path, mine);
+  }
+
+  private namespaceOf(arg: string | undefined, fixed: string | undefined, raw: RawExport, path: string): string | undefined {
+    if (arg !== undefined) {
+      const v = unquote(arg.trim());
+      if (v) return v;
+    }
+    if (fixed) return fixed;
+    if (raw.fileNamespace) return raw.fileNamespace;
+    if (path.endsWith('.c') || path.endsWith('.S')) return kbuildNamespaceFor(this.kbuild, path);
+    return undefined;
+  }
+
+  // ---- queries ----
+
+  forEachPosting(id: number, fn: (file: number, line: number, ctx: number) => void): void {
+    if (id + 1 < this.offsets.length) {
+      const end = this.offsets[id + 1]!;
+      for (let at = this.offsets[id]!; at < end; at++) {
+        const file = this.postFile[at]!;
+        if (this.files[file]!.alive) fn(file, this.postLine[at]!, this.postCtx[at]!);
+      }
+    }
+    const extra = this.overlay.get(id);
+    if (extra) {
+      for (let k = 0; k < extra.length; k += 3) {
+        const file = extra[k]!;
+        if (this.files[file]!.alive) fn(file, extra[k + 1]!, extra[k + 2]!);
+      }
+    }
+  }
+
+  /**
+   * Consumers of an export: uses outside the exporting file, and, transitively, uses of the header
+   * inline functions and macros (proxies) whose bodies use it. `stop` ends the search early.
+   */
+  consumers(exp: Export, stop?: (c: Consumer) => boolean): Consumer[] {
+    const byFile = new Map<string, Consumer>();
+    const seen = new Set<number>();
+    const queue: { id: number; via?: Via }[] = [];
+    for (const n of consumerNames(exp.flavour, exp.name)) {
+      const id = this.table.ids.get(n);
+      if (id !== undefined && !seen.has(id)) {
+        seen.add(id);
+        queue.push({ id });
+      }
+    }
+    let stopped = false;
+    for (let q = 0; q < queue.length && !stopped; q++) {
+      const { id, via } = queue[q]!;
+      this.forEachPosting(id, (fileIdx, line, ctx) => {
+        if (stopped) return;
+        const path = this.files[fileIdx]!.path;
+        if (path === exp.file) return;
+        if (ctx === 0) {
+          if (byFile.has(path)) return;
+          const c: Consumer = { file: path, line, cls: classify(path, exp.file) };
+          if (via) c.via = via;
+          byFile.set(path, c);
+          if (stop && stop(c)) stopped = true;
+          return;
+        }
+        const p = ctx - 1;
+        const nameId = this.proxyName[p]!;
+        if (seen.has(nameId)) return;
+        seen.add(nameId);
+        queue.push({ id: nameId, via: { name: this.table.names[nameId]!, file: path, line: this.proxyLine[p]!, kind: this.proxyKind[p] === 0 ? 'macro' : 'inline' } });
+      });
+    }
+    return [...byFile.values()];
+  }
+
+  exportsNamed(name: string): Export[] {
+    return this.exportsByName.get(name) ?? [];
+  }
+
+  exportsUnder(paths: readonly string[]): Export[] {
+    if (paths.length === 0) return this.exports;
+    const prefixes = paths.map((p) => p.replace(/^\.\//, '').replace(/\/$/, ''));
+    return this.exports.filter((e) => prefixes.some((p) => p === '' || p === '.' || e.file === p || e.file.startsWith(`${p}/`)));
+  }
+
+  // ---- incremental ----
+
+  /** Re-scans one file from its bytes (an editor buffer or the disk) and replaces its contribution. */
+  updateFile(path: string, buf: Uint8Array, mtimeMs = Date.now()): void {
+    const scan = scanBuffer(this.scanner, path, buf, this.wrappers.size ? new Set(this.wrappers.keys()) : undefined);
+    this.localMap.catchUp(this.scanner.interner.strings);
+    const u = scan.uses;
+    this.localMap.translate(u);
+    this.removeExportsOf(path);
+    const fileIdx = this.files.length;
+    this.pushFile({ path, size: buf.length, mtimeMs, scan }, fileIdx);
+    const pStart = this.files[fileIdx]!.proxyStart;
+    for (let k = 0; k < u.length; k += 3) this.addOverlay(u[k]!, fileIdx, u[k + 1]!, u[k + 2] === 0 ? 0 : pStart + u[k + 2]!);
+    this.resolveFile(this.files[fileIdx]!);
+  }
+
+  deleteFile(path: string): void {
+    const idx = this.byPath.get(path);
+    if (idx === undefined) return;
+    this.files[idx]!.alive = false;
+    this.byPath.delete(path);
+    this.removeExportsOf(path);
+  }
+
+  private removeExportsOf(path: string): void {
+    const old = this.exportsByFile.get(path);
+    if (!old) return;
+    this.exportsByFile.delete(path);
+    const gone = new Set(old);
+    this.exports = this.exports.filter((e) => !gone.has(e));
+    for (const e of old) {
+      const list = this.exportsByName.get(e.name)?.filter((x) => !gone.has(x));
+      if (list && list.length) this.exportsByName.set(e.name, list);
+      else this.exportsByName.delete(e.name);
+    }
+    this.unresolved = this.unresolved.filter((u) => u.file !== path);
+  }
+}
+
+function unquote(s: string): string {
+  const t = s.trim();
+  if (t.startsWith('"')) return t.replace(/"\s*"/g, '').replace(/^"|"$/g, '');
+  return t;
+}
+
+/** The definition an export names: the last one before the export line, else the first after it. */
+function pickDefinition(defs: readonly Definition[], name: string, line: number): Definition | undefined {
+  let best: Definition | undefined;
+  for (const d of defs) {
+    if (d.name !== name) continue;
+    if (d.line <= line && (!best || d.line > best.line || best.line > line)) best = d;
+    else if (!best) best = d;
+  }
+  return best;
+}
+
+/** Walks, scans and indexes a whole tree. */
+export async function buildIndex(root: string, opts: IndexOptions = {}): Promise<KernelIndex> {
+  const walk: WalkResult = walkTree(root, opts.exclude);
+  return buildIndexFromWalk(root, walk, opts);
+}
+
+export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: IndexOptions = {}): Promise<KernelIndex> {
+  const index = new KernelIndex(root);
+  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const pool = { root, maxBytes, workers: opts.workers, workerScript: opts.workerScript, onProgress: opts.onProgress, token: opts.token };
+  const scanned = await scanFiles(walk.sources, index.table, pool);
+  index.addScanned(scanned);
+  index.kbuild = readKbuildNamespaces(root, walk.makefiles);
+  index.collectWrappers();
+  if (index.wrappers.size) {
+    const callers = index.wrapperCallers();
+    const rescanned = await scanFiles(callers, new NameTable(), { ...pool, workers: 0, onProgress: undefined, wrapperNames: new Set(index.wrappers.keys()) });
+    index.applyWrapperScans(rescanned);
+  }
+  index.resolveAll();
+  let bytes = 0;
+  const skipped: Skipped[] = [];
+  for (const f of scanned) {
+    bytes += f.size;
+    if (f.skipped) skipped.push(f.skipped);
+  }
+  index.stats = { files: scanned.length, bytes, skipped, symlinks: walk.symlinks, excluded: walk.excluded, unreadableDirs: walk.unreadableDirs };
+  return index;
+}

@@ -1,0 +1,71 @@
+/**
+ * DEFAULT_SYMBOL_NAMESPACE set by a Makefile or Kbuild file:
+ *   ccflags-y += -DDEFAULT_SYMBOL_NAMESPACE=USB_STORAGE        (this directory)
+ *   ccflags-y += -DDEFAULT_SYMBOL_NAMESPACE='"USB_STORAGE"'    (6.13 on: a string)
+ *   subdir-ccflags-y += ...                                     (this directory and below)
+ *   CFLAGS_foo.o += -DDEFAULT_SYMBOL_NAMESPACE=FOO               (one object)
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export interface KbuildNamespaces {
+  dir: Map<string, string>;
+  subdir: Map<string, string>;
+  object: Map<string, string>;
+}
+
+const FLAG = /-DDEFAULT_SYMBOL_NAMESPACE=(\S+)/;
+
+export function emptyKbuild(): KbuildNamespaces {
+  return { dir: new Map(), subdir: new Map(), object: new Map() };
+}
+
+export function readKbuildNamespaces(root: string, makefiles: readonly string[]): KbuildNamespaces {
+  const out = emptyKbuild();
+  for (const mk of makefiles) {
+    let text: string;
+    try {
+      text = readFileSync(join(root, mk), 'latin1');
+    } catch {
+      continue;
+    }
+    if (!text.includes('DEFAULT_SYMBOL_NAMESPACE')) continue;
+    parseMakefile(text, dirname(mk) === '.' ? '' : dirname(mk), out);
+  }
+  return out;
+}
+
+export function parseMakefile(text: string, dir: string, out: KbuildNamespaces): void {
+  for (const raw of text.split('\n')) {
+    const flag = FLAG.exec(raw);
+    if (!flag) continue;
+    const value = cleanValue(flag[1]!);
+    const line = raw.trimStart();
+    const obj = /^CFLAGS_([\w.-]+)\.o\b/.exec(line);
+    if (obj) out.object.set(join(dir, obj[1]!).replace(/^\.\//, ''), value);
+    else if (/^subdir-ccflags/.test(line)) out.subdir.set(dir, value);
+    else if (/^(ccflags|EXTRA_CFLAGS|KBUILD_CFLAGS)/.test(line)) out.dir.set(dir, value);
+  }
+}
+
+function cleanValue(v: string): string {
+  return v.replace(/\\"/g, '').replace(/^'|'$/g, '').replace(/^"|"$/g, '');
+}
+
+/** The namespace Kbuild gives to exports in `path` (a .c or .S file), if any. */
+export function kbuildNamespaceFor(ns: KbuildNamespaces, path: string): string | undefined {
+  const base = path.replace(/\.[cS]$/, '');
+  const byObject = ns.object.get(base);
+  if (byObject) return byObject;
+  let dir = dirname(path);
+  if (dir === '.') dir = '';
+  const byDir = ns.dir.get(dir);
+  if (byDir) return byDir;
+  for (;;) {
+    const v = ns.subdir.get(dir);
+    if (v) return v;
+    if (dir === '') return undefined;
+    const up = dirname(dir);
+    dir = up === '.' ? '' : up;
+  }
+}

@@ -1,0 +1,1084 @@
+/**
+ * The scanner: one pass over a C, header or assembly file's bytes. It never throws on bad input:
+ * unterminated comments and strings end at EOF or the line end, stray bytes are skipped, and every
+ * loop advances.
+ *
+ * What it yields per file:
+ *  - export macro calls (and calls of known wrapper macros), with their arguments;
+ *  - file-scope definitions (functions, variables, DEFINE_*() variables, asm labels);
+ *  - identifier uses, first line per (identifier, context), where the context is 0 for a direct use or
+ *    the 1-based index of the header inline function / macro whose body holds the use (a proxy);
+ *  - macro definitions whose body calls an export macro (wrapper candidates);
+ *  - DEFAULT_SYMBOL_NAMESPACE definitions and MODULE_IMPORT_NS() calls.
+ */
+import { fnv1a, Interner } from './interner';
+
+export const enum SourceKind {
+  C = 0,
+  Header = 1,
+  Asm = 2,
+}
+
+export interface RawExport {
+  /** The export macro or wrapper macro called. */
+  macro: string;
+  /** Argument texts with white space removed; string literals keep their quotes. */
+  args: string[];
+  line: number;
+  /** 0-based column of the macro name, and of the end of the call on the line where it ends. */
+  col: number;
+  endLine: number;
+  endCol: number;
+  /** Preprocessor branch path, for telling alternatives from duplicates: "3.0/5.1". */
+  cond: string;
+  /** The DEFAULT_SYMBOL_NAMESPACE in force at this line, if defined in the file. */
+  fileNamespace?: string;
+}
+
+export type DefKind = 'function' | 'variable' | 'macro-variable' | 'asm-label';
+
+export interface Definition {
+  name: string;
+  line: number;
+  endLine: number;
+  isStatic: boolean;
+  kind: DefKind;
+}
+
+export interface ProxyDef {
+  name: string;
+  line: number;
+  kind: 'macro' | 'inline';
+}
+
+export interface WrapperCandidate {
+  name: string;
+  params: string[];
+  line: number;
+  body: string;
+}
+
+export interface ImportNs {
+  ns: string;
+  line: number;
+}
+
+export interface FileScan {
+  exports: RawExport[];
+  defs: Definition[];
+  proxies: ProxyDef[];
+  wrappers: WrapperCandidate[];
+  imports: ImportNs[];
+  /** Triples (identifier id, line, context). */
+  uses: Uint32Array;
+  lines: number;
+}
+
+export interface ScanOptions {
+  kind: SourceKind;
+  /** Record header inline/macro bodies as proxies (headers outside tools/ and scripts/). */
+  proxies: boolean;
+  /** Keep definitions even when the file has no export (the editor wants them). */
+  keepDefs?: boolean;
+  /** Extra macro names to treat as export calls: wrapper macros found elsewhere in the tree. */
+  wrapperNames?: ReadonlySet<string>;
+}
+
+// Character classes.
+const C_IDSTART = 1,
+  C_DIGIT = 2,
+  C_SPACE = 3,
+  C_NL = 4;
+const cls = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) cls[c] = C_IDSTART;
+  else if (c >= 48 && c <= 57) cls[c] = C_DIGIT;
+  else if (c === 32 || c === 9 || c === 13 || c === 11 || c === 12) cls[c] = C_SPACE;
+  else if (c === 10) cls[c] = C_NL;
+}
+const isIdChar = new Uint8Array(256);
+for (let c = 0; c < 256; c++) isIdChar[c] = cls[c] === C_IDSTART || cls[c] === C_DIGIT ? 1 : 0;
+
+// Previous-token classes.
+const P_NONE = 0, // start of a file-scope statement
+  P_IDENT = 1,
+  P_STAR = 2,
+  P_MEMBER = 3, // . or ->
+  P_OTHER = 4,
+  P_RPAREN = 5,
+  P_HASH = 6; // # or ## in a macro body
+
+// Brace-body kinds at depth 1.
+const B_NONE = 0,
+  B_FUNCTION = 1,
+  B_AGGREGATE = 2,
+  B_OTHER = 3;
+
+// Per-identifier flags.
+const F_EXPORT = 1,
+  F_WRAPPER = 2,
+  F_IMPORT = 4,
+  F_STORAGE = 8, // static extern typedef inline const: never a macro call at file scope
+  F_QUALIFIER = 16, // const volatile inline ...: never a declarator
+  F_AGGREGATE = 32; // struct union enum
+
+const DEF_KINDS: DefKind[] = ['function', 'variable', 'macro-variable', 'asm-label'];
+
+/** Everything the scanner keeps per interner: identifier flags, keyword ids, dedupe stamps, a use buffer. */
+class Vocabulary {
+  flags = new Uint8Array(1 << 16);
+  seen = new Uint32Array(1 << 16);
+  stampNext = 1;
+  sink = new Uint32Array(1 << 16);
+  readonly kStatic: number;
+  readonly kExtern: number;
+  readonly kTypedef: number;
+  readonly kDefine: number;
+  readonly kIf: number;
+  readonly kIfdef: number;
+  readonly kIfndef: number;
+  readonly kElif: number;
+  readonly kElse: number;
+  readonly kEndif: number;
+  readonly kUndef: number;
+
+  constructor(
+    readonly interner: Interner,
+    exportNames: readonly string[],
+  ) {
+    const id = (w: string, f = 0): number => {
+      const v = interner.intern(w);
+      this.grow(v + 1);
+      this.flags[v]! |= f;
+      return v;
+    };
+    this.kStatic = id('static', F_STORAGE);
+    this.kExtern = id('extern', F_STORAGE);
+    this.kTypedef = id('typedef', F_STORAGE);
+    id('inline', F_STORAGE | F_QUALIFIER);
+    id('const', F_STORAGE | F_QUALIFIER);
+    for (const q of ['volatile', '__inline', '__inline__', '__always_inline']) id(q, F_QUALIFIER);
+    for (const a of ['struct', 'union', 'enum']) id(a, F_AGGREGATE);
+    this.kDefine = id('define');
+    this.kIf = id('if');
+    this.kIfdef = id('ifdef');
+    this.kIfndef = id('ifndef');
+    this.kElif = id('elif');
+    this.kElse = id('else');
+    this.kEndif = id('endif');
+    this.kUndef = id('undef');
+    id('MODULE_IMPORT_NS', F_IMPORT);
+    for (const n of exportNames) id(n, F_EXPORT);
+  }
+
+  grow(size: number): void {
+    if (size <= this.flags.length) return;
+    const len = Math.max(size, this.flags.length * 2);
+    const f = new Uint8Array(len);
+    f.set(this.flags);
+    this.flags = f;
+    const s = new Uint32Array(len);
+    s.set(this.seen);
+    this.seen = s;
+  }
+
+  stamp(): number {
+    if (this.stampNext >= 0xfffffff0) {
+      this.seen.fill(0);
+      this.stampNext = 1;
+    }
+    return this.stampNext++;
+  }
+}
+
+const vocabularies = new WeakMap<Interner, Vocabulary>();
+
+export class Scanner {
+  private readonly voc: Vocabulary;
+
+  constructor(
+    readonly interner: Interner,
+    exportNames: readonly string[],
+  ) {
+    let v = vocabularies.get(interner);
+    if (!v) vocabularies.set(interner, (v = new Vocabulary(interner, exportNames)));
+    this.voc = v;
+  }
+
+  scan(buf: Uint8Array, opts: ScanOptions): FileScan {
+    const voc = this.voc;
+    const wrapperIds: number[] = [];
+    if (opts.wrapperNames) {
+      for (const w of opts.wrapperNames) {
+        const id = this.interner.intern(w);
+        voc.grow(id + 1);
+        if (!(voc.flags[id]! & F_WRAPPER)) {
+          voc.flags[id]! |= F_WRAPPER;
+          wrapperIds.push(id);
+        }
+      }
+    }
+    if (!Buffer.isBuffer(buf)) buf = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    try {
+      const st = new ScanState(buf, opts, voc);
+      run(st);
+      return st.result();
+    } finally {
+      for (const id of wrapperIds) voc.flags[id]! &= ~F_WRAPPER;
+    }
+  }
+}
+
+/** Scanner state that the rare paths (directives, export calls, statement ends) share with the loop. */
+class ScanState {
+  readonly n: number;
+  readonly interner: Interner;
+  readonly isAsm: boolean;
+  readonly proxyMode: boolean;
+  line = 1;
+  useCount = 0;
+  fileStamp: number;
+  ctxStamp = 0;
+
+  // C-level state.
+  brace = 0;
+  paren = 0;
+  prev = P_NONE;
+  bodyKind = B_NONE;
+  ctx = 0;
+  // File-scope statement state.
+  stmtStatic = false;
+  stmtSkip = false; // extern, typedef
+  stmtAggregate = false;
+  stmtHasEq = false;
+  declId = -1;
+  declLine = 0;
+  inParams = false;
+  paramsParen = 0;
+  fnName = -1;
+  fnLine = 0;
+  pendingFn = -1;
+  pendingFnLine = 0;
+  fnDefIndex = -1;
+  macroCallParen = 0;
+  macroDefines = false;
+  macroSkip = false;
+  stmtDefStart = 0;
+
+  // Preprocessor.
+  readonly condIds: number[] = [];
+  readonly condBranch: number[] = [];
+  readonly condBrace: number[] = [];
+  readonly condBraceAfterFirst: number[] = [];
+  condCounter = 0;
+  fileNamespace: string | undefined;
+  inDefine = false;
+  defineCtx = 0;
+  defineParams: number[] | null = null;
+  definePrev = P_OTHER;
+  defineHasExport = false;
+  defineBodyStart = 0;
+  defineNameStart = 0;
+  defineNameEnd = 0;
+  defineLine = 0;
+  defineParamNames: string[] = [];
+  defineIsNamespace = false;
+
+  // Outputs.
+  readonly exports: RawExport[] = [];
+  readonly proxies: ProxyDef[] = [];
+  readonly wrappers: WrapperCandidate[] = [];
+  readonly imports: ImportNs[] = [];
+  readonly defIds: number[] = [];
+  readonly defMeta: number[] = []; // line, endLine, static, kind
+
+  constructor(
+    readonly buf: Uint8Array,
+    readonly opts: ScanOptions,
+    readonly voc: Vocabulary,
+  ) {
+    this.n = buf.length;
+    this.interner = voc.interner;
+    this.isAsm = opts.kind === SourceKind.Asm;
+    this.proxyMode = opts.proxies;
+    this.fileStamp = voc.stamp();
+  }
+
+  record(id: number, line: number, ctx: number): void {
+    const voc = this.voc;
+    const stamp = ctx === 0 ? this.fileStamp : this.ctxStamp;
+    if (voc.seen[id] === stamp) return;
+    voc.seen[id] = stamp;
+    if (this.useCount + 3 > voc.sink.length) {
+      const next = new Uint32Array(voc.sink.length * 2);
+      next.set(voc.sink);
+      voc.sink = next;
+    }
+    const sink = voc.sink;
+    sink[this.useCount] = id;
+    sink[this.useCount + 1] = line;
+    sink[this.useCount + 2] = ctx;
+    this.useCount += 3;
+  }
+
+  addDef(id: number, ln: number, endLn: number, isStatic: boolean, kind: number): number {
+    this.defIds.push(id);
+    this.defMeta.push(ln, endLn, isStatic ? 1 : 0, kind);
+    return this.defIds.length - 1;
+  }
+
+  condPath(): string {
+    let s = '';
+    for (let k = 0; k < this.condIds.length; k++) s += (k ? '/' : '') + this.condIds[k] + '.' + this.condBranch[k];
+    return s;
+  }
+
+  resetStmt(): void {
+    this.stmtStatic = false;
+    this.stmtSkip = false;
+    this.stmtAggregate = false;
+    this.stmtHasEq = false;
+    this.declId = -1;
+    this.inParams = false;
+    this.pendingFn = -1;
+    this.macroCallParen = 0;
+    this.macroDefines = false;
+    this.macroSkip = false;
+    this.prev = P_NONE;
+    this.stmtDefStart = this.defIds.length;
+  }
+
+  endDefine(end: number): void {
+    const buf = this.buf;
+    if (this.defineHasExport) {
+      const body = latin1(buf, this.defineBodyStart, end).replace(/\\\r?\n/g, ' ');
+      this.wrappers.push({ name: latin1(buf, this.defineNameStart, this.defineNameEnd), params: this.defineParamNames, line: this.defineLine, body });
+    }
+    if (this.defineIsNamespace) {
+      const body = latin1(buf, this.defineBodyStart, end)
+        .replace(/\/\*.*?\*\//g, '')
+        .replace(/\/\/.*$/, '')
+        .trim();
+      this.fileNamespace = body.replace(/^"(.*)"$/, '$1');
+    }
+    this.inDefine = false;
+    this.defineParams = null;
+    this.defineHasExport = false;
+    this.defineIsNamespace = false;
+  }
+
+  /** The first identifier use in a header macro body makes the macro a proxy. */
+  openMacroProxy(): void {
+    this.proxies.push({ name: latin1(this.buf, this.defineNameStart, this.defineNameEnd), line: this.defineLine, kind: 'macro' });
+    this.defineCtx = this.proxies.length;
+    this.ctxStamp = this.voc.stamp();
+  }
+
+  /** Skip white space, newlines and comments; returns the next index. */
+  skipBlank(j: number): number {
+    const buf = this.buf;
+    const n = this.n;
+    while (j < n) {
+      const c = buf[j]!;
+      if (c === 10) {
+        this.line++;
+        j++;
+      } else if (cls[c] === C_SPACE) j++;
+      else if (c === 92 && buf[j + 1] === 10) {
+        this.line++;
+        j += 2;
+      } else if (c === 47 && buf[j + 1] === 42) j = this.skipComment(j + 2);
+      else if (c === 47 && buf[j + 1] === 47) {
+        while (j < n && buf[j] !== 10) j++;
+      } else break;
+    }
+    return j;
+  }
+
+  /** From just inside a block comment to just after it. */
+  skipComment(j: number): number {
+    const buf = this.buf;
+    const n = this.n;
+    for (;;) {
+      const k = buf.indexOf(42, j); // '*'
+      const nl = buf.indexOf(10, j);
+      if (nl >= 0 && (k < 0 || nl < k)) {
+        this.line++;
+        j = nl + 1;
+        continue;
+      }
+      if (k < 0) return n;
+      if (buf[k + 1] === 47) return k + 2;
+      j = k + 1;
+    }
+  }
+
+  /** Skip to the end of a logical line (continuations, comments); stops at the newline. */
+  skipLine(j: number): number {
+    const buf = this.buf;
+    const n = this.n;
+    while (j < n) {
+      const c = buf[j]!;
+      if (c === 10) return j;
+      if (c === 92 && buf[j + 1] === 10) {
+        this.line++;
+        j += 2;
+      } else if (c === 47 && buf[j + 1] === 42) j = this.skipComment(j + 2);
+      else j++;
+    }
+    return n;
+  }
+
+  /** Parse a parenthesised argument list starting at `(`; returns the args and sets `argsEnd`. */
+  argsEnd = 0;
+  parseArgs(j: number): string[] {
+    const buf = this.buf;
+    const n = this.n;
+    const args: string[] = [];
+    let cur = '';
+    let depth = 0;
+    const limit = Math.min(n, j + 4096);
+    while (j < limit) {
+      const c = buf[j]!;
+      if (c === 40) {
+        if (depth > 0) cur += '(';
+        depth++;
+        j++;
+      } else if (c === 41) {
+        depth--;
+        j++;
+        if (depth === 0) {
+          args.push(cur);
+          this.argsEnd = j;
+          return args;
+        }
+        cur += ')';
+      } else if (c === 44 && depth === 1) {
+        args.push(cur);
+        cur = '';
+        j++;
+      } else if (c === 34) {
+        const s = j;
+        j++;
+        while (j < n && buf[j] !== 34 && buf[j] !== 10) j += buf[j] === 92 ? 2 : 1;
+        j++;
+        cur += latin1(buf, s, Math.min(j, n));
+      } else if (c === 10 || cls[c] === C_SPACE || c === 47 || (c === 92 && buf[j + 1] === 10)) {
+        const before = j;
+        j = this.skipBlank(j);
+        if (j === before) {
+          cur += '/';
+          j++;
+        }
+      } else {
+        cur += String.fromCharCode(c);
+        j++;
+      }
+    }
+    this.argsEnd = Math.min(j, n);
+    args.push(cur);
+    return args;
+  }
+
+  /** Reads a directive at `j` (just after `#`); returns the index to continue from. */
+  directive(j: number): number {
+    const buf = this.buf;
+    const n = this.n;
+    const voc = this.voc;
+    j = skipSpaces(buf, j, n);
+    const s = j;
+    while (j < n && isIdChar[buf[j]!]) j++;
+    if (j === s) return this.skipLine(j); // null directive or `# 1 "file"`
+    const id = this.interner.internBytes(buf, s, j, fnv1a(buf, s, j));
+    if (id === voc.kDefine) {
+      j = skipSpaces(buf, j, n);
+      const ns = j;
+      while (j < n && isIdChar[buf[j]!]) j++;
+      if (j === ns) return this.skipLine(j);
+      this.defineNameStart = ns;
+      this.defineNameEnd = j;
+      this.defineLine = this.line;
+      this.defineParamNames = [];
+      this.defineParams = null;
+      if (buf[j] === 40) {
+        const params: number[] = [];
+        j++;
+        while (j < n && buf[j] !== 41 && buf[j] !== 10) {
+          const c = buf[j]!;
+          if (cls[c] === C_IDSTART) {
+            const ps = j;
+            while (j < n && isIdChar[buf[j]!]) j++;
+            const pid = this.interner.internBytes(buf, ps, j, fnv1a(buf, ps, j));
+            params.push(pid);
+            this.defineParamNames.push(this.interner.strings[pid]!);
+          } else if (c === 92 && buf[j + 1] === 10) {
+            this.line++;
+            j += 2;
+          } else j++;
+        }
+        if (buf[j] === 41) j++;
+        this.defineParams = params;
+      }
+      if (this.defineParams === null && isPlainNumberBody(buf, j, n)) return this.skipLine(j);
+      this.inDefine = true;
+      this.definePrev = P_OTHER;
+      this.defineBodyStart = j;
+      this.defineIsNamespace = j - ns === 24 && startsWithAscii(buf, ns, 'DEFAULT_SYMBOL_NAMESPACE');
+      // The macro becomes a proxy lazily, at the first identifier its body uses: generated register
+      // headers define millions of names whose bodies are plain numbers.
+      this.defineCtx = 0;
+      return j;
+    }
+    if (id === voc.kIf || id === voc.kIfdef || id === voc.kIfndef) {
+      this.condIds.push(++this.condCounter);
+      this.condBranch.push(0);
+      this.condBrace.push(this.brace);
+      this.condBraceAfterFirst.push(this.brace);
+      if (id === voc.kIf && isZeroCondition(buf, j, n)) return this.skipFalseBranch(j);
+      return this.skipLine(j);
+    }
+    if (id === voc.kElif || id === voc.kElse) {
+      const top = this.condIds.length - 1;
+      if (top >= 0) {
+        if (this.condBranch[top] === 0) this.condBraceAfterFirst[top] = this.brace;
+        this.condBranch[top]!++;
+        this.brace = this.condBrace[top]!;
+      }
+      return this.skipLine(j);
+    }
+    if (id === voc.kEndif) {
+      const top = this.condIds.length - 1;
+      if (top >= 0) {
+        if (this.condBranch[top]! > 0) this.brace = this.condBraceAfterFirst[top]!;
+        this.popCond();
+      }
+      return this.skipLine(j);
+    }
+    if (id === voc.kUndef) {
+      const t = skipSpaces(buf, j, n);
+      if (startsWithAscii(buf, t, 'DEFAULT_SYMBOL_NAMESPACE')) this.fileNamespace = undefined;
+    }
+    return this.skipLine(j);
+  }
+
+  popCond(): void {
+    this.condIds.pop();
+    this.condBranch.pop();
+    this.condBrace.pop();
+    this.condBraceAfterFirst.pop();
+  }
+
+  /** In an `#if 0` group: skip to the matching #else/#elif (branch continues) or #endif (popped). */
+  skipFalseBranch(j: number): number {
+    const buf = this.buf;
+    const n = this.n;
+    let nest = 0;
+    j = this.skipLine(j);
+    while (j < n) {
+      // j is at a newline
+      j++;
+      this.line++;
+      const t = skipSpaces(buf, j, n);
+      if (buf[t] === 35) {
+        const ds = skipSpaces(buf, t + 1, n);
+        let de = ds;
+        while (de < n && isIdChar[buf[de]!]) de++;
+        const word = latin1(buf, ds, de);
+        if (word === 'if' || word === 'ifdef' || word === 'ifndef') nest++;
+        else if (word === 'endif') {
+          if (nest === 0) {
+            this.popCond();
+            return this.skipLine(de);
+          }
+          nest--;
+        } else if ((word === 'else' || word === 'elif') && nest === 0) {
+          const top = this.condIds.length - 1;
+          if (top >= 0) this.condBranch[top]!++;
+          if (word === 'elif' && isZeroCondition(buf, de, n)) {
+            j = this.skipLine(de);
+            continue;
+          }
+          return this.skipLine(de);
+        }
+        j = this.skipLine(de);
+      } else {
+        // a plain line: only a comment or a continuation can hide a newline we must count
+        j = t;
+        while (j < n && buf[j] !== 10) {
+          if (buf[j] === 47 && buf[j + 1] === 42) j = this.skipComment(j + 2);
+          else if (buf[j] === 92 && buf[j + 1] === 10) {
+            this.line++;
+            j += 2;
+          } else j++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** An export macro or wrapper call at `s..i`; returns the index after it. */
+  exportCall(id: number, s: number, i: number): number {
+    const buf = this.buf;
+    const startLine = this.line;
+    const col = s - lineStartOf(buf, s);
+    const j = this.skipBlank(i);
+    if (buf[j] !== 40) {
+      this.prev = P_IDENT;
+      return j;
+    }
+    const args = this.parseArgs(j);
+    const after = this.argsEnd;
+    const exp: RawExport = {
+      macro: this.interner.strings[id]!,
+      args,
+      line: startLine,
+      col,
+      endLine: this.line,
+      endCol: after - lineStartOf(buf, Math.max(0, after - 1)),
+      cond: this.condPath(),
+    };
+    if (this.fileNamespace !== undefined) exp.fileNamespace = this.fileNamespace;
+    this.exports.push(exp);
+    this.prev = P_OTHER;
+    // The export ends the statement for checkpatch's purposes.
+    if (this.brace === 0 && this.paren === 0) this.resetStmt();
+    return after;
+  }
+
+  importCall(i: number): number {
+    const j = this.skipBlank(i);
+    if (this.buf[j] !== 40) return j;
+    const line = this.line;
+    const args = this.parseArgs(j);
+    this.imports.push({ ns: (args[0] ?? '').replace(/^"(.*)"$/, '$1'), line });
+    this.prev = P_OTHER;
+    return this.argsEnd;
+  }
+
+  /** An identifier at file scope outside parentheses. */
+  fileScopeIdent(id: number, flags: number, i: number): void {
+    const voc = this.voc;
+    if (id === voc.kStatic) this.stmtStatic = true;
+    else if (id === voc.kExtern || id === voc.kTypedef) this.stmtSkip = true;
+    else if (flags & F_AGGREGATE) this.stmtAggregate = true;
+    if (this.stmtHasEq) {
+      if (!this.stmtSkip) this.record(id, this.line, this.ctx);
+    } else if ((this.prev === P_IDENT || this.prev === P_STAR) && !(flags & F_QUALIFIER)) {
+      this.declId = id;
+      this.declLine = this.line;
+    } else if (this.prev === P_NONE || this.prev === P_OTHER) {
+      const t = skipSpaces(this.buf, i, this.n);
+      if (this.buf[t] === 40 && !(flags & F_STORAGE)) {
+        // A macro call at file scope: DEFINE_*() and *_HEAD() define variables, DECLARE_*() declares.
+        const name = this.interner.strings[id]!;
+        if (name.startsWith('DECLARE_')) this.macroSkip = true;
+        else if (name.startsWith('DEFINE_') || name.endsWith('_HEAD')) this.macroDefines = true;
+        if (!this.stmtSkip && !this.macroSkip) this.record(id, this.line, this.ctx);
+        this.macroCallParen = 1;
+      }
+    }
+  }
+
+  asmIdent(id: number, i: number): number {
+    const buf = this.buf;
+    if (buf[i] === 58 && this.brace === 0) {
+      this.addDef(id, this.line, this.line, false, 3);
+    } else {
+      const name = this.interner.strings[id]!;
+      const t = skipSpaces(buf, i, this.n);
+      if (buf[t] === 40 && isAsmDefMacro(name)) {
+        const args = this.parseArgs(t);
+        const target = args[0];
+        if (target && /^[A-Za-z_]\w*$/.test(target)) this.addDef(this.interner.intern(target), this.line, this.line, false, 3);
+        this.prev = P_OTHER;
+        return this.argsEnd;
+      }
+      this.record(id, this.line, 0);
+    }
+    this.prev = P_IDENT;
+    return i;
+  }
+
+  punct(c: number, i: number): number {
+    const buf = this.buf;
+    switch (c) {
+      case 40: // (
+        if (this.brace === 0 && this.paren === 0 && this.declId >= 0 && this.prev === P_IDENT && !this.stmtHasEq && !this.macroCallParen) {
+          this.inParams = true;
+          this.paramsParen = 1;
+          this.fnName = this.declId;
+          this.fnLine = this.declLine;
+          this.declId = -1;
+        }
+        this.paren++;
+        this.prev = P_OTHER;
+        break;
+      case 41: // )
+        if (this.paren > 0) this.paren--;
+        if (this.inParams && this.paren < this.paramsParen) {
+          this.inParams = false;
+          this.pendingFn = this.fnName;
+          this.pendingFnLine = this.fnLine;
+        }
+        if (this.paren === 0) this.macroCallParen = 0;
+        this.prev = P_RPAREN;
+        break;
+      case 123: // {
+        if (this.brace === 0) {
+          if (this.pendingFn >= 0 && !this.stmtHasEq) {
+            this.bodyKind = B_FUNCTION;
+            this.fnDefIndex = this.addDef(this.pendingFn, this.pendingFnLine, this.line, this.stmtStatic, 0);
+            if (this.proxyMode) {
+              this.proxies.push({ name: this.interner.strings[this.pendingFn]!, line: this.pendingFnLine, kind: 'inline' });
+              this.ctx = this.proxies.length;
+              this.ctxStamp = this.voc.stamp();
+            }
+          } else if (this.stmtHasEq) this.bodyKind = B_OTHER;
+          else if (this.stmtAggregate) this.bodyKind = B_AGGREGATE;
+          else this.bodyKind = B_OTHER;
+        }
+        this.brace++;
+        this.prev = P_OTHER;
+        break;
+      case 125: // }
+        if (this.brace > 0) this.brace--;
+        if (this.brace === 0) {
+          if (this.bodyKind === B_FUNCTION) {
+            if (this.fnDefIndex >= 0) this.defMeta[this.fnDefIndex * 4 + 1] = this.line;
+            this.fnDefIndex = -1;
+            this.ctx = 0;
+            this.bodyKind = B_NONE;
+            this.resetStmt();
+            break;
+          }
+          this.bodyKind = B_NONE;
+        }
+        this.prev = P_OTHER;
+        break;
+      case 59: // ;
+        if (this.brace === 0 && this.paren === 0) {
+          if (this.declId >= 0 && !this.stmtSkip) this.addDef(this.declId, this.declLine, this.line, this.stmtStatic, 1);
+          for (let d = this.stmtDefStart; d < this.defIds.length; d++) this.defMeta[d * 4 + 1] = this.line;
+          this.resetStmt();
+          break;
+        }
+        this.prev = P_OTHER;
+        break;
+      case 61: // =
+        if (this.brace === 0 && this.paren === 0 && buf[i + 1] !== 61) {
+          if (this.declId >= 0 && !this.stmtSkip && !this.stmtHasEq) this.addDef(this.declId, this.declLine, this.line, this.stmtStatic, 1);
+          this.declId = -1;
+          this.stmtHasEq = true;
+        }
+        this.prev = P_OTHER;
+        break;
+      case 44: // ,
+        if (this.brace === 0 && this.paren === 0) {
+          if (this.declId >= 0 && !this.stmtSkip && !this.stmtHasEq) this.addDef(this.declId, this.declLine, this.line, this.stmtStatic, 1);
+          this.declId = -1;
+          this.stmtHasEq = false;
+        }
+        this.prev = P_OTHER;
+        break;
+      case 91: // [
+        if (this.brace === 0 && this.paren === 0 && this.declId >= 0 && !this.stmtSkip && !this.stmtHasEq) {
+          this.addDef(this.declId, this.declLine, this.line, this.stmtStatic, 1);
+          this.declId = -1;
+        }
+        this.prev = P_OTHER;
+        break;
+      case 42: // *
+        this.prev = P_STAR;
+        break;
+      case 46: // .
+        this.prev = P_MEMBER;
+        break;
+      case 45: // - or ->
+        if (buf[i + 1] === 62) {
+          this.prev = P_MEMBER;
+          return i + 2;
+        }
+        this.prev = P_OTHER;
+        break;
+      default:
+        this.prev = P_OTHER;
+    }
+    return i + 1;
+  }
+
+  result(): FileScan {
+    const defs: Definition[] = [];
+    if (this.exports.length > 0 || this.opts.keepDefs) {
+      const { defIds, defMeta } = this;
+      for (let d = 0; d < defIds.length; d++) {
+        defs.push({
+          name: this.interner.strings[defIds[d]!]!,
+          line: defMeta[d * 4]!,
+          endLine: Math.max(defMeta[d * 4 + 1]!, defMeta[d * 4]!),
+          isStatic: defMeta[d * 4 + 2] === 1,
+          kind: DEF_KINDS[defMeta[d * 4 + 3]!]!,
+        });
+      }
+    }
+    return {
+      exports: this.exports,
+      defs,
+      proxies: this.proxies,
+      wrappers: this.wrappers,
+      imports: this.imports,
+      uses: this.voc.sink.slice(0, this.useCount),
+      lines: this.line,
+    };
+  }
+}
+
+/** The hot loop. Only `i` and `line` live in locals; the rare paths go through `st`. */
+function run(st: ScanState): void {
+  const buf = st.buf;
+  const n = st.n;
+  const interner = st.interner;
+  const voc = st.voc;
+  const isAsm = st.isAsm;
+  let i = 0;
+  let line = 1;
+  let atLineStart = true;
+
+  while (i < n) {
+    const c = buf[i]!;
+    const k = cls[c]!;
+
+    if (k === C_IDSTART) {
+      const s = i;
+      let h = 0x811c9dc5;
+      do {
+        h = Math.imul(h ^ buf[i]!, 0x01000193);
+        i++;
+      } while (i < n && isIdChar[buf[i]!] === 1);
+      atLineStart = false;
+      const id = interner.internBytes(buf, s, i, h >>> 0);
+      if (id >= voc.flags.length) voc.grow(interner.size + 4096);
+      const flags = voc.flags[id]!;
+
+      if (st.inDefine) {
+        if (flags & F_EXPORT) st.defineHasExport = true;
+        const dp = st.definePrev;
+        st.definePrev = P_IDENT;
+        if (dp === P_MEMBER || dp === P_HASH) continue;
+        if (st.defineParams !== null && st.defineParams.includes(id)) continue;
+        if (nextIsPaste(buf, i, n)) continue;
+        if (st.proxyMode && st.defineCtx === 0) st.openMacroProxy();
+        st.record(id, line, st.defineCtx);
+        continue;
+      }
+
+      if (flags & (F_EXPORT | F_WRAPPER | F_IMPORT)) {
+        if (st.prev !== P_MEMBER) {
+          st.line = line;
+          i = flags & F_IMPORT ? st.importCall(i) : st.exportCall(id, s, i);
+          line = st.line;
+          continue;
+        }
+      }
+
+      if (st.prev === P_MEMBER) {
+        st.prev = P_IDENT;
+        continue;
+      }
+
+      if (isAsm) {
+        st.line = line;
+        i = st.asmIdent(id, i);
+        line = st.line;
+        continue;
+      }
+
+      if (st.brace === 0) {
+        st.line = line;
+        if (st.paren === 0) st.fileScopeIdent(id, flags, i);
+        else if (!st.inParams && !st.stmtSkip && !st.macroSkip) {
+          st.record(id, line, st.ctx);
+          if (st.macroDefines && st.paren === st.macroCallParen) st.addDef(id, line, line, st.stmtStatic, 2);
+        }
+      } else if (st.bodyKind !== B_AGGREGATE) {
+        // inlined record() for the common case
+        const stamp = st.ctx === 0 ? st.fileStamp : st.ctxStamp;
+        if (voc.seen[id] !== stamp) st.record(id, line, st.ctx);
+      }
+      st.prev = P_IDENT;
+      continue;
+    }
+
+    if (k === C_SPACE) {
+      i++;
+      continue;
+    }
+    if (k === C_NL) {
+      line++;
+      i++;
+      atLineStart = true;
+      if (st.inDefine) st.endDefine(i - 1);
+      continue;
+    }
+    if (k === C_DIGIT) {
+      // pp-number: digits, letters, dots, and e+/p- exponents
+      i++;
+      while (i < n) {
+        const d = buf[i]!;
+        if (isIdChar[d] === 1 || d === 46) i++;
+        else if ((d === 43 || d === 45) && (buf[i - 1] === 101 || buf[i - 1] === 69 || buf[i - 1] === 112 || buf[i - 1] === 80)) i++;
+        else break;
+      }
+      atLineStart = false;
+      if (st.inDefine) st.definePrev = P_OTHER;
+      else st.prev = P_OTHER;
+      continue;
+    }
+
+    if (c === 47) {
+      const d = buf[i + 1];
+      if (d === 42) {
+        st.line = line;
+        i = st.skipComment(i + 2);
+        line = st.line;
+        continue;
+      }
+      if (d === 47) {
+        // line comment; a continuation extends it
+        for (;;) {
+          const nl = buf.indexOf(10, i);
+          if (nl < 0) {
+            i = n;
+            break;
+          }
+          if (!isAsm && nl > 0 && buf[nl - 1] === 92) {
+            line++;
+            i = nl + 1;
+            continue;
+          }
+          i = nl;
+          break;
+        }
+        continue;
+      }
+    }
+    if (c === 92 && (buf[i + 1] === 10 || (buf[i + 1] === 13 && buf[i + 2] === 10))) {
+      i += buf[i + 1] === 10 ? 2 : 3;
+      line++;
+      continue;
+    }
+    if (c === 35) {
+      if (atLineStart && !st.inDefine) {
+        st.line = line;
+        i = st.directive(i + 1);
+        line = st.line;
+        continue;
+      }
+      if (st.inDefine) st.definePrev = P_HASH;
+      i++;
+      continue;
+    }
+    atLineStart = false;
+    if (c === 34) {
+      i++;
+      while (i < n) {
+        const d = buf[i]!;
+        if (d === 34 || d === 10) break;
+        if (d === 92) {
+          if (buf[i + 1] === 10) line++;
+          i += 2;
+        } else i++;
+      }
+      if (i < n && buf[i] === 34) i++;
+      if (st.inDefine) st.definePrev = P_OTHER;
+      else st.prev = P_OTHER;
+      continue;
+    }
+    if (c === 39) {
+      i++;
+      if (!isAsm) {
+        const limit = Math.min(n, i + 12);
+        while (i < limit && buf[i] !== 39 && buf[i] !== 10) i += buf[i] === 92 ? 2 : 1;
+        if (i < n && buf[i] === 39) i++;
+      }
+      continue;
+    }
+
+    if (st.inDefine) {
+      const arrow = c === 45 && buf[i + 1] === 62;
+      st.definePrev = c === 46 || arrow ? P_MEMBER : P_OTHER;
+      i += arrow ? 2 : 1;
+      continue;
+    }
+    st.line = line;
+    i = st.punct(c, i);
+  }
+  if (i > n) i = n;
+  st.line = line;
+  if (st.inDefine) st.endDefine(n);
+}
+
+function skipSpaces(buf: Uint8Array, j: number, n: number): number {
+  while (j < n && (buf[j] === 32 || buf[j] === 9 || buf[j] === 13)) j++;
+  return j;
+}
+
+function nextIsPaste(buf: Uint8Array, j: number, n: number): boolean {
+  j = skipSpaces(buf, j, n);
+  return buf[j] === 35 && buf[j + 1] === 35;
+}
+
+function isZeroCondition(buf: Uint8Array, j: number, n: number): boolean {
+  j = skipSpaces(buf, j, n);
+  while (buf[j] === 40) j = skipSpaces(buf, j + 1, n);
+  if (buf[j] !== 48) return false;
+  j++;
+  while (buf[j] === 41) j++;
+  j = skipSpaces(buf, j, n);
+  return j >= n || buf[j] === 10 || buf[j] === 47;
+}
+
+function startsWithAscii(buf: Uint8Array, j: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) if (buf[j + k] !== word.charCodeAt(k)) return false;
+  return !isIdChar[buf[j + word.length] ?? 0];
+}
+
+/** `#define NAME 0x1234` (optionally `(0x1234)`, `1UL`, a trailing comment): nothing to record. */
+function isPlainNumberBody(buf: Uint8Array, j: number, n: number): boolean {
+  j = skipSpaces(buf, j, n);
+  if (buf[j] === 40) j++;
+  if (j >= n || cls[buf[j]!] !== C_DIGIT) return false;
+  while (j < n && (isIdChar[buf[j]!] === 1 || buf[j] === 46)) j++;
+  if (buf[j] === 41) j++;
+  j = skipSpaces(buf, j, n);
+  return j >= n || buf[j] === 10 || (buf[j] === 47 && (buf[j + 1] === 42 || buf[j + 1] === 47) && !hasContinuation(buf, j, n));
+}
+
+function hasContinuation(buf: Uint8Array, j: number, n: number): boolean {
+  const nl = buf.indexOf(10, j);
+  const end = nl < 0 ? n : nl;
+  let k = end - 1;
+  if (buf[k] === 13) k--;
+  return buf[k] === 92;
+}
+
+function lineStartOf(buf: Uint8Array, j: number): number {
+  while (j > 0 && buf[j - 1] !== 10) j--;
+  return j;
+}
+
+function latin1(buf: Uint8Array, s: number, e: number): string {
+  return (buf as Buffer).toString('latin1', s, Math.max(s, e));
+}
+
+
+function isAsmDefMacro(name: string): boolean {
+  return (name.startsWith('SYM_') && name.includes('_START')) || name === 'ENTRY' || name === 'GLOBAL' || name === 'SYM_FUNC_ALIAS';
+}
+
+/** Column-free helper for tests and the editor: the kind of a path. */
+export function sourceKindOf(path: string): SourceKind | undefined {
+  if (path.endsWith('.c')) return SourceKind.C;
+  if (path.endsWith('.h')) return SourceKind.Header;
+  if (path.endsWith('.S')) return SourceKind.Asm;
+  return undefined;
+}

@@ -1,0 +1,66 @@
+/**
+ * Lists a tree's C sources, headers, assembly files and makefiles. Symbolic links are never followed,
+ * so a link loop cannot trap the walk; they are counted instead.
+ */
+import { opendirSync, statSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
+import picomatch from 'picomatch';
+
+export interface WalkResult {
+  /** Paths relative to the root, '/'-separated, sorted. */
+  sources: string[];
+  makefiles: string[];
+  symlinks: number;
+  unreadableDirs: string[];
+  excluded: number;
+  /** Every directory walked ('' is the root) and its mtime: a changed mtime means added or removed entries. */
+  dirs: [string, number][];
+}
+
+const skipDirs = new Set(['.git', '.hg', '.svn', 'node_modules', '.pc', '.tmp_versions']);
+
+export function walkTree(root: string, exclude: readonly string[] = []): WalkResult {
+  const isExcluded = exclude.length ? picomatch(exclude as string[], { dot: true }) : undefined;
+  const out: WalkResult = { sources: [], makefiles: [], symlinks: 0, unreadableDirs: [], excluded: 0, dirs: [] };
+  const stack: string[] = [''];
+  while (stack.length) {
+    const rel = stack.pop()!;
+    let dir;
+    try {
+      const abs = rel ? join(root, rel) : root;
+      out.dirs.push([rel, statSync(abs).mtimeMs]);
+      dir = opendirSync(abs, { bufferSize: 256 });
+    } catch {
+      out.unreadableDirs.push(rel || '.');
+      continue;
+    }
+    try {
+      let ent: Dirent | null;
+      while ((ent = dir.readSync())) {
+        const name = ent.name;
+        const path = rel ? `${rel}/${name}` : name;
+        if (ent.isSymbolicLink()) {
+          out.symlinks++;
+          continue;
+        }
+        if (isExcluded && isExcluded(path)) {
+          out.excluded++;
+          continue;
+        }
+        if (ent.isDirectory()) {
+          if (!skipDirs.has(name)) stack.push(path);
+        } else if (ent.isFile()) {
+          const last = name.charCodeAt(name.length - 1);
+          if (name.length > 2 && name.charCodeAt(name.length - 2) === 46 && (last === 99 || last === 104 || last === 83)) {
+            out.sources.push(path);
+          } else if (name === 'Makefile' || name === 'Kbuild') out.makefiles.push(path);
+        }
+      }
+    } finally {
+      dir.closeSync();
+    }
+  }
+  out.sources.sort();
+  out.makefiles.sort();
+  return out;
+}
