@@ -2,27 +2,37 @@
  * The persisted index: one binary file per (tree, options), written to a temporary name and renamed,
  * so a reader never sees half a file. Anything that does not validate is reported and rebuilt.
  *
- * Layout: magic, u32 length + JSON header, u32 length + latin1 names joined by '\n', then the typed
- * arrays in header order, each 4-byte aligned.
+ * Layout: magic, u32 length + JSON header, then the typed arrays in header order, each 8-byte aligned,
+ * so that loading makes views on the file's bytes instead of copies.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { IndexedFile, IndexStats, KernelIndex } from './index';
+import type { InternerState } from './interner';
 import type { KbuildNamespaces } from './kbuild';
 
-const MAGIC = 'KEXPORTS-INDEX-3\n';
+const MAGIC = 'KEXPORTS-INDEX-4\n';
 
-interface Header {
+type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8';
+type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array;
+
+export interface CacheHeader {
   root: string;
   key: string;
   files: IndexedFile[];
   dirs: [string, number][];
   kbuild: { dir: [string, string][]; subdir: [string, string][]; object: [string, string][] };
   stats: IndexStats;
-  arrays: { name: string; type: 'u32' | 'u8'; length: number }[];
+  arrays: { name: string; kind: ArrayKind; length: number }[];
   names: number;
   proxyCount: number;
+}
+
+export interface LoadedCache {
+  header: CacheHeader;
+  arrays: Map<string, Typed>;
+  interner: InternerState;
 }
 
 export function cacheKey(root: string, options: unknown): string {
@@ -33,8 +43,13 @@ export function cachePath(dir: string, key: string): string {
   return join(dir, `${key}.idx`);
 }
 
+function kindOf(a: Typed): ArrayKind {
+  return a instanceof Uint32Array ? 'u32' : a instanceof Int32Array ? 'i32' : a instanceof Uint16Array ? 'u16' : 'u8';
+}
+
 export function saveIndex(index: KernelIndex, dirs: [string, number][], file: string, key: string): void {
-  const arrays: [string, Uint32Array | Uint8Array][] = [
+  const st = index.table.interner.state();
+  const arrays: [string, Typed][] = [
     ['offsets', index.offsets],
     ['postFile', index.postFile],
     ['postLine', index.postLine],
@@ -42,21 +57,25 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
     ['proxyName', index.proxyName.subarray(0, index.proxyCount)],
     ['proxyLine', index.proxyLine.subarray(0, index.proxyCount)],
     ['proxyKind', index.proxyKind.subarray(0, index.proxyCount)],
+    ['internTable', st.table],
+    ['internHashes', st.hashes],
+    ['internStarts', st.starts],
+    ['internLens', st.lens],
+    ['internArena', st.arena],
   ];
-  const header: Header = {
+  const header: CacheHeader = {
     root: index.root,
     key,
     files: index.files,
     dirs,
     kbuild: { dir: [...index.kbuild.dir], subdir: [...index.kbuild.subdir], object: [...index.kbuild.object] },
     stats: index.stats,
-    arrays: arrays.map(([name, a]) => ({ name, type: a instanceof Uint8Array ? 'u8' : 'u32', length: a.length })),
-    names: index.table.names.length,
+    arrays: arrays.map(([name, a]) => ({ name, kind: kindOf(a), length: a.length })),
+    names: st.size,
     proxyCount: index.proxyCount,
   };
   const headerBuf = Buffer.from(JSON.stringify(header), 'utf8');
-  const namesBuf = Buffer.from(index.table.names.join('\n'), 'latin1');
-  mkdirSync(join(file, '..'), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
@@ -66,21 +85,13 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
       while (off < b.length) off += writeSync(fd, b, off, b.length - off);
       pos += b.length;
     };
-    const u32 = (n: number): void => {
-      const b = Buffer.alloc(4);
-      b.writeUInt32LE(n);
-      put(b);
-    };
-    const align = (): void => {
-      if (pos % 4) put(Buffer.alloc(4 - (pos % 4)));
-    };
     put(Buffer.from(MAGIC, 'latin1'));
-    u32(headerBuf.length);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(headerBuf.length);
+    put(len);
     put(headerBuf);
-    u32(namesBuf.length);
-    put(namesBuf);
     for (const [, a] of arrays) {
-      align();
+      if (pos % 8) put(Buffer.alloc(8 - (pos % 8)));
       put(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     }
     fsyncSync(fd);
@@ -90,54 +101,57 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
   renameSync(tmp, file);
 }
 
-export interface LoadedCache {
-  header: Header;
-  names: string[];
-  arrays: Map<string, Uint32Array | Uint8Array>;
-}
-
 /** Reads and validates a cache file; throws an Error saying what is wrong. */
 export function loadCache(file: string, key: string): LoadedCache {
   const buf = readFileSync(file);
-  if (buf.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('not a kexports index (bad magic)');
+  if (buf.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('not a kexports index of this version');
   let pos = MAGIC.length;
-  const u32 = (): number => {
-    if (pos + 4 > buf.length) throw new Error('truncated');
-    const v = buf.readUInt32LE(pos);
-    pos += 4;
-    return v;
-  };
-  const hlen = u32();
+  if (pos + 4 > buf.length) throw new Error('truncated');
+  const hlen = buf.readUInt32LE(pos);
+  pos += 4;
   if (pos + hlen > buf.length) throw new Error('truncated header');
-  const header = JSON.parse(buf.toString('utf8', pos, pos + hlen)) as Header;
+  const header = JSON.parse(buf.toString('utf8', pos, pos + hlen)) as CacheHeader;
   pos += hlen;
   if (header.key !== key) throw new Error('made for other options');
-  const nlen = u32();
-  if (pos + nlen > buf.length) throw new Error('truncated names');
-  const names = nlen ? buf.toString('latin1', pos, pos + nlen).split('\n') : [];
-  pos += nlen;
-  if (names.length !== header.names) throw new Error('name count mismatch');
-  const arrays = new Map<string, Uint32Array | Uint8Array>();
+  const arrays = new Map<string, Typed>();
   for (const a of header.arrays) {
-    if (pos % 4) pos += 4 - (pos % 4);
-    const bytes = a.type === 'u8' ? a.length : a.length * 4;
+    if (pos % 8) pos += 8 - (pos % 8);
+    const width = a.kind === 'u8' ? 1 : a.kind === 'u16' ? 2 : 4;
+    const bytes = a.length * width;
     if (pos + bytes > buf.length) throw new Error(`truncated ${a.name}`);
-    const copy = new Uint8Array(bytes);
-    copy.set(buf.subarray(pos, pos + bytes));
-    arrays.set(a.name, a.type === 'u8' ? copy : new Uint32Array(copy.buffer));
+    const at = buf.byteOffset + pos;
+    const view =
+      a.kind === 'u32'
+        ? new Uint32Array(buf.buffer, at, a.length)
+        : a.kind === 'i32'
+          ? new Int32Array(buf.buffer, at, a.length)
+          : a.kind === 'u16'
+            ? new Uint16Array(buf.buffer, at, a.length)
+            : new Uint8Array(buf.buffer, at, a.length);
+    arrays.set(a.name, view);
     pos += bytes;
   }
   if (pos !== buf.length) throw new Error('trailing bytes');
-  validate(header, arrays);
-  return { header, names, arrays };
+  const interner: InternerState = {
+    table: arrays.get('internTable') as Int32Array,
+    hashes: arrays.get('internHashes') as Uint32Array,
+    starts: arrays.get('internStarts') as Uint32Array,
+    lens: arrays.get('internLens') as Uint16Array,
+    arena: arrays.get('internArena') as Uint8Array,
+    size: header.names,
+  };
+  validate(header, arrays, interner);
+  return { header, arrays, interner };
 }
 
-function validate(h: Header, arrays: Map<string, Uint32Array | Uint8Array>): void {
+function validate(h: CacheHeader, arrays: Map<string, Typed>, st: InternerState): void {
+  const need = ['offsets', 'postFile', 'postLine', 'postCtx', 'proxyName', 'proxyLine', 'proxyKind'];
+  for (const n of need) if (!arrays.has(n)) throw new Error(`missing ${n}`);
   const offsets = arrays.get('offsets')!;
   const postFile = arrays.get('postFile')!;
   const postCtx = arrays.get('postCtx')!;
   const proxyName = arrays.get('proxyName')!;
-  if (offsets.length !== h.names + 1 && !(offsets.length === 1 && postFile.length === 0)) throw new Error('offsets length');
+  if (offsets.length > h.names + 1 || offsets.length < 1) throw new Error('offsets length');
   if (offsets[offsets.length - 1] !== postFile.length) throw new Error('postings length');
   for (let k = 1; k < offsets.length; k++) if (offsets[k]! < offsets[k - 1]!) throw new Error('offsets not sorted');
   const files = h.files.length;
@@ -145,8 +159,12 @@ function validate(h: Header, arrays: Map<string, Uint32Array | Uint8Array>): voi
     if (postFile[k]! >= files || postCtx[k]! > h.proxyCount) throw new Error('posting out of range');
   }
   for (let k = 0; k < proxyName.length; k++) if (proxyName[k]! >= h.names) throw new Error('proxy out of range');
+  const t = st.table;
+  if (t.length === 0 || (t.length & (t.length - 1)) !== 0 || t.length < h.names * 2) throw new Error('name table size');
+  if (st.hashes.length !== h.names || st.starts.length !== h.names || st.lens.length !== h.names) throw new Error('name arrays');
+  for (let k = 0; k < h.names; k++) if (st.starts[k]! + st.lens[k]! > st.arena.length) throw new Error('name out of range');
 }
 
-export function kbuildFrom(h: Header): KbuildNamespaces {
+export function kbuildFrom(h: CacheHeader): KbuildNamespaces {
   return { dir: new Map(h.kbuild.dir), subdir: new Map(h.kbuild.subdir), object: new Map(h.kbuild.object) };
 }

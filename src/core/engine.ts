@@ -8,6 +8,7 @@ import { cacheKey, cachePath, kbuildFrom, loadCache, saveIndex } from './cache';
 import type { Cancellation } from './cancel';
 import { buildIndexFromWalk, type IndexedFile, KernelIndex } from './index';
 import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
+import { Interner } from './interner';
 import { NameTable } from './scanPool';
 import { walkTree } from './walk';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ export interface OpenOptions {
   workers?: number;
   workerScript?: string;
   onProgress?: (done: number, total: number) => void;
+  onPhase?: (phase: string, ms: number) => void;
   token?: Cancellation;
   log?: (msg: string) => void;
 }
@@ -40,11 +42,15 @@ export async function openIndex(root: string, opts: OpenOptions = {}): Promise<K
       if (code !== 'ENOENT') opts.log?.(`cache ${file} is unusable (${(e as Error).message}); rebuilding it`);
     }
   }
+  let t = performance.now();
   const walk = walkTree(root, opts.exclude);
+  opts.onPhase?.('walk', performance.now() - t);
   const index = await buildIndexFromWalk(root, walk, { ...opts, maxFileBytes });
   if (file && !opts.token?.isCancellationRequested) {
     try {
+      t = performance.now();
       saveIndex(index, walk.dirs, file, key);
+      opts.onPhase?.('save cache', performance.now() - t);
     } catch (e) {
       opts.log?.(`could not write the cache ${file}: ${(e as Error).message}`);
     }
@@ -54,9 +60,15 @@ export async function openIndex(root: string, opts: OpenOptions = {}): Promise<K
 
 /** The cached index brought up to date; undefined when too much changed to be worth it. */
 function fromCache(root: string, file: string, key: string, opts: OpenOptions): KernelIndex | undefined {
-  const { header, names, arrays } = loadCache(file, key);
-  const table = new NameTable();
-  for (const n of names) table.idOf(n);
+  let t = performance.now();
+  const phase = (name: string): void => {
+    const now = performance.now();
+    opts.onPhase?.(name, now - t);
+    t = now;
+  };
+  const { header, arrays, interner } = loadCache(file, key);
+  phase('load cache');
+  const table = new NameTable(new Interner(0, interner));
   const index = new KernelIndex(root, table);
   index.files = header.files;
   header.files.forEach((f: IndexedFile, k: number) => {
@@ -100,9 +112,11 @@ function fromCache(root: string, file: string, key: string, opts: OpenOptions): 
       gone.push(path);
     }
   }
+  phase('stat tree');
   if (changed.length + gone.length > REFRESH_LIMIT) return undefined;
   index.collectWrappers();
   index.resolveAll();
+  phase('resolve');
   for (const path of gone) index.deleteFile(path);
   for (const path of changed) {
     try {
@@ -112,6 +126,7 @@ function fromCache(root: string, file: string, key: string, opts: OpenOptions): 
       index.deleteFile(path);
     }
   }
+  phase('refresh');
   if (changed.length || gone.length) opts.log?.(`cache refreshed: ${changed.length} changed or added, ${gone.length} deleted`);
   return index;
 }

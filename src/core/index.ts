@@ -9,7 +9,7 @@ import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linke
 import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, readKbuildNamespaces } from './kbuild';
 import type { Definition, ImportNs, RawExport, WrapperCandidate } from './lexer';
 import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer } from './scanFile';
-import { IdMap, NameTable, scanFiles } from './scanPool';
+import { NameTable, scanFiles } from './scanPool';
 import { walkTree, type WalkResult } from './walk';
 import { expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
 
@@ -80,6 +80,8 @@ export interface IndexOptions {
   workers?: number;
   workerScript?: string;
   onProgress?: (done: number, total: number) => void;
+  /** Called after each build phase with its wall time, for the bench. */
+  onPhase?: (phase: string, ms: number) => void;
   token?: Cancellation;
 }
 
@@ -118,15 +120,14 @@ export class KernelIndex {
   unresolved: Unresolved[] = [];
   kbuild: KbuildNamespaces = emptyKbuild();
   stats: IndexStats = { files: 0, bytes: 0, skipped: [], symlinks: 0, excluded: 0, unreadableDirs: [] };
-  private scanner = newScanner();
-  private localMap: IdMap;
+  private readonly scanner: ReturnType<typeof newScanner>;
 
   constructor(
     readonly root: string,
     table?: NameTable,
   ) {
     this.table = table ?? new NameTable();
-    this.localMap = new IdMap(this.table);
+    this.scanner = newScanner(this.table.interner);
   }
 
   // ---- building ----
@@ -134,7 +135,7 @@ export class KernelIndex {
   /** Adds scanned files, building the compact postings in one counting sort. */
   addScanned(scanned: readonly ScannedFile[]): void {
     const base = this.files.length;
-    const names = this.table.names.length;
+    const names = this.table.size;
     const counts = new Uint32Array(names + 1);
     let total = 0;
     for (const f of scanned) {
@@ -250,7 +251,7 @@ export class KernelIndex {
   wrapperCallers(): string[] {
     const out = new Set<string>();
     for (const name of this.wrappers.keys()) {
-      const id = this.table.ids.get(name);
+      const id = this.table.get(name);
       if (id === undefined) continue;
       this.forEachPosting(id, (file, _line, ctx) => {
         if (ctx === 0) out.add(this.files[file]!.path);
@@ -369,7 +370,7 @@ export class KernelIndex {
     const seen = new Set<number>();
     const queue: { id: number; via?: Via }[] = [];
     for (const n of consumerNames(exp.flavour, exp.name)) {
-      const id = this.table.ids.get(n);
+      const id = this.table.get(n);
       if (id !== undefined && !seen.has(id)) {
         seen.add(id);
         queue.push({ id });
@@ -394,7 +395,7 @@ export class KernelIndex {
         const nameId = this.proxyName[p]!;
         if (seen.has(nameId)) return;
         seen.add(nameId);
-        queue.push({ id: nameId, via: { name: this.table.names[nameId]!, file: path, line: this.proxyLine[p]!, kind: this.proxyKind[p] === 0 ? 'macro' : 'inline' } });
+        queue.push({ id: nameId, via: { name: this.table.name(nameId), file: path, line: this.proxyLine[p]!, kind: this.proxyKind[p] === 0 ? 'macro' : 'inline' } });
       });
     }
     return [...byFile.values()];
@@ -415,9 +416,7 @@ export class KernelIndex {
   /** Re-scans one file from its bytes (an editor buffer or the disk) and replaces its contribution. */
   updateFile(path: string, buf: Uint8Array, mtimeMs = Date.now()): void {
     const scan = scanBuffer(this.scanner, path, buf, this.wrappers.size ? new Set(this.wrappers.keys()) : undefined);
-    this.localMap.catchUp(this.scanner.interner.strings);
     const u = scan.uses;
-    this.localMap.translate(u);
     this.removeExportsOf(path);
     const fileIdx = this.files.length;
     this.pushFile({ path, size: buf.length, mtimeMs, scan }, fileIdx);
@@ -476,16 +475,26 @@ export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: I
   const index = new KernelIndex(root);
   const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const pool = { root, maxBytes, workers: opts.workers, workerScript: opts.workerScript, onProgress: opts.onProgress, token: opts.token };
+  let t = performance.now();
+  const phase = (name: string): void => {
+    const now = performance.now();
+    opts.onPhase?.(name, now - t);
+    t = now;
+  };
   const scanned = await scanFiles(walk.sources, index.table, pool);
+  phase('scan');
   index.addScanned(scanned);
+  phase('postings');
   index.kbuild = readKbuildNamespaces(root, walk.makefiles);
   index.collectWrappers();
   if (index.wrappers.size) {
     const callers = index.wrapperCallers();
-    const rescanned = await scanFiles(callers, new NameTable(), { ...pool, workers: 0, onProgress: undefined, wrapperNames: new Set(index.wrappers.keys()) });
+    const rescanned = await scanFiles(callers, index.table, { ...pool, workers: 0, onProgress: undefined, wrapperNames: new Set(index.wrappers.keys()) });
     index.applyWrapperScans(rescanned);
   }
+  phase('wrappers');
   index.resolveAll();
+  phase('resolve');
   let bytes = 0;
   const skipped: Skipped[] = [];
   for (const f of scanned) {

@@ -1,28 +1,74 @@
 /**
- * Identifier interning keyed on raw bytes: the scanner hashes identifiers while it reads them and only
- * creates a JS string the first time an identifier is seen. Ids are dense, starting at 0.
+ * Identifier interning keyed on raw bytes: the scanner hashes identifiers while it reads them, and a
+ * JS string is made only when a name is asked for. Ids are dense, starting at 0. The whole table can be
+ * saved as typed arrays and restored without hashing anything again.
  */
+export interface InternerState {
+  table: Int32Array;
+  hashes: Uint32Array;
+  starts: Uint32Array;
+  lens: Uint16Array;
+  arena: Uint8Array;
+  size: number;
+}
+
 export class Interner {
   private table: Int32Array;
   private mask: number;
   private hashes: Uint32Array;
   private starts: Uint32Array;
   private lens: Uint16Array;
-  private arena: Uint8Array;
+  private arena: Buffer;
   private arenaUsed = 0;
-  readonly strings: string[] = [];
+  private count = 0;
+  private names: (string | undefined)[] = [];
 
-  constructor(capacityLog2 = 16) {
+  constructor(capacityLog2 = 16, state?: InternerState) {
+    if (state) {
+      this.table = state.table;
+      this.mask = state.table.length - 1;
+      this.hashes = state.hashes;
+      this.starts = state.starts;
+      this.lens = state.lens;
+      this.arena = Buffer.from(state.arena.buffer, state.arena.byteOffset, state.arena.byteLength);
+      this.arenaUsed = state.arena.length;
+      this.count = state.size;
+      return;
+    }
     this.table = new Int32Array(1 << capacityLog2).fill(-1);
     this.mask = (1 << capacityLog2) - 1;
     this.hashes = new Uint32Array(1 << (capacityLog2 - 1));
     this.starts = new Uint32Array(1 << (capacityLog2 - 1));
     this.lens = new Uint16Array(1 << (capacityLog2 - 1));
-    this.arena = new Uint8Array(1 << 20);
+    this.arena = Buffer.allocUnsafe(1 << 20);
   }
 
   get size(): number {
-    return this.strings.length;
+    return this.count;
+  }
+
+  /** The name of id. */
+  name(id: number): string {
+    let s = this.names[id];
+    if (s === undefined) {
+      const start = this.starts[id]!;
+      s = this.arena.toString('latin1', start, start + this.lens[id]!);
+      this.names[id] = s;
+    }
+    return s;
+  }
+
+  /** The state to save; restoring it with `new Interner(0, state)` gives the same ids. */
+  state(): InternerState {
+    const n = this.count;
+    return {
+      table: this.table,
+      hashes: this.hashes.subarray(0, n),
+      starts: this.starts.subarray(0, n),
+      lens: this.lens.subarray(0, n),
+      arena: this.arena.subarray(0, this.arenaUsed),
+      size: n,
+    };
   }
 
   /** Id of the identifier `buf[start, end)` whose FNV-1a hash is `hash`. */
@@ -43,18 +89,52 @@ export class Interner {
     return this.insert(buf, start, end, hash, slot);
   }
 
+  /** Id of `name`, or -1 when it was never interned. */
+  find(name: string): number {
+    const bytes = Buffer.from(name, 'latin1');
+    const hash = fnv1a(bytes, 0, bytes.length);
+    const len = bytes.length;
+    let slot = hash & this.mask;
+    for (;;) {
+      const id = this.table[slot]!;
+      if (id < 0) return -1;
+      if (this.hashes[id] === hash && this.lens[id] === len && this.arena.compare(bytes, 0, len, this.starts[id]!, this.starts[id]! + len) === 0) return id;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  /** Names [from, size) as one latin1 byte run plus their lengths, for sending to another thread. */
+  packSince(from: number): { bytes: Uint8Array; lens: Uint16Array } {
+    const n = this.count - from;
+    const lens = this.lens.slice(from, from + n);
+    if (n === 0) return { bytes: new Uint8Array(0), lens };
+    return { bytes: new Uint8Array(this.arena.subarray(this.starts[from]!, this.arenaUsed)), lens };
+  }
+
+  /** Interns names packed by packSince; returns their ids here, in order. */
+  internPacked(bytes: Uint8Array, lens: Uint16Array): Int32Array {
+    const ids = new Int32Array(lens.length);
+    let pos = 0;
+    for (let k = 0; k < lens.length; k++) {
+      const end = pos + lens[k]!;
+      ids[k] = this.internBytes(bytes, pos, end, fnv1a(bytes, pos, end));
+      pos = end;
+    }
+    return ids;
+  }
+
   intern(name: string): number {
     const bytes = Buffer.from(name, 'latin1');
     return this.internBytes(bytes, 0, bytes.length, fnv1a(bytes, 0, bytes.length));
   }
 
   private insert(buf: Uint8Array, start: number, end: number, hash: number, slot: number): number {
-    const id = this.strings.length;
+    const id = this.count;
     const len = Math.min(end - start, 0xffff);
     if (id >= this.hashes.length) this.growIds();
     if (this.arenaUsed + len > this.arena.length) {
-      const next = new Uint8Array(Math.max(this.arena.length * 2, this.arenaUsed + len));
-      next.set(this.arena.subarray(0, this.arenaUsed));
+      const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaUsed + len));
+      this.arena.copy(next, 0, 0, this.arenaUsed);
       this.arena = next;
     }
     this.arena.set(buf.subarray(start, start + len), this.arenaUsed);
@@ -63,13 +143,13 @@ export class Interner {
     this.lens[id] = len;
     this.arenaUsed += len;
     this.table[slot] = id;
-    this.strings.push(Buffer.isBuffer(buf) ? buf.toString('latin1', start, start + len) : Buffer.from(buf.buffer, buf.byteOffset + start, len).toString('latin1'));
-    if (this.strings.length * 2 > this.table.length) this.rehash();
+    this.count++;
+    if (this.count * 2 > this.table.length) this.rehash();
     return id;
   }
 
   private growIds(): void {
-    const n = this.hashes.length * 2;
+    const n = Math.max(16, this.hashes.length * 2);
     const h = new Uint32Array(n);
     h.set(this.hashes);
     const s = new Uint32Array(n);
@@ -84,7 +164,7 @@ export class Interner {
   private rehash(): void {
     const table = new Int32Array(this.table.length * 2).fill(-1);
     const mask = table.length - 1;
-    for (let id = 0; id < this.strings.length; id++) {
+    for (let id = 0; id < this.count; id++) {
       let slot = this.hashes[id]! & mask;
       while (table[slot]! >= 0) slot = (slot + 1) & mask;
       table[slot] = id;

@@ -125,7 +125,21 @@ const F_EXPORT = 1,
 const DEF_KINDS: DefKind[] = ['function', 'variable', 'macro-variable', 'asm-label'];
 
 /** Everything the scanner keeps per interner: identifier flags, keyword ids, dedupe stamps, a use buffer. */
+const CACHE_BITS = 14;
+const CACHE_MASK = (1 << CACHE_BITS) - 1;
+
 class Vocabulary {
+  /**
+   * A direct-mapped cache in front of the interner, keyed by two independent 32-bit hashes and the
+   * length: the interner holds millions of names and most of its probes miss the CPU caches, while
+   * most identifiers repeat within a file. It also mirrors each cached id's flags and dedupe stamp.
+   */
+  readonly cH1 = new Int32Array(1 << CACHE_BITS);
+  readonly cH2 = new Int32Array(1 << CACHE_BITS);
+  readonly cLen = new Uint16Array(1 << CACHE_BITS);
+  readonly cId = new Int32Array(1 << CACHE_BITS);
+  readonly cFlags = new Uint8Array(1 << CACHE_BITS);
+  readonly cSeen = new Uint32Array(1 << CACHE_BITS);
   flags = new Uint8Array(1 << 16);
   seen = new Uint32Array(1 << 16);
   stampNext = 1;
@@ -185,9 +199,15 @@ class Vocabulary {
   stamp(): number {
     if (this.stampNext >= 0xfffffff0) {
       this.seen.fill(0);
+      this.cSeen.fill(0);
       this.stampNext = 1;
     }
     return this.stampNext++;
+  }
+
+  /** Forget the cache: after identifier flags changed. */
+  clearCache(): void {
+    this.cLen.fill(0);
   }
 }
 
@@ -219,12 +239,14 @@ export class Scanner {
       }
     }
     if (!Buffer.isBuffer(buf)) buf = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (wrapperIds.length) voc.clearCache();
     try {
       const st = new ScanState(buf, opts, voc);
       run(st);
       return st.result();
     } finally {
       for (const id of wrapperIds) voc.flags[id]! &= ~F_WRAPPER;
+      if (wrapperIds.length) voc.clearCache();
     }
   }
 }
@@ -510,7 +532,7 @@ class ScanState {
             while (j < n && isIdChar[buf[j]!]) j++;
             const pid = this.interner.internBytes(buf, ps, j, fnv1a(buf, ps, j));
             params.push(pid);
-            this.defineParamNames.push(this.interner.strings[pid]!);
+            this.defineParamNames.push(this.interner.name(pid));
           } else if (c === 92 && buf[j + 1] === 10) {
             this.line++;
             j += 2;
@@ -629,7 +651,7 @@ class ScanState {
     const args = this.parseArgs(j);
     const after = this.argsEnd;
     const exp: RawExport = {
-      macro: this.interner.strings[id]!,
+      macro: this.interner.name(id),
       args,
       line: startLine,
       col,
@@ -670,7 +692,7 @@ class ScanState {
       const t = skipSpaces(this.buf, i, this.n);
       if (this.buf[t] === 40 && !(flags & F_STORAGE)) {
         // A macro call at file scope: DEFINE_*() and *_HEAD() define variables, DECLARE_*() declares.
-        const name = this.interner.strings[id]!;
+        const name = this.interner.name(id);
         if (name.startsWith('DECLARE_')) this.macroSkip = true;
         else if (name.startsWith('DEFINE_') || name.endsWith('_HEAD')) this.macroDefines = true;
         if (!this.stmtSkip && !this.macroSkip) this.record(id, this.line, this.ctx);
@@ -684,7 +706,7 @@ class ScanState {
     if (buf[i] === 58 && this.brace === 0) {
       this.addDef(id, this.line, this.line, false, 3);
     } else {
-      const name = this.interner.strings[id]!;
+      const name = this.interner.name(id);
       const t = skipSpaces(buf, i, this.n);
       if (buf[t] === 40 && isAsmDefMacro(name)) {
         const args = this.parseArgs(t);
@@ -729,7 +751,7 @@ class ScanState {
             this.bodyKind = B_FUNCTION;
             this.fnDefIndex = this.addDef(this.pendingFn, this.pendingFnLine, this.line, this.stmtStatic, 0);
             if (this.proxyMode) {
-              this.proxies.push({ name: this.interner.strings[this.pendingFn]!, line: this.pendingFnLine, kind: 'inline' });
+              this.proxies.push({ name: this.interner.name(this.pendingFn), line: this.pendingFnLine, kind: 'inline' });
               this.ctx = this.proxies.length;
               this.ctxStamp = this.voc.stamp();
             }
@@ -812,7 +834,7 @@ class ScanState {
       const { defIds, defMeta } = this;
       for (let d = 0; d < defIds.length; d++) {
         defs.push({
-          name: this.interner.strings[defIds[d]!]!,
+          name: this.interner.name(defIds[d]!),
           line: defMeta[d * 4]!,
           endLine: Math.max(defMeta[d * 4 + 1]!, defMeta[d * 4]!),
           isStatic: defMeta[d * 4 + 2] === 1,
@@ -839,6 +861,7 @@ function run(st: ScanState): void {
   const interner = st.interner;
   const voc = st.voc;
   const isAsm = st.isAsm;
+  const { cH1, cH2, cLen, cId, cFlags, cSeen } = voc;
   let i = 0;
   let line = 1;
   let atLineStart = true;
@@ -849,15 +872,46 @@ function run(st: ScanState): void {
 
     if (k === C_IDSTART) {
       const s = i;
+      // Identifiers that are never recorded are not interned: members after . or ->, names in
+      // struct/union bodies and in file-scope parameter lists, stringified macro arguments.
+      if (
+        st.inDefine
+          ? st.definePrev === P_MEMBER || st.definePrev === P_HASH
+          : st.prev === P_MEMBER || (st.brace > 0 ? st.bodyKind === B_AGGREGATE : st.inParams)
+      ) {
+        do i++;
+        while (i < n && isIdChar[buf[i]!] === 1);
+        atLineStart = false;
+        if (st.inDefine) st.definePrev = P_IDENT;
+        else st.prev = P_IDENT;
+        continue;
+      }
       let h = 0x811c9dc5;
+      let h2 = 0;
       do {
-        h = Math.imul(h ^ buf[i]!, 0x01000193);
+        const b = buf[i]!;
+        h = Math.imul(h ^ b, 0x01000193);
+        h2 = (Math.imul(h2, 31) + b) | 0;
         i++;
       } while (i < n && isIdChar[buf[i]!] === 1);
       atLineStart = false;
-      const id = interner.internBytes(buf, s, i, h >>> 0);
-      if (id >= voc.flags.length) voc.grow(interner.size + 4096);
-      const flags = voc.flags[id]!;
+      const slot = (h ^ (h >>> 15)) & CACHE_MASK;
+      let id: number;
+      let flags: number;
+      if (cH1[slot] === h && cH2[slot] === h2 && cLen[slot] === i - s) {
+        id = cId[slot]!;
+        flags = cFlags[slot]!;
+      } else {
+        id = interner.internBytes(buf, s, i, h >>> 0);
+        if (id >= voc.flags.length) voc.grow(interner.size + 4096);
+        flags = voc.flags[id]!;
+        cH1[slot] = h;
+        cH2[slot] = h2;
+        cLen[slot] = i - s;
+        cId[slot] = id;
+        cFlags[slot] = flags;
+        cSeen[slot] = voc.seen[id]!;
+      }
 
       if (st.inDefine) {
         if (flags & F_EXPORT) st.defineHasExport = true;
@@ -899,10 +953,13 @@ function run(st: ScanState): void {
           st.record(id, line, st.ctx);
           if (st.macroDefines && st.paren === st.macroCallParen) st.addDef(id, line, line, st.stmtStatic, 2);
         }
-      } else if (st.bodyKind !== B_AGGREGATE) {
-        // inlined record() for the common case
+      } else {
+        // inlined record() for the common case: function bodies and initializers
         const stamp = st.ctx === 0 ? st.fileStamp : st.ctxStamp;
-        if (voc.seen[id] !== stamp) st.record(id, line, st.ctx);
+        if (cSeen[slot] !== stamp) {
+          st.record(id, line, st.ctx);
+          cSeen[slot] = stamp;
+        }
       }
       st.prev = P_IDENT;
       continue;

@@ -7,28 +7,41 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Cancellation } from './cancel';
+import { Interner } from './interner';
 import { type ScannedFile, newScanner, scanPath } from './scanFile';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 
+/** The global name table: identifier ids shared by every file of one index. */
 export class NameTable {
-  readonly names: string[] = [];
-  readonly ids = new Map<string, number>();
+  readonly interner: Interner;
+
+  constructor(interner = new Interner(20)) {
+    this.interner = interner;
+  }
+
+  get size(): number {
+    return this.interner.size;
+  }
+
+  name(id: number): string {
+    return this.interner.name(id);
+  }
 
   idOf(name: string): number {
-    let id = this.ids.get(name);
-    if (id === undefined) {
-      id = this.names.length;
-      this.names.push(name);
-      this.ids.set(name, id);
-    }
-    return id;
+    return this.interner.intern(name);
+  }
+
+  /** The id of a name, or undefined if no file uses or defines it. */
+  get(name: string): number | undefined {
+    const id = this.interner.find(name);
+    return id < 0 ? undefined : id;
   }
 }
 
 export interface PoolOptions {
   root: string;
   maxBytes: number;
-  /** Number of workers; 0 scans in-process. Default: one per core, in-process below 2,000 files. */
+  /** Worker threads besides the main thread; 0 scans in-process. Default: cores - 1, none below 2,000 files. */
   workers?: number;
   workerScript?: string;
   wrapperNames?: ReadonlySet<string>;
@@ -41,42 +54,40 @@ const CHUNK = 128;
 /** Scans `paths`; each result's uses carry global name ids from `table`. */
 export async function scanFiles(paths: readonly string[], table: NameTable, opts: PoolOptions): Promise<ScannedFile[]> {
   const script = opts.workerScript ?? join(__dirname, 'scanWorker.js');
-  const wanted = opts.workers ?? (paths.length < 2000 ? 0 : Math.max(1, Math.min(cpus().length, 8)));
+  // Workers besides the main thread, which scans too.
+  const wanted = opts.workers ?? (paths.length < 2000 ? 0 : Math.max(1, Math.min(cpus().length - 1, 7)));
   if (wanted === 0 || !existsSync(script)) return scanInProcess(paths, table, opts);
   return scanWithWorkers(paths, table, opts, script, wanted);
 }
 
+/** In-process scans intern straight into the global table: no translation needed. */
 function scanInProcess(paths: readonly string[], table: NameTable, opts: PoolOptions): ScannedFile[] {
-  const scanner = newScanner();
-  const local = scanner.interner.strings;
+  const scanner = newScanner(table.interner);
   const out: ScannedFile[] = [];
-  const map = new IdMap(table);
   for (let k = 0; k < paths.length; k++) {
     if (opts.token?.isCancellationRequested) break;
-    const f = scanPath(scanner, opts.root, paths[k]!, opts.maxBytes, opts.wrapperNames);
-    map.catchUp(local);
-    if (f.scan) map.translate(f.scan.uses);
-    out.push(f);
+    out.push(scanPath(scanner, opts.root, paths[k]!, opts.maxBytes, opts.wrapperNames));
     if (opts.onProgress && (k & 255) === 255) opts.onProgress(k + 1, paths.length);
   }
   opts.onProgress?.(out.length, paths.length);
   return out;
 }
 
-/** Maps one scanner's local identifier ids to the global name table's ids. */
+/** Maps one worker's identifier ids to the global table's, from the packed names it sends. */
 export class IdMap {
   private map = new Int32Array(1024);
   private mapped = 0;
   constructor(private readonly table: NameTable) {}
 
-  /** Maps every local name not mapped yet; `local[k]` is the local id k's name. */
-  catchUp(local: readonly string[]): void {
-    if (local.length > this.map.length) {
-      const next = new Int32Array(Math.max(local.length, this.map.length * 2));
+  add(bytes: Uint8Array, lens: Uint16Array): void {
+    const ids = this.table.interner.internPacked(bytes, lens);
+    if (this.mapped + ids.length > this.map.length) {
+      const next = new Int32Array(Math.max(this.mapped + ids.length, this.map.length * 2));
       next.set(this.map);
       this.map = next;
     }
-    for (; this.mapped < local.length; this.mapped++) this.map[this.mapped] = this.table.idOf(local[this.mapped]!);
+    this.map.set(ids, this.mapped);
+    this.mapped += ids.length;
   }
 
   translate(uses: Uint32Array): void {
@@ -85,43 +96,52 @@ export class IdMap {
   }
 }
 
+/**
+ * Workers and the main thread take chunks from one queue. The main thread scans between handling the
+ * workers' replies, interning straight into the global table; on two cores that beats two workers
+ * plus a main thread that only merges.
+ */
 function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolOptions, script: string, count: number): Promise<ScannedFile[]> {
   return new Promise((resolve, reject) => {
     const results: ScannedFile[][] = [];
     let next = 0;
     let done = 0;
-    let live = count;
+    let live = count + 1;
     let failed = false;
     const setup: WorkerSetup = { root: opts.root, maxBytes: opts.maxBytes };
     const workers: Worker[] = [];
     const wrapperNames = opts.wrapperNames ? [...opts.wrapperNames] : undefined;
-
-    const finish = (w: Worker): void => {
-      void w.terminate();
+    const take = (): { slot: number; chunk: string[] } | undefined => {
+      if (failed || opts.token?.isCancellationRequested || next >= paths.length) return undefined;
+      const chunk = paths.slice(next, next + CHUNK);
+      next += chunk.length;
+      results.push([]);
+      return { slot: results.length - 1, chunk };
+    };
+    const finished = (): void => {
       if (--live === 0 && !failed) resolve(results.flat());
     };
+
     for (let k = 0; k < count; k++) {
       const w = new Worker(script, { workerData: setup });
       workers.push(w);
-      const names: string[] = [];
       const map = new IdMap(table);
+      let slot = -1;
       const feed = (): void => {
-        if (opts.token?.isCancellationRequested || next >= paths.length) return finish(w);
-        const slot = results.length;
-        results.push([]);
-        const chunk = paths.slice(next, next + CHUNK);
-        next += chunk.length;
-        pending.set(w, slot);
-        const req: WorkerRequest = { type: 'scan', paths: chunk };
+        const job = take();
+        if (!job) {
+          void w.terminate();
+          return finished();
+        }
+        slot = job.slot;
+        const req: WorkerRequest = { type: 'scan', paths: job.chunk };
         if (wrapperNames) req.wrapperNames = wrapperNames;
         w.postMessage(req);
       };
-      const pending = new Map<Worker, number>();
       w.on('message', (reply: WorkerReply) => {
-        for (let j = 0; j < reply.newNames.length; j++) names[reply.nameBase + j] = reply.newNames[j]!;
-        map.catchUp(names);
+        map.add(reply.names, reply.nameLens);
         for (const f of reply.files) if (f.scan) map.translate(f.scan.uses);
-        results[pending.get(w)!] = reply.files;
+        results[slot] = reply.files;
         done += reply.files.length;
         opts.onProgress?.(done, paths.length);
         feed();
@@ -134,5 +154,16 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
       });
       feed();
     }
+
+    const scanner = newScanner(table.interner);
+    const mainTurn = (): void => {
+      const job = take();
+      if (!job) return finished();
+      results[job.slot] = job.chunk.map((p) => scanPath(scanner, opts.root, p, opts.maxBytes, opts.wrapperNames));
+      done += job.chunk.length;
+      opts.onProgress?.(done, paths.length);
+      setImmediate(mainTurn);
+    };
+    setImmediate(mainTurn);
   });
 }

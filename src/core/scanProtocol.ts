@@ -14,8 +14,8 @@ export interface WorkerRequest {
 
 export interface WorkerReply {
   type: 'batch';
-  /** This worker's id of newNames[0]. */
-  nameBase: number;
-  newNames: string[];
+  /** The names this worker interned since its last reply, packed: latin1 bytes and their lengths. */
+  names: Uint8Array;
+  nameLens: Uint16Array;
   files: ScannedFile[];
 }

@@ -14,9 +14,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   if (msg.type !== 'scan') return;
   const wrappers = msg.wrapperNames ? new Set(msg.wrapperNames) : undefined;
   const files = msg.paths.map((p) => scanPath(scanner, setup.root, p, setup.maxBytes, wrappers));
-  const strings = scanner.interner.strings;
-  const reply: WorkerReply = { type: 'batch', nameBase: sent, newNames: strings.slice(sent), files };
-  sent = strings.length;
-  const transfer = files.flatMap((f) => (f.scan ? [f.scan.uses.buffer as ArrayBuffer] : []));
+  const packed = scanner.interner.packSince(sent);
+  sent = scanner.interner.size;
+  const reply: WorkerReply = { type: 'batch', names: packed.bytes, nameLens: packed.lens, files };
+  const transfer = [packed.bytes.buffer as ArrayBuffer, packed.lens.buffer as ArrayBuffer, ...files.flatMap((f) => (f.scan ? [f.scan.uses.buffer as ArrayBuffer] : []))];
   parentPort!.postMessage(reply, transfer);
 });
