@@ -2,8 +2,8 @@
  * The persisted index: one binary file per (tree, options), written to a temporary name and renamed,
  * so a reader never sees half a file. Anything that does not validate is reported and rebuilt.
  *
- * Layout: magic, u32 length + JSON header, then the typed arrays in header order, each 8-byte aligned,
- * so that loading makes views on the file's bytes instead of copies.
+ * Layout: magic, u32 checksum of everything after it, u32 length + JSON header, then the typed arrays
+ * in header order, each 8-byte aligned, so that loading makes views on the file's bytes, not copies.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -12,7 +12,8 @@ import type { IndexedFile, IndexStats, KernelIndex } from './index';
 import type { InternerState } from './interner';
 import type { KbuildNamespaces } from './kbuild';
 
-const MAGIC = 'KEXPORTS-INDEX-4\n';
+/** 16 bytes, so that the checksummed region starts 4-byte aligned, after the 4-byte checksum. */
+const MAGIC = 'KEXPORTS-IDX-05\n';
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8';
 type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array;
@@ -86,14 +87,25 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
       pos += b.length;
     };
     put(Buffer.from(MAGIC, 'latin1'));
+    put(Buffer.alloc(4)); // checksum, written last
     const len = Buffer.alloc(4);
     len.writeUInt32LE(headerBuf.length);
     put(len);
     put(headerBuf);
+    const sum = new Checksum().update(len).update(headerBuf);
     for (const [, a] of arrays) {
-      if (pos % 8) put(Buffer.alloc(8 - (pos % 8)));
-      put(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      if (pos % 8) {
+        const pad = Buffer.alloc(8 - (pos % 8));
+        put(pad);
+        sum.update(pad);
+      }
+      const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      put(bytes);
+      sum.update(bytes);
     }
+    const sumBuf = Buffer.alloc(4);
+    sumBuf.writeUInt32LE(sum.digest());
+    writeSync(fd, sumBuf, 0, 4, MAGIC.length);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -106,7 +118,10 @@ export function loadCache(file: string, key: string): LoadedCache {
   const buf = readFileSync(file);
   if (buf.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('not a kexports index of this version');
   let pos = MAGIC.length;
-  if (pos + 4 > buf.length) throw new Error('truncated');
+  if (pos + 8 > buf.length) throw new Error('truncated');
+  const stored = buf.readUInt32LE(pos);
+  pos += 4;
+  if (new Checksum().update(buf.subarray(pos)).digest() !== stored) throw new Error('checksum mismatch');
   const hlen = buf.readUInt32LE(pos);
   pos += 4;
   if (pos + hlen > buf.length) throw new Error('truncated header');
@@ -163,6 +178,50 @@ function validate(h: CacheHeader, arrays: Map<string, Typed>, st: InternerState)
   if (t.length === 0 || (t.length & (t.length - 1)) !== 0 || t.length < h.names * 2) throw new Error('name table size');
   if (st.hashes.length !== h.names || st.starts.length !== h.names || st.lens.length !== h.names) throw new Error('name arrays');
   for (let k = 0; k < h.names; k++) if (st.starts[k]! + st.lens[k]! > st.arena.length) throw new Error('name out of range');
+}
+
+/**
+ * A 32-bit checksum over a byte stream, in 4-byte little-endian words (FNV-style mixing), the same
+ * however the stream is cut into runs: partial words carry over to the next run.
+ */
+export class Checksum {
+  private h = 0x811c9dc5;
+  private carry = 0;
+  private carried = 0;
+
+  update(bytes: Uint8Array): this {
+    let k = 0;
+    const n = bytes.length;
+    while (this.carried > 0 && this.carried < 4 && k < n) {
+      this.carry |= bytes[k++]! << (8 * this.carried++);
+      if (this.carried === 4) {
+        this.h = Math.imul(this.h ^ this.carry, 0x01000193);
+        this.carry = 0;
+        this.carried = 0;
+        break;
+      }
+    }
+    const words = (n - k) >>> 2;
+    let h = this.h;
+    if ((bytes.byteOffset + k) % 4 === 0) {
+      const w = new Uint32Array(bytes.buffer, bytes.byteOffset + k, words);
+      for (let j = 0; j < words; j++) h = Math.imul(h ^ w[j]!, 0x01000193);
+    } else {
+      for (let j = 0; j < words; j++) {
+        const b = k + 4 * j;
+        h = Math.imul(h ^ (bytes[b]! | (bytes[b + 1]! << 8) | (bytes[b + 2]! << 16) | (bytes[b + 3]! << 24)), 0x01000193);
+      }
+    }
+    this.h = h;
+    for (k += words * 4; k < n; k++) this.carry |= bytes[k]! << (8 * this.carried++);
+    return this;
+  }
+
+  digest(): number {
+    let h = this.h;
+    if (this.carried) h = Math.imul(h ^ this.carry, 0x01000193);
+    return h >>> 0;
+  }
 }
 
 export function kbuildFrom(h: CacheHeader): KbuildNamespaces {

@@ -128,7 +128,7 @@ export function checkExports(index: KernelIndex, exports: readonly Export[], opt
     if (s === 'off') continue;
     out.push({ code: 'UNRESOLVED_EXPORT', severity: s, symbol: '', message: `${u.macro}(): ${u.reason}`, file: u.file, line: u.line, col: 0, endLine: u.line, endCol: 0 });
   }
-  out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.code.localeCompare(b.code)));
+  out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)));
   return out;
 }
 

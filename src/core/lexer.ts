@@ -286,6 +286,12 @@ class ScanState {
   macroDefines = false;
   macroSkip = false;
   stmtDefStart = 0;
+  /** The previous file-scope identifier was static, extern, inline or const. */
+  prevStorage = false;
+  /** A function body opened in the first branch of an #if, to be reopened by the #else branch. */
+  altFnDef = -1;
+  altFnCtx = 0;
+  altFnStamp = 0;
 
   // Preprocessor.
   readonly condIds: number[] = [];
@@ -367,6 +373,7 @@ class ScanState {
     this.macroDefines = false;
     this.macroSkip = false;
     this.prev = P_NONE;
+    this.prevStorage = false;
     this.stmtDefStart = this.defIds.length;
   }
 
@@ -562,7 +569,19 @@ class ScanState {
     if (id === voc.kElif || id === voc.kElse) {
       const top = this.condIds.length - 1;
       if (top >= 0) {
-        if (this.condBranch[top] === 0) this.condBraceAfterFirst[top] = this.brace;
+        if (this.condBranch[top] === 0) {
+          this.condBraceAfterFirst[top] = this.brace;
+          // `#ifdef A / int f(int a) { / #else / int f(long a) { / #endif`: the else branch reopens
+          // the same function body.
+          if (this.condBrace[top] === 0 && this.brace > 0 && this.bodyKind === B_FUNCTION) {
+            this.altFnDef = this.fnDefIndex;
+            this.altFnCtx = this.ctx;
+            this.altFnStamp = this.ctxStamp;
+            this.bodyKind = B_NONE;
+            this.ctx = 0;
+            this.resetStmt();
+          }
+        }
         this.condBranch[top]!++;
         this.brace = this.condBrace[top]!;
       }
@@ -571,7 +590,10 @@ class ScanState {
     if (id === voc.kEndif) {
       const top = this.condIds.length - 1;
       if (top >= 0) {
-        if (this.condBranch[top]! > 0) this.brace = this.condBraceAfterFirst[top]!;
+        if (this.condBranch[top]! > 0) {
+          this.brace = this.condBraceAfterFirst[top]!;
+          if (this.altFnDef >= 0) this.reopenAltFn();
+        }
         this.popCond();
       }
       return this.skipLine(j);
@@ -581,6 +603,15 @@ class ScanState {
       if (startsWithAscii(buf, t, 'DEFAULT_SYMBOL_NAMESPACE')) this.fileNamespace = undefined;
     }
     return this.skipLine(j);
+  }
+
+  reopenAltFn(): void {
+    this.fnDefIndex = this.altFnDef;
+    this.ctx = this.altFnCtx;
+    this.ctxStamp = this.altFnStamp;
+    this.bodyKind = B_FUNCTION;
+    this.altFnDef = -1;
+    this.resetStmt();
   }
 
   popCond(): void {
@@ -680,15 +711,20 @@ class ScanState {
   /** An identifier at file scope outside parentheses. */
   fileScopeIdent(id: number, flags: number, i: number): void {
     const voc = this.voc;
+    this.fileScopeIdentInner(id, flags, i, voc);
+    this.prevStorage = (flags & F_STORAGE) !== 0;
+  }
+
+  private fileScopeIdentInner(id: number, flags: number, i: number, voc: Vocabulary): void {
     if (id === voc.kStatic) this.stmtStatic = true;
     else if (id === voc.kExtern || id === voc.kTypedef) this.stmtSkip = true;
     else if (flags & F_AGGREGATE) this.stmtAggregate = true;
     if (this.stmtHasEq) {
       if (!this.stmtSkip) this.record(id, this.line, this.ctx);
-    } else if ((this.prev === P_IDENT || this.prev === P_STAR) && !(flags & F_QUALIFIER)) {
+    } else if ((this.prev === P_IDENT || this.prev === P_STAR) && !(flags & F_QUALIFIER) && !(this.prevStorage && this.buf[skipSpaces(this.buf, i, this.n)] === 40)) {
       this.declId = id;
       this.declLine = this.line;
-    } else if (this.prev === P_NONE || this.prev === P_OTHER) {
+    } else if (this.prev === P_NONE || this.prev === P_OTHER || this.prevStorage) {
       const t = skipSpaces(this.buf, i, this.n);
       if (this.buf[t] === 40 && !(flags & F_STORAGE)) {
         // A macro call at file scope: DEFINE_*() and *_HEAD() define variables, DECLARE_*() declares.
@@ -747,7 +783,9 @@ class ScanState {
         break;
       case 123: // {
         if (this.brace === 0) {
-          if (this.pendingFn >= 0 && !this.stmtHasEq) {
+          if (this.pendingFn >= 0 && !this.stmtHasEq && this.altFnDef >= 0) {
+            this.reopenAltFn();
+          } else if (this.pendingFn >= 0 && !this.stmtHasEq) {
             this.bodyKind = B_FUNCTION;
             this.fnDefIndex = this.addDef(this.pendingFn, this.pendingFnLine, this.line, this.stmtStatic, 0);
             if (this.proxyMode) {

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { openIndex } from '../../src/core/engine';
+import { checkExports, defaultGplOnlyPaths } from '../../src/core/findings';
+import { buildIndex, type KernelIndex } from '../../src/core/index';
+import { sampleTree, tempDir } from '../helpers';
+
+const opts = { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true };
+
+function findings(index: KernelIndex, path: string): string[] {
+  return checkExports(index, index.exportsUnder([path]), opts).map((f) => `${f.code} ${f.symbol}:${f.line}`);
+}
+
+function copySample(): string {
+  const root = tempDir();
+  cpSync(sampleTree, root, { recursive: true });
+  return root;
+}
+
+describe('incremental updates', () => {
+  it('replaces one file\'s exports and uses without a rebuild', async () => {
+    const index = await buildIndex(sampleTree);
+    assert.deepEqual(findings(index, 'mm/hmm.c'), [
+      'NOT_GPL_ONLY hmm_range_fault:39',
+      'TEST_ONLY_CONSUMERS hmm_dma_test_helper:45',
+      'NO_CONSUMER hmm_range_snapshot_unused:51',
+      'TEST_ONLY_CONSUMERS hmm_pfn_order_check:57',
+    ]);
+    const hmm = readFileSync(join(sampleTree, 'mm/hmm.c'), 'latin1').replace('EXPORT_SYMBOL(hmm_range_fault);', 'EXPORT_SYMBOL_GPL(hmm_range_fault);');
+    index.updateFile('mm/hmm.c', Buffer.from(hmm, 'latin1'));
+    index.updateFile('drivers/gpu/drm/vgpu/vgpu_snapshot.c', Buffer.from('int vgpu_snap(struct hmm_range *r)\n{\n\treturn hmm_range_snapshot_unused(r);\n}\n'));
+    assert.deepEqual(findings(index, 'mm/hmm.c'), ['TEST_ONLY_CONSUMERS hmm_dma_test_helper:45', 'TEST_ONLY_CONSUMERS hmm_pfn_order_check:57']);
+    assert.equal(index.exportsNamed('hmm_range_fault')[0]!.type, 'EXPORT_SYMBOL_GPL');
+
+    index.deleteFile('drivers/gpu/drm/vgpu/vgpu_svm.c');
+    assert.deepEqual(findings(index, 'mm/memremap.c'), [
+      'NOT_GPL_ONLY devmap_managed_key:8',
+      'NO_CONSUMER devmap_managed_key:8',
+      'NO_CONSUMER memremap_pages:15',
+      'NO_CONSUMER memunmap_pages:21',
+      'NOT_GPL_ONLY put_devmap_managed_page:27',
+      'NO_CONSUMER put_devmap_managed_page:27',
+    ]);
+  });
+
+  it('keeps header proxies current when a header changes', async () => {
+    const index = await buildIndex(sampleTree);
+    const mm = readFileSync(join(sampleTree, 'include/linux/mm.h'), 'latin1').replace('if (page_is_devmap_managed(page)) {', 'if (0) {');
+    index.updateFile('include/linux/mm.h', Buffer.from(mm, 'latin1'));
+    const [key] = index.exportsNamed('devmap_managed_key');
+    assert.deepEqual(index.consumers(key!), []);
+  });
+});
+
+describe('the cache', () => {
+  it('serves a warm start without scanning, and notices changed, added and deleted files', async () => {
+    const root = copySample();
+    const cacheDir = tempDir();
+    const phases: string[] = [];
+    const first = await openIndex(root, { cacheDir, onPhase: (p) => phases.push(p) });
+    assert.ok(phases.includes('scan') && phases.includes('save cache'));
+    const before = findings(first, 'mm');
+
+    phases.length = 0;
+    const warm = await openIndex(root, { cacheDir, onPhase: (p) => phases.push(p) });
+    assert.ok(!phases.includes('scan'), `no scan on a warm start: ${phases.join(', ')}`);
+    assert.ok(phases.includes('load cache'));
+    assert.deepEqual(findings(warm, 'mm'), before);
+
+    // changed: the export becomes GPL-only; added: a user of memunmap_pages; deleted: the test user
+    const hmmPath = join(root, 'mm/hmm.c');
+    writeFileSync(hmmPath, readFileSync(hmmPath, 'latin1').replace('EXPORT_SYMBOL(hmm_range_fault);', 'EXPORT_SYMBOL_GPL(hmm_range_fault);'), 'latin1');
+    const later = new Date(statSync(hmmPath).mtimeMs + 5000);
+    utimesSync(hmmPath, later, later);
+    writeFileSync(join(root, 'mm/unmap_user.c'), 'void f(struct dev_pagemap *p)\n{\n\tmemunmap_pages(p);\n}\n');
+    rmSync(join(root, 'lib/test_hmm.c'));
+    const logs: string[] = [];
+    const refreshed = await openIndex(root, { cacheDir, log: (m) => logs.push(m) });
+    assert.deepEqual(logs, ['cache refreshed: 2 changed or added, 1 deleted']);
+    assert.deepEqual(findings(refreshed, 'mm/hmm.c'), ['NO_CONSUMER hmm_dma_test_helper:45', 'NO_CONSUMER hmm_range_snapshot_unused:51', 'TEST_ONLY_CONSUMERS hmm_pfn_order_check:57']);
+    assert.deepEqual(findings(refreshed, 'mm/memremap.c'), ['NOT_GPL_ONLY devmap_managed_key:8', 'SAME_DIR_CONSUMERS memunmap_pages:21', 'NOT_GPL_ONLY put_devmap_managed_page:27']);
+  });
+
+  for (const [name, damage] of [
+    ['truncated', (f: string) => truncateSync(f, 100)],
+    ['garbage', (f: string) => writeFileSync(f, 'not an index at all')],
+    ['bit-flipped', (f: string) => {
+      const b = readFileSync(f);
+      b.writeUInt32LE(0xffffffff, b.length - 64);
+      writeFileSync(f, b);
+    }],
+  ] as const) {
+    it(`rebuilds a ${name} cache and says so`, async () => {
+      const cacheDir = tempDir();
+      const good = await openIndex(sampleTree, { cacheDir });
+      const file = join(cacheDir, (await import('node:fs')).readdirSync(cacheDir)[0]!);
+      damage(file);
+      const logs: string[] = [];
+      const index = await openIndex(sampleTree, { cacheDir, log: (m) => logs.push(m) });
+      assert.equal(logs.length, 1);
+      assert.match(logs[0]!, /^cache .*\.idx is unusable \(.+\); rebuilding it$/);
+      assert.deepEqual(findings(index, ''), findings(good, ''));
+      const again: string[] = [];
+      await openIndex(sampleTree, { cacheDir, log: (m) => again.push(m) });
+      assert.deepEqual(again, [], 'the rebuilt cache is valid');
+    });
+  }
+});

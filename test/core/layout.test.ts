@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { defaults, parseSettings } from '../../src/protocol/settings';
+import { repoRoot } from '../helpers';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+describe('layering', () => {
+  it('keeps src/core free of vscode and LSP imports', () => {
+    for (const f of filesUnder(join(repoRoot, 'src/core'))) {
+      const text = readFileSync(f, 'utf8');
+      assert.doesNotMatch(text, /from ['"](vscode|vscode-languageserver[^'"]*|vscode-languageclient[^'"]*)['"]/, f);
+    }
+  });
+});
+
+describe('settings', () => {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  const props = manifest.contributes.configuration.properties as Record<string, { default: unknown }>;
+
+  it('declares in package.json exactly the settings the code reads, with the same defaults', () => {
+    assert.deepEqual(Object.keys(props).sort(), Object.keys(defaults).map((k) => `kexports.${k}`).sort());
+    for (const [key, value] of Object.entries(defaults)) assert.deepEqual(props[`kexports.${key}`]!.default, value, key);
+  });
+
+  it('falls back to defaults with one warning per malformed setting', () => {
+    const { settings, warnings } = parseSettings({ gplOnlyPaths: 'mm/hmm.c', exclude: ['drivers/staging/**'], severity: { NO_CONSUMER: 'off', BOGUS: 'error' }, colour: 1 });
+    assert.deepEqual(settings.gplOnlyPaths, defaults.gplOnlyPaths);
+    assert.deepEqual(settings.exclude, ['drivers/staging/**']);
+    assert.equal(settings.severity.NO_CONSUMER, 'off');
+    assert.deepEqual(warnings, [
+      'kexports.gplOnlyPaths: expected a list of path globs; using the default',
+      'kexports.severity.BOGUS: no such finding code',
+      'kexports.colour: unknown setting, ignored',
+    ]);
+    assert.deepEqual(parseSettings('nonsense').warnings, ['kexports settings: expected an object; using the defaults']);
+  });
+});

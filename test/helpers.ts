@@ -1,0 +1,42 @@
+/** Shared test helpers: temporary trees written from a {path: text} map, the built CLI. */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+export const repoRoot = resolve(__dirname, '..');
+export const sampleTree = join(repoRoot, 'test/fixtures/hmm-tree');
+export const cliPath = join(repoRoot, 'dist/cli.js');
+export const workerPath = join(repoRoot, 'dist/scanWorker.js');
+
+export function tempDir(prefix = 'kexports-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Writes a tree; a Buffer value is written as bytes. Adds Kbuild and MAINTAINERS unless `plain`. */
+export function writeTree(files: Record<string, string | Buffer>, plain = false): string {
+  const root = tempDir();
+  const all: Record<string, string | Buffer> = plain ? files : { Kbuild: 'obj-y += x/\n', MAINTAINERS: 'made up\n', ...files };
+  for (const [path, text] of Object.entries(all)) {
+    const abs = join(root, path);
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, text);
+  }
+  return root;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { cwd?: string; input?: string; env?: Record<string, string> } = {}): CliResult {
+  const r = spawnSync(process.execPath, [cliPath, ...args], {
+    cwd: opts.cwd ?? repoRoot,
+    input: opts.input,
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: tempDir('kexports-cache-'), ...opts.env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
