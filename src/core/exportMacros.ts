@@ -20,6 +20,8 @@ export interface ExportMacro {
   readonly nsArg?: number;
   /** A namespace the macro itself implies. */
   readonly fixedNamespace?: string;
+  /** Index of an argument holding the license ("GPL", "_gpl" or ""), for the kernel's internal macro. */
+  readonly licenseArg?: number;
 }
 
 const table: ExportMacro[] = [
@@ -28,6 +30,9 @@ const table: ExportMacro[] = [
   { name: 'EXPORT_SYMBOL_NS', type: 'EXPORT_SYMBOL', flavour: 'symbol', nsArg: 1 },
   { name: 'EXPORT_SYMBOL_NS_GPL', type: 'EXPORT_SYMBOL_GPL', flavour: 'symbol', nsArg: 1 },
   { name: 'EXPORT_SYMBOL_FOR_MODULES', type: 'EXPORT_SYMBOL_GPL', flavour: 'modules', nsArg: 1 },
+  { name: 'EXPORT_SYMBOL_GPL_FOR_MODULES', type: 'EXPORT_SYMBOL_GPL', flavour: 'modules', nsArg: 1 },
+  // The internal macro the others expand to; wrappers such as pm.h's EXPORT_*_DEV_PM_OPS call it.
+  { name: '__EXPORT_SYMBOL', type: 'EXPORT_SYMBOL', flavour: 'symbol', nsArg: 2, licenseArg: 1 },
   { name: 'EXPORT_DATA_SYMBOL', type: 'EXPORT_SYMBOL', flavour: 'symbol' },
   { name: 'EXPORT_DATA_SYMBOL_GPL', type: 'EXPORT_SYMBOL_GPL', flavour: 'symbol' },
   { name: 'EXPORT_PER_CPU_SYMBOL', type: 'EXPORT_SYMBOL', flavour: 'per-cpu' },
@@ -60,7 +65,7 @@ export function licenseWords(type: ExportType): string {
 
 /** The GPL-only spelling of a macro, for the quick fix: EXPORT_SYMBOL -> EXPORT_SYMBOL_GPL, _NS -> _NS_GPL. */
 export function gplVariant(macro: string): string | undefined {
-  if (macro.endsWith('_GPL') || macro === 'EXPORT_SYMBOL_FOR_MODULES' || macro === 'EXPORT_SYMBOL_GPL_FUTURE') return undefined;
+  if (macro.endsWith('_GPL') || macro.endsWith('_FOR_MODULES') || macro.startsWith('_') || macro === 'EXPORT_SYMBOL_GPL_FUTURE') return undefined;
   const candidate = `${macro}_GPL`;
   return exportMacros.has(candidate) ? candidate : undefined;
 }

@@ -15,6 +15,7 @@ export const findingCodes = [
   'EXPORT_SYMBOL_PLACEMENT',
   'STATIC_EXPORT',
   'DUPLICATE_EXPORT',
+  'DEFAULT_NAMESPACE_IGNORED',
   'UNRESOLVED_EXPORT',
 ] as const;
 export type FindingCode = (typeof findingCodes)[number];
@@ -30,6 +31,7 @@ export const defaultSeverity: Record<FindingCode, Severity> = {
   EXPORT_SYMBOL_PLACEMENT: 'warning',
   STATIC_EXPORT: 'error',
   DUPLICATE_EXPORT: 'error',
+  DEFAULT_NAMESPACE_IGNORED: 'warning',
   UNRESOLVED_EXPORT: 'info',
 };
 
@@ -116,6 +118,13 @@ export function checkExports(index: KernelIndex, exports: readonly Export[], opt
     }
     if (def && def.isStatic) {
       add('STATIC_EXPORT', exp, `${exp.name} is static but exported with ${exp.macro}; a static symbol must not be exported`);
+    }
+    if (exp.ignoredNamespace) {
+      add(
+        'DEFAULT_NAMESPACE_IGNORED',
+        exp,
+        `${exp.name} gets ${exp.namespace ? `namespace ${exp.namespace}` : 'no namespace'}: DEFAULT_SYMBOL_NAMESPACE ${exp.ignoredNamespace.name} is defined at line ${exp.ignoredNamespace.line}, after an #include, and <linux/export.h> only sees it when defined before`,
+      );
     }
     const prevExport = dupes.get(exp);
     if (prevExport) {

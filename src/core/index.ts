@@ -7,11 +7,11 @@ import type { Cancellation } from './cancel';
 import { classify, type ConsumerClass } from './classify';
 import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
 import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, readKbuildNamespaces } from './kbuild';
-import type { Definition, ImportNs, RawExport, WrapperCandidate } from './lexer';
+import type { Definition, ImportNs, LocalMacro, RawExport, WrapperCandidate } from './lexer';
 import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer } from './scanFile';
 import { NameTable, scanFiles } from './scanPool';
 import { walkTree, type WalkResult } from './walk';
-import { expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
+import { expand, expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
 
 export interface Export {
   /** The C identifier the macro names (for a tracepoint, the tracepoint's name). */
@@ -34,6 +34,8 @@ export interface Export {
   endCol: number;
   cond: string;
   definition?: Definition;
+  /** A DEFAULT_SYMBOL_NAMESPACE the file defines after an #include: <linux/export.h> ignored it. */
+  ignoredNamespace?: { name: string; line: number };
 }
 
 export interface Unresolved {
@@ -69,6 +71,8 @@ export interface IndexedFile {
   defs: Definition[];
   imports: ImportNs[];
   wrappers: WrapperCandidate[];
+  /** Small macros that may build export names (exporting files only). */
+  localMacros?: LocalMacro[];
   proxyStart: number;
   proxyCount: number;
   skipped?: Skipped;
@@ -215,6 +219,7 @@ export class KernelIndex {
       proxyCount: this.proxyCount - proxyStart,
     };
     if (f.skipped) rec.skipped = f.skipped;
+    if (scan && scan.localMacros.length) rec.localMacros = scan.localMacros;
     const old = this.byPath.get(f.path);
     if (old !== undefined) this.files[old]!.alive = false;
     this.files[fileIdx] = rec;
@@ -270,6 +275,7 @@ export class KernelIndex {
       for (const e of f.scan.exports) for (const a of e.args) exported.add(a);
       rec.exports = f.scan.exports;
       rec.defs = f.scan.defs.filter((d) => exported.has(d.name));
+      if (f.scan.localMacros.length) rec.localMacros = f.scan.localMacros;
     }
   }
 
@@ -292,15 +298,17 @@ export class KernelIndex {
       }
       for (const call of calls) {
         const m = exportMacros.get(call.macro)!;
-        const name = (call.args[0] ?? '').trim();
-        if (!/^[A-Za-z_]\w*$/.test(name)) {
+        const name = expandLocal((call.args[0] ?? '').trim(), f.localMacros, raw.line);
+        const valid = m.flavour === 'tracepoint' ? /^\w+$/ : /^[A-Za-z_]\w*$/;
+        if (!valid.test(name)) {
           this.unresolved.push({ file: f.path, line: raw.line, macro: raw.macro, reason: `${call.macro}(${call.args.join(', ')}): "${name}" is not an identifier` });
           continue;
         }
+        const license = m.licenseArg !== undefined ? unquote(call.args[m.licenseArg] ?? '') : undefined;
         const exp: Export = {
           name,
           symbols: linkerSymbols(m.flavour, name),
-          type: m.type,
+          type: license === undefined ? m.type : /gpl/i.test(license) ? 'EXPORT_SYMBOL_GPL' : 'EXPORT_SYMBOL',
           macro: m.name,
           flavour: m.flavour,
           file: f.path,
@@ -317,6 +325,13 @@ export class KernelIndex {
           exp.modules = mods.split(',').map((s) => s.trim()).filter(Boolean);
           exp.namespace = `module:${mods}`;
         } else if (ns) exp.namespace = ns;
+        if (raw.fileNamespaceLate && raw.fileNamespace && exp.namespace === raw.fileNamespace && m.nsArg === undefined && !m.fixedNamespace) {
+          // <linux/export.h> tests DEFAULT_SYMBOL_NAMESPACE when it is included: a later #define is ignored.
+          exp.ignoredNamespace = { name: raw.fileNamespace, line: raw.fileNamespaceLine ?? raw.line };
+          const fromKbuild = f.path.endsWith('.c') || f.path.endsWith('.S') ? kbuildNamespaceFor(this.kbuild, f.path) : undefined;
+          if (fromKbuild) exp.namespace = fromKbuild;
+          else delete exp.namespace;
+        }
         const def = pickDefinition(f.defs, name, raw.line);
         if (def) exp.definition = def;
         mine.push(exp);
@@ -332,10 +347,9 @@ export class KernelIndex {
   }
 
   private namespaceOf(arg: string | undefined, fixed: string | undefined, raw: RawExport, path: string): string | undefined {
-    if (arg !== undefined) {
-      const v = unquote(arg.trim());
-      if (v) return v;
-    }
+    // An explicit namespace argument decides, even when empty: pm.h passes "" to __EXPORT_SYMBOL,
+    // and then DEFAULT_SYMBOL_NAMESPACE does not apply.
+    if (arg !== undefined) return unquote(arg.trim()) || undefined;
     if (fixed) return fixed;
     if (raw.fileNamespace) return raw.fileNamespace;
     if (path.endsWith('.c') || path.endsWith('.S')) return kbuildNamespaceFor(this.kbuild, path);
@@ -446,6 +460,25 @@ export class KernelIndex {
     }
     this.unresolved = this.unresolved.filter((u) => u.file !== path);
   }
+}
+
+/**
+ * Expands an export argument built by the file's own small macros: `#define queued_spin_lock_slowpath
+ * native_queued_spin_lock_slowpath`, `#define LZO_SAFE(name) name`. The first definition before the
+ * export line wins, as in the first branch of an #if.
+ */
+function expandLocal(arg: string, macros: readonly LocalMacro[] | undefined, line: number): string {
+  if (!macros) return arg;
+  let cur = arg;
+  for (let round = 0; round < 4; round++) {
+    const call = /^([A-Za-z_]\w*)\s*\((.*)\)$/.exec(cur);
+    const name = call ? call[1]! : cur;
+    const m = macros.find((x) => x.name === name && x.line < line && (x.params === null) === !call);
+    if (!m) return cur;
+    cur = m.params === null ? m.body : expand(m.body, m.params, call![2]!.split(',').map((a) => a.trim()));
+    cur = cur.replace(/\s+/g, '');
+  }
+  return cur;
 }
 
 function unquote(s: string): string {

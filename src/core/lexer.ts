@@ -33,6 +33,17 @@ export interface RawExport {
   cond: string;
   /** The DEFAULT_SYMBOL_NAMESPACE in force at this line, if defined in the file. */
   fileNamespace?: string;
+  /** Where it was defined, and whether an #include came before: then <linux/export.h> ignored it. */
+  fileNamespaceLine?: number;
+  fileNamespaceLate?: boolean;
+}
+
+/** A macro of the file whose body is only identifiers and pasting: it may build an export's name. */
+export interface LocalMacro {
+  name: string;
+  params: string[] | null;
+  body: string;
+  line: number;
 }
 
 export type DefKind = 'function' | 'variable' | 'macro-variable' | 'asm-label';
@@ -69,6 +80,8 @@ export interface FileScan {
   proxies: ProxyDef[];
   wrappers: WrapperCandidate[];
   imports: ImportNs[];
+  /** Small macros of a .c or .S file (see LocalMacro); kept by the index only for exporting files. */
+  localMacros: LocalMacro[];
   /** Triples (identifier id, line, context). */
   uses: Uint32Array;
   lines: number;
@@ -122,6 +135,8 @@ const F_EXPORT = 1,
   F_QUALIFIER = 16, // const volatile inline ...: never a declarator
   F_AGGREGATE = 32; // struct union enum
 
+const EXPORT_WORD = Buffer.from('EXPORT');
+
 const DEF_KINDS: DefKind[] = ['function', 'variable', 'macro-variable', 'asm-label'];
 
 /** Everything the scanner keeps per interner: identifier flags, keyword ids, dedupe stamps, a use buffer. */
@@ -155,6 +170,7 @@ class Vocabulary {
   readonly kElse: number;
   readonly kEndif: number;
   readonly kUndef: number;
+  readonly kInclude: number;
 
   constructor(
     readonly interner: Interner,
@@ -181,6 +197,7 @@ class Vocabulary {
     this.kElse = id('else');
     this.kEndif = id('endif');
     this.kUndef = id('undef');
+    this.kInclude = id('include');
     id('MODULE_IMPORT_NS', F_IMPORT);
     for (const n of exportNames) id(n, F_EXPORT);
   }
@@ -300,6 +317,10 @@ class ScanState {
   readonly condBraceAfterFirst: number[] = [];
   condCounter = 0;
   fileNamespace: string | undefined;
+  fileNamespaceLine = 0;
+  fileNamespaceLate = false;
+  seenInclude = false;
+  readonly localMacros: LocalMacro[] = [];
   inDefine = false;
   defineCtx = 0;
   defineParams: number[] | null = null;
@@ -379,6 +400,11 @@ class ScanState {
 
   endDefine(end: number): void {
     const buf = this.buf;
+    // A body that calls another wrapper (`_EXPORT_DEV_PM_OPS` -> `_EXPORT_PM_OPS`) is a candidate too.
+    if (!this.defineHasExport) {
+      const at = (buf as Buffer).indexOf(EXPORT_WORD, this.defineBodyStart);
+      this.defineHasExport = at >= 0 && at < end;
+    }
     if (this.defineHasExport) {
       const body = latin1(buf, this.defineBodyStart, end).replace(/\\\r?\n/g, ' ');
       this.wrappers.push({ name: latin1(buf, this.defineNameStart, this.defineNameEnd), params: this.defineParamNames, line: this.defineLine, body });
@@ -389,6 +415,13 @@ class ScanState {
         .replace(/\/\/.*$/, '')
         .trim();
       this.fileNamespace = body.replace(/^"(.*)"$/, '$1');
+      this.fileNamespaceLine = this.defineLine;
+      this.fileNamespaceLate = this.seenInclude;
+    } else if (!this.proxyMode && end - this.defineBodyStart < 96) {
+      const body = latin1(buf, this.defineBodyStart, end).trim();
+      if (/^[\w\s#]+$/.test(body) && /[A-Za-z_]/.test(body)) {
+        this.localMacros.push({ name: latin1(buf, this.defineNameStart, this.defineNameEnd), params: this.defineParams ? this.defineParamNames : null, body, line: this.defineLine });
+      }
     }
     this.inDefine = false;
     this.defineParams = null;
@@ -598,6 +631,7 @@ class ScanState {
       }
       return this.skipLine(j);
     }
+    if (id === voc.kInclude) this.seenInclude = true;
     if (id === voc.kUndef) {
       const t = skipSpaces(buf, j, n);
       if (startsWithAscii(buf, t, 'DEFAULT_SYMBOL_NAMESPACE')) this.fileNamespace = undefined;
@@ -690,7 +724,11 @@ class ScanState {
       endCol: after - lineStartOf(buf, Math.max(0, after - 1)),
       cond: this.condPath(),
     };
-    if (this.fileNamespace !== undefined) exp.fileNamespace = this.fileNamespace;
+    if (this.fileNamespace !== undefined) {
+      exp.fileNamespace = this.fileNamespace;
+      exp.fileNamespaceLine = this.fileNamespaceLine;
+      if (this.fileNamespaceLate) exp.fileNamespaceLate = true;
+    }
     this.exports.push(exp);
     this.prev = P_OTHER;
     // The export ends the statement for checkpatch's purposes.
@@ -729,9 +767,10 @@ class ScanState {
       if (this.buf[t] === 40 && !(flags & F_STORAGE)) {
         // A macro call at file scope: DEFINE_*() and *_HEAD() define variables, DECLARE_*() declares.
         const name = this.interner.name(id);
+        // The macro's name is a use (a wrapper call is found through it); DECLARE_*()'s arguments are not.
+        if (!this.stmtSkip) this.record(id, this.line, this.ctx);
         if (name.startsWith('DECLARE_')) this.macroSkip = true;
         else if (name.startsWith('DEFINE_') || name.endsWith('_HEAD')) this.macroDefines = true;
-        if (!this.stmtSkip && !this.macroSkip) this.record(id, this.line, this.ctx);
         this.macroCallParen = 1;
       }
     }
@@ -886,6 +925,7 @@ class ScanState {
       proxies: this.proxies,
       wrappers: this.wrappers,
       imports: this.imports,
+      localMacros: this.exports.length ? this.localMacros : [],
       uses: this.voc.sink.slice(0, this.useCount),
       lines: this.line,
     };
@@ -1172,7 +1212,7 @@ function isAsmDefMacro(name: string): boolean {
 
 /** Column-free helper for tests and the editor: the kind of a path. */
 export function sourceKindOf(path: string): SourceKind | undefined {
-  if (path.endsWith('.c')) return SourceKind.C;
+  if (path.endsWith('.c') || path.endsWith('.c_shipped')) return SourceKind.C;
   if (path.endsWith('.h')) return SourceKind.Header;
   if (path.endsWith('.S')) return SourceKind.Asm;
   return undefined;

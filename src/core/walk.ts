@@ -53,7 +53,8 @@ export function walkTree(root: string, exclude: readonly string[] = []): WalkRes
           const last = name.charCodeAt(name.length - 1);
           if (name.length > 2 && name.charCodeAt(name.length - 2) === 46 && (last === 99 || last === 104 || last === 83)) {
             out.sources.push(path);
-          } else if (name === 'Makefile' || name === 'Kbuild') out.makefiles.push(path);
+          } else if (name.endsWith('.c_shipped')) out.sources.push(path);
+          else if (name === 'Makefile' || name === 'Kbuild') out.makefiles.push(path);
         }
       }
     } finally {

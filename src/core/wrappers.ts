@@ -24,9 +24,12 @@ export interface Wrapper {
 
 const CALL = /\b([A-Za-z_]\w*)\s*\(/g;
 
+/** Where the export macros themselves are defined: their definitions are no wrappers. */
+const definingFiles = /^(include\/linux\/export[\w-]*\.h|include\/asm-generic\/export\.h|tools\/|scripts\/)/;
+
 /** Parses a candidate; undefined when it is no wrapper (an export macro's own definition, no parameter exported). */
 export function parseWrapper(c: WrapperCandidate, file: string): Wrapper | undefined {
-  if (exportMacros.has(c.name) || c.name.startsWith('_')) return undefined;
+  if (exportMacros.has(c.name) || definingFiles.test(file)) return undefined;
   const calls: WrapperExport[] = [];
   for (const m of c.body.matchAll(CALL)) {
     const macro = m[1]!;
@@ -66,7 +69,12 @@ function splitArgs(body: string, start: number): string[] | undefined {
 
 /** Substitutes call arguments into a template: `foo_##name` with name=bar gives `foo_bar`. */
 export function expand(template: string, params: readonly string[], actual: readonly string[]): string {
-  const parts = template.split('##').map((part) => {
+  // #param stringifies the argument
+  const strung = template.replace(/(^|[^#])#\s*([A-Za-z_]\w*)/g, (m, pre: string, p: string) => {
+    const k = params.indexOf(p);
+    return k >= 0 ? `${pre}"${(actual[k] ?? '').trim().replace(/^"(.*)"$/, '$1')}"` : m;
+  });
+  const parts = strung.split('##').map((part) => {
     const p = part.trim();
     const k = params.indexOf(p);
     return k >= 0 ? (actual[k] ?? '').trim() : p;

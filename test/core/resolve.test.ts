@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkExports } from '../../src/core/findings';
+import { buildIndex } from '../../src/core/index';
+import { writeTree } from '../helpers';
+
+async function exportsOf(files: Record<string, string>): Promise<string[]> {
+  const index = await buildIndex(writeTree(files));
+  return index.exports.map((e) => `${e.file}:${e.line} ${e.symbols.join('+')} ${e.type} ${e.namespace ?? '-'}${e.wrapper ? ` via ${e.wrapper}` : ''}`).sort();
+}
+
+describe('export resolution, as the kernel spells it', () => {
+  it('follows wrapper chains down to __EXPORT_SYMBOL, stringifying #ns and taking the license argument', async () => {
+    assert.deepEqual(
+      await exportsOf({
+        'include/linux/pm.h': [
+          '#define _EXPORT_PM_OPS(name, license, ns) \\',
+          '\textern const struct dev_pm_ops name; \\',
+          '\t__EXPORT_SYMBOL(name, license, ns); \\',
+          '\tconst struct dev_pm_ops name',
+          '#define _EXPORT_DEV_PM_OPS(name, license, ns) _EXPORT_PM_OPS(name, license, ns)',
+          '#define EXPORT_GPL_DEV_PM_OPS(name) _EXPORT_DEV_PM_OPS(name, "GPL", "")',
+          '#define EXPORT_NS_GPL_DEV_PM_OPS(name, ns) _EXPORT_DEV_PM_OPS(name, "GPL", #ns)',
+          '#define EXPORT_DEV_PM_OPS(name) _EXPORT_DEV_PM_OPS(name, "", "")',
+        ].join('\n'),
+        'drivers/pinctrl/intel.c': 'EXPORT_NS_GPL_DEV_PM_OPS(intel_pinctrl_pm_ops, PINCTRL_INTEL) = { };\n',
+        'drivers/i2c/dw.c': '#define DEFAULT_SYMBOL_NAMESPACE "I2C_DW"\n#include <linux/pm.h>\nEXPORT_GPL_DEV_PM_OPS(i2c_dw_dev_pm_ops) = { };\nEXPORT_DEV_PM_OPS(plain_pm_ops) = { };\n',
+      }),
+      [
+        'drivers/i2c/dw.c:3 i2c_dw_dev_pm_ops EXPORT_SYMBOL_GPL - via EXPORT_GPL_DEV_PM_OPS',
+        'drivers/i2c/dw.c:4 plain_pm_ops EXPORT_SYMBOL - via EXPORT_DEV_PM_OPS',
+        'drivers/pinctrl/intel.c:1 intel_pinctrl_pm_ops EXPORT_SYMBOL_GPL PINCTRL_INTEL via EXPORT_NS_GPL_DEV_PM_OPS',
+      ],
+    );
+  });
+
+  it('expands export names built by the file\'s own macros', async () => {
+    assert.deepEqual(
+      await exportsOf({
+        'kernel/locking/qspinlock.c': '#define queued_spin_lock_slowpath native_queued_spin_lock_slowpath\nvoid queued_spin_lock_slowpath(void) { }\nEXPORT_SYMBOL(queued_spin_lock_slowpath);\n',
+        'lib/lzo/compress.c': '#ifndef LZO_SAFE\n#define LZO_SAFE(name) name\n#endif\nint LZO_SAFE(lzo1x_1_compress)(void) { return 0; }\nEXPORT_SYMBOL_GPL(LZO_SAFE(lzo1x_1_compress));\n',
+        'drivers/x/paste.c': '#define SYM(n) x_##n##_op\nint x_read_op;\nEXPORT_SYMBOL(SYM(read));\n',
+      }),
+      [
+        'drivers/x/paste.c:3 x_read_op EXPORT_SYMBOL -',
+        'kernel/locking/qspinlock.c:3 native_queued_spin_lock_slowpath EXPORT_SYMBOL -',
+        'lib/lzo/compress.c:5 lzo1x_1_compress EXPORT_SYMBOL_GPL -',
+      ],
+    );
+  });
+
+  it('finds wrapper calls spelled DECLARE_*(), tracepoints named with a digit, EXPORT_SYMBOL_GPL_FOR_MODULES and .c_shipped sources', async () => {
+    assert.deepEqual(
+      await exportsOf({
+        'drivers/acpi/property.c': '#define DECLARE_ACPI_FWNODE_OPS(ops) \\\n\tconst struct fwnode_operations ops = { }; \\\n\tEXPORT_SYMBOL_GPL(ops)\nDECLARE_ACPI_FWNODE_OPS(acpi_device_fwnode_ops);\n',
+        'net/9p/client.c': 'EXPORT_TRACEPOINT_SYMBOL(9p_fid_ref);\n',
+        'fs/anon_inodes.c': 'int anon_inode_make_secure_inode(void) { return 0; }\nEXPORT_SYMBOL_GPL_FOR_MODULES(anon_inode_make_secure_inode, "kvm");\n',
+        'fs/unicode/utf8data.c_shipped': 'const struct utf8data_table utf8_data_table = { };\nEXPORT_SYMBOL_GPL(utf8_data_table);\n',
+      }),
+      [
+        'drivers/acpi/property.c:4 acpi_device_fwnode_ops EXPORT_SYMBOL_GPL - via DECLARE_ACPI_FWNODE_OPS',
+        'fs/anon_inodes.c:2 anon_inode_make_secure_inode EXPORT_SYMBOL_GPL module:kvm',
+        'fs/unicode/utf8data.c_shipped:2 utf8_data_table EXPORT_SYMBOL_GPL -',
+        'net/9p/client.c:1 __tracepoint_9p_fid_ref+__traceiter_9p_fid_ref+__SCK__tp_func_9p_fid_ref+__SCT__tp_func_9p_fid_ref EXPORT_SYMBOL -',
+      ],
+    );
+  });
+
+  it('ignores, and reports, a DEFAULT_SYMBOL_NAMESPACE defined after an #include', async () => {
+    const index = await buildIndex(
+      writeTree({
+        'drivers/gpio/idio.c': '#include <linux/export.h>\n#define DEFAULT_SYMBOL_NAMESPACE "GPIO_IDIO_16"\nint idio_register(void) { return 0; }\nEXPORT_SYMBOL_GPL(idio_register);\n',
+        'drivers/gpio/user.c': 'int f(void) { return idio_register(); }\n',
+        'drivers/pwm/lpss.c': '#define DEFAULT_SYMBOL_NAMESPACE "PWM_LPSS"\n#include <linux/export.h>\nint lpss_probe(void) { return 0; }\nEXPORT_SYMBOL_GPL(lpss_probe);\n',
+      }),
+    );
+    assert.deepEqual(
+      index.exports.map((e) => `${e.name} ${e.namespace ?? '-'}`),
+      ['idio_register -', 'lpss_probe PWM_LPSS'],
+    );
+    const f = checkExports(index, index.exports, { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).filter((x) => x.code === 'DEFAULT_NAMESPACE_IGNORED');
+    assert.deepEqual(
+      f.map((x) => `${x.file}:${x.line} ${x.message}`),
+      ['drivers/gpio/idio.c:4 idio_register gets no namespace: DEFAULT_SYMBOL_NAMESPACE GPIO_IDIO_16 is defined at line 2, after an #include, and <linux/export.h> only sees it when defined before'],
+    );
+  });
+
+  it('reports what it cannot resolve, with the reason', async () => {
+    const index = await buildIndex(writeTree({ 'arch/parisc/kernel/ksyms.c': 'EXPORT_SYMBOL($$divI);\nEXPORT_SYMBOL(ok);\n' }));
+    assert.deepEqual(index.unresolved, [{ file: 'arch/parisc/kernel/ksyms.c', line: 1, macro: 'EXPORT_SYMBOL', reason: 'EXPORT_SYMBOL($$divI): "$$divI" is not an identifier' }]);
+    const f = checkExports(index, index.exports, { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).filter((x) => x.code === 'UNRESOLVED_EXPORT');
+    assert.deepEqual(f.map((x) => `${x.severity} ${x.file}:${x.line} ${x.message}`), ['info arch/parisc/kernel/ksyms.c:1 EXPORT_SYMBOL(): EXPORT_SYMBOL($$divI): "$$divI" is not an identifier']);
+  });
+});
