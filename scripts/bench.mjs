@@ -1,0 +1,67 @@
+// npm run bench: kexports on a real kernel tree beside rg and git grep, in the same run.
+//   KEXPORTS_BENCH_TREE=DIR npm run bench     any tree; default: linux-6.1 from ../shared/tools/get-kernel.sh
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const tree = process.env.KEXPORTS_BENCH_TREE ?? execFileSync(resolve(repo, '../shared/tools/get-kernel.sh'), ['6.1'], { encoding: 'utf8' }).trim();
+await build({ entryPoints: [join(repo, 'scripts/benchRunner.ts')], bundle: true, platform: 'node', format: 'esm', outfile: join(repo, '.bench/benchRunner.mjs'), logLevel: 'warning' });
+const runner = join(repo, '.bench/benchRunner.mjs');
+const worker = join(repo, 'dist/scanWorker.js');
+const hasTime = existsSync('/usr/bin/time');
+
+/** Runs a command, returns wall ms and peak RSS (MB, from /usr/bin/time when there is one). */
+function timed(cmd, args, opts = {}) {
+  const full = hasTime ? ['/usr/bin/time', ['-f', '%M', cmd, ...args]] : [cmd, args];
+  const t = performance.now();
+  const r = spawnSync(full[0], full[1], { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
+  const ms = performance.now() - t;
+  const rss = hasTime ? Math.round(Number(r.stderr.trim().split('\n').pop()) / 1024) : undefined;
+  return { ms: Math.round(ms), rss, stdout: r.stdout, status: r.status };
+}
+
+function runner_(mode, cacheDir) {
+  const r = spawnSync(process.execPath, [runner, mode, tree, cacheDir, worker], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+console.log(`tree: ${tree}`);
+const rows = [];
+const row = (what, ms, rss, note = '') => rows.push([what, `${ms} ms`, rss === undefined ? '' : `${rss} MB`, note]);
+
+// Baselines first: they also warm the page cache for everyone.
+const files = timed('rg', ['--files', '-g', '*.[chS]', tree]);
+const list = files.stdout.trim().split('\n');
+row('rg --files (list .c/.h/.S)', files.ms, files.rss, `${list.length} files`);
+const cat = timed('sh', ['-c', `rg --files -0 -g '*.[chS]' '${tree}' | xargs -0 cat > /dev/null`]);
+row('cat of every .c/.h/.S', cat.ms, undefined);
+for (const sym of ['hmm_range_fault', 'devmap_managed_key']) {
+  const rg = timed('rg', ['-l', '-w', sym, '-g', '*.[chS]', tree]);
+  row(`rg -l -w ${sym}`, rg.ms, rg.rss, `${rg.stdout.trim().split('\n').filter(Boolean).length} files`);
+  const gg = timed('git', ['grep', '--no-index', '-l', '-w', sym, '--', '*.c', '*.h', '*.S'], { cwd: tree });
+  row(`git grep --no-index -l -w ${sym}`, gg.ms, gg.rss, `${gg.stdout.trim().split('\n').filter(Boolean).length} files`);
+}
+
+const cacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-'));
+try {
+  const cold = runner_('cold', cacheDir);
+  row('kexports cold full index (all exports, all consumers)', cold.openMs, cold.maxRssMB, `${cold.exports} exports, ${cold.files} files, ${(cold.bytes / 1e9).toFixed(2)} GB; ${Object.entries(cold.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const warm = runner_('warm', cacheDir);
+  row('kexports warm start from the cache', warm.openMs, warm.maxRssMB, Object.entries(warm.phases).map(([k, v]) => `${k} ${v}`).join(', '));
+  console.log('');
+  console.log(`lookup of one export's consumers (${warm.lookup.n} exports): p50 ${warm.lookup.p50us} us, p90 ${warm.lookup.p90us} us, p99 ${warm.lookup.p99us} us, max ${warm.lookup.maxUs} us`);
+  for (const k of Object.keys(warm).filter((x) => x.startsWith('lookup '))) console.log(`${k}: ${warm[k].us} us, ${warm[k].consumers} consumer files`);
+  console.log(`consumers of all ${warm.allConsumers.exports} exports: ${warm.allConsumers.ms} ms (${warm.allConsumers.consumerFiles} consumer files)`);
+  console.log(`check of the whole tree: ${warm.checkTree.ms} ms, ${warm.checkTree.findings} findings`);
+  console.log(`re-scan of mm/hmm.c and its findings (an editor edit): median ${warm.updateHmmC.medianMs} ms, max ${warm.updateHmmC.maxMs} ms`);
+} finally {
+  rmSync(cacheDir, { recursive: true, force: true });
+}
+console.log('');
+const w = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length)));
+for (const r of rows) console.log(r.map((x, c) => (c === 3 ? x : x.padEnd(w[c]))).join('  '));

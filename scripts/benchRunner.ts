@@ -1,0 +1,60 @@
+/**
+ * One bench measurement in a fresh process, so that peak RSS is its own. Prints one JSON line.
+ *   benchRunner cold TREE CACHE    full index from nothing, then save the cache
+ *   benchRunner warm TREE CACHE    open from the cache; then lookups, many symbols, check, one-file update
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openIndex } from '../src/core/engine';
+import { checkExports, defaultGplOnlyPaths } from '../src/core/findings';
+
+const [mode, tree, cacheDir, workerScript] = process.argv.slice(2) as [string, string, string, string];
+const phases: Record<string, number> = {};
+const t0 = performance.now();
+const index = await openIndex(tree, { cacheDir, workerScript, onPhase: (p, ms) => (phases[p] = Math.round(ms)) });
+const openMs = performance.now() - t0;
+const out: Record<string, unknown> = { mode, openMs: Math.round(openMs), phases, exports: index.exports.length, files: index.stats.files, bytes: index.stats.bytes };
+
+if (mode === 'warm') {
+  // lookups of single symbols
+  const sample = index.exports.filter((_, k) => k % Math.max(1, Math.floor(index.exports.length / 2000)) === 0);
+  const times: number[] = [];
+  for (const e of sample) {
+    const t = performance.now();
+    index.consumers(e);
+    times.push((performance.now() - t) * 1000);
+  }
+  times.sort((a, b) => a - b);
+  const pct = (p: number): number => Math.round(times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!);
+  out.lookup = { n: times.length, p50us: pct(50), p90us: pct(90), p99us: pct(99), maxUs: Math.round(times[times.length - 1]!) };
+  for (const name of ['hmm_range_fault', 'devmap_managed_key', '_printk']) {
+    const e = index.exportsNamed(name)[0];
+    if (!e) continue;
+    const t = performance.now();
+    const c = index.consumers(e);
+    out[`lookup ${name}`] = { us: Math.round((performance.now() - t) * 1000), consumers: c.length };
+  }
+  // every export's consumers, as `kexports consumers -` with all names
+  let t = performance.now();
+  let total = 0;
+  for (const e of index.exports) total += index.consumers(e).length;
+  out.allConsumers = { ms: Math.round(performance.now() - t), exports: index.exports.length, consumerFiles: total };
+  // findings for the whole tree
+  t = performance.now();
+  const f = checkExports(index, index.exports, { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true });
+  out.checkTree = { ms: Math.round(performance.now() - t), findings: f.length };
+  // one file re-scanned, as an editor edit does
+  const path = 'mm/hmm.c';
+  const text = readFileSync(join(tree, path));
+  const runs: number[] = [];
+  for (let k = 0; k < 20; k++) {
+    t = performance.now();
+    index.updateFile(path, text);
+    checkExports(index, index.exportsUnder([path]), { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true });
+    runs.push(performance.now() - t);
+  }
+  runs.sort((a, b) => a - b);
+  out.updateHmmC = { medianMs: +runs[10]!.toFixed(2), maxMs: +runs[19]!.toFixed(2) };
+}
+out.maxRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+console.log(JSON.stringify(out));
