@@ -21,14 +21,22 @@ export function isToolsPath(path: string): boolean {
   return (path.startsWith('tools/') && !path.startsWith('tools/testing/')) || path.startsWith('scripts/');
 }
 
-export function classify(consumer: string, exporter: string): ConsumerClass {
-  if (isToolsPath(consumer)) return 'tools';
-  if (isTestPath(consumer)) return 'test';
+/** The class a path has whatever it consumes: tools, test, driver, or other kernel code. */
+export type BaseClass = 'tools' | 'test' | 'driver' | 'subsystem';
+
+export function baseClass(path: string): BaseClass {
+  if (isToolsPath(path)) return 'tools';
+  if (isTestPath(path)) return 'test';
+  return /^(drivers|sound)\//.test(path) ? 'driver' : 'subsystem';
+}
+
+/** The class of a consumer of an export in `exporter`; `base` is baseClass(consumer), if known. */
+export function classify(consumer: string, exporter: string, base = baseClass(consumer)): ConsumerClass {
+  if (base === 'tools' || base === 'test') return base;
   if (posix.dirname(consumer) === posix.dirname(exporter)) return 'same-dir';
-  const arch = /^arch\/([^/]+)\//.exec(consumer);
-  if (arch && !exporter.startsWith(`arch/${arch[1]}/`)) return 'arch';
-  if (/^(drivers|sound)\//.test(consumer)) return 'driver';
-  return 'subsystem';
+  const arch = archOf(consumer);
+  if (arch !== undefined && arch !== archOf(exporter)) return 'arch';
+  return base;
 }
 
 export function archOf(path: string): string | undefined {

@@ -4,7 +4,7 @@
  * contribution replaced without touching the rest.
  */
 import type { Cancellation } from './cancel';
-import { classify, type ConsumerClass } from './classify';
+import { type BaseClass, baseClass, classify, type ConsumerClass } from './classify';
 import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
 import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, readKbuildNamespaces } from './kbuild';
 import type { Definition, ImportNs, LocalMacro, RawExport, WrapperCandidate } from './lexer';
@@ -378,41 +378,72 @@ export class KernelIndex {
   /**
    * Consumers of an export: uses outside the exporting file, and, transitively, uses of the header
    * inline functions and macros (proxies) whose bodies use it. `stop` ends the search early.
+   * Popular exports reach tens of thousands of files through proxies such as printk(), so the walk
+   * runs on integers: file stamps instead of a map, cached per-file classes.
    */
   consumers(exp: Export, stop?: (c: Consumer) => boolean): Consumer[] {
-    const byFile = new Map<string, Consumer>();
-    const seen = new Set<number>();
-    const queue: { id: number; via?: Via }[] = [];
+    const out: Consumer[] = [];
+    const nFiles = this.files.length;
+    if (this.fileStamp.length < nFiles) this.fileStamp = growU32(this.fileStamp, nFiles);
+    if (this.nameStamp.length < this.table.size) this.nameStamp = growU32(this.nameStamp, this.table.size);
+    const stamp = ++this.queryStamp;
+    const fileStamp = this.fileStamp;
+    const nameStamp = this.nameStamp;
+    const own = this.byPath.get(exp.file) ?? -1;
+    const queue: number[] = [];
+    const vias: (Via | undefined)[] = [];
     for (const n of consumerNames(exp.flavour, exp.name)) {
       const id = this.table.get(n);
-      if (id !== undefined && !seen.has(id)) {
-        seen.add(id);
-        queue.push({ id });
+      if (id !== undefined && nameStamp[id] !== stamp) {
+        nameStamp[id] = stamp;
+        queue.push(id);
+        vias.push(undefined);
       }
     }
-    let stopped = false;
-    for (let q = 0; q < queue.length && !stopped; q++) {
-      const { id, via } = queue[q]!;
-      this.forEachPosting(id, (fileIdx, line, ctx) => {
-        if (stopped) return;
-        const path = this.files[fileIdx]!.path;
-        if (path === exp.file) return;
-        if (ctx === 0) {
-          if (byFile.has(path)) return;
-          const c: Consumer = { file: path, line, cls: classify(path, exp.file) };
-          if (via) c.via = via;
-          byFile.set(path, c);
-          if (stop && stop(c)) stopped = true;
-          return;
-        }
-        const p = ctx - 1;
-        const nameId = this.proxyName[p]!;
-        if (seen.has(nameId)) return;
-        seen.add(nameId);
-        queue.push({ id: nameId, via: { name: this.table.name(nameId), file: path, line: this.proxyLine[p]!, kind: this.proxyKind[p] === 0 ? 'macro' : 'inline' } });
-      });
+    const { offsets, postFile, postLine, postCtx, files } = this;
+    const visit = (fileIdx: number, line: number, ctx: number, via: Via | undefined): boolean => {
+      if (fileIdx === own || !files[fileIdx]!.alive) return false;
+      if (ctx === 0) {
+        if (fileStamp[fileIdx] === stamp) return false;
+        fileStamp[fileIdx] = stamp;
+        const path = files[fileIdx]!.path;
+        const c: Consumer = { file: path, line, cls: this.classOf(fileIdx, exp.file) };
+        if (via) c.via = via;
+        out.push(c);
+        return stop !== undefined && stop(c);
+      }
+      const p = ctx - 1;
+      const nameId = this.proxyName[p]!;
+      if (nameStamp[nameId] === stamp) return false;
+      nameStamp[nameId] = stamp;
+      queue.push(nameId);
+      vias.push({ name: this.table.name(nameId), file: files[fileIdx]!.path, line: this.proxyLine[p]!, kind: this.proxyKind[p] === 0 ? 'macro' : 'inline' });
+      return false;
+    };
+    for (let q = 0; q < queue.length; q++) {
+      const id = queue[q]!;
+      const via = vias[q];
+      if (id + 1 < offsets.length) {
+        const end = offsets[id + 1]!;
+        for (let at = offsets[id]!; at < end; at++) if (visit(postFile[at]!, postLine[at]!, postCtx[at]!, via)) return out;
+      }
+      const extra = this.overlay.get(id);
+      if (extra) for (let k = 0; k < extra.length; k += 3) if (visit(extra[k]!, extra[k + 1]!, extra[k + 2]!, via)) return out;
     }
-    return [...byFile.values()];
+    return out;
+  }
+
+  private fileStamp: Uint32Array = new Uint32Array(0);
+  private nameStamp: Uint32Array = new Uint32Array(0);
+  private queryStamp = 0;
+  /** Per file, its base class, computed once: popular exports have tens of thousands of consumers. */
+  private fileBase: (BaseClass | undefined)[] = [];
+
+  private classOf(fileIdx: number, exporter: string): ConsumerClass {
+    const path = this.files[fileIdx]!.path;
+    let base = this.fileBase[fileIdx];
+    if (base === undefined) this.fileBase[fileIdx] = base = baseClass(path);
+    return classify(path, exporter, base);
   }
 
   exportsNamed(name: string): Export[] {
@@ -479,6 +510,12 @@ function expandLocal(arg: string, macros: readonly LocalMacro[] | undefined, lin
     cur = cur.replace(/\s+/g, '');
   }
   return cur;
+}
+
+function growU32(a: Uint32Array, size: number): Uint32Array {
+  const next = new Uint32Array(Math.max(size, a.length * 2, 1024));
+  next.set(a);
+  return next;
 }
 
 function unquote(s: string): string {
