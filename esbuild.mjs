@@ -1,4 +1,4 @@
-// One bundle per entry: the CLI and the scan worker (the language server and extension join them later).
+// One bundle per entry: the extension, the language server, the CLI and the scan worker.
 import { build } from 'esbuild';
 
 const common = {
@@ -11,6 +11,7 @@ const common = {
 };
 
 await Promise.all([
+  build({ ...common, entryPoints: { server: 'src/server/main.ts' }, outdir: 'dist' }),
   build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
   build({ ...common, entryPoints: { scanWorker: 'src/core/scanWorker.ts' }, outdir: 'dist' }),
 ]);

@@ -24,6 +24,7 @@ export const usage = `usage: kexports COMMAND [options]
   kexports consumers [--tree DIR] SYMBOL...   who uses it, and through which header inline or macro
                                               (SYMBOL - reads symbols from standard input)
   kexports check     [--tree DIR] [PATH...]   findings for the exports defined under PATH
+  kexports lsp --stdio                        the language server, for any LSP editor
 
 options:
   --tree DIR            the kernel tree (default: the nearest parent with Kbuild and MAINTAINERS)

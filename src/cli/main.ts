@@ -14,6 +14,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return await runConsumers(args, io);
       case 'check':
         return await runCheck(args, io);
+      case 'lsp': {
+        if (!args.flags.has('--stdio')) throw new UsageError('lsp needs --stdio');
+        const { startServer } = await import('../server/main');
+        startServer();
+        return -1; // the server keeps the process alive
+      }
       case undefined:
       case 'help':
         io.out(usage);

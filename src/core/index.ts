@@ -450,10 +450,11 @@ export class KernelIndex {
     return this.exportsByName.get(name) ?? [];
   }
 
+  /** Exports under the paths (all when none), in file and line order whatever was updated since. */
   exportsUnder(paths: readonly string[]): Export[] {
-    if (paths.length === 0) return this.exports;
     const prefixes = paths.map((p) => p.replace(/^\.\//, '').replace(/\/$/, ''));
-    return this.exports.filter((e) => prefixes.some((p) => p === '' || p === '.' || e.file === p || e.file.startsWith(`${p}/`)));
+    const list = prefixes.length === 0 ? [...this.exports] : this.exports.filter((e) => prefixes.some((p) => p === '' || p === '.' || e.file === p || e.file.startsWith(`${p}/`)));
+    return list.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
   }
 
   // ---- incremental ----

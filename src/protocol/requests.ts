@@ -1,0 +1,37 @@
+/** Every custom message between client and server, typed once. */
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+
+export interface UnusedExport {
+  name: string;
+  macro: string;
+  license: string;
+  uri: string;
+  line: number;
+  /** What the search found instead of a kernel consumer, if anything. */
+  note: string;
+}
+
+export interface UnusedExportsParams {
+  /** Limit to exports under this folder or file (a file: URI); the whole tree when absent. */
+  under?: string;
+}
+
+export const unusedExports = new RequestType<UnusedExportsParams, UnusedExport[], void>('kexports/unusedExports');
+
+export const reindex = new RequestType<void, void, void>('kexports/reindex');
+
+export type IndexState = 'indexing' | 'ready' | 'error' | 'idle';
+
+export interface StatusParams {
+  state: IndexState;
+  /** One line for the status bar's tooltip and the log. */
+  message: string;
+}
+
+export const status = new NotificationType<StatusParams>('kexports/status');
+
+/** What the client passes at initialization. */
+export interface InitializationOptions {
+  /** Where the index cache may live (the extension's storage folder). */
+  cacheDir?: string;
+}

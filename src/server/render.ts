@@ -1,0 +1,114 @@
+/**
+ * The engine's answers as LSP shapes: hover Markdown, diagnostics, code lenses, quick fixes.
+ * Pure functions of the index and the settings.
+ */
+import { CodeAction, CodeActionKind, CodeLens, Diagnostic, DiagnosticSeverity, type Hover, MarkupKind, Range, TextEdit, type WorkspaceEdit } from 'vscode-languageserver';
+import { classOrder } from '../core/classify';
+import { gplVariant, isGplOnly, licenseWords } from '../core/exportMacros';
+import { checkExports, type Finding, policyMatcher } from '../core/findings';
+import type { Consumer, Export, KernelIndex } from '../core/index';
+import type { Settings } from '../protocol/settings';
+import { md, treePathToUri } from './text';
+
+export const README_URL = 'https://github.com/kexports/kexports/blob/main/README.md';
+
+const severity = { error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, info: DiagnosticSeverity.Information, hint: DiagnosticSeverity.Hint } as const;
+
+export function findingsFor(index: KernelIndex, path: string, settings: Settings): Finding[] {
+  return checkExports(index, index.exportsUnder([path]), {
+    gplOnlyPaths: settings.gplOnlyPaths,
+    severity: settings.severity,
+    testsCountAsConsumers: settings.testsCountAsConsumers,
+  }).filter((f) => f.file === path);
+}
+
+export function toDiagnostic(f: Finding): Diagnostic {
+  const d = Diagnostic.create(Range.create(f.line - 1, f.col, f.endLine - 1, Math.max(f.endCol, f.col)), f.message, severity[f.severity], f.code, 'kexports');
+  d.codeDescription = { href: `${README_URL}#${f.code.toLowerCase()}` };
+  d.data = { symbol: f.symbol };
+  return d;
+}
+
+function link(root: string, path: string, line: number, label = `${path}:${line}`): string {
+  return `[${md(label)}](${treePathToUri(root, path)}#L${line})`;
+}
+
+/** The hover of an exported symbol. */
+export function exportHover(index: KernelIndex, exps: readonly Export[], settings: Settings): Hover {
+  const inPolicy = policyMatcher(settings.gplOnlyPaths);
+  const parts: string[] = [];
+  for (const e of exps) {
+    const lines: string[] = [];
+    lines.push(`**${md(e.name)}** · \`${e.macro}\`${e.wrapper ? ` via \`${e.wrapper}\`` : ''} · **${licenseWords(e.type)}**`);
+    lines.push(`namespace: ${e.namespace ? `\`${md(e.namespace)}\`` : 'none'}`);
+    if (inPolicy(e.file)) {
+      lines.push(isGplOnly(e.type) ? `policy: ${md(e.file)} must be GPL-only; met` : `policy: ${md(e.file)} must be GPL-only; **not met**, ${e.macro} allows any license`);
+    }
+    const where = [e.definition ? `defined at ${link(index.root, e.file, e.definition.line)}` : undefined, `exported at ${link(index.root, e.file, e.line)}`].filter(Boolean);
+    lines.push(where.join(' · '));
+    lines.push(consumersMarkdown(index, index.consumers(e), settings));
+    parts.push(lines.join('\n\n'));
+  }
+  return { contents: { kind: MarkupKind.Markdown, value: parts.join('\n\n---\n\n') } };
+}
+
+const MAX_LISTED = 10;
+
+export function consumersMarkdown(index: KernelIndex, all: readonly Consumer[], settings: Settings): string {
+  const list = all.filter((c) => c.cls !== 'tools' && (settings.testsCountAsConsumers || c.cls !== 'test'));
+  if (list.length === 0) {
+    const tools = all.length - list.length;
+    return `**no consumer**${tools ? ` (${tools} outside the kernel's count: ${[...new Set(all.map((c) => c.cls))].join(', ')})` : ''}`;
+  }
+  const sorted = [...list].sort((a, b) => classOrder.indexOf(a.cls) - classOrder.indexOf(b.cls) || (a.file < b.file ? -1 : 1));
+  const byDir = new Map<string, Consumer[]>();
+  for (const c of sorted.slice(0, MAX_LISTED)) {
+    const dir = c.file.includes('/') ? c.file.slice(0, c.file.lastIndexOf('/') + 1) : './';
+    byDir.set(dir, [...(byDir.get(dir) ?? []), c]);
+  }
+  const out = [`**${list.length} consumer${list.length === 1 ? '' : 's'}**`];
+  for (const [dir, cs] of byDir) {
+    const items = cs.map((c) => `${link(index.root, c.file, c.line, `${c.file.slice(dir.length)}:${c.line}`)}${c.cls === 'driver' || c.cls === 'subsystem' ? '' : ` (${c.cls})`}${c.via ? ` via ${md(c.via.name)}${c.via.kind === 'inline' ? '()' : ''} in ${md(c.via.file)}` : ''}`);
+    out.push(`- ${md(dir)} ${items.join(', ')}`);
+  }
+  if (list.length > MAX_LISTED) out.push(`- … and ${list.length - MAX_LISTED} more (${list.length} in all)`);
+  return out.join('\n');
+}
+
+/** "GPL-only · 5 consumers" above each export line. */
+export function lenses(index: KernelIndex, path: string, settings: Settings): CodeLens[] {
+  return (index.exportsByFile.get(path) ?? []).map((e) => {
+    const n = index.consumers(e).filter((c) => c.cls !== 'tools' && (settings.testsCountAsConsumers || c.cls !== 'test')).length;
+    const title = `${licenseWords(e.type)} · ${n === 0 ? 'no consumer' : `${n} consumer${n === 1 ? '' : 's'}`}`;
+    const lens = CodeLens.create(Range.create(e.line - 1, e.col, e.line - 1, e.col));
+    lens.command = { title, command: '' };
+    return lens;
+  });
+}
+
+function gplEdit(e: Export): TextEdit | undefined {
+  const to = gplVariant(e.macro);
+  if (!to || e.wrapper) return undefined;
+  return TextEdit.replace(Range.create(e.line - 1, e.col, e.line - 1, e.col + e.macro.length), to);
+}
+
+/** Quick fixes for NOT_GPL_ONLY: this export, or every export in the file. Each is one WorkspaceEdit. */
+export function gplFixes(index: KernelIndex, uri: string, path: string, diagnostics: readonly Diagnostic[]): CodeAction[] {
+  const actions: CodeAction[] = [];
+  const exps = index.exportsByFile.get(path) ?? [];
+  for (const d of diagnostics) {
+    if (d.code !== 'NOT_GPL_ONLY' || d.source !== 'kexports') continue;
+    const e = exps.find((x) => x.line - 1 === d.range.start.line && x.col === d.range.start.character);
+    const edit = e && gplEdit(e);
+    if (!e || !edit) continue;
+    const action = CodeAction.create(`Use ${edit.newText} for ${e.name}`, { changes: { [uri]: [edit] } } satisfies WorkspaceEdit, CodeActionKind.QuickFix);
+    action.diagnostics = [d];
+    action.isPreferred = true;
+    actions.push(action);
+  }
+  const all = exps.filter((e) => !isGplOnly(e.type)).map(gplEdit).filter((x): x is TextEdit => x !== undefined);
+  if (actions.length && all.length > 1) {
+    actions.push(CodeAction.create(`Make all ${all.length} exports in this file GPL-only`, { changes: { [uri]: all } }, CodeActionKind.QuickFix));
+  }
+  return actions;
+}

@@ -1,0 +1,345 @@
+/**
+ * The language server's state and the binding of one handler per capability. Conversions live in
+ * render.ts; the engine in src/core.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type CancellationToken,
+  type Connection,
+  DidChangeConfigurationNotification,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
+  type InitializeParams,
+  type InitializeResult,
+  Location,
+  Range,
+  SymbolKind,
+  type SymbolInformation,
+  TextDocuments,
+  TextDocumentSyncKind,
+} from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { openIndex } from '../core/engine';
+import { licenseWords } from '../core/exportMacros';
+import type { Export, KernelIndex } from '../core/index';
+import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
+import { findTreeRoot } from '../core/tree';
+import { type InitializationOptions, type IndexState, reindex, status, type UnusedExport, unusedExports } from '../protocol/requests';
+import { defaults, parseSettings, type Settings } from '../protocol/settings';
+import { exportHover, findingsFor, gplFixes, lenses, toDiagnostic } from './render';
+import { LineReader, treePathToUri, uriToTreePath, wordAt } from './text';
+
+/** Open documents this large are re-scanned after a longer pause: generated headers must not block. */
+const LARGE_DOCUMENT = 1 << 20;
+
+export class KexportsServer {
+  private readonly documents = new TextDocuments(TextDocument);
+  private root: string | undefined;
+  private index: KernelIndex | undefined;
+  private indexing: Promise<void> | undefined;
+  private settings: Settings = structuredClone(defaults);
+  private cacheDir: string | undefined;
+  private canConfigure = false;
+  private canWatch = false;
+  private warned = new Set<string>();
+  private pending = new Map<string, NodeJS.Timeout>();
+  /** The document version the index holds, per open document: diagnostics wait for their text. */
+  private applied = new Map<string, number>();
+
+  constructor(private readonly conn: Connection) {}
+
+  listen(): void {
+    const c = this.conn;
+    c.onInitialize((p) => this.initialize(p));
+    c.onInitialized(() => this.quiet(this.initialized()));
+    c.onHover((p, token) => this.guard(() => this.hover(p.textDocument.uri, p.position.line, p.position.character, token)));
+    c.onCodeLens((p) => this.guard(() => this.codeLenses(p.textDocument.uri)));
+    c.onCodeAction((p) => this.guard(() => this.codeActions(p.textDocument.uri, p.context.diagnostics)));
+    c.onReferences((p, token) => this.guard(() => this.references(p.textDocument.uri, p.position.line, p.position.character, p.context.includeDeclaration, token)));
+    c.onWorkspaceSymbol((p, token) => this.guard(() => this.workspaceSymbols(p.query, token)));
+    c.onDidChangeConfiguration(() => this.quiet(this.loadSettings().then(() => this.republish())));
+    c.onDidChangeWatchedFiles((p) => this.guard(() => this.filesChanged(p.changes)));
+    c.onRequest(unusedExports, (p, token) => this.guard(() => this.unused(p.under, token)) ?? []);
+    c.onRequest(reindex, () => this.startIndexing(true));
+    this.documents.onDidChangeContent((e) => this.schedule(e.document));
+    this.documents.onDidClose((e) => this.closed(e.document.uri));
+    this.documents.listen(c);
+    c.listen();
+  }
+
+  /** A promise nobody waits for: its failure is logged, never an unhandled rejection. */
+  private quiet(p: Thenable<unknown>): void {
+    p.then(undefined, (e: unknown) => this.conn.console.error(`kexports: ${(e as Error)?.message ?? String(e)}`));
+  }
+
+  /** Runs a handler; an engine error is logged, never fatal. */
+  private guard<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      this.conn.console.error(`kexports: ${(e as Error).stack ?? String(e)}`);
+      return undefined;
+    }
+  }
+
+  private initialize(p: InitializeParams): InitializeResult {
+    const folder = p.workspaceFolders?.[0]?.uri ?? p.rootUri ?? undefined;
+    if (folder?.startsWith('file:')) {
+      const found = findTreeRoot(new URL(folder).pathname);
+      if (found.isKernelTree) this.root = found.root;
+    }
+    const opts = (p.initializationOptions ?? {}) as InitializationOptions;
+    this.cacheDir = opts.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/tmp', '.cache'), 'kexports');
+    this.canConfigure = !!p.capabilities.workspace?.configuration;
+    this.canWatch = !!p.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration;
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+        codeLensProvider: { resolveProvider: false },
+        codeActionProvider: { codeActionKinds: ['quickfix'] },
+        referencesProvider: true,
+        workspaceSymbolProvider: true,
+      },
+      serverInfo: { name: 'kexports', version: '0.1.0' },
+    };
+  }
+
+  private async initialized(): Promise<void> {
+    if (this.canConfigure) this.quiet(this.conn.client.register(DidChangeConfigurationNotification.type, { section: 'kexports' }));
+    if (this.canWatch) this.quiet(this.conn.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h,S}' }] }));
+    await this.loadSettings();
+    await this.startIndexing(false);
+  }
+
+  private async loadSettings(): Promise<void> {
+    if (!this.canConfigure) return;
+    const raw: unknown = await this.conn.workspace.getConfiguration('kexports');
+    const { settings, warnings } = parseSettings(raw);
+    this.settings = settings;
+    for (const w of warnings) {
+      if (this.warned.has(w)) continue;
+      this.warned.add(w);
+      this.conn.window.showWarningMessage(w);
+    }
+  }
+
+  private setStatus(state: IndexState, message: string): void {
+    this.quiet(this.conn.sendNotification(status, { state, message }));
+    this.conn.console.log(`kexports: ${message}`);
+  }
+
+  private startIndexing(fresh: boolean): Promise<void> {
+    const root = this.root;
+    if (!root) {
+      this.setStatus('idle', 'not a kernel tree (no Kbuild and MAINTAINERS): nothing to index');
+      return Promise.resolve();
+    }
+    if (this.indexing && !fresh) return this.indexing;
+    this.indexing = (async () => {
+      const progress = await this.conn.window.createWorkDoneProgress();
+      progress.begin('Kernel Exports', 0, 'Indexing', false);
+      this.setStatus('indexing', `indexing ${root}`);
+      let last = 0;
+      try {
+        const t = performance.now();
+        const index = await openIndex(root, {
+          exclude: this.settings.exclude,
+          cacheDir: fresh ? undefined : this.cacheDir,
+          workerScript: join(__dirname, 'scanWorker.js'),
+          onProgress: (done, total) => {
+            const now = performance.now();
+            if (now - last < 200 && done < total) return;
+            last = now;
+            progress.report(Math.floor((100 * done) / Math.max(1, total)), `Indexing ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} files`);
+          },
+          log: (m) => this.conn.console.log(`kexports: ${m}`),
+        });
+        this.index = index;
+        for (const d of this.documents.all()) this.applyDocument(d);
+        progress.done();
+        const skipped = index.stats.skipped.length;
+        this.setStatus('ready', `${index.exports.length.toLocaleString('en-US')} exports in ${index.files.filter((f) => f.alive).length.toLocaleString('en-US')} files, ${Math.round(performance.now() - t)} ms${skipped ? `; ${skipped} skipped` : ''}`);
+        this.republish();
+        this.conn.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+      } catch (e) {
+        progress.done();
+        this.setStatus('error', `indexing failed: ${(e as Error).message}`);
+      }
+    })();
+    return this.indexing;
+  }
+
+  private pathOf(uri: string): string | undefined {
+    return this.root ? uriToTreePath(this.root, uri) : undefined;
+  }
+
+  // ---- keeping current ----
+
+  private schedule(doc: TextDocument): void {
+    const uri = doc.uri;
+    clearTimeout(this.pending.get(uri));
+    const delay = doc.getText().length > LARGE_DOCUMENT ? 500 : 20;
+    this.pending.set(
+      uri,
+      setTimeout(() => {
+        this.pending.delete(uri);
+        const current = this.documents.get(uri);
+        if (current && this.index) {
+          this.guard(() => this.applyDocument(current));
+          this.republish();
+        }
+      }, delay),
+    );
+  }
+
+  /** The open document's text replaces the file's contribution to the index. */
+  private applyDocument(doc: TextDocument): void {
+    const path = this.pathOf(doc.uri);
+    if (!path || !this.index || !/\.[chS]$/.test(path)) return;
+    const text = doc.getText();
+    if (text.length > DEFAULT_MAX_FILE_BYTES) return;
+    this.index.updateFile(path, Buffer.from(text, 'latin1'));
+    this.applied.set(doc.uri, doc.version);
+  }
+
+  private closed(uri: string): void {
+    const path = this.pathOf(uri);
+    clearTimeout(this.pending.get(uri));
+    this.applied.delete(uri);
+    this.quiet(this.conn.sendDiagnostics({ uri, diagnostics: [] }));
+    if (path && this.index) this.guard(() => this.fromDisk(path));
+  }
+
+  private fromDisk(path: string): void {
+    const abs = join(this.root!, path);
+    try {
+      const st = statSync(abs);
+      if (st.size <= DEFAULT_MAX_FILE_BYTES) this.index!.updateFile(path, readFileSync(abs), st.mtimeMs);
+    } catch {
+      this.index!.deleteFile(path);
+    }
+  }
+
+  private filesChanged(changes: readonly { uri: string; type: FileChangeType }[]): void {
+    if (!this.index) return;
+    for (const ch of changes) {
+      const path = this.pathOf(ch.uri);
+      if (!path || !/\.[chS]$/.test(path) || this.documents.get(ch.uri)) continue;
+      if (ch.type === FileChangeType.Deleted) this.index.deleteFile(path);
+      else this.fromDisk(path);
+    }
+    this.republish();
+  }
+
+  private republish(): void {
+    if (!this.index) return;
+    for (const d of this.documents.all()) {
+      const path = this.pathOf(d.uri);
+      if (!path || this.applied.get(d.uri) !== d.version) continue;
+      const diagnostics = this.guard(() => findingsFor(this.index!, path, this.settings).map(toDiagnostic)) ?? [];
+      this.quiet(this.conn.sendDiagnostics({ uri: d.uri, version: d.version, diagnostics }));
+    }
+  }
+
+  // ---- answers ----
+
+  private lineOf(uri: string, line: number): string | undefined {
+    const doc = this.documents.get(uri);
+    if (doc) return doc.getText(Range.create(line, 0, line + 1, 0)).replace(/\r?\n$/, '');
+    const path = this.pathOf(uri);
+    return path ? new LineReader(this.root!).line(path, line + 1) : undefined;
+  }
+
+  /** The exports an identifier names: the symbol itself, or a tracepoint's generated names. */
+  private exportsAt(uri: string, line: number, character: number): Export[] {
+    if (!this.index) return [];
+    const text = this.lineOf(uri, line);
+    const w = text === undefined ? undefined : wordAt(text, character);
+    if (!w) return [];
+    const direct = this.index.exportsNamed(w.word);
+    if (direct.length) return direct;
+    const tp = /^(?:trace|register_trace|unregister_trace|register_trace_prio)_(\w+?)(?:_enabled|_rcuidle)?$/.exec(w.word);
+    return tp ? this.index.exportsNamed(tp[1]!).filter((e) => e.flavour === 'tracepoint') : [];
+  }
+
+  private hover(uri: string, line: number, character: number, token: CancellationToken) {
+    if (!this.index) {
+      const w = wordAt(this.lineOf(uri, line) ?? '', character);
+      return w && this.root ? { contents: 'Kernel Exports: indexing…' } : null;
+    }
+    const exps = this.exportsAt(uri, line, character);
+    if (exps.length === 0 || token.isCancellationRequested) return null;
+    return exportHover(this.index, exps, this.settings);
+  }
+
+  private codeLenses(uri: string) {
+    const path = this.pathOf(uri);
+    if (!this.settings.lenses || !this.index || !path) return [];
+    return lenses(this.index, path, this.settings);
+  }
+
+  private codeActions(uri: string, diagnostics: Parameters<typeof gplFixes>[3]) {
+    const path = this.pathOf(uri);
+    if (!this.index || !path) return [];
+    return gplFixes(this.index, uri, path, diagnostics);
+  }
+
+  private references(uri: string, line: number, character: number, includeDeclaration: boolean, token: CancellationToken): Location[] {
+    const index = this.index;
+    if (!index) return [];
+    const reader = new LineReader(this.root!);
+    const out: Location[] = [];
+    for (const e of this.exportsAt(uri, line, character)) {
+      if (includeDeclaration) {
+        if (e.definition) out.push(this.location(reader, e.file, e.definition.line, e.name));
+        out.push(this.location(reader, e.file, e.line, e.name));
+      }
+      for (const c of index.consumers(e)) {
+        if (token.isCancellationRequested) return out;
+        out.push(this.location(reader, c.file, c.line, c.via ? c.via.name : e.name));
+      }
+    }
+    return out;
+  }
+
+  private location(reader: LineReader, path: string, line: number, word: string): Location {
+    const span = reader.span(path, line, word);
+    return Location.create(treePathToUri(this.root!, path), Range.create(line - 1, span.start, line - 1, span.end));
+  }
+
+  private workspaceSymbols(query: string, token: CancellationToken): SymbolInformation[] {
+    const index = this.index;
+    if (!index) return [];
+    const q = query.toLowerCase();
+    const out: SymbolInformation[] = [];
+    for (const e of index.exports) {
+      if (token.isCancellationRequested || out.length >= 500) break;
+      if (q && !e.name.toLowerCase().includes(q)) continue;
+      out.push({
+        name: e.name,
+        kind: e.definition?.kind === 'function' || e.definition?.kind === 'asm-label' ? SymbolKind.Function : SymbolKind.Variable,
+        location: Location.create(treePathToUri(this.root!, e.file), Range.create(e.line - 1, e.col, e.line - 1, e.col)),
+        containerName: `${e.macro} · ${licenseWords(e.type)}${e.namespace ? ` · ${e.namespace}` : ''}`,
+      });
+    }
+    return out;
+  }
+
+  private unused(under: string | undefined, token: CancellationToken): UnusedExport[] {
+    const index = this.index;
+    if (!index) return [];
+    const prefix = under ? this.pathOf(under) : undefined;
+    const out: UnusedExport[] = [];
+    for (const e of index.exportsUnder(prefix ? [prefix] : [])) {
+      if (token.isCancellationRequested) break;
+      const all = index.consumers(e, (c) => c.cls !== 'tools' && (this.settings.testsCountAsConsumers || c.cls !== 'test'));
+      const kernel = all.filter((c) => c.cls !== 'tools' && (this.settings.testsCountAsConsumers || c.cls !== 'test'));
+      if (kernel.length) continue;
+      const others = [...new Set(all.map((c) => c.cls))];
+      out.push({ name: e.name, macro: e.macro, license: licenseWords(e.type), uri: treePathToUri(this.root!, e.file), line: e.line, note: others.length ? `used only by ${others.join(', ')}` : '' });
+    }
+    return out;
+  }
+}

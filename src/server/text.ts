@@ -1,0 +1,59 @@
+/** Positions, words and paths: what the LSP speaks in, converted to the engine's tree paths. */
+import { readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export function uriToTreePath(root: string, uri: string): string | undefined {
+  if (!uri.startsWith('file:')) return undefined;
+  const rel = relative(root, fileURLToPath(uri));
+  if (rel.startsWith('..') || rel === '') return undefined;
+  return rel.split(sep).join('/');
+}
+
+export function treePathToUri(root: string, path: string): string {
+  return pathToFileURL(join(root, path)).toString();
+}
+
+const isId = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
+/** The C identifier at a character of a line, if any. */
+export function wordAt(line: string, character: number): { word: string; start: number; end: number } | undefined {
+  let s = Math.min(character, line.length);
+  let e = s;
+  while (s > 0 && isId(line.charCodeAt(s - 1))) s--;
+  while (e < line.length && isId(line.charCodeAt(e))) e++;
+  if (s === e || (line.charCodeAt(s) >= 48 && line.charCodeAt(s) <= 57)) return undefined;
+  return { word: line.slice(s, e), start: s, end: e };
+}
+
+/** Reads files' lines on demand, once per request. */
+export class LineReader {
+  private cache = new Map<string, string[] | null>();
+  constructor(private readonly root: string) {}
+
+  line(path: string, line: number): string | undefined {
+    let lines = this.cache.get(path);
+    if (lines === undefined) {
+      try {
+        lines = readFileSync(join(this.root, path), 'latin1').split('\n');
+      } catch {
+        lines = null;
+      }
+      this.cache.set(path, lines);
+    }
+    return lines?.[line - 1];
+  }
+
+  /** The column span of `word` on a line, or the whole line when it is not there. */
+  span(path: string, line: number, word: string): { start: number; end: number } {
+    const text = this.line(path, line) ?? '';
+    const re = new RegExp(`\\b${word.replace(/[^\w]/g, '')}\\b`);
+    const m = re.exec(text);
+    return m ? { start: m.index, end: m.index + word.length } : { start: 0, end: text.length };
+  }
+}
+
+/** Escapes text for Markdown: names and paths from a tree are never interpreted. */
+export function md(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { repoRoot, sampleTree, tempDir, writeTree } from '../helpers';
+import { LspClient } from './lspClient';
+
+interface MarkupHover {
+  contents: { kind: string; value: string };
+}
+
+describe('the language server over JSON-RPC, on the sample tree', () => {
+  let lsp: LspClient;
+  let root: string;
+  const hmmText = () => readFileSync(join(root, 'mm/hmm.c'), 'latin1');
+
+  before(async () => {
+    root = tempDir();
+    cpSync(sampleTree, root, { recursive: true });
+    lsp = new LspClient(root);
+    const init = (await lsp.start()) as { capabilities: Record<string, unknown> };
+    assert.equal(init.capabilities.hoverProvider, true);
+    await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
+  });
+
+  after(async () => {
+    await lsp.stop();
+  });
+
+  it('reports indexing progress and a ready status', () => {
+    const kinds = lsp.progress.map((p) => (p as { kind: string }).kind);
+    assert.equal(kinds[0], 'begin');
+    assert.equal(kinds[kinds.length - 1], 'end');
+    const reports = lsp.progress.filter((p) => (p as { kind: string }).kind === 'report').map((p) => (p as { message: string }).message);
+    assert.ok(reports.includes('Indexing 27 / 27 files'), reports.join(' | '));
+    assert.deepEqual(lsp.statuses[0], { state: 'indexing', message: `indexing ${root}` });
+    assert.match(lsp.statuses[1]!.message, /^21 exports in 27 files, \d+ ms$/);
+  });
+
+  it('publishes the findings of an opened file with codes, ranges and README links', async () => {
+    await lsp.open('mm/hmm.c', hmmText());
+    const pub = await lsp.until(() => lsp.published.get(lsp.uri('mm/hmm.c')), 'diagnostics for mm/hmm.c');
+    assert.deepEqual(
+      pub.diagnostics.map((d) => [d.code, d.severity, d.range.start.line, d.range.start.character, d.range.end.character, d.source, d.codeDescription?.href.replace(/.*#/, '#')]),
+      [
+        ['NOT_GPL_ONLY', 2, 38, 0, 30, 'kexports', '#not_gpl_only'],
+        ['TEST_ONLY_CONSUMERS', 2, 44, 0, 38, 'kexports', '#test_only_consumers'],
+        ['NO_CONSUMER', 2, 50, 0, 44, 'kexports', '#no_consumer'],
+        ['TEST_ONLY_CONSUMERS', 2, 56, 0, 43, 'kexports', '#test_only_consumers'],
+      ],
+    );
+  });
+
+  it('hovers on a call site in a driver with license, policy, definition and consumers', async () => {
+    const text = readFileSync(join(root, 'drivers/gpu/drm/vgpu/vgpu_svm.c'), 'latin1');
+    await lsp.open('drivers/gpu/drm/vgpu/vgpu_svm.c', text);
+    const h = (await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: lsp.uri('drivers/gpu/drm/vgpu/vgpu_svm.c') }, position: { line: 20, character: 10 } })) as MarkupHover;
+    const v = h.contents.value;
+    assert.equal(h.contents.kind, 'markdown');
+    assert.match(v, /^\*\*hmm\\_range\\_fault\*\* · `EXPORT_SYMBOL` · \*\*any license\*\*/);
+    assert.match(v, /namespace: none/);
+    assert.match(v, /policy: mm\/hmm\\.c must be GPL-only; \*\*not met\*\*, EXPORT_SYMBOL allows any license/);
+    assert.match(v, /defined at \[mm\/hmm\\.c:30\]\(file:\/\/.*\/mm\/hmm\.c#L30\) · exported at \[mm\/hmm\\.c:39\]/);
+    assert.match(v, /\*\*3 consumers\*\*/);
+    assert.match(v, /- drivers\/gpu\/drm\/vgpu\/ \[vgpu\\_svm\\.c:21\]/);
+    assert.match(v, /- lib\/ \[test\\_hmm\\.c:12\]\(.*\) \(test\)/);
+  });
+
+  it('marks consumers via a header inline in the hover', async () => {
+    await lsp.open('mm/memremap.c', readFileSync(join(root, 'mm/memremap.c'), 'latin1'));
+    const h = (await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: lsp.uri('mm/memremap.c') }, position: { line: 7, character: 16 } })) as MarkupHover;
+    assert.match(h.contents.value, /\*\*1 consumer\*\*\n- drivers\/gpu\/drm\/vgpu\/ \[vgpu\\_svm\\.c:22\]\(.*\) via put\\_page\(\) in include\/linux\/mm\\.h/);
+  });
+
+  it('shows a code lens above each export line', async () => {
+    const lenses = (await lsp.conn.sendRequest('textDocument/codeLens', { textDocument: { uri: lsp.uri('mm/hmm.c') } })) as { range: { start: { line: number } }; command: { title: string } }[];
+    assert.deepEqual(
+      lenses.map((l) => [l.range.start.line, l.command.title]),
+      [
+        [38, 'any license · 3 consumers'],
+        [44, 'GPL-only · 1 consumer'],
+        [50, 'GPL-only · no consumer'],
+        [56, 'any license · 1 consumer'],
+        [58, 'GPL-only · 1 consumer'],
+      ],
+    );
+  });
+
+  it('offers the GPL quick fix as one edit, and the warning goes when it is applied', async () => {
+    const pub = lsp.published.get(lsp.uri('mm/hmm.c'))!;
+    const diag = pub.diagnostics.find((d) => d.code === 'NOT_GPL_ONLY')!;
+    const actions = (await lsp.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: lsp.uri('mm/hmm.c') }, range: diag.range, context: { diagnostics: [diag] } })) as {
+      title: string;
+      kind: string;
+      edit: { changes: Record<string, { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[]> };
+    }[];
+    assert.deepEqual(actions.map((a) => [a.title, a.kind]), [['Use EXPORT_SYMBOL_GPL for hmm_range_fault', 'quickfix']]);
+    const [edit] = actions[0]!.edit.changes[lsp.uri('mm/hmm.c')]!;
+    assert.deepEqual(edit, { range: { start: { line: 38, character: 0 }, end: { line: 38, character: 13 } }, newText: 'EXPORT_SYMBOL_GPL' });
+
+    await lsp.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri: lsp.uri('mm/hmm.c'), version: 2 },
+      contentChanges: [{ range: edit!.range, text: edit!.newText }],
+    });
+    const after = await lsp.until(() => {
+      const p = lsp.published.get(lsp.uri('mm/hmm.c'));
+      return p?.version === 2 && p;
+    }, 'diagnostics of version 2');
+    assert.deepEqual(after.diagnostics.map((d) => d.code), ['TEST_ONLY_CONSUMERS', 'NO_CONSUMER', 'TEST_ONLY_CONSUMERS']);
+  });
+
+  it('finds all references of an export: its consumers', async () => {
+    const refs = (await lsp.conn.sendRequest('textDocument/references', {
+      textDocument: { uri: lsp.uri('mm/memremap.c') },
+      position: { line: 7, character: 16 },
+      context: { includeDeclaration: false },
+    })) as { uri: string; range: { start: { line: number; character: number } } }[];
+    assert.deepEqual(
+      refs.map((r) => [r.uri.slice(r.uri.indexOf('/drivers/') + 1), r.range.start.line, r.range.start.character]),
+      [['drivers/gpu/drm/vgpu/vgpu_svm.c', 21, 1]],
+    );
+  });
+
+  it('finds exports by name in the workspace', async () => {
+    const syms = (await lsp.conn.sendRequest('workspace/symbol', { query: 'migrate_vma' })) as { name: string; containerName: string; kind: number }[];
+    assert.deepEqual(
+      syms.map((s) => [s.name, s.containerName, s.kind]),
+      [
+        ['migrate_vma_setup', 'EXPORT_SYMBOL · any license', 12],
+        ['migrate_vma_unmap', 'EXPORT_SYMBOL_GPL · GPL-only', 12],
+        ['migrate_vma_finalize', 'EXPORT_SYMBOL_GPL · GPL-only', 12],
+        ['migrate_vma_finalize', 'EXPORT_SYMBOL_GPL · GPL-only', 12],
+      ],
+    );
+  });
+
+  it('lists unused exports for the command', async () => {
+    const unused = (await lsp.conn.sendRequest('kexports/unusedExports', { under: lsp.uri('mm') })) as { name: string; note: string }[];
+    assert.deepEqual(
+      unused.map((u) => [u.name, u.note]),
+      [
+        ['hmm_range_snapshot_unused', 'used only by tools'],
+        ['memunmap_pages', ''],
+        ['migrate_vma_unmap', ''],
+        ['migrate_vma_finalize', ''],
+        ['migrate_vma_finalize', ''],
+      ],
+    );
+  });
+
+  it('follows files changed on disk', async () => {
+    writeFileSync(join(root, 'drivers/gpu/drm/vgpu/vgpu_snap.c'), 'int vgpu_snap(struct hmm_range *r)\n{\n\treturn hmm_range_snapshot_unused(r);\n}\n');
+    await lsp.conn.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: lsp.uri('drivers/gpu/drm/vgpu/vgpu_snap.c'), type: 1 }] });
+    await lsp.untilCodes('mm/hmm.c', ['TEST_ONLY_CONSUMERS', 'TEST_ONLY_CONSUMERS']);
+  });
+
+  it('applies settings, warning once about a malformed one', async () => {
+    lsp.settings = { severity: { TEST_ONLY_CONSUMERS: 'off' }, lenses: 'sometimes' };
+    await lsp.conn.sendNotification('workspace/didChangeConfiguration', { settings: {} });
+    await lsp.untilCodes('mm/hmm.c', []);
+    await lsp.until(() => lsp.messages.length > 0, 'the warning');
+    assert.deepEqual(lsp.messages, [{ type: 2, message: 'kexports.lenses: expected true or false; using the default' }]);
+  });
+});
+
+describe('the language server outside a kernel tree', () => {
+  it('stays quiet: an idle status, no diagnostics, no hover', async () => {
+    const root = writeTree({ 'src/a.c': 'int a(void) { return 0; }\nEXPORT_SYMBOL(a);\n' }, true);
+    const lsp = new LspClient(root);
+    await lsp.start();
+    await lsp.until(() => lsp.statuses.find((s) => s.state === 'idle'), 'the idle status');
+    await lsp.open('src/a.c', 'int a(void) { return 0; }\nEXPORT_SYMBOL(a);\n');
+    const h = await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: lsp.uri('src/a.c') }, position: { line: 1, character: 15 } });
+    assert.equal(h, null);
+    assert.deepEqual(lsp.statuses, [{ state: 'idle', message: 'not a kernel tree (no Kbuild and MAINTAINERS): nothing to index' }]);
+    assert.equal(lsp.published.size, 0);
+    await lsp.stop();
+  });
+
+  it('runs as `kexports lsp --stdio` too', async () => {
+    const lsp = new LspClient(sampleTree, [join(repoRoot, 'dist/cli.js'), 'lsp', '--stdio']);
+    await lsp.start();
+    await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
+    await lsp.stop();
+  });
+});
