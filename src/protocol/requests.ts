@@ -1,5 +1,5 @@
 /** Every custom message between client and server, typed once. */
-import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 
 export interface UnusedExport {
   name: string;
@@ -18,7 +18,7 @@ export interface UnusedExportsParams {
 
 export const unusedExports = new RequestType<UnusedExportsParams, UnusedExport[], void>('kexports/unusedExports');
 
-export const reindex = new RequestType<void, void, void>('kexports/reindex');
+export const reindex = new RequestType0<void, void>('kexports/reindex');
 
 export type IndexState = 'indexing' | 'ready' | 'error' | 'idle';
 

@@ -19,6 +19,11 @@ describe('layering', () => {
       assert.doesNotMatch(text, /from ['"](vscode|vscode-languageserver[^'"]*|vscode-languageclient[^'"]*)['"]/, f);
     }
   });
+
+  it('keeps the client from importing server code, and the server from importing vscode', () => {
+    for (const f of filesUnder(join(repoRoot, 'src/client'))) assert.doesNotMatch(readFileSync(f, 'utf8'), /from ['"]\.\.\/server\//, f);
+    for (const f of filesUnder(join(repoRoot, 'src/server'))) assert.doesNotMatch(readFileSync(f, 'utf8'), /from ['"](vscode|vscode-languageclient[^'"]*)['"]/, f);
+  });
 });
 
 describe('settings', () => {
