@@ -42,6 +42,7 @@ export class KexportsServer {
   private cacheDir: string | undefined;
   private canConfigure = false;
   private canWatch = false;
+  private canRefreshLenses = false;
   private warned = new Set<string>();
   private pending = new Map<string, NodeJS.Timeout>();
   /** The document version the index holds, per open document: diagnostics wait for their text. */
@@ -93,6 +94,7 @@ export class KexportsServer {
     this.cacheDir = opts.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/tmp', '.cache'), 'kexports');
     this.canConfigure = !!p.capabilities.workspace?.configuration;
     this.canWatch = !!p.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration;
+    this.canRefreshLenses = !!p.capabilities.workspace?.codeLens?.refreshSupport;
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -162,7 +164,7 @@ export class KexportsServer {
         const skipped = index.stats.skipped.length;
         this.setStatus('ready', `${index.exports.length.toLocaleString('en-US')} exports in ${index.files.filter((f) => f.alive).length.toLocaleString('en-US')} files, ${Math.round(performance.now() - t)} ms${skipped ? `; ${skipped} skipped` : ''}`);
         this.republish();
-        this.conn.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+        this.refreshLenses();
       } catch (e) {
         progress.done();
         this.setStatus('error', `indexing failed: ${(e as Error).message}`);
@@ -189,6 +191,7 @@ export class KexportsServer {
         if (current && this.index) {
           this.guard(() => this.applyDocument(current));
           this.republish();
+          this.refreshLenses();
         }
       }, delay),
     );
@@ -202,6 +205,11 @@ export class KexportsServer {
     if (text.length > DEFAULT_MAX_FILE_BYTES) return;
     this.index.updateFile(path, Buffer.from(text, 'latin1'));
     this.applied.set(doc.uri, doc.version);
+  }
+
+  /** Lenses were asked for before the index held the new text: ask the editor to ask again. */
+  private refreshLenses(): void {
+    if (this.canRefreshLenses) this.quiet(this.conn.sendRequest('workspace/codeLens/refresh'));
   }
 
   private closed(uri: string): void {
@@ -231,6 +239,7 @@ export class KexportsServer {
       else this.fromDisk(path);
     }
     this.republish();
+    this.refreshLenses();
   }
 
   private republish(): void {

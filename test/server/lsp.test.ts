@@ -107,6 +107,11 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
       return p?.version === 2 && p;
     }, 'diagnostics of version 2');
     assert.deepEqual(after.diagnostics.map((d) => d.code), ['TEST_ONLY_CONSUMERS', 'NO_CONSUMER', 'TEST_ONLY_CONSUMERS']);
+    // the editor is asked to fetch lenses again, and they follow the edit
+    const refreshes = lsp.lensRefreshes;
+    await lsp.until(() => lsp.lensRefreshes > refreshes || lsp.lensRefreshes, 'a code lens refresh');
+    const lenses = (await lsp.conn.sendRequest('textDocument/codeLens', { textDocument: { uri: lsp.uri('mm/hmm.c') } })) as { command: { title: string } }[];
+    assert.equal(lenses[0]!.command.title, 'GPL-only · 3 consumers');
   });
 
   it('finds all references of an export: its consumers', async () => {

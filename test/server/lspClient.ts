@@ -15,6 +15,7 @@ export class LspClient {
   readonly conn: MessageConnection;
   readonly child: ChildProcess;
   readonly progress: unknown[] = [];
+  lensRefreshes = 0;
   readonly statuses: { state: string; message: string }[] = [];
   readonly messages: { type: number; message: string }[] = [];
   readonly published = new Map<string, Published>();
@@ -26,7 +27,10 @@ export class LspClient {
     this.conn = createMessageConnection(new StreamMessageReader(this.child.stdout!), new StreamMessageWriter(this.child.stdin!));
     this.conn.onRequest('window/workDoneProgress/create', () => null);
     this.conn.onRequest('client/registerCapability', () => null);
-    this.conn.onRequest('workspace/codeLens/refresh', () => null);
+    this.conn.onRequest('workspace/codeLens/refresh', () => {
+      this.note(() => this.lensRefreshes++);
+      return null;
+    });
     this.conn.onRequest('workspace/configuration', () => [this.settings]);
     this.conn.onNotification('$/progress', (p) => this.note(() => this.progress.push(p.value)));
     this.conn.onNotification('kexports/status', (p) => this.note(() => this.statuses.push(p)));
@@ -40,7 +44,7 @@ export class LspClient {
     this.conn.listen();
   }
 
-  private note(fn: () => void): void {
+  private note(fn: () => unknown): void {
     fn();
     const w = this.waiters;
     this.waiters = [];

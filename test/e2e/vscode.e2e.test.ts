@@ -1,0 +1,225 @@
+/**
+ * The extension in a real VS Code: code-server with the packaged .vsix installed, driven through
+ * Debian's Chromium by playwright-core, on a copy of the sample tree. Screenshots of each step go to
+ * the folder printed at the start.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { repoRoot, sampleTree, tempDir } from '../helpers';
+// @ts-expect-error: a plain .mjs script, shared with `npm run package`
+import { ensureCodeServer } from '../../scripts/toolchain.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/** VS Code 1.139's internal class names, kept in one place. */
+const sel = {
+  workbench: '.monaco-workbench',
+  quickInput: '.quick-input-widget .quick-input-box input',
+  quickRow: '.quick-input-list .monaco-list-row',
+  viewLine: '.view-line',
+  hover: '.monaco-hover:not(.hidden) .monaco-hover-content',
+  squiggle: '.monaco-editor .squiggly-warning',
+  problemRow: '.markers-panel .monaco-list-row',
+  actionItem: '.action-widget .monaco-list-row',
+  statusBar: '.statusbar',
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
+  let server: ChildProcess | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let shots: string;
+  let step = 0;
+  const offsite: string[] = [];
+  let tree: string;
+
+  const shot = async (name: string): Promise<void> => {
+    await page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-${name}.png`) });
+  };
+
+  /** Runs a palette command by its title. */
+  const command = async (title: string): Promise<void> => {
+    await page.keyboard.press('F1');
+    const input = page.locator(sel.quickInput);
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    await page.locator(sel.quickRow, { hasText: title }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.press('Enter');
+  };
+
+  const problems = async (): Promise<string[]> => {
+    await command('View: Focus Problems');
+    await page.locator(sel.problemRow).first().waitFor({ state: 'visible', timeout: 30_000 });
+    // The aria-label holds the message; the visible text adds the source and code: kexports(NOT_GPL_ONLY).
+    return page.locator(sel.problemRow).evaluateAll((rows) => rows.map((r) => `${r.getAttribute('aria-label') ?? ''} | ${r.textContent ?? ''}`));
+  };
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install chromium)`);
+    const tools = ensureCodeServer() as { node: string; codeServer: string };
+    const base = tempDir('kexports-e2e-');
+    shots = join(base, 'screenshots');
+    mkdirSync(shots);
+    console.log(`e2e screenshots: ${shots}`);
+    tree = join(base, 'linux');
+    cpSync(sampleTree, tree, { recursive: true });
+
+    const vsix = join(base, 'kexports.vsix');
+    execFileSync(process.execPath, [join(repoRoot, 'scripts/package.mjs'), vsix], { stdio: 'ignore' });
+    const dirs = { data: join(base, 'data'), ext: join(base, 'extensions'), xdg: join(base, 'xdg') };
+    mkdirSync(join(dirs.data, 'User'), { recursive: true });
+    writeFileSync(
+      join(dirs.data, 'User/settings.json'),
+      JSON.stringify({
+        'workbench.startupEditor': 'none',
+        'chat.disableAIFeatures': true,
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoUpdate': false,
+        'update.mode': 'none',
+        'editor.hover.delay': 100,
+        'security.workspace.trust.enabled': false,
+      }),
+    );
+    const config = join(base, 'config.yaml');
+    writeFileSync(config, 'auth: none\n');
+    const env = {
+      ...process.env,
+      EXTENSIONS_GALLERY: '{}',
+      XDG_CONFIG_HOME: join(dirs.xdg, 'config'),
+      XDG_DATA_HOME: join(dirs.xdg, 'data'),
+      XDG_CACHE_HOME: join(dirs.xdg, 'cache'),
+    };
+    const common = ['--user-data-dir', dirs.data, '--extensions-dir', dirs.ext, '--config', config];
+    execFileSync(tools.node, [tools.codeServer, ...common, '--install-extension', vsix, '--force'], { env, stdio: 'ignore' });
+
+    const port = await freePort();
+    server = spawn(
+      tools.node,
+      [tools.codeServer, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--reconnection-grace-time', '10', '--disable-workspace-trust', ...common],
+      { env, detached: true, stdio: 'ignore' },
+    );
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      assert.ok(Date.now() < deadline, 'code-server did not answer /healthz within 60 s');
+      await new Promise((r) => setTimeout(r, 250)); // polling a port, not waiting on the UI
+    }
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('request', (r) => {
+      const host = new URL(r.url()).hostname;
+      if (host && host !== '127.0.0.1' && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) offsite.push(r.url());
+    });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(tree)}`);
+    await page.locator(sel.workbench).waitFor({ state: 'visible', timeout: 60_000 });
+
+    await page.keyboard.press('Control+P');
+    await page.locator(sel.quickInput).fill('mm/hmm.c');
+    await page.locator(sel.quickRow, { hasText: 'hmm.c' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    await page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL(hmm_range_fault);' }).waitFor({ state: 'visible', timeout: 30_000 });
+    await page.locator(sel.squiggle).first().waitFor({ state: 'attached', timeout: 90_000 });
+    await shot('hmm-c-open');
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (server?.pid) {
+      try {
+        process.kill(-server.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it('hovers on an exported symbol with its license and consumers', async () => {
+    const word = page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL(hmm_range_fault);' }).locator('span span', { hasText: 'hmm_range_fault' }).first();
+    const hover = page.locator(sel.hover, { hasText: 'consumers' });
+    let text = '';
+    for (let attempt = 0; attempt < 8 && !text; attempt++) {
+      await page.mouse.move(5, 5);
+      await word.hover();
+      text = await hover
+        .first()
+        .textContent({ timeout: 3000 })
+        .catch(() => '') ?? '';
+    }
+    await shot('hover');
+    assert.match(text, /hmm_range_fault · EXPORT_SYMBOL · any license/);
+    assert.match(text, /3 consumers/);
+    assert.match(text, /vgpu_svm\.c:21/);
+    assert.match(text, /test_hmm\.c:12 \(test\)/);
+  });
+
+  it('lists the policy and no-consumer warnings in the Problems panel, with their codes', async () => {
+    const rows = await problems();
+    await shot('problems');
+    const text = rows.join('\n');
+    assert.match(text, /hmm_range_fault is exported with EXPORT_SYMBOL \(any license\); the GPL-only policy for mm\/hmm\.c wants EXPORT_SYMBOL_GPL/);
+    assert.match(text, /kexports\(?NOT_GPL_ONLY\b/);
+    assert.match(text, /hmm_range_snapshot_unused is exported but has no in-tree consumer/);
+    assert.match(text, /kexports\(?NO_CONSUMER\b/);
+  });
+
+  it('applies the quick fix: EXPORT_SYMBOL_GPL, and the warning goes', async () => {
+    // Go to the export line (the Problems panel may have scrolled it away), then ask for fixes.
+    await page.keyboard.press('Control+1');
+    await page.keyboard.press('Control+G');
+    await page.locator(sel.quickInput).fill(':39');
+    await page.keyboard.press('Enter');
+    await page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL(hmm_range_fault);' }).waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.press('Control+.');
+    const fix = page.locator(sel.actionItem, { hasText: 'Use EXPORT_SYMBOL_GPL for hmm_range_fault' });
+    await fix.first().waitFor({ state: 'visible', timeout: 15_000 });
+    await shot('quick-fix-menu');
+    await fix.first().click();
+    await page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL_GPL(hmm_range_fault);' }).waitFor({ state: 'visible', timeout: 15_000 });
+    const deadline = Date.now() + 30_000;
+    let rows = await problems();
+    while (rows.some((r) => r.includes('hmm_range_fault is exported with EXPORT_SYMBOL')) && Date.now() < deadline) {
+      await page.locator(sel.problemRow, { hasText: 'hmm_range_fault is exported' }).first().waitFor({ state: 'detached', timeout: 3000 }).catch(() => undefined);
+      rows = await problems();
+    }
+    await shot('after-quick-fix');
+    assert.ok(!rows.some((r) => r.includes('hmm_range_fault is exported with EXPORT_SYMBOL')), rows.join('\n'));
+    assert.ok(rows.some((r) => r.includes('NO_CONSUMER')), 'the other findings stay');
+  });
+
+  it('runs "Kernel Exports: Show Unused Exports"', async () => {
+    await command('Kernel Exports: Show Unused Exports');
+    await page.locator(sel.quickRow, { hasText: 'Whole tree' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.press('Enter');
+    const row = page.locator(sel.quickRow, { hasText: 'hmm_range_snapshot_unused' }).first();
+    await row.waitFor({ state: 'visible', timeout: 30_000 });
+    await shot('unused-exports');
+    assert.match((await row.textContent()) ?? '', /EXPORT_SYMBOL_GPL · GPL-only · used only by tools/);
+    await page.keyboard.press('Escape');
+  });
+
+  it('made no request off this machine', () => {
+    assert.deepEqual(offsite, []);
+  });
+});
