@@ -10,6 +10,7 @@ import { build } from 'esbuild';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tree = process.env.KEXPORTS_BENCH_TREE ?? execFileSync(resolve(repo, '../shared/tools/get-kernel.sh'), ['6.1'], { encoding: 'utf8' }).trim();
 await build({ entryPoints: [join(repo, 'scripts/benchRunner.ts')], bundle: true, platform: 'node', format: 'esm', outfile: join(repo, '.bench/benchRunner.mjs'), logLevel: 'warning' });
+await build({ entryPoints: [join(repo, 'scripts/benchLsp.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchLsp.cjs'), logLevel: 'warning' });
 const runner = join(repo, '.bench/benchRunner.mjs');
 const worker = join(repo, 'dist/scanWorker.js');
 const hasTime = existsSync('/usr/bin/time');
@@ -59,6 +60,12 @@ try {
   console.log(`consumers of all ${warm.allConsumers.exports} exports: ${warm.allConsumers.ms} ms (${warm.allConsumers.consumerFiles} consumer files)`);
   console.log(`check of the whole tree: ${warm.checkTree.ms} ms, ${warm.checkTree.findings} findings`);
   console.log(`re-scan of mm/hmm.c and its findings (an editor edit): median ${warm.updateHmmC.medianMs} ms, max ${warm.updateHmmC.maxMs} ms`);
+  const lspRun = spawnSync(process.execPath, [join(repo, '.bench/benchLsp.cjs'), tree, cacheDir, join(repo, 'dist/server.js')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (lspRun.status !== 0) throw new Error(lspRun.stderr);
+  const l = JSON.parse(lspRun.stdout.trim().split('\n').pop());
+  console.log(`language server (warm cache): ready after ${l.readyMs} ms; mm/hmm.c open to diagnostics ${l.openToDiagnosticsMs} ms`);
+  console.log(`hover over ${l.hover.n} identifiers (${l.hover.answered} exports): p50 ${l.hover.p50Ms} ms, p99 ${l.hover.p99Ms} ms, max ${l.hover.maxMs} ms`);
+  console.log(`edit of mm/hmm.c to new diagnostics (20 ms debounce included): median ${l.editToDiagnostics.medianMs} ms, max ${l.editToDiagnostics.maxMs} ms`);
 } finally {
   rmSync(cacheDir, { recursive: true, force: true });
 }
