@@ -13,15 +13,19 @@ import type { InternerState } from './interner';
 import type { KbuildNamespaces } from './kbuild';
 
 /** 16 bytes, so that the checksummed region starts 4-byte aligned, after the 4-byte checksum. */
-const MAGIC = 'KEXPORTS-IDX-05\n';
+const MAGIC = 'KEXPORTS-IDX-06\n';
 
-type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8';
-type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array;
+type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
+
+/** What a file keeps beyond its scalars: only files that export, import, wrap or were skipped have one. */
+type FileDetail = Pick<IndexedFile, 'exports' | 'defs' | 'imports' | 'wrappers' | 'localMacros' | 'skipped'>;
 
 export interface CacheHeader {
   root: string;
   key: string;
-  files: IndexedFile[];
+  /** Per-file scalars live in arrays (filePaths, fileSize, ...); details by file index. */
+  fileCount: number;
+  details: Record<number, Partial<FileDetail>>;
   dirs: [string, number][];
   kbuild: { dir: [string, string][]; subdir: [string, string][]; object: [string, string][] };
   stats: IndexStats;
@@ -32,8 +36,87 @@ export interface CacheHeader {
 
 export interface LoadedCache {
   header: CacheHeader;
+  files: IndexedFile[];
   arrays: Map<string, Typed>;
   interner: InternerState;
+}
+
+type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
+
+/** Splits file records into arrays of scalars and a sparse map of details. */
+function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][]; details: Record<number, Partial<FileDetail>> } {
+  const n = files.length;
+  const size = new Float64Array(n);
+  const mtime = new Float64Array(n);
+  const lines = new Uint32Array(n);
+  const alive = new Uint8Array(n);
+  const pStart = new Uint32Array(n);
+  const pCount = new Uint32Array(n);
+  const details: Record<number, Partial<FileDetail>> = {};
+  files.forEach((f, k) => {
+    size[k] = f.size;
+    mtime[k] = f.mtimeMs;
+    lines[k] = f.lines;
+    alive[k] = f.alive ? 1 : 0;
+    pStart[k] = f.proxyStart;
+    pCount[k] = f.proxyCount;
+    const d: Partial<FileDetail> = {};
+    if (f.exports.length) d.exports = f.exports;
+    if (f.defs.length) d.defs = f.defs;
+    if (f.imports.length) d.imports = f.imports;
+    if (f.wrappers.length) d.wrappers = f.wrappers;
+    if (f.localMacros?.length) d.localMacros = f.localMacros;
+    if (f.skipped) d.skipped = f.skipped;
+    if (Object.keys(d).length) details[k] = d;
+  });
+  const paths = Buffer.from(files.map((f) => f.path).join('\n'), 'utf8');
+  return {
+    arrays: [
+      ['filePaths', new Uint8Array(paths.buffer, paths.byteOffset, paths.byteLength)],
+      ['fileSize', size],
+      ['fileMtime', mtime],
+      ['fileLines', lines],
+      ['fileAlive', alive],
+      ['fileProxyStart', pStart],
+      ['fileProxyCount', pCount],
+    ],
+    details,
+  };
+}
+
+function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): IndexedFile[] {
+  const pathBytes = arrays.get('filePaths') as Uint8Array;
+  const paths = h.fileCount ? Buffer.from(pathBytes.buffer, pathBytes.byteOffset, pathBytes.byteLength).toString('utf8').split('\n') : [];
+  if (paths.length !== h.fileCount) throw new Error('file count mismatch');
+  const size = arrays.get('fileSize')!;
+  const mtime = arrays.get('fileMtime')!;
+  const lines = arrays.get('fileLines')!;
+  const alive = arrays.get('fileAlive')!;
+  const pStart = arrays.get('fileProxyStart')!;
+  const pCount = arrays.get('fileProxyCount')!;
+  for (const a of [size, mtime, lines, alive, pStart, pCount]) if (a.length !== h.fileCount) throw new Error('file arrays');
+  const out: IndexedFile[] = new Array(h.fileCount);
+  for (let k = 0; k < h.fileCount; k++) {
+    const d = h.details[k];
+    const f: IndexedFile = {
+      path: paths[k]!,
+      size: size[k]!,
+      mtimeMs: mtime[k]!,
+      alive: alive[k] === 1,
+      lines: lines[k]!,
+      exports: d?.exports ?? [],
+      defs: d?.defs ?? [],
+      imports: d?.imports ?? [],
+      wrappers: d?.wrappers ?? [],
+      proxyStart: pStart[k]!,
+      proxyCount: pCount[k]!,
+    };
+    if (d?.localMacros) f.localMacros = d.localMacros;
+    if (d?.skipped) f.skipped = d.skipped;
+    if (f.proxyStart + f.proxyCount > h.proxyCount) throw new Error('proxy range out of range');
+    out[k] = f;
+  }
+  return out;
 }
 
 export function cacheKey(root: string, options: unknown): string {
@@ -45,12 +128,14 @@ export function cachePath(dir: string, key: string): string {
 }
 
 function kindOf(a: Typed): ArrayKind {
-  return a instanceof Uint32Array ? 'u32' : a instanceof Int32Array ? 'i32' : a instanceof Uint16Array ? 'u16' : 'u8';
+  return a instanceof Uint32Array ? 'u32' : a instanceof Int32Array ? 'i32' : a instanceof Uint16Array ? 'u16' : a instanceof Float64Array ? 'f64' : 'u8';
 }
 
 export function saveIndex(index: KernelIndex, dirs: [string, number][], file: string, key: string): void {
   const st = index.table.interner.state();
+  const packed = packFiles(index.files);
   const arrays: [string, Typed][] = [
+    ...packed.arrays,
     ['offsets', index.offsets],
     ['postFile', index.postFile],
     ['postLine', index.postLine],
@@ -67,7 +152,8 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
   const header: CacheHeader = {
     root: index.root,
     key,
-    files: index.files,
+    fileCount: index.files.length,
+    details: packed.details,
     dirs,
     kbuild: { dir: [...index.kbuild.dir], subdir: [...index.kbuild.subdir], object: [...index.kbuild.object] },
     stats: index.stats,
@@ -115,7 +201,13 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
 
 /** Reads and validates a cache file; throws an Error saying what is wrong. */
 export function loadCache(file: string, key: string): LoadedCache {
-  const buf = readFileSync(file);
+  let buf = readFileSync(file);
+  if (buf.byteOffset % 8 !== 0) {
+    // a small file can come from Node's shared pool at any offset; typed views need alignment
+    const aligned = Buffer.from(new ArrayBuffer(buf.length));
+    buf.copy(aligned);
+    buf = aligned;
+  }
   if (buf.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('not a kexports index of this version');
   let pos = MAGIC.length;
   if (pos + 8 > buf.length) throw new Error('truncated');
@@ -131,7 +223,7 @@ export function loadCache(file: string, key: string): LoadedCache {
   const arrays = new Map<string, Typed>();
   for (const a of header.arrays) {
     if (pos % 8) pos += 8 - (pos % 8);
-    const width = a.kind === 'u8' ? 1 : a.kind === 'u16' ? 2 : 4;
+    const width = a.kind === 'u8' ? 1 : a.kind === 'u16' ? 2 : a.kind === 'f64' ? 8 : 4;
     const bytes = a.length * width;
     if (pos + bytes > buf.length) throw new Error(`truncated ${a.name}`);
     const at = buf.byteOffset + pos;
@@ -142,7 +234,9 @@ export function loadCache(file: string, key: string): LoadedCache {
           ? new Int32Array(buf.buffer, at, a.length)
           : a.kind === 'u16'
             ? new Uint16Array(buf.buffer, at, a.length)
-            : new Uint8Array(buf.buffer, at, a.length);
+            : a.kind === 'f64'
+              ? new Float64Array(buf.buffer, at, a.length)
+              : new Uint8Array(buf.buffer, at, a.length);
     arrays.set(a.name, view);
     pos += bytes;
   }
@@ -155,11 +249,12 @@ export function loadCache(file: string, key: string): LoadedCache {
     arena: arrays.get('internArena') as Uint8Array,
     size: header.names,
   };
-  validate(header, arrays, interner);
-  return { header, arrays, interner };
+  const files = unpackFiles(header, arrays);
+  validate(header, files.length, arrays, interner);
+  return { header, files, arrays, interner };
 }
 
-function validate(h: CacheHeader, arrays: Map<string, Typed>, st: InternerState): void {
+function validate(h: CacheHeader, files: number, arrays: Map<string, Typed>, st: InternerState): void {
   const need = ['offsets', 'postFile', 'postLine', 'postCtx', 'proxyName', 'proxyLine', 'proxyKind'];
   for (const n of need) if (!arrays.has(n)) throw new Error(`missing ${n}`);
   const offsets = arrays.get('offsets')!;
@@ -169,7 +264,6 @@ function validate(h: CacheHeader, arrays: Map<string, Typed>, st: InternerState)
   if (offsets.length > h.names + 1 || offsets.length < 1) throw new Error('offsets length');
   if (offsets[offsets.length - 1] !== postFile.length) throw new Error('postings length');
   for (let k = 1; k < offsets.length; k++) if (offsets[k]! < offsets[k - 1]!) throw new Error('offsets not sorted');
-  const files = h.files.length;
   for (let k = 0; k < postFile.length; k++) {
     if (postFile[k]! >= files || postCtx[k]! > h.proxyCount) throw new Error('posting out of range');
   }

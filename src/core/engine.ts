@@ -66,12 +66,12 @@ function fromCache(root: string, file: string, key: string, opts: OpenOptions): 
     opts.onPhase?.(name, now - t);
     t = now;
   };
-  const { header, arrays, interner } = loadCache(file, key);
+  const { header, files, arrays, interner } = loadCache(file, key);
   phase('load cache');
   const table = new NameTable(new Interner(0, interner));
   const index = new KernelIndex(root, table);
-  index.files = header.files;
-  header.files.forEach((f: IndexedFile, k: number) => {
+  index.files = files;
+  files.forEach((f: IndexedFile, k: number) => {
     if (f.alive) index.byPath.set(f.path, k);
   });
   index.offsets = arrays.get('offsets') as Uint32Array;
