@@ -168,6 +168,27 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
   });
 });
 
+describe('the language server with a huge generated header open', () => {
+  it('answers other requests while the header waits its turn', async () => {
+    const root = tempDir();
+    cpSync(sampleTree, root, { recursive: true });
+    const lsp = new LspClient(root);
+    await lsp.start();
+    await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
+    await lsp.open('mm/memremap.c', readFileSync(join(root, 'mm/memremap.c'), 'latin1'));
+    await lsp.until(() => lsp.published.get(lsp.uri('mm/memremap.c')), 'memremap.c diagnostics');
+    // 12 MB of register defines, as the amdgpu headers are
+    const huge = Array.from({ length: 400_000 }, (_, k) => `#define regGC_SAMPLE_${k}\t0x${k.toString(16)}`).join('\n');
+    await lsp.open('drivers/gpu/drm/amd/include/asic_reg/gc_sample.h', huge);
+    const h = (await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: lsp.uri('mm/memremap.c') }, position: { line: 7, character: 16 } })) as { contents: { value: string } };
+    assert.match(h.contents.value, /devmap\\_managed\\_key/);
+    assert.equal(lsp.published.has(lsp.uri('drivers/gpu/drm/amd/include/asic_reg/gc_sample.h')), false, 'the hover was answered before the huge header was analysed');
+    const pub = await lsp.until(() => lsp.published.get(lsp.uri('drivers/gpu/drm/amd/include/asic_reg/gc_sample.h')), 'the header diagnostics');
+    assert.deepEqual(pub.diagnostics, []);
+    await lsp.stop();
+  });
+});
+
 describe('the language server outside a kernel tree', () => {
   it('stays quiet: an idle status, no diagnostics, no hover', async () => {
     const root = writeTree({ 'src/a.c': 'int a(void) { return 0; }\nEXPORT_SYMBOL(a);\n' }, true);
