@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,6 +26,7 @@ const sel = {
   squiggle: '.monaco-editor .squiggly-warning',
   problemRow: '.markers-panel .monaco-list-row',
   actionItem: '.action-widget .monaco-list-row',
+  toast: '.notifications-toasts .notification-list-item-message',
   statusBar: '.statusbar',
 };
 
@@ -48,6 +49,8 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
   let step = 0;
   const offsite: string[] = [];
   let tree: string;
+  let serverNode = '';
+  let extensionsDir = '';
 
   const shot = async (name: string): Promise<void> => {
     await page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-${name}.png`) });
@@ -73,6 +76,7 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install chromium)`);
     const tools = ensureCodeServer() as { node: string; codeServer: string };
+    serverNode = tools.node;
     const base = tempDir('kexports-e2e-');
     shots = join(base, 'screenshots');
     mkdirSync(shots);
@@ -83,6 +87,7 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     const vsix = join(base, 'kexports.vsix');
     execFileSync(process.execPath, [join(repoRoot, 'scripts/package.mjs'), vsix], { stdio: 'ignore' });
     const dirs = { data: join(base, 'data'), ext: join(base, 'extensions'), xdg: join(base, 'xdg') };
+    extensionsDir = dirs.ext;
     mkdirSync(join(dirs.data, 'User'), { recursive: true });
     writeFileSync(
       join(dirs.data, 'User/settings.json'),
@@ -217,6 +222,37 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     await shot('unused-exports');
     assert.match((await row.textContent()) ?? '', /EXPORT_SYMBOL_GPL · GPL-only · used only by tools/);
     await page.keyboard.press('Escape');
+  });
+
+  it('restarts a crashed server and says so once', async () => {
+    const pids = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          const cmd = readFileSync(`/proc/${d}/cmdline`, 'latin1');
+          return cmd.includes(extensionsDir) && cmd.includes('dist/server.js') && cmd.startsWith(serverNode);
+        } catch {
+          return false;
+        }
+      });
+    assert.equal(pids.length, 1, `one kexports server runs: ${pids.join(', ')}`);
+    process.kill(Number(pids[0]), 'SIGKILL');
+    const toast = page.locator(sel.toast, { hasText: 'The Kernel Exports server stopped unexpectedly and was restarted' });
+    await toast.first().waitFor({ state: 'visible', timeout: 30_000 });
+    await shot('server-restarted');
+    // the restarted server answers again
+    await page.keyboard.press('Control+1');
+    const word = page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL_GPL(hmm_dma_test_helper);' }).locator('span span', { hasText: 'hmm_dma_test_helper' }).first();
+    await word.waitFor({ state: 'visible', timeout: 15_000 }).catch(() => undefined);
+    const hover = page.locator(sel.hover, { hasText: 'consumer' });
+    let text = '';
+    for (let attempt = 0; attempt < 10 && !text; attempt++) {
+      await page.mouse.move(5, 5);
+      await word.hover();
+      text = (await hover.first().textContent({ timeout: 3000 }).catch(() => '')) ?? '';
+    }
+    assert.match(text, /hmm_dma_test_helper · EXPORT_SYMBOL_GPL · GPL-only/);
+    assert.equal(await toast.count(), 1, 'told once');
   });
 
   it('made no request off this machine', () => {
