@@ -66,7 +66,8 @@ try {
   const lspRun = spawnSync(process.execPath, [join(repo, '.bench/benchLsp.cjs'), tree, cacheDir, join(repo, 'dist/server.js')], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (lspRun.status !== 0) throw new Error(lspRun.stderr);
   const l = JSON.parse(lspRun.stdout.trim().split('\n').pop());
-  console.log(`language server (warm cache): ready after ${l.readyMs} ms; mm/hmm.c open to diagnostics ${l.openToDiagnosticsMs} ms`);
+  console.log(`language server (warm cache): ready after ${l.readyMs} ms; mm/hmm.c open to diagnostics ${l.openToDiagnosticsMs} ms:`);
+  for (const d of l.diagnostics) console.log(`  ${d}`);
   console.log(`hover over ${l.hover.n} identifiers (${l.hover.answered} exports): p50 ${l.hover.p50Ms} ms, p99 ${l.hover.p99Ms} ms, max ${l.hover.maxMs} ms`);
   console.log(`edit of mm/hmm.c to new diagnostics (20 ms debounce included): median ${l.editToDiagnostics.medianMs} ms, max ${l.editToDiagnostics.maxMs} ms`);
 } finally {
