@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classOrder } from '../core/classify';
 import { licenseWords } from '../core/exportMacros';
-import type { Finding, FindingCode } from '../core/findings';
+import type { Finding } from '../core/findings';
 import type { Consumer, Export, KernelIndex } from '../core/index';
 
 export const README_URL = 'https://github.com/kexports/kexports/blob/main/README.md';
 
-export function codeAnchor(code: FindingCode): string {
+export function codeAnchor(code: string): string {
   return `${README_URL}#${code.toLowerCase()}`;
 }
 
@@ -71,7 +71,10 @@ export function exportJson(e: Export): Record<string, unknown> {
   };
 }
 
-export function sarif(findings: readonly Finding[], version: string): unknown {
+/** What SARIF needs of a finding; check and review findings both fit. */
+export type SarifFinding = Pick<Finding, 'severity' | 'message' | 'file' | 'line' | 'col' | 'endLine' | 'endCol'> & { code: string };
+
+export function sarif(findings: readonly SarifFinding[], version: string): unknown {
   const codes = [...new Set(findings.map((f) => f.code))].sort();
   const level = { error: 'error', warning: 'warning', info: 'note', hint: 'note' } as const;
   return {

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError } from './args';
 import { runCheck, runConsumers, runExports, usage, VERSION, type Io } from './commands';
+import { runReview } from './review';
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
@@ -14,6 +15,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return await runConsumers(args, io);
       case 'check':
         return await runCheck(args, io);
+      case 'review':
+        return await runReview(args, io);
       case 'lsp': {
         if (!args.flags.has('--stdio')) throw new UsageError('lsp needs --stdio');
         const { startServer } = await import('../server/main');

@@ -53,7 +53,4 @@ export class LineReader {
   }
 }
 
-/** Escapes text for Markdown: names and paths from a tree are never interpreted. */
-export function md(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (c) => `\\${c}`);
-}
+export { md } from '../core/markdown';

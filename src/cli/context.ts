@@ -1,0 +1,97 @@
+/** What every command starts from: the tree, its settings, its index. */
+import { readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { openIndex } from '../core/engine';
+import type { KernelIndex } from '../core/index';
+import { findTreeRoot } from '../core/tree';
+import { parseSettings, type Settings } from '../protocol/settings';
+import { flag, flags, has, type ParsedArgs } from './args';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  cwd: string;
+  stdin?: () => string;
+}
+
+interface Context {
+  index: KernelIndex;
+  settings: Settings;
+  root: string;
+  paths: string[];
+}
+
+export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean): Promise<Context> {
+  const treeArg = flag(args, '--tree');
+  const found = findTreeRoot(resolve(io.cwd, treeArg ?? '.'));
+  if (!found.isKernelTree) {
+    io.err(`kexports: ${found.root} does not look like a kernel tree (no Kbuild and MAINTAINERS); scanning it as a plain folder of C\n`);
+  }
+  const root = found.root;
+  const settings = loadSettings(args, io, root);
+  const workers = flag(args, '--workers');
+  const maxBytes = flag(args, '--max-file-bytes');
+  const index = await openIndex(root, {
+    exclude: settings.exclude,
+    cacheDir: has(args, '--no-cache') ? undefined : (flag(args, '--cache-dir') ?? defaultCacheDir()),
+    workers: workers === undefined ? undefined : Number(workers),
+    maxFileBytes: maxBytes === undefined ? undefined : Number(maxBytes),
+    log: (s) => io.err(`kexports: ${s}\n`),
+  });
+  const paths = takesPaths ? args.positionals.map((p) => toTreePath(root, io.cwd, p, !!treeArg)) : [];
+  reportSkips(index, io);
+  return { index, settings, root, paths };
+}
+
+function toTreePath(root: string, cwd: string, p: string, treeGiven: boolean): string {
+  // A path is taken relative to the tree when --tree is given and it does not exist from cwd.
+  const fromCwd = resolve(cwd, p);
+  const rel = relative(root, fromCwd);
+  if (!rel.startsWith('..') && (!treeGiven || existsFile(fromCwd))) return rel.split('\\').join('/');
+  return p.replace(/^\.\//, '').replace(/\/$/, '');
+}
+
+function existsFile(p: string): boolean {
+  try {
+    readFileSync(p, { flag: 'r' });
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EISDIR';
+  }
+}
+
+function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/tmp', '.cache');
+  return join(base, 'kexports');
+}
+
+function loadSettings(args: ParsedArgs, io: Io, root: string): Settings {
+  const configPath = flag(args, '--config') ?? join(root, '.kexports.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(resolve(io.cwd, configPath), 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' || flag(args, '--config')) io.err(`kexports: ${configPath}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}; using the default settings\n`);
+  }
+  const { settings, warnings } = parseSettings(raw);
+  for (const w of warnings) io.err(`${w}\n`);
+  const policy = flags(args, '--policy');
+  if (policy.length) settings.gplOnlyPaths = policy;
+  settings.exclude.push(...flags(args, '--exclude'));
+  if (has(args, '--no-tests')) settings.testsCountAsConsumers = false;
+  return settings;
+}
+
+function reportSkips(index: KernelIndex, io: Io): void {
+  const s = index.stats;
+  if (s.skipped.length) {
+    const byReason = new Map<string, number>();
+    for (const k of s.skipped) byReason.set(k.reason, (byReason.get(k.reason) ?? 0) + 1);
+    io.err(`kexports: skipped ${s.skipped.length} file${s.skipped.length === 1 ? '' : 's'} (${[...byReason].map(([r, n]) => `${n} ${r}`).join(', ')})\n`);
+    for (const k of s.skipped.slice(0, 10)) io.err(`kexports:   ${k.path}: ${k.reason}: ${k.detail}\n`);
+    if (s.skipped.length > 10) io.err(`kexports:   … and ${s.skipped.length - 10} more (--format json lists them all)\n`);
+  }
+  if (index.unresolved.length) io.err(`kexports: ${index.unresolved.length} export call${index.unresolved.length === 1 ? '' : 's'} could not be resolved (see UNRESOLVED_EXPORT in check)\n`);
+}
+

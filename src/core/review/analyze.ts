@@ -1,0 +1,255 @@
+/**
+ * What a patch series does to exports, and whether it keeps the linux-mm rules:
+ *   1. GPL-only exports where the policy says so;
+ *   2. every new export has a user in the same series, or already in the tree;
+ *   3. no new exports while existing ones in the same file or directory go unconsumed.
+ * The series is applied in memory, patch by patch, over the index of the base tree.
+ */
+import { isGplOnly, licenseWords } from '../exportMacros';
+import { policyMatcher, type Severity } from '../findings';
+import type { Consumer, Export, KernelIndex } from '../index';
+import { applyFileDiff } from './apply';
+import type { Patch, Series } from './series';
+
+export const reviewCodes = [
+  'NOT_GPL_ONLY',
+  'LICENSE_RELAXED',
+  'LICENSE_TIGHTENED',
+  'NAMESPACE_CHANGED',
+  'NEW_EXPORT_NO_CONSUMER',
+  'CONSUMER_IN_LATER_PATCH',
+  'UNCONSUMED_EXPORTS_NEARBY',
+  'REMOVED_EXPORT_STILL_USED',
+  'MISSING_NAMESPACE_IMPORT',
+  'PATCH_DOES_NOT_APPLY',
+] as const;
+export type ReviewCode = (typeof reviewCodes)[number];
+
+export const reviewSeverity: Record<ReviewCode, Exclude<Severity, 'off'>> = {
+  NOT_GPL_ONLY: 'warning',
+  LICENSE_RELAXED: 'warning',
+  LICENSE_TIGHTENED: 'info',
+  NAMESPACE_CHANGED: 'info',
+  NEW_EXPORT_NO_CONSUMER: 'warning',
+  CONSUMER_IN_LATER_PATCH: 'info',
+  UNCONSUMED_EXPORTS_NEARBY: 'warning',
+  REMOVED_EXPORT_STILL_USED: 'error',
+  MISSING_NAMESPACE_IMPORT: 'error',
+  PATCH_DOES_NOT_APPLY: 'error',
+};
+
+export interface ReviewFinding {
+  code: ReviewCode;
+  severity: Exclude<Severity, 'off'>;
+  /** The patch the finding is about (its index in the series). */
+  patch: number;
+  symbol: string;
+  file: string;
+  /** Line in the file after the patch. */
+  line: number;
+  message: string;
+}
+
+export interface ExportChange {
+  name: string;
+  macro: string;
+  license: string;
+  namespace: string | null;
+  file: string;
+  line: number;
+  /** For a change: the macro and namespace before. */
+  before?: { macro: string; license: string; namespace: string | null };
+  /** For a new export: where its first consumer comes from. */
+  firstConsumer?: { patch: number | 'tree'; file: string; line: number };
+}
+
+export interface PatchReport {
+  index: number;
+  total: number;
+  subject: string;
+  author: string;
+  files: string[];
+  added: ExportChange[];
+  removed: ExportChange[];
+  changed: ExportChange[];
+}
+
+export interface Review {
+  patches: PatchReport[];
+  findings: ReviewFinding[];
+  problems: { patch: number; source: string; line: number; message: string }[];
+  replies: number;
+  cover?: { subject: string; author: string };
+}
+
+export interface ReviewOptions {
+  gplOnlyPaths: readonly string[];
+  testsCountAsConsumers: boolean;
+  /** The base tree's text of a path (undefined: the file does not exist there). */
+  baseText: (path: string) => string | undefined;
+}
+
+const key = (e: Export): string => `${e.name}\u0000${e.flavour}`;
+
+function change(e: Export): ExportChange {
+  return { name: e.name, macro: e.macro, license: licenseWords(e.type), namespace: e.namespace ?? null, file: e.file, line: e.line };
+}
+
+export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOptions): Review {
+  const review: Review = { patches: [], findings: [], problems: series.problems.map((p) => ({ patch: 0, ...p })), replies: series.replies };
+  if (series.cover) review.cover = series.cover;
+  const inPolicy = policyMatcher(opts.gplOnlyPaths);
+  const counts = (c: Consumer): boolean => c.cls !== 'tools' && (opts.testsCountAsConsumers || c.cls !== 'test');
+  const add = (f: Omit<ReviewFinding, 'severity'>): void => void review.findings.push({ severity: reviewSeverity[f.code], ...f });
+
+  // The files the series touches, set to their base text.
+  const text = new Map<string, string | undefined>();
+  const touched = new Set<string>();
+  for (const p of series.patches) for (const f of p.files) for (const path of [f.oldPath, f.newPath]) if (path && path !== '/dev/null') touched.add(path);
+  for (const path of touched) {
+    const base = opts.baseText(path);
+    text.set(path, base);
+    if (base === undefined) index.deleteFile(path);
+    else index.updateFile(path, Buffer.from(base, 'latin1'));
+  }
+  const baseExports = new Map<string, Export[]>();
+  for (const path of touched) baseExports.set(path, [...(index.exportsByFile.get(path) ?? [])]);
+
+  const newExports: { exp: ExportChange; live: Export; patch: number }[] = [];
+  const removed: { exp: Export; patch: number }[] = [];
+  const addedUses: { patch: number; file: string; line: number; name: string }[] = [];
+
+  for (const patch of series.patches) {
+    const report: PatchReport = { index: patch.index, total: patch.total, subject: patch.subject, author: patch.author, files: [], added: [], removed: [], changed: [] };
+    review.patches.push(report);
+    for (const f of patch.files) {
+      const path = f.type === 'delete' ? f.oldPath : f.newPath;
+      report.files.push(path);
+      const before = [...(index.exportsByFile.get(path) ?? [])];
+      if (f.type === 'rename' || f.type === 'copy') {
+        const src = text.get(f.oldPath);
+        text.set(path, src);
+        if (f.type === 'rename') {
+          text.set(f.oldPath, undefined);
+          index.deleteFile(f.oldPath);
+        }
+      }
+      const result = applyFileDiff(text.get(path), f);
+      if ('error' in result) {
+        review.problems.push({ patch: patch.index, source: patch.source, line: patch.diffLine, message: `patch ${patch.index}/${patch.total} "${patch.subject}": ${path}: ${result.error}` });
+        add({ code: 'PATCH_DOES_NOT_APPLY', patch: patch.index, symbol: '', file: path, line: 0, message: `${path}: ${result.error}; what the rest of the series adds is still analysed` });
+        continue;
+      }
+      text.set(path, result.text);
+      if (!/\.(c|h|S)$/.test(path)) continue;
+      if (result.text === undefined) index.deleteFile(path);
+      else index.updateFile(path, Buffer.from(result.text, 'latin1'));
+      for (const h of f.hunks) for (const c of h.changes) if (c.type === 'insert') for (const m of c.content.matchAll(/\b[A-Za-z_]\w*\b/g)) addedUses.push({ patch: patch.index, file: path, line: c.lineNumber, name: m[0] });
+      diffExports(before, index.exportsByFile.get(path) ?? [], patch.index, report, newExports, removed);
+    }
+    // rule 2, as the series goes: does a pending new export have a consumer now?
+    for (const n of newExports) {
+      if (n.exp.firstConsumer) continue;
+      const c = index.consumers(n.live, counts).find(counts);
+      if (c) n.exp.firstConsumer = { patch: touchedBy(series.patches, c.file, patch.index) ?? 'tree', file: c.file, line: c.line };
+    }
+  }
+
+  for (const n of newExports) {
+    const e = n.live;
+    if (inPolicy(e.file) && !isGplOnly(e.type) && e.flavour !== 'kunit') {
+      add({ code: 'NOT_GPL_ONLY', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} is newly exported with ${e.macro} (${licenseWords(e.type)}); the GPL-only policy for ${e.file} wants EXPORT_SYMBOL_GPL` });
+    }
+    const fc = n.exp.firstConsumer;
+    if (!fc) {
+      add({ code: 'NEW_EXPORT_NO_CONSUMER', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} is newly exported but nothing in the series or the tree uses it (rule 2: a new export needs an in-tree user)` });
+    } else if (typeof fc.patch === 'number' && fc.patch > n.patch) {
+      add({ code: 'CONSUMER_IN_LATER_PATCH', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} gets its first consumer in patch ${fc.patch}/${series.patches.at(-1)?.total ?? fc.patch}: ${fc.file}:${fc.line}` });
+    }
+    // rule 3: base exports of the same file or directory without a consumer
+    const dir = e.file.slice(0, e.file.lastIndexOf('/') + 1);
+    const idle = index
+      .exportsUnder([dir.replace(/\/$/, '') || '.'])
+      .filter((x) => x.file.slice(0, x.file.lastIndexOf('/') + 1) === dir && !newExports.some((m) => m.live === x))
+      .filter((x) => !index.consumers(x, counts).some(counts));
+    if (idle.length) {
+      const list = idle.slice(0, 5).map((x) => `${x.name} (${x.file}:${x.line})`).join(', ');
+      add({ code: 'UNCONSUMED_EXPORTS_NEARBY', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} is a new export in ${dir || './'}, where ${idle.length} export${idle.length === 1 ? ' has' : 's have'} no consumer (rule 3): ${list}${idle.length > 5 ? ', …' : ''}` });
+    }
+  }
+
+  for (const report of review.patches) {
+    for (const c of report.changed) {
+      if (!c.before) continue;
+      const wasGpl = c.before.license === 'GPL-only';
+      const isGpl = c.license === 'GPL-only';
+      if (wasGpl && !isGpl) add({ code: 'LICENSE_RELAXED', patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} goes from ${c.before.macro} (GPL-only) to ${c.macro} (any license): modules under any license can now use it` });
+      else if (!wasGpl && isGpl) add({ code: 'LICENSE_TIGHTENED', patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} goes from ${c.before.macro} to ${c.macro}: modules that are not GPL lose it` });
+      if (c.before.namespace !== c.namespace) add({ code: 'NAMESPACE_CHANGED', patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} moves from namespace ${c.before.namespace ?? '(none)'} to ${c.namespace ?? '(none)'}` });
+    }
+  }
+
+  for (const r of removed) {
+    if (index.exportsNamed(r.exp.name).some((x) => x.flavour === r.exp.flavour)) continue; // exported again elsewhere
+    const users = index.consumers(r.exp).filter((c) => c.cls !== 'tools');
+    if (users.length === 0) continue;
+    const names = users.slice(0, 5).map((c) => `${c.file}:${c.line}`).join(', ');
+    const first = users[0]!.file.replace(/\.[cS]$/, '.ko');
+    add({ code: 'REMOVED_EXPORT_STILL_USED', patch: r.patch, symbol: r.exp.name, file: r.exp.file, line: r.exp.line, message: `${r.exp.name} is no longer exported but ${users.length} file${users.length === 1 ? ' uses' : 's use'} it: ${names}${users.length > 5 ? ', …' : ''}; modpost: "${r.exp.name}" [${first}] undefined!` });
+  }
+
+  // namespaced symbols the series starts using without MODULE_IMPORT_NS in the using file
+  const seen = new Set<string>();
+  for (const u of addedUses) {
+    const exps = index.exportsNamed(u.name).filter((e) => e.namespace && !e.namespace.startsWith('module:') && e.file !== u.file);
+    if (exps.length === 0) continue;
+    const idx = index.byPath.get(u.file);
+    const imports = idx === undefined ? [] : index.files[idx]!.imports.map((i) => i.ns);
+    for (const e of exps) {
+      const k = `${u.file}\u0000${e.name}`;
+      if (seen.has(k) || imports.includes(e.namespace!)) continue;
+      seen.add(k);
+      const mod = u.file.replace(/\.[cS]$/, '');
+      add({ code: 'MISSING_NAMESPACE_IMPORT', patch: u.patch, symbol: e.name, file: u.file, line: u.line, message: `modpost: module ${mod} uses symbol ${e.name} from namespace ${e.namespace}, but does not import it.` });
+    }
+  }
+
+  review.findings.sort((a, b) => a.patch - b.patch || (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+  return review;
+}
+
+function diffExports(before: readonly Export[], after: readonly Export[], patch: number, report: PatchReport, newExports: { exp: ExportChange; live: Export; patch: number }[], removed: { exp: Export; patch: number }[]): void {
+  const b = new Map(before.map((e) => [key(e), e]));
+  const a = new Map(after.map((e) => [key(e), e]));
+  for (const [k, e] of a) {
+    const old = b.get(k);
+    if (!old) {
+      // an export that an earlier patch of the series added and this one rewrites is no new export
+      const earlier = newExports.find((n) => key(n.live) === k && n.live.file === e.file);
+      if (earlier) {
+        earlier.live = e;
+        Object.assign(earlier.exp, change(e), { firstConsumer: earlier.exp.firstConsumer });
+        continue;
+      }
+      const c = change(e);
+      report.added.push(c);
+      newExports.push({ exp: c, live: e, patch });
+    } else if (old.type !== e.type || (old.namespace ?? null) !== (e.namespace ?? null)) {
+      report.changed.push({ ...change(e), before: { macro: old.macro, license: licenseWords(old.type), namespace: old.namespace ?? null } });
+    }
+  }
+  for (const [k, e] of b) {
+    if (a.has(k)) continue;
+    report.removed.push(change(e));
+    removed.push({ exp: e, patch });
+  }
+}
+
+function touchedBy(patches: readonly Patch[], file: string, upTo: number): number | undefined {
+  let first: number | undefined;
+  for (const p of patches) {
+    if (p.index > upTo) break;
+    if (p.files.some((f) => f.newPath === file)) first = p.index;
+  }
+  return first;
+}

@@ -1,0 +1,164 @@
+/**
+ * A patch series from mail: an mbox (b4, lore, `git format-patch --stdout`), single .patch/.eml files,
+ * or a folder of `git format-patch` output. MIME is postal-mime's job; diffs are gitdiff-parser's.
+ * Bad input is reported with the file and line, and what could be read is still returned.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import gitDiffParser, { type File as DiffFile } from 'gitdiff-parser';
+import PostalMime from 'postal-mime';
+
+export interface Patch {
+  /** Position in the series, 1-based; from [PATCH M/N], else the order read. */
+  index: number;
+  total: number;
+  version: number;
+  subject: string;
+  author: string;
+  date: string;
+  messageId: string;
+  /** Where the message starts: the input file and its line. */
+  source: string;
+  line: number;
+  /** The line of the diff's first `diff --git` in the input file. */
+  diffLine: number;
+  files: DiffFile[];
+}
+
+export interface InputProblem {
+  source: string;
+  line: number;
+  message: string;
+}
+
+export interface Series {
+  patches: Patch[];
+  cover?: { subject: string; author: string };
+  /** Replies found and ignored (Re: ..., or messages without a diff answering another). */
+  replies: number;
+  problems: InputProblem[];
+}
+
+const SUBJECT = /\[(?:[^\]]*?\bPATCH\b[^\]]*?)\]/i;
+
+export function parseSubject(subject: string): { version: number; index?: number; total?: number; title: string } {
+  const tag = SUBJECT.exec(subject);
+  const title = subject.replace(/^(\s*(re|fwd?):\s*)+/i, '').replace(SUBJECT, '').trim();
+  if (!tag) return { version: 1, title };
+  const v = /\bv(\d+)\b/i.exec(tag[0]);
+  const n = /\b(\d+)\s*\/\s*(\d+)\b/.exec(tag[0]);
+  return { version: v ? Number(v[1]) : 1, index: n ? Number(n[1]) : undefined, total: n ? Number(n[2]) : undefined, title };
+}
+
+/** Splits an mbox into messages, with the line each starts on; undoes mboxrd's >From quoting. */
+export function splitMbox(text: string): { body: string; line: number }[] {
+  const lines = text.split('\n');
+  const out: { body: string; line: number }[] = [];
+  let start = -1;
+  const flush = (end: number): void => {
+    if (start < 0) return;
+    const body = lines
+      .slice(start + 1, end)
+      .map((l) => (/^>+From /.test(l) ? l.slice(1) : l))
+      .join('\n');
+    out.push({ body, line: start + 2 });
+  };
+  for (let k = 0; k < lines.length; k++) {
+    if (/^From \S+ .*\d{4}\s*$/.test(lines[k]!) || /^From [0-9a-f]{40} /.test(lines[k]!)) {
+      flush(k);
+      start = k;
+    }
+  }
+  flush(lines.length);
+  if (out.length === 0 && /^[\w-]+:/m.test(text.slice(0, 2000))) out.push({ body: text, line: 1 });
+  return out;
+}
+
+/** The diff part of a message text: from the first `diff --git` to the signature or the end. */
+export function diffOf(text: string): { diff: string; offset: number } | undefined {
+  const at = text.search(/^diff --git /m);
+  if (at < 0) return undefined;
+  let diff = text.slice(at);
+  const sig = diff.search(/^-- \n/m);
+  if (sig >= 0) diff = diff.slice(0, sig);
+  return { diff, offset: text.slice(0, at).split('\n').length - 1 };
+}
+
+async function readMessage(raw: string, source: string, line: number, series: Series, order: number): Promise<void> {
+  let mail;
+  try {
+    mail = await PostalMime.parse(raw);
+  } catch (e) {
+    series.problems.push({ source, line, message: `not a mail message: ${(e as Error).message}` });
+    return;
+  }
+  const subject = mail.subject ?? '';
+  const parsed = parseSubject(subject);
+  const author = mail.from ? `${mail.from.name ?? ''} <${mail.from.address ?? ''}>`.trim() : '';
+  const isReply = /^\s*re:/i.test(subject) || (!!mail.inReplyTo && !SUBJECT.test(subject));
+  const candidates = [mail.text ?? '', ...(mail.attachments ?? []).filter((a) => /patch|diff|text/.test(a.mimeType) || /\.(patch|diff)$/.test(a.filename ?? '')).map((a) => (typeof a.content === 'string' ? a.content : Buffer.from(a.content as ArrayBuffer).toString('utf8')))];
+  let found: { diff: string; offset: number } | undefined;
+  for (const c of candidates) if ((found = diffOf(c.replace(/\r\n/g, '\n')))) break;
+  if (isReply) {
+    series.replies++;
+    return;
+  }
+  if (!found) {
+    if (parsed.index === 0) series.cover = { subject: parsed.title, author };
+    else series.problems.push({ source, line, message: `"${subject}" has no diff; skipped` });
+    return;
+  }
+  let files: DiffFile[];
+  try {
+    files = gitDiffParser.parse(found.diff);
+  } catch (e) {
+    series.problems.push({ source, line, message: `"${subject}": the diff cannot be parsed: ${(e as Error).message}` });
+    return;
+  }
+  const headerLines = raw.slice(0, Math.max(0, raw.indexOf('\n\n'))).split('\n').length + 1;
+  series.patches.push({
+    index: parsed.index ?? order,
+    total: parsed.total ?? 0,
+    version: parsed.version,
+    subject: parsed.title,
+    author,
+    date: mail.date ?? '',
+    messageId: mail.messageId ?? '',
+    source,
+    line,
+    diffLine: line + headerLines + found.offset,
+    files,
+  });
+}
+
+/** Reads an mbox, a patch file, or a folder of patch files into a series, in series order. */
+export async function readSeries(path: string): Promise<Series> {
+  const files = statSync(path).isDirectory()
+    ? readdirSync(path)
+        .filter((f) => /\.(patch|eml|mbox|diff)$/.test(f))
+        .sort()
+        .map((f) => join(path, f))
+    : [path];
+  return seriesFromTexts(files.map((f) => ({ source: f, text: readFileSync(f, 'utf8') })));
+}
+
+/** A series from texts already in hand (an mbox from `git format-patch --stdout`, a diff). */
+export async function seriesFromTexts(inputs: readonly { source: string; text: string }[]): Promise<Series> {
+  const series: Series = { patches: [], replies: 0, problems: [] };
+  let order = 0;
+  for (const { source: file, text } of inputs) {
+    const messages = splitMbox(text);
+    if (messages.length === 0) {
+      // a plain diff with no mail around it
+      const d = diffOf(text);
+      if (d) series.patches.push({ index: ++order, total: 0, version: 1, subject: file, author: '', date: '', messageId: '', source: file, line: 1, diffLine: d.offset + 1, files: gitDiffParser.parse(d.diff) });
+      else series.problems.push({ source: file, line: 1, message: 'neither an mbox, a mail nor a diff' });
+      continue;
+    }
+    for (const m of messages) await readMessage(m.body, file, m.line, series, ++order);
+  }
+  series.patches.sort((a, b) => a.index - b.index);
+  const total = Math.max(0, ...series.patches.map((p) => p.total));
+  for (const p of series.patches) if (!p.total) p.total = total || series.patches.length;
+  return series;
+}

@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { runCli, sampleTree, tempDir } from '../helpers';
+
+function git(repo: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'A Developer', GIT_AUTHOR_EMAIL: 'dev@example.invalid', GIT_COMMITTER_NAME: 'A Developer', GIT_COMMITTER_EMAIL: 'dev@example.invalid', GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z' } });
+}
+
+function edit(repo: string, path: string, from: string, to: string): void {
+  const p = join(repo, path);
+  const text = readFileSync(p, 'latin1');
+  assert.ok(text.includes(from), `${path} holds ${from}`);
+  writeFileSync(p, text.replace(from, to), 'latin1');
+}
+
+function commit(repo: string, subject: string): void {
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', subject);
+}
+
+/** The sample tree as a git repository, tagged v1, then a six-patch series on top. */
+function seriesRepo(): string {
+  const repo = tempDir('kexports-review-');
+  cpSync(sampleTree, repo, { recursive: true });
+  git(repo, 'init', '-q', '-b', 'main');
+  commit(repo, 'Linux sample');
+  git(repo, 'tag', 'v1');
+  // 1: a non-GPL export with no user
+  edit(repo, 'mm/hmm.c', 'EXPORT_TRACEPOINT_SYMBOL_GPL(hmm_fault_done);', 'EXPORT_TRACEPOINT_SYMBOL_GPL(hmm_fault_done);\n\nint hmm_range_dma_unused(struct hmm_range *range)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL(hmm_range_dma_unused);');
+  commit(repo, 'mm/hmm: add hmm_range_dma_unused()');
+  // 2: an export whose user comes three patches later
+  edit(repo, 'mm/migrate_device.c', 'EXPORT_SYMBOL(migrate_vma_setup);', 'EXPORT_SYMBOL(migrate_vma_setup);\n\nint migrate_vma_pages_sample(struct migrate_vma *args)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL_GPL(migrate_vma_pages_sample);');
+  commit(repo, 'mm/migrate_device: add migrate_vma_pages_sample()');
+  // 3: a namespaced export used without MODULE_IMPORT_NS
+  writeFileSync(join(repo, 'drivers/cxl/mem_sample.c'), '// SPDX-License-Identifier: GPL-2.0-only\nstatic int cxl_mem_probe(int id)\n{\n\treturn devm_cxl_add_port_sample(id) ? 0 : -19;\n}\n');
+  commit(repo, 'cxl/mem: probe ports');
+  // 4: a license relaxation
+  edit(repo, 'mm/memremap.c', 'EXPORT_SYMBOL_GPL(memunmap_pages);', 'EXPORT_SYMBOL(memunmap_pages);');
+  commit(repo, 'mm/memremap: export memunmap_pages() to all modules');
+  // 5: the user of patch 2's export
+  edit(repo, 'drivers/gpu/drm/vgpu/vgpu_svm.c', 'return migrate_vma_setup(args);', 'return migrate_vma_setup(args) ?: migrate_vma_pages_sample(args);');
+  commit(repo, 'drm/vgpu: migrate pages');
+  // 6: an export removed while still used
+  edit(repo, 'mm/memremap.c', 'EXPORT_SYMBOL(put_devmap_managed_page);\n', '');
+  commit(repo, 'mm/memremap: stop exporting put_devmap_managed_page()');
+  return repo;
+}
+
+const expected = [
+  'warning NOT_GPL_ONLY 1 hmm_range_dma_unused mm/hmm.c:65',
+  'warning NEW_EXPORT_NO_CONSUMER 1 hmm_range_dma_unused mm/hmm.c:65',
+  'warning UNCONSUMED_EXPORTS_NEARBY 1 hmm_range_dma_unused mm/hmm.c:65',
+  'info CONSUMER_IN_LATER_PATCH 2 migrate_vma_pages_sample mm/migrate_device.c:21',
+  'warning UNCONSUMED_EXPORTS_NEARBY 2 migrate_vma_pages_sample mm/migrate_device.c:21',
+  'error MISSING_NAMESPACE_IMPORT 3 devm_cxl_add_port_sample drivers/cxl/mem_sample.c:4',
+  'warning LICENSE_RELAXED 4 memunmap_pages mm/memremap.c:21',
+  'error REMOVED_EXPORT_STILL_USED 6 put_devmap_managed_page mm/memremap.c:27',
+];
+
+interface ReviewJson {
+  patches: { index: number; total: number; subject: string; added: { name: string; firstConsumer?: { patch: number | string; file: string } }[] }[];
+  findings: { severity: string; code: string; patch: number; symbol: string; file: string; line: number; message: string }[];
+  replies: number;
+  cover?: { subject: string };
+}
+
+const rows = (r: ReviewJson): string[] => r.findings.map((f) => `${f.severity} ${f.code} ${f.patch} ${f.symbol} ${f.file}:${f.line}`);
+
+describe('kexports review', () => {
+  let repo: string;
+  before(() => {
+    repo = seriesRepo();
+  });
+
+  it('reviews a git range patch by patch, with the exact findings', () => {
+    const r = runCli(['review', 'v1..HEAD', '--format', 'json'], { cwd: repo });
+    assert.equal(r.code, 1, r.stderr);
+    const review = JSON.parse(r.stdout) as ReviewJson;
+    assert.deepEqual(review.patches.map((p) => `${p.index}/${p.total} ${p.subject}`), [
+      '1/6 mm/hmm: add hmm_range_dma_unused()',
+      '2/6 mm/migrate_device: add migrate_vma_pages_sample()',
+      '3/6 cxl/mem: probe ports',
+      '4/6 mm/memremap: export memunmap_pages() to all modules',
+      '5/6 drm/vgpu: migrate pages',
+      '6/6 mm/memremap: stop exporting put_devmap_managed_page()',
+    ]);
+    assert.deepEqual(rows(review), expected);
+    assert.deepEqual(review.patches[1]!.added, [{ name: 'migrate_vma_pages_sample', macro: 'EXPORT_SYMBOL_GPL', license: 'GPL-only', namespace: null, file: 'mm/migrate_device.c', line: 21, firstConsumer: { patch: 5, file: 'drivers/gpu/drm/vgpu/vgpu_svm.c', line: 37 } }]);
+    const byCode = new Map(review.findings.map((f) => [f.code, f.message]));
+    assert.equal(byCode.get('MISSING_NAMESPACE_IMPORT'), 'modpost: module drivers/cxl/mem_sample uses symbol devm_cxl_add_port_sample from namespace CXL, but does not import it.');
+    assert.equal(byCode.get('REMOVED_EXPORT_STILL_USED'), 'put_devmap_managed_page is no longer exported but 1 file uses it: drivers/gpu/drm/vgpu/vgpu_svm.c:22; modpost: "put_devmap_managed_page" [drivers/gpu/drm/vgpu/vgpu_svm.ko] undefined!');
+    assert.equal(byCode.get('CONSUMER_IN_LATER_PATCH'), 'migrate_vma_pages_sample gets its first consumer in patch 5/6: drivers/gpu/drm/vgpu/vgpu_svm.c:37');
+    const rule3 = review.findings.find((f) => f.code === 'UNCONSUMED_EXPORTS_NEARBY' && f.patch === 1)!;
+    assert.equal(rule3.message, 'hmm_range_dma_unused is a new export in mm/, where 5 exports have no consumer (rule 3): hmm_range_snapshot_unused (mm/hmm.c:51), memunmap_pages (mm/memremap.c:21), migrate_vma_unmap (mm/migrate_device.c:27), migrate_vma_finalize (mm/migrate_device.c:34), migrate_vma_finalize (mm/migrate_device.c:35)');
+  });
+
+  it('gives the same review from the mbox git format-patch writes', () => {
+    const mbox = join(tempDir(), 'series.mbox');
+    writeFileSync(mbox, git(repo, 'format-patch', '--stdout', 'v1..HEAD'));
+    git(repo, 'checkout', '-q', 'v1');
+    try {
+      const r = runCli(['review', mbox, '--tree', repo, '--format', 'json']);
+      assert.deepEqual(rows(JSON.parse(r.stdout) as ReviewJson), expected);
+    } finally {
+      git(repo, 'checkout', '-q', 'main');
+    }
+  });
+
+  it('prints text a reviewer reads, and exits by --fail-on', () => {
+    const r = runCli(['review', 'HEAD~2..HEAD~1', '--fail-on', 'error'], { cwd: repo });
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, '[PATCH 1/1] drm/vgpu: migrate pages\n\ntotal: 0 errors, 0 warnings, 0 infos, 1 patches\n');
+  });
+
+  it('says what is wrong with a range that does not resolve', () => {
+    const r = runCli(['review', 'nosuchtag..HEAD'], { cwd: repo });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^kexports: git rev-parse --verify nosuchtag\^\{commit\} failed: /);
+  });
+});
+
+describe('kexports review of mail', () => {
+  it('reads quoted-printable and base64 patches, a cover letter and a reply, in series order', () => {
+    const tree = tempDir();
+    cpSync(sampleTree, tree, { recursive: true });
+    const qp = (s: string): string => s.replace(/=/g, '=3D').replace(/\t/g, '=09');
+    const patch1 = `diff --git a/mm/hmm.c b/mm/hmm.c\nindex 1111111..2222222 100644\n--- a/mm/hmm.c\n+++ b/mm/hmm.c\n@@ -36,7 +36,7 @@ int hmm_range_fault(struct hmm_range *range)\n \ttrace_hmm_fault_done(range->start, ret);\n \treturn ret;\n }\n-EXPORT_SYMBOL(hmm_range_fault);\n+EXPORT_SYMBOL_GPL(hmm_range_fault);\n \n int hmm_dma_test_helper(struct hmm_range *range, int order)\n {\n`;
+    const patch2 = `diff --git a/mm/page_walk.c b/mm/page_walk.c\nindex 3333333..4444444 100644\n--- a/mm/page_walk.c\n+++ b/mm/page_walk.c\n@@ -8,3 +8,9 @@ int walk_page_range_sample(unsigned long start, unsigned long end)\n \treturn start < end;\n }\n EXPORT_SYMBOL_GPL(walk_page_range_sample);\n+\n+int walk_page_range_unused(void)\n+{\n+\treturn 0;\n+}\n+EXPORT_SYMBOL_GPL(walk_page_range_unused);\n`;
+    const mbox = [
+      'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001',
+      'From: =?UTF-8?Q?J=C3=B6rg_Maintainer?= <jm@example.invalid>',
+      'Subject: [PATCH v2 0/2] mm: tidy the HMM exports',
+      'Message-Id: <cover@example.invalid>',
+      '',
+      'Two patches.',
+      '',
+      'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001',
+      'From: A Developer <dev@example.invalid>',
+      'Subject: [PATCH v2 2/2] mm/page_walk: add walk_page_range_unused()',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b"',
+      'In-Reply-To: <cover@example.invalid>',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      'The diff is attached.',
+      '--b',
+      'Content-Type: text/x-patch; name="0002.patch"',
+      'Content-Transfer-Encoding: base64',
+      'Content-Disposition: attachment; filename="0002.patch"',
+      '',
+      ...(Buffer.from(patch2).toString('base64').match(/.{1,76}/g) ?? []),
+      '--b--',
+      '',
+      'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001',
+      'From: A Developer <dev@example.invalid>',
+      'Subject: =?UTF-8?Q?[PATCH_v2_1/2]_mm/hmm:_make_hmm=5Frange=5Ffault()_GPL-only?=',
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=UTF-8',
+      'Content-Transfer-Encoding: quoted-printable',
+      'In-Reply-To: <cover@example.invalid>',
+      '',
+      'As asked on linux-mm.',
+      '',
+      '---',
+      qp(patch1),
+      '',
+      'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001',
+      'From: A Reviewer <rev@example.invalid>',
+      'Subject: Re: [PATCH v2 1/2] mm/hmm: make hmm_range_fault() GPL-only',
+      'In-Reply-To: <p1@example.invalid>',
+      '',
+      '> -EXPORT_SYMBOL(hmm_range_fault);',
+      'Acked-by: A Reviewer',
+      '',
+    ].join('\n');
+    const file = join(tempDir(), 'v2.mbox');
+    writeFileSync(file, mbox);
+    const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
+    assert.equal(r.stderr, 'kexports: ignored 1 reply\n');
+    const review = JSON.parse(r.stdout) as ReviewJson;
+    assert.equal(review.cover?.subject, 'mm: tidy the HMM exports');
+    assert.deepEqual(review.patches.map((p) => `${p.index}/${p.total} ${p.subject}`), ['1/2 mm/hmm: make hmm_range_fault() GPL-only', '2/2 mm/page_walk: add walk_page_range_unused()']);
+    assert.deepEqual(rows(review), [
+      'info LICENSE_TIGHTENED 1 hmm_range_fault mm/hmm.c:39',
+      'warning NEW_EXPORT_NO_CONSUMER 2 walk_page_range_unused mm/page_walk.c:16',
+      'warning UNCONSUMED_EXPORTS_NEARBY 2 walk_page_range_unused mm/page_walk.c:16',
+    ]);
+  });
+
+  it('reports a hunk that does not apply and input that is no mail, and reviews the rest', () => {
+    const tree = tempDir();
+    cpSync(sampleTree, tree, { recursive: true });
+    const dir = tempDir();
+    writeFileSync(join(dir, '0001-bad.patch'), 'From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH 1/2] mm: a stale patch\n\n---\ndiff --git a/mm/hmm.c b/mm/hmm.c\n--- a/mm/hmm.c\n+++ b/mm/hmm.c\n@@ -1,2 +1,2 @@\n-this line is not in the file\n+nor is this one\n context neither\n');
+    writeFileSync(join(dir, '0002-good.patch'), 'From 2222222222222222222222222222222222222222 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH 2/2] mm/memremap: relax memunmap_pages\n\n---\ndiff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -18,4 +18,4 @@ void memunmap_pages(struct dev_pagemap *pgmap)\n {\n \tpgmap->owner = NULL;\n }\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n');
+    writeFileSync(join(dir, 'notes.eml'), 'just some text, no headers at all\n');
+    const r = runCli(['review', dir, '--tree', tree, '--format', 'json']);
+    const review = JSON.parse(r.stdout) as ReviewJson;
+    assert.deepEqual(rows(review), ['error PATCH_DOES_NOT_APPLY 1  mm/hmm.c:0', 'warning LICENSE_RELAXED 2 memunmap_pages mm/memremap.c:21']);
+    assert.match(r.stderr, /0001-bad\.patch:\d+: patch 1\/2 "mm: a stale patch": mm\/hmm\.c: hunk 1 \(@@ -1,2 \+1,2 @@\) does not apply\n/);
+    assert.match(r.stderr, /notes\.eml:1: neither an mbox, a mail nor a diff\n/);
+  });
+
+  it('escapes text from patches in the Markdown report', () => {
+    const tree = tempDir();
+    cpSync(sampleTree, tree, { recursive: true });
+    const file = join(tempDir(), 'evil.patch');
+    writeFileSync(file, 'From 3333333333333333333333333333333333333333 Mon Sep 17 00:00:00 2001\nFrom: <script>alert(1)</script> <x@example.invalid>\nSubject: [PATCH] <img src=x onerror=alert(1)> *bold* [link](http://x)\n\n---\ndiff --git a/mm/page_walk.c b/mm/page_walk.c\n--- a/mm/page_walk.c\n+++ b/mm/page_walk.c\n@@ -10,1 +10,1 @@\n-EXPORT_SYMBOL_GPL(walk_page_range_sample);\n+EXPORT_SYMBOL(walk_page_range_sample);\n');
+    const r = runCli(['review', file, '--tree', tree, '--format', 'markdown']);
+    assert.doesNotMatch(r.stdout, /<img|<script/);
+    assert.match(r.stdout, /\| 1\/1 \| &lt;img src=x onerror=alert\\\(1\\\)&gt; \\\*bold\\\* \\\[link\\\]\\\(http:\/\/x\\\) \|/);
+  });
+});
