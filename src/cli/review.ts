@@ -3,9 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { severityRank, type Severity } from '../core/findings';
 import { type Review, reviewSeries } from '../core/review/analyze';
-import { seriesFromGit } from '../core/review/git';
+import { seriesFromGit, workingTreeDiff } from '../core/review/git';
 import { readSeries, seriesFromTexts } from '../core/review/series';
-import { flag, type ParsedArgs, UsageError } from './args';
+import { flag, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 import { md } from '../core/markdown';
 import { README_URL, sarif } from './format';
@@ -22,7 +22,17 @@ export async function runReview(args: ParsedArgs, io: Io): Promise<number> {
   let series;
   let baseText: (path: string) => string | undefined;
   const asPath = what === undefined ? undefined : resolve(io.cwd, what);
-  if (asPath && existsSync(asPath)) {
+  if (has(args, '--uncommitted')) {
+    if (what !== undefined) throw new UsageError('--uncommitted takes no RANGE, FILE or DIR');
+    const w = await workingTreeDiff(root);
+    if (!w.diff.trim()) {
+      io.err('kexports: no uncommitted changes against HEAD\n');
+      return 0;
+    }
+    series = await seriesFromTexts([{ source: 'git diff HEAD', text: w.diff }]);
+    for (const p of series.patches) p.subject = 'uncommitted changes against HEAD';
+    baseText = (path) => w.baseText.get(path);
+  } else if (asPath && existsSync(asPath)) {
     series = await readSeries(asPath);
     baseText = (path) => {
       try {

@@ -115,6 +115,21 @@ describe('kexports review', () => {
     assert.equal(r.stdout, '[PATCH 1/1] drm/vgpu: migrate pages\n\ntotal: 0 errors, 0 warnings, 0 infos, 1 patches\n');
   });
 
+  it('reviews uncommitted work against HEAD', () => {
+    edit(repo, 'mm/page_walk.c', 'EXPORT_SYMBOL_GPL(walk_page_range_sample);', 'EXPORT_SYMBOL(walk_page_range_sample);');
+    try {
+      const r = runCli(['review', '--uncommitted', '--format', 'json'], { cwd: repo });
+      const review = JSON.parse(r.stdout) as ReviewJson;
+      assert.deepEqual(review.patches.map((p) => p.subject), ['uncommitted changes against HEAD']);
+      assert.deepEqual(rows(review), ['warning LICENSE_RELAXED 1 walk_page_range_sample mm/page_walk.c:10']);
+    } finally {
+      git(repo, 'checkout', '--', 'mm/page_walk.c');
+    }
+    const clean = runCli(['review', '--uncommitted'], { cwd: repo });
+    assert.equal(clean.code, 0);
+    assert.equal(clean.stderr, 'kexports: no uncommitted changes against HEAD\n');
+  });
+
   it('says what is wrong with a range that does not resolve', () => {
     const r = runCli(['review', 'nosuchtag..HEAD'], { cwd: repo });
     assert.equal(r.code, 2);
