@@ -63,6 +63,7 @@ try {
   console.log(`consumers of all ${warm.allConsumers.exports} exports: ${warm.allConsumers.ms} ms (${warm.allConsumers.consumerFiles} consumer files)`);
   console.log(`check of the whole tree: ${warm.checkTree.ms} ms, ${warm.checkTree.findings} findings`);
   console.log(`re-scan of mm/hmm.c and its findings (an editor edit): median ${warm.updateHmmC.medianMs} ms, max ${warm.updateHmmC.maxMs} ms`);
+  console.log(`review of a ${warm.review15.patches}-patch series (mbox, warm index): ${warm.review15.ms} ms (mail parsing ${warm.review15.parseMs} ms), ${warm.review15.findings} findings, ${warm.review15.problems} problems`);
   const lspRun = spawnSync(process.execPath, [join(repo, '.bench/benchLsp.cjs'), tree, cacheDir, join(repo, 'dist/server.js')], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (lspRun.status !== 0) throw new Error(lspRun.stderr);
   const l = JSON.parse(lspRun.stdout.trim().split('\n').pop());

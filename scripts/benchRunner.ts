@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openIndex } from '../src/core/engine';
 import { checkExports, defaultGplOnlyPaths } from '../src/core/findings';
+import { reviewSeries } from '../src/core/review/analyze';
+import { seriesFromTexts } from '../src/core/review/series';
 
 const [mode, tree, cacheDir, workerScript] = process.argv.slice(2) as [string, string, string, string];
 const phases: Record<string, number> = {};
@@ -55,6 +57,39 @@ if (mode === 'warm') {
   }
   runs.sort((a, b) => a - b);
   out.updateHmmC = { medianMs: +runs[10]!.toFixed(2), maxMs: +runs[19]!.toFixed(2) };
+}
+if (mode === 'warm') {
+  // a 15-patch series over real files: each patch relaxes or tightens one export and adds a new one
+  const files = index.exportsUnder(['mm']).filter((e, k, all) => e.macro.startsWith('EXPORT_SYMBOL') && all.findIndex((x) => x.file === e.file) === k).slice(0, 15);
+  const mails = files.map((e, k) => {
+    const lines = readFileSync(join(tree, e.file), 'latin1').split('\n');
+    const old = lines[e.line - 1]!;
+    const neu = old.includes('_GPL(') ? old.replace('_GPL(', '(') : old.replace(/^(EXPORT_SYMBOL\w*)\(/, '$1_GPL(');
+    const real = lines.length - (lines.at(-1) === '' ? 1 : 0);
+    const ctx = lines.slice(e.line, Math.min(e.line + 2, real));
+    const diff = [
+      `diff --git a/${e.file} b/${e.file}`,
+      `--- a/${e.file}`,
+      `+++ b/${e.file}`,
+      `@@ -${e.line},${1 + ctx.length} +${e.line},${5 + ctx.length} @@`,
+      `-${old}`,
+      `+${neu}`,
+      `+int bench_new_export_${k}(void)`,
+      `+{ return ${k}; }`,
+      `+EXPORT_SYMBOL_GPL(bench_new_export_${k});`,
+      ...ctx.map((c) => ` ${c}`),
+    ].join('\n');
+    return `From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\nFrom: Bench <bench@example.invalid>\nSubject: [PATCH ${k + 1}/15] ${e.file}: bench change ${k + 1}\n\n---\n${diff}\n`;
+  });
+  const t = performance.now();
+  const series = await seriesFromTexts([{ source: 'bench.mbox', text: mails.join('\n') }]);
+  const parsedMs = performance.now() - t;
+  const review = reviewSeries(index, series, {
+    gplOnlyPaths: defaultGplOnlyPaths,
+    testsCountAsConsumers: true,
+    baseText: (p) => readFileSync(join(tree, p), 'latin1'),
+  });
+  out.review15 = { ms: Math.round(performance.now() - t), parseMs: Math.round(parsedMs), patches: review.patches.length, findings: review.findings.length, problems: review.problems.length, problemMessages: review.problems.map((p) => p.message) };
 }
 out.maxRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
 console.log(JSON.stringify(out));
