@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { severityRank, type Severity } from '../core/findings';
 import { type Review, reviewSeries } from '../core/review/analyze';
 import { seriesFromGit, workingTreeDiff } from '../core/review/git';
+import { replyText } from '../core/review/reply';
 import { readSeries, seriesFromTexts } from '../core/review/series';
 import { flag, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
@@ -12,7 +13,7 @@ import { README_URL, sarif } from './format';
 
 export async function runReview(args: ParsedArgs, io: Io): Promise<number> {
   const fmt = flag(args, '--format') ?? 'text';
-  if (!['text', 'json', 'markdown', 'sarif'].includes(fmt)) throw new UsageError(`--format ${fmt}: expected text, json, markdown or sarif`);
+  if (!['text', 'json', 'markdown', 'sarif', 'reply'].includes(fmt)) throw new UsageError(`--format ${fmt}: expected text, json, markdown, sarif or reply`);
   const failOn = (flag(args, '--fail-on') ?? 'warning') as Severity | 'none';
   if (failOn !== 'none' && !(failOn in severityRank)) throw new UsageError(`--fail-on ${failOn}: expected error, warning, info, hint or none`);
   if (args.positionals.length > 1) throw new UsageError('review takes one RANGE, FILE or DIR');
@@ -56,6 +57,7 @@ export async function runReview(args: ParsedArgs, io: Io): Promise<number> {
   if (fmt === 'json') io.out(`${JSON.stringify(review, null, 1)}\n`);
   else if (fmt === 'sarif') io.out(`${JSON.stringify(sarif(review.findings.map((f) => ({ ...f, col: 0, endLine: Math.max(1, f.line), endCol: 0, line: Math.max(1, f.line) })), '0.1.0'), null, 1)}\n`);
   else if (fmt === 'markdown') io.out(markdown(review));
+  else if (fmt === 'reply') io.out(replyText(review, series));
   else io.out(text(review));
   const threshold = failOn === 'none' ? Infinity : severityRank[failOn];
   return review.findings.some((f) => severityRank[f.severity] >= threshold) ? 1 : 0;

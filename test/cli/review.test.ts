@@ -115,6 +115,27 @@ describe('kexports review', () => {
     assert.equal(r.stdout, '[PATCH 1/1] drm/vgpu: migrate pages\n\ntotal: 0 errors, 0 warnings, 0 infos, 1 patches\n');
   });
 
+  it('writes the reply in interleaved quoting style, the finding under the line it concerns', () => {
+    const r = runCli(['review', 'HEAD~3..HEAD~2', '--format', 'reply'], { cwd: repo });
+    assert.equal(
+      r.stdout,
+      `On 2026-01-01T00:00:00.000Z, A Developer <dev@example.invalid> wrote:
+> [PATCH 1/1] mm/memremap: export memunmap_pages() to all modules
+
+> diff --git a/mm/memremap.c b/mm/memremap.c
+> @@ -18,7 +18,7 @@ void memunmap_pages(struct dev_pagemap *pgmap)
+> [...]
+>  	pgmap->owner = NULL;
+>  }
+> -EXPORT_SYMBOL_GPL(memunmap_pages);
+> +EXPORT_SYMBOL(memunmap_pages);
+
+memunmap_pages goes from EXPORT_SYMBOL_GPL (GPL-only) to EXPORT_SYMBOL
+(any license): modules under any license can now use it
+`,
+    );
+  });
+
   it('reviews uncommitted work against HEAD', () => {
     edit(repo, 'mm/page_walk.c', 'EXPORT_SYMBOL_GPL(walk_page_range_sample);', 'EXPORT_SYMBOL(walk_page_range_sample);');
     try {
