@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError } from './args';
 import { runCheck, runConsumers, runExports, usage, VERSION, type Io } from './commands';
-import { runReview } from './review';
+import { reviewCommand } from './review';
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
@@ -16,7 +16,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       case 'check':
         return await runCheck(args, io);
       case 'review':
-        return await runReview(args, io);
+        return await reviewCommand(args, io);
       case 'lsp': {
         if (!args.flags.has('--stdio')) throw new UsageError('lsp needs --stdio');
         const { startServer } = await import('../server/main');

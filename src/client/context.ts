@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { LanguageClient, type LanguageClientOptions, RevealOutputChannelOn, type ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
 import { reindex, status, type StatusParams } from '../protocol/requests';
 import { registerCommands } from './commands';
+import { registerReviewCommands } from './review';
 import { StatusBar } from './statusBar';
 
 export class ExtensionContext {
@@ -24,7 +25,7 @@ export class ExtensionContext {
     const statusBar = new StatusBar();
     vs.subscriptions.push(output, statusBar);
     const ctx = new ExtensionContext(vs, output, statusBar);
-    vs.subscriptions.push(...registerCommands(ctx));
+    vs.subscriptions.push(...registerCommands(ctx), ...registerReviewCommands(ctx));
     try {
       await ctx.start();
     } catch (e) {

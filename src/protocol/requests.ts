@@ -35,3 +35,26 @@ export interface InitializationOptions {
   /** Where the index cache may live (the extension's storage folder). */
   cacheDir?: string;
 }
+
+/** What to review: a git range (default: the branch against its upstream), uncommitted work, or mail. */
+export type ReviewSourceParam = { kind: 'range'; range?: string } | { kind: 'uncommitted' } | { kind: 'path'; uri: string };
+
+export interface ReviewParams {
+  source: ReviewSourceParam;
+  /** The workspace's trust: untrusted, no git process runs and git sources are refused. */
+  trusted: boolean;
+}
+
+export interface ReviewResult {
+  /** The rendered report; every text from the series in it is escaped. */
+  markdown: string;
+  /** The reply in interleaved quoting style. */
+  reply: string;
+  findings: number;
+  /** Input problems, each naming the file and line. */
+  problems: string[];
+  /** Nothing to review, with the reason. */
+  empty?: string;
+}
+
+export const reviewSeries = new RequestType<ReviewParams, ReviewResult, void>('kexports/review');

@@ -25,7 +25,12 @@ import { licenseWords } from '../core/exportMacros';
 import type { Export, KernelIndex } from '../core/index';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 import { findTreeRoot } from '../core/tree';
-import { type InitializationOptions, type IndexState, reindex, status, type UnusedExport, unusedExports } from '../protocol/requests';
+import { type InitializationOptions, type IndexState, reindex, type ReviewParams, type ReviewResult, reviewSeries, status, type UnusedExport, unusedExports } from '../protocol/requests';
+import { runReview } from '../core/review/run';
+import { replyText } from '../core/review/reply';
+import { markdown } from '../core/review/report';
+import { fileURLToPath } from 'node:url';
+import { ResponseError } from 'vscode-languageserver';
 import { defaults, parseSettings, type Settings } from '../protocol/settings';
 import { exportHover, findingsFor, gplFixes, lenses, toDiagnostic } from './render';
 import { LineReader, treePathToUri, uriToTreePath, wordAt } from './text';
@@ -63,6 +68,7 @@ export class KexportsServer {
     c.onDidChangeWatchedFiles((p) => this.guard(() => this.filesChanged(p.changes)));
     c.onRequest(unusedExports, (p, token) => this.guard(() => this.unused(p.under, token)) ?? []);
     c.onRequest(reindex, () => this.startIndexing(true));
+    c.onRequest(reviewSeries, (p) => this.review(p));
     this.documents.onDidChangeContent((e) => this.schedule(e.document));
     this.documents.onDidClose((e) => this.closed(e.document.uri));
     this.documents.listen(c);
@@ -334,6 +340,32 @@ export class KexportsServer {
       });
     }
     return out;
+  }
+
+  /** Reviews a series over the live index, then puts the files it touched back as they are. */
+  private async review(p: ReviewParams): Promise<ReviewResult> {
+    const index = this.index;
+    if (!index || !this.root) throw new ResponseError(1, this.root ? 'Kernel Exports is still indexing; try again when it is ready' : 'not a kernel tree: nothing to review against');
+    const source = p.source.kind === 'path' ? { kind: 'path' as const, path: fileURLToPath(p.source.uri) } : p.source;
+    let run;
+    try {
+      run = await runReview(index, this.root, source, { gplOnlyPaths: this.settings.gplOnlyPaths, testsCountAsConsumers: this.settings.testsCountAsConsumers, trusted: p.trusted });
+    } catch (e) {
+      throw new ResponseError(2, (e as Error).message);
+    }
+    for (const path of run.touched) {
+      const doc = this.documents.get(treePathToUri(this.root, path));
+      if (doc) this.applyDocument(doc);
+      else this.guard(() => this.fromDisk(path));
+    }
+    this.republish();
+    if (run.empty) return { markdown: '', reply: '', findings: 0, problems: [], empty: 'no uncommitted changes against HEAD' };
+    return {
+      markdown: markdown(run.review, run.series, this.root),
+      reply: replyText(run.review, run.series),
+      findings: run.review.findings.length,
+      problems: run.review.problems.map((x) => `${x.source}:${x.line}: ${x.message}`),
+    };
   }
 
   private unused(under: string | undefined, token: CancellationToken): UnusedExport[] {

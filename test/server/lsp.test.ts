@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot, sampleTree, tempDir, writeTree } from '../helpers';
 import { LspClient } from './lspClient';
+import { seriesRepo } from '../seriesRepo';
 
 interface MarkupHover {
   contents: { kind: string; value: string };
@@ -185,6 +186,28 @@ describe('the language server with a huge generated header open', () => {
     assert.equal(lsp.published.has(lsp.uri('drivers/gpu/drm/amd/include/asic_reg/gc_sample.h')), false, 'the hover was answered before the huge header was analysed');
     const pub = await lsp.until(() => lsp.published.get(lsp.uri('drivers/gpu/drm/amd/include/asic_reg/gc_sample.h')), 'the header diagnostics');
     assert.deepEqual(pub.diagnostics, []);
+    await lsp.stop();
+  });
+});
+
+describe('the review request', () => {
+  it('reviews a range when trusted, refuses git when not, and puts the index back', async () => {
+    const repo = seriesRepo();
+    const lsp = new LspClient(repo);
+    await lsp.start();
+    await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
+    const lensesOf = async (): Promise<string[]> =>
+      ((await lsp.conn.sendRequest('textDocument/codeLens', { textDocument: { uri: lsp.uri('mm/memremap.c') } })) as { command: { title: string } }[]).map((l) => l.command.title);
+    const before = await lensesOf();
+
+    await assert.rejects(lsp.conn.sendRequest('kexports/review', { source: { kind: 'range', range: 'v1..HEAD' }, trusted: false }), /not reviewed in an untrusted workspace/);
+    const r = (await lsp.conn.sendRequest('kexports/review', { source: { kind: 'range', range: 'v1..HEAD' }, trusted: true })) as { markdown: string; reply: string; findings: number; problems: string[] };
+    assert.equal(r.findings, 8);
+    assert.deepEqual(r.problems, []);
+    assert.match(r.markdown, /\| 1\/6 \| mm\/hmm: add hmm\\_range\\_dma\\_unused\\\(\\\) \| hmm\\_range\\_dma\\_unused \|/);
+    assert.match(r.markdown, /- migrate\\_vma\\_pages\\_sample \(EXPORT_SYMBOL_GPL, GPL-only\) in patch 2\/6, \[mm\/migrate\\_device\\.c:21\]\(file:.*#L21\): first consumer in patch 5/);
+    assert.match(r.reply, /^> \+EXPORT_SYMBOL\(hmm_range_dma_unused\);$/m);
+    assert.deepEqual(await lensesOf(), before, 'the live index is as it was');
     await lsp.stop();
   });
 });

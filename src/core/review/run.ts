@@ -1,0 +1,70 @@
+/**
+ * One review from a source: a git range, uncommitted work, or mail files. Shared by the CLI and the
+ * language server. Git sources need a trusted workspace: a repository's config can run programs.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KernelIndex } from '../index';
+import { type Review, reviewSeries } from './analyze';
+import { seriesFromGit, workingTreeDiff } from './git';
+import { readSeries, type Series, seriesFromTexts } from './series';
+
+export type ReviewSource = { kind: 'range'; range?: string } | { kind: 'uncommitted' } | { kind: 'path'; path: string };
+
+export class UntrustedError extends Error {
+  constructor() {
+    super("git ranges and uncommitted work are not reviewed in an untrusted workspace: git would read the repository's config, which can run programs. Trust the workspace, or review an mbox or patch file.");
+  }
+}
+
+export interface ReviewRun {
+  review: Review;
+  series: Series;
+  /** The files the review set to other texts; the caller may put them back. */
+  touched: string[];
+  /** Nothing to review (no uncommitted changes). */
+  empty?: boolean;
+}
+
+export interface ReviewRunOptions {
+  gplOnlyPaths: readonly string[];
+  testsCountAsConsumers: boolean;
+  /** False in an untrusted workspace: no git process is started. */
+  trusted: boolean;
+}
+
+export async function runReview(index: KernelIndex, root: string, source: ReviewSource, opts: ReviewRunOptions): Promise<ReviewRun> {
+  let series: Series;
+  let baseText: (path: string) => string | undefined;
+  const fromDisk = (path: string): string | undefined => {
+    try {
+      return readFileSync(join(root, path), 'latin1');
+    } catch {
+      return undefined;
+    }
+  };
+  if (source.kind === 'path') {
+    if (!existsSync(source.path)) throw new Error(`${source.path}: no such file or folder`);
+    series = await readSeries(source.path);
+    baseText = fromDisk;
+  } else {
+    if (!opts.trusted) throw new UntrustedError();
+    if (source.kind === 'uncommitted') {
+      const w = await workingTreeDiff(root);
+      if (!w.diff.trim()) return { review: { patches: [], findings: [], problems: [], replies: 0 }, series: { patches: [], replies: 0, problems: [] }, touched: [], empty: true };
+      series = await seriesFromTexts([{ source: 'git diff HEAD', text: w.diff }]);
+      for (const p of series.patches) p.subject = 'uncommitted changes against HEAD';
+      baseText = (path) => w.baseText.get(path);
+    } else {
+      const g = await seriesFromGit(root, source.range, async (mbox) => touchedPaths(await seriesFromTexts([{ source: 'git', text: mbox }])));
+      series = await seriesFromTexts([{ source: `git format-patch ${g.range}`, text: g.mbox }]);
+      baseText = (path) => g.baseText.get(path);
+    }
+  }
+  const review = reviewSeries(index, series, { gplOnlyPaths: opts.gplOnlyPaths, testsCountAsConsumers: opts.testsCountAsConsumers, baseText });
+  return { review, series, touched: touchedPaths(series) };
+}
+
+export function touchedPaths(series: Series): string[] {
+  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => [f.oldPath, f.newPath])).filter((p) => p && p !== '/dev/null'))];
+}
