@@ -205,7 +205,7 @@ describe('the review request', () => {
     assert.equal(r.findings, 8);
     assert.deepEqual(r.problems, []);
     assert.match(r.markdown, /\| 1\/6 \| mm\/hmm: add hmm\\_range\\_dma\\_unused\\\(\\\) \| hmm\\_range\\_dma\\_unused \|/);
-    assert.match(r.markdown, /- migrate\\_vma\\_pages\\_sample \(EXPORT_SYMBOL_GPL, GPL-only\) in patch 2\/6, \[mm\/migrate\\_device\\.c:21\]\(file:.*#L21\): first consumer in patch 5/);
+    assert.match(r.markdown, /- migrate\\_vma\\_pages\\_sample \(EXPORT_SYMBOL_GPL, GPL-only\) in patch 2\/6, \[mm\/migrate\\_device\\.c:21\]\(<\/.*\/mm\/migrate_device\.c#L21>\): first consumer in patch 5/);
     assert.match(r.reply, /^> \+EXPORT_SYMBOL\(hmm_range_dma_unused\);$/m);
     assert.deepEqual(await lensesOf(), before, 'the live index is as it was');
     await lsp.stop();

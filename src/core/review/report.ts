@@ -1,6 +1,5 @@
 /** The review as text for a terminal and as Markdown for the editor's report. */
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { md } from '../markdown';
 import type { Review } from './analyze';
 import type { Series } from './series';
@@ -28,7 +27,9 @@ export function text(r: Review): string {
 /** Markdown for the VS Code report; everything from the series is escaped, never interpreted. */
 export function markdown(r: Review, series?: Series, root?: string): string {
   const esc = md;
-  const fileLink = (path: string, line: number): string => (root && line > 0 ? `[${esc(`${path}:${line}`)}](${pathToFileURL(join(root, path)).toString()}#L${line})` : esc(line > 0 ? `${path}:${line}` : path));
+  // Absolute paths, not file: URLs: Markdown renderers (markdown-it in VS Code) refuse the file: scheme.
+  const target = (abs: string, line: number): string => `<${encodeURI(abs)}#L${line}>`;
+  const fileLink = (path: string, line: number): string => (root && line > 0 ? `[${esc(`${path}:${line}`)}](${target(join(root, path), line)})` : esc(line > 0 ? `${path}:${line}` : path));
   const out = ['# Kernel Exports: series review', ''];
   if (r.cover) out.push(`Cover letter: ${esc(r.cover.subject)}`, '');
   out.push('| patch | subject | exports added | removed | changed | findings |', '|---|---|---|---|---|---|');
@@ -39,7 +40,7 @@ export function markdown(r: Review, series?: Series, root?: string): string {
   out.push('', '## Findings', '');
   for (const f of r.findings) {
     const p = series?.patches.find((x) => x.index === f.patch);
-    const hunk = p && p.source && !p.source.startsWith('git') ? ` · [hunk](${pathToFileURL(p.source).toString()}#L${p.diffLine})` : '';
+    const hunk = p && p.source && !p.source.startsWith('git') ? ` · [hunk](${target(p.source, p.diffLine)})` : '';
     out.push(`- **${f.severity}** [\`${f.code}\`](${README_URL}#${f.code.toLowerCase()}) patch ${f.patch}: ${esc(f.message)} · ${fileLink(f.file, f.line)}${hunk}`);
   }
   if (r.findings.length === 0) out.push('None.');
