@@ -5,24 +5,16 @@
 import { opendirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheKey, cachePath, kbuildFrom, loadCache, saveIndex } from './cache';
-import type { Cancellation } from './cancel';
-import { buildIndexFromWalk, type IndexedFile, KernelIndex } from './index';
+import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
 import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
 import { Interner } from './interner';
 import { NameTable } from './scanPool';
 import { walkTree } from './walk';
 import { readFileSync } from 'node:fs';
 
-export interface OpenOptions {
-  exclude?: readonly string[];
-  maxFileBytes?: number;
+export interface OpenOptions extends IndexOptions {
   /** Where the cache lives; undefined: no cache. */
   cacheDir?: string;
-  workers?: number;
-  workerScript?: string;
-  onProgress?: (done: number, total: number) => void;
-  onPhase?: (phase: string, ms: number) => void;
-  token?: Cancellation;
   log?: (msg: string) => void;
 }
 

@@ -10,6 +10,7 @@ import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, readKbuildNames
 import type { Definition, ImportNs, LocalMacro, RawExport, WrapperCandidate } from './lexer';
 import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer } from './scanFile';
 import { NameTable, scanFiles } from './scanPool';
+import { grown } from './typed';
 import { walkTree, type WalkResult } from './walk';
 import { expand, expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
 
@@ -228,16 +229,9 @@ export class KernelIndex {
 
   private ensureProxies(size: number): void {
     if (size <= this.proxyName.length) return;
-    const len = Math.max(size, this.proxyName.length * 2, 1024);
-    const n = new Uint32Array(len);
-    n.set(this.proxyName);
-    const l = new Uint32Array(len);
-    l.set(this.proxyLine);
-    const k = new Uint8Array(len);
-    k.set(this.proxyKind);
-    this.proxyName = n;
-    this.proxyLine = l;
-    this.proxyKind = k;
+    this.proxyName = grown(this.proxyName, size, 1024);
+    this.proxyLine = grown(this.proxyLine, size, 1024);
+    this.proxyKind = grown(this.proxyKind, size, 1024);
   }
 
   /** Parses wrapper definitions found anywhere in the tree (outside tools/ and scripts/). */
@@ -384,8 +378,8 @@ export class KernelIndex {
   consumers(exp: Export, stop?: (c: Consumer) => boolean): Consumer[] {
     const out: Consumer[] = [];
     const nFiles = this.files.length;
-    if (this.fileStamp.length < nFiles) this.fileStamp = growU32(this.fileStamp, nFiles);
-    if (this.nameStamp.length < this.table.size) this.nameStamp = growU32(this.nameStamp, this.table.size);
+    if (this.fileStamp.length < nFiles) this.fileStamp = grown(this.fileStamp, nFiles, 1024);
+    if (this.nameStamp.length < this.table.size) this.nameStamp = grown(this.nameStamp, this.table.size, 1024);
     const stamp = ++this.queryStamp;
     const fileStamp = this.fileStamp;
     const nameStamp = this.nameStamp;
@@ -511,12 +505,6 @@ function expandLocal(arg: string, macros: readonly LocalMacro[] | undefined, lin
     cur = cur.replace(/\s+/g, '');
   }
   return cur;
-}
-
-function growU32(a: Uint32Array, size: number): Uint32Array {
-  const next = new Uint32Array(Math.max(size, a.length * 2, 1024));
-  next.set(a);
-  return next;
 }
 
 function unquote(s: string): string {

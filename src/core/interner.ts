@@ -3,6 +3,8 @@
  * JS string is made only when a name is asked for. Ids are dense, starting at 0. The whole table can be
  * saved as typed arrays and restored without hashing anything again.
  */
+import { grown } from './typed';
+
 export interface InternerState {
   table: Int32Array;
   hashes: Uint32Array;
@@ -149,16 +151,10 @@ export class Interner {
   }
 
   private growIds(): void {
-    const n = Math.max(16, this.hashes.length * 2);
-    const h = new Uint32Array(n);
-    h.set(this.hashes);
-    const s = new Uint32Array(n);
-    s.set(this.starts);
-    const l = new Uint16Array(n);
-    l.set(this.lens);
-    this.hashes = h;
-    this.starts = s;
-    this.lens = l;
+    const n = this.hashes.length + 1;
+    this.hashes = grown(this.hashes, n);
+    this.starts = grown(this.starts, n);
+    this.lens = grown(this.lens, n);
   }
 
   private rehash(): void {

@@ -12,6 +12,7 @@
  *  - DEFAULT_SYMBOL_NAMESPACE definitions and MODULE_IMPORT_NS() calls.
  */
 import { fnv1a, Interner } from './interner';
+import { grown } from './typed';
 
 export const enum SourceKind {
   C = 0,
@@ -204,13 +205,8 @@ class Vocabulary {
 
   grow(size: number): void {
     if (size <= this.flags.length) return;
-    const len = Math.max(size, this.flags.length * 2);
-    const f = new Uint8Array(len);
-    f.set(this.flags);
-    this.flags = f;
-    const s = new Uint32Array(len);
-    s.set(this.seen);
-    this.seen = s;
+    this.flags = grown(this.flags, size);
+    this.seen = grown(this.seen, size);
   }
 
   stamp(): number {
@@ -358,11 +354,7 @@ class ScanState {
     const stamp = ctx === 0 ? this.fileStamp : this.ctxStamp;
     if (voc.seen[id] === stamp) return;
     voc.seen[id] = stamp;
-    if (this.useCount + 3 > voc.sink.length) {
-      const next = new Uint32Array(voc.sink.length * 2);
-      next.set(voc.sink);
-      voc.sink = next;
-    }
+    if (this.useCount + 3 > voc.sink.length) voc.sink = grown(voc.sink, this.useCount + 3);
     const sink = voc.sink;
     sink[this.useCount] = id;
     sink[this.useCount + 1] = line;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Cancellation } from './cancel';
 import { Interner } from './interner';
+import { grown } from './typed';
 import { type ScannedFile, newScanner, scanPath } from './scanFile';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 
@@ -81,11 +82,7 @@ export class IdMap {
 
   add(bytes: Uint8Array, lens: Uint16Array): void {
     const ids = this.table.interner.internPacked(bytes, lens);
-    if (this.mapped + ids.length > this.map.length) {
-      const next = new Int32Array(Math.max(this.mapped + ids.length, this.map.length * 2));
-      next.set(this.map);
-      this.map = next;
-    }
+    if (this.mapped + ids.length > this.map.length) this.map = grown(this.map, this.mapped + ids.length);
     this.map.set(ids, this.mapped);
     this.mapped += ids.length;
   }
