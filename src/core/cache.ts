@@ -10,10 +10,11 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { IndexedFile, IndexStats, KernelIndex } from './index';
 import type { InternerState } from './interner';
+import { DEF_CTX } from './lexer';
 import type { KbuildNamespaces } from './kbuild';
 
 /** 16 bytes, so that the checksummed region starts 4-byte aligned, after the 4-byte checksum. */
-const MAGIC = 'KEXPORTS-IDX-06\n';
+const MAGIC = 'KEXPORTS-IDX-07\n';
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
 
@@ -265,7 +266,7 @@ function validate(h: CacheHeader, files: number, arrays: Map<string, Typed>, st:
   if (offsets[offsets.length - 1] !== postFile.length) throw new Error('postings length');
   for (let k = 1; k < offsets.length; k++) if (offsets[k]! < offsets[k - 1]!) throw new Error('offsets not sorted');
   for (let k = 0; k < postFile.length; k++) {
-    if (postFile[k]! >= files || postCtx[k]! > h.proxyCount) throw new Error('posting out of range');
+    if (postFile[k]! >= files || (postCtx[k]! > h.proxyCount && postCtx[k] !== DEF_CTX)) throw new Error('posting out of range');
   }
   for (let k = 0; k < proxyName.length; k++) if (proxyName[k]! >= h.names) throw new Error('proxy out of range');
   const t = st.table;

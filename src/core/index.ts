@@ -7,7 +7,7 @@ import type { Cancellation } from './cancel';
 import { type BaseClass, baseClass, classify, type ConsumerClass } from './classify';
 import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
 import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, readKbuildNamespaces } from './kbuild';
-import type { Definition, ImportNs, LocalMacro, RawExport, WrapperCandidate } from './lexer';
+import { DEF_CTX, type Definition, type ImportNs, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
 import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer } from './scanFile';
 import { NameTable, scanFiles } from './scanPool';
 import { grown } from './typed';
@@ -171,7 +171,7 @@ export class KernelIndex {
         postFile[at] = fileIdx;
         postLine[at] = u[k + 1]!;
         const c = u[k + 2]!;
-        postCtx[at] = c === 0 ? 0 : pStart + c; // global proxy index + 1
+        postCtx[at] = c === 0 || c === DEF_CTX ? c : pStart + c; // global proxy index + 1
       }
     }
     if (base === 0) {
@@ -396,7 +396,7 @@ export class KernelIndex {
     }
     const { offsets, postFile, postLine, postCtx, files } = this;
     const visit = (fileIdx: number, line: number, ctx: number, via: Via | undefined): boolean => {
-      if (fileIdx === own || !files[fileIdx]!.alive) return false;
+      if (ctx === DEF_CTX || fileIdx === own || !files[fileIdx]!.alive) return false;
       if (ctx === 0) {
         if (fileStamp[fileIdx] === stamp) return false;
         fileStamp[fileIdx] = stamp;
@@ -440,6 +440,14 @@ export class KernelIndex {
     return classify(path, exporter, base);
   }
 
+  /** Where a name has a non-static definition (a function, a variable, an asm symbol). */
+  definitionsOf(name: string): { file: string; line: number }[] {
+    const id = this.table.get(name);
+    const out: { file: string; line: number }[] = [];
+    if (id !== undefined) this.forEachPosting(id, (file, line, ctx) => void (ctx === DEF_CTX && out.push({ file: this.files[file]!.path, line })));
+    return out;
+  }
+
   exportsNamed(name: string): Export[] {
     return this.exportsByName.get(name) ?? [];
   }
@@ -461,7 +469,10 @@ export class KernelIndex {
     const fileIdx = this.files.length;
     this.pushFile({ path, size: buf.length, mtimeMs, scan }, fileIdx);
     const pStart = this.files[fileIdx]!.proxyStart;
-    for (let k = 0; k < u.length; k += 3) this.addOverlay(u[k]!, fileIdx, u[k + 1]!, u[k + 2] === 0 ? 0 : pStart + u[k + 2]!);
+    for (let k = 0; k < u.length; k += 3) {
+      const c = u[k + 2]!;
+      this.addOverlay(u[k]!, fileIdx, u[k + 1]!, c === 0 || c === DEF_CTX ? c : pStart + c);
+    }
     this.resolveFile(this.files[fileIdx]!);
   }
 

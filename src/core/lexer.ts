@@ -75,6 +75,9 @@ export interface ImportNs {
   line: number;
 }
 
+/** The context of a posting that is a non-static definition, not a use. */
+export const DEF_CTX = 0xffffffff;
+
 export interface FileScan {
   exports: RawExport[];
   defs: Definition[];
@@ -83,7 +86,7 @@ export interface FileScan {
   imports: ImportNs[];
   /** Small macros of a .c or .S file (see LocalMacro); kept by the index only for exporting files. */
   localMacros: LocalMacro[];
-  /** Triples (identifier id, line, context). */
+  /** Triples (identifier id, line, context): 0 a direct use, N a use in proxy N, DEF_CTX a definition. */
   uses: Uint32Array;
   lines: number;
 }
@@ -354,18 +357,26 @@ class ScanState {
     const stamp = ctx === 0 ? this.fileStamp : this.ctxStamp;
     if (voc.seen[id] === stamp) return;
     voc.seen[id] = stamp;
+    this.push(id, line, ctx);
+  }
+
+  addDef(id: number, ln: number, endLn: number, isStatic: boolean, kind: number): number {
+    this.defIds.push(id);
+    this.defMeta.push(ln, endLn, isStatic ? 1 : 0, kind);
+    // A definition other files can link to is a posting too, so that "defined but not exported" is
+    // one lookup away (review's undefined! check).
+    if (!isStatic) this.push(id, ln, DEF_CTX);
+    return this.defIds.length - 1;
+  }
+
+  private push(id: number, line: number, ctx: number): void {
+    const voc = this.voc;
     if (this.useCount + 3 > voc.sink.length) voc.sink = grown(voc.sink, this.useCount + 3);
     const sink = voc.sink;
     sink[this.useCount] = id;
     sink[this.useCount + 1] = line;
     sink[this.useCount + 2] = ctx;
     this.useCount += 3;
-  }
-
-  addDef(id: number, ln: number, endLn: number, isStatic: boolean, kind: number): number {
-    this.defIds.push(id);
-    this.defMeta.push(ln, endLn, isStatic ? 1 : 0, kind);
-    return this.defIds.length - 1;
   }
 
   condPath(): string {

@@ -198,6 +198,27 @@ describe('kexports review of mail', () => {
     assert.match(r.stderr, /notes\.eml:1: neither an mbox, a mail nor a diff\n/);
   });
 
+  it('reports a truncated diff with the patch and line', () => {
+    const tree = tempDir();
+    cpSync(sampleTree, tree, { recursive: true });
+    const file = join(tempDir(), 'cut.patch');
+    writeFileSync(file, 'From 5555555555555555555555555555555555555555 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] mm/memremap: cut short\n\n---\ndiff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -18,6 +18,6 @@ void memunmap_pages(struct dev_pagemap *pgmap)\n {\n \tpgmap->owner = NULL;\n');
+    const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
+    assert.deepEqual(rows(JSON.parse(r.stdout) as ReviewJson), ['error PATCH_DOES_NOT_APPLY 1  mm/memremap.c:0']);
+    assert.equal(r.stderr, `kexports: ${file}:6: patch 1/1 "mm/memremap: cut short": mm/memremap.c: hunk 1 (@@ -18,6 +18,6 @@) is cut short: it declares 6 old and 6 new lines but holds 2 and 2\n`);
+  });
+
+  it('reports a call of a symbol defined elsewhere but not exported, as modpost would', () => {
+    const tree = tempDir();
+    cpSync(sampleTree, tree, { recursive: true });
+    const file = join(tempDir(), 'call.patch');
+    writeFileSync(file, 'From 4444444444444444444444444444444444444444 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] drm/vgpu: advise\n\n---\ndiff --git a/drivers/gpu/drm/vgpu/vgpu_svm.c b/drivers/gpu/drm/vgpu/vgpu_svm.c\n--- a/drivers/gpu/drm/vgpu/vgpu_svm.c\n+++ b/drivers/gpu/drm/vgpu/vgpu_svm.c\n@@ -36,3 +36,3 @@ static int vgpu_migrate(struct migrate_vma *args)\n {\n-\treturn migrate_vma_setup(args);\n+\treturn migrate_vma_setup(args) ?: madvise_sample(0, 4096) ?: hmm_vma_walk_range(NULL);\n }\n');
+    const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
+    const review = JSON.parse(r.stdout) as ReviewJson;
+    assert.deepEqual(rows(review), ['error UNEXPORTED_SYMBOL_USE 1 madvise_sample drivers/gpu/drm/vgpu/vgpu_svm.c:37']);
+    assert.equal(review.findings[0]!.message, 'modpost: "madvise_sample" [drivers/gpu/drm/vgpu/vgpu_svm.ko] undefined!: madvise_sample is defined in mm/madvise_sample.c:7 but not exported');
+  });
+
   it('escapes text from patches in the Markdown report', () => {
     const tree = tempDir();
     cpSync(sampleTree, tree, { recursive: true });

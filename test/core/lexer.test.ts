@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEF_CTX } from '../../src/core/lexer';
 import { newScanner, scanBuffer } from '../../src/core/scanFile';
 
 /** Scans `text` as `path`; returns exports, definitions, and uses as name -> [line, proxy name or ''][]. */
@@ -7,14 +8,19 @@ function scan(text: string, path = 'mm/x.c', wrappers?: string[]) {
   const scanner = newScanner();
   const r = scanBuffer(scanner, path, Buffer.from(text, 'latin1'), wrappers ? new Set(wrappers) : undefined, true);
   const uses = new Map<string, [number, string][]>();
+  const posted: string[] = [];
   for (let k = 0; k < r.uses.length; k += 3) {
     const name = scanner.interner.name(r.uses[k]!);
     const ctx = r.uses[k + 2]!;
+    if (ctx === DEF_CTX) {
+      posted.push(`${name}:${r.uses[k + 1]}`);
+      continue;
+    }
     const list = uses.get(name) ?? [];
     list.push([r.uses[k + 1]!, ctx ? r.proxies[ctx - 1]!.name : '']);
     uses.set(name, list);
   }
-  return { ...r, useOf: uses };
+  return { ...r, useOf: uses, posted };
 }
 
 describe('lexer: export macros', () => {
@@ -148,6 +154,7 @@ describe('lexer: definitions', () => {
         ['table', 15, 17, false, 'variable'],
       ],
     );
+    assert.deepEqual(r.posted, ['pub:5', 'counter:10', 'key:12', 'table:15'], 'non-static definitions are postings');
   });
 
   it('keeps brace depth across #if/#else alternatives of a function head', () => {

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot, sampleTree, tempDir, writeTree } from '../helpers';
 import { LspClient } from './lspClient';
-import { seriesRepo } from '../seriesRepo';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { edit, seriesRepo } from '../seriesRepo';
 
 interface MarkupHover {
   contents: { kind: string; value: string };
@@ -191,9 +193,10 @@ describe('the language server with a huge generated header open', () => {
 });
 
 describe('the review request', () => {
-  it('reviews a range when trusted, refuses git when not, and puts the index back', async () => {
+  it('reviews a range when trusted, refuses git when not, and puts the index back', async (t) => {
     const repo = seriesRepo();
     const lsp = new LspClient(repo);
+    t.after(() => lsp.child.kill());
     await lsp.start();
     await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
     const lensesOf = async (): Promise<string[]> =>
@@ -208,6 +211,14 @@ describe('the review request', () => {
     assert.match(r.markdown, /- migrate\\_vma\\_pages\\_sample \(EXPORT_SYMBOL_GPL, GPL-only\) in patch 2\/6, \[mm\/migrate\\_device\\.c:21\]\(<\/.*\/mm\/migrate_device\.c#L21>\): first consumer in patch 5/);
     assert.match(r.reply, /^> \+EXPORT_SYMBOL\(hmm_range_dma_unused\);$/m);
     assert.deepEqual(await lensesOf(), before, 'the live index is as it was');
+    // mail needs no git: it is reviewed in an untrusted workspace too
+    edit(repo, 'mm/page_walk.c', 'EXPORT_SYMBOL_GPL(walk_page_range_sample);', 'EXPORT_SYMBOL(walk_page_range_sample);');
+    const mbox = join(tempDir(), 'relax.patch');
+    writeFileSync(mbox, `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] mm: relax\n\n---\n${execFileSync('git', ['diff'], { cwd: repo, encoding: 'utf8' })}`);
+    execFileSync('git', ['checkout', '--', 'mm/page_walk.c'], { cwd: repo });
+    const m = (await lsp.conn.sendRequest('kexports/review', { source: { kind: 'path', uri: pathToFileURL(mbox).toString() }, trusted: false })) as { findings: number; reply: string };
+    assert.equal(m.findings, 1);
+    assert.match(m.reply, /^> \+EXPORT_SYMBOL\(walk_page_range_sample\);$/m);
     await lsp.stop();
   });
 });

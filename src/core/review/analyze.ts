@@ -21,6 +21,7 @@ export const reviewCodes = [
   'UNCONSUMED_EXPORTS_NEARBY',
   'REMOVED_EXPORT_STILL_USED',
   'MISSING_NAMESPACE_IMPORT',
+  'UNEXPORTED_SYMBOL_USE',
   'PATCH_DOES_NOT_APPLY',
 ] as const;
 export type ReviewCode = (typeof reviewCodes)[number];
@@ -35,6 +36,7 @@ export const reviewSeverity: Record<ReviewCode, Exclude<Severity, 'off'>> = {
   UNCONSUMED_EXPORTS_NEARBY: 'warning',
   REMOVED_EXPORT_STILL_USED: 'error',
   MISSING_NAMESPACE_IMPORT: 'error',
+  UNEXPORTED_SYMBOL_USE: 'error',
   PATCH_DOES_NOT_APPLY: 'error',
 };
 
@@ -89,6 +91,11 @@ export interface ReviewOptions {
   baseText: (path: string) => string | undefined;
 }
 
+/** Code that can be built as a module; core kernel code is always built in and may call anything. */
+const MODULAR = /^(drivers|sound|fs|net|crypto|lib|security|virt|samples)\//;
+
+const KEYWORDS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'do', 'else', 'case', 'goto', 'alignof', '_Alignof', '__alignof__', 'offsetof', 'asm', '__asm__', 'volatile']);
+
 const key = (e: Export): string => `${e.name}\u0000${e.flavour}`;
 
 function change(e: Export): ExportChange {
@@ -117,7 +124,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
 
   const newExports: { exp: ExportChange; live: Export; patch: number }[] = [];
   const removed: { exp: Export; patch: number }[] = [];
-  const addedUses: { patch: number; file: string; line: number; name: string }[] = [];
+  const addedUses: { patch: number; file: string; line: number; name: string; call: boolean }[] = [];
 
   for (const patch of series.patches) {
     const report: PatchReport = { index: patch.index, total: patch.total, subject: patch.subject, author: patch.author, files: [], added: [], removed: [], changed: [] };
@@ -144,7 +151,12 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       if (!/\.(c|h|S)$/.test(path)) continue;
       if (result.text === undefined) index.deleteFile(path);
       else index.updateFile(path, Buffer.from(result.text, 'latin1'));
-      for (const h of f.hunks) for (const c of h.changes) if (c.type === 'insert') for (const m of c.content.matchAll(/\b[A-Za-z_]\w*\b/g)) addedUses.push({ patch: patch.index, file: path, line: c.lineNumber, name: m[0] });
+      for (const h of f.hunks) {
+        for (const c of h.changes) {
+          if (c.type !== 'insert') continue;
+          for (const m of c.content.matchAll(/(?<![.>\w])([A-Za-z_]\w*)(\s*\()?/g)) addedUses.push({ patch: patch.index, file: path, line: c.lineNumber, name: m[1]!, call: !!m[2] });
+        }
+      }
       diffExports(before, index.exportsByFile.get(path) ?? [], patch.index, report, newExports, removed);
     }
     // rule 2, as the series goes: does a pending new export have a consumer now?
@@ -212,6 +224,20 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       const mod = u.file.replace(/\.[cS]$/, '');
       add({ code: 'MISSING_NAMESPACE_IMPORT', patch: u.patch, symbol: e.name, file: u.file, line: u.line, message: `modpost: module ${mod} uses symbol ${e.name} from namespace ${e.namespace}, but does not import it.` });
     }
+  }
+
+  // calls the series adds, from code that can be a module, of symbols defined elsewhere but not exported
+  const called = new Set<string>();
+  for (const u of addedUses) {
+    if (!u.call || !MODULAR.test(u.file) || KEYWORDS.has(u.name)) continue;
+    const k = `${u.file}\u0000${u.name}`;
+    if (called.has(k) || index.exportsNamed(u.name).length) continue;
+    called.add(k);
+    const defs = index.definitionsOf(u.name);
+    const dir = u.file.slice(0, u.file.lastIndexOf('/'));
+    if (defs.length === 0 || defs.some((d) => d.file === u.file || d.file.slice(0, d.file.lastIndexOf('/')) === dir)) continue;
+    const d = defs[0]!;
+    add({ code: 'UNEXPORTED_SYMBOL_USE', patch: u.patch, symbol: u.name, file: u.file, line: u.line, message: `modpost: "${u.name}" [${u.file.replace(/\.[cS]$/, '.ko')}] undefined!: ${u.name} is defined in ${d.file}:${d.line} but not exported` });
   }
 
   review.findings.sort((a, b) => a.patch - b.patch || (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));

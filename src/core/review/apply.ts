@@ -8,6 +8,15 @@ const FUZZ = 200;
 
 export function applyFileDiff(base: string | undefined, file: DiffFile): ApplyResult {
   if (file.isBinary) return { error: 'a binary patch cannot be applied in memory', hunk: 0 };
+  // A mail cut short leaves a hunk with fewer lines than its header declares.
+  for (let h = 0; h < file.hunks.length; h++) {
+    const hunk = file.hunks[h]!;
+    const oldCount = hunk.changes.filter((c) => c.type !== 'insert').length;
+    const newCount = hunk.changes.filter((c) => c.type !== 'delete').length;
+    if ((file.type !== 'add' && oldCount < hunk.oldLines) || newCount < hunk.newLines) {
+      return { error: `hunk ${h + 1} (${hunk.content.replace(/ @@.*$/, ' @@')}) is cut short: it declares ${hunk.oldLines} old and ${hunk.newLines} new lines but holds ${oldCount} and ${newCount}`, hunk: h + 1 };
+    }
+  }
   if (file.type === 'delete') return { text: undefined };
   if (file.type === 'add') {
     if (base !== undefined) return { error: `${file.newPath} already exists`, hunk: 0 };
