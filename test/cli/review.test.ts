@@ -107,6 +107,27 @@ memunmap_pages goes from EXPORT_SYMBOL_GPL (GPL-only) to EXPORT_SYMBOL
     assert.equal(clean.stderr, 'kexports: no uncommitted changes against HEAD\n');
   });
 
+  it('takes the branch against its upstream by default', () => {
+    git(repo, 'branch', '-f', 'upstream-base', 'v1');
+    git(repo, 'branch', '--set-upstream-to=upstream-base', 'main');
+    const r = runCli(['review', '--format', 'json'], { cwd: repo });
+    assert.deepEqual(rows(JSON.parse(r.stdout) as ReviewJson), expected);
+  });
+
+  it('follows renames, mode changes and binary parts', () => {
+    const r2 = seriesRepo();
+    git(r2, 'mv', 'mm/page_walk.c', 'mm/pagewalk.c');
+    git(r2, 'update-index', '--chmod=+x', 'mm/hmm.c');
+    writeFileSync(join(r2, 'firmware.bin'), Buffer.from([0, 1, 2, 3, 255]));
+    git(r2, 'add', '-A');
+    git(r2, 'commit', '-q', '-m', 'mm: rename page_walk.c, add a blob');
+    const r = runCli(['review', 'HEAD~1..HEAD', '--format', 'json'], { cwd: r2 });
+    const review = JSON.parse(r.stdout) as ReviewJson & { problems: unknown[] };
+    assert.deepEqual(review.problems, []);
+    assert.deepEqual(review.patches[0]!.added.map((a) => `${a.name} ${(a as { file?: string }).file}`), ['walk_page_range_sample mm/pagewalk.c']);
+    assert.ok(!rows(review).some((x) => x.includes('REMOVED_EXPORT_STILL_USED') || x.includes('PATCH_DOES_NOT_APPLY')), rows(review).join('\n'));
+  });
+
   it('says what is wrong with a range that does not resolve', () => {
     const r = runCli(['review', 'nosuchtag..HEAD'], { cwd: repo });
     assert.equal(r.code, 2);

@@ -91,6 +91,8 @@ export interface ReviewOptions {
   baseText: (path: string) => string | undefined;
 }
 
+const SOURCE = /\.(c|h|S)$/;
+
 /** Code that can be built as a module; core kernel code is always built in and may call anything. */
 const MODULAR = /^(drivers|sound|fs|net|crypto|lib|security|virt|samples)\//;
 
@@ -112,7 +114,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   // The files the series touches, set to their base text.
   const text = new Map<string, string | undefined>();
   const touched = new Set<string>();
-  for (const p of series.patches) for (const f of p.files) for (const path of [f.oldPath, f.newPath]) if (path && path !== '/dev/null') touched.add(path);
+  for (const p of series.patches) for (const f of p.files) for (const path of [f.oldPath, f.newPath]) if (path && SOURCE.test(path)) touched.add(path);
   for (const path of touched) {
     const base = opts.baseText(path);
     text.set(path, base);
@@ -141,6 +143,8 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
           index.deleteFile(f.oldPath);
         }
       }
+      // only sources hold exports and uses: blobs, documentation and Makefiles are not applied
+      if (!SOURCE.test(path) && !SOURCE.test(f.oldPath)) continue;
       const result = applyFileDiff(text.get(path), f);
       if ('error' in result) {
         review.problems.push({ patch: patch.index, source: patch.source, line: patch.diffLine, message: `patch ${patch.index}/${patch.total} "${patch.subject}": ${path}: ${result.error}` });
@@ -148,7 +152,6 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
         continue;
       }
       text.set(path, result.text);
-      if (!/\.(c|h|S)$/.test(path)) continue;
       if (result.text === undefined) index.deleteFile(path);
       else index.updateFile(path, Buffer.from(result.text, 'latin1'));
       for (const h of f.hunks) {

@@ -65,6 +65,7 @@ export async function runReview(index: KernelIndex, root: string, source: Review
   return { review, series, touched: touchedPaths(series) };
 }
 
+/** The sources a series touches: the files whose base text the review needs. */
 export function touchedPaths(series: Series): string[] {
-  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => [f.oldPath, f.newPath])).filter((p) => p && p !== '/dev/null'))];
+  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => [f.oldPath, f.newPath])).filter((p) => p && /\.(c|h|S)$/.test(p)))];
 }
