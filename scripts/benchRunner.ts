@@ -71,7 +71,7 @@ if (mode === 'warm') {
       `diff --git a/${e.file} b/${e.file}`,
       `--- a/${e.file}`,
       `+++ b/${e.file}`,
-      `@@ -${e.line},${1 + ctx.length} +${e.line},${5 + ctx.length} @@`,
+      `@@ -${e.line},${1 + ctx.length} +${e.line},${4 + ctx.length} @@`,
       `-${old}`,
       `+${neu}`,
       `+int bench_new_export_${k}(void)`,
