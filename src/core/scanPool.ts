@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Cancellation } from './cancel';
 import { Interner } from './interner';
@@ -54,7 +54,7 @@ const CHUNK = 128;
 
 /** Scans `paths`; each result's uses carry global name ids from `table`. */
 export async function scanFiles(paths: readonly string[], table: NameTable, opts: PoolOptions): Promise<ScannedFile[]> {
-  const script = opts.workerScript ?? join(__dirname, 'scanWorker.js');
+  const script = resolve(opts.workerScript ?? join(__dirname, 'scanWorker.js'));
   // Workers besides the main thread, which scans too.
   const wanted = opts.workers ?? (paths.length < 2000 ? 0 : Math.max(1, Math.min(cpus().length - 1, 7)));
   if (wanted === 0 || !existsSync(script)) return scanInProcess(paths, table, opts);
