@@ -2,15 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classOrder } from '../core/classify';
+import { codeAnchor, README_URL } from '../core/docs';
 import { licenseWords } from '../core/exportMacros';
 import type { Finding } from '../core/findings';
 import type { Consumer, Export, KernelIndex } from '../core/index';
 
-export const README_URL = 'https://github.com/kexports/kexports/blob/main/README.md';
-
-export function codeAnchor(code: string): string {
-  return `${README_URL}#${code.toLowerCase()}`;
-}
 
 const severityWord = { error: 'ERROR', warning: 'WARNING', info: 'INFO', hint: 'HINT' } as const;
 

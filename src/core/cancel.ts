@@ -2,15 +2,3 @@
 export interface Cancellation {
   readonly isCancellationRequested: boolean;
 }
-
-export const never: Cancellation = { isCancellationRequested: false };
-
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-  }
-}
-
-export function throwIfCancelled(token: Cancellation | undefined): void {
-  if (token?.isCancellationRequested) throw new CancelledError();
-}

@@ -51,9 +51,6 @@ const table: ExportMacro[] = [
 
 export const exportMacros: ReadonlyMap<string, ExportMacro> = new Map(table.map((m) => [m.name, m]));
 
-/** Macros that import a namespace into a module (modpost checks these). */
-export const importMacros: ReadonlySet<string> = new Set(['MODULE_IMPORT_NS']);
-
 export function isGplOnly(type: ExportType): boolean {
   return type === 'EXPORT_SYMBOL_GPL' || type === 'EXPORT_UNUSED_SYMBOL_GPL' || type === 'EXPORT_SYMBOL_GPL_FUTURE';
 }

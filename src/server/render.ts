@@ -4,13 +4,12 @@
  */
 import { CodeAction, CodeActionKind, CodeLens, Diagnostic, DiagnosticSeverity, type Hover, MarkupKind, Range, TextEdit, type WorkspaceEdit } from 'vscode-languageserver';
 import { classOrder } from '../core/classify';
+import { codeAnchor } from '../core/docs';
 import { gplVariant, isGplOnly, licenseWords } from '../core/exportMacros';
 import { checkExports, type Finding, policyMatcher } from '../core/findings';
 import type { Consumer, Export, KernelIndex } from '../core/index';
 import type { Settings } from '../protocol/settings';
 import { md, treePathToUri } from './text';
-
-export const README_URL = 'https://github.com/kexports/kexports/blob/main/README.md';
 
 const severity = { error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, info: DiagnosticSeverity.Information, hint: DiagnosticSeverity.Hint } as const;
 
@@ -24,7 +23,7 @@ export function findingsFor(index: KernelIndex, path: string, settings: Settings
 
 export function toDiagnostic(f: Finding): Diagnostic {
   const d = Diagnostic.create(Range.create(f.line - 1, f.col, f.endLine - 1, Math.max(f.endCol, f.col)), f.message, severity[f.severity], f.code, 'kexports');
-  d.codeDescription = { href: `${README_URL}#${f.code.toLowerCase()}` };
+  d.codeDescription = { href: codeAnchor(f.code) };
   d.data = { symbol: f.symbol };
   return d;
 }

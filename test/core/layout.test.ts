@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { codeAnchor } from '../../src/core/docs';
+import { findingCodes } from '../../src/core/findings';
+import { reviewCodes } from '../../src/core/review/analyze';
 import { defaults, parseSettings } from '../../src/protocol/settings';
 import { repoRoot } from '../helpers';
 
@@ -46,5 +49,18 @@ describe('settings', () => {
       'kexports.colour: unknown setting, ignored',
     ]);
     assert.deepEqual(parseSettings('nonsense').warnings, ['kexports settings: expected an object; using the defaults']);
+  });
+});
+
+describe('documentation', () => {
+  it('has a README section for every code the Problems panel and the reports link to', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    // GitHub's heading slugs: lower case, punctuation but - and _ dropped, spaces to -
+    const anchors = new Set([...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
+    for (const code of [...findingCodes, ...reviewCodes]) {
+      const anchor = codeAnchor(code).replace(/.*#/, '');
+      assert.ok(anchors.has(anchor), `${code} links to #${anchor}, which the README lacks`);
+    }
+    for (const code of reviewCodes) assert.match(readme, new RegExp(`\\| \`${code}\` \\|`), `${code} is in the review table`);
   });
 });

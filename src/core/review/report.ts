@@ -1,10 +1,9 @@
 /** The review as text for a terminal and as Markdown for the editor's report. */
 import { join } from 'node:path';
+import { codeAnchor } from '../docs';
 import { md } from '../markdown';
 import type { Review } from './analyze';
 import type { Series } from './series';
-
-const README_URL = 'https://github.com/kexports/kexports/blob/main/README.md';
 
 const word = { error: 'ERROR', warning: 'WARNING', info: 'INFO', hint: 'HINT' } as const;
 
@@ -41,7 +40,7 @@ export function markdown(r: Review, series?: Series, root?: string): string {
   for (const f of r.findings) {
     const p = series?.patches.find((x) => x.index === f.patch);
     const hunk = p && p.source && !p.source.startsWith('git') ? ` · [hunk](${target(p.source, p.diffLine)})` : '';
-    out.push(`- **${f.severity}** [\`${f.code}\`](${README_URL}#${f.code.toLowerCase()}) patch ${f.patch}: ${esc(f.message)} · ${fileLink(f.file, f.line)}${hunk}`);
+    out.push(`- **${f.severity}** [\`${f.code}\`](${codeAnchor(f.code)}) patch ${f.patch}: ${esc(f.message)} · ${fileLink(f.file, f.line)}${hunk}`);
   }
   if (r.findings.length === 0) out.push('None.');
   const added = r.patches.flatMap((p) => p.added.map((a) => ({ p, a })));
