@@ -44,7 +44,7 @@ describe('kexports review', () => {
       '6/6 mm/memremap: stop exporting put_devmap_managed_page()',
     ]);
     assert.deepEqual(rows(review), expected);
-    assert.deepEqual(review.patches[1]!.added, [{ name: 'migrate_vma_pages_sample', macro: 'EXPORT_SYMBOL_GPL', license: 'GPL-only', namespace: null, file: 'mm/migrate_device.c', line: 21, firstConsumer: { patch: 5, file: 'drivers/gpu/drm/vgpu/vgpu_svm.c', line: 37 } }]);
+    assert.deepEqual(review.patches[1]!.added, [{ name: 'migrate_vma_pages_sample', macro: 'EXPORT_SYMBOL_GPL', license: 'GPL-only', namespace: null, file: 'mm/migrate_device.c', line: 21, firstConsumer: { patch: 5, file: 'drivers/gpu/drm/vgpu/vgpu_svm.c', line: 37 }, consumerCount: 1, consumers: [{ file: 'drivers/gpu/drm/vgpu/vgpu_svm.c', line: 37, cls: 'driver' }] }]);
     const byCode = new Map(review.findings.map((f) => [f.code, f.message]));
     assert.equal(byCode.get('MISSING_NAMESPACE_IMPORT'), 'modpost: module drivers/cxl/mem_sample uses symbol devm_cxl_add_port_sample from namespace CXL, but does not import it.');
     assert.equal(byCode.get('REMOVED_EXPORT_STILL_USED'), 'put_devmap_managed_page is no longer exported but 1 file uses it: drivers/gpu/drm/vgpu/vgpu_svm.c:22; modpost: "put_devmap_managed_page" [drivers/gpu/drm/vgpu/vgpu_svm.ko] undefined!');

@@ -210,6 +210,7 @@ describe('the review request', () => {
     assert.match(r.markdown, /\| 1\/6 \| mm\/hmm: add hmm\\_range\\_dma\\_unused\\\(\\\) \| hmm\\_range\\_dma\\_unused \|/);
     assert.match(r.markdown, /- migrate\\_vma\\_pages\\_sample \(EXPORT_SYMBOL_GPL, GPL-only\) in patch 2\/6, \[mm\/migrate\\_device\\.c:21\]\(<\/.*\/mm\/migrate_device\.c#L21>\): first consumer in patch 5/);
     assert.match(r.reply, /^> \+EXPORT_SYMBOL\(hmm_range_dma_unused\);$/m);
+    assert.match(r.markdown, /first consumer in patch 5.*\n {2}- driver: \[drivers\/gpu\/drm\/vgpu\/vgpu\\_svm\\.c:37\]/);
     assert.deepEqual(await lensesOf(), before, 'the live index is as it was');
     // mail needs no git: it is reviewed in an untrusted workspace too
     edit(repo, 'mm/page_walk.c', 'EXPORT_SYMBOL_GPL(walk_page_range_sample);', 'EXPORT_SYMBOL(walk_page_range_sample);');

@@ -63,6 +63,9 @@ export interface ExportChange {
   before?: { macro: string; license: string; namespace: string | null };
   /** For a new export: where its first consumer comes from. */
   firstConsumer?: { patch: number | 'tree'; file: string; line: number };
+  /** For a new export: its consumers once the whole series is in (at most 20), and how many in all. */
+  consumers?: { file: string; line: number; cls: string; via?: string }[];
+  consumerCount?: number;
 }
 
 export interface PatchReport {
@@ -172,6 +175,9 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
 
   for (const n of newExports) {
     const e = n.live;
+    const all = index.consumers(e).filter(counts);
+    n.exp.consumerCount = all.length;
+    n.exp.consumers = all.slice(0, 20).map((c) => ({ file: c.file, line: c.line, cls: c.cls, ...(c.via ? { via: c.via.name } : {}) }));
     if (inPolicy(e.file) && !isGplOnly(e.type) && e.flavour !== 'kunit') {
       add({ code: 'NOT_GPL_ONLY', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} is newly exported with ${e.macro} (${licenseWords(e.type)}); the GPL-only policy for ${e.file} wants EXPORT_SYMBOL_GPL` });
     }

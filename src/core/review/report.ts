@@ -49,6 +49,8 @@ export function markdown(r: Review, series?: Series, root?: string): string {
     for (const { p, a } of added) {
       const fc = a.firstConsumer;
       out.push(`- ${esc(a.name)} (${a.macro}, ${a.license}) in patch ${p.index}/${p.total}, ${fileLink(a.file, a.line)}: ${fc ? `first consumer ${fc.patch === 'tree' ? 'already in the tree' : `in patch ${fc.patch}`}, ${fileLink(fc.file, fc.line)}` : '**no consumer**'}`);
+      for (const c of a.consumers ?? []) out.push(`  - ${c.cls}: ${fileLink(c.file, c.line)}${c.via ? ` via ${esc(c.via)}` : ''}`);
+      if ((a.consumerCount ?? 0) > (a.consumers?.length ?? 0)) out.push(`  - … ${a.consumerCount} in all`);
     }
   }
   return `${out.join('\n')}\n`;
