@@ -107,11 +107,15 @@ memunmap_pages goes from EXPORT_SYMBOL_GPL (GPL-only) to EXPORT_SYMBOL
     assert.equal(clean.stderr, 'kexports: no uncommitted changes against HEAD\n');
   });
 
-  it('takes the branch against its upstream by default', () => {
+  it('takes the branch against its upstream by default, and A...B, A.. and a single revision', () => {
     git(repo, 'branch', '-f', 'upstream-base', 'v1');
     git(repo, 'branch', '--set-upstream-to=upstream-base', 'main');
     const r = runCli(['review', '--format', 'json'], { cwd: repo });
     assert.deepEqual(rows(JSON.parse(r.stdout) as ReviewJson), expected);
+    for (const range of ['v1...HEAD', 'HEAD~6..', 'v1']) {
+      const x = runCli(['review', range, '--format', 'json'], { cwd: repo });
+      assert.deepEqual(rows(JSON.parse(x.stdout) as ReviewJson), expected, range);
+    }
   });
 
   it('follows renames, mode changes and binary parts', () => {
