@@ -1,6 +1,6 @@
 /** Shared test helpers: temporary trees written from a {path: text} map, the built CLI. */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -11,6 +11,13 @@ export const workerPath = join(repoRoot, 'dist/scanWorker.js');
 
 export function tempDir(prefix = 'kexports-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A fresh copy of the sample tree, for tests that change it. */
+export function copySampleTree(): string {
+  const root = tempDir();
+  cpSync(sampleTree, root, { recursive: true });
+  return root;
 }
 
 /** Writes a tree; a Buffer value is written as bytes. Adds Kbuild and MAINTAINERS unless `plain`. */

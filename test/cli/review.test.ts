@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { cpSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { runCli, sampleTree, tempDir } from '../helpers';
+import { copySampleTree, runCli, tempDir } from '../helpers';
 import { edit, git, seriesRepo } from '../seriesRepo';
 
 const expected = [
@@ -141,8 +141,7 @@ memunmap_pages goes from EXPORT_SYMBOL_GPL (GPL-only) to EXPORT_SYMBOL
 
 describe('kexports review of mail', () => {
   it('reads quoted-printable and base64 patches, a cover letter and a reply, in series order', () => {
-    const tree = tempDir();
-    cpSync(sampleTree, tree, { recursive: true });
+    const tree = copySampleTree();
     const qp = (s: string): string => s.replace(/=/g, '=3D').replace(/\t/g, '=09');
     const patch1 = `diff --git a/mm/hmm.c b/mm/hmm.c\nindex 1111111..2222222 100644\n--- a/mm/hmm.c\n+++ b/mm/hmm.c\n@@ -36,7 +36,7 @@ int hmm_range_fault(struct hmm_range *range)\n \ttrace_hmm_fault_done(range->start, ret);\n \treturn ret;\n }\n-EXPORT_SYMBOL(hmm_range_fault);\n+EXPORT_SYMBOL_GPL(hmm_range_fault);\n \n int hmm_dma_test_helper(struct hmm_range *range, int order)\n {\n`;
     const patch2 = `diff --git a/mm/page_walk.c b/mm/page_walk.c\nindex 3333333..4444444 100644\n--- a/mm/page_walk.c\n+++ b/mm/page_walk.c\n@@ -8,3 +8,9 @@ int walk_page_range_sample(unsigned long start, unsigned long end)\n \treturn start < end;\n }\n EXPORT_SYMBOL_GPL(walk_page_range_sample);\n+\n+int walk_page_range_unused(void)\n+{\n+\treturn 0;\n+}\n+EXPORT_SYMBOL_GPL(walk_page_range_unused);\n`;
@@ -210,8 +209,7 @@ describe('kexports review of mail', () => {
   });
 
   it('reports a hunk that does not apply and input that is no mail, and reviews the rest', () => {
-    const tree = tempDir();
-    cpSync(sampleTree, tree, { recursive: true });
+    const tree = copySampleTree();
     const dir = tempDir();
     writeFileSync(join(dir, '0001-bad.patch'), 'From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH 1/2] mm: a stale patch\n\n---\ndiff --git a/mm/hmm.c b/mm/hmm.c\n--- a/mm/hmm.c\n+++ b/mm/hmm.c\n@@ -1,2 +1,2 @@\n-this line is not in the file\n+nor is this one\n context neither\n');
     writeFileSync(join(dir, '0002-good.patch'), 'From 2222222222222222222222222222222222222222 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH 2/2] mm/memremap: relax memunmap_pages\n\n---\ndiff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -18,4 +18,4 @@ void memunmap_pages(struct dev_pagemap *pgmap)\n {\n \tpgmap->owner = NULL;\n }\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n');
@@ -224,8 +222,7 @@ describe('kexports review of mail', () => {
   });
 
   it('reports a truncated diff with the patch and line', () => {
-    const tree = tempDir();
-    cpSync(sampleTree, tree, { recursive: true });
+    const tree = copySampleTree();
     const file = join(tempDir(), 'cut.patch');
     writeFileSync(file, 'From 5555555555555555555555555555555555555555 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] mm/memremap: cut short\n\n---\ndiff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -18,6 +18,6 @@ void memunmap_pages(struct dev_pagemap *pgmap)\n {\n \tpgmap->owner = NULL;\n');
     const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
@@ -234,8 +231,7 @@ describe('kexports review of mail', () => {
   });
 
   it('reports a call of a symbol defined elsewhere but not exported, as modpost would', () => {
-    const tree = tempDir();
-    cpSync(sampleTree, tree, { recursive: true });
+    const tree = copySampleTree();
     const file = join(tempDir(), 'call.patch');
     writeFileSync(file, 'From 4444444444444444444444444444444444444444 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] drm/vgpu: advise\n\n---\ndiff --git a/drivers/gpu/drm/vgpu/vgpu_svm.c b/drivers/gpu/drm/vgpu/vgpu_svm.c\n--- a/drivers/gpu/drm/vgpu/vgpu_svm.c\n+++ b/drivers/gpu/drm/vgpu/vgpu_svm.c\n@@ -36,3 +36,3 @@ static int vgpu_migrate(struct migrate_vma *args)\n {\n-\treturn migrate_vma_setup(args);\n+\treturn migrate_vma_setup(args) ?: madvise_sample(0, 4096) ?: hmm_vma_walk_range(NULL);\n }\n');
     const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
@@ -245,8 +241,7 @@ describe('kexports review of mail', () => {
   });
 
   it('escapes text from patches in the Markdown report', () => {
-    const tree = tempDir();
-    cpSync(sampleTree, tree, { recursive: true });
+    const tree = copySampleTree();
     const file = join(tempDir(), 'evil.patch');
     writeFileSync(file, 'From 3333333333333333333333333333333333333333 Mon Sep 17 00:00:00 2001\nFrom: <script>alert(1)</script> <x@example.invalid>\nSubject: [PATCH] <img src=x onerror=alert(1)> *bold* [link](http://x)\n\n---\ndiff --git a/mm/page_walk.c b/mm/page_walk.c\n--- a/mm/page_walk.c\n+++ b/mm/page_walk.c\n@@ -10,1 +10,1 @@\n-EXPORT_SYMBOL_GPL(walk_page_range_sample);\n+EXPORT_SYMBOL(walk_page_range_sample);\n');
     const r = runCli(['review', file, '--tree', tree, '--format', 'markdown']);

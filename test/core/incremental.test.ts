@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openIndex } from '../../src/core/engine';
 import { checkExports, defaultGplOnlyPaths } from '../../src/core/findings';
 import { buildIndex, type KernelIndex } from '../../src/core/index';
-import { sampleTree, tempDir } from '../helpers';
+import { copySampleTree, sampleTree, tempDir } from '../helpers';
 
 const opts = { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true };
 
 function findings(index: KernelIndex, path: string): string[] {
   return checkExports(index, index.exportsUnder([path]), opts).map((f) => `${f.code} ${f.symbol}:${f.line}`);
-}
-
-function copySample(): string {
-  const root = tempDir();
-  cpSync(sampleTree, root, { recursive: true });
-  return root;
 }
 
 describe('incremental updates', () => {
@@ -56,7 +50,7 @@ describe('incremental updates', () => {
 
 describe('the cache', () => {
   it('serves a warm start without scanning, and notices changed, added and deleted files', async () => {
-    const root = copySample();
+    const root = copySampleTree();
     const cacheDir = tempDir();
     const phases: string[] = [];
     const first = await openIndex(root, { cacheDir, onPhase: (p) => phases.push(p) });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, sampleTree, tempDir, writeTree } from '../helpers';
+import { copySampleTree, repoRoot, sampleTree, tempDir, writeTree } from '../helpers';
 import { LspClient } from './lspClient';
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -18,8 +18,7 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
   const hmmText = () => readFileSync(join(root, 'mm/hmm.c'), 'latin1');
 
   before(async () => {
-    root = tempDir();
-    cpSync(sampleTree, root, { recursive: true });
+    root = copySampleTree();
     lsp = new LspClient(root);
     const init = (await lsp.start()) as { capabilities: Record<string, unknown> };
     assert.equal(init.capabilities.hoverProvider, true);
@@ -173,8 +172,7 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
 
 describe('the language server with a huge generated header open', () => {
   it('answers other requests while the header waits its turn', async () => {
-    const root = tempDir();
-    cpSync(sampleTree, root, { recursive: true });
+    const root = copySampleTree();
     const lsp = new LspClient(root);
     await lsp.start();
     await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
