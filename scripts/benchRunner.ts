@@ -43,7 +43,7 @@ if (mode === 'warm') {
   out.allConsumers = { ms: Math.round(performance.now() - t), exports: index.exports.length, consumerFiles: total };
   // findings for the whole tree
   t = performance.now();
-  const f = checkExports(index, index.exports, { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true });
+  const f = checkExports(index, [], { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true });
   out.checkTree = { ms: Math.round(performance.now() - t), findings: f.length };
   // one file re-scanned, as an editor edit does
   const path = 'mm/hmm.c';
@@ -52,7 +52,7 @@ if (mode === 'warm') {
   for (let k = 0; k < 20; k++) {
     t = performance.now();
     index.updateFile(path, text);
-    checkExports(index, index.exportsUnder([path]), { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true });
+    checkExports(index, [path], { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true });
     runs.push(performance.now() - t);
   }
   runs.sort((a, b) => a - b);

@@ -88,7 +88,7 @@ export async function runCheck(args: ParsedArgs, io: Io): Promise<number> {
   if (failOn !== 'none' && !(failOn in severityRank)) throw new UsageError(`--fail-on ${failOn}: expected error, warning, info, hint or none`);
   const { index, settings, paths } = await openContext(args, io, true);
   const exports = index.exportsUnder(paths);
-  const findings = checkExports(index, exports, {
+  const findings = checkExports(index, paths, {
     gplOnlyPaths: settings.gplOnlyPaths,
     severity: settings.severity,
     testsCountAsConsumers: settings.testsCountAsConsumers,

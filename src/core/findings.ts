@@ -77,7 +77,9 @@ export function consumerVerdict(index: KernelIndex, exp: Export): ConsumerVerdic
   return { consumers, real };
 }
 
-export function checkExports(index: KernelIndex, exports: readonly Export[], opts: CheckOptions): Finding[] {
+/** Findings for the exports, and the export calls that could not be resolved, under the paths (all when none). */
+export function checkExports(index: KernelIndex, paths: readonly string[], opts: CheckOptions): Finding[] {
+  const exports = index.exportsUnder(paths);
   const sev = { ...defaultSeverity, ...opts.severity };
   const inPolicy = policyMatcher(opts.gplOnlyPaths);
   const out: Finding[] = [];
@@ -102,7 +104,7 @@ export function checkExports(index: KernelIndex, exports: readonly Export[], opt
         const same = v.consumers.filter((c) => c.cls === 'same-dir');
         const tools = v.consumers.filter((c) => c.cls === 'tools');
         if (same.length === 0 && (tests.length === 0 || !opts.testsCountAsConsumers)) {
-          const extra = tests.length ? ` (${count(tests.length, 'test uses', 'test use')} it, and tests do not count here)` : tools.length ? ' (only userspace tools/ use the name)' : '';
+          const extra = tests.length ? ` (${tests.length === 1 ? '1 test uses' : `${tests.length} tests use`} it, and tests do not count here)` : tools.length ? ' (only userspace tools/ use the name)' : '';
           add('NO_CONSUMER', exp, `${exp.name} is exported but has no in-tree consumer${extra}`);
         } else if (same.length === 0) {
           add('TEST_ONLY_CONSUMERS', exp, `${exp.name} is exported but only tests use it: ${tests.map((c) => c.file).slice(0, 3).join(', ')}${tests.length > 3 ? ', …' : ''}`);
@@ -131,22 +133,13 @@ export function checkExports(index: KernelIndex, exports: readonly Export[], opt
       add('DUPLICATE_EXPORT', exp, `'${exp.symbols[0]}' exported twice. Previous export was in ${prevExport.file}:${prevExport.line}`);
     }
   }
-  for (const u of index.unresolved) {
-    if (!exports.some((e) => e.file === u.file) && !exportsCover(exports, index, u.file)) continue;
+  for (const u of index.unresolvedUnder(paths)) {
     const s = sev.UNRESOLVED_EXPORT;
     if (s === 'off') continue;
     out.push({ code: 'UNRESOLVED_EXPORT', severity: s, symbol: '', message: `${u.macro}(): ${u.reason}`, file: u.file, line: u.line, col: 0, endLine: u.line, endCol: 0 });
   }
   out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)));
   return out;
-}
-
-function exportsCover(exports: readonly Export[], index: KernelIndex, file: string): boolean {
-  return exports === index.exports || exports.length === index.exports.length ? true : exports.some((e) => e.file === file);
-}
-
-function count(n: number, many: string, one: string): string {
-  return n === 1 ? `1 ${one}s` : `${n} ${many.replace(' uses', '')} use`;
 }
 
 /** Conditional paths "3.0/5.1" are exclusive when they take different branches of one #if. */

@@ -454,9 +454,14 @@ export class KernelIndex {
 
   /** Exports under the paths (all when none), in file and line order whatever was updated since. */
   exportsUnder(paths: readonly string[]): Export[] {
-    const prefixes = paths.map((p) => p.replace(/^\.\//, '').replace(/\/$/, ''));
-    const list = prefixes.length === 0 ? [...this.exports] : this.exports.filter((e) => prefixes.some((p) => p === '' || p === '.' || e.file === p || e.file.startsWith(`${p}/`)));
-    return list.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+    const under = underPaths(paths);
+    return this.exports.filter((e) => under(e.file)).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+  }
+
+  /** Export calls that could not be resolved, under the paths (all when none). */
+  unresolvedUnder(paths: readonly string[]): Unresolved[] {
+    const under = underPaths(paths);
+    return this.unresolved.filter((u) => under(u.file));
   }
 
   // ---- incremental ----
@@ -516,6 +521,13 @@ function expandLocal(arg: string, macros: readonly LocalMacro[] | undefined, lin
     cur = cur.replace(/\s+/g, '');
   }
   return cur;
+}
+
+/** Whether a tree path lies under one of the paths (any path when none are given). */
+function underPaths(paths: readonly string[]): (file: string) => boolean {
+  const prefixes = paths.map((p) => p.replace(/^\.\//, '').replace(/\/$/, ''));
+  if (prefixes.length === 0 || prefixes.some((p) => p === '' || p === '.')) return () => true;
+  return (file) => prefixes.some((p) => file === p || file.startsWith(`${p}/`));
 }
 
 function unquote(s: string): string {

@@ -14,7 +14,7 @@ import { md, treePathToUri } from './text';
 const severity = { error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, info: DiagnosticSeverity.Information, hint: DiagnosticSeverity.Hint } as const;
 
 export function findingsFor(index: KernelIndex, path: string, settings: Settings): Finding[] {
-  return checkExports(index, index.exportsUnder([path]), {
+  return checkExports(index, [path], {
     gplOnlyPaths: settings.gplOnlyPaths,
     severity: settings.severity,
     testsCountAsConsumers: settings.testsCountAsConsumers,

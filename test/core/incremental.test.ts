@@ -10,7 +10,7 @@ import { copySampleTree, sampleTree, tempDir } from '../helpers';
 const opts = { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true };
 
 function findings(index: KernelIndex, path: string): string[] {
-  return checkExports(index, index.exportsUnder([path]), opts).map((f) => `${f.code} ${f.symbol}:${f.line}`);
+  return checkExports(index, [path], opts).map((f) => `${f.code} ${f.symbol}:${f.line}`);
 }
 
 describe('incremental updates', () => {

@@ -78,7 +78,7 @@ describe('export resolution, as the kernel spells it', () => {
       index.exports.map((e) => `${e.name} ${e.namespace ?? '-'}`),
       ['idio_register -', 'lpss_probe PWM_LPSS'],
     );
-    const f = checkExports(index, index.exports, { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).filter((x) => x.code === 'DEFAULT_NAMESPACE_IGNORED');
+    const f = checkExports(index, [], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).filter((x) => x.code === 'DEFAULT_NAMESPACE_IGNORED');
     assert.deepEqual(
       f.map((x) => `${x.file}:${x.line} ${x.message}`),
       ['drivers/gpio/idio.c:4 idio_register gets no namespace: DEFAULT_SYMBOL_NAMESPACE GPIO_IDIO_16 is defined at line 2, after an #include, and <linux/export.h> only sees it when defined before'],
@@ -88,7 +88,14 @@ describe('export resolution, as the kernel spells it', () => {
   it('reports what it cannot resolve, with the reason', async () => {
     const index = await buildIndex(writeTree({ 'arch/parisc/kernel/ksyms.c': 'EXPORT_SYMBOL($$divI);\nEXPORT_SYMBOL(ok);\n' }));
     assert.deepEqual(index.unresolved, [{ file: 'arch/parisc/kernel/ksyms.c', line: 1, macro: 'EXPORT_SYMBOL', reason: 'EXPORT_SYMBOL($$divI): "$$divI" is not an identifier' }]);
-    const f = checkExports(index, index.exports, { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).filter((x) => x.code === 'UNRESOLVED_EXPORT');
+    const f = checkExports(index, [], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).filter((x) => x.code === 'UNRESOLVED_EXPORT');
     assert.deepEqual(f.map((x) => `${x.severity} ${x.file}:${x.line} ${x.message}`), ['info arch/parisc/kernel/ksyms.c:1 EXPORT_SYMBOL(): EXPORT_SYMBOL($$divI): "$$divI" is not an identifier']);
+  });
+
+  it('reports an unresolved call when checking a file that has no resolved export', async () => {
+    const index = await buildIndex(writeTree({ 'arch/parisc/kernel/ksyms.c': 'EXPORT_SYMBOL($$divU);\n', 'mm/a.c': 'int a;\nEXPORT_SYMBOL(a);\n' }));
+    const codes = (paths: string[]): string[] => checkExports(index, paths, { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).map((x) => `${x.code} ${x.file}`);
+    assert.deepEqual(codes(['arch/parisc/kernel/ksyms.c']), ['UNRESOLVED_EXPORT arch/parisc/kernel/ksyms.c']);
+    assert.deepEqual(codes(['mm']), ['NO_CONSUMER mm/a.c']);
   });
 });
