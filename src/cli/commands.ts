@@ -4,8 +4,6 @@ import { flag, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 import { consumersBlock, exportJson, exportLine, findingText, sarif } from './format';
 
-export type { Io } from './context';
-
 
 export const VERSION = '0.1.0';
 

@@ -1,7 +1,8 @@
 /** kexports: argv -> core -> stdout and an exit code. */
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError } from './args';
-import { runCheck, runConsumers, runExports, usage, VERSION, type Io } from './commands';
+import { runCheck, runConsumers, runExports, usage, VERSION } from './commands';
+import type { Io } from './context';
 import { reviewCommand } from './review';
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {

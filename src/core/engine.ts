@@ -2,7 +2,7 @@
  * Opening a tree's index: from the cache when it is valid, refreshed for what changed on disk since,
  * else by a full scan that is then cached.
  */
-import { opendirSync, statSync } from 'node:fs';
+import { opendirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheKey, cachePath, kbuildFrom, loadCache, saveIndex } from './cache';
 import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
@@ -10,7 +10,6 @@ import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
 import { Interner } from './interner';
 import { NameTable } from './scanPool';
 import { walkTree } from './walk';
-import { readFileSync } from 'node:fs';
 
 export interface OpenOptions extends IndexOptions {
   /** Where the cache lives; undefined: no cache. */

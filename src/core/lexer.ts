@@ -1213,7 +1213,7 @@ function isAsmDefMacro(name: string): boolean {
   return (name.startsWith('SYM_') && name.includes('_START')) || name === 'ENTRY' || name === 'GLOBAL' || name === 'SYM_FUNC_ALIAS';
 }
 
-/** Column-free helper for tests and the editor: the kind of a path. */
+/** The kind of source a path holds, by its name; undefined for anything else. */
 export function sourceKindOf(path: string): SourceKind | undefined {
   if (path.endsWith('.c') || path.endsWith('.c_shipped')) return SourceKind.C;
   if (path.endsWith('.h')) return SourceKind.Header;

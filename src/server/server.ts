@@ -4,6 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type CancellationToken,
   type Connection,
@@ -14,6 +15,7 @@ import {
   type InitializeResult,
   Location,
   Range,
+  ResponseError,
   SymbolKind,
   type SymbolInformation,
   TextDocuments,
@@ -25,12 +27,10 @@ import { licenseWords } from '../core/exportMacros';
 import type { Export, KernelIndex } from '../core/index';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 import { findTreeRoot } from '../core/tree';
-import { type InitializationOptions, type IndexState, reindex, type ReviewParams, type ReviewResult, reviewSeries, status, type UnusedExport, unusedExports } from '../protocol/requests';
-import { runReview } from '../core/review/run';
 import { replyText } from '../core/review/reply';
 import { markdown } from '../core/review/report';
-import { fileURLToPath } from 'node:url';
-import { ResponseError } from 'vscode-languageserver';
+import { runReview } from '../core/review/run';
+import { type InitializationOptions, type IndexState, reindex, type ReviewParams, type ReviewResult, reviewSeries, status, type UnusedExport, unusedExports } from '../protocol/requests';
 import { defaults, parseSettings, type Settings } from '../protocol/settings';
 import { exportHover, findingsFor, gplFixes, lenses, toDiagnostic } from './render';
 import { LineReader, treePathToUri, uriToTreePath, wordAt } from './text';
