@@ -7,7 +7,7 @@ export interface ParsedArgs {
 }
 
 const valued = new Set(['--tree', '--format', '--fail-on', '--cache-dir', '--config', '--exclude', '--policy', '--workers', '--max-file-bytes']);
-const booleans = new Set(['--uncommitted', '--no-cache', '--help', '-h', '--version', '--stdio', '--quiet', '--consumers', '--no-tests']);
+const booleans = new Set(['--uncommitted', '--no-cache', '--help', '-h', '--version', '--stdio', '--quiet', '--consumers', '--no-tests', '--history']);
 
 export class UsageError extends Error {}
 
@@ -47,4 +47,11 @@ export function flags(args: ParsedArgs, name: string): string[] {
 
 export function has(args: ParsedArgs, name: string): boolean {
   return args.flags.has(name);
+}
+
+/** The --format value, one of `allowed`; text by default. */
+export function format(args: ParsedArgs, allowed: readonly string[]): string {
+  const f = flag(args, '--format') ?? 'text';
+  if (!allowed.includes(f)) throw new UsageError(`--format ${f}: expected ${allowed.join(', ')}`);
+  return f;
 }

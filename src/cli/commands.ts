@@ -1,8 +1,9 @@
 /** The CLI's commands: argv in, text out, an exit code back. */
-import { checkExports, type Finding, type Severity, severityRank } from '../core/findings';
-import { flag, type ParsedArgs, UsageError } from './args';
+import { checkExports, type Finding, type Severity, severityRank, withHistoryFindings } from '../core/findings';
+import { flag, format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 import { consumersBlock, exportJson, exportLine, findingText, sarif } from './format';
+import { historiesFor, historyFindingsFor } from './history';
 
 
 export const VERSION = '0.1.0';
@@ -17,11 +18,15 @@ export const usage = `usage: kexports COMMAND [options]
                                               what a patch series does to exports: a git range
                                               (default: the branch against its upstream), an mbox,
                                               a .patch/.eml, or a git format-patch folder
+  kexports history   [--tree DIR] PATH...     when each export under PATH and its first consumer landed,
+                                              in releases and merge windows, from git history
   kexports lsp --stdio                        the language server, for any LSP editor
 
 options:
   --tree DIR            the kernel tree (default: the nearest parent with Kbuild and MAINTAINERS)
-  --format FMT          text or json; check also takes sarif; review takes text, json, markdown, sarif
+  --format FMT          text or json; check also takes sarif; review takes text, json, markdown, sarif;
+                        history takes text, json, csv
+  --history             check: add LATE_CONSUMER and NEVER_CONSUMED from git history
   --fail-on SEVERITY    check: exit 1 on a finding at or above error|warning|info|hint (default warning), or none
   --config FILE         settings file (default: .kexports.json in the tree, if present)
   --policy GLOB         a GPL-only path glob, instead of the configured ones (repeatable)
@@ -31,12 +36,6 @@ options:
   --no-cache            neither read nor write the cache
   --workers N           scan threads (default: one per core)
 `;
-
-function format(args: ParsedArgs, allowed: readonly string[]): string {
-  const f = flag(args, '--format') ?? 'text';
-  if (!allowed.includes(f)) throw new UsageError(`--format ${f}: expected ${allowed.join(', ')}`);
-  return f;
-}
 
 export async function runExports(args: ParsedArgs, io: Io): Promise<number> {
   const fmt = format(args, ['text', 'json']);
@@ -84,13 +83,15 @@ export async function runCheck(args: ParsedArgs, io: Io): Promise<number> {
   const fmt = format(args, ['text', 'json', 'sarif']);
   const failOn = (flag(args, '--fail-on') ?? 'warning') as Severity | 'none';
   if (failOn !== 'none' && !(failOn in severityRank)) throw new UsageError(`--fail-on ${failOn}: expected error, warning, info, hint or none`);
-  const { index, settings, paths } = await openContext(args, io, true);
+  const ctx = await openContext(args, io, true);
+  const { index, settings, paths } = ctx;
   const exports = index.exportsUnder(paths);
-  const findings = checkExports(index, paths, {
+  let findings = checkExports(index, paths, {
     gplOnlyPaths: settings.gplOnlyPaths,
     severity: settings.severity,
     testsCountAsConsumers: settings.testsCountAsConsumers,
   });
+  if (has(args, '--history')) findings = withHistoryFindings(findings, historyFindingsFor(ctx, await historiesFor(ctx, io)));
   if (fmt === 'json') {
     io.out(`${JSON.stringify({ tree: index.root, exports: exports.length, findings }, null, 1)}\n`);
   } else if (fmt === 'sarif') {

@@ -14,11 +14,13 @@ export interface Io {
   stdin?: () => string;
 }
 
-interface Context {
+export interface Context {
   index: KernelIndex;
   settings: Settings;
   root: string;
   paths: string[];
+  /** Where caches live; undefined with --no-cache. */
+  cacheDir: string | undefined;
 }
 
 export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean): Promise<Context> {
@@ -31,16 +33,17 @@ export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean)
   const settings = loadSettings(args, io, root);
   const workers = flag(args, '--workers');
   const maxBytes = flag(args, '--max-file-bytes');
+  const cacheDir = has(args, '--no-cache') ? undefined : (flag(args, '--cache-dir') ?? defaultCacheDir());
   const index = await openIndex(root, {
     exclude: settings.exclude,
-    cacheDir: has(args, '--no-cache') ? undefined : (flag(args, '--cache-dir') ?? defaultCacheDir()),
+    cacheDir,
     workers: workers === undefined ? undefined : Number(workers),
     maxFileBytes: maxBytes === undefined ? undefined : Number(maxBytes),
     log: (s) => io.err(`kexports: ${s}\n`),
   });
   const paths = takesPaths ? args.positionals.map((p) => toTreePath(root, io.cwd, p, !!treeArg)) : [];
   reportSkips(index, io);
-  return { index, settings, root, paths };
+  return { index, settings, root, paths, cacheDir };
 }
 
 function toTreePath(root: string, cwd: string, p: string, treeGiven: boolean): string {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError } from './args';
 import { runCheck, runConsumers, runExports, usage, VERSION } from './commands';
 import type { Io } from './context';
+import { historyCommand } from './history';
 import { reviewCommand } from './review';
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
@@ -18,6 +19,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return await runCheck(args, io);
       case 'review':
         return await reviewCommand(args, io);
+      case 'history':
+        return await historyCommand(args, io);
       case 'lsp': {
         if (!args.flags.has('--stdio')) throw new UsageError('lsp needs --stdio');
         const { startServer } = await import('../server/main');

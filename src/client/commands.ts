@@ -1,6 +1,6 @@
-/** The palette commands: Show Unused Exports and Re-index. */
+/** The palette commands: Show Unused Exports, Re-index, and Export Timeline for This File. */
 import * as vscode from 'vscode';
-import { unusedExports } from '../protocol/requests';
+import { exportHistory, unusedExports } from '../protocol/requests';
 import type { ExtensionContext } from './context';
 
 export function registerCommands(ctx: ExtensionContext): vscode.Disposable[] {
@@ -38,6 +38,21 @@ export function registerCommands(ctx: ExtensionContext): vscode.Disposable[] {
       const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(chosen.u.uri));
       const pos = new vscode.Position(chosen.u.line - 1, 0);
       await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos) });
+    }),
+    vscode.commands.registerCommand('kexports.exportTimeline', async (target?: vscode.Uri) => {
+      const client = ctx.languageClient;
+      if (!client) return void vscode.window.showWarningMessage('Kernel Exports: the language server is not running.');
+      const uri = target ?? vscode.window.activeTextEditor?.document.uri;
+      if (!uri || uri.scheme !== 'file') return void vscode.window.showInformationMessage('Kernel Exports: open a C, header or assembly file of the tree first.');
+      try {
+        const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Kernel Exports: reading the git history of ${vscode.workspace.asRelativePath(uri)}` }, () =>
+          client.sendRequest(exportHistory, { uri: uri.toString(), trusted: vscode.workspace.isTrusted }),
+        );
+        const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: result.markdown });
+        await vscode.commands.executeCommand('markdown.showPreview', doc.uri);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Kernel Exports: ${(e as Error).message}`);
+      }
     }),
     vscode.commands.registerCommand('kexports.reindex', async () => {
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Kernel Exports: re-indexing' }, () => ctx.reindex());

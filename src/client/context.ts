@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { LanguageClient, type LanguageClientOptions, RevealOutputChannelOn, type ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
-import { reindex, status, type StatusParams } from '../protocol/requests';
+import { reindex, status, type StatusParams, trustGranted } from '../protocol/requests';
 import { registerCommands } from './commands';
 import { registerReviewCommands } from './review';
 import { StatusBar } from './statusBar';
@@ -57,7 +57,7 @@ export class ExtensionContext {
       ],
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: { cacheDir: vscode.Uri.joinPath(storage, 'index').fsPath },
+      initializationOptions: { cacheDir: vscode.Uri.joinPath(storage, 'index').fsPath, trusted: vscode.workspace.isTrusted },
       synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{c,h,S}') },
       errorHandler: {
         error: () => ({ action: 1 /* Continue */ }),
@@ -76,6 +76,7 @@ export class ExtensionContext {
     client.onDidChangeState((e) => {
       if (e.newState === State.Running) client.onNotification(status, (p: StatusParams) => this.statusBar.show(p));
     });
+    this.vs.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void this.client?.sendNotification(trustGranted, {})));
     this.statusBar.show({ state: 'indexing', message: 'starting' });
     await client.start();
   }

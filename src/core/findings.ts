@@ -17,6 +17,8 @@ export const findingCodes = [
   'DUPLICATE_EXPORT',
   'DEFAULT_NAMESPACE_IGNORED',
   'UNRESOLVED_EXPORT',
+  'LATE_CONSUMER',
+  'NEVER_CONSUMED',
 ] as const;
 export type FindingCode = (typeof findingCodes)[number];
 
@@ -33,6 +35,8 @@ export const defaultSeverity: Record<FindingCode, Severity> = {
   DUPLICATE_EXPORT: 'error',
   DEFAULT_NAMESPACE_IGNORED: 'warning',
   UNRESOLVED_EXPORT: 'info',
+  LATE_CONSUMER: 'warning',
+  NEVER_CONSUMED: 'warning',
 };
 
 /** The HMM files the 2019 linux-mm review asked to keep GPL-only. */
@@ -140,6 +144,16 @@ export function checkExports(index: KernelIndex, paths: readonly string[], opts:
   }
   out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)));
   return out;
+}
+
+/**
+ * Check findings joined with export history's. NEVER_CONSUMED says what NO_CONSUMER says, with the
+ * windows: the export gets only the former.
+ */
+export function withHistoryFindings(findings: readonly Finding[], history: readonly Finding[]): Finding[] {
+  const never = new Set(history.filter((f) => f.code === 'NEVER_CONSUMED').map((f) => `${f.file}:${f.line}:${f.symbol}`));
+  const out = [...findings.filter((f) => !(f.code === 'NO_CONSUMER' && never.has(`${f.file}:${f.line}:${f.symbol}`))), ...history];
+  return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)));
 }
 
 /** Conditional paths "3.0/5.1" are exclusive when they take different branches of one #if. */

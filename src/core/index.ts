@@ -427,6 +427,23 @@ export class KernelIndex {
     return out;
   }
 
+  /**
+   * Files other than the exporter's that name the export in code today: direct uses, and header
+   * inlines and macros whose bodies use it. Export history searches these for the first consumer.
+   */
+  literalUsers(exp: Export): string[] {
+    const own = this.byPath.get(exp.file) ?? -1;
+    const seen = new Set<number>();
+    for (const n of consumerNames(exp.flavour, exp.name)) {
+      const id = this.table.get(n);
+      if (id === undefined) continue;
+      this.forEachPosting(id, (file, _line, ctx) => {
+        if (ctx !== DEF_CTX && file !== own) seen.add(file);
+      });
+    }
+    return [...seen].map((f) => this.files[f]!.path).sort();
+  }
+
   private fileStamp: Uint32Array = new Uint32Array(0);
   private nameStamp: Uint32Array = new Uint32Array(0);
   private queryStamp = 0;

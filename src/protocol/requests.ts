@@ -34,7 +34,29 @@ export const status = new NotificationType<StatusParams>('kexports/status');
 export interface InitializationOptions {
   /** Where the index cache may live (the extension's storage folder). */
   cacheDir?: string;
+  /**
+   * The workspace's trust. False: no git process runs (export history is unavailable). Editors
+   * without Workspace Trust leave it out, which means trusted.
+   */
+  trusted?: boolean;
 }
+
+/** The workspace became trusted (VS Code's onDidGrantWorkspaceTrust). */
+export const trustGranted = new NotificationType<Record<string, never>>('kexports/trustGranted');
+
+export interface HistoryParams {
+  /** The file whose exports to show, as a file: URI. */
+  uri: string;
+  trusted: boolean;
+}
+
+export interface HistoryResult {
+  /** The export timeline as Markdown; commit subjects are escaped. */
+  markdown: string;
+  exports: number;
+}
+
+export const exportHistory = new RequestType<HistoryParams, HistoryResult, void>('kexports/exportHistory');
 
 /** What to review: a git range (default: the branch against its upstream), uncommitted work, or mail. */
 export type ReviewSourceParam = { kind: 'range'; range?: string } | { kind: 'uncommitted' } | { kind: 'path'; uri: string };

@@ -15,6 +15,10 @@ export interface Settings {
   exclude: string[];
   /** Whether test code (lib/test_*.c, kunit, selftests, samples) counts as a consumer. */
   testsCountAsConsumers: boolean;
+  /** Export history from git (hover line, LATE_CONSUMER, NEVER_CONSUMED); only in trusted workspaces. */
+  history: boolean;
+  /** Exports exported more releases ago than this get no history finding. */
+  historyMaxAgeReleases: number;
 }
 
 export const defaults: Settings = {
@@ -23,6 +27,8 @@ export const defaults: Settings = {
   lenses: true,
   exclude: [],
   testsCountAsConsumers: true,
+  history: true,
+  historyMaxAgeReleases: 6,
 };
 
 const severities: readonly Severity[] = ['error', 'warning', 'info', 'hint', 'off'];
@@ -59,6 +65,12 @@ export function parseSettings(raw: unknown): ParsedSettings {
   s.gplOnlyPaths = strings('gplOnlyPaths') ?? s.gplOnlyPaths;
   s.exclude = strings('exclude') ?? s.exclude;
   s.lenses = bool('lenses') ?? s.lenses;
+  s.history = bool('history') ?? s.history;
+  const age = r.historyMaxAgeReleases;
+  if (age !== undefined) {
+    if (typeof age === 'number' && Number.isInteger(age) && age >= 0) s.historyMaxAgeReleases = age;
+    else warnings.push(`kexports.historyMaxAgeReleases: expected a whole number of releases; using ${defaults.historyMaxAgeReleases}`);
+  }
   s.testsCountAsConsumers = bool('testsCountAsConsumers') ?? s.testsCountAsConsumers;
   const sev = r.severity;
   if (sev !== undefined) {

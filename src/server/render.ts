@@ -33,7 +33,7 @@ function link(root: string, path: string, line: number, label = `${path}:${line}
 }
 
 /** The hover of an exported symbol. */
-export function exportHover(index: KernelIndex, exps: readonly Export[], settings: Settings): Hover {
+export function exportHover(index: KernelIndex, exps: readonly Export[], settings: Settings, historyOf?: (e: Export) => string | undefined): Hover {
   const inPolicy = policyMatcher(settings.gplOnlyPaths);
   const parts: string[] = [];
   for (const e of exps) {
@@ -45,6 +45,8 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
     }
     const where = [e.definition ? `defined at ${link(index.root, e.file, e.definition.line)}` : undefined, `exported at ${link(index.root, e.file, e.line)}`].filter(Boolean);
     lines.push(where.join(' · '));
+    const history = historyOf?.(e);
+    if (history) lines.push(history);
     lines.push(consumersMarkdown(index, index.consumers(e), settings));
     parts.push(lines.join('\n\n'));
   }

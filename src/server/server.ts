@@ -30,13 +30,35 @@ import { findTreeRoot } from '../core/tree';
 import { replyText } from '../core/review/reply';
 import { markdown } from '../core/review/report';
 import { runReview } from '../core/review/run';
-import { type InitializationOptions, type IndexState, reindex, type ReviewParams, type ReviewResult, reviewSeries, status, type UnusedExport, unusedExports } from '../protocol/requests';
+import { withHistoryFindings } from '../core/findings';
+import type { FileHistory } from '../core/history/compute';
+import { historyFindings, historyLine, historyMarkdown, unavailableLine } from '../core/history/render';
+import { exportRefs, HistoryService } from '../core/history/service';
+import { md } from '../core/markdown';
+import {
+  exportHistory,
+  type HistoryParams,
+  type HistoryResult,
+  type InitializationOptions,
+  type IndexState,
+  reindex,
+  type ReviewParams,
+  type ReviewResult,
+  reviewSeries,
+  status,
+  trustGranted,
+  type UnusedExport,
+  unusedExports,
+} from '../protocol/requests';
 import { defaults, parseSettings, type Settings } from '../protocol/settings';
 import { exportHover, findingsFor, gplFixes, lenses, toDiagnostic } from './render';
 import { LineReader, treePathToUri, uriToTreePath, wordAt } from './text';
 
 /** Open documents this large are re-scanned after a longer pause: generated headers must not block. */
 const LARGE_DOCUMENT = 1 << 20;
+/** An open file's history is checked against HEAD at most this often. */
+const HISTORY_RECHECK_MS = 10_000;
+const UNTRUSTED_HISTORY = "this workspace is not trusted, and git would read the repository's config, which can run programs";
 
 export class KexportsServer {
   private readonly documents = new TextDocuments(TextDocument);
@@ -52,6 +74,12 @@ export class KexportsServer {
   private pending = new Map<string, NodeJS.Timeout>();
   /** The document version the index holds, per open document: diagnostics wait for their text. */
   private applied = new Map<string, number>();
+  /** False in an untrusted workspace: no git process runs. */
+  private trusted = true;
+  private historyService: HistoryService | undefined;
+  /** Per path: the export names last asked about, and when. */
+  private historyAsked = new Map<string, { names: string; at: number }>();
+  private historyErrors = new Map<string, string>();
 
   constructor(private readonly conn: Connection) {}
 
@@ -64,11 +92,24 @@ export class KexportsServer {
     c.onCodeAction((p) => this.guard(() => this.codeActions(p.textDocument.uri, p.context.diagnostics)));
     c.onReferences((p, token) => this.guard(() => this.references(p.textDocument.uri, p.position.line, p.position.character, p.context.includeDeclaration, token)));
     c.onWorkspaceSymbol((p, token) => this.guard(() => this.workspaceSymbols(p.query, token)));
-    c.onDidChangeConfiguration(() => this.quiet(this.loadSettings().then(() => this.republish())));
+    c.onDidChangeConfiguration(() =>
+      this.quiet(
+        this.loadSettings().then(() => {
+          this.historyAsked.clear();
+          this.republish();
+        }),
+      ),
+    );
     c.onDidChangeWatchedFiles((p) => this.guard(() => this.filesChanged(p.changes)));
     c.onRequest(unusedExports, (p, token) => this.guard(() => this.unused(p.under, token)) ?? []);
     c.onRequest(reindex, () => this.startIndexing(true));
     c.onRequest(reviewSeries, (p) => this.review(p));
+    c.onRequest(exportHistory, (p) => this.timeline(p));
+    c.onNotification(trustGranted, () => {
+      this.trusted = true;
+      this.historyAsked.clear();
+      this.republish();
+    });
     this.documents.onDidChangeContent((e) => this.schedule(e.document));
     this.documents.onDidClose((e) => this.closed(e.document.uri));
     this.documents.listen(c);
@@ -97,6 +138,7 @@ export class KexportsServer {
       if (found.isKernelTree) this.root = found.root;
     }
     const opts = (p.initializationOptions ?? {}) as InitializationOptions;
+    this.trusted = opts.trusted ?? true;
     this.cacheDir = opts.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/tmp', '.cache'), 'kexports');
     this.canConfigure = !!p.capabilities.workspace?.configuration;
     this.canWatch = !!p.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration;
@@ -253,8 +295,95 @@ export class KexportsServer {
     for (const d of this.documents.all()) {
       const path = this.pathOf(d.uri);
       if (!path || this.applied.get(d.uri) !== d.version) continue;
-      const diagnostics = this.guard(() => findingsFor(this.index!, path, this.settings).map(toDiagnostic)) ?? [];
+      this.askHistory(path);
+      const diagnostics = this.guard(() => withHistoryFindings(findingsFor(this.index!, path, this.settings), this.historyFindingsFor(path)).map(toDiagnostic)) ?? [];
       this.quiet(this.conn.sendDiagnostics({ uri: d.uri, version: d.version, diagnostics }));
+    }
+  }
+
+  // ---- export history ----
+
+  private historyEnabled(): boolean {
+    return this.settings.history && this.trusted && !!this.root && !!this.index;
+  }
+
+  private histories(): HistoryService {
+    const tests = this.settings.testsCountAsConsumers;
+    if (!this.historyService || this.historyService.testsCountAsConsumers !== tests) {
+      this.historyService = new HistoryService(this.root!, { cacheDir: this.cacheDir, testsCountAsConsumers: tests, log: (m) => this.conn.console.log(`kexports: ${m}`) });
+    }
+    return this.historyService;
+  }
+
+  /**
+   * Starts the history of an open file in the background, when its exports changed or HEAD may have
+   * moved (at most every HISTORY_RECHECK_MS); diagnostics are republished when it arrives.
+   */
+  private askHistory(path: string, force = false): Promise<FileHistory> | undefined {
+    if (!this.historyEnabled()) return undefined;
+    const refs = exportRefs(this.index!, path, this.settings.testsCountAsConsumers);
+    if (refs.length === 0) return undefined;
+    const names = refs.map((r) => r.name).join(',');
+    const last = this.historyAsked.get(path);
+    if (!force && last && last.names === names && Date.now() - last.at < HISTORY_RECHECK_MS) return undefined;
+    this.historyAsked.set(path, { names, at: Date.now() });
+    const before = this.histories().peek(path);
+    const p = this.histories().history(path, refs);
+    p.then(
+      (h) => {
+        const had = this.historyErrors.delete(path);
+        if (had || h !== before) this.republish();
+      },
+      (e: unknown) => {
+        const msg = (e as Error).message;
+        if (this.historyErrors.get(path) !== msg) this.conn.console.warn(`kexports: export history of ${path}: ${msg}`);
+        this.historyErrors.set(path, msg);
+      },
+    );
+    return p;
+  }
+
+  private historyFindingsFor(path: string) {
+    const h = this.historyEnabled() ? this.historyService?.peek(path) : undefined;
+    if (!h) return [];
+    // Rows follow the exports to where they are now: the text may have moved since git was asked.
+    const now = new Map((this.index!.exportsByFile.get(path) ?? []).map((e) => [e.name, e]));
+    const rows = h.exports.flatMap((r) => {
+      const e = now.get(r.symbol);
+      return e ? [{ ...r, line: e.line, col: e.col, endLine: e.endLine, endCol: e.endCol }] : [];
+    });
+    return historyFindings({ ...h, exports: rows }, { severity: this.settings.severity, maxAgeReleases: this.settings.historyMaxAgeReleases });
+  }
+
+  /** The hover's history line: from memory only, never a git process. */
+  private historyHoverLine(e: Export): string | undefined {
+    if (!this.settings.history) return undefined;
+    if (!this.trusted) return `*${unavailableLine(UNTRUSTED_HISTORY)}*`;
+    const error = this.historyErrors.get(e.file);
+    if (error) return `*${md(unavailableLine(error))}*`;
+    const row = this.historyService?.peek(e.file)?.exports.find((r) => r.symbol === e.name);
+    if (!row) {
+      this.askHistory(e.file);
+      return '*history: reading git log…*';
+    }
+    return `history: ${historyLine(row, md)}`;
+  }
+
+  private async timeline(p: HistoryParams): Promise<HistoryResult> {
+    const path = this.pathOf(p.uri);
+    if (!this.root || !path) throw new ResponseError(1, 'not a file of a kernel tree');
+    if (!this.index) throw new ResponseError(1, 'Kernel Exports is still indexing; try again when it is ready');
+    if (!p.trusted || !this.trusted) throw new ResponseError(2, `export history is unavailable: ${UNTRUSTED_HISTORY}`);
+    const refs = exportRefs(this.index, path, this.settings.testsCountAsConsumers);
+    if (refs.length === 0) return { markdown: `# Export timeline: ${md(path)}\n\nThis file exports nothing.\n`, exports: 0 };
+    try {
+      this.historyAsked.set(path, { names: refs.map((r) => r.name).join(','), at: Date.now() });
+      const h = await this.histories().history(path, refs);
+      this.historyErrors.delete(path);
+      this.republish();
+      return { markdown: historyMarkdown(h), exports: h.exports.length };
+    } catch (e) {
+      throw new ResponseError(2, (e as Error).message);
     }
   }
 
@@ -286,7 +415,7 @@ export class KexportsServer {
     }
     const exps = this.exportsAt(uri, line, character);
     if (exps.length === 0 || token.isCancellationRequested) return null;
-    return exportHover(this.index, exps, this.settings);
+    return exportHover(this.index, exps, this.settings, (e) => this.historyHoverLine(e));
   }
 
   private codeLenses(uri: string) {

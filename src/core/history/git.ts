@@ -1,0 +1,144 @@
+/**
+ * The git questions export history asks, through one simple-git instance per tree, which caps the
+ * number of git processes running at once. Every failure becomes a GitError naming the command.
+ */
+import { readFileSync } from 'node:fs';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { GitError } from '../review/git';
+import { type KernelVersion, parseTag } from './versions';
+
+export { GitError };
+
+/** Git processes at once, per tree: enough to overlap, few enough to leave the editor its cores. */
+export const MAX_GIT_PROCESSES = 3;
+
+export interface LogCommit {
+  hash: string;
+  parents: string[];
+  authorDate: string;
+  /** Committer time, Unix seconds. */
+  time: number;
+  subject: string;
+}
+
+export interface PatchCommit extends LogCommit {
+  /** The file's path in this commit (before a later rename). */
+  path: string;
+  added: string[];
+  removed: string[];
+}
+
+const FIELDS = '%H%x1f%P%x1f%aI%x1f%ct%x1f%s';
+
+function parseHeader(line: string): LogCommit {
+  const [hash = '', parents = '', authorDate = '', time = '0', subject = ''] = line.split('\x1f');
+  return { hash, parents: parents ? parents.split(' ') : [], authorDate, time: Number(time), subject };
+}
+
+export class HistoryGit {
+  private readonly git: SimpleGit;
+
+  constructor(readonly root: string) {
+    this.git = simpleGit({ baseDir: root, maxConcurrentProcesses: MAX_GIT_PROCESSES, trimmed: false });
+  }
+
+  async run(args: string[]): Promise<string> {
+    try {
+      return await this.git.raw(args);
+    } catch (e) {
+      throw gitError(args, e);
+    }
+  }
+
+  async head(): Promise<string> {
+    return (await this.run(['rev-parse', '--verify', 'HEAD^{commit}'])).trim();
+  }
+
+  /** The boundary commits of a shallow clone: their parents are missing. */
+  async shallowBoundary(): Promise<Set<string>> {
+    if ((await this.run(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') return new Set();
+    const file = (await this.run(['rev-parse', '--path-format=absolute', '--git-path', 'shallow'])).trim();
+    try {
+      return new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+    } catch {
+      return new Set(['?']);
+    }
+  }
+
+  /** Mainline kernel tags, optionally only those containing or merged into a commit. */
+  async tags(filter?: { contains: string } | { merged: string }): Promise<KernelVersion[]> {
+    const args = ['tag', '--list', 'v*'];
+    if (filter && 'contains' in filter) args.push('--contains', filter.contains);
+    if (filter && 'merged' in filter) args.push('--merged', filter.merged);
+    const out = await this.run(args);
+    return out.split('\n').map((t) => parseTag(t.trim())).filter((v): v is KernelVersion => v !== undefined);
+  }
+
+  /** Every commit that changed the file, following renames, newest first, with its changed lines. */
+  async fileLog(path: string): Promise<PatchCommit[]> {
+    const out = await this.run(['log', '--follow', '-M', '-p', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', '--relative', `--format=%x1e${FIELDS}`, '--', path]);
+    const commits: PatchCommit[] = [];
+    for (const rec of out.split('\x1e')) {
+      if (!rec) continue;
+      const nl = rec.indexOf('\n');
+      const c: PatchCommit = { ...parseHeader(nl < 0 ? rec : rec.slice(0, nl)), path, added: [], removed: [] };
+      if (nl >= 0) {
+        for (const line of rec.slice(nl + 1).split('\n')) {
+          if (line.startsWith('+++ ')) {
+            if (line.startsWith('+++ b/')) c.path = line.slice(6);
+          } else if (line.startsWith('--- ')) continue;
+          else if (line.startsWith('+')) c.added.push(line.slice(1));
+          else if (line.startsWith('-')) c.removed.push(line.slice(1));
+        }
+      }
+      commits.push(c);
+    }
+    return commits;
+  }
+
+  /**
+   * Commits whose diff adds or removes a line naming any of `names` (as a word) in the paths, with
+   * the paths each changed; newest first. `-G`, not `-S`: a comment turned into a call keeps the
+   * count the same. Paths go in chunks: argv has a limit and popular exports have
+   * thousands of users.
+   */
+  async pickaxe(names: readonly string[], paths: readonly string[]): Promise<{ commit: LogCommit; files: string[] }[]> {
+    const re = `(^|[^A-Za-z0-9_])(${names.join('|')})([^A-Za-z0-9_]|$)`;
+    const out: { commit: LogCommit; files: string[] }[] = [];
+    const CHUNK = 200;
+    const chunks: string[][] = [];
+    for (let k = 0; k < paths.length; k += CHUNK) chunks.push(paths.slice(k, k + CHUNK) as string[]);
+    const texts = await Promise.all(
+      chunks.map((chunk) => this.run(['log', '--no-color', '--no-ext-diff', '--relative', `-G${re}`, '--name-only', `--format=%x1e${FIELDS}`, '--', ...chunk])),
+    );
+    for (const text of texts) {
+      for (const rec of text.split('\x1e')) {
+        if (!rec) continue;
+        const lines = rec.split('\n');
+        out.push({ commit: parseHeader(lines[0]!), files: lines.slice(1).filter(Boolean) });
+      }
+    }
+    return out;
+  }
+
+  /** A file's bytes at a commit; undefined when it does not exist there. */
+  async show(commit: string, path: string): Promise<Buffer | undefined> {
+    try {
+      return await this.git.showBuffer([`${commit}:./${path}`]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether `a` is an ancestor of `b` (or the same commit). */
+  async isAncestor(a: string, b: string): Promise<boolean> {
+    return (await this.run(['rev-list', '-n', '1', `${b}..${a}`])).trim() === '';
+  }
+}
+
+function gitError(args: readonly string[], e: unknown): GitError {
+  const raw = (e as Error).message ?? String(e);
+  const cmd = `git ${args.filter((a) => !a.startsWith('--format=')).slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''}`;
+  if (/ENOENT/.test(raw) && /spawn/.test(raw)) return new GitError(`${cmd} failed: git is not installed or not on PATH`);
+  return new GitError(`${cmd} failed: ${raw.trim().split('\n').slice(0, 2).join(' ')}`);
+}
