@@ -22,8 +22,12 @@ export class LspClient {
   private waiters: (() => void)[] = [];
   settings: unknown = {};
 
-  constructor(readonly root: string, args: string[] = [join(repoRoot, 'dist/server.js'), '--stdio']) {
-    this.child = spawn(process.execPath, args, { env: { ...process.env, XDG_CACHE_HOME: tempDir('kexports-lsp-cache-') }, stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(
+    readonly root: string,
+    args: string[] = [join(repoRoot, 'dist/server.js'), '--stdio'],
+    private readonly options: { env?: Record<string, string>; initializationOptions?: Record<string, unknown> } = {},
+  ) {
+    this.child = spawn(process.execPath, args, { env: { ...process.env, XDG_CACHE_HOME: tempDir('kexports-lsp-cache-'), ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.conn = createMessageConnection(new StreamMessageReader(this.child.stdout!), new StreamMessageWriter(this.child.stdin!));
     this.conn.onRequest('window/workDoneProgress/create', () => null);
     this.conn.onRequest('client/registerCapability', () => null);
@@ -88,7 +92,7 @@ export class LspClient {
       rootUri: pathToFileURL(this.root).toString(),
       workspaceFolders: [{ uri: pathToFileURL(this.root).toString(), name: 'tree' }],
       capabilities: { window: { workDoneProgress: true }, workspace: { configuration: true, didChangeWatchedFiles: { dynamicRegistration: true }, codeLens: { refreshSupport: true } } },
-      initializationOptions: { cacheDir: tempDir('kexports-lsp-idx-') },
+      initializationOptions: { cacheDir: tempDir('kexports-lsp-idx-'), ...this.options.initializationOptions },
     });
     await this.conn.sendNotification('initialized', {});
     return result;
