@@ -1,5 +1,7 @@
 // npm run bench: kexports on a real kernel tree beside rg and git grep, in the same run.
 //   KEXPORTS_BENCH_TREE=DIR npm run bench     any tree; default: linux-6.1 from ../shared/tools/get-kernel.sh
+//   KEXPORTS_BENCH_HISTORY=DIR|skip           the two-release repository for export history; default:
+//                                             ../shared/tools/make-kernel-history.sh (builds it once)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tree = process.env.KEXPORTS_BENCH_TREE ?? execFileSync(resolve(repo, '../shared/tools/get-kernel.sh'), ['6.1'], { encoding: 'utf8' }).trim();
 await build({ entryPoints: [join(repo, 'scripts/benchRunner.ts')], bundle: true, platform: 'node', format: 'esm', outfile: join(repo, '.bench/benchRunner.mjs'), logLevel: 'warning' });
 await build({ entryPoints: [join(repo, 'scripts/benchLsp.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchLsp.cjs'), logLevel: 'warning' });
+await build({ entryPoints: [join(repo, 'scripts/benchHistory.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchHistory.cjs'), logLevel: 'warning' });
 const runner = join(repo, '.bench/benchRunner.mjs');
 const worker = join(repo, 'dist/scanWorker.js');
 const hasTime = existsSync('/usr/bin/time');
@@ -73,6 +76,31 @@ try {
   console.log(`edit of mm/hmm.c to new diagnostics (20 ms debounce included): median ${l.editToDiagnostics.medianMs} ms, max ${l.editToDiagnostics.maxMs} ms`);
 } finally {
   rmSync(cacheDir, { recursive: true, force: true });
+}
+
+// Export history: git log per file, on real kernel sources and on a long history made here.
+function historyBench(args) {
+  const r = spawnSync(process.execPath, [join(repo, '.bench/benchHistory.cjs'), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+}
+const historyRepo = process.env.KEXPORTS_BENCH_HISTORY ?? execFileSync(resolve(repo, '../shared/tools/make-kernel-history.sh'), { encoding: 'utf8' }).trim();
+console.log('');
+if (historyRepo !== 'skip') {
+  const hCache = mkdtempSync(join(tmpdir(), 'kexports-bench-'));
+  try {
+    console.log(`export history on ${historyRepo} (two commits, tagged v6.1 and v6.12):`);
+    for (const h of historyBench(['kernel', historyRepo, hCache, worker])) {
+      if (h.what === 'index') console.log(`  index of its work tree (cold): ${h.ms} ms`);
+      else console.log(`  ${h.what}: ${h.exports} exports, ${h.consumerFiles} consumer files; cold ${h.coldMs} ms, warm (cache file) ${h.warmMs} ms, from memory (hover) ${h.peekUs} us; ${JSON.stringify(h.verdicts)}`);
+    }
+  } finally {
+    rmSync(hCache, { recursive: true, force: true });
+  }
+}
+console.log('export history of one file with 10 exports, as its history grows (git fast-import repository):');
+for (const h of historyBench(['grow', '1000', '4000', '16000'])) {
+  console.log(`  ${h.commits} commits: cold ${h.coldMs} ms, warm (cache file) ${h.warmMs} ms; one plain git log --follow -p of the file: ${h.gitLogMs} ms`);
 }
 console.log('');
 const w = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length)));
