@@ -8,7 +8,7 @@ import type { ExportHistory, FileHistory } from '../../src/core/history/compute'
 import { historyCsv, historyFindings, historyLine, historyMarkdown } from '../../src/core/history/render';
 import { exportRefs, HistoryService } from '../../src/core/history/service';
 import { compareVersions, parseTag, Releases } from '../../src/core/history/versions';
-import { tempDir } from '../helpers';
+import { tempDir, writeTree } from '../helpers';
 import { gitIn, type HistoryRepo, makeHistoryRepo } from '../historyRepo';
 
 describe('kernel versions and merge windows', () => {
@@ -252,6 +252,17 @@ describe('export history of a repository with kernel tags', () => {
     assert.equal(logs.length, 1);
     assert.match(logs[0]!, /^history cache .*history-\w+\.json is unusable \(.*\); rebuilding it$/);
     assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { entries: unknown[] }).entries.length, 1);
+  });
+
+  it('searches at most 400 users of a popular export, and says so', async () => {
+    const files: Record<string, string> = { 'lib/popular.c': 'int popular(void)\n{\n\treturn 1;\n}\nEXPORT_SYMBOL(popular);\n' };
+    for (let k = 0; k < 401; k++) files[`drivers/many/user${String(k).padStart(3, '0')}.c`] = `int user${k}(void)\n{\n\treturn popular();\n}\n`;
+    const root = writeTree(files);
+    for (const args of [['init', '-q', '-b', 'master'], ['add', '-A'], ['commit', '-q', '-m', 'popular'], ['tag', 'v6.0']]) gitIn(root, ...args);
+    const p = row(await historyOf(root, 'lib/popular.c'), 'popular');
+    assert.deepEqual(p.searched, { files: 400, of: 401 });
+    assert.equal(p.firstConsumer?.file, 'drivers/many/user000.c');
+    assert.match(historyLine(p), /; first consumer among 400 of the 401 files that use it v6\.0 \(user000\.c, [0-9a-f]{7}\): same window$/);
   });
 
   it('names the git command that failed when the tree is not in a repository', async () => {

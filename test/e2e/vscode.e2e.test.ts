@@ -106,6 +106,12 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
       ].join('\n'),
     );
 
+    // A repository with one release tag, for the export timeline.
+    const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'A Developer', GIT_AUTHOR_EMAIL: 'dev@example.invalid', GIT_COMMITTER_NAME: 'A Developer', GIT_COMMITTER_EMAIL: 'dev@example.invalid' };
+    for (const args of [['init', '-q', '-b', 'master'], ['add', '-A'], ['commit', '-q', '-m', 'Linux 6.1 sample'], ['tag', '-a', '-m', 'Linux 6.1', 'v6.1']]) {
+      execFileSync('git', args, { cwd: tree, env: gitEnv });
+    }
+
     const vsix = join(base, 'kexports.vsix');
     execFileSync(process.execPath, [join(repoRoot, 'scripts/package.mjs'), vsix], { stdio: 'ignore' });
     const dirs = { data: join(base, 'data'), ext: join(base, 'extensions'), xdg: join(base, 'xdg') };
@@ -277,6 +283,28 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     assert.match(report, /LICENSE_RELAXED/);
     assert.match(report, /memunmap_pages goes from EXPORT_SYMBOL_GPL \(GPL-only\) to EXPORT_SYMBOL \(any license\)/);
     assert.equal(await preview.locator('a', { hasText: 'mm/memremap.c:21' }).count(), 1, 'the finding links to its line');
+  });
+
+  it('opens the export timeline of the current file', async () => {
+    await page.locator(sel.tab, { hasText: 'hmm.c' }).first().click();
+    await command('Kernel Exports: Export Timeline for This File');
+    // Several previews may be open: find the one that holds the timeline.
+    const frames = page.locator('iframe.webview.ready');
+    let body = '';
+    const deadline = Date.now() + 60_000;
+    while (!body.includes('Export timeline') && Date.now() < deadline) {
+      await frames.last().waitFor({ state: 'attached', timeout: 15_000 });
+      for (let k = (await frames.count()) - 1; k >= 0 && !body.includes('Export timeline'); k--) {
+        body = (await page.frameLocator('iframe.webview.ready').nth(k).frameLocator('#active-frame').locator('body').textContent({ timeout: 2000 }).catch(() => '')) ?? '';
+      }
+    }
+    await shot('export-timeline');
+    assert.match(body, /Export timeline: mm\/hmm\.c/);
+    assert.match(body, /newest release merged: v6\.1/);
+    assert.match(body, /hmm_range_fault\s*EXPORT_SYMBOL_GPL/, 'after the quick fix, uncommitted');
+    assert.match(body, /hmm_range_snapshot_unused\s*EXPORT_SYMBOL_GPL\s*in v6\.1, cycle of v6\.1/);
+    assert.match(body, /Linux 6\.1 sample/);
+    assert.match(body, /never consumed so far/);
   });
 
   it('restarts a crashed server and says so once', async () => {

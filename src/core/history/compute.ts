@@ -52,6 +52,8 @@ export interface ExportHistory {
   /** Merge windows from the export to the first consumer. */
   gap?: number;
   verdict: Verdict;
+  /** Set when the export has more users than were searched: the first consumer is among these. */
+  searched?: { files: number; of: number };
   licenseChanges: (CommitRef & { from: string; to: string })[];
 }
 
@@ -171,7 +173,9 @@ export async function computeFileHistory(path: string, exports: readonly ExportR
       for (const ch of span.changes) {
         if (gplOnly(ch.from, o.wrappers) !== gplOnly(ch.to, o.wrappers)) h.licenseChanges.push({ ...(await ref(ch.commit)), from: ch.from, to: ch.to });
       }
-      const first = await firstConsumer(git, e, path);
+      const users = e.consumerFiles.filter((f) => f !== path);
+      if (users.length > MAX_SEARCHED_FILES) h.searched = { files: MAX_SEARCHED_FILES, of: users.length };
+      const first = await firstConsumer(git, e.consumerNames, users.slice(0, MAX_SEARCHED_FILES));
       if (!first) {
         h.verdict = 'never';
         return h;
@@ -194,6 +198,13 @@ export async function computeFileHistory(path: string, exports: readonly ExportR
   return history;
 }
 
+/**
+ * Files searched for an export's first consumer, at most. Each 200 cost one `git log -G` over the
+ * whole history; an export with more users than this (printk has 33,000) is consumed beyond doubt,
+ * and the answer says how many were searched.
+ */
+export const MAX_SEARCHED_FILES = 400;
+
 /** Confirmations by `git show` per export, at most: a mention in a comment before the real use is rare. */
 const MAX_CONFIRM = 8;
 
@@ -203,13 +214,20 @@ const MAX_CONFIRM = 8;
  * mention in a comment or a prototype does not count. Past the confirmation budget, the next
  * candidate is taken as it is.
  */
-async function firstConsumer(git: HistoryGit, e: ExportRef, ownPath: string): Promise<{ commit: LogCommit; file: string } | undefined> {
-  const files = e.consumerFiles.filter((f) => f !== ownPath);
+async function firstConsumer(git: HistoryGit, names: readonly string[], files: readonly string[]): Promise<{ commit: LogCommit; file: string } | undefined> {
   if (files.length === 0) return undefined;
-  const hits = await git.pickaxe(e.consumerNames, files);
+  const hits = await git.pickaxe(names, files);
+  // One entry per commit (chunks of paths may each list it), files in path order.
+  const byCommit = new Map<string, { commit: LogCommit; files: string[]; k: number }>();
+  hits.forEach((h, k) => {
+    const seen = byCommit.get(h.commit.hash);
+    if (seen) seen.files.push(...h.files);
+    else byCommit.set(h.commit.hash, { commit: h.commit, files: [...h.files], k });
+  });
   const wanted = new Set(files);
   // Oldest first; git log lists newest first, so among equal times the later entry is older.
-  const order = hits.map((h, k) => ({ ...h, k })).sort((a, b) => a.commit.time - b.commit.time || b.k - a.k);
+  const order = [...byCommit.values()].sort((a, b) => a.commit.time - b.commit.time || b.k - a.k);
+  for (const o of order) o.files.sort();
   let confirms = 0;
   for (const h of order) {
     for (const file of h.files) {
@@ -217,7 +235,7 @@ async function firstConsumer(git: HistoryGit, e: ExportRef, ownPath: string): Pr
       if (confirms >= MAX_CONFIRM) return { commit: h.commit, file };
       confirms++;
       const buf = await git.show(h.commit.hash, file);
-      if (buf && usesName(file, buf, e.consumerNames)) return { commit: h.commit, file };
+      if (buf && usesName(file, buf, names)) return { commit: h.commit, file };
     }
   }
   return undefined;

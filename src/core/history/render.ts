@@ -60,7 +60,8 @@ export function historyLine(h: ExportHistory, esc: (s: string) => string = (s) =
   if (!e) return 'not in git history yet: the export line is not committed';
   const parts = [`exported ${esc(released(e))} (${esc(e.landing.window)}, ${short(e).slice(0, 7)} '${esc(subject(e))}')`];
   const c = h.firstConsumer;
-  if (c) parts.push(`first consumer ${esc(released(c)).replace(/^in /, '')} (${esc(base(c.file))}, ${short(c).slice(0, 7)}): ${verdictWords(h)}`);
+  const among = h.searched ? ` among ${h.searched.files} of the ${h.searched.of.toLocaleString('en-US')} files that use it` : '';
+  if (c) parts.push(`first consumer${among} ${esc(released(c)).replace(/^in /, '')} (${esc(base(c.file))}, ${short(c).slice(0, 7)}): ${verdictWords(h)}`);
   else parts.push(verdictWords(h));
   for (const l of h.licenseChanges) parts.push(`${esc(l.from)} → ${esc(l.to)} ${esc(released(l))} (${short(l).slice(0, 7)})`);
   return parts.join('; ');
