@@ -106,11 +106,11 @@ export class HistoryService {
     return this.remember(path, key, history, true);
   }
 
-  /** Cached rows in the order and at the lines of the exports today (lines move with edits). */
+  /** Cached rows in the order, at the lines and with the macros of the exports today (edits move them). */
   private relocate(h: FileHistory, exports: readonly ExportRef[]): FileHistory {
     const rows = exports.map((e) => {
       const row = h.exports.find((x) => x.symbol === e.name)!;
-      return { ...row, line: e.line, col: e.col, endLine: e.endLine, endCol: e.endCol };
+      return { ...row, macro: e.macro, line: e.line, col: e.col, endLine: e.endLine, endCol: e.endCol };
     });
     return { ...h, exports: rows };
   }
