@@ -5,7 +5,7 @@
  * Layout: magic, u32 checksum of everything after it, u32 length + JSON header, then the typed arrays
  * in header order, each 8-byte aligned, so that loading makes views on the file's bytes, not copies.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { IndexedFile, IndexStats, KernelIndex } from './index';
@@ -14,7 +14,7 @@ import { DEF_CTX } from './lexer';
 import type { KbuildNamespaces } from './kbuild';
 
 /** 16 bytes, so that the checksummed region starts 4-byte aligned, after the 4-byte checksum. */
-const MAGIC = 'KEXPORTS-IDX-07\n';
+const MAGIC = 'KEXPORTS-IDX-08\n';
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
 
@@ -24,9 +24,10 @@ type FileDetail = Pick<IndexedFile, 'exports' | 'defs' | 'imports' | 'wrappers' 
 export interface CacheHeader {
   root: string;
   key: string;
-  /** Per-file scalars live in arrays (filePaths, fileSize, ...); details by file index. */
+  /** Per-file scalars live in arrays (filePaths, fileSize, ...); details, by file index, in the JSON of the `details` array. */
   fileCount: number;
-  details: Record<number, Partial<FileDetail>>;
+  /** Random per write: a reader of part of the file can tell that it read the same file. */
+  generation: string;
   dirs: [string, number][];
   kbuild: { dir: [string, string][]; subdir: [string, string][]; object: [string, string][] };
   stats: IndexStats;
@@ -45,7 +46,7 @@ export interface LoadedCache {
 type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
 
 /** Splits file records into arrays of scalars and a sparse map of details. */
-function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][]; details: Record<number, Partial<FileDetail>> } {
+function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] } {
   const n = files.length;
   const size = new Float64Array(n);
   const mtime = new Float64Array(n);
@@ -71,6 +72,7 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][]; 
     if (Object.keys(d).length) details[k] = d;
   });
   const paths = Buffer.from(files.map((f) => f.path).join('\n'), 'utf8');
+  const detailBytes = Buffer.from(JSON.stringify(details), 'utf8');
   return {
     arrays: [
       ['filePaths', new Uint8Array(paths.buffer, paths.byteOffset, paths.byteLength)],
@@ -80,12 +82,15 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][]; 
       ['fileAlive', alive],
       ['fileProxyStart', pStart],
       ['fileProxyCount', pCount],
+      ['details', new Uint8Array(detailBytes.buffer, detailBytes.byteOffset, detailBytes.byteLength)],
     ],
-    details,
   };
 }
 
 function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): IndexedFile[] {
+  const detailBytes = arrays.get('details') as Uint8Array | undefined;
+  if (!detailBytes) throw new Error('missing details');
+  const details = JSON.parse(Buffer.from(detailBytes.buffer, detailBytes.byteOffset, detailBytes.byteLength).toString('utf8')) as Record<number, Partial<FileDetail>>;
   const pathBytes = arrays.get('filePaths') as Uint8Array;
   const paths = h.fileCount ? Buffer.from(pathBytes.buffer, pathBytes.byteOffset, pathBytes.byteLength).toString('utf8').split('\n') : [];
   if (paths.length !== h.fileCount) throw new Error('file count mismatch');
@@ -98,7 +103,7 @@ function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): IndexedFile[] 
   for (const a of [size, mtime, lines, alive, pStart, pCount]) if (a.length !== h.fileCount) throw new Error('file arrays');
   const out: IndexedFile[] = new Array(h.fileCount);
   for (let k = 0; k < h.fileCount; k++) {
-    const d = h.details[k];
+    const d = details[k];
     const f: IndexedFile = {
       path: paths[k]!,
       size: size[k]!,
@@ -154,7 +159,7 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
     root: index.root,
     key,
     fileCount: index.files.length,
-    details: packed.details,
+    generation: createHash('sha1').update(`${process.pid} ${Date.now()} ${Math.random()}`).digest('hex').slice(0, 16),
     dirs,
     kbuild: { dir: [...index.kbuild.dir], subdir: [...index.kbuild.subdir], object: [...index.kbuild.object] },
     stats: index.stats,
@@ -200,6 +205,66 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
   renameSync(tmp, file);
 }
 
+const WIDTH: Record<ArrayKind, number> = { u8: 1, u16: 2, u32: 4, i32: 4, f64: 8 };
+
+/** Where each array starts, in file offsets: 8-byte aligned, in header order, after the header. */
+function layout(h: CacheHeader, afterHeader: number): { name: string; kind: ArrayKind; length: number; at: number; bytes: number }[] {
+  let pos = afterHeader;
+  return h.arrays.map((a) => {
+    if (pos % 8) pos += 8 - (pos % 8);
+    const at = pos;
+    const bytes = a.length * WIDTH[a.kind];
+    pos += bytes;
+    return { ...a, at, bytes };
+  });
+}
+
+/** What a warm start compares with the disk, read without the rest of the cache (for a worker). */
+export interface StatList {
+  generation: string;
+  dirs: [string, number][];
+  paths: string[];
+  size: Float64Array;
+  mtime: Float64Array;
+  alive: Uint8Array;
+}
+
+/** Reads the header and the per-file arrays only: a few MB of a cache of hundreds. Unchecked. */
+export function readStatList(file: string): StatList {
+  const fd = openSync(file, 'r');
+  try {
+    const read = (at: number, bytes: number): Buffer => {
+      const b = Buffer.alloc(bytes);
+      let got = 0;
+      while (got < bytes) {
+        const n = readSync(fd, b, got, bytes - got, at + got);
+        if (n === 0) throw new Error('truncated');
+        got += n;
+      }
+      return b;
+    };
+    const head = read(0, MAGIC.length + 8);
+    if (head.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('not a kexports index of this version');
+    const hlen = head.readUInt32LE(MAGIC.length + 4);
+    const hstart = MAGIC.length + 8;
+    const h = JSON.parse(read(hstart, hlen).toString('utf8')) as CacheHeader;
+    const at = new Map(layout(h, hstart + hlen).map((a) => [a.name, a]));
+    const arr = (name: string): Buffer => {
+      const a = at.get(name);
+      if (!a) throw new Error(`missing ${name}`);
+      return read(a.at, a.bytes);
+    };
+    const f64 = (b: Buffer): Float64Array => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    const paths = h.fileCount ? arr('filePaths').toString('utf8').split('\n') : [];
+    const alive = new Uint8Array(arr('fileAlive'));
+    const out: StatList = { generation: h.generation, dirs: h.dirs, paths, size: f64(arr('fileSize')), mtime: f64(arr('fileMtime')), alive };
+    if (paths.length !== h.fileCount || out.size.length !== h.fileCount || out.mtime.length !== h.fileCount || alive.length !== h.fileCount) throw new Error('file arrays');
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads and validates a cache file; throws an Error saying what is wrong. */
 export function loadCache(file: string, key: string): LoadedCache {
   let buf = readFileSync(file);
@@ -222,10 +287,9 @@ export function loadCache(file: string, key: string): LoadedCache {
   pos += hlen;
   if (header.key !== key) throw new Error('made for other options');
   const arrays = new Map<string, Typed>();
-  for (const a of header.arrays) {
-    if (pos % 8) pos += 8 - (pos % 8);
-    const width = a.kind === 'u8' ? 1 : a.kind === 'u16' ? 2 : a.kind === 'f64' ? 8 : 4;
-    const bytes = a.length * width;
+  for (const a of layout(header, pos)) {
+    pos = a.at;
+    const bytes = a.bytes;
     if (pos + bytes > buf.length) throw new Error(`truncated ${a.name}`);
     const at = buf.byteOffset + pos;
     const view =

@@ -2,9 +2,12 @@
  * Opening a tree's index: from the cache when it is valid, refreshed for what changed on disk since,
  * else by a full scan that is then cached.
  */
-import { opendirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { cacheKey, cachePath, kbuildFrom, loadCache, saveIndex } from './cache';
+import { type Staleness, staleFiles } from './freshness';
+import type { StatReply, WorkerSetup } from './scanProtocol';
 import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
 import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
 import { Interner } from './interner';
@@ -15,6 +18,8 @@ export interface OpenOptions extends IndexOptions {
   /** Where the cache lives; undefined: no cache. */
   cacheDir?: string;
   log?: (msg: string) => void;
+  /** A cache at least this large is checked against the disk in a worker thread (default 16 MiB). */
+  statWorkerMinBytes?: number;
 }
 
 /** Above this many changed files a full rebuild is cheaper than updating one file at a time. */
@@ -26,7 +31,7 @@ export async function openIndex(root: string, opts: OpenOptions = {}): Promise<K
   const file = opts.cacheDir ? cachePath(opts.cacheDir, key) : undefined;
   if (file) {
     try {
-      const index = fromCache(root, file, key, opts);
+      const index = await fromCache(root, file, key, opts);
       if (index) return index;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -49,8 +54,37 @@ export async function openIndex(root: string, opts: OpenOptions = {}): Promise<K
   return index;
 }
 
+/** A cache this large belongs to a tree whose stat pass is worth a worker thread (about 0.4 s for linux). */
+const STAT_WORKER_MIN_BYTES = 16 << 20;
+
+/**
+ * Compares the cache's file list with the disk in a worker thread, which reads that list from the
+ * cache file itself: the main thread loads the rest meanwhile. Undefined when there is no worker.
+ */
+function statInWorker(root: string, file: string, opts: OpenOptions): Promise<StatReply> | undefined {
+  if (opts.workers === 0) return undefined;
+  const script = resolve(opts.workerScript ?? join(__dirname, 'scanWorker.js'));
+  try {
+    if (!existsSync(script) || statSync(file).size < (opts.statWorkerMinBytes ?? STAT_WORKER_MIN_BYTES)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return new Promise<StatReply>((done) => {
+    const setup: WorkerSetup = { root, maxBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES };
+    const w = new Worker(script, { workerData: setup });
+    const finish = (r: StatReply): void => {
+      done(r);
+      void w.terminate();
+    };
+    w.once('message', (r: StatReply) => finish(r));
+    w.once('error', (e) => finish({ type: 'stat', error: e.message }));
+    w.postMessage({ type: 'stat', cacheFile: file });
+  });
+}
+
 /** The cached index brought up to date; undefined when too much changed to be worth it. */
-function fromCache(root: string, file: string, key: string, opts: OpenOptions): KernelIndex | undefined {
+async function fromCache(root: string, file: string, key: string, opts: OpenOptions): Promise<KernelIndex | undefined> {
+  const inWorker = statInWorker(root, file, opts);
   let t = performance.now();
   const phase = (name: string): void => {
     const now = performance.now();
@@ -75,39 +109,30 @@ function fromCache(root: string, file: string, key: string, opts: OpenOptions): 
   index.proxyCount = header.proxyCount;
   index.kbuild = kbuildFrom(header);
   index.stats = header.stats;
-
-  // What changed on disk: directories whose mtime moved gained or lost entries; files whose size or
-  // mtime moved were edited.
-  const changed: string[] = [];
-  const gone: string[] = [];
-  const known = new Set(index.byPath.keys());
-  for (const [dir, mtime] of header.dirs) {
-    let now: number;
-    try {
-      now = statSync(dir ? join(root, dir) : root).mtimeMs;
-    } catch {
-      return undefined;
-    }
-    if (now === mtime) continue;
-    for (const name of listSources(join(root, dir))) {
-      const path = dir ? `${dir}/${name}` : name;
-      if (!known.has(path)) changed.push(path);
-    }
-  }
-  for (const [path, k] of index.byPath) {
-    const f = index.files[k]!;
-    try {
-      const st = statSync(join(root, path));
-      if (st.size !== f.size || st.mtimeMs !== f.mtimeMs) changed.push(path);
-    } catch {
-      gone.push(path);
-    }
-  }
-  phase('stat tree');
-  if (changed.length + gone.length > REFRESH_LIMIT) return undefined;
   index.collectWrappers();
   index.resolveAll();
   phase('resolve');
+
+  let stale: Staleness | undefined;
+  const reply = inWorker ? await inWorker : undefined;
+  if (reply && !reply.error && reply.generation === header.generation) {
+    if (!reply.stale) return undefined;
+    stale = reply.stale;
+    phase('stat tree (worker, waited)');
+  } else {
+    const list = {
+      dirs: header.dirs,
+      paths: files.map((f) => f.path),
+      size: Float64Array.from(files, (f) => f.size),
+      mtime: Float64Array.from(files, (f) => f.mtimeMs),
+      alive: Uint8Array.from(files, (f) => (f.alive ? 1 : 0)),
+    };
+    stale = staleFiles(root, list);
+    if (!stale) return undefined;
+    phase('stat tree');
+  }
+  const { changed, gone } = stale;
+  if (changed.length + gone.length > REFRESH_LIMIT) return undefined;
   for (const path of gone) index.deleteFile(path);
   for (const path of changed) {
     try {
@@ -120,20 +145,4 @@ function fromCache(root: string, file: string, key: string, opts: OpenOptions): 
   phase('refresh');
   if (changed.length || gone.length) opts.log?.(`cache refreshed: ${changed.length} changed or added, ${gone.length} deleted`);
   return index;
-}
-
-function listSources(dir: string): string[] {
-  const out: string[] = [];
-  try {
-    const d = opendirSync(dir);
-    try {
-      let e;
-      while ((e = d.readSync())) if (e.isFile() && /\.[chS]$/.test(e.name)) out.push(e.name);
-    } finally {
-      d.closeSync();
-    }
-  } catch {
-    // unreadable now: its files are found gone one by one
-  }
-  return out;
 }

@@ -6,10 +6,22 @@ export interface WorkerSetup {
   maxBytes: number;
 }
 
-export interface WorkerRequest {
-  type: 'scan';
-  paths: string[];
-  wrapperNames?: string[];
+export type WorkerRequest =
+  | {
+      type: 'scan';
+      paths: string[];
+      wrapperNames?: string[];
+    }
+  /** Compare a cache's file list with the disk (warm start), while the main thread loads the cache. */
+  | { type: 'stat'; cacheFile: string };
+
+export interface StatReply {
+  type: 'stat';
+  /** The cache write the list came from; the main thread checks it read the same one. */
+  generation?: string;
+  /** undefined: a directory is gone, rebuild. */
+  stale?: { changed: string[]; gone: string[] };
+  error?: string;
 }
 
 export interface WorkerReply {

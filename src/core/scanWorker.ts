@@ -1,17 +1,32 @@
 /**
  * Worker-thread entry: scans the files the pool hands it and posts them back with its new identifier
- * strings, so the pool can map this worker's ids to global ones.
+ * strings, so the pool can map this worker's ids to global ones. On a warm start it compares the
+ * cache's file list with the disk instead.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { readStatList } from './cache';
+import { staleFiles } from './freshness';
 import { newScanner, scanPath } from './scanFile';
-import type { WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
+import type { StatReply, WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 
 const setup = workerData as WorkerSetup;
 const scanner = newScanner();
 let sent = 0;
 
 parentPort!.on('message', (msg: WorkerRequest) => {
-  if (msg.type !== 'scan') return;
+  if (msg.type === 'stat') {
+    let reply: StatReply;
+    try {
+      const list = readStatList(msg.cacheFile);
+      reply = { type: 'stat', generation: list.generation };
+      const stale = staleFiles(setup.root, list);
+      if (stale) reply.stale = stale;
+    } catch (e) {
+      reply = { type: 'stat', error: (e as Error).message };
+    }
+    parentPort!.postMessage(reply);
+    return;
+  }
   const wrappers = msg.wrapperNames ? new Set(msg.wrapperNames) : undefined;
   const files = msg.paths.map((p) => scanPath(scanner, setup.root, p, setup.maxBytes, wrappers));
   const packed = scanner.interner.packSince(sent);

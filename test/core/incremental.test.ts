@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { openIndex } from '../../src/core/engine';
 import { checkExports, defaultGplOnlyPaths } from '../../src/core/findings';
 import { buildIndex, type KernelIndex } from '../../src/core/index';
-import { copySampleTree, sampleTree, tempDir } from '../helpers';
+import { copySampleTree, sampleTree, tempDir, workerPath } from '../helpers';
 
 const opts = { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true };
 
@@ -49,33 +49,39 @@ describe('incremental updates', () => {
 });
 
 describe('the cache', () => {
-  it('serves a warm start without scanning, and notices changed, added and deleted files', async () => {
-    const root = copySampleTree();
-    const cacheDir = tempDir();
-    const phases: string[] = [];
-    const first = await openIndex(root, { cacheDir, onPhase: (p) => phases.push(p) });
-    assert.ok(phases.includes('scan') && phases.includes('save cache'));
-    const before = findings(first, 'mm');
+  for (const [how, statOpts] of [
+    ['on the main thread', {}],
+    ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
+  ] as const) {
+    it(`serves a warm start without scanning, and notices changed, added and deleted files (stat ${how})`, async () => {
+      const root = copySampleTree();
+      const cacheDir = tempDir();
+      const phases: string[] = [];
+      const first = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => phases.push(p) });
+      assert.ok(phases.includes('scan') && phases.includes('save cache'));
+      const before = findings(first, 'mm');
 
-    phases.length = 0;
-    const warm = await openIndex(root, { cacheDir, onPhase: (p) => phases.push(p) });
-    assert.ok(!phases.includes('scan'), `no scan on a warm start: ${phases.join(', ')}`);
-    assert.ok(phases.includes('load cache'));
-    assert.deepEqual(findings(warm, 'mm'), before);
+      phases.length = 0;
+      const warm = await openIndex(root, { cacheDir, ...statOpts, onPhase: (p) => phases.push(p) });
+      assert.ok(!phases.includes('scan'), `no scan on a warm start: ${phases.join(', ')}`);
+      assert.ok(phases.includes('load cache'));
+      assert.ok(phases.includes(how === 'in a worker thread' ? 'stat tree (worker, waited)' : 'stat tree'), phases.join(', '));
+      assert.deepEqual(findings(warm, 'mm'), before);
 
-    // changed: the export becomes GPL-only; added: a user of memunmap_pages; deleted: the test user
-    const hmmPath = join(root, 'mm/hmm.c');
-    writeFileSync(hmmPath, readFileSync(hmmPath, 'latin1').replace('EXPORT_SYMBOL(hmm_range_fault);', 'EXPORT_SYMBOL_GPL(hmm_range_fault);'), 'latin1');
-    const later = new Date(statSync(hmmPath).mtimeMs + 5000);
-    utimesSync(hmmPath, later, later);
-    writeFileSync(join(root, 'mm/unmap_user.c'), 'void f(struct dev_pagemap *p)\n{\n\tmemunmap_pages(p);\n}\n');
-    rmSync(join(root, 'lib/test_hmm.c'));
-    const logs: string[] = [];
-    const refreshed = await openIndex(root, { cacheDir, log: (m) => logs.push(m) });
-    assert.deepEqual(logs, ['cache refreshed: 2 changed or added, 1 deleted']);
-    assert.deepEqual(findings(refreshed, 'mm/hmm.c'), ['NO_CONSUMER hmm_dma_test_helper:45', 'NO_CONSUMER hmm_range_snapshot_unused:51', 'TEST_ONLY_CONSUMERS hmm_pfn_order_check:57']);
-    assert.deepEqual(findings(refreshed, 'mm/memremap.c'), ['NOT_GPL_ONLY devmap_managed_key:8', 'SAME_DIR_CONSUMERS memunmap_pages:21', 'NOT_GPL_ONLY put_devmap_managed_page:27']);
-  });
+      // changed: the export becomes GPL-only; added: a user of memunmap_pages; deleted: the test user
+      const hmmPath = join(root, 'mm/hmm.c');
+      writeFileSync(hmmPath, readFileSync(hmmPath, 'latin1').replace('EXPORT_SYMBOL(hmm_range_fault);', 'EXPORT_SYMBOL_GPL(hmm_range_fault);'), 'latin1');
+      const later = new Date(statSync(hmmPath).mtimeMs + 5000);
+      utimesSync(hmmPath, later, later);
+      writeFileSync(join(root, 'mm/unmap_user.c'), 'void f(struct dev_pagemap *p)\n{\n\tmemunmap_pages(p);\n}\n');
+      rmSync(join(root, 'lib/test_hmm.c'));
+      const logs: string[] = [];
+      const refreshed = await openIndex(root, { cacheDir, ...statOpts, log: (m) => logs.push(m) });
+      assert.deepEqual(logs, ['cache refreshed: 2 changed or added, 1 deleted']);
+      assert.deepEqual(findings(refreshed, 'mm/hmm.c'), ['NO_CONSUMER hmm_dma_test_helper:45', 'NO_CONSUMER hmm_range_snapshot_unused:51', 'TEST_ONLY_CONSUMERS hmm_pfn_order_check:57']);
+      assert.deepEqual(findings(refreshed, 'mm/memremap.c'), ['NOT_GPL_ONLY devmap_managed_key:8', 'SAME_DIR_CONSUMERS memunmap_pages:21', 'NOT_GPL_ONLY put_devmap_managed_page:27']);
+    });
+  }
 
   for (const [name, damage] of [
     ['truncated', (f: string) => truncateSync(f, 100)],
