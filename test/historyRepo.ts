@@ -9,6 +9,8 @@
  *   5.3    rename mm/hmm_core.c → mm/hmm.c; hmm_range_fault becomes GPL-only; export hmm_range_dma_map
  *          (its user predates it)
  *   5.4    amdgpu uses hmm_vma_walk (3 windows late)
+ *   5.5    mm/migrate.c exports migrate_vma_setup (EXPORT_SYMBOL); nouveau_dmem uses it
+ *   5.7    migrate_vma_setup moves to a new mm/migrate_device.c as EXPORT_SYMBOL_GPL (a split, not a rename)
  *   5.9    export hmm_range_snapshot; 5.10: nouveau uses it (next window: v5.10 sorts after v5.9)
  *   after v5.10: export hmm_range_register, not in a release yet
  */
@@ -114,7 +116,22 @@ export function makeHistoryRepo(): HistoryRepo {
   commit('useWalk', 'drm/amdgpu: walk ranges with hmm_vma_walk()');
   tag('v5.4-rc1');
   tag('v5.4');
+  const migrate = '\nint migrate_vma_setup(struct hmm_range *range)\n{\n\treturn range ? 0 : -22;\n}\n';
+  const extra: Record<number, () => void> = {
+    5: () => {
+      append('mm/migrate.c', `${migrate}EXPORT_SYMBOL(migrate_vma_setup);\n`);
+      commit('exportMigrate', 'mm/migrate: export migrate_vma_setup()');
+      write('drivers/gpu/drm/nouveau/nouveau_dmem.c', user('nouveau_dmem_migrate', ['migrate_vma_setup']));
+      commit('useMigrate', 'drm/nouveau: migrate device memory');
+    },
+    7: () => {
+      replace('mm/migrate.c', `${migrate}EXPORT_SYMBOL(migrate_vma_setup);\n`, '');
+      write('mm/migrate_device.c', `// SPDX-License-Identifier: GPL-2.0\n#include <linux/hmm.h>\n${migrate}EXPORT_SYMBOL_GPL(migrate_vma_setup);\n`);
+      commit('moveMigrate', 'mm: split device migration out of migrate.c');
+    },
+  };
   for (const v of [5, 6, 7, 8]) {
+    extra[v]?.();
     write('mm/readme.txt', `release 5.${v}\n`);
     commit(`release5${v}`, `mm: changes for 5.${v}`);
     tag(`v5.${v}-rc1`);

@@ -28,7 +28,8 @@ describe('kexports history and check --history', () => {
     const json = runCli(['history', '--tree', repo.root, '--format', 'json', 'mm']);
     assert.equal(json.code, 0, json.stderr);
     const data = JSON.parse(json.stdout) as { files: { path: string; exports: { symbol: string; verdict: string; gap?: number }[] }[] };
-    assert.deepEqual(data.files.map((f) => f.path), ['mm/hmm.c']);
+    assert.deepEqual(data.files.map((f) => f.path), ['mm/hmm.c', 'mm/migrate_device.c']);
+    assert.deepEqual(data.files[1]!.exports.map((e) => [e.symbol, e.verdict]), [['migrate_vma_setup', 'same-window']]);
     assert.deepEqual(
       data.files[0]!.exports.map((e) => [e.symbol, e.verdict, e.gap]),
       [
@@ -46,7 +47,7 @@ describe('kexports history and check --history', () => {
     assert.equal(rows.length, 8);
     assert.ok(rows[0]!.startsWith('file,line,symbol,macro,export_commit,'));
     assert.ok(rows[4]!.startsWith(`mm/hmm.c,27,hmm_vma_walk,EXPORT_SYMBOL_GPL,${c.exportMirror},`), rows[4]);
-    assert.ok(rows[4]!.endsWith(',3,late,,'), rows[4]);
+    assert.ok(rows[4]!.endsWith(',3,late,,,'), rows[4]);
   });
 
   it('refuses bad usage with exit code 2', () => {

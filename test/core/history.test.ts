@@ -140,6 +140,20 @@ describe('export history of a repository with kernel tags', () => {
     assert.equal(r.verdict, 'before-export');
   });
 
+  it('follows an export moved to another file in a split, with the license change the move made', async () => {
+    const m = await historyOf(repo.root, 'mm/migrate_device.c');
+    const r = row(m, 'migrate_vma_setup');
+    assert.deepEqual([r.exported?.hash, r.exported?.path, r.exported?.landing.release], [repo.commits.exportMigrate, 'mm/migrate.c', 'v5.5']);
+    assert.deepEqual(r.moves.map((x) => [x.hash, x.from, x.to, x.landing.release]), [[repo.commits.moveMigrate, 'mm/migrate.c', 'mm/migrate_device.c', 'v5.7']]);
+    assert.deepEqual(r.licenseChanges.map((l) => [l.from, l.to, l.hash]), [['EXPORT_SYMBOL', 'EXPORT_SYMBOL_GPL', repo.commits.moveMigrate]]);
+    assert.deepEqual([r.firstConsumer?.hash, r.firstConsumer?.file, r.verdict], [repo.commits.useMigrate, 'drivers/gpu/drm/nouveau/nouveau_dmem.c', 'same-window']);
+    assert.equal(
+      historyLine(r),
+      `exported in v5.5 (merge window of v5.5, ${repo.commits.exportMigrate!.slice(0, 7)} 'mm/migrate: export migrate_vma_setup()'); moved from mm/migrate.c in v5.7 (${repo.commits.moveMigrate!.slice(0, 7)}); first consumer v5.5 (nouveau_dmem.c, ${repo.commits.useMigrate!.slice(0, 7)}): same window; EXPORT_SYMBOL → EXPORT_SYMBOL_GPL in v5.7 (${repo.commits.moveMigrate!.slice(0, 7)})`,
+    );
+    assert.ok(historyCsv([m]).split('\r\n')[1]!.endsWith(`,mm/migrate.c@${repo.commits.moveMigrate!.slice(0, 12)}`));
+  });
+
   it('counts windows by version: v5.9 to v5.10 is the next window', () => {
     const r = row(h, 'hmm_range_snapshot');
     assert.deepEqual([r.exported?.landing.release, r.firstConsumer?.landing.release, r.gap, r.verdict], ['v5.9', 'v5.10', 1, 'next-window']);
@@ -183,11 +197,11 @@ describe('export history of a repository with kernel tags', () => {
 
   it('writes CSV with one row per export, quoting what needs it', () => {
     const lines = historyCsv([h]).split('\r\n');
-    assert.equal(lines[0], 'file,line,symbol,macro,export_commit,export_date,export_subject,export_path,export_tag,export_release,export_window,consumer_commit,consumer_date,consumer_file,consumer_tag,consumer_release,consumer_window,gap_windows,verdict,license_changes,history_cut');
+    assert.equal(lines[0], 'file,line,symbol,macro,export_commit,export_date,export_subject,export_path,export_tag,export_release,export_window,consumer_commit,consumer_date,consumer_file,consumer_tag,consumer_release,consumer_window,gap_windows,verdict,license_changes,history_cut,moved_from');
     assert.equal(lines.length, h.exports.length + 2);
     const devmem = lines.find((l) => l.includes(',hmm_devmem_add,'))!;
     assert.ok(devmem.includes(',"mm/hmm: add hmm_devmem_add(), for ""device"" memory <ZONE_DEVICE>",mm/hmm_core.c,v5.2-rc1,v5.2,merge window of v5.2,'), devmem);
-    assert.ok(devmem.endsWith(',,,,,,,never,,'), devmem);
+    assert.ok(devmem.endsWith(',,,,,,,never,,,'), devmem);
   });
 
   it('escapes commit subjects in the Markdown timeline', () => {

@@ -48,6 +48,8 @@ export interface ExportHistory {
   macro: string;
   /** The commit that added the export line; undefined when no commit has (uncommitted work). */
   exported?: CommitRef & { path: string };
+  /** Moves of the export line from another file (not git renames: a split, say), oldest first. */
+  moves: (CommitRef & { from: string; to: string })[];
   firstConsumer?: CommitRef & { file: string };
   /** Merge windows from the export to the first consumer. */
   gap?: number;
@@ -78,6 +80,9 @@ interface Span {
 }
 
 const CALL = /\b([A-Z_][A-Z0-9_]*)\s*\(\s*([A-Za-z_]\w*)\s*[,)]/g;
+
+/** How many moves between files an export is followed through. */
+const MAX_MOVES = 4;
 
 /** Export calls in lines of a diff: symbol → macros. Known macros, and the file's wrappers. */
 function exportCalls(lines: readonly string[], macros: ReadonlySet<string>): Map<string, string[]> {
@@ -156,6 +161,37 @@ export async function computeFileHistory(path: string, exports: readonly ExportR
   const macros = new Set<string>([...exportMacros.keys(), ...o.wrappers.keys()]);
   const log = exports.length ? await git.fileLog(path) : [];
   const spans = exportSpans(log, macros);
+  // A commit that adds an export line may have taken it from another file: one `git show` each.
+  const removals = new Map<string, Promise<Map<string, string[]>>>();
+  const removedBy = (hash: string): Promise<Map<string, string[]>> => {
+    let p = removals.get(hash);
+    if (!p) removals.set(hash, (p = git.removedLines(hash)));
+    return p;
+  };
+  const logs = new Map<string, Promise<Map<string, Span>>>();
+  const spansOf = (file: string, until: string): Promise<Map<string, Span>> => {
+    const k = `${file}\0${until}`;
+    let p = logs.get(k);
+    if (!p) logs.set(k, (p = git.fileLog(file, until).then((l) => exportSpans(l, macros))));
+    return p;
+  };
+  /** Follows an export line back through moves from other files: the span where it began, and the moves. */
+  const origin = async (symbol: string, span: Span): Promise<{ span: Span; moves: { commit: PatchCommit; from: string; to: string }[] }> => {
+    const moves: { commit: PatchCommit; from: string; to: string }[] = [];
+    let at = span;
+    for (let depth = 0; depth < MAX_MOVES && at.added.parents.length && !o.shallow.has(at.added.hash); depth++) {
+      const removed = await removedBy(at.added.hash);
+      const from = [...removed].find(([file, lines]) => file !== at.added.path && exportCalls(lines, macros).has(symbol))?.[0];
+      if (!from) break;
+      const before = (await spansOf(from, `${at.added.hash}^`)).get(symbol);
+      if (!before) break;
+      moves.unshift({ commit: at.added, from, to: at.added.path });
+      // The license history continues across the move, which may itself change the macro.
+      const moved = at.changes[0]?.from ?? at.macro;
+      at = { added: before.added, macro: at.macro, changes: [...before.changes, ...(before.macro !== moved ? [{ commit: at.added, from: before.macro, to: moved }] : []), ...at.changes] };
+    }
+    return { span: at, moves };
+  };
 
   const headTime = log[0]?.time ?? Date.now() / 1000;
   const [closedTags, current] = await Promise.all([
@@ -166,10 +202,12 @@ export async function computeFileHistory(path: string, exports: readonly ExportR
 
   const out = await Promise.all(
     exports.map(async (e): Promise<ExportHistory> => {
-      const h: ExportHistory = { symbol: e.name, line: e.line, col: e.col, endLine: e.endLine, endCol: e.endCol, macro: e.macro, verdict: 'uncommitted', licenseChanges: [] };
-      const span = spans.get(e.name);
-      if (!span) return h;
+      const h: ExportHistory = { symbol: e.name, line: e.line, col: e.col, endLine: e.endLine, endCol: e.endCol, macro: e.macro, verdict: 'uncommitted', licenseChanges: [], moves: [] };
+      const here = spans.get(e.name);
+      if (!here) return h;
+      const { span, moves } = await origin(e.name, here);
       h.exported = { ...(await ref(span.added)), path: span.added.path };
+      for (const m of moves) h.moves.push({ ...(await ref(m.commit)), from: m.from, to: m.to });
       for (const ch of span.changes) {
         if (gplOnly(ch.from, o.wrappers) !== gplOnly(ch.to, o.wrappers)) h.licenseChanges.push({ ...(await ref(ch.commit)), from: ch.from, to: ch.to });
       }

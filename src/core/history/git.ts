@@ -74,9 +74,9 @@ export class HistoryGit {
     return out.split('\n').map((t) => parseTag(t.trim())).filter((v): v is KernelVersion => v !== undefined);
   }
 
-  /** Every commit that changed the file, following renames, newest first, with its changed lines. */
-  async fileLog(path: string): Promise<PatchCommit[]> {
-    const out = await this.run(['log', '--follow', '-M', '-p', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', '--relative', `--format=%x1e${FIELDS}`, '--', path]);
+  /** Every commit that changed the file, following renames, newest first, with its changed lines; up to `until` when given. */
+  async fileLog(path: string, until?: string): Promise<PatchCommit[]> {
+    const out = await this.run(['log', '--follow', '-M', '-p', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', '--relative', `--format=%x1e${FIELDS}`, ...(until ? [until] : []), '--', path]);
     const commits: PatchCommit[] = [];
     for (const rec of out.split('\x1e')) {
       if (!rec) continue;
@@ -119,6 +119,21 @@ export class HistoryGit {
       }
     }
     return out;
+  }
+
+  /** The lines one commit removed, per file it changed (paths as before the commit). */
+  async removedLines(commit: string): Promise<Map<string, string[]>> {
+    const out = await this.run(['show', '-M', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', '--relative', '--format=', commit]);
+    const files = new Map<string, string[]>();
+    let current: string[] | undefined;
+    for (const line of out.split('\n')) {
+      if (line.startsWith('--- ')) {
+        current = undefined;
+        if (line.startsWith('--- a/')) files.set(line.slice(6), (current = []));
+      } else if (line.startsWith('+++ ')) continue;
+      else if (current && line.startsWith('-')) current.push(line.slice(1));
+    }
+    return files;
   }
 
   /** A file's bytes at a commit; undefined when it does not exist there. */

@@ -59,6 +59,7 @@ export function historyLine(h: ExportHistory, esc: (s: string) => string = (s) =
   const e = h.exported;
   if (!e) return 'not in git history yet: the export line is not committed';
   const parts = [`exported ${esc(released(e))} (${esc(e.landing.window)}, ${short(e).slice(0, 7)} '${esc(subject(e))}')`];
+  for (const m of h.moves) parts.push(`moved from ${esc(m.from)} ${esc(released(m))} (${short(m).slice(0, 7)})`);
   const c = h.firstConsumer;
   const among = h.searched ? ` among ${h.searched.files} of the ${h.searched.of.toLocaleString('en-US')} files that use it` : '';
   if (c) parts.push(`first consumer${among} ${esc(released(c)).replace(/^in /, '')} (${esc(base(c.file))}, ${short(c).slice(0, 7)}): ${verdictWords(h)}`);
@@ -106,6 +107,7 @@ export const CSV_COLUMNS = [
   'verdict',
   'license_changes',
   'history_cut',
+  'moved_from',
 ] as const;
 
 /** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
@@ -142,6 +144,7 @@ export function historyCsv(files: readonly FileHistory[]): string {
         h.verdict,
         h.licenseChanges.map((l) => `${l.from}->${l.to}@${l.hash.slice(0, 12)}`).join(' '),
         e?.cut || c?.cut ? 'yes' : '',
+        h.moves.map((m) => `${m.from}@${m.hash.slice(0, 12)}`).join(' '),
       ];
       rows.push(row.map(csvField).join(','));
     }
@@ -163,7 +166,9 @@ export function historyMarkdown(f: FileHistory): string {
         '',
         String(h.line),
         `\`${h.symbol}\` ${cell(h.macro)}`,
-        e ? `${cell(released(e))}, ${cell(e.landing.window)}<br>${short(e)} ${cell(e.subject)}${e.path !== f.path ? `<br>in ${cell(e.path)}` : ''}` : 'not committed',
+        e
+          ? `${cell(released(e))}, ${cell(e.landing.window)}<br>${short(e)} ${cell(e.subject)}${e.path !== f.path ? `<br>in ${cell(e.path)}` : ''}${h.moves.map((m) => `<br>moved from ${cell(m.from)} ${cell(released(m))} (${short(m)})`).join('')}`
+          : 'not committed',
         c ? `${cell(released(c))}, ${cell(c.landing.window)}<br>${cell(c.file)}<br>${short(c)} ${cell(c.subject)}` : '—',
         h.gap === undefined ? '' : String(h.gap),
         cell(verdictWords(h)),

@@ -14,7 +14,7 @@ import { HistoryGit } from './git';
 import type { Landing } from './versions';
 import { Releases } from './versions';
 
-const FORMAT = 1;
+const FORMAT = 2;
 /** Files kept in the persisted cache; the oldest entries go first. */
 const MAX_ENTRIES = 2000;
 
