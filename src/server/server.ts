@@ -65,6 +65,9 @@ export class KexportsServer {
   private root: string | undefined;
   private index: KernelIndex | undefined;
   private indexing: Promise<void> | undefined;
+  private indexRuns = 0;
+  /** The exclude globs the index was made with, as JSON. */
+  private indexedExclude = '[]';
   private settings: Settings = structuredClone(defaults);
   private cacheDir: string | undefined;
   private canConfigure = false;
@@ -96,13 +99,14 @@ export class KexportsServer {
       this.quiet(
         this.loadSettings().then(() => {
           this.historyAsked.clear();
-          this.republish();
+          if (JSON.stringify(this.settings.exclude) !== this.indexedExclude) void this.startIndexing('settings');
+          else this.republish();
         }),
       ),
     );
     c.onDidChangeWatchedFiles((p) => this.guard(() => this.filesChanged(p.changes)));
     c.onRequest(unusedExports, (p, token) => this.guard(() => this.unused(p.under, token)) ?? []);
-    c.onRequest(reindex, () => this.startIndexing(true));
+    c.onRequest(reindex, () => this.startIndexing('fresh'));
     c.onRequest(reviewSeries, (p) => this.review(p));
     c.onRequest(exportHistory, (p) => this.timeline(p));
     c.onNotification(trustGranted, () => {
@@ -160,7 +164,7 @@ export class KexportsServer {
     if (this.canConfigure) this.quiet(this.conn.client.register(DidChangeConfigurationNotification.type, { section: 'kexports' }));
     if (this.canWatch) this.quiet(this.conn.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{c,h,S}' }] }));
     await this.loadSettings();
-    await this.startIndexing(false);
+    await this.startIndexing('start');
   }
 
   private async loadSettings(): Promise<void> {
@@ -180,13 +184,20 @@ export class KexportsServer {
     this.conn.console.log(`kexports: ${message}`);
   }
 
-  private startIndexing(fresh: boolean): Promise<void> {
+  /**
+   * Opens the index: at start (from the cache), `fresh` (Re-index: a full scan), or `settings` (the
+   * exclude globs changed: the cache made for them, or a scan). Only the latest run's index is kept.
+   */
+  private startIndexing(mode: 'start' | 'fresh' | 'settings'): Promise<void> {
     const root = this.root;
     if (!root) {
       this.setStatus('idle', 'not a kernel tree (no Kbuild and MAINTAINERS): nothing to index');
       return Promise.resolve();
     }
-    if (this.indexing && !fresh) return this.indexing;
+    if (this.indexing && mode === 'start') return this.indexing;
+    const run = ++this.indexRuns;
+    const exclude = [...this.settings.exclude];
+    this.indexedExclude = JSON.stringify(exclude);
     this.indexing = (async () => {
       const progress = await this.conn.window.createWorkDoneProgress();
       progress.begin('Kernel Exports', 0, 'Indexing', false);
@@ -195,8 +206,8 @@ export class KexportsServer {
       try {
         const t = performance.now();
         const index = await openIndex(root, {
-          exclude: this.settings.exclude,
-          cacheDir: fresh ? undefined : this.cacheDir,
+          exclude,
+          cacheDir: mode === 'fresh' ? undefined : this.cacheDir,
           workerScript: join(__dirname, 'scanWorker.js'),
           onProgress: (done, total) => {
             const now = performance.now();
@@ -206,6 +217,10 @@ export class KexportsServer {
           },
           log: (m) => this.conn.console.log(`kexports: ${m}`),
         });
+        if (run !== this.indexRuns) {
+          progress.done();
+          return;
+        }
         this.index = index;
         for (const d of this.documents.all()) this.applyDocument(d);
         progress.done();

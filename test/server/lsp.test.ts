@@ -168,6 +168,19 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
     await lsp.until(() => lsp.messages.length > 0, 'the warning');
     assert.deepEqual(lsp.messages, [{ type: 2, message: 'kexports.lenses: expected true or false; using the default' }]);
   });
+
+  it('re-indexes when the exclude globs change, and drops what they leave out', async () => {
+    const ready = lsp.statuses.filter((s) => s.state === 'ready').length;
+    lsp.settings = { severity: { TEST_ONLY_CONSUMERS: 'off' }, exclude: ['lib/**'] };
+    await lsp.conn.sendNotification('workspace/didChangeConfiguration', { settings: {} });
+    // lib/test_hmm.c was hmm_dma_test_helper's only user
+    const pub = await lsp.untilCodes('mm/hmm.c', ['NO_CONSUMER']);
+    assert.equal(pub.diagnostics[0]!.range.start.line, 44);
+    assert.equal(lsp.statuses.filter((s) => s.state === 'ready').length, ready + 1);
+    lsp.settings = { severity: { TEST_ONLY_CONSUMERS: 'off' } };
+    await lsp.conn.sendNotification('workspace/didChangeConfiguration', { settings: {} });
+    await lsp.untilCodes('mm/hmm.c', []);
+  });
 });
 
 describe('the language server with a huge generated header open', () => {
