@@ -3,10 +3,12 @@
  * (file, line, context) from which consumers are answered. One file can be re-scanned and its
  * contribution replaced without touching the rest.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Cancellation } from './cancel';
 import { type BaseClass, baseClass, classify, type ConsumerClass } from './classify';
 import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
-import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, readKbuildNamespaces } from './kbuild';
+import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readKbuildNamespaces } from './kbuild';
 import { DEF_CTX, type Definition, type ImportNs, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
 import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer } from './scanFile';
 import { NameTable, scanFiles } from './scanPool';
@@ -425,6 +427,30 @@ export class KernelIndex {
       if (extra) for (let k = 0; k < extra.length; k += 3) if (visit(extra[k]!, extra[k + 1]!, extra[k + 2]!, via)) return out;
     }
     return out;
+  }
+
+  /**
+   * A Makefile or Kbuild file with other text (undefined: deleted): its directory's
+   * DEFAULT_SYMBOL_NAMESPACE flags are read again, with its sibling's from disk, and every export
+   * resolved again. A review applies a series' Makefile changes this way.
+   */
+  setMakefile(path: string, text: string | undefined): void {
+    const slash = path.lastIndexOf('/');
+    const dir = slash < 0 ? '' : path.slice(0, slash);
+    const kb = this.kbuild;
+    kb.dir.delete(dir);
+    kb.subdir.delete(dir);
+    for (const k of [...kb.object.keys()]) if ((k.lastIndexOf('/') < 0 ? '' : k.slice(0, k.lastIndexOf('/'))) === dir) kb.object.delete(k);
+    const name = path.slice(slash + 1);
+    const sibling = `${dir ? `${dir}/` : ''}${name === 'Kbuild' ? 'Makefile' : 'Kbuild'}`;
+    let other: string | undefined;
+    try {
+      other = readFileSync(join(this.root, sibling), 'latin1');
+    } catch {
+      other = undefined;
+    }
+    for (const t of [other, text]) if (t?.includes('DEFAULT_SYMBOL_NAMESPACE')) parseMakefile(t, dir, kb);
+    this.resolveAll();
   }
 
   /**

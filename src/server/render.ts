@@ -39,7 +39,8 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
   for (const e of exps) {
     const lines: string[] = [];
     lines.push(`**${md(e.name)}** · \`${e.macro}\`${e.wrapper ? ` via \`${e.wrapper}\`` : ''} · **${licenseWords(e.type)}**`);
-    lines.push(`namespace: ${e.namespace ? `\`${md(e.namespace)}\`` : 'none'}`);
+    // A code span shows its text as is (backslash escapes would show): only a backtick could break it.
+    lines.push(`namespace: ${e.namespace ? `\`${e.namespace.replace(/`/g, "'")}\`` : 'none'}`);
     if (inPolicy(e.file)) {
       lines.push(isGplOnly(e.type) ? `policy: ${md(e.file)} must be GPL-only; met` : `policy: ${md(e.file)} must be GPL-only; **not met**, ${e.macro} allows any license`);
     }

@@ -29,6 +29,7 @@ import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 import { findTreeRoot } from '../core/tree';
 import { replyText } from '../core/review/reply';
 import { markdown } from '../core/review/report';
+import { MAKEFILE } from '../core/review/analyze';
 import { runReview } from '../core/review/run';
 import { withHistoryFindings } from '../core/findings';
 import type { FileHistory } from '../core/history/compute';
@@ -285,6 +286,16 @@ export class KexportsServer {
 
   private fromDisk(path: string): void {
     const abs = join(this.root!, path);
+    if (MAKEFILE.test(path)) {
+      let text: string | undefined;
+      try {
+        text = readFileSync(abs, 'latin1');
+      } catch {
+        text = undefined;
+      }
+      this.index!.setMakefile(path, text);
+      return;
+    }
     try {
       const st = statSync(abs);
       if (st.size <= DEFAULT_MAX_FILE_BYTES) this.index!.updateFile(path, readFileSync(abs), st.mtimeMs);
@@ -292,6 +303,7 @@ export class KexportsServer {
       this.index!.deleteFile(path);
     }
   }
+
 
   private filesChanged(changes: readonly { uri: string; type: FileChangeType }[]): void {
     if (!this.index) return;
@@ -498,7 +510,7 @@ export class KexportsServer {
       throw new ResponseError(2, (e as Error).message);
     }
     for (const path of run.touched) {
-      const doc = this.documents.get(treePathToUri(this.root, path));
+      const doc = MAKEFILE.test(path) ? undefined : this.documents.get(treePathToUri(this.root, path));
       if (doc) this.applyDocument(doc);
       else this.guard(() => this.fromDisk(path));
     }

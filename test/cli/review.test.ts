@@ -240,6 +240,23 @@ describe('kexports review of mail', () => {
     assert.equal(review.findings[0]!.message, 'modpost: "madvise_sample" [drivers/gpu/drm/vgpu/vgpu_svm.ko] undefined!: madvise_sample is defined in mm/madvise_sample.c:7 but not exported');
   });
 
+  it('applies a Makefile change: the exports of its directory move namespace, and users that do not import it are reported', () => {
+    const tree = copySampleTree();
+    const file = join(tempDir(), 'ns.patch');
+    writeFileSync(
+      file,
+      'From 5555555555555555555555555555555555555555 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] usb-storage: rename the namespace\n\n---\ndiff --git a/drivers/usb/storage/Makefile b/drivers/usb/storage/Makefile\n--- a/drivers/usb/storage/Makefile\n+++ b/drivers/usb/storage/Makefile\n@@ -3 +3 @@\n-ccflags-y := -DDEFAULT_SYMBOL_NAMESPACE=USB_STORAGE\n+ccflags-y := -DDEFAULT_SYMBOL_NAMESPACE=USB_STORAGE_CORE\n',
+    );
+    const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
+    const review = JSON.parse(r.stdout) as ReviewJson & { problems: unknown[] };
+    assert.deepEqual(review.problems, []);
+    assert.deepEqual(rows(review), ['error MISSING_NAMESPACE_IMPORT 1 usb_stor_probe_sample drivers/usb/storage/uas_sample.c:7', 'info NAMESPACE_CHANGED 1 usb_stor_probe_sample drivers/usb/storage/usb.c:9']);
+    assert.equal(
+      review.findings[0]!.message,
+      'modpost: module drivers/usb/storage/uas_sample uses symbol usb_stor_probe_sample from namespace USB_STORAGE_CORE, but does not import it (patch 1 moves usb_stor_probe_sample from USB_STORAGE into USB_STORAGE_CORE)',
+    );
+  });
+
   it('escapes text from patches in the Markdown report', () => {
     const tree = copySampleTree();
     const file = join(tempDir(), 'evil.patch');

@@ -235,6 +235,27 @@ describe('the review request', () => {
   });
 });
 
+describe('the language server reviewing a Makefile change', () => {
+  it('reports it, then puts the namespaces back as the tree has them', async () => {
+    const root = copySampleTree();
+    const lsp = new LspClient(root);
+    await lsp.start();
+    await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
+    const patch = join(tempDir(), 'ns.patch');
+    writeFileSync(
+      patch,
+      'From 5555555555555555555555555555555555555555 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] usb-storage: rename the namespace\n\n---\ndiff --git a/drivers/usb/storage/Makefile b/drivers/usb/storage/Makefile\n--- a/drivers/usb/storage/Makefile\n+++ b/drivers/usb/storage/Makefile\n@@ -3 +3 @@\n-ccflags-y := -DDEFAULT_SYMBOL_NAMESPACE=USB_STORAGE\n+ccflags-y := -DDEFAULT_SYMBOL_NAMESPACE=USB_STORAGE_CORE\n',
+    );
+    const r = (await lsp.conn.sendRequest('kexports/review', { source: { kind: 'path', uri: pathToFileURL(patch).toString() }, trusted: false })) as { findings: number; markdown: string };
+    assert.equal(r.findings, 2);
+    assert.match(r.markdown, /`MISSING_NAMESPACE_IMPORT`.* from namespace USB\\_STORAGE\\_CORE, but does not import it/);
+    await lsp.open('drivers/usb/storage/usb.c', readFileSync(join(root, 'drivers/usb/storage/usb.c'), 'latin1'));
+    const h = (await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: lsp.uri('drivers/usb/storage/usb.c') }, position: { line: 8, character: 20 } })) as MarkupHover;
+    assert.match(h.contents.value, /namespace: `USB_STORAGE`\n/);
+    await lsp.stop();
+  });
+});
+
 describe('the language server outside a kernel tree', () => {
   it('stays quiet: an idle status, no diagnostics, no hover', async () => {
     const root = writeTree({ 'src/a.c': 'int a(void) { return 0; }\nEXPORT_SYMBOL(a);\n' }, true);

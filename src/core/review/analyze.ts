@@ -95,6 +95,8 @@ export interface ReviewOptions {
 }
 
 const SOURCE = /\.(c|h|S)$/;
+/** Makefiles can set DEFAULT_SYMBOL_NAMESPACE for a directory through ccflags. */
+export const MAKEFILE = /(^|\/)(Makefile|Kbuild)$/;
 
 /** Code that can be built as a module; core kernel code is always built in and may call anything. */
 const MODULAR = /^(drivers|sound|fs|net|crypto|lib|security|virt|samples)\//;
@@ -117,11 +119,12 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   // The files the series touches, set to their base text.
   const text = new Map<string, string | undefined>();
   const touched = new Set<string>();
-  for (const p of series.patches) for (const f of p.files) for (const path of [f.oldPath, f.newPath]) if (path && SOURCE.test(path)) touched.add(path);
+  for (const p of series.patches) for (const f of p.files) for (const path of [f.oldPath, f.newPath]) if (path && (SOURCE.test(path) || MAKEFILE.test(path))) touched.add(path);
   for (const path of touched) {
     const base = opts.baseText(path);
     text.set(path, base);
-    if (base === undefined) index.deleteFile(path);
+    if (MAKEFILE.test(path)) index.setMakefile(path, base);
+    else if (base === undefined) index.deleteFile(path);
     else index.updateFile(path, Buffer.from(base, 'latin1'));
   }
   const baseExports = new Map<string, Export[]>();
@@ -146,8 +149,9 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
           index.deleteFile(f.oldPath);
         }
       }
-      // only sources hold exports and uses: blobs, documentation and Makefiles are not applied
-      if (!SOURCE.test(path) && !SOURCE.test(f.oldPath)) continue;
+      // sources hold exports and uses, Makefiles namespaces: blobs and documentation are not applied
+      const makefile = MAKEFILE.test(path);
+      if (!SOURCE.test(path) && !SOURCE.test(f.oldPath) && !makefile) continue;
       const result = applyFileDiff(text.get(path), f);
       if ('error' in result) {
         review.problems.push({ patch: patch.index, source: patch.source, line: patch.diffLine, message: `patch ${patch.index}/${patch.total} "${patch.subject}": ${path}: ${result.error}` });
@@ -155,6 +159,19 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
         continue;
       }
       text.set(path, result.text);
+      if (makefile) {
+        // The directory's exports (and below, for subdir-ccflags) may change namespace.
+        const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '.';
+        const was = new Map(index.exportsUnder([dir]).map((e) => [`${e.file}\u0000${key(e)}`, e]));
+        index.setMakefile(path, result.text);
+        for (const e of index.exportsUnder([dir])) {
+          const old = was.get(`${e.file}\u0000${key(e)}`);
+          if (old && (old.namespace ?? null) !== (e.namespace ?? null)) {
+            report.changed.push({ ...change(e), before: { macro: old.macro, license: licenseWords(old.type), namespace: old.namespace ?? null } });
+          }
+        }
+        continue;
+      }
       if (result.text === undefined) index.deleteFile(path);
       else index.updateFile(path, Buffer.from(result.text, 'latin1'));
       for (const h of f.hunks) {
@@ -232,6 +249,24 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       seen.add(k);
       const mod = u.file.replace(/\.[cS]$/, '');
       add({ code: 'MISSING_NAMESPACE_IMPORT', patch: u.patch, symbol: e.name, file: u.file, line: u.line, message: `modpost: module ${mod} uses symbol ${e.name} from namespace ${e.namespace}, but does not import it.` });
+    }
+  }
+
+  // existing modular users of an export the series moves into a namespace they do not import
+  for (const report of review.patches) {
+    for (const c of report.changed) {
+      if (!c.before || !c.namespace || c.namespace === c.before.namespace || c.namespace.startsWith('module:')) continue;
+      const live = index.exportsNamed(c.name).find((e) => e.file === c.file);
+      if (!live) continue;
+      for (const u of index.consumers(live)) {
+        if (!MODULAR.test(u.file) || u.cls === 'tools') continue;
+        const idx = index.byPath.get(u.file);
+        if (idx !== undefined && index.files[idx]!.imports.some((i) => i.ns === c.namespace)) continue;
+        const k = `${u.file}\u0000${c.name}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        add({ code: 'MISSING_NAMESPACE_IMPORT', patch: report.index, symbol: c.name, file: u.file, line: u.line, message: `modpost: module ${u.file.replace(/\.[cS]$/, '')} uses symbol ${c.name} from namespace ${c.namespace}, but does not import it (patch ${report.index} moves ${c.name} from ${c.before.namespace ?? 'no namespace'} into ${c.namespace})` });
+      }
     }
   }
 

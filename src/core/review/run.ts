@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelIndex } from '../index';
-import { type Review, reviewSeries } from './analyze';
+import { MAKEFILE, type Review, reviewSeries } from './analyze';
 import { seriesFromGit, workingTreeDiff } from './git';
 import { readSeries, type Series, seriesFromTexts } from './series';
 
@@ -65,7 +65,7 @@ export async function runReview(index: KernelIndex, root: string, source: Review
   return { review, series, touched: touchedPaths(series) };
 }
 
-/** The sources a series touches: the files whose base text the review needs. */
+/** The sources and Makefiles a series touches: the files whose base text the review needs. */
 export function touchedPaths(series: Series): string[] {
-  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => [f.oldPath, f.newPath])).filter((p) => p && /\.(c|h|S)$/.test(p)))];
+  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => [f.oldPath, f.newPath])).filter((p) => p && (/\.(c|h|S)$/.test(p) || MAKEFILE.test(p))))];
 }
