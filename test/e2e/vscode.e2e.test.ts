@@ -31,6 +31,17 @@ const sel = {
   statusBar: '.statusbar',
 };
 
+/** Waits until code-server answers on the port. */
+async function healthy(port: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    assert.ok(Date.now() < deadline, 'code-server did not answer /healthz within 60 s');
+    await new Promise((r) => setTimeout(r, 250)); // polling a port, not waiting on the UI
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -44,6 +55,9 @@ function freePort(): Promise<number> {
 
 describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
   let server: ChildProcess | undefined;
+  let restricted: ChildProcess | undefined;
+  /** What a second code-server, with Workspace Trust on, needs. */
+  let launch: { node: string; codeServer: string; env: NodeJS.ProcessEnv; base: string; config: string; ext: string } | undefined;
   let browser: Browser | undefined;
   let page: Page;
   let shots: string;
@@ -140,6 +154,7 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
       XDG_CACHE_HOME: join(dirs.xdg, 'cache'),
     };
     const common = ['--user-data-dir', dirs.data, '--extensions-dir', dirs.ext, '--config', config];
+    launch = { node: tools.node, codeServer: tools.codeServer, env, base, config, ext: dirs.ext };
     execFileSync(tools.node, [tools.codeServer, ...common, '--install-extension', vsix, '--force'], { env, stdio: 'ignore' });
 
     const port = await freePort();
@@ -148,13 +163,7 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
       [tools.codeServer, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--reconnection-grace-time', '10', '--disable-workspace-trust', ...common],
       { env, detached: true, stdio: 'ignore' },
     );
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-      if (ok) break;
-      assert.ok(Date.now() < deadline, 'code-server did not answer /healthz within 60 s');
-      await new Promise((r) => setTimeout(r, 250)); // polling a port, not waiting on the UI
-    }
+    await healthy(port);
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -190,9 +199,10 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
 
   after(async () => {
     await browser?.close();
-    if (server?.pid) {
+    for (const s of [server, restricted]) {
+      if (!s?.pid) continue;
       try {
-        process.kill(-server.pid, 'SIGTERM');
+        process.kill(-s.pid, 'SIGTERM');
       } catch {
         // already gone
       }
@@ -337,6 +347,49 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     }
     assert.match(text, /hmm_dma_test_helper · EXPORT_SYMBOL_GPL · GPL-only/);
     assert.equal(await toast.count(), 1, 'told once');
+  });
+
+  it('in Restricted Mode runs no git: the hover says why history is unavailable', async () => {
+    assert.ok(launch && browser);
+    // A second code-server with Workspace Trust on, the same extension, the same folder.
+    const data = join(launch.base, 'data-restricted');
+    mkdirSync(join(data, 'User'), { recursive: true });
+    writeFileSync(join(data, 'User/settings.json'), JSON.stringify({ 'workbench.startupEditor': 'none', 'chat.disableAIFeatures': true, 'telemetry.telemetryLevel': 'off', 'update.mode': 'none', 'editor.hover.delay': 100, 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'always' }));
+    const port = await freePort();
+    restricted = spawn(
+      launch.node,
+      [launch.codeServer, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--user-data-dir', data, '--extensions-dir', launch.ext, '--config', launch.config],
+      { env: { ...launch.env, XDG_CACHE_HOME: join(launch.base, 'xdg-restricted') }, detached: true, stdio: 'ignore' },
+    );
+    await healthy(port);
+    const p = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await p.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(tree)}`);
+    await p.locator(sel.workbench).waitFor({ state: 'visible', timeout: 60_000 });
+    const no = p.locator('.monaco-dialog-box .monaco-button', { hasText: /No, I don.t trust the authors/ });
+    await no.first().waitFor({ state: 'visible', timeout: 30_000 });
+    await p.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-trust-prompt.png`) });
+    await no.first().click();
+    await p.keyboard.press('Control+P');
+    await p.locator(sel.quickInput).fill('mm/hmm.c');
+    await p.locator(sel.quickRow, { hasText: 'hmm.c' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await p.keyboard.press('Enter');
+    await p.locator(sel.viewLine).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await p.keyboard.press('Control+G');
+    await p.locator(sel.quickInput).fill(':51');
+    await p.keyboard.press('Enter');
+    const word = p.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL_GPL(hmm_range_snapshot_unused);' }).locator('span span', { hasText: 'hmm_range_snapshot_unused' }).first();
+    await word.waitFor({ state: 'visible', timeout: 30_000 });
+    const hover = p.locator(sel.hover, { hasText: 'history unavailable' });
+    let text = '';
+    for (let attempt = 0; attempt < 20 && !text; attempt++) {
+      await p.mouse.move(5, 5);
+      await word.hover();
+      text = (await hover.first().textContent({ timeout: 3000 }).catch(() => '')) ?? '';
+    }
+    await p.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-restricted-hover.png`) });
+    assert.match(text, /history unavailable: this workspace is not trusted, and git would read the repository's config, which can run programs/);
+    assert.match(text, /hmm_range_snapshot_unused · EXPORT_SYMBOL_GPL · GPL-only/);
+    await p.close();
   });
 
   it('made no request off this machine', () => {
