@@ -5,7 +5,7 @@
  * Layout: magic, u32 checksum of everything after it, u32 length + JSON header, then the typed arrays
  * in header order, each 8-byte aligned, so that loading makes views on the file's bytes, not copies.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { IndexedFile, IndexStats, KernelIndex } from './index';
@@ -265,27 +265,62 @@ export function readStatList(file: string): StatList {
   }
 }
 
+/** The cache file's bytes in memory a worker thread can share (to check them while the main thread parses). */
+export function readCacheBytes(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.from(new SharedArrayBuffer(size));
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, buf, got, size - got, got);
+      if (n === 0) throw new Error('truncated');
+      got += n;
+    }
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads and validates a cache file; throws an Error saying what is wrong. */
 export function loadCache(file: string, key: string): LoadedCache {
-  let buf = readFileSync(file);
-  if (buf.byteOffset % 8 !== 0) {
-    // a small file can come from Node's shared pool at any offset; typed views need alignment
-    const aligned = Buffer.from(new ArrayBuffer(buf.length));
-    buf.copy(aligned);
-    buf = aligned;
-  }
-  if (buf.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('not a kexports index of this version');
+  return parseCache(readCacheBytes(file), key, true);
+}
+
+/**
+ * Makes the index's arrays views on the cache's bytes. With `check` false, the checksum and the
+ * range checks of every posting and name are left to `checkCache` (run by a worker meanwhile); the
+ * shapes are checked either way, so that nothing built from them can loop or throw uncaught.
+ */
+export function parseCache(buf: Buffer, key: string, check: boolean): LoadedCache {
+  const { header, arrays, interner } = views(buf, check);
+  if (header.key !== key) throw new Error('made for other options');
+  const files = unpackFiles(header, arrays);
+  validateShape(header, files.length, arrays, interner);
+  if (check) validateRanges(header, files.length, arrays, interner);
+  return { header, files, arrays, interner };
+}
+
+/** The checksum and the range checks parseCache(…, false) leaves out; throws an Error saying what is wrong. */
+export function checkCache(buf: Buffer): void {
+  const { header, arrays, interner } = views(buf, true);
+  validateRanges(header, header.fileCount, arrays, interner);
+}
+
+function views(buf: Buffer, checksum: boolean): { header: CacheHeader; arrays: Map<string, Typed>; interner: InternerState } {
+  if (buf.byteOffset % 8 !== 0) throw new Error('misaligned buffer');
+  if (buf.length < MAGIC.length || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('not a kexports index of this version');
   let pos = MAGIC.length;
   if (pos + 8 > buf.length) throw new Error('truncated');
   const stored = buf.readUInt32LE(pos);
   pos += 4;
-  if (new Checksum().update(buf.subarray(pos)).digest() !== stored) throw new Error('checksum mismatch');
+  if (checksum && new Checksum().update(buf.subarray(pos)).digest() !== stored) throw new Error('checksum mismatch');
   const hlen = buf.readUInt32LE(pos);
   pos += 4;
   if (pos + hlen > buf.length) throw new Error('truncated header');
   const header = JSON.parse(buf.toString('utf8', pos, pos + hlen)) as CacheHeader;
   pos += hlen;
-  if (header.key !== key) throw new Error('made for other options');
   const arrays = new Map<string, Typed>();
   for (const a of layout(header, pos)) {
     pos = a.at;
@@ -314,28 +349,35 @@ export function loadCache(file: string, key: string): LoadedCache {
     arena: arrays.get('internArena') as Uint8Array,
     size: header.names,
   };
-  const files = unpackFiles(header, arrays);
-  validate(header, files.length, arrays, interner);
-  return { header, files, arrays, interner };
+  return { header, arrays, interner };
 }
 
-function validate(h: CacheHeader, files: number, arrays: Map<string, Typed>, st: InternerState): void {
-  const need = ['offsets', 'postFile', 'postLine', 'postCtx', 'proxyName', 'proxyLine', 'proxyKind'];
+function validateShape(h: CacheHeader, files: number, arrays: Map<string, Typed>, st: InternerState): void {
+  const need = ['offsets', 'postFile', 'postLine', 'postCtx', 'proxyName', 'proxyLine', 'proxyKind', 'internTable', 'internHashes', 'internStarts', 'internLens', 'internArena'];
   for (const n of need) if (!arrays.has(n)) throw new Error(`missing ${n}`);
+  const offsets = arrays.get('offsets')!;
+  const postFile = arrays.get('postFile')!;
+  if (h.fileCount !== files) throw new Error('file count mismatch');
+  if (offsets.length > h.names + 1 || offsets.length < 1) throw new Error('offsets length');
+  if (offsets[offsets.length - 1] !== postFile.length) throw new Error('postings length');
+  if (arrays.get('postLine')!.length !== postFile.length || arrays.get('postCtx')!.length !== postFile.length) throw new Error('postings arrays');
+  const t = st.table;
+  if (t.length === 0 || (t.length & (t.length - 1)) !== 0 || t.length < h.names * 2) throw new Error('name table size');
+  if (st.hashes.length !== h.names || st.starts.length !== h.names || st.lens.length !== h.names) throw new Error('name arrays');
+}
+
+function validateRanges(h: CacheHeader, files: number, arrays: Map<string, Typed>, st: InternerState): void {
   const offsets = arrays.get('offsets')!;
   const postFile = arrays.get('postFile')!;
   const postCtx = arrays.get('postCtx')!;
   const proxyName = arrays.get('proxyName')!;
-  if (offsets.length > h.names + 1 || offsets.length < 1) throw new Error('offsets length');
-  if (offsets[offsets.length - 1] !== postFile.length) throw new Error('postings length');
   for (let k = 1; k < offsets.length; k++) if (offsets[k]! < offsets[k - 1]!) throw new Error('offsets not sorted');
   for (let k = 0; k < postFile.length; k++) {
     if (postFile[k]! >= files || (postCtx[k]! > h.proxyCount && postCtx[k] !== DEF_CTX)) throw new Error('posting out of range');
   }
   for (let k = 0; k < proxyName.length; k++) if (proxyName[k]! >= h.names) throw new Error('proxy out of range');
   const t = st.table;
-  if (t.length === 0 || (t.length & (t.length - 1)) !== 0 || t.length < h.names * 2) throw new Error('name table size');
-  if (st.hashes.length !== h.names || st.starts.length !== h.names || st.lens.length !== h.names) throw new Error('name arrays');
+  for (let k = 0; k < t.length; k++) if (t[k]! >= h.names) throw new Error('name table out of range');
   for (let k = 0; k < h.names; k++) if (st.starts[k]! + st.lens[k]! > st.arena.length) throw new Error('name out of range');
 }
 

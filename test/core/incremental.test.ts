@@ -92,19 +92,25 @@ describe('the cache', () => {
       writeFileSync(f, b);
     }],
   ] as const) {
-    it(`rebuilds a ${name} cache and says so`, async () => {
-      const cacheDir = tempDir();
-      const good = await openIndex(sampleTree, { cacheDir });
-      const file = join(cacheDir, (await import('node:fs')).readdirSync(cacheDir)[0]!);
-      damage(file);
-      const logs: string[] = [];
-      const index = await openIndex(sampleTree, { cacheDir, log: (m) => logs.push(m) });
-      assert.equal(logs.length, 1);
-      assert.match(logs[0]!, /^cache .*\.idx is unusable \(.+\); rebuilding it$/);
-      assert.deepEqual(findings(index, ''), findings(good, ''));
-      const again: string[] = [];
-      await openIndex(sampleTree, { cacheDir, log: (m) => again.push(m) });
-      assert.deepEqual(again, [], 'the rebuilt cache is valid');
-    });
+    for (const [how, checkOpts] of [
+      ['on the main thread', {}],
+      ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
+    ] as const) {
+      it(`rebuilds a ${name} cache and says so (checked ${how})`, async () => {
+        const cacheDir = tempDir();
+        const good = await openIndex(sampleTree, { cacheDir });
+        const file = join(cacheDir, (await import('node:fs')).readdirSync(cacheDir)[0]!);
+        damage(file);
+        const logs: string[] = [];
+        const index = await openIndex(sampleTree, { cacheDir, ...checkOpts, log: (m) => logs.push(m) });
+        assert.equal(logs.length, 1);
+        assert.match(logs[0]!, /^cache .*\.idx is unusable \(.+\); rebuilding it$/);
+        if (name === 'bit-flipped') assert.match(logs[0]!, /\(checksum mismatch\)/);
+        assert.deepEqual(findings(index, ''), findings(good, ''));
+        const again: string[] = [];
+        await openIndex(sampleTree, { cacheDir, log: (m) => again.push(m) });
+        assert.deepEqual(again, [], 'the rebuilt cache is valid');
+      });
+    }
   }
 });
