@@ -170,6 +170,8 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    // Copy Review Reply writes the clipboard, and a paste reads it back.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: `http://127.0.0.1:${port}` });
     // Webviews (the Markdown preview) load their resources from *.vscode-resource.vscode-cdn.net, which
     // their service worker answers from code-server: such a request counts only if it reached the network.
     const offHost = (url: string): boolean => {
@@ -295,6 +297,21 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     assert.equal(await preview.locator('a', { hasText: 'mm/memremap.c:21' }).count(), 1, 'the finding links to its line');
   });
 
+  it('copies the review reply, which pastes as interleaved quoting', async () => {
+    await command('Kernel Exports: Copy Review Reply');
+    await page.locator(sel.toast, { hasText: 'the review reply is on the clipboard' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await command('File: New Untitled Text File');
+    await page.locator('.monaco-editor.focused').first().waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.press('Control+V');
+    const pasted = page.locator(sel.viewLine, { hasText: '> +EXPORT_SYMBOL(memunmap_pages);' });
+    await pasted.first().waitFor({ state: 'visible', timeout: 15_000 });
+    await shot('review-reply-pasted');
+    const lines = await page.locator('.monaco-editor.focused ' + sel.viewLine).allTextContents();
+    const text = lines.join('\n').replace(/\u00a0/g, ' ');
+    assert.match(text, /> -EXPORT_SYMBOL_GPL\(memunmap_pages\);/);
+    assert.match(text, /memunmap_pages goes from EXPORT_SYMBOL_GPL \(GPL-only\) to EXPORT_SYMBOL/);
+  });
+
   it('opens the export timeline of the current file', async () => {
     await page.locator(sel.tab, { hasText: 'hmm.c' }).first().click();
     await command('Kernel Exports: Export Timeline for This File');
@@ -338,9 +355,10 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     await page.locator(sel.tab, { hasText: 'hmm.c' }).first().click();
     const word = page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL_GPL(hmm_dma_test_helper);' }).locator('span span', { hasText: 'hmm_dma_test_helper' }).first();
     await word.waitFor({ state: 'visible', timeout: 15_000 }).catch(() => undefined);
-    const hover = page.locator(sel.hover, { hasText: 'consumer' });
+    // The diagnostic's hover shows at once; the export's, once the restarted server has its index.
+    const hover = page.locator(sel.hover, { hasText: 'hmm_dma_test_helper · ' });
     let text = '';
-    for (let attempt = 0; attempt < 10 && !text; attempt++) {
+    for (let attempt = 0; attempt < 20 && !text; attempt++) {
       await page.mouse.move(5, 5);
       await word.hover();
       text = (await hover.first().textContent({ timeout: 3000 }).catch(() => '')) ?? '';
