@@ -193,7 +193,8 @@ export async function computeFileHistory(path: string, exports: readonly ExportR
     return { span: at, moves };
   };
 
-  const headTime = log[0]?.time ?? Date.now() / 1000;
+  // HEAD's time matters only without tags, where windows are estimated from dates.
+  const headTime = tagged ? 0 : await git.commitTime(o.head);
   const [closedTags, current] = await Promise.all([
     tagged ? git.tags({ merged: o.head }) : Promise.resolve([]),
     landingOf({ hash: o.head, parents: [], authorDate: '', time: headTime, subject: '' }),

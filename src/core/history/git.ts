@@ -54,6 +54,11 @@ export class HistoryGit {
     return (await this.run(['rev-parse', '--verify', 'HEAD^{commit}'])).trim();
   }
 
+  /** A commit's committer time, Unix seconds. */
+  async commitTime(rev: string): Promise<number> {
+    return Number((await this.run(['show', '-s', '--format=%ct', rev])).trim());
+  }
+
   /** The boundary commits of a shallow clone: their parents are missing. */
   async shallowBoundary(): Promise<Set<string>> {
     if ((await this.run(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') return new Set();
