@@ -325,6 +325,9 @@ class ScanState {
   defineParams: number[] | null = null;
   definePrev = P_OTHER;
   defineHasExport = false;
+  /** The first "EXPORT" at or after exportSearchFrom (-1: none): define bodies share one forward search. */
+  private nextExport = -1;
+  private exportSearchFrom = Number.MAX_SAFE_INTEGER;
   defineBodyStart = 0;
   defineNameStart = 0;
   defineNameEnd = 0;
@@ -405,8 +408,13 @@ class ScanState {
     const buf = this.buf;
     // A body that calls another wrapper (`_EXPORT_DEV_PM_OPS` -> `_EXPORT_PM_OPS`) is a candidate too.
     if (!this.defineHasExport) {
-      const at = (buf as Buffer).indexOf(EXPORT_WORD, this.defineBodyStart);
-      this.defineHasExport = at >= 0 && at < end;
+      // Searching from each body to wherever the next "EXPORT" is made a file of many defines quadratic.
+      const from = this.defineBodyStart;
+      if (from < this.exportSearchFrom || (this.nextExport >= 0 && this.nextExport < from)) {
+        this.nextExport = (buf as Buffer).indexOf(EXPORT_WORD, from);
+        this.exportSearchFrom = from;
+      }
+      this.defineHasExport = this.nextExport >= 0 && this.nextExport < end;
     }
     if (this.defineHasExport) {
       const body = latin1(buf, this.defineBodyStart, end).replace(/\\\r?\n/g, ' ');
@@ -460,22 +468,25 @@ class ScanState {
     return j;
   }
 
-  /** From just inside a block comment to just after it. */
+  /**
+   * From just inside a block comment to just after it. One pass over the bytes: searching for the
+   * next '*' and the next newline separately rescanned a long comment without leading '*' once per
+   * line, which made such comments quadratic.
+   */
   skipComment(j: number): number {
     const buf = this.buf;
     const n = this.n;
-    for (;;) {
-      const k = buf.indexOf(42, j); // '*'
-      const nl = buf.indexOf(10, j);
-      if (nl >= 0 && (k < 0 || nl < k)) {
-        this.line++;
-        j = nl + 1;
-        continue;
+    let line = this.line;
+    for (; j < n; j++) {
+      const c = buf[j]!;
+      if (c === 10) line++;
+      else if (c === 42 && buf[j + 1] === 47) {
+        this.line = line;
+        return j + 2;
       }
-      if (k < 0) return n;
-      if (buf[k + 1] === 47) return k + 2;
-      j = k + 1;
     }
+    this.line = line;
+    return n;
   }
 
   /** Skip to the end of a logical line (continuations, comments); stops at the newline. */
