@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { openIndex } from '../../src/core/engine';
@@ -285,6 +285,22 @@ describe('export history of a repository with kernel tags', () => {
     assert.deepEqual(p.searched, { files: 400, of: 401 });
     assert.equal(p.firstConsumer?.file, 'drivers/many/user000.c');
     assert.match(historyLine(p), /; first consumer among 400 of the 401 files that use it v6\.0 \(user000\.c, [0-9a-f]{7}\): same window$/);
+  });
+
+  it('does not look for moves in a commit of more than 300 files (an import, not a move)', async () => {
+    const root = writeTree({ 'lib/a.c': 'int foo(void)\n{\n\treturn 1;\n}\nEXPORT_SYMBOL(foo);\n' });
+    for (const args of [['init', '-q', '-b', 'master'], ['add', '-A'], ['commit', '-q', '-m', 'a'], ['tag', 'v6.0']]) gitIn(root, ...args);
+    const files: Record<string, string> = {};
+    for (let k = 0; k < 300; k++) files[`drivers/bulk/f${k}.c`] = `int f${k};\n`;
+    // b.c is mostly new code, so git does not take it for a copy of a.c
+    const other = Array.from({ length: 30 }, (_, k) => `static int bar${k}(void)\n{\n\treturn ${k};\n}\n`).join('');
+    for (const [path, text] of Object.entries({ ...files, 'lib/a.c': '', 'lib/b.c': `${other}int foo(void)\n{\n\treturn 1;\n}\nEXPORT_SYMBOL(foo);\n` })) {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+    for (const args of [['add', '-A'], ['commit', '-q', '-m', 'import']]) gitIn(root, ...args);
+    const b = row(await historyOf(root, 'lib/b.c'), 'foo');
+    assert.deepEqual([b.exported?.subject, b.moves], ['import', []]);
   });
 
   it('names the git command that failed when the tree is not in a repository', async () => {

@@ -161,11 +161,12 @@ export async function computeFileHistory(path: string, exports: readonly ExportR
   const macros = new Set<string>([...exportMacros.keys(), ...o.wrappers.keys()]);
   const log = exports.length ? await git.fileLog(path) : [];
   const spans = exportSpans(log, macros);
-  // A commit that adds an export line may have taken it from another file: one `git show` each.
+  // A commit that adds an export line may have taken it from another file: one `git show -G` each,
+  // for the names of all of this file's exports at once.
   const removals = new Map<string, Promise<Map<string, string[]>>>();
   const removedBy = (hash: string): Promise<Map<string, string[]>> => {
     let p = removals.get(hash);
-    if (!p) removals.set(hash, (p = git.removedLines(hash)));
+    if (!p) removals.set(hash, (p = git.removedLines(hash, exports.map((e) => e.name))));
     return p;
   };
   const logs = new Map<string, Promise<Map<string, Span>>>();

@@ -9,6 +9,9 @@ import { type KernelVersion, parseTag } from './versions';
 
 export { GitError };
 
+/** A commit changing more files than this is not searched for exports moved between files. */
+export const MAX_MOVE_FILES = 300;
+
 /** Git processes at once, per tree: enough to overlap, few enough to leave the editor its cores. */
 export const MAX_GIT_PROCESSES = 3;
 
@@ -126,10 +129,17 @@ export class HistoryGit {
     return out;
   }
 
-  /** The lines one commit removed, per file it changed (paths as before the commit). */
-  async removedLines(commit: string): Promise<Map<string, string[]>> {
-    const out = await this.run(['show', '-M', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', '--relative', '--format=', commit]);
+  /**
+   * The lines one commit removed that name one of `names`, per file (paths as before the commit).
+   * A commit that changes more than MAX_MOVE_FILES files (a release import, a tree-wide rename) is not
+   * read: it would take minutes, and a move of exports between files is a small commit.
+   */
+  async removedLines(commit: string, names: readonly string[]): Promise<Map<string, string[]>> {
     const files = new Map<string, string[]>();
+    const changed = (await this.run(['diff-tree', '-r', '--no-commit-id', '--name-only', commit])).split('\n').filter(Boolean).length;
+    if (changed > MAX_MOVE_FILES || names.length === 0) return files;
+    const re = `(^|[^A-Za-z0-9_])(${names.join('|')})([^A-Za-z0-9_]|$)`;
+    const out = await this.run(['show', '-M', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', '--relative', '--format=', `-G${re}`, commit]);
     let current: string[] | undefined;
     for (const line of out.split('\n')) {
       if (line.startsWith('--- ')) {
