@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { repoRoot, sampleTree, tempDir } from '../helpers';
 // @ts-expect-error: a plain .mjs script, shared with `npm run package`
 import { ensureCodeServer } from '../../scripts/toolchain.mjs';
@@ -30,6 +30,21 @@ const sel = {
   tab: '.tabs-container .tab',
   statusBar: '.statusbar',
 };
+
+/**
+ * Hovers a word until a hover holding `hasText` shows, and returns its text ('' if it never does).
+ * Moving away first makes each attempt a new hover.
+ */
+async function hoverText(page: Page, word: Locator, hasText: string, attempts = 20): Promise<string> {
+  const hover = page.locator(sel.hover, { hasText });
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    await page.mouse.move(5, 5);
+    await word.hover();
+    const text = (await hover.first().textContent({ timeout: 3000 }).catch(() => '')) ?? '';
+    if (text) return text;
+  }
+  return '';
+}
 
 /** Waits until code-server answers on the port. */
 async function healthy(port: number): Promise<void> {
@@ -213,16 +228,7 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
 
   it('hovers on an exported symbol with its license and consumers', async () => {
     const word = page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL(hmm_range_fault);' }).locator('span span', { hasText: 'hmm_range_fault' }).first();
-    const hover = page.locator(sel.hover, { hasText: 'consumers' });
-    let text = '';
-    for (let attempt = 0; attempt < 8 && !text; attempt++) {
-      await page.mouse.move(5, 5);
-      await word.hover();
-      text = await hover
-        .first()
-        .textContent({ timeout: 3000 })
-        .catch(() => '') ?? '';
-    }
+    const text = await hoverText(page, word, 'consumers', 8);
     await shot('hover');
     assert.match(text, /hmm_range_fault · EXPORT_SYMBOL · any license/);
     assert.match(text, /3 consumers/);
@@ -356,13 +362,7 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     const word = page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL_GPL(hmm_dma_test_helper);' }).locator('span span', { hasText: 'hmm_dma_test_helper' }).first();
     await word.waitFor({ state: 'visible', timeout: 15_000 }).catch(() => undefined);
     // The diagnostic's hover shows at once; the export's, once the restarted server has its index.
-    const hover = page.locator(sel.hover, { hasText: 'hmm_dma_test_helper · ' });
-    let text = '';
-    for (let attempt = 0; attempt < 20 && !text; attempt++) {
-      await page.mouse.move(5, 5);
-      await word.hover();
-      text = (await hover.first().textContent({ timeout: 3000 }).catch(() => '')) ?? '';
-    }
+    const text = await hoverText(page, word, 'hmm_dma_test_helper · ');
     assert.match(text, /hmm_dma_test_helper · EXPORT_SYMBOL_GPL · GPL-only/);
     assert.equal(await toast.count(), 1, 'told once');
   });
@@ -397,13 +397,7 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     await p.keyboard.press('Enter');
     const word = p.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL_GPL(hmm_range_snapshot_unused);' }).locator('span span', { hasText: 'hmm_range_snapshot_unused' }).first();
     await word.waitFor({ state: 'visible', timeout: 30_000 });
-    const hover = p.locator(sel.hover, { hasText: 'history unavailable' });
-    let text = '';
-    for (let attempt = 0; attempt < 20 && !text; attempt++) {
-      await p.mouse.move(5, 5);
-      await word.hover();
-      text = (await hover.first().textContent({ timeout: 3000 }).catch(() => '')) ?? '';
-    }
+    const text = await hoverText(p, word, 'history unavailable');
     await p.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-restricted-hover.png`) });
     assert.match(text, /history unavailable: this workspace is not trusted, and git would read the repository's config, which can run programs/);
     assert.match(text, /hmm_range_snapshot_unused · EXPORT_SYMBOL_GPL · GPL-only/);

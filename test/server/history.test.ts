@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { tempDir } from '../helpers';
 import { type HistoryRepo, makeHistoryRepo } from '../historyRepo';
-import { LspClient } from './lspClient';
+import { LspClient, withServer } from './lspClient';
 
 interface MarkupHover {
   contents: { kind: string; value: string };
@@ -33,17 +33,6 @@ function gitSpy(): { env: Record<string, string>; log: string; calls: () => stri
       return max;
     },
   };
-}
-
-/** Runs `fn` with a started server, and stops it even when an assertion fails. */
-async function withServer(lsp: LspClient, fn: () => Promise<void>): Promise<void> {
-  try {
-    await lsp.start();
-    await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
-    await fn();
-  } finally {
-    await lsp.stop();
-  }
 }
 
 const hover = async (lsp: LspClient, path: string, line: number, character: number): Promise<string> =>

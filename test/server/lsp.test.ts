@@ -187,8 +187,7 @@ describe('the language server with a huge generated header open', () => {
   it('answers other requests while the header waits its turn', async () => {
     const root = copySampleTree();
     const lsp = new LspClient(root);
-    await lsp.start();
-    await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
+    await lsp.startReady();
     await lsp.open('mm/memremap.c', readFileSync(join(root, 'mm/memremap.c'), 'latin1'));
     await lsp.until(() => lsp.published.get(lsp.uri('mm/memremap.c')), 'memremap.c diagnostics');
     // 12 MB of register defines, as the amdgpu headers are
@@ -208,8 +207,7 @@ describe('the review request', () => {
     const repo = seriesRepo();
     const lsp = new LspClient(repo);
     t.after(() => lsp.child.kill());
-    await lsp.start();
-    await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
+    await lsp.startReady();
     const lensesOf = async (): Promise<string[]> =>
       ((await lsp.conn.sendRequest('textDocument/codeLens', { textDocument: { uri: lsp.uri('mm/memremap.c') } })) as { command: { title: string } }[]).map((l) => l.command.title);
     const before = await lensesOf();
@@ -239,8 +237,7 @@ describe('the language server reviewing a Makefile change', () => {
   it('reports it, then puts the namespaces back as the tree has them', async () => {
     const root = copySampleTree();
     const lsp = new LspClient(root);
-    await lsp.start();
-    await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
+    await lsp.startReady();
     const patch = join(tempDir(), 'ns.patch');
     writeFileSync(
       patch,
@@ -272,8 +269,7 @@ describe('the language server outside a kernel tree', () => {
 
   it('runs as `kexports lsp --stdio` too', async () => {
     const lsp = new LspClient(sampleTree, [join(repoRoot, 'dist/cli.js'), 'lsp', '--stdio']);
-    await lsp.start();
-    await lsp.until(() => lsp.statuses.find((s) => s.state === 'ready'), 'the index');
+    await lsp.startReady();
     await lsp.stop();
   });
 });

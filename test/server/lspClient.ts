@@ -98,6 +98,12 @@ export class LspClient {
     return result;
   }
 
+  /** Starts the server and waits for its index. */
+  async startReady(): Promise<void> {
+    await this.start();
+    await this.until(() => this.statuses.find((s) => s.state === 'ready'), 'the index');
+  }
+
   open(path: string, text: string, version = 1): Promise<void> {
     return this.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: this.uri(path), languageId: 'c', version, text } });
   }
@@ -107,5 +113,15 @@ export class LspClient {
     await this.conn.sendNotification('exit');
     await new Promise((resolve) => this.child.once('exit', resolve));
     this.conn.dispose();
+  }
+}
+
+/** Runs `fn` with a started server, and stops it even when an assertion fails. */
+export async function withServer(lsp: LspClient, fn: () => Promise<void>): Promise<void> {
+  try {
+    await lsp.startReady();
+    await fn();
+  } finally {
+    await lsp.stop();
   }
 }
