@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Cancellation } from './cancel';
 import { type BaseClass, baseClass, classify, type ConsumerClass } from './classify';
 import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
-import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readKbuildNamespaces } from './kbuild';
+import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readKbuildNamespaces, treeDir } from './kbuild';
 import { DEF_CTX, type Definition, type ImportNs, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
 import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer } from './scanFile';
 import { NameTable, scanFiles } from './scanPool';
@@ -435,14 +435,12 @@ export class KernelIndex {
    * resolved again. A review applies a series' Makefile changes this way.
    */
   setMakefile(path: string, text: string | undefined): void {
-    const slash = path.lastIndexOf('/');
-    const dir = slash < 0 ? '' : path.slice(0, slash);
+    const dir = treeDir(path);
     const kb = this.kbuild;
     kb.dir.delete(dir);
     kb.subdir.delete(dir);
-    for (const k of [...kb.object.keys()]) if ((k.lastIndexOf('/') < 0 ? '' : k.slice(0, k.lastIndexOf('/'))) === dir) kb.object.delete(k);
-    const name = path.slice(slash + 1);
-    const sibling = `${dir ? `${dir}/` : ''}${name === 'Kbuild' ? 'Makefile' : 'Kbuild'}`;
+    for (const k of [...kb.object.keys()]) if (treeDir(k) === dir) kb.object.delete(k);
+    const sibling = join(dir, path.endsWith('Kbuild') ? 'Makefile' : 'Kbuild');
     let other: string | undefined;
     try {
       other = readFileSync(join(this.root, sibling), 'latin1');

@@ -16,6 +16,12 @@ export interface KbuildNamespaces {
 
 const FLAG = /-DDEFAULT_SYMBOL_NAMESPACE=(\S+)/;
 
+/** The directory of a tree path, '' at the top (where dirname says '.'). */
+export function treeDir(path: string): string {
+  const d = dirname(path);
+  return d === '.' ? '' : d;
+}
+
 export function emptyKbuild(): KbuildNamespaces {
   return { dir: new Map(), subdir: new Map(), object: new Map() };
 }
@@ -30,7 +36,7 @@ export function readKbuildNamespaces(root: string, makefiles: readonly string[])
       continue;
     }
     if (!text.includes('DEFAULT_SYMBOL_NAMESPACE')) continue;
-    parseMakefile(text, dirname(mk) === '.' ? '' : dirname(mk), out);
+    parseMakefile(text, treeDir(mk), out);
   }
   return out;
 }
@@ -57,15 +63,13 @@ export function kbuildNamespaceFor(ns: KbuildNamespaces, path: string): string |
   const base = path.replace(/\.[cS]$/, '');
   const byObject = ns.object.get(base);
   if (byObject) return byObject;
-  let dir = dirname(path);
-  if (dir === '.') dir = '';
+  let dir = treeDir(path);
   const byDir = ns.dir.get(dir);
   if (byDir) return byDir;
   for (;;) {
     const v = ns.subdir.get(dir);
     if (v) return v;
     if (dir === '') return undefined;
-    const up = dirname(dir);
-    dir = up === '.' ? '' : up;
+    dir = treeDir(dir);
   }
 }

@@ -34,7 +34,7 @@ import { runReview } from '../core/review/run';
 import { withHistoryFindings } from '../core/findings';
 import type { FileHistory } from '../core/history/compute';
 import { historyFindings, historyLine, historyMarkdown, unavailableLine } from '../core/history/render';
-import { exportRefs, HistoryService } from '../core/history/service';
+import { exportRefs, HistoryService, relocate } from '../core/history/service';
 import { md } from '../core/markdown';
 import {
   exportHistory,
@@ -373,13 +373,7 @@ export class KexportsServer {
   private historyFindingsFor(path: string) {
     const h = this.historyEnabled() ? this.historyService?.peek(path) : undefined;
     if (!h) return [];
-    // Rows follow the exports to where they are now: the text may have moved since git was asked.
-    const now = new Map((this.index!.exportsByFile.get(path) ?? []).map((e) => [e.name, e]));
-    const rows = h.exports.flatMap((r) => {
-      const e = now.get(r.symbol);
-      return e ? [{ ...r, line: e.line, col: e.col, endLine: e.endLine, endCol: e.endCol }] : [];
-    });
-    return historyFindings({ ...h, exports: rows }, { severity: this.settings.severity, maxAgeReleases: this.settings.historyMaxAgeReleases });
+    return historyFindings(relocate(h, this.index!.exportsByFile.get(path) ?? []), { severity: this.settings.severity, maxAgeReleases: this.settings.historyMaxAgeReleases });
   }
 
   /** The hover's history line: from memory only, never a git process. */

@@ -50,6 +50,18 @@ export function exportRefs(index: KernelIndex, path: string, testsCount: boolean
   });
 }
 
+/** Where an export is now, as the index has it: edits move lines and change macros after git was asked. */
+export type ExportPlace = Pick<ExportRef, 'name' | 'macro' | 'line' | 'col' | 'endLine' | 'endCol'>;
+
+/** A history's rows in the order, at the places and with the macros of the exports now; rows of exports gone are dropped. */
+export function relocate(h: FileHistory, exports: readonly ExportPlace[]): FileHistory {
+  const rows = exports.flatMap((e) => {
+    const row = h.exports.find((x) => x.symbol === e.name);
+    return row ? [{ ...row, macro: e.macro, line: e.line, col: e.col, endLine: e.endLine, endCol: e.endCol }] : [];
+  });
+  return { ...h, exports: rows };
+}
+
 export class HistoryService {
   readonly git: HistoryGit;
   private readonly memory = new Map<string, FileHistory>();
@@ -99,20 +111,11 @@ export class HistoryService {
     }
     const key = [path, head, tagsKey, this.opts.testsCountAsConsumers ? 't' : 'n'].join('\0');
     const cached = this.memory.get(key);
-    if (cached && exports.every((e) => cached.exports.some((h) => h.symbol === e.name))) return this.remember(path, key, this.relocate(cached, exports), false);
+    if (cached && exports.every((e) => cached.exports.some((h) => h.symbol === e.name))) return this.remember(path, key, relocate(cached, exports), false);
     const wrappers = new Map<string, boolean>();
     for (const e of exports) if (e.wrapper) wrappers.set(e.wrapper, e.gplOnly);
     const history = await computeFileHistory(path, exports, { git: this.git, releases: new Releases(tagList), head, shallow, landings: this.landings, wrappers });
     return this.remember(path, key, history, true);
-  }
-
-  /** Cached rows in the order, at the lines and with the macros of the exports today (edits move them). */
-  private relocate(h: FileHistory, exports: readonly ExportRef[]): FileHistory {
-    const rows = exports.map((e) => {
-      const row = h.exports.find((x) => x.symbol === e.name)!;
-      return { ...row, macro: e.macro, line: e.line, col: e.col, endLine: e.endLine, endCol: e.endCol };
-    });
-    return { ...h, exports: rows };
   }
 
   private remember(path: string, key: string, h: FileHistory, fresh: boolean): FileHistory {
