@@ -4,10 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { GitError } from '../review/git';
+import { runGit } from '../gitRun';
 import { type KernelVersion, parseTag } from './versions';
 
-export { GitError };
 
 /** A commit changing more files than this is not searched for exports moved between files. */
 export const MAX_MOVE_FILES = 300;
@@ -45,12 +44,8 @@ export class HistoryGit {
     this.git = simpleGit({ baseDir: root, maxConcurrentProcesses: MAX_GIT_PROCESSES, trimmed: false });
   }
 
-  async run(args: string[]): Promise<string> {
-    try {
-      return await this.git.raw(args);
-    } catch (e) {
-      throw gitError(args, e);
-    }
+  run(args: string[]): Promise<string> {
+    return runGit(this.git, args);
   }
 
   async head(): Promise<string> {
@@ -164,12 +159,4 @@ export class HistoryGit {
   async isAncestor(a: string, b: string): Promise<boolean> {
     return (await this.run(['rev-list', '-n', '1', `${b}..${a}`])).trim() === '';
   }
-}
-
-function gitError(args: readonly string[], e: unknown): GitError {
-  const raw = (e as Error).message ?? String(e);
-  const cmd = `git ${args.filter((a) => !a.startsWith('--format=')).slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''}`;
-  if (/ENOENT/.test(raw) && /spawn/.test(raw)) return new GitError(`${cmd} failed: git is not installed or not on PATH`);
-  if (/not a git repository/i.test(raw)) return new GitError(`${cmd} failed: the tree is not in a git repository`);
-  return new GitError(`${cmd} failed: ${raw.trim().split('\n').slice(0, 2).join(' ')}`);
 }

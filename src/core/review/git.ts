@@ -4,23 +4,13 @@
  * `git show BASE:path`, for the files the series touches only.
  */
 import { simpleGit, type SimpleGit } from 'simple-git';
-
-export class GitError extends Error {}
+import { GitError, runGit as run } from '../gitRun';
 
 export interface GitSeries {
   mbox: string;
   range: string;
   base: string;
   baseText: Map<string, string | undefined>;
-}
-
-async function run(git: SimpleGit, args: string[]): Promise<string> {
-  try {
-    return await git.raw(args);
-  } catch (e) {
-    const msg = (e as Error).message.trim().split('\n').slice(0, 3).join(' ');
-    throw new GitError(`git ${args.join(' ')} failed: ${msg}`);
-  }
 }
 
 /** Resolves `A..B`, `A...B`, `A..`, `REV` or nothing (the branch against its upstream) to base..tip. */

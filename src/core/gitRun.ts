@@ -1,0 +1,25 @@
+/**
+ * Running one git command through simple-git, for review and export history alike: every failure
+ * becomes a GitError that names the command, and says so plainly when git is missing or the tree is
+ * not in a repository.
+ */
+import type { SimpleGit } from 'simple-git';
+
+export class GitError extends Error {}
+
+export async function runGit(git: SimpleGit, args: string[]): Promise<string> {
+  try {
+    return await git.raw(args);
+  } catch (e) {
+    throw gitError(args, e);
+  }
+}
+
+function gitError(args: readonly string[], e: unknown): GitError {
+  const raw = (e as Error).message ?? String(e);
+  // Pathspecs can run to hundreds of files: the command is named by its first words.
+  const cmd = `git ${args.filter((a) => !a.startsWith('--format=')).slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''}`;
+  if (/ENOENT/.test(raw) && /spawn/.test(raw)) return new GitError(`${cmd} failed: git is not installed or not on PATH`);
+  if (/not a git repository/i.test(raw)) return new GitError(`${cmd} failed: the tree is not in a git repository`);
+  return new GitError(`${cmd} failed: ${raw.trim().split('\n').slice(0, 3).join(' ')}`);
+}
