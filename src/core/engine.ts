@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { cacheKey, cachePath, kbuildFrom, parseCache, readCacheBytes, saveIndex } from './cache';
+import { CacheReader, cacheKey, cachePath, kbuildFrom, saveIndex } from './cache';
 import { type Staleness, staleFiles } from './freshness';
 import type { StatReply, VerifyReply, WorkerSetup } from './scanProtocol';
 import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
@@ -59,8 +59,8 @@ const STAT_WORKER_MIN_BYTES = 16 << 20;
 
 /**
  * A worker thread for a warm start: it compares the cache's file list with the disk (reading that
- * list from the cache file itself) and then checks the cache's bytes, which the main thread shares
- * with it, while the main thread parses them and resolves the exports.
+ * list from the cache file itself) and then checks the cache's large arrays, which the main thread
+ * shares with it, while the main thread resolves the exports.
  */
 class WarmStartWorker {
   readonly stat: Promise<StatReply>;
@@ -121,20 +121,21 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
     opts.onPhase?.(name, now - t);
     t = now;
   };
-  const bytes = readCacheBytes(file);
-  const verified = helper?.verify(bytes);
-  const { header, files, arrays, interner } = parseCache(bytes, key, !helper);
+  // The helper checks the large arrays (postings, names) while this thread resolves the exports from
+  // the small ones. (Reading the large ones on libuv's threads meanwhile was measured slower on two
+  // cores: the reads took the CPU that resolving and the stat pass needed.)
+  const reader = new CacheReader(file, key);
+  reader.readRest();
+  const verified = helper?.verify(reader.bytes);
+  const { header } = reader;
+  const { files, arrays } = reader.small();
   phase('load cache');
-  const table = new NameTable(new Interner(0, interner));
-  const index = new KernelIndex(root, table);
+  // A placeholder name table until the cache's is in: resolving exports needs none.
+  const index = new KernelIndex(root, new NameTable(new Interner(4)));
   index.files = files;
   files.forEach((f: IndexedFile, k: number) => {
     if (f.alive) index.byPath.set(f.path, k);
   });
-  index.offsets = arrays.get('offsets') as Uint32Array;
-  index.postFile = arrays.get('postFile') as Uint32Array;
-  index.postLine = arrays.get('postLine') as Uint32Array;
-  index.postCtx = arrays.get('postCtx') as Uint32Array;
   index.proxyName = arrays.get('proxyName') as Uint32Array;
   index.proxyLine = arrays.get('proxyLine') as Uint32Array;
   index.proxyKind = arrays.get('proxyKind') as Uint8Array;
@@ -144,6 +145,14 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   index.collectWrappers();
   index.resolveAll();
   phase('resolve');
+
+  const large = reader.large(!helper);
+  index.table = new NameTable(new Interner(0, large.interner));
+  index.offsets = large.arrays.get('offsets') as Uint32Array;
+  index.postFile = large.arrays.get('postFile') as Uint32Array | Uint16Array;
+  index.postLine = large.arrays.get('postLine') as Uint32Array | Uint16Array;
+  index.postCtx = large.arrays.get('postCtx') as Uint32Array;
+  phase('load postings');
 
   if (verified) {
     const v = await verified;

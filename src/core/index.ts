@@ -105,13 +105,15 @@ export interface IndexStats {
 type Overlay = Map<number, number[]>;
 
 export class KernelIndex {
-  readonly table: NameTable;
+  /** Set once at construction, or, on a warm start, when the cache's name table has been read. */
+  table: NameTable;
   files: IndexedFile[] = [];
   readonly byPath = new Map<string, number>();
   /** Compact postings: entries of name id k are [offsets[k], offsets[k+1]). */
   offsets: Uint32Array = new Uint32Array(1);
-  postFile: Uint32Array = new Uint32Array(0);
-  postLine: Uint32Array = new Uint32Array(0);
+  /** 16 bits wide when loaded from a cache whose values fit. */
+  postFile: Uint32Array | Uint16Array = new Uint32Array(0);
+  postLine: Uint32Array | Uint16Array = new Uint32Array(0);
   postCtx: Uint32Array = new Uint32Array(0);
   overlay: Overlay = new Map();
   /** Proxies (header inline functions and macros), by file range. */
@@ -127,14 +129,19 @@ export class KernelIndex {
   unresolved: Unresolved[] = [];
   kbuild: KbuildNamespaces = emptyKbuild();
   stats: IndexStats = { files: 0, bytes: 0, skipped: [], symlinks: 0, excluded: 0, unreadableDirs: [] };
-  private readonly scanner: ReturnType<typeof newScanner>;
+  private scannerOf?: { table: NameTable; scanner: ReturnType<typeof newScanner> };
 
   constructor(
     readonly root: string,
     table?: NameTable,
   ) {
     this.table = table ?? new NameTable();
-    this.scanner = newScanner(this.table.interner);
+  }
+
+  /** The scanner for re-scanning one file, interning into this index's name table. */
+  private get scanner(): ReturnType<typeof newScanner> {
+    if (this.scannerOf?.table !== this.table) this.scannerOf = { table: this.table, scanner: newScanner(this.table.interner) };
+    return this.scannerOf.scanner;
   }
 
   // ---- building ----

@@ -9,12 +9,14 @@ export interface WorkerSetup {
 export type WorkerRequest =
   | {
       type: 'scan';
+      /** Echoed in the reply: where the pool puts the chunk's results. */
+      slot: number;
       paths: string[];
       wrapperNames?: string[];
     }
   /** Compare a cache's file list with the disk (warm start), while the main thread loads the cache. */
   | { type: 'stat'; cacheFile: string }
-  /** Check the cache's bytes (checksum, ranges), shared with the main thread, which parses them meanwhile. */
+  /** Check the cache's large arrays (checksums, ranges), shared with the main thread, which resolves exports meanwhile. */
   | { type: 'verify'; bytes: SharedArrayBuffer };
 
 export interface VerifyReply {
@@ -34,6 +36,7 @@ export interface StatReply {
 
 export interface WorkerReply {
   type: 'batch';
+  slot: number;
   /** The names this worker interned since its last reply, packed: latin1 bytes and their lengths. */
   names: Uint8Array;
   nameLens: Uint16Array;

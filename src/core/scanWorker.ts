@@ -4,7 +4,7 @@
  * cache's file list with the disk, and checks the cache's bytes, instead.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkCache, readStatList } from './cache';
+import { checkLarge, readStatList } from './cache';
 import { staleFiles } from './freshness';
 import { newScanner, scanPath } from './scanFile';
 import type { StatReply, VerifyReply, WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
@@ -17,7 +17,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'verify') {
     const reply: VerifyReply = { type: 'verify' };
     try {
-      checkCache(Buffer.from(msg.bytes));
+      checkLarge(Buffer.from(msg.bytes));
     } catch (e) {
       reply.error = (e as Error).message;
     }
@@ -41,7 +41,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   const files = msg.paths.map((p) => scanPath(scanner, setup.root, p, setup.maxBytes, wrappers));
   const packed = scanner.interner.packSince(sent);
   sent = scanner.interner.size;
-  const reply: WorkerReply = { type: 'batch', names: packed.bytes, nameLens: packed.lens, files };
+  const reply: WorkerReply = { type: 'batch', slot: msg.slot, names: packed.bytes, nameLens: packed.lens, files };
   const transfer = [packed.bytes.buffer as ArrayBuffer, packed.lens.buffer as ArrayBuffer, ...files.flatMap((f) => (f.scan ? [f.scan.uses.buffer as ArrayBuffer] : []))];
   parentPort!.postMessage(reply, transfer);
 });
