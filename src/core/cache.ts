@@ -17,13 +17,13 @@ import { DEF_CTX } from './lexer';
 import type { KbuildNamespaces } from './kbuild';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-const MAGIC = 'KEXPORTS-IDX-09\n';
+const MAGIC = 'KEXPORTS-IDX-10\n';
 const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
 
 /** What a file keeps beyond its scalars: only files that export, import, wrap or were skipped have one. */
-type FileDetail = Pick<IndexedFile, 'exports' | 'defs' | 'imports' | 'wrappers' | 'localMacros' | 'skipped'>;
+type FileDetail = Pick<IndexedFile, 'exports' | 'defs' | 'imports' | 'wrappers' | 'localMacros' | 'includes' | 'skipped'>;
 
 export interface CacheHeader {
   root: string;
@@ -56,7 +56,7 @@ type DefTuple = [name: string, line: number, endLine: number, isStatic: 0 | 1, k
 interface DetailsJson {
   strings: string[];
   /** [file index, exports, definitions, the rest as an object] */
-  files: [number, ExportTuple[], DefTuple[], Partial<Pick<FileDetail, 'imports' | 'wrappers' | 'localMacros' | 'skipped'>>][];
+  files: [number, ExportTuple[], DefTuple[], Partial<Pick<FileDetail, 'imports' | 'wrappers' | 'localMacros' | 'includes' | 'skipped'>>][];
 }
 
 function encodeDetails(files: readonly IndexedFile[]): string {
@@ -73,6 +73,7 @@ function encodeDetails(files: readonly IndexedFile[]): string {
     if (f.imports.length) rest.imports = f.imports;
     if (f.wrappers.length) rest.wrappers = f.wrappers;
     if (f.localMacros?.length) rest.localMacros = f.localMacros;
+    if (f.includes?.length) rest.includes = f.includes;
     if (f.skipped) rest.skipped = f.skipped;
     if (!f.exports.length && !f.defs.length && !Object.keys(rest).length) return;
     const exports = f.exports.map((e): ExportTuple => {
@@ -116,6 +117,7 @@ function decodeDetails(text: string, fileCount: number): (FileDetail | undefined
       wrappers: rest.wrappers ?? NONE,
     };
     if (rest.localMacros) d.localMacros = rest.localMacros;
+    if (rest.includes) d.includes = rest.includes;
     if (rest.skipped) d.skipped = rest.skipped;
     out[k] = d;
   }
@@ -185,6 +187,7 @@ function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): IndexedFile[] 
       proxyCount: pCount[k]!,
     };
     if (d?.localMacros) f.localMacros = d.localMacros;
+    if (d?.includes) f.includes = d.includes;
     if (d?.skipped) f.skipped = d.skipped;
     if (f.proxyStart + f.proxyCount > h.proxyCount) throw new Error('proxy range out of range');
     out[k] = f;

@@ -4,12 +4,12 @@
  * contribution replaced without touching the rest.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { Cancellation } from './cancel';
 import { type BaseClass, baseClass, classify, type ConsumerClass } from './classify';
 import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
 import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readKbuildNamespaces, treeDir } from './kbuild';
-import { DEF_CTX, type Definition, type ImportNs, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
+import { DEF_CTX, type Definition, type ImportNs, type IncludeRef, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
 import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer } from './scanFile';
 import { NameTable, scanFiles } from './scanPool';
 import { grown } from './typed';
@@ -74,8 +74,10 @@ export interface IndexedFile {
   defs: Definition[];
   imports: ImportNs[];
   wrappers: WrapperCandidate[];
-  /** Small macros that may build export names (exporting files only). */
+  /** Small macros that may build export names (exporting and including files only). */
   localMacros?: LocalMacro[];
+  /** Includes whose files may export through this file's macros. */
+  includes?: IncludeRef[];
   proxyStart: number;
   proxyCount: number;
   skipped?: Skipped;
@@ -126,6 +128,8 @@ export class KernelIndex {
   exportsByName = new Map<string, Export[]>();
   exportsByFile = new Map<string, Export[]>();
   wrappers = new Map<string, Wrapper>();
+  /** Wrappers defined only around #includes (see collectWrappers). */
+  readonly scopedWrappers = new Set<string>();
   unresolved: Unresolved[] = [];
   kbuild: KbuildNamespaces = emptyKbuild();
   stats: IndexStats = { files: 0, bytes: 0, skipped: [], symlinks: 0, excluded: 0, unreadableDirs: [] };
@@ -230,6 +234,7 @@ export class KernelIndex {
     };
     if (f.skipped) rec.skipped = f.skipped;
     if (scan && scan.localMacros.length) rec.localMacros = scan.localMacros;
+    if (scan && scan.includes.length) rec.includes = scan.includes;
     const old = this.byPath.get(f.path);
     if (old !== undefined) this.files[old]!.alive = false;
     this.files[fileIdx] = rec;
@@ -243,22 +248,34 @@ export class KernelIndex {
     this.proxyKind = grown(this.proxyKind, size, 1024);
   }
 
-  /** Parses wrapper definitions found anywhere in the tree (outside tools/ and scripts/). */
+  /**
+   * Parses wrapper definitions found anywhere in the tree (outside tools/ and scripts/). A wrapper its
+   * file #undefs is scoped: it exports only through the files that file includes meanwhile.
+   */
   collectWrappers(): void {
     this.wrappers.clear();
+    this.scopedWrappers.clear();
     for (const f of this.files) {
       if (!f.alive || !f.wrappers.length || f.path.startsWith('tools/') || f.path.startsWith('scripts/')) continue;
       for (const c of f.wrappers) {
         const w = parseWrapper(c, f.path);
-        if (w && !this.wrappers.has(w.name)) this.wrappers.set(w.name, w);
+        if (!w) continue;
+        if (c.undefLine !== undefined) this.scopedWrappers.add(w.name);
+        else if (!this.wrappers.has(w.name)) this.wrappers.set(w.name, w);
       }
     }
+  }
+
+  /** Names a scan must take as export calls: tree-wide and scoped wrappers. */
+  wrapperNames(): Set<string> | undefined {
+    if (!this.wrappers.size && !this.scopedWrappers.size) return undefined;
+    return new Set([...this.wrappers.keys(), ...this.scopedWrappers]);
   }
 
   /** Files that call a wrapper: found through the postings, so only they are read again. */
   wrapperCallers(): string[] {
     const out = new Set<string>();
-    for (const name of this.wrappers.keys()) {
+    for (const name of this.wrapperNames() ?? []) {
       const id = this.table.get(name);
       if (id === undefined) continue;
       this.forEachPosting(id, (file, _line, ctx) => {
@@ -279,6 +296,7 @@ export class KernelIndex {
       rec.exports = f.scan.exports;
       rec.defs = f.scan.defs.filter((d) => exported.has(d.name));
       if (f.scan.localMacros.length) rec.localMacros = f.scan.localMacros;
+      if (f.scan.includes.length) rec.includes = f.scan.includes;
     }
   }
 
@@ -288,58 +306,25 @@ export class KernelIndex {
     this.unresolved = [];
     this.exportsByName.clear();
     this.exportsByFile.clear();
-    for (const f of this.files) if (f.alive && f.exports.length) this.resolveFile(f);
+    for (const f of this.files) if (f.alive && (f.exports.length || f.includes)) this.resolveFile(f);
   }
 
   private resolveFile(f: IndexedFile): void {
     const mine: Export[] = [];
     for (const raw of f.exports) {
+      // A scoped wrapper's calls export through the files that include this one (resolveInclude).
+      if (!exportMacros.has(raw.macro) && !this.wrappers.has(raw.macro) && this.scopedWrappers.has(raw.macro)) continue;
       const calls = exportMacros.has(raw.macro) ? [{ macro: raw.macro, args: raw.args }] : expandWrapperCall(this.wrappers, raw.macro, raw.args);
       if (calls.length === 0) {
         this.unresolved.push({ file: f.path, line: raw.line, macro: raw.macro, reason: `wrapper ${raw.macro}() exports nothing that could be resolved` });
         continue;
       }
       for (const call of calls) {
-        const m = exportMacros.get(call.macro)!;
-        const name = expandLocal((call.args[0] ?? '').trim(), f.localMacros, raw.line);
-        const valid = m.flavour === 'tracepoint' ? /^\w+$/ : /^[A-Za-z_]\w*$/;
-        if (!valid.test(name)) {
-          this.unresolved.push({ file: f.path, line: raw.line, macro: raw.macro, reason: `${call.macro}(${call.args.join(', ')}): "${name}" is not an identifier` });
-          continue;
-        }
-        const license = m.licenseArg !== undefined ? unquote(call.args[m.licenseArg] ?? '') : undefined;
-        const exp: Export = {
-          name,
-          symbols: linkerSymbols(m.flavour, name),
-          type: license === undefined ? m.type : /gpl/i.test(license) ? 'EXPORT_SYMBOL_GPL' : 'EXPORT_SYMBOL',
-          macro: m.name,
-          flavour: m.flavour,
-          file: f.path,
-          line: raw.line,
-          col: raw.col,
-          endLine: raw.endLine,
-          endCol: raw.endCol,
-          cond: raw.cond,
-        };
-        if (raw.macro !== m.name) exp.wrapper = raw.macro;
-        const ns = this.namespaceOf(m.nsArg !== undefined ? call.args[m.nsArg] : undefined, m.fixedNamespace, raw, f.path);
-        if (m.flavour === 'modules') {
-          const mods = unquote(call.args[1] ?? '');
-          exp.modules = mods.split(',').map((s) => s.trim()).filter(Boolean);
-          exp.namespace = `module:${mods}`;
-        } else if (ns) exp.namespace = ns;
-        if (raw.fileNamespaceLate && raw.fileNamespace && exp.namespace === raw.fileNamespace && m.nsArg === undefined && !m.fixedNamespace) {
-          // <linux/export.h> tests DEFAULT_SYMBOL_NAMESPACE when it is included: a later #define is ignored.
-          exp.ignoredNamespace = { name: raw.fileNamespace, line: raw.fileNamespaceLine ?? raw.line };
-          const fromKbuild = f.path.endsWith('.c') || f.path.endsWith('.S') ? kbuildNamespaceFor(this.kbuild, f.path) : undefined;
-          if (fromKbuild) exp.namespace = fromKbuild;
-          else delete exp.namespace;
-        }
-        const def = pickDefinition(f.defs, name, raw.line);
-        if (def) exp.definition = def;
-        mine.push(exp);
+        const exp = this.exportOf(f, raw, call, expandLocal((call.args[0] ?? '').trim(), f.localMacros, raw.line));
+        if (exp) mine.push(exp);
       }
     }
+    for (const inc of f.includes ?? []) this.resolveInclude(f, inc, mine);
     for (const e of mine) {
       this.exports.push(e);
       let list = this.exportsByName.get(e.name);
@@ -347,6 +332,101 @@ export class KernelIndex {
       list.push(e);
     }
     if (mine.length) this.exportsByFile.set(f.path, mine);
+  }
+
+  /**
+   * Exports an #include makes in the including file: the included file's export calls, expanded with
+   * the includer's macros in force at the #include, where they name other symbols than the included
+   * file exports itself (lib/lzo/lzo1x_compress_safe.c including lzo1x_compress.c), and calls of a
+   * wrapper the includer defines around the #include (arch/x86/lib/retpoline.S). They are reported
+   * at the #include line.
+   */
+  private resolveInclude(f: IndexedFile, inc: IncludeRef, mine: Export[]): void {
+    const g = this.includedFile(f.path, inc);
+    if (!g) return;
+    const at = { line: inc.line, col: inc.col, endLine: inc.line, endCol: inc.endCol };
+    const scoped = new Map<string, Wrapper>(this.wrappers);
+    for (const c of f.wrappers) {
+      if (c.undefLine === undefined || c.line >= inc.line || c.undefLine <= inc.line) continue;
+      const w = parseWrapper(c, f.path);
+      if (w) scoped.set(w.name, w);
+    }
+    const secondCompile = g === f || g.path.endsWith('.c');
+    for (const raw of g.exports) {
+      if (scoped.get(raw.macro)?.file === f.path && !exportMacros.has(raw.macro)) {
+        for (const call of expandWrapperCall(scoped, raw.macro, raw.args)) {
+          const exp = this.exportOf(f, raw, call, expandLocal((call.args[0] ?? '').trim(), f.localMacros, inc.line, 'last'), at);
+          if (exp) mine.push(exp);
+        }
+        continue;
+      }
+      if (!secondCompile || !exportMacros.has(raw.macro)) continue;
+      const arg = (raw.args[0] ?? '').trim();
+      const own = expandLocal(arg, g.localMacros, raw.line);
+      const here = expandLocal(expandLocal(arg, f.localMacros, inc.line, 'last'), g.localMacros, raw.line);
+      if (here === own) continue;
+      const exp = this.exportOf(f, raw, { macro: raw.macro, args: raw.args }, here, at);
+      if (exp) mine.push(exp);
+    }
+  }
+
+  /** The file an #include names, among the indexed files: beside the includer, or on the kernel's include paths. */
+  private includedFile(from: string, inc: IncludeRef): IndexedFile | undefined {
+    const arch = /^arch\/([^/]+)\//.exec(from)?.[1];
+    const candidates = [
+      ...(inc.system ? [] : [posix.normalize(posix.join(treeDir(from), inc.target))]),
+      `include/${inc.target}`,
+      ...(arch ? [`arch/${arch}/include/${inc.target}`] : []),
+      `include/uapi/${inc.target}`,
+    ];
+    for (const c of candidates) {
+      const k = this.byPath.get(c);
+      if (k !== undefined && this.files[k]!.alive) return this.files[k];
+    }
+    return undefined;
+  }
+
+  /** One export of file f from one export macro call; `site` places it elsewhere than the call (an #include). */
+  private exportOf(f: IndexedFile, raw: RawExport, call: { macro: string; args: string[] }, name: string, site?: { line: number; col: number; endLine: number; endCol: number }): Export | undefined {
+    const m = exportMacros.get(call.macro)!;
+    const line = site?.line ?? raw.line;
+    if (!(m.flavour === 'tracepoint' ? TRACEPOINT_NAME : IDENTIFIER).test(name)) {
+      this.unresolved.push({ file: f.path, line, macro: raw.macro, reason: `${call.macro}(${call.args.join(', ')}): "${name}" is not an identifier` });
+      return undefined;
+    }
+    const license = m.licenseArg !== undefined ? unquote(call.args[m.licenseArg] ?? '') : undefined;
+    const exp: Export = {
+      name,
+      symbols: linkerSymbols(m.flavour, name),
+      type: license === undefined ? m.type : /gpl/i.test(license) ? 'EXPORT_SYMBOL_GPL' : 'EXPORT_SYMBOL',
+      macro: m.name,
+      flavour: m.flavour,
+      file: f.path,
+      line,
+      col: site?.col ?? raw.col,
+      endLine: site?.endLine ?? raw.endLine,
+      endCol: site?.endCol ?? raw.endCol,
+      cond: raw.cond,
+    };
+    if (raw.macro !== m.name) exp.wrapper = raw.macro;
+    const ns = this.namespaceOf(m.nsArg !== undefined ? call.args[m.nsArg] : undefined, m.fixedNamespace, raw, f.path);
+    if (m.flavour === 'modules') {
+      const mods = unquote(call.args[1] ?? '');
+      exp.modules = mods.split(',').map((s) => s.trim()).filter(Boolean);
+      exp.namespace = `module:${mods}`;
+    } else if (ns) exp.namespace = ns;
+    if (raw.fileNamespaceLate && raw.fileNamespace && exp.namespace === raw.fileNamespace && m.nsArg === undefined && !m.fixedNamespace) {
+      // <linux/export.h> tests DEFAULT_SYMBOL_NAMESPACE when it is included: a later #define is ignored.
+      exp.ignoredNamespace = { name: raw.fileNamespace, line: raw.fileNamespaceLine ?? raw.line };
+      const fromKbuild = f.path.endsWith('.c') || f.path.endsWith('.S') ? kbuildNamespaceFor(this.kbuild, f.path) : undefined;
+      if (fromKbuild) exp.namespace = fromKbuild;
+      else delete exp.namespace;
+    }
+    if (!site) {
+      const def = pickDefinition(f.defs, name, raw.line);
+      if (def) exp.definition = def;
+    }
+    return exp;
   }
 
   private namespaceOf(arg: string | undefined, fixed: string | undefined, raw: RawExport, path: string): string | undefined {
@@ -516,7 +596,7 @@ export class KernelIndex {
 
   /** Re-scans one file from its bytes (an editor buffer or the disk) and replaces its contribution. */
   updateFile(path: string, buf: Uint8Array, mtimeMs = Date.now()): void {
-    const scan = scanBuffer(this.scanner, path, buf, this.wrappers.size ? new Set(this.wrappers.keys()) : undefined);
+    const scan = scanBuffer(this.scanner, path, buf, this.wrapperNames());
     const u = scan.uses;
     this.removeExportsOf(path);
     const fileIdx = this.files.length;
@@ -527,6 +607,7 @@ export class KernelIndex {
       this.addOverlay(u[k]!, fileIdx, u[k + 1]!, c === 0 || c === DEF_CTX ? c : pStart + c);
     }
     this.resolveFile(this.files[fileIdx]!);
+    this.resolveIncluders(path);
   }
 
   deleteFile(path: string): void {
@@ -535,6 +616,16 @@ export class KernelIndex {
     this.files[idx]!.alive = false;
     this.byPath.delete(path);
     this.removeExportsOf(path);
+    this.resolveIncluders(path);
+  }
+
+  /** Resolves again the files whose exports come through an #include of `path` (see resolveInclude). */
+  private resolveIncluders(path: string): void {
+    for (const f of this.files) {
+      if (!f.alive || !f.includes || f.path === path || !f.includes.some((inc) => this.includedFile(f.path, inc)?.path === path || inc.target.endsWith(path.slice(path.lastIndexOf('/') + 1)))) continue;
+      this.removeExportsOf(f.path);
+      this.resolveFile(f);
+    }
   }
 
   private removeExportsOf(path: string): void {
@@ -552,18 +643,23 @@ export class KernelIndex {
   }
 }
 
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const TRACEPOINT_NAME = /^\w+$/;
+
 /**
  * Expands an export argument built by the file's own small macros: `#define queued_spin_lock_slowpath
- * native_queued_spin_lock_slowpath`, `#define LZO_SAFE(name) name`. The first definition before the
- * export line wins, as in the first branch of an #if.
+ * native_queued_spin_lock_slowpath`, `#define LZO_SAFE(name) name`. For an export call the first
+ * definition before its line wins, as in the first branch of an #if; for an #include that compiles a
+ * file again, the last one, which a second compile redefines for it.
  */
-function expandLocal(arg: string, macros: readonly LocalMacro[] | undefined, line: number): string {
+function expandLocal(arg: string, macros: readonly LocalMacro[] | undefined, line: number, pick: 'first' | 'last' = 'first'): string {
   if (!macros) return arg;
   let cur = arg;
   for (let round = 0; round < 4; round++) {
     const call = /^([A-Za-z_]\w*)\s*\((.*)\)$/.exec(cur);
     const name = call ? call[1]! : cur;
-    const m = macros.find((x) => x.name === name && x.line < line && (x.params === null) === !call);
+    const fits = (x: LocalMacro): boolean => x.name === name && x.line < line && (x.params === null) === !call;
+    const m = pick === 'first' ? macros.find(fits) : macros.findLast(fits);
     if (!m) return cur;
     cur = m.params === null ? m.body : expand(m.body, m.params, call![2]!.split(',').map((a) => a.trim()));
     cur = cur.replace(/\s+/g, '');
@@ -617,9 +713,10 @@ export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: I
   phase('postings');
   index.kbuild = readKbuildNamespaces(root, walk.makefiles);
   index.collectWrappers();
-  if (index.wrappers.size) {
+  const wrapperNames = index.wrapperNames();
+  if (wrapperNames) {
     const callers = index.wrapperCallers();
-    const rescanned = await scanFiles(callers, index.table, { ...pool, workers: 0, onProgress: undefined, wrapperNames: new Set(index.wrappers.keys()) });
+    const rescanned = await scanFiles(callers, index.table, { ...pool, workers: 0, onProgress: undefined, wrapperNames });
     index.applyWrapperScans(rescanned);
   }
   phase('wrappers');

@@ -68,6 +68,22 @@ export interface WrapperCandidate {
   params: string[];
   line: number;
   body: string;
+  /** The `#undef` that ends it in its own file: a wrapper for the files included meanwhile, not tree-wide. */
+  undefLine?: number;
+}
+
+/**
+ * An `#include` whose file may export through this one's macros: a `.c` file (a second compile with
+ * other macros, as lib/lzo and kernel/locking/qspinlock.c do), or any file included while this file
+ * defines a wrapper (arch/x86/lib/retpoline.S around <asm/GEN-for-each-reg.h>).
+ */
+export interface IncludeRef {
+  target: string;
+  /** `<...>` rather than `"..."`. */
+  system: boolean;
+  line: number;
+  col: number;
+  endCol: number;
 }
 
 export interface ImportNs {
@@ -84,8 +100,9 @@ export interface FileScan {
   proxies: ProxyDef[];
   wrappers: WrapperCandidate[];
   imports: ImportNs[];
-  /** Small macros of a .c or .S file (see LocalMacro); kept by the index only for exporting files. */
+  /** Small macros of a .c or .S file (see LocalMacro); kept only by files that export or include (see IncludeRef). */
   localMacros: LocalMacro[];
+  includes: IncludeRef[];
   /** Triples (identifier id, line, context): 0 a direct use, N a use in proxy N, DEF_CTX a definition. */
   uses: Uint32Array;
   lines: number;
@@ -320,6 +337,7 @@ class ScanState {
   fileNamespaceLate = false;
   seenInclude = false;
   readonly localMacros: LocalMacro[] = [];
+  readonly includes: IncludeRef[] = [];
   inDefine = false;
   defineCtx = 0;
   defineParams: number[] | null = null;
@@ -561,6 +579,7 @@ class ScanState {
     const buf = this.buf;
     const n = this.n;
     const voc = this.voc;
+    const hashAt = j - 1;
     j = skipSpaces(buf, j, n);
     const s = j;
     while (j < n && isIdChar[buf[j]!]) j++;
@@ -645,12 +664,36 @@ class ScanState {
       }
       return this.skipLine(j);
     }
-    if (id === voc.kInclude) this.seenInclude = true;
+    if (id === voc.kInclude) {
+      this.seenInclude = true;
+      if (!this.proxyMode) this.include(hashAt, skipSpaces(buf, j, n));
+    }
     if (id === voc.kUndef) {
       const t = skipSpaces(buf, j, n);
       if (startsWithAscii(buf, t, 'DEFAULT_SYMBOL_NAMESPACE')) this.fileNamespace = undefined;
+      let e = t;
+      while (e < n && isIdChar[buf[e]!]) e++;
+      if (this.wrappers.length && e > t) {
+        const name = latin1(buf, t, e);
+        for (const w of this.wrappers) if (w.name === name && w.undefLine === undefined) w.undefLine = this.line;
+      }
     }
     return this.skipLine(j);
+  }
+
+  /** Records an #include (see IncludeRef); `hash` is the index of its `#`, `j` of what follows `include`. */
+  include(hash: number, j: number): void {
+    const buf = this.buf;
+    const close = buf[j] === 34 ? 34 : buf[j] === 60 ? 62 : -1;
+    if (close < 0) return;
+    let e = j + 1;
+    while (e < this.n && buf[e] !== close && buf[e] !== 10) e++;
+    if (buf[e] !== close) return;
+    const target = latin1(buf, j + 1, e);
+    if (!target.endsWith('.c') && this.wrappers.length === 0) return;
+    let lineStart = hash;
+    while (lineStart > 0 && buf[lineStart - 1] !== 10) lineStart--;
+    this.includes.push({ target, system: close === 62, line: this.line, col: hash - lineStart, endCol: e + 1 - lineStart });
   }
 
   reopenAltFn(): void {
@@ -939,7 +982,8 @@ class ScanState {
       proxies: this.proxies,
       wrappers: this.wrappers,
       imports: this.imports,
-      localMacros: this.exports.length ? this.localMacros : [],
+      localMacros: this.exports.length || this.includes.length ? this.localMacros : [],
+      includes: this.includes,
       uses: this.voc.sink.slice(0, this.useCount),
       lines: this.line,
     };

@@ -58,7 +58,7 @@ export function isDefineOnly(buf: Uint8Array): boolean {
 }
 
 function emptyScan(buf: Uint8Array): FileScan {
-  return { exports: [], defs: [], proxies: [], wrappers: [], imports: [], localMacros: [], uses: new Uint32Array(0), lines: countLines(buf, buf.length) };
+  return { exports: [], defs: [], proxies: [], wrappers: [], imports: [], localMacros: [], includes: [], uses: new Uint32Array(0), lines: countLines(buf, buf.length) };
 }
 
 /**

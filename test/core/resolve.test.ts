@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkExports } from '../../src/core/findings';
-import { buildIndex } from '../../src/core/index';
-import { writeTree } from '../helpers';
+import { openIndex } from '../../src/core/engine';
+import { buildIndex, type Export } from '../../src/core/index';
+import { tempDir, writeTree } from '../helpers';
+
+function describeExport(e: Export): string {
+  return `${e.file}:${e.line} ${e.symbols.join('+')} ${e.type} ${e.namespace ?? '-'}${e.wrapper ? ` via ${e.wrapper}` : ''}`;
+}
 
 async function exportsOf(files: Record<string, string>): Promise<string[]> {
   const index = await buildIndex(writeTree(files));
-  return index.exports.map((e) => `${e.file}:${e.line} ${e.symbols.join('+')} ${e.type} ${e.namespace ?? '-'}${e.wrapper ? ` via ${e.wrapper}` : ''}`).sort();
+  return index.exports.map(describeExport).sort();
 }
 
 describe('export resolution, as the kernel spells it', () => {
@@ -86,16 +91,97 @@ describe('export resolution, as the kernel spells it', () => {
   });
 
   it('reports what it cannot resolve, with the reason', async () => {
-    const index = await buildIndex(writeTree({ 'arch/parisc/kernel/ksyms.c': 'EXPORT_SYMBOL($$divI);\nEXPORT_SYMBOL(ok);\n' }));
-    assert.deepEqual(index.unresolved, [{ file: 'arch/parisc/kernel/ksyms.c', line: 1, macro: 'EXPORT_SYMBOL', reason: 'EXPORT_SYMBOL($$divI): "$$divI" is not an identifier' }]);
+    // an assembler macro's parameter, as arch/s390's expoline thunks spell it
+    const index = await buildIndex(writeTree({ 'arch/s390/lib/thunk.S': '.macro GEN_BR_THUNK name\nEXPORT_SYMBOL(\\name)\n.endm\nEXPORT_SYMBOL(ok);\n' }));
+    assert.deepEqual(index.unresolved, [{ file: 'arch/s390/lib/thunk.S', line: 2, macro: 'EXPORT_SYMBOL', reason: 'EXPORT_SYMBOL(\\name): "\\name" is not an identifier' }]);
     const f = checkExports(index, [], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).filter((x) => x.code === 'UNRESOLVED_EXPORT');
-    assert.deepEqual(f.map((x) => `${x.severity} ${x.file}:${x.line} ${x.message}`), ['info arch/parisc/kernel/ksyms.c:1 EXPORT_SYMBOL(): EXPORT_SYMBOL($$divI): "$$divI" is not an identifier']);
+    assert.deepEqual(f.map((x) => `${x.severity} ${x.file}:${x.line} ${x.message}`), ['info arch/s390/lib/thunk.S:2 EXPORT_SYMBOL(): EXPORT_SYMBOL(\\name): "\\name" is not an identifier']);
+  });
+
+  it('takes $ in a name, as GCC does: parisc exports its millicode as $$divI', async () => {
+    const index = await buildIndex(writeTree({ 'arch/parisc/kernel/ksyms.c': 'EXPORT_SYMBOL($$divI);\nEXPORT_SYMBOL($global$);\n' }));
+    assert.deepEqual(index.exports.map((e) => `${e.line} ${e.name}`), ['1 $$divI', '2 $global$']);
+    assert.deepEqual(index.unresolved, []);
   });
 
   it('reports an unresolved call when checking a file that has no resolved export', async () => {
-    const index = await buildIndex(writeTree({ 'arch/parisc/kernel/ksyms.c': 'EXPORT_SYMBOL($$divU);\n', 'mm/a.c': 'int a;\nEXPORT_SYMBOL(a);\n' }));
+    const index = await buildIndex(writeTree({ 'arch/s390/lib/thunk.S': '.macro GEN_BR_THUNK name\nEXPORT_SYMBOL(\\name)\n.endm\n', 'mm/a.c': 'int a;\nEXPORT_SYMBOL(a);\n' }));
     const codes = (paths: string[]): string[] => checkExports(index, paths, { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).map((x) => `${x.code} ${x.file}`);
-    assert.deepEqual(codes(['arch/parisc/kernel/ksyms.c']), ['UNRESOLVED_EXPORT arch/parisc/kernel/ksyms.c']);
+    assert.deepEqual(codes(['arch/s390/lib/thunk.S']), ['UNRESOLVED_EXPORT arch/s390/lib/thunk.S']);
     assert.deepEqual(codes(['mm']), ['NO_CONSUMER mm/a.c']);
+  });
+
+  describe('exports an #include makes in the including file', () => {
+    const thunksS = [
+      '#include <linux/export.h>',
+      '#define __EXPORT_THUNK(sym)\t_ASM_NOKPROBE(sym); EXPORT_SYMBOL(sym)',
+      '#define GEN(reg) THUNK reg',
+      '#include <asm/GEN-for-each-reg.h>',
+      '#undef GEN',
+      '#define GEN(reg) __EXPORT_THUNK(__x86_indirect_thunk_ ## reg)',
+      '#include <asm/GEN-for-each-reg.h>',
+      '#undef GEN',
+      '#define GEN(reg) __EXPORT_THUNK(__x86_indirect_call_thunk_ ## reg)',
+      '  #  include <asm/GEN-for-each-reg.h>',
+      '#undef GEN',
+      '__EXPORT_THUNK(entry_untrain_ret)',
+    ].join('\n');
+    const regs = '/* registers, in machine order */\n#ifdef CONFIG_64BIT\nGEN(rax)\nGEN(rcx)\n#else\nGEN(eax)\n#endif\n';
+    const tree = {
+      'arch/x86/lib/thunks.S': thunksS,
+      'arch/x86/include/asm/GEN-for-each-reg.h': regs,
+      'lib/lzo/compress.c': '#ifndef LZO_SAFE\n#define LZO_SAFE(name) name\n#endif\nint LZO_SAFE(lzo1x_1_compress)(void) { return 0; }\nEXPORT_SYMBOL_GPL(LZO_SAFE(lzo1x_1_compress));\nEXPORT_SYMBOL_GPL(lzo_version);\n',
+      'lib/lzo/compress_safe.c': '#define LZO_SAFE(name) name##_safe\n#include "compress.c"\n',
+      'kernel/locking/qspin.c': [
+        '#ifndef _GEN_PV',
+        '#define queued_spin_lock_slowpath native_queued_spin_lock_slowpath',
+        '#endif',
+        'void queued_spin_lock_slowpath(void) { }',
+        'EXPORT_SYMBOL(queued_spin_lock_slowpath);',
+        '#if !defined(_GEN_PV)',
+        '#define _GEN_PV',
+        '#undef queued_spin_lock_slowpath',
+        '#define queued_spin_lock_slowpath __pv_queued_spin_lock_slowpath',
+        '#include "qspin.c"',
+        '#endif',
+      ].join('\n'),
+    };
+    const expected = [
+      'arch/x86/lib/thunks.S:10 __x86_indirect_call_thunk_eax EXPORT_SYMBOL - via GEN',
+      'arch/x86/lib/thunks.S:10 __x86_indirect_call_thunk_rax EXPORT_SYMBOL - via GEN',
+      'arch/x86/lib/thunks.S:10 __x86_indirect_call_thunk_rcx EXPORT_SYMBOL - via GEN',
+      'arch/x86/lib/thunks.S:12 entry_untrain_ret EXPORT_SYMBOL - via __EXPORT_THUNK',
+      'arch/x86/lib/thunks.S:7 __x86_indirect_thunk_eax EXPORT_SYMBOL - via GEN',
+      'arch/x86/lib/thunks.S:7 __x86_indirect_thunk_rax EXPORT_SYMBOL - via GEN',
+      'arch/x86/lib/thunks.S:7 __x86_indirect_thunk_rcx EXPORT_SYMBOL - via GEN',
+      'kernel/locking/qspin.c:10 __pv_queued_spin_lock_slowpath EXPORT_SYMBOL -',
+      'kernel/locking/qspin.c:5 native_queued_spin_lock_slowpath EXPORT_SYMBOL -',
+      'lib/lzo/compress.c:5 lzo1x_1_compress EXPORT_SYMBOL_GPL -',
+      'lib/lzo/compress.c:6 lzo_version EXPORT_SYMBOL_GPL -',
+      'lib/lzo/compress_safe.c:2 lzo1x_1_compress_safe EXPORT_SYMBOL_GPL -',
+    ];
+
+    it('expands a wrapper defined around an #include, a second compile with other macros, and a file including itself', async () => {
+      const index = await buildIndex(writeTree(tree));
+      assert.deepEqual(index.exports.map(describeExport).sort(), expected);
+      assert.deepEqual(index.unresolved, []);
+      const [thunk] = index.exportsNamed('__x86_indirect_call_thunk_rax');
+      assert.deepEqual([thunk!.line, thunk!.col, thunk!.endLine, thunk!.endCol], [10, 2, 10, 37], 'the #include directive');
+    });
+
+    it('keeps them across the cache, and follows edits of the included file', async () => {
+      const root = writeTree(tree);
+      const cacheDir = tempDir();
+      await openIndex(root, { cacheDir, workers: 0 });
+      const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => assert.notEqual(p, 'scan') });
+      assert.deepEqual(warm.exports.map(describeExport).sort(), expected);
+      warm.updateFile('arch/x86/include/asm/GEN-for-each-reg.h', Buffer.from(regs.replace('GEN(rcx)', 'GEN(rcx)\nGEN(rdx)')));
+      assert.deepEqual(
+        warm.exports.filter((e) => e.file === 'arch/x86/lib/thunks.S').map((e) => e.name).sort(),
+        ['__x86_indirect_call_thunk_eax', '__x86_indirect_call_thunk_rax', '__x86_indirect_call_thunk_rcx', '__x86_indirect_call_thunk_rdx', '__x86_indirect_thunk_eax', '__x86_indirect_thunk_rax', '__x86_indirect_thunk_rcx', '__x86_indirect_thunk_rdx', 'entry_untrain_ret'],
+      );
+      warm.deleteFile('lib/lzo/compress.c');
+      assert.deepEqual(warm.exportsNamed('lzo1x_1_compress_safe'), []);
+    });
   });
 });
