@@ -2,6 +2,7 @@
 import { checkExports, type Finding, type Severity, severityRank, withHistoryFindings } from '../core/findings';
 import { flag, format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
+import { helperConsumers } from '../core/helpers';
 import { consumersBlock, exportJson, exportLine, findingText, sarif } from './format';
 import { historiesFor, historyFindingsFor } from './history';
 
@@ -71,8 +72,9 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     }
     for (const e of exps) {
       const list = index.consumers(e);
-      if (fmt === 'json') json.push({ symbol: sym, exported: true, export: exportJson(e), consumers: list });
-      else io.out(`${consumersBlock(e, list)}\n`);
+      const helpers = helperConsumers(index, e, list);
+      if (fmt === 'json') json.push({ symbol: sym, exported: true, export: exportJson(e), consumers: [...list, ...helpers] });
+      else io.out(`${consumersBlock(e, list, helpers)}\n`);
     }
   }
   if (fmt === 'json') io.out(`${JSON.stringify(json, null, 1)}\n`);
@@ -100,7 +102,10 @@ export async function runCheck(args: ParsedArgs, io: Io): Promise<number> {
     for (const f of findings) io.out(`${findingText(index, f)}\n`);
     if (paths.length) {
       io.out(`Consumers of the ${exports.length} export${exports.length === 1 ? '' : 's'} checked:\n`);
-      for (const e of exports) io.out(`${consumersBlock(e, index.consumers(e))}\n`);
+      for (const e of exports) {
+        const list = index.consumers(e);
+        io.out(`${consumersBlock(e, list, helperConsumers(index, e, list))}\n`);
+      }
       io.out('\n');
     }
     io.out(`${summary(findings, exports.length)}\n`);

@@ -37,7 +37,7 @@ export function exportLine(e: Export): string {
 }
 
 export function consumerLine(c: Consumer): string {
-  const via = c.via ? `  via ${c.via.name}${c.via.kind === 'inline' ? '()' : ''} in ${c.via.file}` : '';
+  const via = c.via ? `  via ${c.via.name}${c.via.kind === 'macro' ? '' : '()'} in ${c.via.file}` : '';
   return `  ${c.cls.padEnd(9)} ${c.file}:${c.line}${via}`;
 }
 
@@ -45,10 +45,12 @@ export function sortConsumers(list: Consumer[]): Consumer[] {
   return list.sort((a, b) => classOrder.indexOf(a.cls) - classOrder.indexOf(b.cls) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
-export function consumersBlock(e: Export, list: Consumer[]): string {
+/** An export's consumers, then the files that reach it only through a helper function (helpers.ts). */
+export function consumersBlock(e: Export, list: Consumer[], helpers: Consumer[] = []): string {
   const kernel = list.filter((c) => c.cls !== 'tools');
-  const head = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}) ${e.file}:${e.line}: ${kernel.length === 0 ? 'no consumer' : `${kernel.length} consumer${kernel.length === 1 ? '' : 's'}`}`;
-  return [head, ...sortConsumers(list).map(consumerLine)].join('\n');
+  const more = helpers.length ? `; ${helpers.length} more through helper function${helpers.length === 1 ? '' : 's'}` : '';
+  const head = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}) ${e.file}:${e.line}: ${kernel.length === 0 ? 'no consumer' : `${kernel.length} consumer${kernel.length === 1 ? '' : 's'}`}${more}`;
+  return [head, ...sortConsumers(list).map(consumerLine), ...sortConsumers(helpers).map(consumerLine)].join('\n');
 }
 
 export function exportJson(e: Export): Record<string, unknown> {

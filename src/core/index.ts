@@ -52,14 +52,15 @@ export interface Via {
   name: string;
   file: string;
   line: number;
-  kind: 'macro' | 'inline';
+  /** A header macro or inline function (a proxy), or a helper function of a consumer file (see helpers.ts). */
+  kind: 'macro' | 'inline' | 'function';
 }
 
 export interface Consumer {
   file: string;
   line: number;
   cls: ConsumerClass;
-  /** The header inline function or macro through which the file uses the export. */
+  /** The header inline function or macro through which the file uses the export, or the helper function. */
   via?: Via;
 }
 
@@ -566,6 +567,20 @@ export class KernelIndex {
     let base = this.fileBase[fileIdx];
     if (base === undefined) this.fileBase[fileIdx] = base = baseClass(path);
     return classify(path, exporter, base);
+  }
+
+  /** A name's uses in code, first per file: no definitions, nothing inside a header macro or inline. */
+  directUses(name: string): { file: string; line: number }[] {
+    const id = this.table.get(name);
+    const out: { file: string; line: number }[] = [];
+    if (id !== undefined) this.forEachPosting(id, (file, line, ctx) => void (ctx === 0 && out.push({ file: this.files[file]!.path, line })));
+    return out;
+  }
+
+  /** The class of a consumer file of an export of `exporter`. */
+  classify(path: string, exporter: string): ConsumerClass {
+    const k = this.byPath.get(path);
+    return k === undefined ? classify(path, exporter, baseClass(path)) : this.classOf(k, exporter);
   }
 
   /** Where a name has a non-static definition (a function, a variable, an asm symbol). */

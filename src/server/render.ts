@@ -7,6 +7,7 @@ import { classOrder } from '../core/classify';
 import { codeAnchor } from '../core/docs';
 import { gplVariant, isGplOnly, licenseWords } from '../core/exportMacros';
 import { checkExports, type Finding, policyMatcher } from '../core/findings';
+import { helperConsumers } from '../core/helpers';
 import type { Consumer, Export, KernelIndex } from '../core/index';
 import type { Settings } from '../protocol/settings';
 import { md, treePathToUri } from './text';
@@ -48,7 +49,8 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
     lines.push(where.join(' · '));
     const history = historyOf?.(e);
     if (history) lines.push(history);
-    lines.push(consumersMarkdown(index, index.consumers(e), settings));
+    const direct = index.consumers(e);
+    lines.push(consumersMarkdown(index, direct, settings, helperConsumers(index, e, direct)));
     parts.push(lines.join('\n\n'));
   }
   return { contents: { kind: MarkupKind.Markdown, value: parts.join('\n\n---\n\n') } };
@@ -56,7 +58,13 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
 
 const MAX_LISTED = 10;
 
-export function consumersMarkdown(index: KernelIndex, all: readonly Consumer[], settings: Settings): string {
+function consumerItem(index: KernelIndex, c: Consumer, label: string): string {
+  const cls = c.cls === 'driver' || c.cls === 'subsystem' ? '' : ` (${c.cls})`;
+  const via = c.via ? ` via ${md(c.via.name)}${c.via.kind === 'macro' ? '' : '()'} in ${md(c.via.file)}` : '';
+  return `${link(index.root, c.file, c.line, `${label}:${c.line}`)}${cls}${via}`;
+}
+
+export function consumersMarkdown(index: KernelIndex, all: readonly Consumer[], settings: Settings, helpers: readonly Consumer[] = []): string {
   const list = all.filter((c) => c.cls !== 'tools' && (settings.testsCountAsConsumers || c.cls !== 'test'));
   if (list.length === 0) {
     const tools = all.length - list.length;
@@ -70,10 +78,13 @@ export function consumersMarkdown(index: KernelIndex, all: readonly Consumer[], 
   }
   const out = [`**${list.length} consumer${list.length === 1 ? '' : 's'}**`];
   for (const [dir, cs] of byDir) {
-    const items = cs.map((c) => `${link(index.root, c.file, c.line, `${c.file.slice(dir.length)}:${c.line}`)}${c.cls === 'driver' || c.cls === 'subsystem' ? '' : ` (${c.cls})`}${c.via ? ` via ${md(c.via.name)}${c.via.kind === 'inline' ? '()' : ''} in ${md(c.via.file)}` : ''}`);
-    out.push(`- ${md(dir)} ${items.join(', ')}`);
+    out.push(`- ${md(dir)} ${cs.map((c) => consumerItem(index, c, c.file.slice(dir.length))).join(', ')}`);
   }
   if (list.length > MAX_LISTED) out.push(`- … and ${list.length - MAX_LISTED} more (${list.length} in all)`);
+  const through = helpers.filter((c) => c.cls !== 'tools' && (settings.testsCountAsConsumers || c.cls !== 'test'));
+  if (through.length) {
+    out.push(`- through helper functions, which only their own module can call: ${through.slice(0, MAX_LISTED).map((c) => consumerItem(index, c, c.file)).join(', ')}${through.length > MAX_LISTED ? `, … (${through.length} in all)` : ''}`);
+  }
   return out.join('\n');
 }
 

@@ -1,0 +1,71 @@
+/**
+ * Consumers through a helper: a file that reaches an export only by calling a non-static, non-exported
+ * function of a consumer file. kfd_svm.c calls amdgpu_hmm_range_get_pages() in amdgpu_mn.c, which
+ * calls hmm_range_fault(). Such a helper can only be called from its own module (or from built-in
+ * code), so these files are listed beside the consumers but never decide a finding.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { consumerNames } from './exportMacros';
+import type { Consumer, Export, KernelIndex } from './index';
+import { Interner } from './interner';
+import { SourceKind } from './lexer';
+import { newScanner } from './scanFile';
+
+/** Above this many direct consumer files, helpers are not looked for: each of those files is read again. */
+export const MAX_HELPER_SOURCES = 24;
+
+export interface Helper {
+  name: string;
+  line: number;
+}
+
+/** The non-static functions of a C file whose bodies use one of `names`, outside comments and strings. */
+export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helper[] {
+  const scan = newScanner(new Interner(12)).scan(buf, { kind: SourceKind.C, proxies: false, keepDefs: true });
+  const fns = scan.defs.filter((d) => d.kind === 'function' && !d.isStatic);
+  if (fns.length === 0) return [];
+  const starts = [0];
+  for (let k = 0; k < buf.length; k++) if (buf[k] === 10) starts.push(k + 1);
+  const out: Helper[] = [];
+  for (const d of fns) {
+    // The definition alone, scanned as a file of its own: its uses are exactly the body's.
+    const body = buf.subarray(starts[d.line - 1] ?? buf.length, starts[d.endLine] ?? buf.length);
+    const interner = new Interner(10);
+    const uses = newScanner(interner).scan(body, { kind: SourceKind.C, proxies: false }).uses;
+    const ids = new Set(names.map((n) => interner.find(n)).filter((id) => id >= 0));
+    let found = false;
+    for (let k = 0; k < uses.length && !found; k += 3) found = ids.has(uses[k]!) && uses[k + 2] === 0;
+    if (found) out.push({ name: d.name, line: d.line });
+  }
+  return out;
+}
+
+/**
+ * Files that reach `exp` through a helper function of one of its direct consumer files, `direct` being
+ * index.consumers(exp). A helper of a helper is not followed, nor a helper that is exported itself.
+ */
+export function helperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[]): Consumer[] {
+  const sources = direct.filter((c) => !c.via && c.cls !== 'tools' && c.file.endsWith('.c'));
+  if (sources.length === 0 || sources.length > MAX_HELPER_SOURCES) return [];
+  const names = consumerNames(exp.flavour, exp.name);
+  const seen = new Set([exp.file, ...direct.map((c) => c.file)]);
+  const out: Consumer[] = [];
+  for (const src of sources) {
+    let buf: Buffer;
+    try {
+      buf = readFileSync(join(index.root, src.file));
+    } catch {
+      continue;
+    }
+    for (const h of functionsUsing(buf, names)) {
+      if (index.exportsNamed(h.name).length) continue;
+      for (const use of index.directUses(h.name)) {
+        if (seen.has(use.file)) continue;
+        seen.add(use.file);
+        out.push({ file: use.file, line: use.line, cls: index.classify(use.file, exp.file), via: { name: h.name, file: src.file, line: h.line, kind: 'function' } });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkExports } from '../../src/core/findings';
+import { functionsUsing, helperConsumers } from '../../src/core/helpers';
+import { buildIndex } from '../../src/core/index';
+import { runCli, writeTree } from '../helpers';
+import { LspClient, withServer } from '../server/lspClient';
+
+// Modelled on amdgpu: kfd_svm.c reaches hmm_range_fault() only through amdgpu's own helper.
+const tree = {
+  'mm/hmm.c': 'int hmm_range_fault(struct hmm_range *range)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL(hmm_range_fault);\n',
+  'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c': [
+    '/* amdgpu_hmm_get_pages() wraps hmm_range_fault() */',
+    'int amdgpu_hmm_get_pages(struct hmm_range *range)',
+    '{',
+    '\treturn hmm_range_fault(range);',
+    '}',
+    'static int amdgpu_hmm_local(struct hmm_range *range)',
+    '{',
+    '\treturn hmm_range_fault(range);',
+    '}',
+    'int amdgpu_hmm_unrelated(void)',
+    '{',
+    '\treturn 0; /* hmm_range_fault() is not called here */',
+    '}',
+  ].join('\n'),
+  'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.h': 'int amdgpu_hmm_get_pages(struct hmm_range *range);\n',
+  'drivers/gpu/drm/amd/amdkfd/kfd_svm.c': '#include "amdgpu_hmm.h"\nstatic int svm_range_validate(struct hmm_range *r)\n{\n\treturn amdgpu_hmm_get_pages(r);\n}\n',
+  'drivers/gpu/drm/amd/amdkfd/kfd_other.c': 'int kfd_other(void)\n{\n\treturn amdgpu_hmm_unrelated();\n}\n',
+  'drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c': 'int ttm(struct hmm_range *r)\n{\n\treturn amdgpu_hmm_get_pages(r) + hmm_range_fault(r);\n}\n',
+};
+
+describe('consumers through a helper function', () => {
+  it('finds the non-static functions whose bodies call the export, not a comment or another function', () => {
+    assert.deepEqual(functionsUsing(Buffer.from(tree['drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c']), ['hmm_range_fault']), [{ name: 'amdgpu_hmm_get_pages', line: 2 }]);
+  });
+
+  it('lists the callers of such a helper in other files, and leaves the findings to direct consumers', async () => {
+    const index = await buildIndex(writeTree(tree));
+    const [exp] = index.exportsNamed('hmm_range_fault');
+    const direct = index.consumers(exp!);
+    assert.deepEqual(direct.map((c) => c.file).sort(), ['drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', 'drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c']);
+    assert.deepEqual(helperConsumers(index, exp!, direct), [
+      { file: 'drivers/gpu/drm/amd/amdkfd/kfd_svm.c', line: 4, cls: 'driver', via: { name: 'amdgpu_hmm_get_pages', file: 'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', line: 2, kind: 'function' } },
+    ]);
+
+    // An export used only in its own directory stays SAME_DIR_CONSUMERS, whoever calls the user's helper.
+    const sameDir = await buildIndex(
+      writeTree({
+        'mm/a.c': 'int mm_a(void)\n{\n\treturn 1;\n}\nEXPORT_SYMBOL_GPL(mm_a);\n',
+        'mm/b.c': 'int mm_b(void)\n{\n\treturn mm_a();\n}\n',
+        'drivers/x/x.c': 'int x(void)\n{\n\treturn mm_b();\n}\n',
+      }),
+    );
+    const [a] = sameDir.exportsNamed('mm_a');
+    assert.deepEqual(helperConsumers(sameDir, a!, sameDir.consumers(a!)).map((c) => `${c.cls} ${c.file} via ${c.via?.name}`), ['driver drivers/x/x.c via mm_b']);
+    assert.deepEqual(checkExports(sameDir, ['mm'], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).map((f) => f.code), ['SAME_DIR_CONSUMERS']);
+  });
+
+  it('shows them in the CLI after the consumers, counted apart', () => {
+    const root = writeTree(tree);
+    const r = runCli(['consumers', '--tree', root, '--no-cache', 'hmm_range_fault']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        'hmm_range_fault (EXPORT_SYMBOL, any license) mm/hmm.c:5: 2 consumers; 1 more through helper function',
+        '  driver    drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c:4',
+        '  driver    drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c:3',
+        '  driver    drivers/gpu/drm/amd/amdkfd/kfd_svm.c:4  via amdgpu_hmm_get_pages() in drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c',
+        '',
+      ].join('\n'),
+    );
+    const json = JSON.parse(runCli(['consumers', '--tree', root, '--no-cache', '--format', 'json', 'hmm_range_fault']).stdout);
+    assert.deepEqual(json[0].consumers.map((c: { file: string; via?: { kind: string } }) => `${c.file} ${c.via?.kind ?? '-'}`), [
+      'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c -',
+      'drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c -',
+      'drivers/gpu/drm/amd/amdkfd/kfd_svm.c function',
+    ]);
+  });
+
+  it('shows them in the hover of the language server, after the consumers', async () => {
+    const root = writeTree(tree);
+    const lsp = new LspClient(root);
+    await withServer(lsp, async () => {
+      await lsp.open('mm/hmm.c', tree['mm/hmm.c']);
+      const h = (await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: lsp.uri('mm/hmm.c') }, position: { line: 4, character: 16 } })) as { contents: { value: string } };
+      assert.match(h.contents.value, /\*\*2 consumers\*\*\n- drivers\/gpu\/drm\/amd\/amdgpu\/ \[amdgpu\\_hmm\\.c:4\]\(.*\), \[amdgpu\\_ttm\\.c:3\]\(.*\)\n/);
+      assert.match(
+        h.contents.value,
+        /\n- through helper functions, which only their own module can call: \[drivers\/gpu\/drm\/amd\/amdkfd\/kfd\\_svm\\.c:4\]\(file:.*kfd_svm\.c#L4\) via amdgpu\\_hmm\\_get\\_pages\(\) in drivers\/gpu\/drm\/amd\/amdgpu\/amdgpu\\_hmm\\.c$/,
+      );
+    });
+  });
+});
