@@ -313,9 +313,16 @@ export class KernelIndex {
   private resolveFile(f: IndexedFile): void {
     const mine: Export[] = [];
     for (const raw of f.exports) {
-      // A scoped wrapper's calls export through the files that include this one (resolveInclude).
-      if (!exportMacros.has(raw.macro) && !this.wrappers.has(raw.macro) && this.scopedWrappers.has(raw.macro)) continue;
-      const calls = exportMacros.has(raw.macro) ? [{ macro: raw.macro, args: raw.args }] : expandWrapperCall(this.wrappers, raw.macro, raw.args);
+      let wrappers: WrapperLookup = this.wrappers;
+      if (!exportMacros.has(raw.macro)) {
+        // The file's own definition in force decides, as in the preprocessor (sparc's atomic_64.S
+        // defines ATOMIC64_OP_RETURN() for itself, lib/atomic64.c for itself). A scoped wrapper the file
+        // does not define here exports through the files that include this one (resolveInclude).
+        const own = f.wrappers.length ? this.ownWrapper(f, raw.macro, raw.line) : undefined;
+        if (own) wrappers = withWrapper(this.wrappers, own);
+        else if (!this.wrappers.has(raw.macro) && this.scopedWrappers.has(raw.macro)) continue;
+      }
+      const calls = exportMacros.has(raw.macro) ? [{ macro: raw.macro, args: raw.args }] : expandWrapperCall(wrappers, raw.macro, raw.args);
       if (calls.length === 0) {
         this.unresolved.push({ file: f.path, line: raw.line, macro: raw.macro, reason: `wrapper ${raw.macro}() exports nothing that could be resolved` });
         continue;
@@ -349,7 +356,7 @@ export class KernelIndex {
     const scoped = new Map<string, Wrapper>(this.wrappers);
     for (const c of f.wrappers) {
       if (c.undefLine === undefined || c.line >= inc.line || c.undefLine <= inc.line) continue;
-      const w = parseWrapper(c, f.path);
+      const w = this.ownWrapper(f, c.name, inc.line);
       if (w) scoped.set(w.name, w);
     }
     const secondCompile = g === f || g.path.endsWith('.c');
@@ -369,6 +376,14 @@ export class KernelIndex {
       const exp = this.exportOf(f, raw, { macro: raw.macro, args: raw.args }, here, at);
       if (exp) mine.push(exp);
     }
+  }
+
+  /** The file's own definition of a wrapper in force at `line`, if any. */
+  private ownWrapper(f: IndexedFile, name: string, line: number): Wrapper | undefined {
+    const c = f.wrappers.findLast((w) => w.name === name && w.line < line && (w.undefLine === undefined || line < w.undefLine));
+    if (!c) return undefined;
+    if (!parsedWrappers.has(c)) parsedWrappers.set(c, parseWrapper(c, f.path));
+    return parsedWrappers.get(c);
   }
 
   /** The file an #include names, among the indexed files: beside the includer, or on the kernel's include paths. */
@@ -659,6 +674,16 @@ export class KernelIndex {
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+type WrapperLookup = Pick<ReadonlyMap<string, Wrapper>, 'get'>;
+
+/** Wrappers parsed from a file's candidates, once each. */
+const parsedWrappers = new WeakMap<WrapperCandidate, Wrapper | undefined>();
+
+/** The tree-wide wrappers, with one of them replaced by a file's own definition. */
+function withWrapper(wrappers: ReadonlyMap<string, Wrapper>, own: Wrapper): WrapperLookup {
+  return { get: (name) => (name === own.name ? own : wrappers.get(name)) };
+}
 const TRACEPOINT_NAME = /^\w+$/;
 
 /**

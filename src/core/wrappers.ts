@@ -92,7 +92,7 @@ export interface ExpandedExport {
 }
 
 /** The export macro calls one wrapper call stands for, following wrappers of wrappers. */
-export function expandWrapperCall(wrappers: ReadonlyMap<string, Wrapper>, name: string, actual: readonly string[], depth = 0): ExpandedExport[] {
+export function expandWrapperCall(wrappers: Pick<ReadonlyMap<string, Wrapper>, 'get'>, name: string, actual: readonly string[], depth = 0): ExpandedExport[] {
   const w = wrappers.get(name);
   if (!w || depth > 4) return [];
   const out: ExpandedExport[] = [];

@@ -111,6 +111,25 @@ describe('export resolution, as the kernel spells it', () => {
     assert.deepEqual(codes(['mm']), ['NO_CONSUMER mm/a.c']);
   });
 
+  it('takes a file\'s own wrapper definition in force, and no other file\'s #undef\'d one', async () => {
+    assert.deepEqual(
+      await exportsOf({
+        // sparc: a wrapper defined, called and #undef'd in one file
+        'arch/sparc/lib/atomic_64.S': '#define ATOMIC64_OP_RETURN(op) \\\nENTRY(arch_atomic64_##op##_return) \\\nEXPORT_SYMBOL(arch_atomic64_##op##_return);\nATOMIC64_OP_RETURN(add)\n#undef ATOMIC64_OP_RETURN\n',
+        // lib: the same name, never #undef'd: tree-wide, but not in atomic_64.S
+        'lib/atomic64.c': '#define ATOMIC64_OP_RETURN(op) long generic_atomic64_##op##_return(long a) { return a; } EXPORT_SYMBOL(generic_atomic64_##op##_return);\nATOMIC64_OP_RETURN(sub)\n',
+        // a header calling a name another file defines as a scoped wrapper: no export
+        'arch/arm64/include/asm/atomic.h': '#define ATOMIC_OP(op) static inline void arch_##op(int i) { }\nATOMIC_OP(atomic_or)\n',
+        'arch/sparc/lib/atomic32.c': '#define ATOMIC_OP(op) int arch_atomic_##op(int i) { return i; } EXPORT_SYMBOL(arch_atomic_##op);\nATOMIC_OP(add)\n#undef ATOMIC_OP\n',
+      }),
+      [
+        'arch/sparc/lib/atomic32.c:2 arch_atomic_add EXPORT_SYMBOL - via ATOMIC_OP',
+        'arch/sparc/lib/atomic_64.S:4 arch_atomic64_add_return EXPORT_SYMBOL - via ATOMIC64_OP_RETURN',
+        'lib/atomic64.c:2 generic_atomic64_sub_return EXPORT_SYMBOL - via ATOMIC64_OP_RETURN',
+      ],
+    );
+  });
+
   describe('exports an #include makes in the including file', () => {
     const thunksS = [
       '#include <linux/export.h>',
