@@ -207,13 +207,6 @@ function kindOf(a: Typed): ArrayKind {
   return a instanceof Uint32Array ? 'u32' : a instanceof Int32Array ? 'i32' : a instanceof Uint16Array ? 'u16' : a instanceof Float64Array ? 'f64' : 'u8';
 }
 
-/** A copy in 16 bits when every value fits: postings' files and lines nearly always do. */
-function narrowed(a: Uint32Array | Uint16Array): Uint32Array | Uint16Array {
-  if (a instanceof Uint16Array) return a;
-  for (let k = 0; k < a.length; k++) if (a[k]! > 0xffff) return a;
-  return Uint16Array.from(a);
-}
-
 export function saveIndex(index: KernelIndex, dirs: [string, number][], file: string, key: string): void {
   const st = index.table.interner.state();
   const packed = packFiles(index.files);
@@ -223,8 +216,8 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
     ['proxyLine', index.proxyLine.subarray(0, index.proxyCount)],
     ['proxyKind', index.proxyKind.subarray(0, index.proxyCount)],
     ['offsets', index.offsets],
-    ['postFile', narrowed(index.postFile)],
-    ['postLine', narrowed(index.postLine)],
+    ['postFile', index.postFile],
+    ['postLine', index.postLine],
     ['postCtx', index.postCtx],
     ['internTable', st.table],
     ['internHashes', st.hashes],
