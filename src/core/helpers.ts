@@ -22,18 +22,21 @@ export interface Helper {
 
 /** The non-static functions of a C file whose bodies use one of `names`, outside comments and strings. */
 export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helper[] {
-  const scan = newScanner(new Interner(12)).scan(buf, { kind: SourceKind.C, proxies: false, keepDefs: true });
-  const fns = scan.defs.filter((d) => d.kind === 'function' && !d.isStatic);
+  const scanner = newScanner(new Interner(12));
+  const fns = scanner.scan(buf, { kind: SourceKind.C, proxies: false, keepDefs: true }).defs.filter((d) => d.kind === 'function' && !d.isStatic);
   if (fns.length === 0) return [];
+  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const starts = [0];
-  for (let k = 0; k < buf.length; k++) if (buf[k] === 10) starts.push(k + 1);
+  for (let k = text.indexOf(10); k >= 0; k = text.indexOf(10, k + 1)) starts.push(k + 1);
   const out: Helper[] = [];
   for (const d of fns) {
-    // The definition alone, scanned as a file of its own: its uses are exactly the body's.
-    const body = buf.subarray(starts[d.line - 1] ?? buf.length, starts[d.endLine] ?? buf.length);
-    const interner = new Interner(10);
-    const uses = newScanner(interner).scan(body, { kind: SourceKind.C, proxies: false }).uses;
-    const ids = new Set(names.map((n) => interner.find(n)).filter((id) => id >= 0));
+    const from = starts[d.line - 1] ?? buf.length;
+    const to = starts[d.endLine] ?? buf.length;
+    if (!names.some((n) => ((at) => at >= 0 && at < to)(text.indexOf(n, from)))) continue;
+    // The definition alone, scanned as a file of its own: its uses are exactly the body's, outside
+    // comments and strings.
+    const uses = scanner.scan(text.subarray(from, to), { kind: SourceKind.C, proxies: false }).uses;
+    const ids = new Set(names.map((n) => scanner.interner.find(n)).filter((id) => id >= 0));
     let found = false;
     for (let k = 0; k < uses.length && !found; k += 3) found = ids.has(uses[k]!) && uses[k + 2] === 0;
     if (found) out.push({ name: d.name, line: d.line });

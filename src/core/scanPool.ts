@@ -51,7 +51,6 @@ export interface PoolOptions {
 }
 
 const CHUNK = 128;
-const IN_FLIGHT = 2;
 
 /** Scans `paths`; each result's uses carry global name ids from `table`. */
 export async function scanFiles(paths: readonly string[], table: NameTable, opts: PoolOptions): Promise<ScannedFile[]> {
@@ -124,28 +123,22 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
       const w = new Worker(script, { workerData: setup });
       workers.push(w);
       const map = new IdMap(table);
-      let inFlight = 0;
-      // Two chunks in flight: the worker starts the next one while the main thread, busy with its own
-      // chunk, has not yet taken in the last reply.
+      let slot = -1;
       const feed = (): void => {
-        while (inFlight < IN_FLIGHT) {
-          const job = take();
-          if (!job) break;
-          const req: WorkerRequest = { type: 'scan', slot: job.slot, paths: job.chunk };
-          if (wrapperNames) req.wrapperNames = wrapperNames;
-          w.postMessage(req);
-          inFlight++;
-        }
-        if (inFlight === 0) {
+        const job = take();
+        if (!job) {
           void w.terminate();
-          finished();
+          return finished();
         }
+        slot = job.slot;
+        const req: WorkerRequest = { type: 'scan', paths: job.chunk };
+        if (wrapperNames) req.wrapperNames = wrapperNames;
+        w.postMessage(req);
       };
       w.on('message', (reply: WorkerReply) => {
-        inFlight--;
         map.add(reply.names, reply.nameLens);
         for (const f of reply.files) if (f.scan) map.translate(f.scan.uses);
-        results[reply.slot] = reply.files;
+        results[slot] = reply.files;
         done += reply.files.length;
         opts.onProgress?.(done, paths.length);
         feed();

@@ -9,8 +9,6 @@ export interface WorkerSetup {
 export type WorkerRequest =
   | {
       type: 'scan';
-      /** Echoed in the reply: where the pool puts the chunk's results. */
-      slot: number;
       paths: string[];
       wrapperNames?: string[];
     }
@@ -36,7 +34,6 @@ export interface StatReply {
 
 export interface WorkerReply {
   type: 'batch';
-  slot: number;
   /** The names this worker interned since its last reply, packed: latin1 bytes and their lengths. */
   names: Uint8Array;
   nameLens: Uint16Array;

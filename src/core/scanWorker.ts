@@ -41,7 +41,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   const files = msg.paths.map((p) => scanPath(scanner, setup.root, p, setup.maxBytes, wrappers));
   const packed = scanner.interner.packSince(sent);
   sent = scanner.interner.size;
-  const reply: WorkerReply = { type: 'batch', slot: msg.slot, names: packed.bytes, nameLens: packed.lens, files };
+  const reply: WorkerReply = { type: 'batch', names: packed.bytes, nameLens: packed.lens, files };
   const transfer = [packed.bytes.buffer as ArrayBuffer, packed.lens.buffer as ArrayBuffer, ...files.flatMap((f) => (f.scan ? [f.scan.uses.buffer as ArrayBuffer] : []))];
   parentPort!.postMessage(reply, transfer);
 });
