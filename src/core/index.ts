@@ -89,6 +89,9 @@ export interface IndexOptions {
   maxFileBytes?: number;
   workers?: number;
   workerScript?: string;
+  /** Tests' knobs for the scan pool: files per chunk, names per worker table (see scanPool.ts). */
+  chunkFiles?: number;
+  workerNameLimit?: number;
   onProgress?: (done: number, total: number) => void;
   /** Called after each build phase with its wall time, for the bench. */
   onPhase?: (phase: string, ms: number) => void;
@@ -747,7 +750,7 @@ export async function buildIndex(root: string, opts: IndexOptions = {}): Promise
 export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: IndexOptions = {}): Promise<KernelIndex> {
   const index = new KernelIndex(root);
   const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const pool = { root, maxBytes, workers: opts.workers, workerScript: opts.workerScript, onProgress: opts.onProgress, token: opts.token };
+  const pool = { root, maxBytes, workers: opts.workers, workerScript: opts.workerScript, onProgress: opts.onProgress, token: opts.token, chunkFiles: opts.chunkFiles, workerNameLimit: opts.workerNameLimit };
   let t = performance.now();
   const phase = (name: string): void => {
     const now = performance.now();

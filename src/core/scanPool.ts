@@ -48,6 +48,10 @@ export interface PoolOptions {
   wrapperNames?: ReadonlySet<string>;
   onProgress?: (done: number, total: number) => void;
   token?: Cancellation;
+  /** Files per chunk handed out (default 128). */
+  chunkFiles?: number;
+  /** See WorkerSetup.nameLimit. */
+  workerNameLimit?: number;
 }
 
 const CHUNK = 128;
@@ -80,7 +84,9 @@ export class IdMap {
   private mapped = 0;
   constructor(private readonly table: NameTable) {}
 
-  add(bytes: Uint8Array, lens: Uint16Array): void {
+  /** Maps the names a worker sent; `fresh`: it started a new name table, with ids from 0 again. */
+  add(bytes: Uint8Array, lens: Uint16Array, fresh = false): void {
+    if (fresh) this.mapped = 0;
     const ids = this.table.interner.internPacked(bytes, lens);
     if (this.mapped + ids.length > this.map.length) this.map = grown(this.map, this.mapped + ids.length);
     this.map.set(ids, this.mapped);
@@ -106,11 +112,13 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
     let live = count + 1;
     let failed = false;
     const setup: WorkerSetup = { root: opts.root, maxBytes: opts.maxBytes };
+    if (opts.workerNameLimit !== undefined) setup.nameLimit = opts.workerNameLimit;
+    const chunkFiles = opts.chunkFiles ?? CHUNK;
     const workers: Worker[] = [];
     const wrapperNames = opts.wrapperNames ? [...opts.wrapperNames] : undefined;
     const take = (): { slot: number; chunk: string[] } | undefined => {
       if (failed || opts.token?.isCancellationRequested || next >= paths.length) return undefined;
-      const chunk = paths.slice(next, next + CHUNK);
+      const chunk = paths.slice(next, next + chunkFiles);
       next += chunk.length;
       results.push([]);
       return { slot: results.length - 1, chunk };
@@ -136,7 +144,7 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
         w.postMessage(req);
       };
       w.on('message', (reply: WorkerReply) => {
-        map.add(reply.names, reply.nameLens);
+        map.add(reply.names, reply.nameLens, reply.fresh === true);
         for (const f of reply.files) if (f.scan) map.translate(f.scan.uses);
         results[slot] = reply.files;
         done += reply.files.length;

@@ -4,6 +4,8 @@ import type { ScannedFile } from './scanFile';
 export interface WorkerSetup {
   root: string;
   maxBytes: number;
+  /** Past this many names a worker starts a new name table (default 2^18). */
+  nameLimit?: number;
 }
 
 export type WorkerRequest =
@@ -34,6 +36,8 @@ export interface StatReply {
 
 export interface WorkerReply {
   type: 'batch';
+  /** The worker started a new name table for this batch: its ids start again at 0. */
+  fresh?: true;
   /** The names this worker interned since its last reply, packed: latin1 bytes and their lengths. */
   names: Uint8Array;
   nameLens: Uint16Array;

@@ -10,7 +10,12 @@ import { newScanner, scanPath } from './scanFile';
 import type { StatReply, VerifyReply, WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 
 const setup = workerData as WorkerSetup;
-const scanner = newScanner();
+/**
+ * Past this many names the worker starts a new name table: the pool maps every name anyway, and a
+ * table of all the names a worker had seen in a kernel tree took 35-40 MB more at the peak.
+ */
+const RESET_NAMES = setup.nameLimit ?? 1 << 18;
+let scanner = newScanner();
 let sent = 0;
 
 parentPort!.on('message', (msg: WorkerRequest) => {
@@ -38,10 +43,16 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     return;
   }
   const wrappers = msg.wrapperNames ? new Set(msg.wrapperNames) : undefined;
+  const fresh = scanner.interner.size > RESET_NAMES;
+  if (fresh) {
+    scanner = newScanner();
+    sent = 0;
+  }
   const files = msg.paths.map((p) => scanPath(scanner, setup.root, p, setup.maxBytes, wrappers));
   const packed = scanner.interner.packSince(sent);
   sent = scanner.interner.size;
   const reply: WorkerReply = { type: 'batch', names: packed.bytes, nameLens: packed.lens, files };
+  if (fresh) reply.fresh = true;
   const transfer = [packed.bytes.buffer as ArrayBuffer, packed.lens.buffer as ArrayBuffer, ...files.flatMap((f) => (f.scan ? [f.scan.uses.buffer as ArrayBuffer] : []))];
   parentPort!.postMessage(reply, transfer);
 });

@@ -127,5 +127,8 @@ describe('the sample tree', () => {
     const viaWorkers = await buildIndex(sampleTree, { workers: 1, workerScript: workerPath });
     const key = (i: KernelIndex): string[] => i.exports.map((e) => `${e.file}:${e.line} ${e.name} ${i.consumers(e).map((c) => c.file).join(',')}`).sort();
     assert.deepEqual(key(viaWorkers), key(index));
+    // small chunks, and a worker that starts a new name table every few names
+    const resetting = await buildIndex(sampleTree, { workers: 1, workerScript: workerPath, chunkFiles: 2, workerNameLimit: 8 });
+    assert.deepEqual(key(resetting), key(index));
   });
 });
