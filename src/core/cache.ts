@@ -476,7 +476,7 @@ function validateShape(h: CacheHeader, arrays: Map<string, Typed>, st: InternerS
   if (offsets[offsets.length - 1] !== postFile.length) throw new Error('postings length');
   if (arrays.get('postLine')!.length !== postFile.length || arrays.get('postCtx')!.length !== postFile.length) throw new Error('postings arrays');
   const t = st.table;
-  if (t.length === 0 || (t.length & (t.length - 1)) !== 0 || t.length < h.names * 2) throw new Error('name table size');
+  if (t.length === 0 || (t.length & (t.length - 1)) !== 0 || h.names * 5 > t.length * 3) throw new Error('name table size');
   if (st.hashes.length !== h.names) throw new Error('name arrays');
 }
 
