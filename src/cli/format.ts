@@ -33,7 +33,8 @@ function sourceLine(index: KernelIndex, file: string, line: number): string | un
 export function exportLine(e: Export): string {
   const ns = e.namespace ? `  namespace ${e.namespace}` : '';
   const via = e.wrapper ? `  via ${e.wrapper}()` : '';
-  return `${e.file}:${e.line}: ${e.name}  ${e.macro}  ${licenseWords(e.type)}${ns}${via}`;
+  const from = e.includedFrom ? `  through the #include of ${e.includedFrom.file}:${e.includedFrom.line}` : '';
+  return `${e.file}:${e.line}: ${e.name}  ${e.macro}  ${licenseWords(e.type)}${ns}${via}${from}`;
 }
 
 export function consumerLine(c: Consumer): string {
@@ -65,6 +66,7 @@ export function exportJson(e: Export): Record<string, unknown> {
     ...(e.modules ? { modules: e.modules } : {}),
     file: e.file,
     line: e.line,
+    ...(e.includedFrom ? { includedFrom: e.includedFrom } : {}),
     definition: e.definition ? { line: e.definition.line, endLine: e.definition.endLine, static: e.definition.isStatic, kind: e.definition.kind } : null,
   };
 }

@@ -37,6 +37,8 @@ export interface Export {
   endCol: number;
   cond: string;
   definition?: Definition;
+  /** The export call in an included file that this export's #include line stands for (see resolveInclude). */
+  includedFrom?: { file: string; line: number };
   /** A DEFAULT_SYMBOL_NAMESPACE the file defines after an #include: <linux/export.h> ignored it. */
   ignoredNamespace?: { name: string; line: number };
 }
@@ -372,7 +374,7 @@ export class KernelIndex {
       if (scoped.get(raw.macro)?.file === f.path && !exportMacros.has(raw.macro)) {
         for (const call of expandWrapperCall(scoped, raw.macro, raw.args)) {
           const exp = this.exportOf(f, raw, call, expandLocal((call.args[0] ?? '').trim(), f.localMacros, inc.line, 'last'), at);
-          if (exp) mine.push(exp);
+          if (exp) mine.push({ ...exp, includedFrom: { file: g.path, line: raw.line } });
         }
         continue;
       }
@@ -382,7 +384,7 @@ export class KernelIndex {
       const here = expandLocal(expandLocal(arg, f.localMacros, inc.line, 'last'), g.localMacros, raw.line);
       if (here === own) continue;
       const exp = this.exportOf(f, raw, { macro: raw.macro, args: raw.args }, here, at);
-      if (exp) mine.push(exp);
+      if (exp) mine.push({ ...exp, includedFrom: { file: g.path, line: raw.line } });
     }
   }
 

@@ -45,7 +45,10 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
     if (inPolicy(e.file)) {
       lines.push(isGplOnly(e.type) ? `policy: ${md(e.file)} must be GPL-only; met` : `policy: ${md(e.file)} must be GPL-only; **not met**, ${e.macro} allows any license`);
     }
-    const where = [e.definition ? `defined at ${link(index.root, e.file, e.definition.line)}` : undefined, `exported at ${link(index.root, e.file, e.line)}`].filter(Boolean);
+    const where = [
+      e.definition ? `defined at ${link(index.root, e.file, e.definition.line)}` : undefined,
+      `exported at ${link(index.root, e.file, e.line)}${e.includedFrom ? ` through the #include of ${link(index.root, e.includedFrom.file, e.includedFrom.line)}` : ''}`,
+    ].filter(Boolean);
     lines.push(where.join(' · '));
     const history = historyOf?.(e);
     if (history) lines.push(history);
@@ -90,9 +93,24 @@ export function consumersMarkdown(index: KernelIndex, all: readonly Consumer[], 
 
 /** "GPL-only · 5 consumers" above each export line. */
 export function lenses(index: KernelIndex, path: string, settings: Settings): CodeLens[] {
-  return (index.exportsByFile.get(path) ?? []).map((e) => {
-    const n = index.consumers(e).filter((c) => c.cls !== 'tools' && (settings.testsCountAsConsumers || c.cls !== 'test')).length;
-    const title = `${licenseWords(e.type)} · ${n === 0 ? 'no consumer' : `${n} consumer${n === 1 ? '' : 's'}`}`;
+  // One lens per place: an #include can stand for dozens of exports (ps3's exports.c, 118).
+  const at = new Map<string, Export[]>();
+  for (const e of index.exportsByFile.get(path) ?? []) {
+    const key = `${e.line}:${e.col}`;
+    at.set(key, [...(at.get(key) ?? []), e]);
+  }
+  const consumers = (e: Export): number => index.consumers(e).filter((c) => c.cls !== 'tools' && (settings.testsCountAsConsumers || c.cls !== 'test')).length;
+  return [...at.values()].map((group) => {
+    const e = group[0]!;
+    let title: string;
+    if (group.length === 1) {
+      const n = consumers(e);
+      title = `${licenseWords(e.type)} · ${n === 0 ? 'no consumer' : `${n} consumer${n === 1 ? '' : 's'}`}`;
+    } else {
+      const gpl = group.filter((x) => isGplOnly(x.type)).length;
+      const unused = group.filter((x) => consumers(x) === 0).length;
+      title = `${group.length} exports · ${gpl === group.length ? 'all GPL-only' : gpl === 0 ? 'none GPL-only' : `${gpl} GPL-only`} · ${unused === 0 ? 'each consumed' : `${unused} with no consumer`}`;
+    }
     const lens = CodeLens.create(Range.create(e.line - 1, e.col, e.line - 1, e.col));
     lens.command = { title, command: '' };
     return lens;
@@ -101,7 +119,8 @@ export function lenses(index: KernelIndex, path: string, settings: Settings): Co
 
 function gplEdit(e: Export): TextEdit | undefined {
   const to = gplVariant(e.macro);
-  if (!to || e.wrapper) return undefined;
+  // A wrapper's call, or an #include standing for the export, has no macro name here to replace.
+  if (!to || e.wrapper || e.includedFrom) return undefined;
   return TextEdit.replace(Range.create(e.line - 1, e.col, e.line - 1, e.col + e.macro.length), to);
 }
 

@@ -123,6 +123,21 @@ describe('kexports exports', () => {
     );
   });
 
+  it('names the included file and line for an export an #include makes', () => {
+    const root = writeTree({
+      'lib/lzo/compress.c': '#ifndef LZO_SAFE\n#define LZO_SAFE(name) name\n#endif\nEXPORT_SYMBOL_GPL(LZO_SAFE(lzo1x_1_compress));\n',
+      'lib/lzo/compress_safe.c': '#define LZO_SAFE(name) name##_safe\n#include "compress.c"\n',
+    });
+    const r = runCli(['exports', '--tree', root, '--no-cache', 'lib/lzo']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^lib\/lzo\/compress_safe\.c:2: lzo1x_1_compress_safe {2}EXPORT_SYMBOL_GPL {2}GPL-only {2}through the #include of lib\/lzo\/compress\.c:4$/m);
+    const json = JSON.parse(runCli(['exports', '--tree', root, '--no-cache', '--format', 'json', 'lib/lzo']).stdout);
+    assert.deepEqual(json.exports.map((e: { name: string; includedFrom?: unknown }) => [e.name, e.includedFrom ?? null]), [
+      ['lzo1x_1_compress', null],
+      ['lzo1x_1_compress_safe', { file: 'lib/lzo/compress.c', line: 4 }],
+    ]);
+  });
+
   it('says when the folder is not a kernel tree, and scans it anyway', () => {
     const root = writeTree({ 'lib/a.c': 'int a;\nEXPORT_SYMBOL_GPL(a);\n' }, true);
     const r = runCli(['exports'], { cwd: root });

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copySampleTree, repoRoot, sampleTree, tempDir, writeTree } from '../helpers';
-import { LspClient } from './lspClient';
+import { LspClient, withServer } from './lspClient';
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { edit, seriesRepo } from '../seriesRepo';
@@ -271,5 +271,50 @@ describe('the language server outside a kernel tree', () => {
     const lsp = new LspClient(sampleTree, [join(repoRoot, 'dist/cli.js'), 'lsp', '--stdio']);
     await lsp.startReady();
     await lsp.stop();
+  });
+});
+
+describe('the language server on exports an #include makes', () => {
+  it('puts one lens on the #include line, and offers no GPL quick fix there', async () => {
+    const qspin = [
+      '#ifndef _GEN_PV',
+      '#define queued_spin_lock_slowpath native_queued_spin_lock_slowpath',
+      '#endif',
+      'void queued_spin_lock_slowpath(void) { }',
+      'EXPORT_SYMBOL(queued_spin_lock_slowpath);',
+      '#if !defined(_GEN_PV)',
+      '#define _GEN_PV',
+      '#undef queued_spin_lock_slowpath',
+      '#define queued_spin_lock_slowpath __pv_queued_spin_lock_slowpath',
+      '#include "qspin.c"',
+      '#endif',
+      '',
+    ].join('\n');
+    const thunks = '#define GEN(reg) EXPORT_SYMBOL_GPL(__thunk_ ## reg)\n#include <asm/regs.h>\n#undef GEN\n';
+    const root = writeTree({
+      'kernel/locking/qspin.c': qspin,
+      'arch/x86/lib/thunks.S': thunks,
+      'arch/x86/include/asm/regs.h': 'GEN(rax)\nGEN(rcx)\n',
+      'drivers/x/user.c': 'void f(void) { __thunk_rax(); }\n',
+    });
+    const lsp = new LspClient(root);
+    lsp.settings = { gplOnlyPaths: ['kernel/locking/**'] };
+    await withServer(lsp, async () => {
+      await lsp.open('arch/x86/lib/thunks.S', thunks);
+      const lenses = (await lsp.conn.sendRequest('textDocument/codeLens', { textDocument: { uri: lsp.uri('arch/x86/lib/thunks.S') } })) as { range: { start: { line: number } }; command: { title: string } }[];
+      assert.deepEqual(lenses.map((l) => [l.range.start.line, l.command.title]), [[1, '2 exports · all GPL-only · 1 with no consumer']]);
+
+      await lsp.open('kernel/locking/qspin.c', qspin);
+      const pub = await lsp.until(() => lsp.published.get(lsp.uri('kernel/locking/qspin.c')), 'diagnostics of qspin.c');
+      const gpl = pub.diagnostics.filter((d) => d.code === 'NOT_GPL_ONLY');
+      assert.deepEqual(gpl.map((d) => [d.range.start.line, d.range.start.character, d.range.end.character]), [[4, 0, 40], [9, 0, 18]]);
+      const fixes = async (d: (typeof gpl)[number]): Promise<string[]> =>
+        ((await lsp.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: lsp.uri('kernel/locking/qspin.c') }, range: d.range, context: { diagnostics: [d] } })) as { title: string }[]).map((a) => a.title);
+      assert.deepEqual(await fixes(gpl[0]!), ['Use EXPORT_SYMBOL_GPL for native_queued_spin_lock_slowpath']);
+      assert.deepEqual(await fixes(gpl[1]!), [], 'the #include line is left as it is');
+
+      const h = (await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: lsp.uri('drivers/x/user.c') }, position: { line: 0, character: 18 } })) as MarkupHover;
+      assert.match(h.contents.value, /exported at \[arch\/x86\/lib\/thunks\\\.S:2\]\(.*\) through the #include of \[arch\/x86\/include\/asm\/regs\\\.h:1\]\(.*regs\.h#L1\)/);
+    });
   });
 });
