@@ -73,7 +73,7 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     for (const e of exps) {
       const list = index.consumers(e);
       const helpers = helperConsumers(index, e, list);
-      if (fmt === 'json') json.push({ symbol: sym, exported: true, export: exportJson(e), consumers: [...list, ...helpers] });
+      if (fmt === 'json') json.push({ symbol: sym, exported: true, export: exportJson(e), consumers: list, throughHelpers: helpers });
       else io.out(`${consumersBlock(e, list, helpers)}\n`);
     }
   }

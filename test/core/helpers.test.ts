@@ -72,10 +72,9 @@ describe('consumers through a helper function', () => {
       ].join('\n'),
     );
     const json = JSON.parse(runCli(['consumers', '--tree', root, '--no-cache', '--format', 'json', 'hmm_range_fault']).stdout);
-    assert.deepEqual(json[0].consumers.map((c: { file: string; via?: { kind: string } }) => `${c.file} ${c.via?.kind ?? '-'}`), [
-      'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c -',
-      'drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c -',
-      'drivers/gpu/drm/amd/amdkfd/kfd_svm.c function',
+    assert.deepEqual(json[0].consumers.map((c: { file: string }) => c.file), ['drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', 'drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c']);
+    assert.deepEqual(json[0].throughHelpers, [
+      { file: 'drivers/gpu/drm/amd/amdkfd/kfd_svm.c', line: 4, cls: 'driver', via: { name: 'amdgpu_hmm_get_pages', file: 'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', line: 2, kind: 'function' } },
     ]);
   });
 
