@@ -5,7 +5,7 @@
  * Layout: magic, u32 CRC-32 of the header, u32 header length, the JSON header, then the typed arrays
  * in header order, each 8-byte aligned, so that loading makes views on the file's bytes, not copies.
  * Each array's CRC-32 is in the header. The small arrays (files, details, proxies) come first: a warm
- * start resolves exports from them while a worker checks the large ones (postings, names).
+ * start resolves exports from them before it checks the large ones (postings, names).
  */
 import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -355,10 +355,7 @@ export function readStatList(file: string): StatList {
   }
 }
 
-/**
- * A cache file being read: its header and small arrays are in `bytes` once opened; the large arrays
- * after readRest(). `bytes` is shared memory, so a worker can check them.
- */
+/** A cache file being read: its header and small arrays are in `bytes` once opened; the large arrays after readRest(). */
 export class CacheReader {
   readonly header: CacheHeader;
   readonly bytes: Buffer;
@@ -373,7 +370,7 @@ export class CacheReader {
     const fd = openSync(file, 'r');
     try {
       const size = fstatSync(fd).size;
-      this.bytes = Buffer.from(new SharedArrayBuffer(size));
+      this.bytes = Buffer.allocUnsafeSlow(size);
       const read = (at: number, bytes: number): Buffer => {
         readFully(fd, this.bytes, at, at, bytes);
         return this.bytes.subarray(at, at + bytes);
@@ -409,28 +406,14 @@ export class CacheReader {
     return { files, arrays };
   }
 
-  /**
-   * The postings and the name table, once read. With `check` false, their checksums and range checks
-   * are left to checkLarge() (a worker's, meanwhile); their shapes are checked either way, so that
-   * nothing built from them can loop or throw uncaught.
-   */
-  large(check: boolean): { arrays: Map<string, Typed>; interner: InternerState } {
-    const sections = this.sections.slice(SMALL.length);
-    const arrays = viewsOf(this.bytes, sections, check);
+  /** The postings and the name table, once read, with their checksums, shapes and ranges checked. */
+  large(): { arrays: Map<string, Typed>; interner: InternerState } {
+    const arrays = viewsOf(this.bytes, this.sections.slice(SMALL.length), true);
     const interner = internerOf(this.header, arrays);
     validateShape(this.header, arrays, interner);
-    if (check) validateRanges(this.header, arrays, interner);
+    validateRanges(this.header, arrays, interner);
     return { arrays, interner };
   }
-}
-
-/** The checks large(false) leaves out, on the whole file's bytes; throws an Error saying what is wrong. */
-export function checkLarge(bytes: Buffer): void {
-  const { header, sections } = headerOf((at, n) => bytes.subarray(at, at + n), bytes.length);
-  const arrays = viewsOf(bytes, sections.slice(SMALL.length), true);
-  const interner = internerOf(header, arrays);
-  validateShape(header, arrays, interner);
-  validateRanges(header, arrays, interner);
 }
 
 function viewsOf(buf: Buffer, sections: Section[], check: boolean): Map<string, Typed> {

@@ -15,15 +15,7 @@ export type WorkerRequest =
       wrapperNames?: string[];
     }
   /** Compare a cache's file list with the disk (warm start), while the main thread loads the cache. */
-  | { type: 'stat'; cacheFile: string }
-  /** Check the cache's large arrays (checksums, ranges), shared with the main thread, which resolves exports meanwhile. */
-  | { type: 'verify'; bytes: SharedArrayBuffer };
-
-export interface VerifyReply {
-  type: 'verify';
-  /** What is wrong with the cache; none when it checks out. */
-  error?: string;
-}
+  | { type: 'stat'; cacheFile: string };
 
 export interface StatReply {
   type: 'stat';

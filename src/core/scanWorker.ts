@@ -1,13 +1,13 @@
 /**
  * Worker-thread entry: scans the files the pool hands it and posts them back with its new identifier
  * strings, so the pool can map this worker's ids to global ones. On a warm start it compares the
- * cache's file list with the disk, and checks the cache's bytes, instead.
+ * cache's file list with the disk instead.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkLarge, readStatList } from './cache';
+import { readStatList } from './cache';
 import { staleFiles } from './freshness';
 import { newScanner, scanPath } from './scanFile';
-import type { StatReply, VerifyReply, WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
+import type { StatReply, WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 
 const setup = workerData as WorkerSetup;
 /**
@@ -19,16 +19,6 @@ let scanner = newScanner();
 let sent = 0;
 
 parentPort!.on('message', (msg: WorkerRequest) => {
-  if (msg.type === 'verify') {
-    const reply: VerifyReply = { type: 'verify' };
-    try {
-      checkLarge(Buffer.from(msg.bytes));
-    } catch (e) {
-      reply.error = (e as Error).message;
-    }
-    parentPort!.postMessage(reply);
-    return;
-  }
   if (msg.type === 'stat') {
     let reply: StatReply;
     try {

@@ -117,7 +117,7 @@ describe('the cache', () => {
       ['on the main thread', {}],
       ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
     ] as const) {
-      it(`rebuilds a ${name} cache and says so (checked ${how})`, async () => {
+      it(`rebuilds a ${name} cache and says so (the stat pass ${how})`, async () => {
         const cacheDir = tempDir();
         const good = await openIndex(sampleTree, { cacheDir });
         const file = join(cacheDir, (await import('node:fs')).readdirSync(cacheDir)[0]!);
