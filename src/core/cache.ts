@@ -11,13 +11,14 @@ import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameS
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { crc32 } from './crc32';
-import type { IndexedFile, IndexStats, KernelIndex } from './index';
+import { type ExportFlavour, type ExportType, linkerSymbols } from './exportMacros';
+import type { Export, IndexedFile, IndexStats, KernelIndex, Unresolved } from './index';
 import type { InternerState } from './interner';
 import { DEF_CTX } from './lexer';
 import type { KbuildNamespaces } from './kbuild';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-const MAGIC = 'KEXPORTS-IDX-10\n';
+const MAGIC = 'KEXPORTS-IDX-11\n';
 const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
@@ -41,7 +42,7 @@ export interface CacheHeader {
 }
 
 /** The arrays a warm start needs before it can resolve exports; the rest may still be on their way. */
-const SMALL = ['filePaths', 'fileSize', 'fileMtime', 'fileLines', 'fileAlive', 'fileProxyStart', 'fileProxyCount', 'details', 'proxyName', 'proxyLine', 'proxyKind'];
+const SMALL = ['filePaths', 'fileSize', 'fileMtime', 'fileLines', 'fileAlive', 'fileProxyStart', 'fileProxyCount', 'details', 'exports', 'proxyName', 'proxyLine', 'proxyKind'];
 const LARGE = ['offsets', 'postFile', 'postLine', 'postCtx', 'internTable', 'internHashes', 'internLens', 'internArena'];
 
 type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
@@ -122,6 +123,59 @@ function decodeDetails(text: string, fileCount: number): (FileDetail | undefined
     out[k] = d;
   }
   return out;
+}
+
+/**
+ * The resolved exports and the unresolved calls, so that a warm start need not resolve them again: as
+ * tuples, with the few distinct strings (files, macros, types, #if paths) as indices into a list.
+ */
+type ExportRow = [name: number, type: number, macro: number, flavour: number, file: number, line: number, col: number, endLine: number, endCol: number, cond: number, rest?: Partial<Pick<Export, 'wrapper' | 'namespace' | 'modules' | 'definition' | 'includedFrom' | 'ignoredNamespace'>>];
+interface ExportsJson {
+  strings: string[];
+  exports: ExportRow[];
+  unresolved: [file: number, line: number, macro: number, reason: string][];
+}
+
+function encodeExports(index: KernelIndex): string {
+  const strings: string[] = [];
+  const ids = new Map<string, number>();
+  const str = (v: string): number => {
+    let id = ids.get(v);
+    if (id === undefined) ids.set(v, (id = strings.push(v) - 1));
+    return id;
+  };
+  const exports = index.exports.map((e): ExportRow => {
+    const row: ExportRow = [str(e.name), str(e.type), str(e.macro), str(e.flavour), str(e.file), e.line, e.col, e.endLine, e.endCol, str(e.cond)];
+    const rest: NonNullable<ExportRow[10]> = {};
+    if (e.wrapper !== undefined) rest.wrapper = e.wrapper;
+    if (e.namespace !== undefined) rest.namespace = e.namespace;
+    if (e.modules !== undefined) rest.modules = e.modules;
+    if (e.definition !== undefined) rest.definition = e.definition;
+    if (e.includedFrom !== undefined) rest.includedFrom = e.includedFrom;
+    if (e.ignoredNamespace !== undefined) rest.ignoredNamespace = e.ignoredNamespace;
+    if (Object.keys(rest).length) row.push(rest);
+    return row;
+  });
+  const unresolved = index.unresolved.map((u): ExportsJson['unresolved'][number] => [str(u.file), u.line, str(u.macro), u.reason]);
+  return JSON.stringify({ strings, exports, unresolved } satisfies ExportsJson);
+}
+
+function decodeExports(text: string): { exports: Export[]; unresolved: Unresolved[] } {
+  const json = JSON.parse(text) as ExportsJson;
+  const { strings } = json;
+  const str = (k: number): string => {
+    const v = strings[k];
+    if (v === undefined) throw new Error('exports: string out of range');
+    return v;
+  };
+  const exports = json.exports.map((r): Export => {
+    const flavour = str(r[3]) as ExportFlavour;
+    const name = str(r[0]);
+    const e: Export = { name, symbols: linkerSymbols(flavour, name), type: str(r[1]) as ExportType, macro: str(r[2]), flavour, file: str(r[4]), line: r[5], col: r[6], endLine: r[7], endCol: r[8], cond: str(r[9]) };
+    return r[10] ? Object.assign(e, r[10]) : e;
+  });
+  const unresolved = json.unresolved.map((u): Unresolved => ({ file: str(u[0]), line: u[1], macro: str(u[2]), reason: u[3] }));
+  return { exports, unresolved };
 }
 
 /** Splits file records into arrays of scalars and the details of the few files that have any. */
@@ -210,8 +264,10 @@ function kindOf(a: Typed): ArrayKind {
 export function saveIndex(index: KernelIndex, dirs: [string, number][], file: string, key: string): void {
   const st = index.table.interner.state();
   const packed = packFiles(index.files);
+  const exportBytes = Buffer.from(encodeExports(index), 'utf8');
   const arrays: [string, Typed][] = [
     ...packed.arrays,
+    ['exports', new Uint8Array(exportBytes.buffer, exportBytes.byteOffset, exportBytes.byteLength)],
     ['proxyName', index.proxyName.subarray(0, index.proxyCount)],
     ['proxyLine', index.proxyLine.subarray(0, index.proxyCount)],
     ['proxyKind', index.proxyKind.subarray(0, index.proxyCount)],
@@ -395,15 +451,19 @@ export class CacheReader {
     }
   }
 
-  /** The files and proxies, with the small arrays' checksums and shapes checked. */
-  small(): { files: IndexedFile[]; arrays: Map<string, Typed> } {
+  /** The files, the resolved exports and the proxies, with the small arrays' checksums and shapes checked. */
+  small(): { files: IndexedFile[]; exports: Export[]; unresolved: Unresolved[]; arrays: Map<string, Typed> } {
     const arrays = viewsOf(this.bytes, this.sections.slice(0, SMALL.length), true);
     const h = this.header;
     const files = unpackFiles(h, arrays);
+    const exportBytes = arrays.get('exports') as Uint8Array;
+    const { exports, unresolved } = decodeExports(Buffer.from(exportBytes.buffer, exportBytes.byteOffset, exportBytes.byteLength).toString('utf8'));
+    const alive = new Set(files.filter((f) => f.alive).map((f) => f.path));
+    for (const e of exports) if (!alive.has(e.file) || !Number.isInteger(e.line)) throw new Error('exports: a row names no file of the index');
     const proxyName = arrays.get('proxyName')!;
     if (proxyName.length !== h.proxyCount || arrays.get('proxyLine')!.length !== h.proxyCount || arrays.get('proxyKind')!.length !== h.proxyCount) throw new Error('proxy arrays');
     for (let k = 0; k < proxyName.length; k++) if (proxyName[k]! >= h.names) throw new Error('proxy out of range');
-    return { files, arrays };
+    return { files, exports, unresolved, arrays };
   }
 
   /** The postings and the name table, once read, with their checksums, shapes and ranges checked. */

@@ -109,15 +109,15 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
     opts.onPhase?.(name, now - t);
     t = now;
   };
-  // The helper stats the tree meanwhile. (Checking the large arrays in it too, after the stat pass, was
-  // 0.1 s slower than here after resolving; reading them on libuv's threads took the CPU that
-  // resolving and the stat pass needed.)
+  // The helper stats the tree meanwhile. The exports come resolved, as the full build left them.
+  // (Checking the large arrays in the helper too, after its stat pass, was 0.1 s slower than here;
+  // reading them on libuv's threads took the CPU that this thread and the stat pass needed.)
   const reader = new CacheReader(file, key);
   reader.readRest();
   const { header } = reader;
-  const { files, arrays } = reader.small();
+  const { files, exports, unresolved, arrays } = reader.small();
   phase('load cache');
-  // A placeholder name table until the cache's is in: resolving exports needs none.
+  // A placeholder name table until the cache's is in: nothing before needs one.
   const index = new KernelIndex(root, new NameTable(new Interner(4)));
   index.files = files;
   files.forEach((f: IndexedFile, k: number) => {
@@ -130,8 +130,8 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   index.kbuild = kbuildFrom(header);
   index.stats = header.stats;
   index.collectWrappers();
-  index.resolveAll();
-  phase('resolve');
+  index.restoreExports(exports, unresolved);
+  phase('exports');
 
   const large = reader.large();
   index.table = new NameTable(new Interner(0, large.interner));

@@ -320,6 +320,22 @@ export class KernelIndex {
     for (const f of this.files) if (f.alive && (f.exports.length || f.includes)) this.resolveFile(f);
   }
 
+  /** Takes exports resolved before (a warm start's, from the cache) instead of resolving them again. */
+  restoreExports(exports: Export[], unresolved: Unresolved[]): void {
+    this.exports = exports;
+    this.unresolved = unresolved;
+    this.exportsByName.clear();
+    this.exportsByFile.clear();
+    for (const e of exports) {
+      let byName = this.exportsByName.get(e.name);
+      if (!byName) this.exportsByName.set(e.name, (byName = []));
+      byName.push(e);
+      let byFile = this.exportsByFile.get(e.file);
+      if (!byFile) this.exportsByFile.set(e.file, (byFile = []));
+      byFile.push(e);
+    }
+  }
+
   private resolveFile(f: IndexedFile): void {
     const mine: Export[] = [];
     for (const raw of f.exports) {

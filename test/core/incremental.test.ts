@@ -81,6 +81,9 @@ describe('the cache', () => {
       assert.ok(phases.includes('load cache'));
       assert.ok(phases.includes(how === 'in a worker thread' ? 'stat tree (worker, waited)' : 'stat tree'), phases.join(', '));
       assert.deepEqual(findings(warm, 'mm'), before);
+      assert.deepEqual(warm.exports, first.exports, 'the exports come back from the cache as the build resolved them');
+      assert.deepEqual(warm.unresolved, first.unresolved);
+      assert.ok(['definition', 'namespace', 'wrapper'].every((k) => first.exports.some((e) => k in e)), 'the sample has exports with each optional field');
 
       // changed: the export becomes GPL-only; added: a user of memunmap_pages; deleted: the test user
       const hmmPath = join(root, 'mm/hmm.c');

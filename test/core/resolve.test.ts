@@ -194,6 +194,7 @@ describe('export resolution, as the kernel spells it', () => {
       await openIndex(root, { cacheDir, workers: 0 });
       const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => assert.notEqual(p, 'scan') });
       assert.deepEqual(warm.exports.map(describeExport).sort(), expected);
+      assert.deepEqual(warm.exportsNamed('lzo1x_1_compress_safe')[0]!.includedFrom, { file: 'lib/lzo/compress.c', line: 5 });
       warm.updateFile('arch/x86/include/asm/GEN-for-each-reg.h', Buffer.from(regs.replace('GEN(rcx)', 'GEN(rcx)\nGEN(rdx)')));
       assert.deepEqual(
         warm.exports.filter((e) => e.file === 'arch/x86/lib/thunks.S').map((e) => e.name).sort(),
