@@ -14,11 +14,11 @@ import { crc32 } from './crc32';
 import { type ExportFlavour, type ExportType, linkerSymbols } from './exportMacros';
 import type { Export, IndexedFile, IndexStats, KernelIndex, Unresolved } from './index';
 import type { InternerState } from './interner';
-import { DEF_CTX } from './lexer';
+import { DEF_CTX, type Definition } from './lexer';
 import type { KbuildNamespaces } from './kbuild';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-const MAGIC = 'KEXPORTS-IDX-11\n';
+const MAGIC = 'KEXPORTS-IDX-12\n';
 const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
@@ -127,9 +127,26 @@ function decodeDetails(text: string, fileCount: number): (FileDetail | undefined
 
 /**
  * The resolved exports and the unresolved calls, so that a warm start need not resolve them again: as
- * tuples, with the few distinct strings (files, macros, types, #if paths) as indices into a list.
+ * tuples, with repeated strings (files, macros, types, namespaces, #if paths) as indices into a list,
+ * -1 for none. A definition is [line, endLine, static, kind] of the export's own name.
  */
-type ExportRow = [name: number, type: number, macro: number, flavour: number, file: number, line: number, col: number, endLine: number, endCol: number, cond: number, rest?: Partial<Pick<Export, 'wrapper' | 'namespace' | 'modules' | 'definition' | 'includedFrom' | 'ignoredNamespace'>>];
+type DefRow = [line: number, endLine: number, isStatic: 0 | 1, kind: number];
+type ExportRow = [
+  name: number,
+  type: number,
+  macro: number,
+  flavour: number,
+  file: number,
+  line: number,
+  col: number,
+  endLine: number,
+  endCol: number,
+  cond: number,
+  wrapper: number,
+  namespace: number,
+  definition: DefRow | 0,
+  rare?: Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace'>>,
+];
 interface ExportsJson {
   strings: string[];
   exports: ExportRow[];
@@ -139,21 +156,21 @@ interface ExportsJson {
 function encodeExports(index: KernelIndex): string {
   const strings: string[] = [];
   const ids = new Map<string, number>();
-  const str = (v: string): number => {
+  const str = (v: string | undefined): number => {
+    if (v === undefined) return -1;
     let id = ids.get(v);
     if (id === undefined) ids.set(v, (id = strings.push(v) - 1));
     return id;
   };
   const exports = index.exports.map((e): ExportRow => {
-    const row: ExportRow = [str(e.name), str(e.type), str(e.macro), str(e.flavour), str(e.file), e.line, e.col, e.endLine, e.endCol, str(e.cond)];
-    const rest: NonNullable<ExportRow[10]> = {};
-    if (e.wrapper !== undefined) rest.wrapper = e.wrapper;
-    if (e.namespace !== undefined) rest.namespace = e.namespace;
-    if (e.modules !== undefined) rest.modules = e.modules;
-    if (e.definition !== undefined) rest.definition = e.definition;
-    if (e.includedFrom !== undefined) rest.includedFrom = e.includedFrom;
-    if (e.ignoredNamespace !== undefined) rest.ignoredNamespace = e.ignoredNamespace;
-    if (Object.keys(rest).length) row.push(rest);
+    const d = e.definition;
+    if (d && d.name !== e.name) throw new Error(`the definition of ${e.name} is named ${d.name}`);
+    const row: ExportRow = [str(e.name), str(e.type), str(e.macro), str(e.flavour), str(e.file), e.line, e.col, e.endLine, e.endCol, str(e.cond), str(e.wrapper), str(e.namespace), d ? [d.line, d.endLine, d.isStatic ? 1 : 0, str(d.kind)] : 0];
+    const rare: NonNullable<ExportRow[13]> = {};
+    if (e.modules !== undefined) rare.modules = e.modules;
+    if (e.includedFrom !== undefined) rare.includedFrom = e.includedFrom;
+    if (e.ignoredNamespace !== undefined) rare.ignoredNamespace = e.ignoredNamespace;
+    if (Object.keys(rare).length) row.push(rare);
     return row;
   });
   const unresolved = index.unresolved.map((u): ExportsJson['unresolved'][number] => [str(u.file), u.line, str(u.macro), u.reason]);
@@ -172,7 +189,11 @@ function decodeExports(text: string): { exports: Export[]; unresolved: Unresolve
     const flavour = str(r[3]) as ExportFlavour;
     const name = str(r[0]);
     const e: Export = { name, symbols: linkerSymbols(flavour, name), type: str(r[1]) as ExportType, macro: str(r[2]), flavour, file: str(r[4]), line: r[5], col: r[6], endLine: r[7], endCol: r[8], cond: str(r[9]) };
-    return r[10] ? Object.assign(e, r[10]) : e;
+    if (r[10] >= 0) e.wrapper = str(r[10]);
+    if (r[11] >= 0) e.namespace = str(r[11]);
+    const d = r[12];
+    if (d) e.definition = { name, line: d[0], endLine: d[1], isStatic: d[2] === 1, kind: str(d[3]) as Definition['kind'] };
+    return r[13] ? Object.assign(e, r[13]) : e;
   });
   const unresolved = json.unresolved.map((u): Unresolved => ({ file: str(u[0]), line: u[1], macro: str(u[2]), reason: u[3] }));
   return { exports, unresolved };
@@ -458,8 +479,6 @@ export class CacheReader {
     const files = unpackFiles(h, arrays);
     const exportBytes = arrays.get('exports') as Uint8Array;
     const { exports, unresolved } = decodeExports(Buffer.from(exportBytes.buffer, exportBytes.byteOffset, exportBytes.byteLength).toString('utf8'));
-    const alive = new Set(files.filter((f) => f.alive).map((f) => f.path));
-    for (const e of exports) if (!alive.has(e.file) || !Number.isInteger(e.line)) throw new Error('exports: a row names no file of the index');
     const proxyName = arrays.get('proxyName')!;
     if (proxyName.length !== h.proxyCount || arrays.get('proxyLine')!.length !== h.proxyCount || arrays.get('proxyKind')!.length !== h.proxyCount) throw new Error('proxy arrays');
     for (let k = 0; k < proxyName.length; k++) if (proxyName[k]! >= h.names) throw new Error('proxy out of range');
