@@ -117,12 +117,17 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   const { header } = reader;
   const { files, exports, unresolved, arrays } = reader.small();
   phase('load cache');
-  // A placeholder name table until the cache's is in: nothing before needs one.
-  const index = new KernelIndex(root, new NameTable(new Interner(4)));
+  const large = reader.large();
+  phase('check postings and names');
+  const index = new KernelIndex(root, new NameTable(new Interner(0, large.interner)));
   index.files = files;
   files.forEach((f: IndexedFile, k: number) => {
     if (f.alive) index.byPath.set(f.path, k);
   });
+  index.offsets = large.arrays.get('offsets') as Uint32Array;
+  index.postFile = large.arrays.get('postFile') as Uint32Array | Uint16Array;
+  index.postLine = large.arrays.get('postLine') as Uint32Array | Uint16Array;
+  index.postCtx = large.arrays.get('postCtx') as Uint32Array;
   index.proxyName = arrays.get('proxyName') as Uint32Array;
   index.proxyLine = arrays.get('proxyLine') as Uint32Array;
   index.proxyKind = arrays.get('proxyKind') as Uint8Array;
@@ -132,14 +137,6 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   index.collectWrappers();
   index.restoreExports(exports, unresolved);
   phase('exports');
-
-  const large = reader.large();
-  index.table = new NameTable(new Interner(0, large.interner));
-  index.offsets = large.arrays.get('offsets') as Uint32Array;
-  index.postFile = large.arrays.get('postFile') as Uint32Array | Uint16Array;
-  index.postLine = large.arrays.get('postLine') as Uint32Array | Uint16Array;
-  index.postCtx = large.arrays.get('postCtx') as Uint32Array;
-  phase('load postings');
 
   let stale: Staleness | undefined;
   const reply = helper ? await helper.stat : undefined;

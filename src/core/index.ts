@@ -113,8 +113,7 @@ export interface IndexStats {
 type Overlay = Map<number, number[]>;
 
 export class KernelIndex {
-  /** Set once at construction, or, on a warm start, when the cache's name table has been read. */
-  table: NameTable;
+  readonly table: NameTable;
   files: IndexedFile[] = [];
   readonly byPath = new Map<string, number>();
   /** Compact postings: entries of name id k are [offsets[k], offsets[k+1]). */
@@ -139,7 +138,7 @@ export class KernelIndex {
   unresolved: Unresolved[] = [];
   kbuild: KbuildNamespaces = emptyKbuild();
   stats: IndexStats = { files: 0, bytes: 0, skipped: [], symlinks: 0, excluded: 0, unreadableDirs: [] };
-  private scannerOf?: { table: NameTable; scanner: ReturnType<typeof newScanner> };
+  private scannerMade?: ReturnType<typeof newScanner>;
 
   constructor(
     readonly root: string,
@@ -148,10 +147,9 @@ export class KernelIndex {
     this.table = table ?? new NameTable();
   }
 
-  /** The scanner for re-scanning one file, interning into this index's name table. */
+  /** The scanner for re-scanning one file, interning into this index's name table; made when first needed. */
   private get scanner(): ReturnType<typeof newScanner> {
-    if (this.scannerOf?.table !== this.table) this.scannerOf = { table: this.table, scanner: newScanner(this.table.interner) };
-    return this.scannerOf.scanner;
+    return (this.scannerMade ??= newScanner(this.table.interner));
   }
 
   // ---- building ----
