@@ -47,3 +47,19 @@ export function runCli(args: string[], opts: { cwd?: string; input?: string; env
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** A file compiled twice, the second time by including itself with other macros, as kernel/locking/qspinlock.c is. */
+export const selfIncludingQspin = [
+  '#ifndef _GEN_PV',
+  '#define queued_spin_lock_slowpath native_queued_spin_lock_slowpath',
+  '#endif',
+  'void queued_spin_lock_slowpath(void) { }',
+  'EXPORT_SYMBOL(queued_spin_lock_slowpath);',
+  '#if !defined(_GEN_PV)',
+  '#define _GEN_PV',
+  '#undef queued_spin_lock_slowpath',
+  '#define queued_spin_lock_slowpath __pv_queued_spin_lock_slowpath',
+  '#include "qspin.c"',
+  '#endif',
+  '',
+].join('\n');

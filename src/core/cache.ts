@@ -60,14 +60,30 @@ interface DetailsJson {
   files: [number, ExportTuple[], DefTuple[], Partial<Pick<FileDetail, 'imports' | 'wrappers' | 'localMacros' | 'includes' | 'skipped'>>][];
 }
 
-function encodeDetails(files: readonly IndexedFile[]): string {
+/** Repeated strings of a JSON section as indices into its list of strings: -1 for none. */
+function stringIds(): { strings: string[]; str: (v: string | undefined) => number } {
   const strings: string[] = [];
   const ids = new Map<string, number>();
-  const str = (v: string): number => {
+  const str = (v: string | undefined): number => {
+    if (v === undefined) return -1;
     let id = ids.get(v);
     if (id === undefined) ids.set(v, (id = strings.push(v) - 1));
     return id;
   };
+  return { strings, str };
+}
+
+/** The string of an index written by stringIds(); a damaged index throws, naming the section. */
+function stringOf(strings: readonly string[], section: string): (k: number) => string {
+  return (k) => {
+    const v = strings[k];
+    if (v === undefined) throw new Error(`${section}: string out of range`);
+    return v;
+  };
+}
+
+function encodeDetails(files: readonly IndexedFile[]): string {
+  const { strings, str } = stringIds();
   const out: DetailsJson['files'] = [];
   files.forEach((f, k) => {
     const rest: DetailsJson['files'][number][3] = {};
@@ -92,12 +108,7 @@ const NONE: never[] = [];
 
 function decodeDetails(text: string, fileCount: number): (FileDetail | undefined)[] {
   const json = JSON.parse(text) as DetailsJson;
-  const { strings } = json;
-  const str = (k: number): string => {
-    const v = strings[k];
-    if (v === undefined) throw new Error('details: string out of range');
-    return v;
-  };
+  const str = stringOf(json.strings, 'details');
   const out: (FileDetail | undefined)[] = new Array(fileCount);
   for (const [k, exports, defs, rest] of json.files) {
     if (!(k >= 0 && k < fileCount)) throw new Error('details: file out of range');
@@ -154,14 +165,7 @@ interface ExportsJson {
 }
 
 function encodeExports(index: KernelIndex): string {
-  const strings: string[] = [];
-  const ids = new Map<string, number>();
-  const str = (v: string | undefined): number => {
-    if (v === undefined) return -1;
-    let id = ids.get(v);
-    if (id === undefined) ids.set(v, (id = strings.push(v) - 1));
-    return id;
-  };
+  const { strings, str } = stringIds();
   const exports = index.exports.map((e): ExportRow => {
     const d = e.definition;
     if (d && d.name !== e.name) throw new Error(`the definition of ${e.name} is named ${d.name}`);
@@ -179,12 +183,7 @@ function encodeExports(index: KernelIndex): string {
 
 function decodeExports(text: string): { exports: Export[]; unresolved: Unresolved[] } {
   const json = JSON.parse(text) as ExportsJson;
-  const { strings } = json;
-  const str = (k: number): string => {
-    const v = strings[k];
-    if (v === undefined) throw new Error('exports: string out of range');
-    return v;
-  };
+  const str = stringOf(json.strings, 'exports');
   const exports = json.exports.map((r): Export => {
     const flavour = str(r[3]) as ExportFlavour;
     const name = str(r[0]);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { checkExports } from '../../src/core/findings';
 import { openIndex } from '../../src/core/engine';
 import { buildIndex, type Export } from '../../src/core/index';
-import { tempDir, writeTree } from '../helpers';
+import { selfIncludingQspin, tempDir, writeTree } from '../helpers';
 
 function describeExport(e: Export): string {
   return `${e.file}:${e.line} ${e.symbols.join('+')} ${e.type} ${e.namespace ?? '-'}${e.wrapper ? ` via ${e.wrapper}` : ''}`;
@@ -151,19 +151,7 @@ describe('export resolution, as the kernel spells it', () => {
       'arch/x86/include/asm/GEN-for-each-reg.h': regs,
       'lib/lzo/compress.c': '#ifndef LZO_SAFE\n#define LZO_SAFE(name) name\n#endif\nint LZO_SAFE(lzo1x_1_compress)(void) { return 0; }\nEXPORT_SYMBOL_GPL(LZO_SAFE(lzo1x_1_compress));\nEXPORT_SYMBOL_GPL(lzo_version);\n',
       'lib/lzo/compress_safe.c': '#define LZO_SAFE(name) name##_safe\n#include "compress.c"\n',
-      'kernel/locking/qspin.c': [
-        '#ifndef _GEN_PV',
-        '#define queued_spin_lock_slowpath native_queued_spin_lock_slowpath',
-        '#endif',
-        'void queued_spin_lock_slowpath(void) { }',
-        'EXPORT_SYMBOL(queued_spin_lock_slowpath);',
-        '#if !defined(_GEN_PV)',
-        '#define _GEN_PV',
-        '#undef queued_spin_lock_slowpath',
-        '#define queued_spin_lock_slowpath __pv_queued_spin_lock_slowpath',
-        '#include "qspin.c"',
-        '#endif',
-      ].join('\n'),
+      'kernel/locking/qspin.c': selfIncludingQspin,
     };
     const expected = [
       'arch/x86/lib/thunks.S:10 __x86_indirect_call_thunk_eax EXPORT_SYMBOL - via GEN',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copySampleTree, repoRoot, sampleTree, tempDir, writeTree } from '../helpers';
+import { copySampleTree, repoRoot, sampleTree, selfIncludingQspin, tempDir, writeTree } from '../helpers';
 import { LspClient, withServer } from './lspClient';
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -276,20 +276,7 @@ describe('the language server outside a kernel tree', () => {
 
 describe('the language server on exports an #include makes', () => {
   it('puts one lens on the #include line, and offers no GPL quick fix there', async () => {
-    const qspin = [
-      '#ifndef _GEN_PV',
-      '#define queued_spin_lock_slowpath native_queued_spin_lock_slowpath',
-      '#endif',
-      'void queued_spin_lock_slowpath(void) { }',
-      'EXPORT_SYMBOL(queued_spin_lock_slowpath);',
-      '#if !defined(_GEN_PV)',
-      '#define _GEN_PV',
-      '#undef queued_spin_lock_slowpath',
-      '#define queued_spin_lock_slowpath __pv_queued_spin_lock_slowpath',
-      '#include "qspin.c"',
-      '#endif',
-      '',
-    ].join('\n');
+    const qspin = selfIncludingQspin;
     const thunks = '#define GEN(reg) EXPORT_SYMBOL_GPL(__thunk_ ## reg)\n#include <asm/regs.h>\n#undef GEN\n';
     const root = writeTree({
       'kernel/locking/qspin.c': qspin,
