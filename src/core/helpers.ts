@@ -49,6 +49,17 @@ export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helpe
  * index.consumers(exp). A helper of a helper is not followed, nor a helper that is exported itself.
  */
 export function helperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[]): Consumer[] {
+  // A hover asks again and again for the same export; its files are read once per version of the index.
+  const cached = answered.get(exp);
+  if (cached?.version === index.version) return cached.consumers.slice();
+  const consumers = findHelperConsumers(index, exp, direct);
+  answered.set(exp, { version: index.version, consumers });
+  return consumers;
+}
+
+const answered = new WeakMap<Export, { version: number; consumers: Consumer[] }>();
+
+function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[]): Consumer[] {
   const sources = direct.filter((c) => !c.via && c.cls !== 'tools' && c.file.endsWith('.c'));
   if (sources.length === 0 || sources.length > MAX_HELPER_SOURCES) return [];
   const names = consumerNames(exp.flavour, exp.name);

@@ -156,6 +156,7 @@ export class KernelIndex {
 
   /** Adds scanned files, building the compact postings in one counting sort. */
   addScanned(scanned: readonly ScannedFile[]): void {
+    this.changes++;
     const base = this.files.length;
     const names = this.table.size;
     const counts = new Uint32Array(names + 1);
@@ -310,7 +311,14 @@ export class KernelIndex {
   }
 
   /** Resolves every live file's raw exports into exports. */
+  /** Goes up with every change to the index's files or exports: what was computed from it before may be stale. */
+  get version(): number {
+    return this.changes;
+  }
+  private changes = 0;
+
   resolveAll(): void {
+    this.changes++;
     this.exports = [];
     this.unresolved = [];
     this.exportsByName.clear();
@@ -320,6 +328,7 @@ export class KernelIndex {
 
   /** Takes exports resolved before (a warm start's, from the cache) instead of resolving them again. */
   restoreExports(exports: Export[], unresolved: Unresolved[]): void {
+    this.changes++;
     this.exports = exports;
     this.unresolved = unresolved;
     this.exportsByName.clear();
@@ -650,6 +659,7 @@ export class KernelIndex {
 
   /** Re-scans one file from its bytes (an editor buffer or the disk) and replaces its contribution. */
   updateFile(path: string, buf: Uint8Array, mtimeMs = Date.now()): void {
+    this.changes++;
     const scan = scanBuffer(this.scanner, path, buf, this.wrapperNames());
     const u = scan.uses;
     this.removeExportsOf(path);
@@ -667,6 +677,7 @@ export class KernelIndex {
   deleteFile(path: string): void {
     const idx = this.byPath.get(path);
     if (idx === undefined) return;
+    this.changes++;
     this.files[idx]!.alive = false;
     this.byPath.delete(path);
     this.removeExportsOf(path);

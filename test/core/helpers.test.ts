@@ -43,6 +43,9 @@ describe('consumers through a helper function', () => {
     assert.deepEqual(helperConsumers(index, exp!, direct), [
       { file: 'drivers/gpu/drm/amd/amdkfd/kfd_svm.c', line: 4, cls: 'driver', via: { name: 'amdgpu_hmm_get_pages', file: 'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', line: 2, kind: 'function' } },
     ]);
+    // asked again after kfd_svm.c stops calling the helper: not the answer from before
+    index.updateFile('drivers/gpu/drm/amd/amdkfd/kfd_svm.c', Buffer.from('static int svm_range_validate(void)\n{\n\treturn 0;\n}\n'));
+    assert.deepEqual(helperConsumers(index, exp!, index.consumers(exp!)), []);
 
     // An export used only in its own directory stays SAME_DIR_CONSUMERS, whoever calls the user's helper.
     const sameDir = await buildIndex(
