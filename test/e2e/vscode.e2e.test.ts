@@ -252,10 +252,22 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     await page.keyboard.press('Control+G');
     await page.locator(sel.quickInput).fill(':39');
     await page.keyboard.press('Enter');
-    await page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL(hmm_range_fault);' }).waitFor({ state: 'visible', timeout: 15_000 });
-    await page.keyboard.press('Control+.');
+    const exportLine = page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL(hmm_range_fault);' });
+    await exportLine.waitFor({ state: 'visible', timeout: 15_000 });
+    // Ctrl+. goes nowhere while the quick input is still giving the focus back (seen once in CI):
+    // click into the line, ask again, up to three times.
     const fix = page.locator(sel.actionItem, { hasText: 'Use EXPORT_SYMBOL_GPL for hmm_range_fault' });
-    await fix.first().waitFor({ state: 'visible', timeout: 15_000 });
+    for (let attempt = 1; ; attempt++) {
+      await exportLine.click({ position: { x: 24, y: 8 } }); // inside "EXPORT_SYMBOL", where the diagnostic is
+      await page.keyboard.press('Control+.');
+      try {
+        await fix.first().waitFor({ state: 'visible', timeout: 10_000 });
+        break;
+      } catch (e) {
+        if (attempt === 3) throw e;
+        await page.keyboard.press('Escape');
+      }
+    }
     await shot('quick-fix-menu');
     await fix.first().click();
     await page.locator(sel.viewLine, { hasText: 'EXPORT_SYMBOL_GPL(hmm_range_fault);' }).waitFor({ state: 'visible', timeout: 15_000 });
