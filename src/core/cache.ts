@@ -219,23 +219,23 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] }
   const detailBytes = Buffer.from(encodeDetails(files), 'utf8');
   return {
     arrays: [
-      ['filePaths', new Uint8Array(paths.buffer, paths.byteOffset, paths.byteLength)],
+      ['filePaths', paths],
       ['fileSize', size],
       ['fileMtime', mtime],
       ['fileLines', lines],
       ['fileAlive', alive],
       ['fileProxyStart', pStart],
       ['fileProxyCount', pCount],
-      ['details', new Uint8Array(detailBytes.buffer, detailBytes.byteOffset, detailBytes.byteLength)],
+      ['details', detailBytes],
     ],
   };
 }
 
 function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): IndexedFile[] {
   const detailBytes = arrays.get('details') as Uint8Array;
-  const details = decodeDetails(Buffer.from(detailBytes.buffer, detailBytes.byteOffset, detailBytes.byteLength).toString('utf8'), h.fileCount);
+  const details = decodeDetails(utf8(detailBytes), h.fileCount);
   const pathBytes = arrays.get('filePaths') as Uint8Array;
-  const paths = h.fileCount ? Buffer.from(pathBytes.buffer, pathBytes.byteOffset, pathBytes.byteLength).toString('utf8').split('\n') : [];
+  const paths = h.fileCount ? utf8(pathBytes).split('\n') : [];
   if (paths.length !== h.fileCount) throw new Error('file count mismatch');
   const size = arrays.get('fileSize')!;
   const mtime = arrays.get('fileMtime')!;
@@ -287,7 +287,7 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
   const exportBytes = Buffer.from(encodeExports(index), 'utf8');
   const arrays: [string, Typed][] = [
     ...packed.arrays,
-    ['exports', new Uint8Array(exportBytes.buffer, exportBytes.byteOffset, exportBytes.byteLength)],
+    ['exports', exportBytes],
     ['proxyName', index.proxyName.subarray(0, index.proxyCount)],
     ['proxyLine', index.proxyLine.subarray(0, index.proxyCount)],
     ['proxyKind', index.proxyKind.subarray(0, index.proxyCount)],
@@ -338,6 +338,11 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
     closeSync(fd);
   }
   renameSync(tmp, file);
+}
+
+/** The text of a u8 array that views the cache's bytes. */
+function utf8(a: Uint8Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('utf8');
 }
 
 function bytesOf(a: Typed): Uint8Array {
@@ -477,7 +482,7 @@ export class CacheReader {
     const h = this.header;
     const files = unpackFiles(h, arrays);
     const exportBytes = arrays.get('exports') as Uint8Array;
-    const { exports, unresolved } = decodeExports(Buffer.from(exportBytes.buffer, exportBytes.byteOffset, exportBytes.byteLength).toString('utf8'));
+    const { exports, unresolved } = decodeExports(utf8(exportBytes));
     const proxyName = arrays.get('proxyName')!;
     if (proxyName.length !== h.proxyCount || arrays.get('proxyLine')!.length !== h.proxyCount || arrays.get('proxyKind')!.length !== h.proxyCount) throw new Error('proxy arrays');
     for (let k = 0; k < proxyName.length; k++) if (proxyName[k]! >= h.names) throw new Error('proxy out of range');

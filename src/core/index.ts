@@ -352,7 +352,7 @@ export class KernelIndex {
         // defines ATOMIC64_OP_RETURN() for itself, lib/atomic64.c for itself). A scoped wrapper the file
         // does not define here exports through the files that include this one (resolveInclude).
         const own = f.wrappers.length ? this.ownWrapper(f, raw.macro, raw.line) : undefined;
-        if (own) wrappers = withWrapper(this.wrappers, own);
+        if (own) wrappers = withWrappers(this.wrappers, [own]);
         else if (!this.wrappers.has(raw.macro) && this.scopedWrappers.has(raw.macro)) continue;
       }
       const calls = exportMacros.has(raw.macro) ? [{ macro: raw.macro, args: raw.args }] : expandWrapperCall(wrappers, raw.macro, raw.args);
@@ -386,12 +386,13 @@ export class KernelIndex {
     const g = this.includedFile(f.path, inc);
     if (!g) return;
     const at = { line: inc.line, col: inc.col, endLine: inc.line, endCol: inc.endCol };
-    const scoped = new Map<string, Wrapper>(this.wrappers);
+    const around: Wrapper[] = [];
     for (const c of f.wrappers) {
       if (c.undefLine === undefined || c.line >= inc.line || c.undefLine <= inc.line) continue;
       const w = this.ownWrapper(f, c.name, inc.line);
-      if (w) scoped.set(w.name, w);
+      if (w) around.push(w);
     }
+    const scoped = withWrappers(this.wrappers, around);
     const secondCompile = g === f || g.path.endsWith('.c');
     for (const raw of g.exports) {
       if (scoped.get(raw.macro)?.file === f.path && !exportMacros.has(raw.macro)) {
@@ -717,9 +718,9 @@ const NO_USES = new Uint32Array(0);
 /** Wrappers parsed from a file's candidates, once each. */
 const parsedWrappers = new WeakMap<WrapperCandidate, Wrapper | undefined>();
 
-/** The tree-wide wrappers, with one of them replaced by a file's own definition. */
-function withWrapper(wrappers: ReadonlyMap<string, Wrapper>, own: Wrapper): WrapperLookup {
-  return { get: (name) => (name === own.name ? own : wrappers.get(name)) };
+/** The tree-wide wrappers, with some replaced by a file's own definitions (no copy of the tree's map). */
+function withWrappers(wrappers: ReadonlyMap<string, Wrapper>, own: readonly Wrapper[]): WrapperLookup {
+  return { get: (name) => own.find((w) => w.name === name) ?? wrappers.get(name) };
 }
 const TRACEPOINT_NAME = /^\w+$/;
 
