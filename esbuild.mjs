@@ -1,5 +1,7 @@
-// One bundle per entry: the extension, the language server, the CLI and the scan worker.
+// One bundle per entry: the extension, the language server, the CLI and the scan worker; and the
+// native scanner, where this machine can compile it.
 import { build } from 'esbuild';
+import { buildNative } from './scripts/native.mjs';
 
 const common = {
   bundle: true,
@@ -16,3 +18,4 @@ await Promise.all([
   build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
   build({ ...common, entryPoints: { scanWorker: 'src/core/scanWorker.ts' }, outdir: 'dist' }),
 ]);
+buildNative();

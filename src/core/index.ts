@@ -94,6 +94,8 @@ export interface IndexOptions {
   /** Tests' knobs for the scan pool: files per chunk, names per worker table (see scanPool.ts). */
   chunkFiles?: number;
   workerNameLimit?: number;
+  /** false: scan with lexer.ts even where the native scanner was built (tests compare the two). */
+  native?: boolean;
   onProgress?: (done: number, total: number) => void;
   /** Called after each build phase with its wall time, for the bench. */
   onPhase?: (phase: string, ms: number) => void;
@@ -778,7 +780,7 @@ export async function buildIndex(root: string, opts: IndexOptions = {}): Promise
 export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: IndexOptions = {}): Promise<KernelIndex> {
   const index = new KernelIndex(root);
   const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const pool = { root, maxBytes, workers: opts.workers, workerScript: opts.workerScript, onProgress: opts.onProgress, token: opts.token, chunkFiles: opts.chunkFiles, workerNameLimit: opts.workerNameLimit };
+  const pool = { root, maxBytes, workers: opts.workers, workerScript: opts.workerScript, onProgress: opts.onProgress, token: opts.token, chunkFiles: opts.chunkFiles, workerNameLimit: opts.workerNameLimit, native: opts.native };
   let t = performance.now();
   const phase = (name: string): void => {
     const now = performance.now();

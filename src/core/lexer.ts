@@ -177,7 +177,9 @@ class Vocabulary {
   readonly cFlags = new Uint8Array(1 << CACHE_BITS);
   readonly cSeen = new Uint32Array(1 << CACHE_BITS);
   flags = new Uint8Array(1 << 16);
+  /** Dedupe stamps: the file's stamp for direct uses, a proxy's stamp for uses in its body. */
   seen = new Uint32Array(1 << 16);
+  seenCtx = new Uint32Array(1 << 16);
   stampNext = 1;
   sink = new Uint32Array(1 << 16);
   readonly kStatic: number;
@@ -227,11 +229,13 @@ class Vocabulary {
     if (size <= this.flags.length) return;
     this.flags = grown(this.flags, size);
     this.seen = grown(this.seen, size);
+    this.seenCtx = grown(this.seenCtx, size);
   }
 
   stamp(): number {
     if (this.stampNext >= 0xfffffff0) {
       this.seen.fill(0);
+      this.seenCtx.fill(0);
       this.cSeen.fill(0);
       this.stampNext = 1;
     }
@@ -375,9 +379,13 @@ class ScanState {
 
   record(id: number, line: number, ctx: number): void {
     const voc = this.voc;
-    const stamp = ctx === 0 ? this.fileStamp : this.ctxStamp;
-    if (voc.seen[id] === stamp) return;
-    voc.seen[id] = stamp;
+    if (ctx === 0) {
+      if (voc.seen[id] === this.fileStamp) return;
+      voc.seen[id] = this.fileStamp;
+    } else {
+      if (voc.seenCtx[id] === this.ctxStamp) return;
+      voc.seenCtx[id] = this.ctxStamp;
+    }
     this.push(id, line, ctx);
   }
 
@@ -1090,11 +1098,11 @@ function run(st: ScanState): void {
           if (st.macroDefines && st.paren === st.macroCallParen) st.addDef(id, line, line, st.stmtStatic, 2);
         }
       } else {
-        // inlined record() for the common case: function bodies and initializers
-        const stamp = st.ctx === 0 ? st.fileStamp : st.ctxStamp;
-        if (cSeen[slot] !== stamp) {
-          st.record(id, line, st.ctx);
-          cSeen[slot] = stamp;
+        // inlined record() for the common case: direct uses in function bodies and initializers
+        if (st.ctx !== 0) st.record(id, line, st.ctx);
+        else if (cSeen[slot] !== st.fileStamp) {
+          st.record(id, line, 0);
+          cSeen[slot] = st.fileStamp;
         }
       }
       st.prev = P_IDENT;

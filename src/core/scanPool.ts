@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Cancellation } from './cancel';
 import { Interner } from './interner';
+import { nativeAddon, NativeScanner } from './nativeScanner';
 import { grown } from './typed';
 import { type ScannedFile, newScanner, scanPath } from './scanFile';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
@@ -52,6 +53,8 @@ export interface PoolOptions {
   chunkFiles?: number;
   /** See WorkerSetup.nameLimit. */
   workerNameLimit?: number;
+  /** false: scan with lexer.ts even where the native scanner was built. */
+  native?: boolean;
 }
 
 const CHUNK = 128;
@@ -65,8 +68,36 @@ export async function scanFiles(paths: readonly string[], table: NameTable, opts
   return scanWithWorkers(paths, table, opts, script, wanted);
 }
 
-/** In-process scans intern straight into the global table: no translation needed. */
+/** This thread's scanner for a pool: native where built, its names mapped to the table by an IdMap. */
+function chunkScanner(table: NameTable, opts: PoolOptions): (chunk: string[]) => ScannedFile[] {
+  const addon = opts.native === false ? undefined : nativeAddon();
+  if (!addon) {
+    const scanner = newScanner(table.interner);
+    return (chunk) => chunk.map((p) => scanPath(scanner, opts.root, p, opts.maxBytes, opts.wrapperNames));
+  }
+  const scanner = new NativeScanner(addon, opts.workerNameLimit);
+  const map = new IdMap(table);
+  return (chunk) => {
+    const batch = scanner.scan(opts.root, chunk, opts.maxBytes, opts.wrapperNames);
+    map.add(batch.names, batch.nameLens, batch.fresh);
+    for (const f of batch.files) if (f.scan) map.translate(f.scan.uses);
+    return batch.files;
+  };
+}
+
+/** In-process scans intern straight into the global table (the native scanner's names are mapped). */
 function scanInProcess(paths: readonly string[], table: NameTable, opts: PoolOptions): ScannedFile[] {
+  if (opts.native !== false && nativeAddon()) {
+    const scan = chunkScanner(table, opts);
+    const chunk = opts.chunkFiles ?? CHUNK;
+    const out: ScannedFile[] = [];
+    for (let k = 0; k < paths.length; k += chunk) {
+      if (opts.token?.isCancellationRequested) break;
+      for (const f of scan(paths.slice(k, k + chunk))) out.push(f);
+      opts.onProgress?.(out.length, paths.length);
+    }
+    return out;
+  }
   const scanner = newScanner(table.interner);
   const out: ScannedFile[] = [];
   for (let k = 0; k < paths.length; k++) {
@@ -111,7 +142,7 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
     let done = 0;
     let live = count + 1;
     let failed = false;
-    const setup: WorkerSetup = { root: opts.root, maxBytes: opts.maxBytes };
+    const setup: WorkerSetup = { root: opts.root, maxBytes: opts.maxBytes, native: opts.native !== false };
     if (opts.workerNameLimit !== undefined) setup.nameLimit = opts.workerNameLimit;
     const chunkFiles = opts.chunkFiles ?? CHUNK;
     const workers: Worker[] = [];
@@ -131,14 +162,21 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
       const w = new Worker(script, { workerData: setup });
       workers.push(w);
       const map = new IdMap(table);
-      let slot = -1;
+      // Two chunks in flight: the worker starts the next while this thread, busy with its own chunk,
+      // has not yet read the last reply (with one, the worker waited half the time).
+      const pending: number[] = [];
+      let closed = false;
       const feed = (): void => {
-        const job = take();
+        const job = closed ? undefined : take();
         if (!job) {
-          void w.terminate();
-          return finished();
+          closed = true;
+          if (pending.length === 0) {
+            void w.terminate();
+            finished();
+          }
+          return;
         }
-        slot = job.slot;
+        pending.push(job.slot);
         const req: WorkerRequest = { type: 'scan', paths: job.chunk };
         if (wrapperNames) req.wrapperNames = wrapperNames;
         w.postMessage(req);
@@ -146,7 +184,7 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
       w.on('message', (reply: WorkerReply) => {
         map.add(reply.names, reply.nameLens, reply.fresh === true);
         for (const f of reply.files) if (f.scan) map.translate(f.scan.uses);
-        results[slot] = reply.files;
+        results[pending.shift()!] = reply.files;
         done += reply.files.length;
         opts.onProgress?.(done, paths.length);
         feed();
@@ -158,13 +196,14 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
         reject(new Error(`scan worker failed: ${err.message}`));
       });
       feed();
+      feed();
     }
 
-    const scanner = newScanner(table.interner);
+    const scan = chunkScanner(table, opts);
     const mainTurn = (): void => {
       const job = take();
       if (!job) return finished();
-      results[job.slot] = job.chunk.map((p) => scanPath(scanner, opts.root, p, opts.maxBytes, opts.wrapperNames));
+      results[job.slot] = scan(job.chunk);
       done += job.chunk.length;
       opts.onProgress?.(done, paths.length);
       setImmediate(mainTurn);

@@ -4,8 +4,10 @@ import type { ScannedFile } from './scanFile';
 export interface WorkerSetup {
   root: string;
   maxBytes: number;
-  /** Past this many names a worker starts a new name table (default 2^18). */
+  /** Past this many names a worker starts a new name table (default 2^18; native: 2^20). */
   nameLimit?: number;
+  /** Scan with the native scanner where it loads. */
+  native?: boolean;
 }
 
 export type WorkerRequest =

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readStatList } from './cache';
 import { staleFiles } from './freshness';
+import { nativeAddon, NativeScanner } from './nativeScanner';
 import { newScanner, scanPath } from './scanFile';
 import type { StatReply, WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 
@@ -17,6 +18,8 @@ const setup = workerData as WorkerSetup;
 const RESET_NAMES = setup.nameLimit ?? 1 << 18;
 let scanner = newScanner();
 let sent = 0;
+const addon = setup.native ? nativeAddon() : undefined;
+const native = addon ? new NativeScanner(addon, setup.nameLimit) : undefined;
 
 parentPort!.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'stat') {
@@ -33,6 +36,13 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     return;
   }
   const wrappers = msg.wrapperNames ? new Set(msg.wrapperNames) : undefined;
+  if (native) {
+    const batch = native.scan(setup.root, msg.paths, setup.maxBytes, wrappers);
+    const reply: WorkerReply = { type: 'batch', names: batch.names, nameLens: batch.nameLens, files: batch.files };
+    if (batch.fresh) reply.fresh = true;
+    parentPort!.postMessage(reply, [batch.names.buffer as ArrayBuffer, batch.nameLens.buffer as ArrayBuffer, batch.usesBuffer]);
+    return;
+  }
   const fresh = scanner.interner.size > RESET_NAMES;
   if (fresh) {
     scanner = newScanner();

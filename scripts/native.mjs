@@ -1,0 +1,40 @@
+// Builds the native scanner (src/native/scanner.cc) into dist/kexports-scanner.node with the machine's
+// C++ compiler and Node's own headers. Without either, the build goes on: kexports then scans with
+// lexer.ts, the same scan, about three times slower. Rebuilt only when the source is newer.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const source = join(repo, 'src/native/scanner.cc');
+const out = join(repo, 'dist/kexports-scanner.node');
+
+function headers() {
+  const dirs = [process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include/node'), join(dirname(process.execPath), '..', 'include', 'node')];
+  return dirs.find((d) => d && existsSync(join(d, 'node_api.h')));
+}
+
+export function buildNative({ force = false, log = console.warn } = {}) {
+  if (process.env.KEXPORTS_SCANNER === 'js') return false;
+  if (!force && existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return true;
+  const include = headers();
+  if (!include) {
+    log(`kexports: no node_api.h beside ${process.execPath}: the native scanner is not built; scans use the JavaScript scanner`);
+    return false;
+  }
+  const cxx = process.env.CXX || 'g++';
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    execFileSync(cxx, ['-std=c++17', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', `-I${include}`, source, '-o', tmp], { stdio: ['ignore', 'inherit', 'inherit'] });
+    renameSync(tmp, out);
+    return true;
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    log(`kexports: ${cxx} could not build the native scanner (${e.message.split('\n')[0]}); scans use the JavaScript scanner`);
+    return false;
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) buildNative({ force: process.argv.includes('--force') });

@@ -1,0 +1,156 @@
+/**
+ * The native scanner (src/native/scanner.cc), when the build could compile it: the same scan as
+ * lexer.ts, about three times faster, for whole-tree scans. Anything else, and any machine without it,
+ * uses lexer.ts. KEXPORTS_SCANNER=js turns it off.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { exportMacros } from './exportMacros';
+import type { Definition, DefKind, FileScan, ImportNs, IncludeRef, LocalMacro, ProxyDef, RawExport, WrapperCandidate } from './lexer';
+import type { ScannedFile } from './scanFile';
+
+declare const handleBrand: unique symbol;
+type Handle = { readonly [handleBrand]: true };
+
+interface Addon {
+  create(exportNames: string[], nameLimit: number): Handle;
+  scan(handle: Handle, root: string, paths: string[], maxBytes: number, wrapperNames: string[] | null, keepDefs: boolean): RawBatch;
+}
+
+interface RawBatch {
+  fresh: boolean;
+  names: Uint8Array;
+  nameLens: Uint16Array;
+  uses: Uint32Array;
+  stat: Float64Array;
+  info: Int32Array;
+  json: string;
+}
+
+/** One batch: files whose uses number names on this thread's wire, and the names first sent now. */
+export interface NativeBatch {
+  fresh: boolean;
+  names: Uint8Array;
+  nameLens: Uint16Array;
+  files: ScannedFile[];
+  /** The buffer every file's uses view; transfer it once. */
+  usesBuffer: ArrayBuffer;
+}
+
+export const ADDON_FILE = 'kexports-scanner.node';
+
+let loaded: Addon | null | undefined;
+let loadError: string | undefined;
+
+/** Where the build puts the addon: beside the bundles, or dist/ when running from src/ (tests). */
+function candidates(): string[] {
+  return [join(__dirname, ADDON_FILE), join(__dirname, '..', '..', 'dist', ADDON_FILE)];
+}
+
+/** The addon, or undefined (and why, in nativeLoadError()) when it is missing, fails to load or is turned off. */
+export function nativeAddon(): Addon | undefined {
+  if (loaded !== undefined) return loaded ?? undefined;
+  loaded = null;
+  if (process.env.KEXPORTS_SCANNER === 'js') {
+    loadError = 'KEXPORTS_SCANNER=js';
+    return undefined;
+  }
+  const file = candidates().find((f) => existsSync(f));
+  if (!file) {
+    loadError = `${ADDON_FILE} was not built`;
+    return undefined;
+  }
+  try {
+    loaded = createRequire(__filename)(file) as Addon;
+  } catch (e) {
+    loadError = `${file}: ${(e as Error).message}`;
+  }
+  return loaded ?? undefined;
+}
+
+export function nativeLoadError(): string | undefined {
+  return loadError;
+}
+
+/** A scanner with its own names, kept until `nameLimit` is passed; then it starts afresh (batch.fresh). */
+export class NativeScanner {
+  private readonly handle: Handle;
+
+  constructor(
+    private readonly addon: Addon,
+    nameLimit = 1 << 20,
+  ) {
+    this.handle = addon.create([...exportMacros.keys()], nameLimit);
+  }
+
+  scan(root: string, paths: string[], maxBytes: number, wrapperNames?: ReadonlySet<string>, keepDefs = false): NativeBatch {
+    const raw = this.addon.scan(this.handle, root, paths, maxBytes, wrapperNames ? [...wrapperNames] : null, keepDefs);
+    return { fresh: raw.fresh, names: raw.names, nameLens: raw.nameLens, files: toFiles(paths, raw, maxBytes), usesBuffer: raw.uses.buffer as ArrayBuffer };
+  }
+}
+
+const DEF_KINDS: DefKind[] = ['function', 'variable', 'macro-variable', 'asm-label'];
+
+type JExport = [string, string[], number, number, number, number, string, string?, number?, number?];
+type JDef = [string, number, number, number, number];
+type JProxy = [string, number, number];
+type JWrapper = [string, string[], number, string, number];
+type JMacro = [string, string[] | null, string, number];
+type JInclude = [string, number, number, number, number];
+interface JFile {
+  e: JExport[];
+  d: JDef[];
+  p: JProxy[];
+  w: JWrapper[];
+  i: [string, number][];
+  m: JMacro[];
+  n: JInclude[];
+}
+
+function toFiles(paths: string[], raw: RawBatch, maxBytes: number): ScannedFile[] {
+  const parts = JSON.parse(raw.json) as (JFile | 0 | string)[];
+  const out: ScannedFile[] = [];
+  let use = 0;
+  for (let k = 0; k < paths.length; k++) {
+    const path = paths[k]!;
+    const size = raw.stat[k * 2]!;
+    const mtimeMs = raw.stat[k * 2 + 1]!;
+    const status = raw.info[k * 4]!;
+    const triples = raw.info[k * 4 + 1]!;
+    const part = parts[k]!;
+    if (status === 1) out.push({ path, size, mtimeMs, skipped: { path, reason: 'binary', detail: `NUL byte at line ${raw.info[k * 4 + 3]!}` } });
+    else if (status === 2) out.push({ path, size, mtimeMs, skipped: { path, reason: 'too-large', detail: `${size} bytes, over the ${maxBytes}-byte limit` } });
+    else if (status === 3) out.push({ path, size, mtimeMs, skipped: { path, reason: 'unreadable', detail: part as string } });
+    else {
+      const uses = raw.uses.subarray(use, use + triples * 3);
+      use += triples * 3;
+      out.push({ path, size, mtimeMs, scan: toScan(part as JFile | 0, uses, raw.info[k * 4 + 2]!) });
+    }
+  }
+  return out;
+}
+
+function toScan(p: JFile | 0, uses: Uint32Array, lines: number): FileScan {
+  if (p === 0) return { exports: [], defs: [], proxies: [], wrappers: [], imports: [], localMacros: [], includes: [], uses, lines };
+  const exports = p.e.map((e): RawExport => {
+    const x: RawExport = { macro: e[0], args: e[1], line: e[2], col: e[3], endLine: e[4], endCol: e[5], cond: e[6] };
+    if (e[7] !== undefined) {
+      x.fileNamespace = e[7];
+      x.fileNamespaceLine = e[8]!;
+      if (e[9] === 1) x.fileNamespaceLate = true;
+    }
+    return x;
+  });
+  const defs = p.d.map((d): Definition => ({ name: d[0], line: d[1], endLine: d[2], isStatic: d[3] === 1, kind: DEF_KINDS[d[4]]! }));
+  const proxies = p.p.map((x): ProxyDef => ({ name: x[0], line: x[1], kind: x[2] === 1 ? 'macro' : 'inline' }));
+  const wrappers = p.w.map((w): WrapperCandidate => {
+    const c: WrapperCandidate = { name: w[0], params: w[1], line: w[2], body: w[3] };
+    if (w[4] >= 0) c.undefLine = w[4];
+    return c;
+  });
+  const imports = p.i.map((i): ImportNs => ({ ns: i[0], line: i[1] }));
+  const localMacros = p.m.map((m): LocalMacro => ({ name: m[0], params: m[1], body: m[2], line: m[3] }));
+  const includes = p.n.map((n): IncludeRef => ({ target: n[0], system: n[1] === 1, line: n[2], col: n[3], endCol: n[4] }));
+  return { exports, defs, proxies, wrappers, imports, localMacros, includes, uses, lines };
+}

@@ -1,0 +1,1751 @@
+// The scanner of src/core/lexer.ts, in C++ for the bulk scan of a whole tree: the same state machine,
+// statement for statement, so that both give the same FileScan for every input. lexer.ts is the
+// reference: change it first, then this, and test/core/nativeScanner.test.ts compares the two.
+//
+// create() makes a scanner with its own name table (one per pool and thread); scan() reads and scans a
+// batch of files with it, and returns:
+//   uses      all files' (name, line, context) triples, one Uint32Array, names numbered on the wire;
+//   names     the names first sent in this batch, packed latin1, with their lengths: the pool maps
+//             wire numbers to its global table, as it does for the JS workers;
+//   info      per file: status, use triples, lines, NUL line;  stat: per file: size, mtimeMs;
+//   json      per file: the rare structured parts (exports, definitions, proxies...) or 0.
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+typedef std::vector<uint8_t> Bytes;
+
+// Character classes, as lexer.ts.
+enum { C_OTHER = 0, C_IDSTART = 1, C_DIGIT = 2, C_SPACE = 3, C_NL = 4 };
+uint8_t cls[256];
+uint8_t isIdChar[256];
+
+void initClasses() {
+  for (int c = 0; c < 256; c++) {
+    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95) cls[c] = C_IDSTART;
+    else if (c >= 48 && c <= 57) cls[c] = C_DIGIT;
+    else if (c == 32 || c == 9 || c == 13 || c == 11 || c == 12) cls[c] = C_SPACE;
+    else if (c == 10) cls[c] = C_NL;
+    else cls[c] = C_OTHER;
+    isIdChar[c] = cls[c] == C_IDSTART || cls[c] == C_DIGIT;
+  }
+}
+
+enum { P_NONE = 0, P_IDENT = 1, P_STAR = 2, P_MEMBER = 3, P_OTHER = 4, P_RPAREN = 5, P_HASH = 6 };
+enum { B_NONE = 0, B_FUNCTION = 1, B_AGGREGATE = 2, B_OTHER = 3 };
+enum { F_EXPORT = 1, F_WRAPPER = 2, F_IMPORT = 4, F_STORAGE = 8, F_QUALIFIER = 16, F_AGGREGATE = 32 };
+const uint32_t DEF_CTX = 0xffffffffu;
+// Zero bytes after a file's end stand for JS's `undefined` past the buffer: files with a NUL byte
+// are skipped as binary, so a zero is never content.
+const size_t PAD = 64;
+
+// Names are hashed eight bytes at a time (FNV-1a's multiply per byte was a serial chain). It reads up
+// to seven bytes past the name: file buffers end in PAD zero bytes, and other names are copied first.
+inline uint32_t hashName(const uint8_t *p, size_t n) {
+  uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
+  size_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    uint64_t w;
+    memcpy(&w, p + k, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  if (k < n) {
+    uint64_t w;
+    memcpy(&w, p + k, 8);
+    w &= ~0ull >> (64 - 8 * (n - k));
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+  }
+  h ^= h >> 29;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return (uint32_t)(h ^ (h >> 32));
+}
+
+inline bool sameBytes(const uint8_t *a, const uint8_t *b, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++)
+    if (a[k] != b[k]) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Names: identifiers interned on their bytes. One entry per name, so that a lookup touches one cache
+// line besides the bytes: flags, dedupe stamps (the file's for direct uses, a proxy body's for its
+// uses) and the wire number it was sent as (-1: not yet). The table slots keep the hash, so a probe
+// past another name does not touch its entry.
+struct Entry {
+  uint32_t hash, start;
+  uint16_t len;
+  uint8_t flags, pad;
+  uint32_t seen, seenCtx;
+  int32_t wire;
+};
+
+struct Slot {
+  uint32_t hash;
+  int32_t id;
+};
+
+// A direct-mapped cache in front of the table: most identifiers repeat within a file, while the
+// table of a tree's millions of names misses the CPU caches. Hits are checked against the bytes.
+struct CacheLine {
+  uint32_t hash, id, start;
+  uint16_t len;
+};
+const uint32_t CACHE_BITS = 14;
+
+struct Names {
+  std::vector<Slot> table;
+  uint32_t mask = 0;
+  std::vector<Entry> entries;
+  Bytes arena;
+  std::vector<CacheLine> cache;
+  uint32_t count = 0;
+
+  Names() {
+    table.assign(1 << 16, Slot{0, -1});
+    mask = (1 << 16) - 1;
+    cache.assign(1 << CACHE_BITS, CacheLine{0, 0, 0, 0});
+    arena.reserve(1 << 20);
+  }
+
+  uint32_t intern(const uint8_t *p, size_t n0, uint32_t h) {
+    // As the JS interner: a name keeps at most 65,535 bytes.
+    uint32_t n = n0 > 0xffff ? 0xffff : (uint32_t)n0;
+    CacheLine &c = cache[(h ^ (h >> 15)) & ((1u << CACHE_BITS) - 1)];
+    if (c.hash == h && c.len == n && n && sameBytes(arena.data() + c.start, p, n)) return c.id;
+    uint32_t slot = h & mask;
+    for (;;) {
+      const Slot &t = table[slot];
+      if (t.id < 0) break;
+      if (t.hash == h) {
+        const Entry &e = entries[t.id];
+        if (e.len == n && sameBytes(arena.data() + e.start, p, n)) {
+          c = CacheLine{h, (uint32_t)t.id, e.start, (uint16_t)n};
+          return (uint32_t)t.id;
+        }
+      }
+      slot = (slot + 1) & mask;
+    }
+    uint32_t id = count++;
+    entries.push_back(Entry{h, (uint32_t)arena.size(), (uint16_t)n, 0, 0, 0, 0, -1});
+    arena.insert(arena.end(), p, p + n);
+    table[slot] = Slot{h, (int32_t)id};
+    c = CacheLine{h, id, entries[id].start, (uint16_t)n};
+    if ((uint64_t)count * 5 > (uint64_t)table.size() * 3) rehash();
+    return id;
+  }
+
+  uint32_t intern(const std::string &s) {
+    std::string padded = s + std::string(8, '\0');
+    return intern((const uint8_t *)padded.data(), s.size(), hashName((const uint8_t *)padded.data(), s.size()));
+  }
+
+  std::string name(uint32_t id) const { return std::string((const char *)arena.data() + entries[id].start, entries[id].len); }
+
+  void rehash() {
+    std::vector<Slot> next(table.size() * 2, Slot{0, -1});
+    uint32_t m = (uint32_t)next.size() - 1;
+    for (uint32_t id = 0; id < count; id++) {
+      uint32_t slot = entries[id].hash & m;
+      while (next[slot].id >= 0) slot = (slot + 1) & m;
+      next[slot] = Slot{entries[id].hash, (int32_t)id};
+    }
+    table.swap(next);
+    mask = m;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------
+// JSON out: latin1 text as JS strings (bytes >= 0x80 as \u00XX, so each byte stays one code unit).
+struct Json {
+  std::string s;
+  void raw(const char *t) { s += t; }
+  void ch(char c) { s.push_back(c); }
+  void num(int64_t v) { s += std::to_string(v); }
+  void str(const uint8_t *p, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    s.push_back('"');
+    for (size_t k = 0; k < n; k++) {
+      uint8_t c = p[k];
+      if (c == '"' || c == '\\') {
+        s.push_back('\\');
+        s.push_back((char)c);
+      } else if (c < 0x20 || c >= 0x7f) {
+        s += "\\u00";
+        s.push_back(hex[c >> 4]);
+        s.push_back(hex[c & 15]);
+      } else s.push_back((char)c);
+    }
+    s.push_back('"');
+  }
+  void str(const std::string &t) { str((const uint8_t *)t.data(), t.size()); }
+};
+
+// The regular expressions lexer.ts applies to define bodies, as plain loops. `.` in JS excludes
+// \n and \r; trim() and \s take, of latin1, \t..\r, space and no-break space.
+inline bool isLineTerm(uint8_t c) { return c == 10 || c == 13; }
+inline bool isJsSpace(uint8_t c) { return (c >= 9 && c <= 13) || c == 32 || c == 0xa0; }
+
+std::string jsTrim(const std::string &t) {
+  size_t a = 0, b = t.size();
+  while (a < b && isJsSpace((uint8_t)t[a])) a++;
+  while (b > a && isJsSpace((uint8_t)t[b - 1])) b--;
+  return t.substr(a, b - a);
+}
+
+// .replace(/^"(.*)"$/, '$1')
+std::string unquote(const std::string &t) {
+  if (t.size() < 2 || t[0] != '"' || t[t.size() - 1] != '"') return t;
+  for (size_t k = 1; k + 1 < t.size(); k++)
+    if (isLineTerm((uint8_t)t[k])) return t;
+  return t.substr(1, t.size() - 2);
+}
+
+// .replace(/\/\*.*?\*\//g, '').replace(/\/\/.*$/, '')
+std::string stripComments(const std::string &t) {
+  std::string out;
+  size_t p = 0;
+  while (p < t.size()) {
+    if (t[p] == '/' && p + 1 < t.size() && t[p + 1] == '*') {
+      size_t q = p + 2;
+      bool found = false;
+      while (q < t.size() && !isLineTerm((uint8_t)t[q])) {
+        if (t[q] == '*' && q + 1 < t.size() && t[q + 1] == '/') {
+          found = true;
+          break;
+        }
+        q++;
+      }
+      if (found) {
+        p = q + 2;
+        continue;
+      }
+    }
+    out.push_back(t[p]);
+    p++;
+  }
+  size_t lastTerm = std::string::npos;
+  for (size_t k = 0; k < out.size(); k++)
+    if (isLineTerm((uint8_t)out[k])) lastTerm = k;
+  size_t from = lastTerm == std::string::npos ? 0 : lastTerm + 1;
+  for (size_t k = from; k + 1 < out.size(); k++)
+    if (out[k] == '/' && out[k + 1] == '/') return out.substr(0, k);
+  return out;
+}
+
+// .replace(/\\\r?\n/g, ' ')
+std::string joinContinuations(const std::string &t) {
+  std::string out;
+  for (size_t k = 0; k < t.size(); k++) {
+    if (t[k] == '\\' && k + 1 < t.size() && t[k + 1] == '\n') {
+      out.push_back(' ');
+      k += 1;
+    } else if (t[k] == '\\' && k + 2 < t.size() && t[k + 1] == '\r' && t[k + 2] == '\n') {
+      out.push_back(' ');
+      k += 2;
+    } else out.push_back(t[k]);
+  }
+  return out;
+}
+
+// /^[\w\s#]+$/.test(body) && /[A-Za-z_]/.test(body)
+bool isNameBody(const std::string &t) {
+  if (t.empty()) return false;
+  bool letter = false;
+  for (uint8_t c : t) {
+    if (!(isIdChar[c] || isJsSpace(c) || c == '#')) return false;
+    if (cls[c] == C_IDSTART) letter = true;
+  }
+  return letter;
+}
+
+// /^[A-Za-z_]\w*$/
+bool isIdentifier(const std::string &t) {
+  if (t.empty() || cls[(uint8_t)t[0]] != C_IDSTART) return false;
+  for (uint8_t c : t)
+    if (!isIdChar[c]) return false;
+  return true;
+}
+
+bool startsWith(const std::string &s, const char *p) { return s.compare(0, strlen(p), p) == 0; }
+bool endsWith(const std::string &s, const char *p) {
+  size_t n = strlen(p);
+  return s.size() >= n && s.compare(s.size() - n, n, p) == 0;
+}
+
+bool isAsmDefMacro(const std::string &name) {
+  return (startsWith(name, "SYM_") && name.find("_START") != std::string::npos) || name == "ENTRY" || name == "GLOBAL" || name == "SYM_FUNC_ALIAS";
+}
+
+// ---------------------------------------------------------------------------------------------------
+// isDefineOnly (scanFile.ts): every line, split at \n and \r, is a `#define NAME [number]`, a guard
+// directive, a comment line or blank.
+inline bool isHex(uint8_t c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+bool defineOnlyLine(const uint8_t *p, size_t n) {
+  size_t j = 0;
+  while (j < n && (p[j] == ' ' || p[j] == '\t')) j++;
+  if (j == n) return true;
+  if (p[j] == '/' && j + 1 < n && (p[j + 1] == '/' || p[j + 1] == '*')) return true;
+  if (p[j] == '*') return true;
+  if (p[j] != '#') return false;
+  j++;
+  while (j < n && (p[j] == ' ' || p[j] == '\t')) j++;
+  auto word = [&](const char *w) {
+    size_t l = strlen(w);
+    return n - j >= l && memcmp(p + j, w, l) == 0;
+  };
+  for (const char *w : {"ifndef", "ifdef", "endif", "else"}) {
+    if (word(w)) {
+      size_t e = j + strlen(w);
+      if (e == n || !isIdChar[p[e]]) return true;
+    }
+  }
+  if (!word("define")) return false;
+  j += 6;
+  size_t sp = j;
+  while (j < n && (p[j] == ' ' || p[j] == '\t')) j++;
+  if (j == sp) return false;
+  size_t ns = j;
+  while (j < n && isIdChar[p[j]]) j++;
+  if (j == ns) return false;
+  // [ \t]*(comment)?$
+  auto tail = [&](size_t k) {
+    while (k < n && (p[k] == ' ' || p[k] == '\t')) k++;
+    if (k == n) return true;
+    if (p[k] == '/' && k + 1 < n && p[k + 1] == '/') return true;
+    if (p[k] == '/' && k + 1 < n && p[k + 1] == '*') {
+      size_t e = n;
+      while (e > k + 2 && (p[e - 1] == ' ' || p[e - 1] == '\t')) e--;
+      return e >= k + 4 && p[e - 2] == '*' && p[e - 1] == '/';
+    }
+    return false;
+  };
+  // ([ \t]+\(?(0x[0-9a-fA-F]+|\d+)[uUlL]*\)?)?
+  size_t k = j;
+  while (k < n && (p[k] == ' ' || p[k] == '\t')) k++;
+  if (k > j) {
+    if (k < n && p[k] == '(') k++;
+    size_t d = k;
+    bool num = false;
+    if (d + 2 < n && p[d] == '0' && p[d + 1] == 'x' && isHex(p[d + 2])) {
+      d += 2;
+      while (d < n && isHex(p[d])) d++;
+      num = true;
+    } else if (d < n && p[d] >= '0' && p[d] <= '9') {
+      while (d < n && p[d] >= '0' && p[d] <= '9') d++;
+      num = true;
+    }
+    if (num) {
+      while (d < n && (p[d] == 'u' || p[d] == 'U' || p[d] == 'l' || p[d] == 'L')) d++;
+      if (d < n && p[d] == ')') d++;
+      if (tail(d)) return true;
+    }
+  }
+  return tail(j);
+}
+
+// Also counts the lines, as countLines() would: 1 + newlines. Lines are found with memchr: this
+// pass reads a third of a kernel tree's bytes (generated register headers).
+bool isDefineOnly(const uint8_t *p, size_t n, uint32_t &lines) {
+  lines = 1;
+  size_t s = 0;
+  for (;;) {
+    const uint8_t *nl = (const uint8_t *)memchr(p + s, 10, n - s);
+    size_t e = nl ? (size_t)(nl - p) : n;
+    // A carriage return splits a line too (JS's multiline ^ and $).
+    size_t a = s;
+    for (const uint8_t *cr; (cr = (const uint8_t *)memchr(p + a, 13, e - a)) != nullptr; a = (size_t)(cr - p) + 1)
+      if (!defineOnlyLine(p + a, (size_t)(cr - p) - a)) return false;
+    if (!defineOnlyLine(p + a, e - a)) return false;
+    if (!nl) return true;
+    lines++;
+    s = e + 1;
+  }
+}
+
+const size_t DEFINE_ONLY_MIN_BYTES = 256 * 1024;
+
+// ---------------------------------------------------------------------------------------------------
+struct Export {
+  std::string macro;
+  std::vector<std::string> args;
+  uint32_t line, col, endLine, endCol;
+  std::string cond;
+  bool hasNs = false;
+  std::string ns;
+  uint32_t nsLine = 0;
+  bool late = false;
+};
+struct Proxy {
+  std::string name;
+  uint32_t line;
+  bool isMacro;
+};
+struct Wrapper {
+  std::string name;
+  std::vector<std::string> params;
+  uint32_t line;
+  std::string body;
+  int64_t undefLine = -1;
+};
+struct LocalMacro {
+  std::string name;
+  bool hasParams;
+  std::vector<std::string> params;
+  std::string body;
+  uint32_t line;
+};
+struct Include {
+  std::string target;
+  bool system;
+  uint32_t line, col, endCol;
+};
+struct Import {
+  std::string ns;
+  uint32_t line;
+};
+
+struct Shared {
+  Names names;
+  uint32_t stampNext = 1;
+  uint32_t kStatic, kExtern, kTypedef, kDefine, kIf, kIfdef, kIfndef, kElif, kElse, kEndif, kUndef, kInclude;
+  std::vector<uint32_t> sink;
+
+  uint32_t stamp() {
+    if (stampNext >= 0xfffffff0u) {
+      for (Entry &e : names.entries) e.seen = e.seenCtx = 0;
+      stampNext = 1;
+    }
+    return stampNext++;
+  }
+};
+
+struct Scan {
+  const uint8_t *buf;
+  size_t n;
+  Shared &sh;
+  Names &names;
+  bool isAsm, proxyMode, keepDefs;
+  uint32_t line = 1;
+  size_t useCount = 0;
+  uint32_t fileStamp, ctxStamp = 0;
+
+  int brace = 0, paren = 0, prev = P_NONE, bodyKind = B_NONE;
+  uint32_t ctx = 0;
+  bool stmtStatic = false, stmtSkip = false, stmtAggregate = false, stmtHasEq = false;
+  int64_t declId = -1;
+  uint32_t declLine = 0;
+  bool inParams = false;
+  int paramsParen = 0;
+  int64_t fnName = -1;
+  uint32_t fnLine = 0;
+  int64_t pendingFn = -1;
+  uint32_t pendingFnLine = 0;
+  int64_t fnDefIndex = -1;
+  int macroCallParen = 0;
+  bool macroDefines = false, macroSkip = false;
+  size_t stmtDefStart = 0;
+  bool prevStorage = false;
+  int64_t altFnDef = -1;
+  uint32_t altFnCtx = 0, altFnStamp = 0;
+
+  std::vector<uint32_t> condIds, condBranch;
+  std::vector<int> condBrace, condBraceAfterFirst;
+  uint32_t condCounter = 0;
+  bool hasNs = false;
+  std::string fileNamespace;
+  uint32_t fileNamespaceLine = 0;
+  bool fileNamespaceLate = false;
+  bool seenInclude = false;
+  std::vector<LocalMacro> localMacros;
+  std::vector<Include> includes;
+  bool inDefine = false;
+  uint32_t defineCtx = 0;
+  bool defineHasParams = false;
+  std::vector<uint32_t> defineParams;
+  int definePrev = P_OTHER;
+  bool defineHasExport = false;
+  int64_t nextExport = -1;
+  size_t exportSearchFrom = SIZE_MAX;
+  size_t defineBodyStart = 0, defineNameStart = 0, defineNameEnd = 0;
+  uint32_t defineLine = 0;
+  std::vector<std::string> defineParamNames;
+  bool defineIsNamespace = false;
+  size_t argsEnd = 0;
+
+  std::vector<Export> exports;
+  std::vector<Proxy> proxies;
+  std::vector<Wrapper> wrappers;
+  std::vector<Import> imports;
+  std::vector<uint32_t> defIds;
+  std::vector<uint32_t> defMeta;
+
+  Scan(const uint8_t *b, size_t len, Shared &s, bool asm_, bool proxies_, bool keep)
+      : buf(b), n(len), sh(s), names(s.names), isAsm(asm_), proxyMode(proxies_), keepDefs(keep) {
+    fileStamp = sh.stamp();
+  }
+
+  std::string latin1(size_t s, size_t e) const { return e > s ? std::string((const char *)buf + s, e - s) : std::string(); }
+
+  size_t skipSpaces(size_t j) const {
+    while (j < n && (buf[j] == 32 || buf[j] == 9 || buf[j] == 13)) j++;
+    return j;
+  }
+
+  bool nextIsPaste(size_t j) const {
+    j = skipSpaces(j);
+    return buf[j] == 35 && buf[j + 1] == 35;
+  }
+
+  bool isZeroCondition(size_t j) const {
+    j = skipSpaces(j);
+    while (buf[j] == 40) j = skipSpaces(j + 1);
+    if (buf[j] != 48) return false;
+    j++;
+    while (buf[j] == 41) j++;
+    j = skipSpaces(j);
+    return j >= n || buf[j] == 10 || buf[j] == 47;
+  }
+
+  bool startsWithAscii(size_t j, const char *w) const {
+    size_t l = strlen(w);
+    for (size_t k = 0; k < l; k++)
+      if (j + k >= n + PAD || buf[j + k] != (uint8_t)w[k]) return false;
+    return !isIdChar[buf[j + l]];
+  }
+
+  bool hasContinuation(size_t j) const {
+    const void *nl = j < n ? memchr(buf + j, 10, n - j) : nullptr;
+    size_t end = nl ? (const uint8_t *)nl - buf : n;
+    if (end == 0) return false;
+    size_t k = end - 1;
+    if (buf[k] == 13) {
+      if (k == 0) return false;
+      k--;
+    }
+    return buf[k] == 92;
+  }
+
+  bool isPlainNumberBody(size_t j) const {
+    j = skipSpaces(j);
+    if (buf[j] == 40) j++;
+    if (j >= n || cls[buf[j]] != C_DIGIT) return false;
+    while (j < n && (isIdChar[buf[j]] || buf[j] == 46)) j++;
+    if (buf[j] == 41) j++;
+    j = skipSpaces(j);
+    return j >= n || buf[j] == 10 || (buf[j] == 47 && (buf[j + 1] == 42 || buf[j + 1] == 47) && !hasContinuation(j));
+  }
+
+  size_t lineStartOf(size_t j) const {
+    while (j > 0 && buf[j - 1] != 10) j--;
+    return j;
+  }
+
+  void push(uint32_t id, uint32_t ln, uint32_t c) {
+    std::vector<uint32_t> &sink = sh.sink;
+    if (useCount + 3 > sink.size()) sink.resize((useCount + 3) * 2);
+    sink[useCount] = id;
+    sink[useCount + 1] = ln;
+    sink[useCount + 2] = c;
+    useCount += 3;
+  }
+
+  void record(uint32_t id, uint32_t ln, uint32_t c) {
+    if (c == 0) {
+      Entry &e = names.entries[id];
+      if (e.seen == fileStamp) return;
+      e.seen = fileStamp;
+    } else {
+      Entry &e = names.entries[id];
+      if (e.seenCtx == ctxStamp) return;
+      e.seenCtx = ctxStamp;
+    }
+    push(id, ln, c);
+  }
+
+  size_t addDef(uint32_t id, uint32_t ln, uint32_t endLn, bool isStatic, uint32_t kind) {
+    defIds.push_back(id);
+    defMeta.push_back(ln);
+    defMeta.push_back(endLn);
+    defMeta.push_back(isStatic ? 1 : 0);
+    defMeta.push_back(kind);
+    if (!isStatic) push(id, ln, DEF_CTX);
+    return defIds.size() - 1;
+  }
+
+  std::string condPath() const {
+    std::string s;
+    for (size_t k = 0; k < condIds.size(); k++) {
+      if (k) s.push_back('/');
+      s += std::to_string(condIds[k]);
+      s.push_back('.');
+      s += std::to_string(condBranch[k]);
+    }
+    return s;
+  }
+
+  void resetStmt() {
+    stmtStatic = stmtSkip = stmtAggregate = stmtHasEq = false;
+    declId = -1;
+    inParams = false;
+    pendingFn = -1;
+    macroCallParen = 0;
+    macroDefines = macroSkip = false;
+    prev = P_NONE;
+    prevStorage = false;
+    stmtDefStart = defIds.size();
+  }
+
+  void endDefine(size_t end) {
+    if (!defineHasExport) {
+      size_t from = defineBodyStart;
+      if (from < exportSearchFrom || (nextExport >= 0 && (size_t)nextExport < from)) {
+        nextExport = -1;
+        for (size_t k = from; k + 6 <= n; k++) {
+          const void *e = memchr(buf + k, 'E', n - k);
+          if (!e) break;
+          k = (const uint8_t *)e - buf;
+          if (k + 6 <= n && memcmp(buf + k, "EXPORT", 6) == 0) {
+            nextExport = (int64_t)k;
+            break;
+          }
+        }
+        exportSearchFrom = from;
+      }
+      defineHasExport = nextExport >= 0 && (size_t)nextExport < end;
+    }
+    if (defineHasExport) {
+      Wrapper w;
+      w.name = latin1(defineNameStart, defineNameEnd);
+      w.params = defineParamNames;
+      w.line = defineLine;
+      w.body = joinContinuations(latin1(defineBodyStart, end));
+      wrappers.push_back(std::move(w));
+    }
+    if (defineIsNamespace) {
+      fileNamespace = unquote(jsTrim(stripComments(latin1(defineBodyStart, end))));
+      hasNs = true;
+      fileNamespaceLine = defineLine;
+      fileNamespaceLate = seenInclude;
+    } else if (!proxyMode && (int64_t)end - (int64_t)defineBodyStart < 96) {
+      std::string body = jsTrim(latin1(defineBodyStart, end));
+      if (isNameBody(body)) {
+        LocalMacro m;
+        m.name = latin1(defineNameStart, defineNameEnd);
+        m.hasParams = defineHasParams;
+        if (defineHasParams) m.params = defineParamNames;
+        m.body = body;
+        m.line = defineLine;
+        localMacros.push_back(std::move(m));
+      }
+    }
+    inDefine = false;
+    defineHasParams = false;
+    defineParams.clear();
+    defineHasExport = false;
+    defineIsNamespace = false;
+  }
+
+  void openMacroProxy() {
+    proxies.push_back({latin1(defineNameStart, defineNameEnd), defineLine, true});
+    defineCtx = (uint32_t)proxies.size();
+    ctxStamp = sh.stamp();
+  }
+
+  // To the next "*/" with memchr, then the newlines in between, also with memchr.
+  size_t skipComment(size_t j) {
+    size_t k = j;
+    size_t end = n;
+    while (k < n) {
+      const uint8_t *star = (const uint8_t *)memchr(buf + k, 42, n - k);
+      if (!star) break;
+      k = (size_t)(star - buf);
+      if (buf[k + 1] == 47) {
+        end = k + 2;
+        break;
+      }
+      k++;
+    }
+    size_t stop = end == n ? n : end - 2;
+    for (const uint8_t *q = buf + j; (q = (const uint8_t *)memchr(q, 10, buf + stop - q)) != nullptr; q++) line++;
+    return end;
+  }
+
+  size_t skipBlank(size_t j) {
+    while (j < n) {
+      uint8_t c = buf[j];
+      if (c == 10) {
+        line++;
+        j++;
+      } else if (cls[c] == C_SPACE) j++;
+      else if (c == 92 && buf[j + 1] == 10) {
+        line++;
+        j += 2;
+      } else if (c == 47 && buf[j + 1] == 42) j = skipComment(j + 2);
+      else if (c == 47 && buf[j + 1] == 47) {
+        while (j < n && buf[j] != 10) j++;
+      } else break;
+    }
+    return j;
+  }
+
+  size_t skipLine(size_t j) {
+    while (j < n) {
+      uint8_t c = buf[j];
+      if (c == 10) return j;
+      if (c == 92 && buf[j + 1] == 10) {
+        line++;
+        j += 2;
+      } else if (c == 47 && buf[j + 1] == 42) j = skipComment(j + 2);
+      else j++;
+    }
+    return n;
+  }
+
+  std::vector<std::string> parseArgs(size_t j) {
+    std::vector<std::string> args;
+    std::string cur;
+    int depth = 0;
+    size_t limit = n < j + 4096 ? n : j + 4096;
+    while (j < limit) {
+      uint8_t c = buf[j];
+      if (c == 40) {
+        if (depth > 0) cur.push_back('(');
+        depth++;
+        j++;
+      } else if (c == 41) {
+        depth--;
+        j++;
+        if (depth == 0) {
+          args.push_back(cur);
+          argsEnd = j;
+          return args;
+        }
+        cur.push_back(')');
+      } else if (c == 44 && depth == 1) {
+        args.push_back(cur);
+        cur.clear();
+        j++;
+      } else if (c == 34) {
+        size_t s = j;
+        j++;
+        while (j < n && buf[j] != 34 && buf[j] != 10) j += buf[j] == 92 ? 2 : 1;
+        j++;
+        cur += latin1(s, j < n ? j : n);
+      } else if (c == 10 || cls[c] == C_SPACE || c == 47 || (c == 92 && buf[j + 1] == 10)) {
+        size_t before = j;
+        j = skipBlank(j);
+        if (j == before) {
+          cur.push_back('/');
+          j++;
+        }
+      } else {
+        cur.push_back((char)c);
+        j++;
+      }
+    }
+    argsEnd = j < n ? j : n;
+    args.push_back(cur);
+    return args;
+  }
+
+  size_t directive(size_t j) {
+    size_t hashAt = j - 1;
+    j = skipSpaces(j);
+    size_t s = j;
+    while (j < n && isIdChar[buf[j]]) j++;
+    if (j == s) return skipLine(j);
+    uint32_t id = names.intern(buf + s, j - s, hashName(buf + s, j - s));
+    if (id == sh.kDefine) {
+      j = skipSpaces(j);
+      size_t ns = j;
+      while (j < n && isIdChar[buf[j]]) j++;
+      if (j == ns) return skipLine(j);
+      defineNameStart = ns;
+      defineNameEnd = j;
+      defineLine = line;
+      defineParamNames.clear();
+      defineParams.clear();
+      defineHasParams = false;
+      if (buf[j] == 40) {
+        j++;
+        while (j < n && buf[j] != 41 && buf[j] != 10) {
+          uint8_t c = buf[j];
+          if (cls[c] == C_IDSTART) {
+            size_t ps = j;
+            while (j < n && isIdChar[buf[j]]) j++;
+            uint32_t pid = names.intern(buf + ps, j - ps, hashName(buf + ps, j - ps));
+            defineParams.push_back(pid);
+            defineParamNames.push_back(names.name(pid));
+          } else if (c == 92 && buf[j + 1] == 10) {
+            line++;
+            j += 2;
+          } else j++;
+        }
+        if (buf[j] == 41) j++;
+        defineHasParams = true;
+      }
+      if (!defineHasParams && isPlainNumberBody(j)) return skipLine(j);
+      inDefine = true;
+      definePrev = P_OTHER;
+      defineBodyStart = j;
+      defineIsNamespace = j - ns == 24 && startsWithAscii(ns, "DEFAULT_SYMBOL_NAMESPACE");
+      defineCtx = 0;
+      return j;
+    }
+    if (id == sh.kIf || id == sh.kIfdef || id == sh.kIfndef) {
+      condIds.push_back(++condCounter);
+      condBranch.push_back(0);
+      condBrace.push_back(brace);
+      condBraceAfterFirst.push_back(brace);
+      if (id == sh.kIf && isZeroCondition(j)) return skipFalseBranch(j);
+      return skipLine(j);
+    }
+    if (id == sh.kElif || id == sh.kElse) {
+      if (!condIds.empty()) {
+        size_t top = condIds.size() - 1;
+        if (condBranch[top] == 0) {
+          condBraceAfterFirst[top] = brace;
+          if (condBrace[top] == 0 && brace > 0 && bodyKind == B_FUNCTION) {
+            altFnDef = fnDefIndex;
+            altFnCtx = ctx;
+            altFnStamp = ctxStamp;
+            bodyKind = B_NONE;
+            ctx = 0;
+            resetStmt();
+          }
+        }
+        condBranch[top]++;
+        brace = condBrace[top];
+      }
+      return skipLine(j);
+    }
+    if (id == sh.kEndif) {
+      if (!condIds.empty()) {
+        size_t top = condIds.size() - 1;
+        if (condBranch[top] > 0) {
+          brace = condBraceAfterFirst[top];
+          if (altFnDef >= 0) reopenAltFn();
+        }
+        popCond();
+      }
+      return skipLine(j);
+    }
+    if (id == sh.kInclude) {
+      seenInclude = true;
+      if (!proxyMode) include(hashAt, skipSpaces(j));
+    }
+    if (id == sh.kUndef) {
+      size_t t = skipSpaces(j);
+      if (startsWithAscii(t, "DEFAULT_SYMBOL_NAMESPACE")) {
+        hasNs = false;
+        fileNamespace.clear();
+      }
+      size_t e = t;
+      while (e < n && isIdChar[buf[e]]) e++;
+      if (!wrappers.empty() && e > t) {
+        std::string nm = latin1(t, e);
+        for (Wrapper &w : wrappers)
+          if (w.name == nm && w.undefLine < 0) w.undefLine = line;
+      }
+    }
+    return skipLine(j);
+  }
+
+  void include(size_t hash, size_t j) {
+    int close = buf[j] == 34 ? 34 : buf[j] == 60 ? 62 : -1;
+    if (close < 0) return;
+    size_t e = j + 1;
+    while (e < n && buf[e] != close && buf[e] != 10) e++;
+    if (buf[e] != close) return;
+    std::string target = latin1(j + 1, e);
+    if (!endsWith(target, ".c") && wrappers.empty()) return;
+    size_t ls = hash;
+    while (ls > 0 && buf[ls - 1] != 10) ls--;
+    includes.push_back({target, close == 62, line, (uint32_t)(hash - ls), (uint32_t)(e + 1 - ls)});
+  }
+
+  void reopenAltFn() {
+    fnDefIndex = altFnDef;
+    ctx = altFnCtx;
+    ctxStamp = altFnStamp;
+    bodyKind = B_FUNCTION;
+    altFnDef = -1;
+    resetStmt();
+  }
+
+  void popCond() {
+    condIds.pop_back();
+    condBranch.pop_back();
+    condBrace.pop_back();
+    condBraceAfterFirst.pop_back();
+  }
+
+  size_t skipFalseBranch(size_t j) {
+    int nest = 0;
+    j = skipLine(j);
+    while (j < n) {
+      j++;
+      line++;
+      size_t t = skipSpaces(j);
+      if (buf[t] == 35) {
+        size_t ds = skipSpaces(t + 1);
+        size_t de = ds;
+        while (de < n && isIdChar[buf[de]]) de++;
+        std::string word = latin1(ds, de);
+        if (word == "if" || word == "ifdef" || word == "ifndef") nest++;
+        else if (word == "endif") {
+          if (nest == 0) {
+            popCond();
+            return skipLine(de);
+          }
+          nest--;
+        } else if ((word == "else" || word == "elif") && nest == 0) {
+          if (!condIds.empty()) condBranch[condIds.size() - 1]++;
+          if (word == "elif" && isZeroCondition(de)) {
+            j = skipLine(de);
+            continue;
+          }
+          return skipLine(de);
+        }
+        j = skipLine(de);
+      } else {
+        j = t;
+        while (j < n && buf[j] != 10) {
+          if (buf[j] == 47 && buf[j + 1] == 42) j = skipComment(j + 2);
+          else if (buf[j] == 92 && buf[j + 1] == 10) {
+            line++;
+            j += 2;
+          } else j++;
+        }
+      }
+    }
+    return n;
+  }
+
+  size_t exportCall(uint32_t id, size_t s, size_t i) {
+    uint32_t startLine = line;
+    uint32_t col = (uint32_t)(s - lineStartOf(s));
+    size_t j = skipBlank(i);
+    if (buf[j] != 40) {
+      prev = P_IDENT;
+      return j;
+    }
+    Export e;
+    e.args = parseArgs(j);
+    size_t after = argsEnd;
+    e.macro = names.name(id);
+    e.line = startLine;
+    e.col = col;
+    e.endLine = line;
+    e.endCol = (uint32_t)(after - lineStartOf(after > 0 ? after - 1 : 0));
+    e.cond = condPath();
+    if (hasNs) {
+      e.hasNs = true;
+      e.ns = fileNamespace;
+      e.nsLine = fileNamespaceLine;
+      e.late = fileNamespaceLate;
+    }
+    exports.push_back(std::move(e));
+    prev = P_OTHER;
+    if (brace == 0 && paren == 0) resetStmt();
+    return after;
+  }
+
+  size_t importCall(size_t i) {
+    size_t j = skipBlank(i);
+    if (buf[j] != 40) return j;
+    uint32_t ln = line;
+    std::vector<std::string> args = parseArgs(j);
+    imports.push_back({unquote(args.empty() ? std::string() : args[0]), ln});
+    prev = P_OTHER;
+    return argsEnd;
+  }
+
+  void fileScopeIdent(uint32_t id, uint8_t flags, size_t i) {
+    fileScopeIdentInner(id, flags, i);
+    prevStorage = (flags & F_STORAGE) != 0;
+  }
+
+  void fileScopeIdentInner(uint32_t id, uint8_t flags, size_t i) {
+    if (id == sh.kStatic) stmtStatic = true;
+    else if (id == sh.kExtern || id == sh.kTypedef) stmtSkip = true;
+    else if (flags & F_AGGREGATE) stmtAggregate = true;
+    if (stmtHasEq) {
+      if (!stmtSkip) record(id, line, ctx);
+    } else if ((prev == P_IDENT || prev == P_STAR) && !(flags & F_QUALIFIER) && !(prevStorage && buf[skipSpaces(i)] == 40)) {
+      declId = id;
+      declLine = line;
+    } else if (prev == P_NONE || prev == P_OTHER || prevStorage) {
+      size_t t = skipSpaces(i);
+      if (buf[t] == 40 && !(flags & F_STORAGE)) {
+        std::string nm = names.name(id);
+        if (!stmtSkip) record(id, line, ctx);
+        if (startsWith(nm, "DECLARE_")) macroSkip = true;
+        else if (startsWith(nm, "DEFINE_") || endsWith(nm, "_HEAD")) macroDefines = true;
+        macroCallParen = 1;
+      }
+    }
+  }
+
+  size_t asmIdent(uint32_t id, size_t i) {
+    if (buf[i] == 58 && brace == 0) {
+      addDef(id, line, line, false, 3);
+    } else {
+      std::string nm = names.name(id);
+      size_t t = skipSpaces(i);
+      if (buf[t] == 40 && isAsmDefMacro(nm)) {
+        std::vector<std::string> args = parseArgs(t);
+        if (!args.empty() && isIdentifier(args[0])) addDef(names.intern(args[0]), line, line, false, 3);
+        prev = P_OTHER;
+        return argsEnd;
+      }
+      record(id, line, 0);
+    }
+    prev = P_IDENT;
+    return i;
+  }
+
+  size_t punct(uint8_t c, size_t i) {
+    switch (c) {
+      case 40:
+        if (brace == 0 && paren == 0 && declId >= 0 && prev == P_IDENT && !stmtHasEq && !macroCallParen) {
+          inParams = true;
+          paramsParen = 1;
+          fnName = declId;
+          fnLine = declLine;
+          declId = -1;
+        }
+        paren++;
+        prev = P_OTHER;
+        break;
+      case 41:
+        if (paren > 0) paren--;
+        if (inParams && paren < paramsParen) {
+          inParams = false;
+          pendingFn = fnName;
+          pendingFnLine = fnLine;
+        }
+        if (paren == 0) macroCallParen = 0;
+        prev = P_RPAREN;
+        break;
+      case 123:
+        if (brace == 0) {
+          if (pendingFn >= 0 && !stmtHasEq && altFnDef >= 0) {
+            reopenAltFn();
+          } else if (pendingFn >= 0 && !stmtHasEq) {
+            bodyKind = B_FUNCTION;
+            fnDefIndex = (int64_t)addDef((uint32_t)pendingFn, pendingFnLine, line, stmtStatic, 0);
+            if (proxyMode) {
+              proxies.push_back({names.name((uint32_t)pendingFn), pendingFnLine, false});
+              ctx = (uint32_t)proxies.size();
+              ctxStamp = sh.stamp();
+            }
+          } else if (stmtHasEq) bodyKind = B_OTHER;
+          else if (stmtAggregate) bodyKind = B_AGGREGATE;
+          else bodyKind = B_OTHER;
+        }
+        brace++;
+        prev = P_OTHER;
+        break;
+      case 125:
+        if (brace > 0) brace--;
+        if (brace == 0) {
+          if (bodyKind == B_FUNCTION) {
+            if (fnDefIndex >= 0) defMeta[fnDefIndex * 4 + 1] = line;
+            fnDefIndex = -1;
+            ctx = 0;
+            bodyKind = B_NONE;
+            resetStmt();
+            break;
+          }
+          bodyKind = B_NONE;
+        }
+        prev = P_OTHER;
+        break;
+      case 59:
+        if (brace == 0 && paren == 0) {
+          if (declId >= 0 && !stmtSkip) addDef((uint32_t)declId, declLine, line, stmtStatic, 1);
+          for (size_t d = stmtDefStart; d < defIds.size(); d++) defMeta[d * 4 + 1] = line;
+          resetStmt();
+          break;
+        }
+        prev = P_OTHER;
+        break;
+      case 61:
+        if (brace == 0 && paren == 0 && buf[i + 1] != 61) {
+          if (declId >= 0 && !stmtSkip && !stmtHasEq) addDef((uint32_t)declId, declLine, line, stmtStatic, 1);
+          declId = -1;
+          stmtHasEq = true;
+        }
+        prev = P_OTHER;
+        break;
+      case 44:
+        if (brace == 0 && paren == 0) {
+          if (declId >= 0 && !stmtSkip && !stmtHasEq) addDef((uint32_t)declId, declLine, line, stmtStatic, 1);
+          declId = -1;
+          stmtHasEq = false;
+        }
+        prev = P_OTHER;
+        break;
+      case 91:
+        if (brace == 0 && paren == 0 && declId >= 0 && !stmtSkip && !stmtHasEq) {
+          addDef((uint32_t)declId, declLine, line, stmtStatic, 1);
+          declId = -1;
+        }
+        prev = P_OTHER;
+        break;
+      case 42:
+        prev = P_STAR;
+        break;
+      case 46:
+        prev = P_MEMBER;
+        break;
+      case 45:
+        if (buf[i + 1] == 62) {
+          prev = P_MEMBER;
+          return i + 2;
+        }
+        prev = P_OTHER;
+        break;
+      default:
+        prev = P_OTHER;
+    }
+    return i + 1;
+  }
+
+  bool isDefineParam(uint32_t id) const {
+    for (uint32_t p : defineParams)
+      if (p == id) return true;
+    return false;
+  }
+
+  void run() {
+    size_t i = 0;
+    bool atLineStart = true;
+    while (i < n) {
+      uint8_t c = buf[i];
+      uint8_t k = cls[c];
+
+      if (k == C_IDSTART) {
+        size_t s = i;
+        if (inDefine ? definePrev == P_MEMBER || definePrev == P_HASH : prev == P_MEMBER || (brace > 0 ? bodyKind == B_AGGREGATE : inParams)) {
+          do i++;
+          while (i < n && isIdChar[buf[i]]);
+          atLineStart = false;
+          if (inDefine) definePrev = P_IDENT;
+          else prev = P_IDENT;
+          continue;
+        }
+        // buf[n] is a zero byte: no bounds check.
+        do i++;
+        while (isIdChar[buf[i]]);
+        atLineStart = false;
+        uint32_t id = names.intern(buf + s, i - s, hashName(buf + s, i - s));
+        uint8_t flags = names.entries[id].flags;
+
+        if (inDefine) {
+          if (flags & F_EXPORT) defineHasExport = true;
+          int dp = definePrev;
+          definePrev = P_IDENT;
+          if (dp == P_MEMBER || dp == P_HASH) continue;
+          if (defineHasParams && isDefineParam(id)) continue;
+          if (nextIsPaste(i)) continue;
+          if (proxyMode && defineCtx == 0) openMacroProxy();
+          record(id, line, defineCtx);
+          continue;
+        }
+
+        if (flags & (F_EXPORT | F_WRAPPER | F_IMPORT)) {
+          if (prev != P_MEMBER) {
+            i = (flags & F_IMPORT) ? importCall(i) : exportCall(id, s, i);
+            continue;
+          }
+        }
+
+        if (prev == P_MEMBER) {
+          prev = P_IDENT;
+          continue;
+        }
+
+        if (isAsm) {
+          i = asmIdent(id, i);
+          continue;
+        }
+
+        if (brace == 0) {
+          if (paren == 0) fileScopeIdent(id, flags, i);
+          else if (!inParams && !stmtSkip && !macroSkip) {
+            record(id, line, ctx);
+            if (macroDefines && paren == macroCallParen) addDef(id, line, line, stmtStatic, 2);
+          }
+        } else {
+          record(id, line, ctx);
+        }
+        prev = P_IDENT;
+        continue;
+      }
+
+      if (k == C_SPACE) {
+        do i++;
+        while (cls[buf[i]] == C_SPACE);
+        continue;
+      }
+      if (k == C_NL) {
+        line++;
+        i++;
+        atLineStart = true;
+        if (inDefine) endDefine(i - 1);
+        continue;
+      }
+      if (k == C_DIGIT) {
+        i++;
+        while (i < n) {
+          uint8_t d = buf[i];
+          if (isIdChar[d] || d == 46) i++;
+          else if ((d == 43 || d == 45) && (buf[i - 1] == 101 || buf[i - 1] == 69 || buf[i - 1] == 112 || buf[i - 1] == 80)) i++;
+          else break;
+        }
+        atLineStart = false;
+        if (inDefine) definePrev = P_OTHER;
+        else prev = P_OTHER;
+        continue;
+      }
+
+      if (c == 47) {
+        uint8_t d = buf[i + 1];
+        if (d == 42) {
+          i = skipComment(i + 2);
+          continue;
+        }
+        if (d == 47) {
+          for (;;) {
+            const void *nlp = i < n ? memchr(buf + i, 10, n - i) : nullptr;
+            if (!nlp) {
+              i = n;
+              break;
+            }
+            size_t nl = (const uint8_t *)nlp - buf;
+            if (!isAsm && nl > 0 && buf[nl - 1] == 92) {
+              line++;
+              i = nl + 1;
+              continue;
+            }
+            i = nl;
+            break;
+          }
+          continue;
+        }
+      }
+      if (c == 92 && (buf[i + 1] == 10 || (buf[i + 1] == 13 && buf[i + 2] == 10))) {
+        i += buf[i + 1] == 10 ? 2 : 3;
+        line++;
+        continue;
+      }
+      if (c == 35) {
+        if (atLineStart && !inDefine) {
+          i = directive(i + 1);
+          continue;
+        }
+        if (inDefine) definePrev = P_HASH;
+        i++;
+        continue;
+      }
+      atLineStart = false;
+      if (c == 34) {
+        i++;
+        while (i < n) {
+          uint8_t d = buf[i];
+          if (d == 34 || d == 10) break;
+          if (d == 92) {
+            if (buf[i + 1] == 10) line++;
+            i += 2;
+          } else i++;
+        }
+        if (i < n && buf[i] == 34) i++;
+        if (inDefine) definePrev = P_OTHER;
+        else prev = P_OTHER;
+        continue;
+      }
+      if (c == 39) {
+        i++;
+        if (!isAsm) {
+          size_t limit = n < i + 12 ? n : i + 12;
+          while (i < limit && buf[i] != 39 && buf[i] != 10) i += buf[i] == 92 ? 2 : 1;
+          if (i < n && buf[i] == 39) i++;
+        }
+        continue;
+      }
+
+      if (inDefine) {
+        bool arrow = c == 45 && buf[i + 1] == 62;
+        definePrev = c == 46 || arrow ? P_MEMBER : P_OTHER;
+        i += arrow ? 2 : 1;
+        continue;
+      }
+      i = punct(c, i);
+    }
+    if (inDefine) endDefine(n);
+  }
+
+  // The rare parts, as lexer.ts's FileScan, minus uses and lines.
+  void json(Json &out) {
+    bool keep = !exports.empty() || keepDefs;
+    bool macros = (!exports.empty() || !includes.empty()) && !localMacros.empty();
+    if (exports.empty() && !(keep && !defIds.empty()) && proxies.empty() && wrappers.empty() && imports.empty() && !macros && includes.empty()) {
+      out.ch('0');
+      return;
+    }
+    out.ch('{');
+    out.raw("\"e\":[");
+    for (size_t k = 0; k < exports.size(); k++) {
+      const Export &e = exports[k];
+      if (k) out.ch(',');
+      out.ch('[');
+      out.str(e.macro);
+      out.raw(",[");
+      for (size_t a = 0; a < e.args.size(); a++) {
+        if (a) out.ch(',');
+        out.str(e.args[a]);
+      }
+      out.raw("],");
+      out.num(e.line);
+      out.ch(',');
+      out.num(e.col);
+      out.ch(',');
+      out.num(e.endLine);
+      out.ch(',');
+      out.num(e.endCol);
+      out.ch(',');
+      out.str(e.cond);
+      if (e.hasNs) {
+        out.ch(',');
+        out.str(e.ns);
+        out.ch(',');
+        out.num(e.nsLine);
+        out.ch(',');
+        out.num(e.late ? 1 : 0);
+      }
+      out.ch(']');
+    }
+    out.raw("],\"d\":[");
+    if (keep) {
+      for (size_t d = 0; d < defIds.size(); d++) {
+        if (d) out.ch(',');
+        out.ch('[');
+        out.str(names.name(defIds[d]));
+        uint32_t ln = defMeta[d * 4], end = defMeta[d * 4 + 1];
+        out.ch(',');
+        out.num(ln);
+        out.ch(',');
+        out.num(end > ln ? end : ln);
+        out.ch(',');
+        out.num(defMeta[d * 4 + 2]);
+        out.ch(',');
+        out.num(defMeta[d * 4 + 3]);
+        out.ch(']');
+      }
+    }
+    out.raw("],\"p\":[");
+    for (size_t k = 0; k < proxies.size(); k++) {
+      if (k) out.ch(',');
+      out.ch('[');
+      out.str(proxies[k].name);
+      out.ch(',');
+      out.num(proxies[k].line);
+      out.ch(',');
+      out.num(proxies[k].isMacro ? 1 : 0);
+      out.ch(']');
+    }
+    out.raw("],\"w\":[");
+    for (size_t k = 0; k < wrappers.size(); k++) {
+      const Wrapper &w = wrappers[k];
+      if (k) out.ch(',');
+      out.ch('[');
+      out.str(w.name);
+      out.raw(",[");
+      for (size_t a = 0; a < w.params.size(); a++) {
+        if (a) out.ch(',');
+        out.str(w.params[a]);
+      }
+      out.raw("],");
+      out.num(w.line);
+      out.ch(',');
+      out.str(w.body);
+      out.ch(',');
+      out.num(w.undefLine);
+      out.ch(']');
+    }
+    out.raw("],\"i\":[");
+    for (size_t k = 0; k < imports.size(); k++) {
+      if (k) out.ch(',');
+      out.ch('[');
+      out.str(imports[k].ns);
+      out.ch(',');
+      out.num(imports[k].line);
+      out.ch(']');
+    }
+    out.raw("],\"m\":[");
+    if (macros) {
+      for (size_t k = 0; k < localMacros.size(); k++) {
+        const LocalMacro &m = localMacros[k];
+        if (k) out.ch(',');
+        out.ch('[');
+        out.str(m.name);
+        out.ch(',');
+        if (m.hasParams) {
+          out.ch('[');
+          for (size_t a = 0; a < m.params.size(); a++) {
+            if (a) out.ch(',');
+            out.str(m.params[a]);
+          }
+          out.ch(']');
+        } else out.raw("null");
+        out.ch(',');
+        out.str(m.body);
+        out.ch(',');
+        out.num(m.line);
+        out.ch(']');
+      }
+    }
+    out.raw("],\"n\":[");
+    for (size_t k = 0; k < includes.size(); k++) {
+      const Include &inc = includes[k];
+      if (k) out.ch(',');
+      out.ch('[');
+      out.str(inc.target);
+      out.ch(',');
+      out.num(inc.system ? 1 : 0);
+      out.ch(',');
+      out.num(inc.line);
+      out.ch(',');
+      out.num(inc.col);
+      out.ch(',');
+      out.num(inc.endCol);
+      out.ch(']');
+    }
+    out.raw("]}");
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------
+struct Instance {
+  Shared *sh = nullptr;
+  std::vector<std::string> exportNames;
+  uint32_t nameLimit = 1u << 20;
+  uint32_t nextWire = 0;
+  Bytes readBuf;
+};
+
+Shared *newShared(const std::vector<std::string> &exportNames) {
+  Shared *sh = new Shared();
+  Names &nm = sh->names;
+  auto id = [&](const char *w, uint8_t f) {
+    uint32_t v = nm.intern(std::string(w));
+    nm.entries[v].flags |= f;
+    return v;
+  };
+  sh->kStatic = id("static", F_STORAGE);
+  sh->kExtern = id("extern", F_STORAGE);
+  sh->kTypedef = id("typedef", F_STORAGE);
+  id("inline", F_STORAGE | F_QUALIFIER);
+  id("const", F_STORAGE | F_QUALIFIER);
+  for (const char *q : {"volatile", "__inline", "__inline__", "__always_inline"}) id(q, F_QUALIFIER);
+  for (const char *a : {"struct", "union", "enum"}) id(a, F_AGGREGATE);
+  sh->kDefine = id("define", 0);
+  sh->kIf = id("if", 0);
+  sh->kIfdef = id("ifdef", 0);
+  sh->kIfndef = id("ifndef", 0);
+  sh->kElif = id("elif", 0);
+  sh->kElse = id("else", 0);
+  sh->kEndif = id("endif", 0);
+  sh->kUndef = id("undef", 0);
+  sh->kInclude = id("include", 0);
+  id("MODULE_IMPORT_NS", F_IMPORT);
+  for (const std::string &e : exportNames) id(e.c_str(), F_EXPORT);
+  return sh;
+}
+
+// Kind and proxies from the path, as sourceKindOf() and proxiesAllowed().
+void kindOf(const std::string &p, bool &isAsm, bool &isHeader, bool &proxies) {
+  isAsm = endsWith(p, ".S") && !endsWith(p, ".c") && !endsWith(p, ".c_shipped");
+  isHeader = endsWith(p, ".h");
+  proxies = isHeader && !startsWith(p, "tools/") && !startsWith(p, "scripts/");
+}
+
+enum { S_OK = 0, S_BINARY = 1, S_TOO_LARGE = 2, S_UNREADABLE = 3 };
+
+struct FileOut {
+  int status = S_OK;
+  double size = 0, mtimeMs = 0;
+  uint32_t lines = 0;
+  uint32_t nulLine = 0;
+  std::string error;
+};
+
+uint32_t countLines(const uint8_t *b, size_t end) {
+  uint32_t line = 1;
+  for (const uint8_t *q = b, *e = b + end; (q = (const uint8_t *)memchr(q, 10, e - q)) != nullptr; q++) line++;
+  return line;
+}
+
+// Reads a whole file as readShared() does; false with out.error (an errno name) when it cannot.
+bool readFile(const std::string &abs, double maxBytes, Bytes &buf, size_t &len, FileOut &out) {
+  int fd = open(abs.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const char *e = strerrorname_np(errno);
+    out.error = e ? e : "EIO";
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const char *e = strerrorname_np(errno);
+    out.error = e ? e : "EIO";
+    close(fd);
+    return false;
+  }
+  out.size = (double)st.st_size;
+  out.mtimeMs = (double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6;
+  if ((double)st.st_size > maxBytes) {
+    close(fd);
+    out.status = S_TOO_LARGE;
+    return true;
+  }
+  size_t want = (size_t)st.st_size + 1 + PAD;
+  if (buf.size() < want) buf.resize(want);
+  size_t got = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf.data() + got, buf.size() - PAD - got);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      const char *e = strerrorname_np(errno);
+      out.error = e ? e : "EIO";
+      close(fd);
+      return false;
+    }
+    if (r == 0) break;
+    got += (size_t)r;
+    if (got == buf.size() - PAD) buf.resize(buf.size() * 2);
+  }
+  close(fd);
+  memset(buf.data() + got, 0, PAD);
+  len = got;
+  out.size = (double)got;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Node-API glue.
+#define CHECK(call)                                                      \
+  do {                                                                   \
+    if ((call) != napi_ok) {                                             \
+      napi_throw_error(env, nullptr, "kexports native scanner: " #call); \
+      return nullptr;                                                    \
+    }                                                                    \
+  } while (0)
+
+bool getString(napi_env env, napi_value v, std::string &out) {
+  size_t len = 0;
+  if (napi_get_value_string_latin1(env, v, nullptr, 0, &len) != napi_ok) return false;
+  out.resize(len + 1);
+  if (napi_get_value_string_latin1(env, v, &out[0], len + 1, &len) != napi_ok) return false;
+  out.resize(len);
+  return true;
+}
+
+bool getStrings(napi_env env, napi_value v, std::vector<std::string> &out) {
+  bool isArray = false;
+  if (napi_is_array(env, v, &isArray) != napi_ok || !isArray) return false;
+  uint32_t n = 0;
+  napi_get_array_length(env, v, &n);
+  out.resize(n);
+  for (uint32_t k = 0; k < n; k++) {
+    napi_value e;
+    if (napi_get_element(env, v, k, &e) != napi_ok || !getString(env, e, out[k])) return false;
+  }
+  return true;
+}
+
+void finalizeInstance(napi_env, void *data, void *) {
+  Instance *in = (Instance *)data;
+  delete in->sh;
+  delete in;
+}
+
+template <typename T>
+napi_value typedArray(napi_env env, napi_typedarray_type type, const T *data, size_t count) {
+  void *mem = nullptr;
+  napi_value ab, out;
+  if (napi_create_arraybuffer(env, count * sizeof(T), &mem, &ab) != napi_ok) return nullptr;
+  if (count) memcpy(mem, data, count * sizeof(T));
+  if (napi_create_typedarray(env, type, count, ab, 0, &out) != napi_ok) return nullptr;
+  return out;
+}
+
+// create(exportNames: string[], nameLimit: number): a scanner with its own names, freed with the handle.
+napi_value Create(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  std::vector<std::string> exportNames;
+  double limit = 0;
+  if (argc < 2 || !getStrings(env, argv[0], exportNames) || napi_get_value_double(env, argv[1], &limit) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "create(exportNames, nameLimit)");
+    return nullptr;
+  }
+  Instance *in = new Instance();
+  in->exportNames = exportNames;
+  in->nameLimit = limit > 0 ? (uint32_t)limit : 1u << 20;
+  napi_value handle;
+  if (napi_create_external(env, in, finalizeInstance, nullptr, &handle) != napi_ok) {
+    delete in;
+    napi_throw_error(env, nullptr, "kexports native scanner: napi_create_external");
+    return nullptr;
+  }
+  return handle;
+}
+
+// scan(handle, root, paths, maxBytes, wrapperNames | null, keepDefs)
+napi_value ScanFiles(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Instance *in = nullptr;
+  napi_valuetype ht = napi_undefined;
+  if (argc == 6 && napi_typeof(env, argv[0], &ht) == napi_ok && ht == napi_external) napi_get_value_external(env, argv[0], (void **)&in);
+  napi_value *args = argv + 1;
+  std::string root;
+  std::vector<std::string> paths, wrapperNames;
+  double maxBytes = 0;
+  bool keepDefs = false;
+  napi_valuetype wt = napi_undefined;
+  if (!in || !getString(env, args[0], root) || !getStrings(env, args[1], paths) || napi_get_value_double(env, args[2], &maxBytes) != napi_ok ||
+      napi_typeof(env, args[3], &wt) != napi_ok || (wt != napi_null && wt != napi_undefined && !getStrings(env, args[3], wrapperNames)) ||
+      napi_get_value_bool(env, args[4], &keepDefs) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "scan(handle, root, paths, maxBytes, wrapperNames, keepDefs)");
+    return nullptr;
+  }
+
+  bool fresh = false;
+  if (!in->sh || in->sh->names.count > in->nameLimit) {
+    delete in->sh;
+    in->sh = newShared(in->exportNames);
+    in->nextWire = 0;
+    fresh = true;
+  }
+  Shared &sh = *in->sh;
+  Names &names = sh.names;
+  std::vector<uint32_t> wrapperIds;
+  for (const std::string &w : wrapperNames) {
+    uint32_t id = names.intern(w);
+    if (!(names.entries[id].flags & F_WRAPPER)) {
+      names.entries[id].flags |= F_WRAPPER;
+      wrapperIds.push_back(id);
+    }
+  }
+
+  std::vector<uint32_t> uses;
+  Bytes packed;
+  std::vector<uint16_t> packedLens;
+  std::vector<double> stat(paths.size() * 2);
+  std::vector<int32_t> infoOut(paths.size() * 4);
+  Json json;
+  json.ch('[');
+  for (size_t f = 0; f < paths.size(); f++) {
+    const std::string &path = paths[f];
+    FileOut out;
+    size_t len = 0;
+    size_t usesBefore = uses.size();
+    if (f) json.ch(',');
+    if (!readFile(root + "/" + path, maxBytes, in->readBuf, len, out)) {
+      out.status = S_UNREADABLE;
+      out.size = 0;
+      out.mtimeMs = 0;
+      json.str(out.error);
+    } else if (out.status == S_TOO_LARGE) {
+      json.ch('0');
+    } else {
+      const uint8_t *b = in->readBuf.data();
+      const void *nul = memchr(b, 0, len);
+      bool isAsm, isHeader, proxies;
+      kindOf(path, isAsm, isHeader, proxies);
+      if (nul) {
+        out.status = S_BINARY;
+        out.nulLine = countLines(b, (const uint8_t *)nul - b);
+        json.ch('0');
+      } else if (isHeader && len >= DEFINE_ONLY_MIN_BYTES && isDefineOnly(b, len, out.lines)) {
+        json.ch('0');
+      } else {
+        Scan scan(b, len, sh, isAsm, proxies, keepDefs);
+        scan.run();
+        out.lines = scan.line;
+        scan.json(json);
+        // Wire numbers: a name's first use in this scanner's life sends its bytes.
+        uses.resize(usesBefore + scan.useCount);
+        for (size_t u = 0; u < scan.useCount; u += 3) {
+          uint32_t id = sh.sink[u];
+          Entry &e = names.entries[id];
+          int32_t w = e.wire;
+          if (w < 0) {
+            w = e.wire = (int32_t)in->nextWire++;
+            const uint8_t *p = names.arena.data() + e.start;
+            packed.insert(packed.end(), p, p + e.len);
+            packedLens.push_back(e.len);
+          }
+          uses[usesBefore + u] = (uint32_t)w;
+          uses[usesBefore + u + 1] = sh.sink[u + 1];
+          uses[usesBefore + u + 2] = sh.sink[u + 2];
+        }
+      }
+    }
+    stat[f * 2] = out.size;
+    stat[f * 2 + 1] = out.mtimeMs;
+    infoOut[f * 4] = out.status;
+    infoOut[f * 4 + 1] = (int32_t)((uses.size() - usesBefore) / 3);
+    infoOut[f * 4 + 2] = (int32_t)out.lines;
+    infoOut[f * 4 + 3] = (int32_t)out.nulLine;
+  }
+  json.ch(']');
+  for (uint32_t id : wrapperIds) names.entries[id].flags &= ~F_WRAPPER;
+
+  napi_value result, v;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_get_boolean(env, fresh, &v));
+  CHECK(napi_set_named_property(env, result, "fresh", v));
+  CHECK((v = typedArray(env, napi_uint8_array, packed.data(), packed.size())) ? napi_ok : napi_generic_failure);
+  CHECK(napi_set_named_property(env, result, "names", v));
+  CHECK((v = typedArray(env, napi_uint16_array, packedLens.data(), packedLens.size())) ? napi_ok : napi_generic_failure);
+  CHECK(napi_set_named_property(env, result, "nameLens", v));
+  CHECK((v = typedArray(env, napi_uint32_array, uses.data(), uses.size())) ? napi_ok : napi_generic_failure);
+  CHECK(napi_set_named_property(env, result, "uses", v));
+  CHECK((v = typedArray(env, napi_float64_array, stat.data(), stat.size())) ? napi_ok : napi_generic_failure);
+  CHECK(napi_set_named_property(env, result, "stat", v));
+  CHECK((v = typedArray(env, napi_int32_array, infoOut.data(), infoOut.size())) ? napi_ok : napi_generic_failure);
+  CHECK(napi_set_named_property(env, result, "info", v));
+  CHECK(napi_create_string_latin1(env, json.s.data(), json.s.size(), &v));
+  CHECK(napi_set_named_property(env, result, "json", v));
+  return result;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  initClasses();
+  napi_value fn;
+  if (napi_create_function(env, "create", NAPI_AUTO_LENGTH, Create, nullptr, &fn) != napi_ok) return nullptr;
+  if (napi_set_named_property(env, exports, "create", fn) != napi_ok) return nullptr;
+  if (napi_create_function(env, "scan", NAPI_AUTO_LENGTH, ScanFiles, nullptr, &fn) != napi_ok) return nullptr;
+  if (napi_set_named_property(env, exports, "scan", fn) != napi_ok) return nullptr;
+  return exports;
+}

@@ -1,0 +1,182 @@
+/**
+ * The native scanner against lexer.ts, the reference: the same FileScan for every input, names
+ * compared as text. CI builds the addon; without it (KEXPORTS_SCANNER=js) there is nothing to compare.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { buildIndex } from '../../src/core/index';
+import { nativeAddon, nativeLoadError, NativeScanner } from '../../src/core/nativeScanner';
+import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scanFile';
+import { sampleTree, tempDir, workerPath } from '../helpers';
+
+const addon = process.env.KEXPORTS_SCANNER === 'js' ? undefined : nativeAddon();
+
+/** A native scanner whose wire numbers are read back as names. */
+class Native {
+  private readonly scanner: NativeScanner;
+  private names: string[] = [];
+
+  constructor(nameLimit?: number) {
+    this.scanner = new NativeScanner(addon!, nameLimit);
+  }
+
+  scan(root: string, paths: string[], keepDefs = false, wrappers?: ReadonlySet<string>): ScannedFile[] {
+    const batch = this.scanner.scan(root, paths, 1 << 20, wrappers, keepDefs);
+    if (batch.fresh) this.names = [];
+    let pos = 0;
+    for (const len of batch.nameLens) {
+      this.names.push(Buffer.from(batch.names.subarray(pos, pos + len)).toString('latin1'));
+      pos += len;
+    }
+    return batch.files.map((f) => withNames(f, (id) => this.names[id]!));
+  }
+}
+
+/** A scanned file with its uses as "name:line:ctx" strings. */
+function withNames(f: ScannedFile, name: (id: number) => string): ScannedFile & { named?: string[] } {
+  if (!f.scan) return f;
+  const named: string[] = [];
+  for (let k = 0; k < f.scan.uses.length; k += 3) named.push(`${name(f.scan.uses[k]!)}:${f.scan.uses[k + 1]}:${f.scan.uses[k + 2]}`);
+  return { ...f, scan: { ...f.scan, uses: new Uint32Array(0) }, named };
+}
+
+function jsScan(root: string, paths: string[], keepDefs = false, wrappers?: ReadonlySet<string>): ScannedFile[] {
+  const scanner = newScanner();
+  return paths.map((p) => {
+    const f = keepDefs ? scanKeepingDefs(scanner, root, p, wrappers) : scanPath(scanner, root, p, 1 << 20, wrappers);
+    return withNames(f, (id) => scanner.interner.name(id));
+  });
+}
+
+function scanKeepingDefs(scanner: ReturnType<typeof newScanner>, root: string, path: string, wrappers?: ReadonlySet<string>): ScannedFile {
+  const f = scanPath(scanner, root, path, 1 << 20, wrappers);
+  if (!f.scan) return f;
+  // scanPath never keeps definitions; the editor's path does, through scanBuffer.
+  return { ...f, scan: scanBuffer(scanner, path, readFileSync(join(root, path)), wrappers, true) };
+}
+
+function sameScans(root: string, paths: string[], keepDefs = false, wrappers?: ReadonlySet<string>): void {
+  const native = new Native().scan(root, paths, keepDefs, wrappers);
+  const js = jsScan(root, paths, keepDefs, wrappers);
+  for (let k = 0; k < paths.length; k++) assert.deepEqual(native[k], js[k], `${paths[k]} (keepDefs ${keepDefs})`);
+}
+
+function filesUnder(root: string, dir = root): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const abs = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(root, abs));
+    else if (/\.(c|h|S)$/.test(e.name)) out.push(relative(root, abs));
+  }
+  return out.sort();
+}
+
+function writeFiles(files: { path: string; bytes: Uint8Array }[]): string {
+  const root = tempDir();
+  for (const f of files) {
+    mkdirSync(dirname(join(root, f.path)), { recursive: true });
+    writeFileSync(join(root, f.path), f.bytes);
+  }
+  return root;
+}
+
+/** Pieces of C that reach every path of the scanner: directives, export and wrapper calls, proxies, bad bytes. */
+const PIECES = [
+  'EXPORT_SYMBOL', 'EXPORT_SYMBOL_GPL', 'EXPORT_SYMBOL_NS_GPL', 'EXPORT_TRACEPOINT_SYMBOL', 'MODULE_IMPORT_NS', 'MY_EXPORT', 'DEFAULT_SYMBOL_NAMESPACE',
+  'static', 'extern', 'typedef', 'inline', 'const', 'struct', 'enum', 'DEFINE_MUTEX', 'DECLARE_BITMAP', 'LIST_HEAD', 'SYM_FUNC_START', 'ENTRY', 'GLOBAL',
+  'foo', 'bar', 'hmm_range_fault', 'x', 'y', '_z9', 'int', 'void',
+  '(', ')', '{', '}', ';', ',', '=', '==', '[', ']', '*', '.', '->', '-', ':', '##', '#', '"str\\"ing"', '"', "'a'", "'\\''", "'",
+  '/* c */', '/*', '*/', '// line', '\\\n', '\\\r\n', '\r\n', '\n', '\n', '\n', ' ', ' ', '\t', '0x1f', '1e+5', '42UL', '\xe9', '\xa0', '\x85', '\xff', '\r',
+  '\n#define ', '\n#define W(s) EXPORT_SYMBOL(s)\n', '\n#define DEFAULT_SYMBOL_NAMESPACE "NS" /* x */\n', '\n#define DEFAULT_SYMBOL_NAMESPACE CXL\n', '\n#define N 0x10 // n\n',
+  '\n#define P(a, b) a ## b\n', '\n#define Q foo bar\n', '\n#if 0\n', '\n#if (0)\n', '\n#ifdef X\n', '\n#else\n', '\n#elif 0\n', '\n#endif\n', '\n#undef W\n',
+  '\n#undef DEFAULT_SYMBOL_NAMESPACE\n', '\n#include "other.c"\n', '\n#include <asm/b.h>\n', '\n# 1 "x"\n',
+];
+const PATHS = ['a.c', 'b.h', 'c.S', 'include/linux/d.h', 'tools/e.h', 'f.c_shipped'];
+
+describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? 'KEXPORTS_SCANNER=js' : false }, () => {
+  it('was built and loads', () => {
+    assert.ok(addon, `the native scanner did not load: ${nativeLoadError()}`);
+  });
+
+  it('scans every file of the sample tree as lexer.ts does, with and without definitions kept', () => {
+    const paths = filesUnder(sampleTree);
+    assert.ok(paths.length > 20);
+    sameScans(sampleTree, paths);
+    sameScans(sampleTree, paths, true);
+    sameScans(sampleTree, paths, false, new Set(['HMM_EXPORT', 'EXPORT_SYMBOL']));
+  });
+
+  it('scans random C-like pieces as lexer.ts does', () => {
+    const file = fc.record({ path: fc.constantFrom(...PATHS), pieces: fc.array(fc.constantFrom(...PIECES), { maxLength: 120 }) });
+    fc.assert(
+      fc.property(fc.array(file, { minLength: 1, maxLength: 6 }), fc.boolean(), (files, keepDefs) => {
+        const written = files.map((f, k) => ({ path: `${k}/${f.path}`, bytes: Buffer.from(f.pieces.join(''), 'latin1') }));
+        sameScans(writeFiles(written), written.map((f) => f.path), keepDefs, new Set(['MY_EXPORT']));
+      }),
+      { numRuns: 250 },
+    );
+  });
+
+  it('scans arbitrary bytes as lexer.ts does', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.constantFrom(...PATHS), (bytes, path) => {
+        sameScans(writeFiles([{ path, bytes }]), [path]);
+      }),
+      { numRuns: 250 },
+    );
+  });
+
+  it('never takes a large header for define-only (skipped) where lexer.ts indexes something in it', () => {
+    const line = fc.constantFrom('#define REG_A 0x1f\n', '#define REG_I 0xAB\n', '#define REG_B (0x20UL)\n', '#define REG_C 7 /* c */\n', '#define REG_D 7 // d\n', '#ifndef G\n', '#endif\n', '/* c\n', ' * x\n', '\n', '\r\n',
+      '#define REG_E 0x\n', '#define REG_F foo\n', 'int x;\n', '#define REG_G 1 /* a */ b\n', '#ifdefx\n', '\tfoo\r\n', '#define REG_H\t(12)\t\n');
+    const big = (lines: string[]): Buffer => {
+      const chunk = lines.join('');
+      return Buffer.from(chunk.length ? chunk.repeat(Math.ceil((260 * 1024) / chunk.length)) : '', 'latin1');
+    };
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 12 }), (lines) => {
+        sameScans(writeFiles([{ path: 'include/asic_reg/r.h', bytes: big(lines) }]), ['include/asic_reg/r.h']);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('reports binary, too large and unreadable files as scanPath does, with the disk size and mtime', () => {
+    const root = writeFiles([
+      { path: 'ok.c', bytes: Buffer.from('int x;\nEXPORT_SYMBOL(x);\n') },
+      { path: 'bin.c', bytes: Buffer.from('int a;\n\n\x00b', 'latin1') },
+      { path: 'big.h', bytes: Buffer.alloc((1 << 20) + 1, 32) },
+    ]);
+    mkdirSync(join(root, 'dir.c'));
+    const paths = ['ok.c', 'bin.c', 'big.h', 'dir.c', 'gone.c'];
+    const native = new Native().scan(root, paths);
+    assert.deepEqual(native, jsScan(root, paths));
+    assert.deepEqual(
+      native.map((f) => f.skipped?.detail),
+      [undefined, 'NUL byte at line 3', `${(1 << 20) + 1} bytes, over the ${1 << 20}-byte limit`, 'EISDIR', 'ENOENT'],
+    );
+    assert.equal(native[0]!.mtimeMs, statSync(join(root, 'ok.c')).mtimeMs);
+  });
+
+  it('starts a new name table past its limit and says so, so the pool can map the names again', () => {
+    const native = new Native(50);
+    const paths = filesUnder(sampleTree);
+    const first = native.scan(sampleTree, paths);
+    const again = native.scan(sampleTree, paths);
+    assert.deepEqual(again, first);
+    assert.deepEqual(again, jsScan(sampleTree, paths));
+  });
+
+  it('builds the same index of the sample tree as lexer.ts, in-process and with a worker', async () => {
+    const summary = (index: Awaited<ReturnType<typeof buildIndex>>) => ({
+      exports: index.exports.map((e) => `${e.name} ${e.type} ${e.namespace ?? ''} ${e.file}:${e.line}`),
+      consumers: index.exports.map((e) => index.consumers(e).map((c) => `${c.file}:${c.line} ${c.cls} ${JSON.stringify(c.via ?? null)}`).join(' ')),
+    });
+    const js = summary(await buildIndex(sampleTree, { native: false }));
+    assert.deepEqual(summary(await buildIndex(sampleTree, { workers: 0 })), js);
+    assert.deepEqual(summary(await buildIndex(sampleTree, { workers: 1, workerScript: workerPath, chunkFiles: 3 })), js);
+  });
+});
