@@ -16,6 +16,18 @@ type Handle = { readonly [handleBrand]: true };
 interface Addon {
   create(exportNames: string[], nameLimit: number): Handle;
   scan(handle: Handle, root: string, paths: string[], maxBytes: number, wrapperNames: string[] | null, keepDefs: boolean): RawBatch;
+  /** Interner.internPacked on the interner's own arrays, grown by the caller to fit (see interner.ts). */
+  internPacked(
+    table: Int32Array,
+    hashes: Uint32Array,
+    starts: Uint32Array,
+    lens: Uint16Array,
+    arena: Uint8Array,
+    state: Float64Array,
+    bytes: Uint8Array,
+    byteLens: Uint16Array,
+    out: Int32Array,
+  ): void;
 }
 
 interface RawBatch {

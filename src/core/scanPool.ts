@@ -58,6 +58,7 @@ export interface PoolOptions {
 }
 
 const CHUNK = 128;
+const IN_FLIGHT = 4;
 
 /** Scans `paths`; each result's uses carry global name ids from `table`. */
 export async function scanFiles(paths: readonly string[], table: NameTable, opts: PoolOptions): Promise<ScannedFile[]> {
@@ -162,8 +163,8 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
       const w = new Worker(script, { workerData: setup });
       workers.push(w);
       const map = new IdMap(table);
-      // Two chunks in flight: the worker starts the next while this thread, busy with its own chunk,
-      // has not yet read the last reply (with one, the worker waited half the time).
+      // Chunks in flight: the worker goes on while this thread, busy with its own chunk, has not yet
+      // read its last replies (with one, the worker waited half the time).
       const pending: number[] = [];
       let closed = false;
       const feed = (): void => {
@@ -195,8 +196,7 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
         for (const other of workers) void other.terminate();
         reject(new Error(`scan worker failed: ${err.message}`));
       });
-      feed();
-      feed();
+      for (let k = 0; k < IN_FLIGHT; k++) feed();
     }
 
     const scan = chunkScanner(table, opts);

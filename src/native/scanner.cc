@@ -1738,6 +1738,80 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// internPacked(table, hashes, starts, lens, arena, state, bytes, byteLens, out): Interner.internPacked
+// of interner.ts on the JS interner's own arrays, which the caller has grown for every name to fit
+// (ids, arena, and a table at most 0.6 full after). state = [count, arenaUsed] is updated.
+bool typed(napi_env env, napi_value v, void **data, size_t *count) {
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  return napi_get_typedarray_info(env, v, &type, count, data, &ab, &offset) == napi_ok;
+}
+
+napi_value InternPacked(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int32_t *table;
+  uint32_t *hashes, *starts;
+  uint16_t *lens, *byteLens;
+  uint8_t *arena, *bytes;
+  double *state;
+  int32_t *out;
+  size_t nTable, nIds, nStarts, nLens, nArena, nState, nBytes, nNames, nOut;
+  if (argc < 9 || !typed(env, argv[0], (void **)&table, &nTable) || !typed(env, argv[1], (void **)&hashes, &nIds) || !typed(env, argv[2], (void **)&starts, &nStarts) ||
+      !typed(env, argv[3], (void **)&lens, &nLens) || !typed(env, argv[4], (void **)&arena, &nArena) || !typed(env, argv[5], (void **)&state, &nState) ||
+      !typed(env, argv[6], (void **)&bytes, &nBytes) || !typed(env, argv[7], (void **)&byteLens, &nNames) || !typed(env, argv[8], (void **)&out, &nOut)) {
+    napi_throw_type_error(env, nullptr, "internPacked(table, hashes, starts, lens, arena, state, bytes, lens, out)");
+    return nullptr;
+  }
+  uint32_t count = (uint32_t)state[0];
+  size_t used = (size_t)state[1];
+  uint32_t mask = (uint32_t)nTable - 1;
+  size_t ids = nIds < nStarts ? nIds : nStarts;
+  if (nLens < ids) ids = nLens;
+  if ((nTable & mask) != 0 || nState < 2 || nOut < nNames || count + nNames > ids || used + nBytes > nArena || (uint64_t)(count + nNames) * 5 > (uint64_t)nTable * 3) {
+    napi_throw_range_error(env, nullptr, "internPacked: the interner was not grown to fit");
+    return nullptr;
+  }
+  size_t pos = 0;
+  for (size_t k = 0; k < nNames; k++) {
+    uint32_t len = byteLens[k];
+    if (pos + len > nBytes) {
+      napi_throw_range_error(env, nullptr, "internPacked: lengths past the bytes");
+      return nullptr;
+    }
+    const uint8_t *p = bytes + pos;
+    pos += len;
+    uint32_t h = 0x811c9dc5u;
+    for (uint32_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x01000193u;
+    uint32_t slot = h & mask;
+    int32_t found = -1;
+    for (;;) {
+      int32_t id = table[slot];
+      if (id < 0) break;
+      if (hashes[id] == h && lens[id] == len && sameBytes(arena + starts[id], p, len)) {
+        found = id;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (found < 0) {
+      found = (int32_t)count++;
+      hashes[found] = h;
+      starts[found] = (uint32_t)used;
+      lens[found] = (uint16_t)len;
+      memcpy(arena + used, p, len);
+      used += len;
+      table[slot] = found;
+    }
+    out[k] = found;
+  }
+  state[0] = count;
+  state[1] = (double)used;
+  return nullptr;
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -1747,5 +1821,7 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "create", fn) != napi_ok) return nullptr;
   if (napi_create_function(env, "scan", NAPI_AUTO_LENGTH, ScanFiles, nullptr, &fn) != napi_ok) return nullptr;
   if (napi_set_named_property(env, exports, "scan", fn) != napi_ok) return nullptr;
+  if (napi_create_function(env, "internPacked", NAPI_AUTO_LENGTH, InternPacked, nullptr, &fn) != napi_ok) return nullptr;
+  if (napi_set_named_property(env, exports, "internPacked", fn) != napi_ok) return nullptr;
   return exports;
 }

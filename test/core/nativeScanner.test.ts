@@ -8,6 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildIndex } from '../../src/core/index';
+import { Interner } from '../../src/core/interner';
 import { nativeAddon, nativeLoadError, NativeScanner } from '../../src/core/nativeScanner';
 import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scanFile';
 import { sampleTree, tempDir, workerPath } from '../helpers';
@@ -168,6 +169,31 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     const again = native.scan(sampleTree, paths);
     assert.deepEqual(again, first);
     assert.deepEqual(again, jsScan(sampleTree, paths));
+  });
+
+  it('interns a large batch of names natively to the same ids as one at a time, and the table goes on working', () => {
+    const name = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,20}$/);
+    fc.assert(
+      fc.property(fc.array(name, { minLength: 256, maxLength: 3000 }), fc.array(name, { maxLength: 50 }), (batch, later) => {
+        const bytes = Buffer.from(batch.join(''), 'latin1');
+        const lens = Uint16Array.from(batch, (n) => n.length);
+        const bulk = new Interner(4);
+        bulk.intern('already_there');
+        const one = new Interner(4);
+        one.intern('already_there');
+        assert.deepEqual([...bulk.internPacked(bytes, lens)], batch.map((n) => one.intern(n)));
+        assert.equal(bulk.size, one.size);
+        for (const n of [...batch, ...later]) assert.equal(bulk.intern(n), one.intern(n));
+        for (let id = 0; id < one.size; id++) {
+          assert.equal(bulk.name(id), one.name(id));
+          assert.equal(bulk.find(one.name(id)), id);
+        }
+        // A saved and restored table finds the natively interned names too.
+        const restored = new Interner(0, bulk.state());
+        for (const n of batch) assert.equal(restored.find(n), one.find(n));
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('builds the same index of the sample tree as lexer.ts, in-process and with a worker', async () => {
