@@ -28,8 +28,8 @@ function timed(cmd, args, opts = {}) {
   return { ms: Math.round(ms), rss, stdout: r.stdout, status: r.status };
 }
 
-function runner_(mode, cacheDir) {
-  const r = spawnSync(process.execPath, [runner, mode, tree, cacheDir, worker], { encoding: 'utf8', maxBuffer: 1 << 28 });
+function runner_(mode, cacheDir, env = {}) {
+  const r = spawnSync(process.execPath, [runner, mode, tree, cacheDir, worker], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, KEXPORTS_ADDON: join(repo, 'dist/kexports-scanner.node'), ...env } });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -58,6 +58,14 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-'));
 try {
   const cold = runner_('cold', cacheDir);
   row('kexports cold full index (all exports, all consumers)', cold.openMs, cold.maxRssMB, `${cold.exports} exports, ${cold.files} files, ${(cold.bytes / 1e9).toFixed(2)} GB; ${Object.entries(cold.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  // The same with the JavaScript scanner (lexer.ts), which the native one was ported from.
+  const jsCacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-js-'));
+  try {
+    const js = runner_('cold', jsCacheDir, { KEXPORTS_SCANNER: 'js' });
+    row('the same with the JavaScript scanner (KEXPORTS_SCANNER=js)', js.openMs, js.maxRssMB, `${js.exports} exports; ${Object.entries(js.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  } finally {
+    rmSync(jsCacheDir, { recursive: true, force: true });
+  }
   const warm = runner_('warm', cacheDir);
   row('kexports warm start from the cache', warm.openMs, warm.maxRssMB, Object.entries(warm.phases).map(([k, v]) => `${k} ${v}`).join(', '));
   console.log('');

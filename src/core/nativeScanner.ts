@@ -16,6 +16,7 @@ type Handle = { readonly [handleBrand]: true };
 interface Addon {
   create(exportNames: string[], nameLimit: number): Handle;
   scan(handle: Handle, root: string, paths: string[], maxBytes: number, wrapperNames: string[] | null, keepDefs: boolean): RawBatch;
+  release(handle: Handle): void;
   /** Interner.internPacked on the interner's own arrays, grown by the caller to fit (see interner.ts). */
   internPacked(
     table: Int32Array,
@@ -55,9 +56,13 @@ export const ADDON_FILE = 'kexports-scanner.node';
 let loaded: Addon | null | undefined;
 let loadError: string | undefined;
 
-/** Where the build puts the addon: beside the bundles, or dist/ when running from src/ (tests). */
+/**
+ * Where the build puts the addon: beside the bundles, or dist/ when running from src/ (tests).
+ * KEXPORTS_ADDON names it for a bundle elsewhere (the bench's ES module, which has no __dirname).
+ */
 function candidates(): string[] {
-  return [join(__dirname, ADDON_FILE), join(__dirname, '..', '..', 'dist', ADDON_FILE)];
+  const here = typeof __dirname === 'string' ? [join(__dirname, ADDON_FILE), join(__dirname, '..', '..', 'dist', ADDON_FILE)] : [];
+  return process.env.KEXPORTS_ADDON ? [process.env.KEXPORTS_ADDON, ...here] : here;
 }
 
 /** The addon, or undefined (and why, in nativeLoadError()) when it is missing, fails to load or is turned off. */
@@ -74,7 +79,10 @@ export function nativeAddon(): Addon | undefined {
     return undefined;
   }
   try {
-    loaded = createRequire(__filename)(file) as Addon;
+    const addon = createRequire(file)(file) as Partial<Addon>;
+    const missing = (['create', 'scan', 'release', 'internPacked'] as const).filter((f) => typeof addon[f] !== 'function');
+    if (missing.length) loadError = `${file} is older than this kexports (no ${missing.join(', ')}): npm run build`;
+    else loaded = addon as Addon;
   } catch (e) {
     loadError = `${file}: ${(e as Error).message}`;
   }
@@ -99,6 +107,11 @@ export class NativeScanner {
   scan(root: string, paths: string[], maxBytes: number, wrapperNames?: ReadonlySet<string>, keepDefs = false): NativeBatch {
     const raw = this.addon.scan(this.handle, root, paths, maxBytes, wrapperNames ? [...wrapperNames] : null, keepDefs);
     return { fresh: raw.fresh, names: raw.names, nameLens: raw.nameLens, files: toFiles(paths, raw, maxBytes), usesBuffer: raw.uses.buffer as ArrayBuffer };
+  }
+
+  /** Frees the names now (tens of MB for a kernel tree); a later scan starts afresh. */
+  release(): void {
+    this.addon.release(this.handle);
   }
 }
 

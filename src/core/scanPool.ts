@@ -70,32 +70,37 @@ export async function scanFiles(paths: readonly string[], table: NameTable, opts
 }
 
 /** This thread's scanner for a pool: native where built, its names mapped to the table by an IdMap. */
-function chunkScanner(table: NameTable, opts: PoolOptions): (chunk: string[]) => ScannedFile[] {
+function chunkScanner(table: NameTable, opts: PoolOptions): { scan: (chunk: string[]) => ScannedFile[]; close: () => void } {
   const addon = opts.native === false ? undefined : nativeAddon();
   if (!addon) {
     const scanner = newScanner(table.interner);
-    return (chunk) => chunk.map((p) => scanPath(scanner, opts.root, p, opts.maxBytes, opts.wrapperNames));
+    return { scan: (chunk) => chunk.map((p) => scanPath(scanner, opts.root, p, opts.maxBytes, opts.wrapperNames)), close: () => {} };
   }
   const scanner = new NativeScanner(addon, opts.workerNameLimit);
   const map = new IdMap(table);
-  return (chunk) => {
+  const scan = (chunk: string[]): ScannedFile[] => {
     const batch = scanner.scan(opts.root, chunk, opts.maxBytes, opts.wrapperNames);
     map.add(batch.names, batch.nameLens, batch.fresh);
     for (const f of batch.files) if (f.scan) map.translate(f.scan.uses);
     return batch.files;
   };
+  return { scan, close: () => scanner.release() };
 }
 
 /** In-process scans intern straight into the global table (the native scanner's names are mapped). */
 function scanInProcess(paths: readonly string[], table: NameTable, opts: PoolOptions): ScannedFile[] {
   if (opts.native !== false && nativeAddon()) {
-    const scan = chunkScanner(table, opts);
+    const scanner = chunkScanner(table, opts);
     const chunk = opts.chunkFiles ?? CHUNK;
     const out: ScannedFile[] = [];
-    for (let k = 0; k < paths.length; k += chunk) {
-      if (opts.token?.isCancellationRequested) break;
-      for (const f of scan(paths.slice(k, k + chunk))) out.push(f);
-      opts.onProgress?.(out.length, paths.length);
+    try {
+      for (let k = 0; k < paths.length; k += chunk) {
+        if (opts.token?.isCancellationRequested) break;
+        for (const f of scanner.scan(paths.slice(k, k + chunk))) out.push(f);
+        opts.onProgress?.(out.length, paths.length);
+      }
+    } finally {
+      scanner.close();
     }
     return out;
   }
@@ -199,11 +204,14 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
       for (let k = 0; k < IN_FLIGHT; k++) feed();
     }
 
-    const scan = chunkScanner(table, opts);
+    const scanner = chunkScanner(table, opts);
     const mainTurn = (): void => {
       const job = take();
-      if (!job) return finished();
-      results[job.slot] = scan(job.chunk);
+      if (!job) {
+        scanner.close();
+        return finished();
+      }
+      results[job.slot] = scanner.scan(job.chunk);
       done += job.chunk.length;
       opts.onProgress?.(done, paths.length);
       setImmediate(mainTurn);

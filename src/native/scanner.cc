@@ -1616,6 +1616,21 @@ napi_value Create(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+// release(handle): frees the scanner's names and read buffer now, not when the handle is collected.
+napi_value Release(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Instance *in = nullptr;
+  napi_valuetype t = napi_undefined;
+  if (argc == 1 && napi_typeof(env, argv[0], &t) == napi_ok && t == napi_external && napi_get_value_external(env, argv[0], (void **)&in) == napi_ok && in) {
+    delete in->sh;
+    in->sh = nullptr;
+    Bytes().swap(in->readBuf);
+  }
+  return nullptr;
+}
+
 // scan(handle, root, paths, maxBytes, wrapperNames | null, keepDefs)
 napi_value ScanFiles(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -1821,6 +1836,8 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "create", fn) != napi_ok) return nullptr;
   if (napi_create_function(env, "scan", NAPI_AUTO_LENGTH, ScanFiles, nullptr, &fn) != napi_ok) return nullptr;
   if (napi_set_named_property(env, exports, "scan", fn) != napi_ok) return nullptr;
+  if (napi_create_function(env, "release", NAPI_AUTO_LENGTH, Release, nullptr, &fn) != napi_ok) return nullptr;
+  if (napi_set_named_property(env, exports, "release", fn) != napi_ok) return nullptr;
   if (napi_create_function(env, "internPacked", NAPI_AUTO_LENGTH, InternPacked, nullptr, &fn) != napi_ok) return nullptr;
   if (napi_set_named_property(env, exports, "internPacked", fn) != napi_ok) return nullptr;
   return exports;
