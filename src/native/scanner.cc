@@ -17,6 +17,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <string_view>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -71,10 +72,21 @@ inline uint32_t hashName(const uint8_t *p, size_t n) {
   return (uint32_t)(h ^ (h >> 32));
 }
 
+// Eight bytes at a time; both sides have seven readable bytes past the end (file buffers' PAD, the
+// arena's slack, padded copies).
 inline bool sameBytes(const uint8_t *a, const uint8_t *b, uint32_t n) {
-  for (uint32_t k = 0; k < n; k++)
-    if (a[k] != b[k]) return false;
-  return true;
+  uint32_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    uint64_t x, y;
+    memcpy(&x, a + k, 8);
+    memcpy(&y, b + k, 8);
+    if (x != y) return false;
+  }
+  if (k == n) return true;
+  uint64_t x, y;
+  memcpy(&x, a + k, 8);
+  memcpy(&y, b + k, 8);
+  return ((x ^ y) & (~0ull >> (64 - 8 * (n - k)))) == 0;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -107,7 +119,8 @@ struct Names {
   std::vector<Slot> table;
   uint32_t mask = 0;
   std::vector<Entry> entries;
-  Bytes arena;
+  Bytes arena;  // names back to back, `used` bytes, then at least 8 spare
+  size_t used = 0;
   std::vector<CacheLine> cache;
   uint32_t count = 0;
 
@@ -115,7 +128,7 @@ struct Names {
     table.assign(1 << 16, Slot{0, -1});
     mask = (1 << 16) - 1;
     cache.assign(1 << CACHE_BITS, CacheLine{0, 0, 0, 0});
-    arena.reserve(1 << 20);
+    arena.resize(1 << 20);
   }
 
   uint32_t intern(const uint8_t *p, size_t n0, uint32_t h) {
@@ -137,8 +150,10 @@ struct Names {
       slot = (slot + 1) & mask;
     }
     uint32_t id = count++;
-    entries.push_back(Entry{h, (uint32_t)arena.size(), (uint16_t)n, 0, 0, 0, 0, -1});
-    arena.insert(arena.end(), p, p + n);
+    entries.push_back(Entry{h, (uint32_t)used, (uint16_t)n, 0, 0, 0, 0, -1});
+    if (used + n + 8 > arena.size()) arena.resize((used + n + 8) * 2);
+    memcpy(arena.data() + used, p, n);
+    used += n;
     table[slot] = Slot{h, (int32_t)id};
     c = CacheLine{h, id, entries[id].start, (uint16_t)n};
     if ((uint64_t)count * 5 > (uint64_t)table.size() * 3) rehash();
@@ -151,6 +166,20 @@ struct Names {
   }
 
   std::string name(uint32_t id) const { return std::string((const char *)arena.data() + entries[id].start, entries[id].len); }
+
+  bool startsWith(uint32_t id, const char *w) const {
+    size_t l = strlen(w);
+    return entries[id].len >= l && memcmp(arena.data() + entries[id].start, w, l) == 0;
+  }
+  bool endsWith(uint32_t id, const char *w) const {
+    size_t l = strlen(w);
+    return entries[id].len >= l && memcmp(arena.data() + entries[id].start + entries[id].len - l, w, l) == 0;
+  }
+  bool contains(uint32_t id, const char *w) const {
+    const char *b = (const char *)arena.data() + entries[id].start;
+    return std::string_view(b, entries[id].len).find(w) != std::string_view::npos;
+  }
+  bool is(uint32_t id, const char *w) const { return entries[id].len == strlen(w) && startsWith(id, w); }
 
   void rehash() {
     std::vector<Slot> next(table.size() * 2, Slot{0, -1});
@@ -175,8 +204,15 @@ struct Json {
   void str(const uint8_t *p, size_t n) {
     static const char hex[] = "0123456789abcdef";
     s.push_back('"');
+    size_t run = 0;  // plain bytes waiting to be appended in one go
     for (size_t k = 0; k < n; k++) {
       uint8_t c = p[k];
+      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+        run++;
+        continue;
+      }
+      s.append((const char *)p + k - run, run);
+      run = 0;
       if (c == '"' || c == '\\') {
         s.push_back('\\');
         s.push_back((char)c);
@@ -184,8 +220,9 @@ struct Json {
         s += "\\u00";
         s.push_back(hex[c >> 4]);
         s.push_back(hex[c & 15]);
-      } else s.push_back((char)c);
+      }
     }
+    s.append((const char *)p + n - run, run);
     s.push_back('"');
   }
   void str(const std::string &t) { str((const uint8_t *)t.data(), t.size()); }
@@ -283,9 +320,6 @@ bool endsWith(const std::string &s, const char *p) {
   return s.size() >= n && s.compare(s.size() - n, n, p) == 0;
 }
 
-bool isAsmDefMacro(const std::string &name) {
-  return (startsWith(name, "SYM_") && name.find("_START") != std::string::npos) || name == "ENTRY" || name == "GLOBAL" || name == "SYM_FUNC_ALIAS";
-}
 
 // ---------------------------------------------------------------------------------------------------
 // isDefineOnly (scanFile.ts): every line, split at \n and \r, is a `#define NAME [number]`, a guard
@@ -990,10 +1024,9 @@ struct Scan {
     } else if (prev == P_NONE || prev == P_OTHER || prevStorage) {
       size_t t = skipSpaces(i);
       if (buf[t] == 40 && !(flags & F_STORAGE)) {
-        std::string nm = names.name(id);
         if (!stmtSkip) record(id, line, ctx);
-        if (startsWith(nm, "DECLARE_")) macroSkip = true;
-        else if (startsWith(nm, "DEFINE_") || endsWith(nm, "_HEAD")) macroDefines = true;
+        if (names.startsWith(id, "DECLARE_")) macroSkip = true;
+        else if (names.startsWith(id, "DEFINE_") || names.endsWith(id, "_HEAD")) macroDefines = true;
         macroCallParen = 1;
       }
     }
@@ -1003,9 +1036,8 @@ struct Scan {
     if (buf[i] == 58 && brace == 0) {
       addDef(id, line, line, false, 3);
     } else {
-      std::string nm = names.name(id);
       size_t t = skipSpaces(i);
-      if (buf[t] == 40 && isAsmDefMacro(nm)) {
+      if (buf[t] == 40 && ((names.startsWith(id, "SYM_") && names.contains(id, "_START")) || names.is(id, "ENTRY") || names.is(id, "GLOBAL") || names.is(id, "SYM_FUNC_ALIAS"))) {
         std::vector<std::string> args = parseArgs(t);
         if (!args.empty() && isIdentifier(args[0])) addDef(names.intern(args[0]), line, line, false, 3);
         prev = P_OTHER;
@@ -1017,7 +1049,7 @@ struct Scan {
     return i;
   }
 
-  size_t punct(uint8_t c, size_t i) {
+  inline __attribute__((always_inline)) size_t punct(uint8_t c, size_t i) {
     switch (c) {
       case 40:
         if (brace == 0 && paren == 0 && declId >= 0 && prev == P_IDENT && !stmtHasEq && !macroCallParen) {
@@ -1805,7 +1837,7 @@ napi_value InternPacked(napi_env env, napi_callback_info info) {
     for (;;) {
       int32_t id = table[slot];
       if (id < 0) break;
-      if (hashes[id] == h && lens[id] == len && sameBytes(arena + starts[id], p, len)) {
+      if (hashes[id] == h && lens[id] == len && memcmp(arena + starts[id], p, len) == 0) {  // no padding here: memcmp
         found = id;
         break;
       }
