@@ -32,6 +32,8 @@ export function buildNative({ force = false, log = console.warn } = {}) {
     return true;
   } catch (e) {
     rmSync(tmp, { force: true });
+    // An addon from an older source must not stay behind, built from code that no longer compiles.
+    rmSync(out, { force: true });
     log(`kexports: ${cxx} could not build the native scanner (${e.message.split('\n')[0]}); scans use the JavaScript scanner`);
     return false;
   }

@@ -226,6 +226,36 @@ struct Json {
     s.push_back('"');
   }
   void str(const std::string &t) { str((const uint8_t *)t.data(), t.size()); }
+
+  // Values of a tuple: strings, numbers, string lists, null.
+  void val(const std::string &t) { str(t); }
+  void val(int64_t v) { num(v); }
+  void val(std::nullptr_t) { raw("null"); }
+  void val(const std::vector<std::string> &list) {
+    ch('[');
+    for (size_t k = 0; k < list.size(); k++) {
+      if (k) ch(',');
+      str(list[k]);
+    }
+    ch(']');
+  }
+  template <typename T>
+  typename std::enable_if<std::is_integral<T>::value>::type val(T v) {
+    num((int64_t)v);
+  }
+  template <typename... T>
+  void tuple(const T &...xs) {
+    ch('[');
+    bool first = true;
+    (item(first, xs), ...);
+    ch(']');
+  }
+  template <typename T>
+  void item(bool &first, const T &x) {
+    if (!first) ch(',');
+    first = false;
+    val(x);
+  }
 };
 
 // The regular expressions lexer.ts applies to define bodies, as plain loops. `.` in JS excludes
@@ -1331,7 +1361,8 @@ struct Scan {
     if (inDefine) endDefine(n);
   }
 
-  // The rare parts, as lexer.ts's FileScan, minus uses and lines.
+  // The rare parts, as lexer.ts's FileScan, minus uses and lines: each record a JSON tuple, read
+  // back by nativeScanner.ts's toScan().
   void json(Json &out) {
     bool keep = !exports.empty() || keepDefs;
     bool macros = (!exports.empty() || !includes.empty()) && !localMacros.empty();
@@ -1339,133 +1370,45 @@ struct Scan {
       out.ch('0');
       return;
     }
-    out.ch('{');
-    out.raw("\"e\":[");
+    out.raw("{\"e\":[");
     for (size_t k = 0; k < exports.size(); k++) {
       const Export &e = exports[k];
       if (k) out.ch(',');
-      out.ch('[');
-      out.str(e.macro);
-      out.raw(",[");
-      for (size_t a = 0; a < e.args.size(); a++) {
-        if (a) out.ch(',');
-        out.str(e.args[a]);
-      }
-      out.raw("],");
-      out.num(e.line);
-      out.ch(',');
-      out.num(e.col);
-      out.ch(',');
-      out.num(e.endLine);
-      out.ch(',');
-      out.num(e.endCol);
-      out.ch(',');
-      out.str(e.cond);
-      if (e.hasNs) {
-        out.ch(',');
-        out.str(e.ns);
-        out.ch(',');
-        out.num(e.nsLine);
-        out.ch(',');
-        out.num(e.late ? 1 : 0);
-      }
-      out.ch(']');
+      if (e.hasNs) out.tuple(e.macro, e.args, e.line, e.col, e.endLine, e.endCol, e.cond, e.ns, e.nsLine, e.late ? 1 : 0);
+      else out.tuple(e.macro, e.args, e.line, e.col, e.endLine, e.endCol, e.cond);
     }
     out.raw("],\"d\":[");
-    if (keep) {
-      for (size_t d = 0; d < defIds.size(); d++) {
-        if (d) out.ch(',');
-        out.ch('[');
-        out.str(names.name(defIds[d]));
-        uint32_t ln = defMeta[d * 4], end = defMeta[d * 4 + 1];
-        out.ch(',');
-        out.num(ln);
-        out.ch(',');
-        out.num(end > ln ? end : ln);
-        out.ch(',');
-        out.num(defMeta[d * 4 + 2]);
-        out.ch(',');
-        out.num(defMeta[d * 4 + 3]);
-        out.ch(']');
-      }
+    for (size_t d = 0; keep && d < defIds.size(); d++) {
+      if (d) out.ch(',');
+      uint32_t ln = defMeta[d * 4], end = defMeta[d * 4 + 1];
+      out.tuple(names.name(defIds[d]), ln, end > ln ? end : ln, defMeta[d * 4 + 2], defMeta[d * 4 + 3]);
     }
     out.raw("],\"p\":[");
     for (size_t k = 0; k < proxies.size(); k++) {
       if (k) out.ch(',');
-      out.ch('[');
-      out.str(proxies[k].name);
-      out.ch(',');
-      out.num(proxies[k].line);
-      out.ch(',');
-      out.num(proxies[k].isMacro ? 1 : 0);
-      out.ch(']');
+      out.tuple(proxies[k].name, proxies[k].line, proxies[k].isMacro ? 1 : 0);
     }
     out.raw("],\"w\":[");
     for (size_t k = 0; k < wrappers.size(); k++) {
-      const Wrapper &w = wrappers[k];
       if (k) out.ch(',');
-      out.ch('[');
-      out.str(w.name);
-      out.raw(",[");
-      for (size_t a = 0; a < w.params.size(); a++) {
-        if (a) out.ch(',');
-        out.str(w.params[a]);
-      }
-      out.raw("],");
-      out.num(w.line);
-      out.ch(',');
-      out.str(w.body);
-      out.ch(',');
-      out.num(w.undefLine);
-      out.ch(']');
+      out.tuple(wrappers[k].name, wrappers[k].params, wrappers[k].line, wrappers[k].body, wrappers[k].undefLine);
     }
     out.raw("],\"i\":[");
     for (size_t k = 0; k < imports.size(); k++) {
       if (k) out.ch(',');
-      out.ch('[');
-      out.str(imports[k].ns);
-      out.ch(',');
-      out.num(imports[k].line);
-      out.ch(']');
+      out.tuple(imports[k].ns, imports[k].line);
     }
     out.raw("],\"m\":[");
-    if (macros) {
-      for (size_t k = 0; k < localMacros.size(); k++) {
-        const LocalMacro &m = localMacros[k];
-        if (k) out.ch(',');
-        out.ch('[');
-        out.str(m.name);
-        out.ch(',');
-        if (m.hasParams) {
-          out.ch('[');
-          for (size_t a = 0; a < m.params.size(); a++) {
-            if (a) out.ch(',');
-            out.str(m.params[a]);
-          }
-          out.ch(']');
-        } else out.raw("null");
-        out.ch(',');
-        out.str(m.body);
-        out.ch(',');
-        out.num(m.line);
-        out.ch(']');
-      }
+    for (size_t k = 0; macros && k < localMacros.size(); k++) {
+      const LocalMacro &m = localMacros[k];
+      if (k) out.ch(',');
+      if (m.hasParams) out.tuple(m.name, m.params, m.body, m.line);
+      else out.tuple(m.name, nullptr, m.body, m.line);
     }
     out.raw("],\"n\":[");
     for (size_t k = 0; k < includes.size(); k++) {
-      const Include &inc = includes[k];
       if (k) out.ch(',');
-      out.ch('[');
-      out.str(inc.target);
-      out.ch(',');
-      out.num(inc.system ? 1 : 0);
-      out.ch(',');
-      out.num(inc.line);
-      out.ch(',');
-      out.num(inc.col);
-      out.ch(',');
-      out.num(inc.endCol);
-      out.ch(']');
+      out.tuple(includes[k].target, includes[k].system ? 1 : 0, includes[k].line, includes[k].col, includes[k].endCol);
     }
     out.raw("]}");
   }
@@ -1648,14 +1591,21 @@ napi_value Create(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+// The scanner behind a handle from create(), or nullptr.
+Instance *scannerOf(napi_env env, napi_value v) {
+  napi_valuetype t = napi_undefined;
+  void *in = nullptr;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &in) != napi_ok) return nullptr;
+  return (Instance *)in;
+}
+
 // release(handle): frees the scanner's names and read buffer now, not when the handle is collected.
 napi_value Release(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  Instance *in = nullptr;
-  napi_valuetype t = napi_undefined;
-  if (argc == 1 && napi_typeof(env, argv[0], &t) == napi_ok && t == napi_external && napi_get_value_external(env, argv[0], (void **)&in) == napi_ok && in) {
+  Instance *in = argc == 1 ? scannerOf(env, argv[0]) : nullptr;
+  if (in) {
     delete in->sh;
     in->sh = nullptr;
     Bytes().swap(in->readBuf);
@@ -1668,9 +1618,7 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  Instance *in = nullptr;
-  napi_valuetype ht = napi_undefined;
-  if (argc == 6 && napi_typeof(env, argv[0], &ht) == napi_ok && ht == napi_external) napi_get_value_external(env, argv[0], (void **)&in);
+  Instance *in = argc == 6 ? scannerOf(env, argv[0]) : nullptr;
   napi_value *args = argv + 1;
   std::string root;
   std::vector<std::string> paths, wrapperNames;
