@@ -11,6 +11,7 @@ import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linke
 import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readKbuildNamespaces, treeDir } from './kbuild';
 import { DEF_CTX, type Definition, type ImportNs, type IncludeRef, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
 import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer } from './scanFile';
+import { Interner } from './interner';
 import { NameTable, scanFiles } from './scanPool';
 import { grown } from './typed';
 import { walkTree, type WalkResult } from './walk';
@@ -777,8 +778,13 @@ export async function buildIndex(root: string, opts: IndexOptions = {}): Promise
   return buildIndexFromWalk(root, walk, opts);
 }
 
+/** Names a tree has per source file, about (linux-6.1: 2.14 M for 56,731 files). */
+const NAMES_PER_FILE = 40;
+
 export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: IndexOptions = {}): Promise<KernelIndex> {
-  const index = new KernelIndex(root);
+  // A name table sized for the tree from the start: growing it to linux's size rehashed 1.9 M names.
+  const log2 = Math.ceil(Math.log2((walk.sources.length * NAMES_PER_FILE) / 0.6));
+  const index = new KernelIndex(root, new NameTable(new Interner(Math.max(16, Math.min(23, log2)))));
   const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const pool = { root, maxBytes, workers: opts.workers, workerScript: opts.workerScript, onProgress: opts.onProgress, token: opts.token, chunkFiles: opts.chunkFiles, workerNameLimit: opts.workerNameLimit, native: opts.native };
   let t = performance.now();

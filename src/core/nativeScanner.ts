@@ -93,6 +93,11 @@ export function nativeLoadError(): string | undefined {
   return loadError;
 }
 
+/** Which scanner whole-tree scans use, and why not the native one, for logs. */
+export function scannerInUse(): string {
+  return nativeAddon() ? 'whole-tree scans use the native scanner' : `whole-tree scans use the JavaScript scanner: ${nativeLoadError()}`;
+}
+
 /** A scanner with its own names, kept until `nameLimit` is passed; then it starts afresh (batch.fresh). */
 export class NativeScanner {
   private readonly handle: Handle;

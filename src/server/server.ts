@@ -25,6 +25,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { openIndex } from '../core/engine';
 import { licenseWords } from '../core/exportMacros';
 import type { Export, KernelIndex } from '../core/index';
+import { scannerInUse } from '../core/nativeScanner';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 import { findTreeRoot } from '../core/tree';
 import { replyText } from '../core/review/reply';
@@ -226,6 +227,7 @@ export class KexportsServer {
         for (const d of this.documents.all()) this.applyDocument(d);
         progress.done();
         const skipped = index.stats.skipped.length;
+        if (run === 1) this.conn.console.log(`kexports: ${scannerInUse()}`);
         this.setStatus('ready', `${index.exports.length.toLocaleString('en-US')} exports in ${index.files.filter((f) => f.alive).length.toLocaleString('en-US')} files, ${Math.round(performance.now() - t)} ms${skipped ? `; ${skipped} skipped` : ''}`);
         this.republish();
         this.refreshLenses();

@@ -37,6 +37,19 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
     assert.ok(reports.includes('Indexing 27 / 27 files'), reports.join(' | '));
     assert.deepEqual(lsp.statuses[0], { state: 'indexing', message: `indexing ${root}` });
     assert.match(lsp.statuses[1]!.message, /^21 exports in 27 files, \d+ ms$/);
+    // The Output channel says which scanner indexed the tree (the JavaScript one, and why, below).
+    assert.ok(lsp.logs.includes('kexports: whole-tree scans use the native scanner'), lsp.logs.join(' | '));
+  });
+
+  it('says in its log when whole-tree scans use the JavaScript scanner, and why', async () => {
+    const js = new LspClient(copySampleTree(), undefined, { env: { KEXPORTS_SCANNER: 'js' } });
+    try {
+      await js.start();
+      await js.until(() => js.statuses.find((s) => s.state === 'ready'), 'the index');
+      assert.ok(js.logs.includes('kexports: whole-tree scans use the JavaScript scanner: KEXPORTS_SCANNER=js'), js.logs.join(' | '));
+    } finally {
+      await js.stop();
+    }
   });
 
   it('publishes the findings of an opened file with codes, ranges and README links', async () => {

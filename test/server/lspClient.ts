@@ -18,6 +18,8 @@ export class LspClient {
   lensRefreshes = 0;
   readonly statuses: { state: string; message: string }[] = [];
   readonly messages: { type: number; message: string }[] = [];
+  /** window/logMessage texts: the Output channel's lines. */
+  readonly logs: string[] = [];
   readonly published = new Map<string, Published>();
   private waiters: (() => void)[] = [];
   settings: unknown = {};
@@ -43,7 +45,7 @@ export class LspClient {
       this.note(() => this.messages.push({ type: p.type, message: p.message }));
       return null;
     });
-    this.conn.onNotification('window/logMessage', () => undefined);
+    this.conn.onNotification('window/logMessage', (p: { message: string }) => this.note(() => this.logs.push(p.message)));
     this.conn.onNotification('textDocument/publishDiagnostics', (p: Published) => this.note(() => this.published.set(p.uri, p)));
     this.conn.listen();
   }
