@@ -69,7 +69,10 @@ export async function scanFiles(paths: readonly string[], table: NameTable, opts
   return scanWithWorkers(paths, table, opts, script, wanted);
 }
 
-/** This thread's scanner for a pool: native where built, its names mapped to the table by an IdMap. */
+/**
+ * This thread's scanner for a pool: native where built, its names mapped to the table by an IdMap;
+ * else lexer.ts, interning straight into the table.
+ */
 function chunkScanner(table: NameTable, opts: PoolOptions): { scan: (chunk: string[]) => ScannedFile[]; close: () => void } {
   const addon = opts.native === false ? undefined : nativeAddon();
   if (!addon) {
@@ -87,31 +90,20 @@ function chunkScanner(table: NameTable, opts: PoolOptions): { scan: (chunk: stri
   return { scan, close: () => scanner.release() };
 }
 
-/** In-process scans intern straight into the global table (the native scanner's names are mapped). */
+/** In-process scans, a chunk at a time: progress and cancellation between chunks. */
 function scanInProcess(paths: readonly string[], table: NameTable, opts: PoolOptions): ScannedFile[] {
-  if (opts.native !== false && nativeAddon()) {
-    const scanner = chunkScanner(table, opts);
-    const chunk = opts.chunkFiles ?? CHUNK;
-    const out: ScannedFile[] = [];
-    try {
-      for (let k = 0; k < paths.length; k += chunk) {
-        if (opts.token?.isCancellationRequested) break;
-        for (const f of scanner.scan(paths.slice(k, k + chunk))) out.push(f);
-        opts.onProgress?.(out.length, paths.length);
-      }
-    } finally {
-      scanner.close();
-    }
-    return out;
-  }
-  const scanner = newScanner(table.interner);
+  const scanner = chunkScanner(table, opts);
+  const chunk = opts.chunkFiles ?? CHUNK;
   const out: ScannedFile[] = [];
-  for (let k = 0; k < paths.length; k++) {
-    if (opts.token?.isCancellationRequested) break;
-    out.push(scanPath(scanner, opts.root, paths[k]!, opts.maxBytes, opts.wrapperNames));
-    if (opts.onProgress && (k & 255) === 255) opts.onProgress(k + 1, paths.length);
+  try {
+    for (let k = 0; k < paths.length; k += chunk) {
+      if (opts.token?.isCancellationRequested) break;
+      for (const f of scanner.scan(paths.slice(k, k + chunk))) out.push(f);
+      opts.onProgress?.(out.length, paths.length);
+    }
+  } finally {
+    scanner.close();
   }
-  opts.onProgress?.(out.length, paths.length);
   return out;
 }
 
