@@ -699,8 +699,7 @@ class ScanState {
     if (buf[e] !== close) return;
     const target = latin1(buf, j + 1, e);
     if (!target.endsWith('.c') && this.wrappers.length === 0) return;
-    let lineStart = hash;
-    while (lineStart > 0 && buf[lineStart - 1] !== 10) lineStart--;
+    const lineStart = lineStartOf(buf, hash);
     this.includes.push({ target, system: close === 62, line: this.line, col: hash - lineStart, endCol: e + 1 - lineStart });
   }
 

@@ -935,8 +935,7 @@ struct Scan {
     if (buf[e] != close) return;
     std::string target = latin1(j + 1, e);
     if (!endsWith(target, ".c") && wrappers.empty()) return;
-    size_t ls = hash;
-    while (ls > 0 && buf[ls - 1] != 10) ls--;
+    size_t ls = lineStartOf(hash);
     includes.push_back({target, close == 62, line, (uint32_t)(hash - ls), (uint32_t)(e + 1 - ls)});
   }
 
