@@ -313,13 +313,13 @@ export class KernelIndex {
     }
   }
 
-  /** Resolves every live file's raw exports into exports. */
   /** Goes up with every change to the index's files or exports: what was computed from it before may be stale. */
   get version(): number {
     return this.changes;
   }
   private changes = 0;
 
+  /** Resolves every live file's raw exports into exports. */
   resolveAll(): void {
     this.changes++;
     this.exports = [];
@@ -332,11 +332,17 @@ export class KernelIndex {
   /** Takes exports resolved before (a warm start's, from the cache) instead of resolving them again. */
   restoreExports(exports: Export[], unresolved: Unresolved[]): void {
     this.changes++;
-    this.exports = exports;
+    this.exports = [];
     this.unresolved = unresolved;
     this.exportsByName.clear();
     this.exportsByFile.clear();
-    for (const e of exports) {
+    this.addExports(exports);
+  }
+
+  /** Files exports under the index's lists: all, by name, by file. */
+  private addExports(list: readonly Export[]): void {
+    for (const e of list) {
+      this.exports.push(e);
       let byName = this.exportsByName.get(e.name);
       if (!byName) this.exportsByName.set(e.name, (byName = []));
       byName.push(e);
@@ -369,13 +375,7 @@ export class KernelIndex {
       }
     }
     for (const inc of f.includes ?? []) this.resolveInclude(f, inc, mine);
-    for (const e of mine) {
-      this.exports.push(e);
-      let list = this.exportsByName.get(e.name);
-      if (!list) this.exportsByName.set(e.name, (list = []));
-      list.push(e);
-    }
-    if (mine.length) this.exportsByFile.set(f.path, mine);
+    this.addExports(mine);
   }
 
   /**
@@ -713,6 +713,7 @@ export class KernelIndex {
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const TRACEPOINT_NAME = /^\w+$/;
 
 type WrapperLookup = Pick<ReadonlyMap<string, Wrapper>, 'get'>;
 
@@ -725,7 +726,6 @@ const parsedWrappers = new WeakMap<WrapperCandidate, Wrapper | undefined>();
 function withWrappers(wrappers: ReadonlyMap<string, Wrapper>, own: readonly Wrapper[]): WrapperLookup {
   return { get: (name) => own.find((w) => w.name === name) ?? wrappers.get(name) };
 }
-const TRACEPOINT_NAME = /^\w+$/;
 
 /**
  * Expands an export argument built by the file's own small macros: `#define queued_spin_lock_slowpath
