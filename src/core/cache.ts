@@ -478,7 +478,7 @@ export class CacheReader {
 
   /** The files, the resolved exports and the proxies, with the small arrays' checksums and shapes checked. */
   small(): { files: IndexedFile[]; exports: Export[]; unresolved: Unresolved[]; arrays: Map<string, Typed> } {
-    const arrays = viewsOf(this.bytes, this.sections.slice(0, SMALL.length), true);
+    const arrays = viewsOf(this.bytes, this.sections.slice(0, SMALL.length));
     const h = this.header;
     const files = unpackFiles(h, arrays);
     const exportBytes = arrays.get('exports') as Uint8Array;
@@ -491,7 +491,7 @@ export class CacheReader {
 
   /** The postings and the name table, once read, with their checksums, shapes and ranges checked. */
   large(): { arrays: Map<string, Typed>; interner: InternerState } {
-    const arrays = viewsOf(this.bytes, this.sections.slice(SMALL.length), true);
+    const arrays = viewsOf(this.bytes, this.sections.slice(SMALL.length));
     const interner = internerOf(this.header, arrays);
     validateShape(this.header, arrays, interner);
     validateRanges(this.header, arrays, interner);
@@ -499,12 +499,13 @@ export class CacheReader {
   }
 }
 
-function viewsOf(buf: Buffer, sections: Section[], check: boolean): Map<string, Typed> {
+/** Typed views on the cache's bytes, each array's CRC-32 checked first. */
+function viewsOf(buf: Buffer, sections: Section[]): Map<string, Typed> {
   if (buf.byteOffset % 8 !== 0) throw new Error('misaligned buffer');
   const arrays = new Map<string, Typed>();
   for (const a of sections) {
     const at = buf.byteOffset + a.at;
-    if (check && crc32(new Uint8Array(buf.buffer, at, a.bytes)) !== a.crc) throw new Error(`checksum mismatch in ${a.name}`);
+    if (crc32(new Uint8Array(buf.buffer, at, a.bytes)) !== a.crc) throw new Error(`checksum mismatch in ${a.name}`);
     const view =
       a.kind === 'u32'
         ? new Uint32Array(buf.buffer, at, a.length)
