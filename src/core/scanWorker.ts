@@ -16,10 +16,11 @@ const setup = workerData as WorkerSetup;
  * table of all the names a worker had seen in a kernel tree took 35-40 MB more at the peak.
  */
 const RESET_NAMES = setup.nameLimit ?? 1 << 18;
-let scanner = newScanner();
-let sent = 0;
 const addon = setup.native ? nativeAddon() : undefined;
 const native = addon ? new NativeScanner(addon, setup.nameLimit) : undefined;
+/** lexer.ts, made at the first scan without the native scanner (a stat-only worker never scans). */
+let scanner: ReturnType<typeof newScanner> | undefined;
+let sent = 0;
 
 parentPort!.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'stat') {
@@ -43,14 +44,15 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     parentPort!.postMessage(reply, [batch.names.buffer as ArrayBuffer, batch.nameLens.buffer as ArrayBuffer, batch.usesBuffer]);
     return;
   }
-  const fresh = scanner.interner.size > RESET_NAMES;
-  if (fresh) {
+  const fresh = scanner !== undefined && scanner.interner.size > RESET_NAMES;
+  if (!scanner || fresh) {
     scanner = newScanner();
     sent = 0;
   }
-  const files = msg.paths.map((p) => scanPath(scanner, setup.root, p, setup.maxBytes, wrappers));
-  const packed = scanner.interner.packSince(sent);
-  sent = scanner.interner.size;
+  const js = scanner;
+  const files = msg.paths.map((p) => scanPath(js, setup.root, p, setup.maxBytes, wrappers));
+  const packed = js.interner.packSince(sent);
+  sent = js.interner.size;
   const reply: WorkerReply = { type: 'batch', names: packed.bytes, nameLens: packed.lens, files };
   if (fresh) reply.fresh = true;
   const transfer = [packed.bytes.buffer as ArrayBuffer, packed.lens.buffer as ArrayBuffer, ...files.flatMap((f) => (f.scan ? [f.scan.uses.buffer as ArrayBuffer] : []))];
