@@ -42,3 +42,8 @@ export function classify(consumer: string, exporter: string, base = baseClass(co
 export function archOf(path: string): string | undefined {
   return /^arch\/([^/]+)\//.exec(path)?.[1];
 }
+
+/** Whether a consumer of this class counts as a kernel consumer: never userspace tools; tests by setting. */
+export function countsAsConsumer(cls: ConsumerClass, testsCount: boolean): boolean {
+  return cls !== 'tools' && (testsCount || cls !== 'test');
+}

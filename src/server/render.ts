@@ -3,7 +3,7 @@
  * Pure functions of the index and the settings.
  */
 import { CodeAction, CodeActionKind, CodeLens, Diagnostic, DiagnosticSeverity, type Hover, MarkupKind, Range, TextEdit, type WorkspaceEdit } from 'vscode-languageserver';
-import { classOrder } from '../core/classify';
+import { classOrder, countsAsConsumer } from '../core/classify';
 import { codeAnchor } from '../core/docs';
 import { gplVariant, isGplOnly, licenseWords } from '../core/exportMacros';
 import { checkExports, type Finding, policyMatcher } from '../core/findings';
@@ -68,7 +68,7 @@ function consumerItem(index: KernelIndex, c: Consumer, label: string): string {
 }
 
 export function consumersMarkdown(index: KernelIndex, all: readonly Consumer[], settings: Settings, helpers: readonly Consumer[] = []): string {
-  const list = all.filter((c) => c.cls !== 'tools' && (settings.testsCountAsConsumers || c.cls !== 'test'));
+  const list = all.filter((c) => countsAsConsumer(c.cls, settings.testsCountAsConsumers));
   if (list.length === 0) {
     const tools = all.length - list.length;
     return `**no consumer**${tools ? ` (${tools} outside the kernel's count: ${[...new Set(all.map((c) => c.cls))].join(', ')})` : ''}`;
@@ -84,7 +84,7 @@ export function consumersMarkdown(index: KernelIndex, all: readonly Consumer[], 
     out.push(`- ${md(dir)} ${cs.map((c) => consumerItem(index, c, c.file.slice(dir.length))).join(', ')}`);
   }
   if (list.length > MAX_LISTED) out.push(`- … and ${list.length - MAX_LISTED} more (${list.length} in all)`);
-  const through = helpers.filter((c) => c.cls !== 'tools' && (settings.testsCountAsConsumers || c.cls !== 'test'));
+  const through = helpers.filter((c) => countsAsConsumer(c.cls, settings.testsCountAsConsumers));
   if (through.length) {
     out.push(`- through helper functions, which only their own module can call: ${through.slice(0, MAX_LISTED).map((c) => consumerItem(index, c, c.file)).join(', ')}${through.length > MAX_LISTED ? `, … (${through.length} in all)` : ''}`);
   }
@@ -99,7 +99,7 @@ export function lenses(index: KernelIndex, path: string, settings: Settings): Co
     const key = `${e.line}:${e.col}`;
     at.set(key, [...(at.get(key) ?? []), e]);
   }
-  const consumers = (e: Export): number => index.consumers(e).filter((c) => c.cls !== 'tools' && (settings.testsCountAsConsumers || c.cls !== 'test')).length;
+  const consumers = (e: Export): number => index.consumers(e).filter((c) => countsAsConsumer(c.cls, settings.testsCountAsConsumers)).length;
   return [...at.values()].map((group) => {
     const e = group[0]!;
     let title: string;

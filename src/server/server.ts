@@ -23,6 +23,7 @@ import {
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { openIndex } from '../core/engine';
+import { countsAsConsumer } from '../core/classify';
 import { licenseWords } from '../core/exportMacros';
 import type { Export, KernelIndex } from '../core/index';
 import { scannerInUse } from '../core/nativeScanner';
@@ -527,8 +528,8 @@ export class KexportsServer {
     const out: UnusedExport[] = [];
     for (const e of index.exportsUnder(prefix ? [prefix] : [])) {
       if (token.isCancellationRequested) break;
-      const all = index.consumers(e, (c) => c.cls !== 'tools' && (this.settings.testsCountAsConsumers || c.cls !== 'test'));
-      const kernel = all.filter((c) => c.cls !== 'tools' && (this.settings.testsCountAsConsumers || c.cls !== 'test'));
+      const all = index.consumers(e, (c) => countsAsConsumer(c.cls, this.settings.testsCountAsConsumers));
+      const kernel = all.filter((c) => countsAsConsumer(c.cls, this.settings.testsCountAsConsumers));
       if (kernel.length) continue;
       const others = [...new Set(all.map((c) => c.cls))];
       out.push({ name: e.name, macro: e.macro, license: licenseWords(e.type), uri: treePathToUri(this.root!, e.file), line: e.line, note: others.length ? `used only by ${others.join(', ')}` : '' });

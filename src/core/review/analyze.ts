@@ -5,6 +5,7 @@
  *   3. no new exports while existing ones in the same file or directory go unconsumed.
  * The series is applied in memory, patch by patch, over the index of the base tree.
  */
+import { countsAsConsumer } from '../classify';
 import { isGplOnly, licenseWords } from '../exportMacros';
 import { policyMatcher, type Severity } from '../findings';
 import type { Consumer, Export, KernelIndex } from '../index';
@@ -113,7 +114,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   const review: Review = { patches: [], findings: [], problems: series.problems.map((p) => ({ patch: 0, ...p })), replies: series.replies };
   if (series.cover) review.cover = series.cover;
   const inPolicy = policyMatcher(opts.gplOnlyPaths);
-  const counts = (c: Consumer): boolean => c.cls !== 'tools' && (opts.testsCountAsConsumers || c.cls !== 'test');
+  const counts = (c: Consumer): boolean => countsAsConsumer(c.cls, opts.testsCountAsConsumers);
   const add = (f: Omit<ReviewFinding, 'severity'>): void => void review.findings.push({ severity: reviewSeverity[f.code], ...f });
 
   // The files the series touches, set to their base text.
