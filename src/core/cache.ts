@@ -7,7 +7,8 @@
  * Each array's CRC-32 is in the header. The small arrays (files, details, proxies) come first: a warm
  * start resolves exports from them before it checks the large ones (postings, names).
  */
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { crc32 } from './crc32';
@@ -281,7 +282,17 @@ function kindOf(a: Typed): ArrayKind {
   return a instanceof Uint32Array ? 'u32' : a instanceof Int32Array ? 'i32' : a instanceof Uint16Array ? 'u16' : a instanceof Float64Array ? 'f64' : 'u8';
 }
 
-export function saveIndex(index: KernelIndex, dirs: [string, number][], file: string, key: string): void {
+/**
+ * A cache file's bytes, taken from an index at one moment: what changes in place as the index is
+ * edited later (the name table's slots) is copied; the rest is never written again once built (the
+ * postings) or only appended past what is taken here (names, proxies).
+ */
+export interface CacheSnapshot {
+  file: string;
+  parts: Uint8Array[];
+}
+
+export function snapshotIndex(index: KernelIndex, dirs: [string, number][], file: string, key: string): CacheSnapshot {
   const st = index.table.interner.state();
   const packed = packFiles(index.files);
   const exportBytes = Buffer.from(encodeExports(index), 'utf8');
@@ -295,7 +306,7 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
     ['postFile', index.postFile],
     ['postLine', index.postLine],
     ['postCtx', index.postCtx],
-    ['internTable', st.table],
+    ['internTable', st.table.slice()],
     ['internHashes', st.hashes],
     ['internLens', st.lens],
     ['internArena', st.arena],
@@ -313,31 +324,69 @@ export function saveIndex(index: KernelIndex, dirs: [string, number][], file: st
     proxyCount: index.proxyCount,
   };
   const headerBuf = Buffer.from(JSON.stringify(header), 'utf8');
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const prefix = Buffer.alloc(PREFIX);
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(crc32(headerBuf), MAGIC.length);
+  prefix.writeUInt32LE(headerBuf.length, MAGIC.length + 4);
+  const parts: Uint8Array[] = [prefix, headerBuf];
+  let pos = PREFIX + headerBuf.length;
+  for (const [, a] of arrays) {
+    if (pos % 8) {
+      parts.push(Buffer.alloc(8 - (pos % 8)));
+      pos += 8 - (pos % 8);
+    }
+    parts.push(bytesOf(a));
+    pos += a.byteLength;
+  }
+  return { file, parts };
+}
+
+function tempName(file: string): string {
+  return `${file}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`;
+}
+
+/** Writes a snapshot to a temporary name, syncs it and renames it over the cache. */
+export function writeSnapshot(snap: CacheSnapshot): void {
+  mkdirSync(dirname(snap.file), { recursive: true });
+  const tmp = tempName(snap.file);
   const fd = openSync(tmp, 'w');
   try {
-    let pos = 0;
-    const put = (b: Uint8Array): void => {
+    for (const b of snap.parts) {
       let off = 0;
       while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-      pos += b.length;
-    };
-    const prefix = Buffer.alloc(PREFIX);
-    prefix.write(MAGIC, 0, 'latin1');
-    prefix.writeUInt32LE(crc32(headerBuf), MAGIC.length);
-    prefix.writeUInt32LE(headerBuf.length, MAGIC.length + 4);
-    put(prefix);
-    put(headerBuf);
-    for (const [, a] of arrays) {
-      if (pos % 8) put(Buffer.alloc(8 - (pos % 8)));
-      put(bytesOf(a));
     }
     fsyncSync(fd);
-  } finally {
+  } catch (e) {
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  renameSync(tmp, file);
+  closeSync(fd);
+  renameSync(tmp, snap.file);
+}
+
+/** writeSnapshot() on libuv's threads: the calling thread only queues the writes. */
+export async function writeSnapshotAsync(snap: CacheSnapshot): Promise<void> {
+  await fsp.mkdir(dirname(snap.file), { recursive: true });
+  const tmp = tempName(snap.file);
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    for (const b of snap.parts) {
+      let off = 0;
+      while (off < b.length) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+    }
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  await fsp.rename(tmp, snap.file);
+}
+
+export function saveIndex(index: KernelIndex, dirs: [string, number][], file: string, key: string): void {
+  writeSnapshot(snapshotIndex(index, dirs, file, key));
 }
 
 /** The text of a u8 array that views the cache's bytes. */
@@ -436,13 +485,19 @@ export function readStatList(file: string): StatList {
   }
 }
 
-/** A cache file being read: its header and small arrays are in `bytes` once opened; the large arrays after readRest(). */
+/**
+ * A cache file being read: its header and small arrays once opened; the large arrays after
+ * readRest(), or from a worker that read and checked them (adoptRest()).
+ */
 export class CacheReader {
   readonly header: CacheHeader;
+  /** The file's bytes up to the large arrays. */
   readonly bytes: Buffer;
   private readonly sections: Section[];
-  /** Where the large arrays start. */
+  /** Where the large arrays start: 8-byte aligned, as every array. */
   private readonly split: number;
+  private readonly size: number;
+  private rest?: { buffer: ArrayBuffer; checked: boolean };
 
   constructor(
     readonly file: string,
@@ -450,17 +505,23 @@ export class CacheReader {
   ) {
     const fd = openSync(file, 'r');
     try {
-      const size = fstatSync(fd).size;
-      this.bytes = Buffer.allocUnsafeSlow(size);
-      const read = (at: number, bytes: number): Buffer => {
-        readFully(fd, this.bytes, at, at, bytes);
-        return this.bytes.subarray(at, at + bytes);
+      this.size = fstatSync(fd).size;
+      let bytes = Buffer.alloc(0);
+      const read = (at: number, n: number): Buffer => {
+        if (at + n > bytes.length) {
+          const more = Buffer.allocUnsafeSlow(Math.min(this.size, Math.max(at + n, 1 << 16)));
+          bytes.copy(more);
+          bytes = more;
+        }
+        readFully(fd, bytes, at, at, n);
+        return bytes.subarray(at, at + n);
       };
-      ({ header: this.header, sections: this.sections } = headerOf(read, size));
+      ({ header: this.header, sections: this.sections } = headerOf(read, this.size));
       if (this.header.key !== key) throw new Error('made for other options');
       this.split = this.sections[SMALL.length]!.at;
-      const start = PREFIX + this.bytes.readUInt32LE(MAGIC.length + 4);
+      const start = PREFIX + bytes.readUInt32LE(MAGIC.length + 4);
       read(start, this.split - start);
+      this.bytes = bytes.subarray(0, this.split);
     } finally {
       closeSync(fd);
     }
@@ -468,17 +529,18 @@ export class CacheReader {
 
   /** Reads the large arrays, blocking. */
   readRest(): void {
-    const fd = openSync(this.file, 'r');
-    try {
-      readFully(fd, this.bytes, this.split, this.split, this.bytes.length - this.split);
-    } finally {
-      closeSync(fd);
-    }
+    this.rest = { buffer: readRange(this.file, this.split, this.size - this.split), checked: false };
+  }
+
+  /** Takes the large arrays from readCheckedRest() of the same file write (the caller compared generations). */
+  adoptRest(buffer: ArrayBuffer): void {
+    if (buffer.byteLength !== this.size - this.split) throw new Error('large arrays of another size');
+    this.rest = { buffer, checked: true };
   }
 
   /** The files, the resolved exports and the proxies, with the small arrays' checksums and shapes checked. */
   small(): { files: IndexedFile[]; exports: Export[]; unresolved: Unresolved[]; arrays: Map<string, Typed> } {
-    const arrays = viewsOf(this.bytes, this.sections.slice(0, SMALL.length));
+    const arrays = viewsOf(this.bytes.buffer, this.bytes.byteOffset, this.sections.slice(0, SMALL.length), true);
     const h = this.header;
     const files = unpackFiles(h, arrays);
     const exportBytes = arrays.get('exports') as Uint8Array;
@@ -489,33 +551,76 @@ export class CacheReader {
     return { files, exports, unresolved, arrays };
   }
 
-  /** The postings and the name table, once read, with their checksums, shapes and ranges checked. */
+  /** The postings and the name table, with their checksums, shapes and ranges checked here unless a worker did. */
   large(): { arrays: Map<string, Typed>; interner: InternerState } {
-    const arrays = viewsOf(this.bytes, this.sections.slice(SMALL.length));
-    const interner = internerOf(this.header, arrays);
-    validateShape(this.header, arrays, interner);
-    validateRanges(this.header, arrays, interner);
-    return { arrays, interner };
+    if (!this.rest) throw new Error('the large arrays were not read');
+    return checkedLarge(this.header, this.rest.buffer, -this.split, this.sections.slice(SMALL.length), !this.rest.checked);
   }
 }
 
-/** Typed views on the cache's bytes, each array's CRC-32 checked first. */
-function viewsOf(buf: Buffer, sections: Section[]): Map<string, Typed> {
-  if (buf.byteOffset % 8 !== 0) throw new Error('misaligned buffer');
+/** `bytes` bytes of a file from `at`, into a buffer of their own. */
+function readRange(file: string, at: number, bytes: number): ArrayBuffer {
+  const buffer = new ArrayBuffer(bytes);
+  const fd = openSync(file, 'r');
+  try {
+    readFully(fd, new Uint8Array(buffer), 0, at, bytes);
+  } finally {
+    closeSync(fd);
+  }
+  return buffer;
+}
+
+function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], check: boolean): { arrays: Map<string, Typed>; interner: InternerState } {
+  const arrays = viewsOf(buffer, base, sections, check);
+  const interner = internerOf(h, arrays);
+  if (check) {
+    validateShape(h, arrays, interner);
+    validateRanges(h, arrays, interner);
+  }
+  return { arrays, interner };
+}
+
+/**
+ * For a warm start's worker: reads a cache file's large arrays into a buffer to transfer to the main
+ * thread, and checks them there (checksums, shapes, ranges), meanwhile the main thread decodes the rest.
+ */
+export function readCheckedRest(file: string): { generation: string; buffer: ArrayBuffer } {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const read = (at: number, n: number): Buffer => {
+      const b = Buffer.alloc(n);
+      readFully(fd, b, 0, at, n);
+      return b;
+    };
+    const { header, sections } = headerOf(read, size);
+    const split = sections[SMALL.length]!.at;
+    const buffer = new ArrayBuffer(size - split);
+    readFully(fd, new Uint8Array(buffer), 0, split, size - split);
+    checkedLarge(header, buffer, -split, sections.slice(SMALL.length), true);
+    return { generation: header.generation, buffer };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Typed views on a cache's bytes held in `buffer` from file offset -base; each array's CRC-32 checked first when asked. */
+function viewsOf(buffer: ArrayBufferLike, base: number, sections: Section[], check: boolean): Map<string, Typed> {
+  if (base % 8 !== 0) throw new Error('misaligned buffer');
   const arrays = new Map<string, Typed>();
   for (const a of sections) {
-    const at = buf.byteOffset + a.at;
-    if (crc32(new Uint8Array(buf.buffer, at, a.bytes)) !== a.crc) throw new Error(`checksum mismatch in ${a.name}`);
+    const at = base + a.at;
+    if (check && crc32(new Uint8Array(buffer, at, a.bytes)) !== a.crc) throw new Error(`checksum mismatch in ${a.name}`);
     const view =
       a.kind === 'u32'
-        ? new Uint32Array(buf.buffer, at, a.length)
+        ? new Uint32Array(buffer, at, a.length)
         : a.kind === 'i32'
-          ? new Int32Array(buf.buffer, at, a.length)
+          ? new Int32Array(buffer, at, a.length)
           : a.kind === 'u16'
-            ? new Uint16Array(buf.buffer, at, a.length)
+            ? new Uint16Array(buffer, at, a.length)
             : a.kind === 'f64'
-              ? new Float64Array(buf.buffer, at, a.length)
-              : new Uint8Array(buf.buffer, at, a.length);
+              ? new Float64Array(buffer, at, a.length)
+              : new Uint8Array(buffer, at, a.length);
     arrays.set(a.name, view);
   }
   return arrays;

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CacheReader, cacheKey, cachePath, kbuildFrom, saveIndex } from './cache';
+import { CacheReader, cacheKey, cachePath, kbuildFrom, snapshotIndex, writeSnapshot, writeSnapshotAsync } from './cache';
 import { type Staleness, staleFiles } from './freshness';
 import type { StatReply, WorkerSetup } from './scanProtocol';
 import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
@@ -20,6 +20,13 @@ export interface OpenOptions extends IndexOptions {
   log?: (msg: string) => void;
   /** A cache at least this large is checked against the disk in a worker thread (default 16 MiB). */
   statWorkerMinBytes?: number;
+  /**
+   * After a full build: 'wait' (the default) returns once the cache is on disk; 'background' returns
+   * once its bytes are taken, and writes the file on libuv's threads meanwhile (about 0.5 s for
+   * linux), then calls onCacheWritten. Edits to the index after the return do not reach that file.
+   */
+  cacheWrite?: 'wait' | 'background';
+  onCacheWritten?: (error?: Error) => void;
 }
 
 /** Above this many changed files a full rebuild is cheaper than updating one file at a time. */
@@ -43,12 +50,24 @@ export async function openIndex(root: string, opts: OpenOptions = {}): Promise<K
   opts.onPhase?.('walk', performance.now() - t);
   const index = await buildIndexFromWalk(root, walk, { ...opts, maxFileBytes });
   if (file && !opts.token?.isCancellationRequested) {
+    const failed = (e: unknown): void => {
+      const err = e as Error;
+      opts.log?.(`could not write the cache ${file}: ${err.message}`);
+      opts.onCacheWritten?.(err);
+    };
     try {
       t = performance.now();
-      saveIndex(index, walk.dirs, file, key);
-      opts.onPhase?.('save cache', performance.now() - t);
+      const snap = snapshotIndex(index, walk.dirs, file, key);
+      if (opts.cacheWrite === 'background') {
+        opts.onPhase?.('take cache bytes', performance.now() - t);
+        writeSnapshotAsync(snap).then(() => opts.onCacheWritten?.(), failed);
+      } else {
+        writeSnapshot(snap);
+        opts.onPhase?.('save cache', performance.now() - t);
+        opts.onCacheWritten?.();
+      }
     } catch (e) {
-      opts.log?.(`could not write the cache ${file}: ${(e as Error).message}`);
+      failed(e);
     }
   }
   return index;
@@ -83,7 +102,7 @@ class WarmStartWorker {
     } catch {
       return undefined;
     }
-    const setup: WorkerSetup = { root, maxBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES };
+    const setup: WorkerSetup = { root, maxBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, native: opts.native !== false };
     return new WarmStartWorker(new Worker(script, { workerData: setup }), file);
   }
 
@@ -109,25 +128,16 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
     opts.onPhase?.(name, now - t);
     t = now;
   };
-  // The helper stats the tree meanwhile. The exports come resolved, as the full build left them.
-  // (Checking the large arrays in the helper too, after its stat pass, was 0.1 s slower than here;
-  // reading them on libuv's threads took the CPU that this thread and the stat pass needed.)
+  // The helper stats the tree, then reads and checks the large arrays (postings, names), meanwhile
+  // this thread decodes the files and the exports, which come resolved as the full build left them.
   const reader = new CacheReader(file, key);
-  reader.readRest();
   const { header } = reader;
   const { files, exports, unresolved, arrays } = reader.small();
-  phase('load cache');
-  const large = reader.large();
-  phase('check postings and names');
-  const index = new KernelIndex(root, new NameTable(new Interner(0, large.interner)));
+  const index = new KernelIndex(root);
   index.files = files;
   files.forEach((f: IndexedFile, k: number) => {
     if (f.alive) index.byPath.set(f.path, k);
   });
-  index.offsets = large.arrays.get('offsets') as Uint32Array;
-  index.postFile = large.arrays.get('postFile') as Uint32Array | Uint16Array;
-  index.postLine = large.arrays.get('postLine') as Uint32Array | Uint16Array;
-  index.postCtx = large.arrays.get('postCtx') as Uint32Array;
   index.proxyName = arrays.get('proxyName') as Uint32Array;
   index.proxyLine = arrays.get('proxyLine') as Uint32Array;
   index.proxyKind = arrays.get('proxyKind') as Uint8Array;
@@ -136,15 +146,31 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   index.stats = header.stats;
   index.collectWrappers();
   index.restoreExports(exports, unresolved);
-  phase('exports');
+  phase('files and exports');
 
   let stale: Staleness | undefined;
   const reply = helper ? await helper.stat : undefined;
-  if (reply && !reply.error && reply.generation === header.generation) {
-    if (!reply.stale) return undefined;
+  const helped = reply && !reply.error && reply.generation === header.generation;
+  if (helped) {
     stale = reply.stale;
-    phase('stat tree (worker, waited)');
-  } else {
+    if (!stale) return undefined;
+    phase('stat tree, large arrays (worker, waited)');
+  }
+  if (helped && reply.restError) throw new Error(reply.restError);
+  const adopted = helped && reply.rest !== undefined;
+  if (adopted) reader.adoptRest(reply.rest!);
+  else {
+    reader.readRest();
+    phase('read large arrays');
+  }
+  const large = reader.large();
+  index.adoptNames(new NameTable(new Interner(0, large.interner)));
+  index.offsets = large.arrays.get('offsets') as Uint32Array;
+  index.postFile = large.arrays.get('postFile') as Uint32Array | Uint16Array;
+  index.postLine = large.arrays.get('postLine') as Uint32Array | Uint16Array;
+  index.postCtx = large.arrays.get('postCtx') as Uint32Array;
+  phase(adopted ? 'names' : 'check postings and names');
+  if (!helped) {
     const list = {
       dirs: header.dirs,
       paths: files.map((f) => f.path),
@@ -152,10 +178,11 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
       mtime: Float64Array.from(files, (f) => f.mtimeMs),
       alive: Uint8Array.from(files, (f) => (f.alive ? 1 : 0)),
     };
-    stale = staleFiles(root, list);
-    if (!stale) return undefined;
+    stale = staleFiles(root, list, opts.native !== false);
     phase('stat tree');
   }
+  // undefined: a directory of the tree is gone, rebuild.
+  if (!stale) return undefined;
   const { changed, gone } = stale;
   if (changed.length + gone.length > REFRESH_LIMIT) return undefined;
   for (const path of gone) index.deleteFile(path);

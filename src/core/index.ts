@@ -116,7 +116,8 @@ export interface IndexStats {
 type Overlay = Map<number, number[]>;
 
 export class KernelIndex {
-  readonly table: NameTable;
+  /** The names the postings are numbered by; a warm start sets it once they are read (adoptNames). */
+  private names: NameTable;
   files: IndexedFile[] = [];
   readonly byPath = new Map<string, number>();
   /** Compact postings: entries of name id k are [offsets[k], offsets[k+1]). */
@@ -147,7 +148,17 @@ export class KernelIndex {
     readonly root: string,
     table?: NameTable,
   ) {
-    this.table = table ?? new NameTable();
+    this.names = table ?? new NameTable();
+  }
+
+  get table(): NameTable {
+    return this.names;
+  }
+
+  /** The name table of a warm start, before anything was interned or scanned here. */
+  adoptNames(table: NameTable): void {
+    if (this.scannerMade || this.names.size) throw new Error('adoptNames() after names were interned');
+    this.names = table;
   }
 
   /** The scanner for re-scanning one file, interning into this index's name table; made when first needed. */

@@ -29,6 +29,8 @@ interface Addon {
     byteLens: Uint16Array,
     out: Int32Array,
   ): void;
+  /** out[2k], out[2k + 1]: size and mtimeMs of root/paths[k] (as statSync), or -1, -1. */
+  statPaths(root: string, paths: string[], out: Float64Array): void;
 }
 
 interface RawBatch {
@@ -80,7 +82,7 @@ export function nativeAddon(): Addon | undefined {
   }
   try {
     const addon = createRequire(file)(file) as Partial<Addon>;
-    const missing = (['create', 'scan', 'release', 'internPacked'] as const).filter((f) => typeof addon[f] !== 'function');
+    const missing = (['create', 'scan', 'release', 'internPacked', 'statPaths'] as const).filter((f) => typeof addon[f] !== 'function');
     if (missing.length) loadError = `${file} is older than this kexports (no ${missing.join(', ')}): npm run build`;
     else loaded = addon as Addon;
   } catch (e) {

@@ -16,7 +16,7 @@ export type WorkerRequest =
       paths: string[];
       wrapperNames?: string[];
     }
-  /** Compare a cache's file list with the disk (warm start), while the main thread loads the cache. */
+  /** Compare a cache's file list with the disk (warm start), then read its large arrays, while the main thread decodes the rest. */
   | { type: 'stat'; cacheFile: string };
 
 export interface StatReply {
@@ -26,6 +26,10 @@ export interface StatReply {
   /** undefined: a directory is gone, rebuild. */
   stale?: { changed: string[]; gone: string[] };
   error?: string;
+  /** The cache's large arrays, read and checked by the worker (readCheckedRest), of the same generation. */
+  rest?: ArrayBuffer;
+  /** What was wrong with them (a damaged cache: rebuild). Neither this nor `rest`: read them again. */
+  restError?: string;
 }
 
 export interface WorkerReply {

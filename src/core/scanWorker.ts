@@ -1,10 +1,10 @@
 /**
  * Worker-thread entry: scans the files the pool hands it and posts them back with its new identifier
  * strings, so the pool can map this worker's ids to global ones. On a warm start it compares the
- * cache's file list with the disk instead.
+ * cache's file list with the disk instead, and reads and checks the cache's large arrays.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readStatList } from './cache';
+import { readCheckedRest, readStatList } from './cache';
 import { staleFiles } from './freshness';
 import { nativeAddon, NativeScanner } from './nativeScanner';
 import { newScanner, scanPath } from './scanFile';
@@ -17,7 +17,8 @@ const setup = workerData as WorkerSetup;
  */
 const RESET_NAMES = setup.nameLimit ?? 1 << 18;
 const addon = setup.native ? nativeAddon() : undefined;
-const native = addon ? new NativeScanner(addon, setup.nameLimit) : undefined;
+/** Made at the first scan, as lexer.ts's scanner below: a warm start's worker never scans. */
+let native: NativeScanner | undefined;
 /** lexer.ts, made at the first scan without the native scanner (a stat-only worker never scans). */
 let scanner: ReturnType<typeof newScanner> | undefined;
 let sent = 0;
@@ -28,16 +29,29 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     try {
       const list = readStatList(msg.cacheFile);
       reply = { type: 'stat', generation: list.generation };
-      const stale = staleFiles(setup.root, list);
-      if (stale) reply.stale = stale;
+      const stale = staleFiles(setup.root, list, !!setup.native);
+      if (!stale) {
+        parentPort!.postMessage(reply);
+        return;
+      }
+      reply.stale = stale;
     } catch (e) {
-      reply = { type: 'stat', error: (e as Error).message };
+      parentPort!.postMessage({ type: 'stat', error: (e as Error).message } satisfies StatReply);
+      return;
     }
-    parentPort!.postMessage(reply);
+    try {
+      const rest = readCheckedRest(msg.cacheFile);
+      // Another write since readStatList(): the main thread reads the arrays of the write it opened.
+      if (rest.generation === reply.generation) reply.rest = rest.buffer;
+    } catch (e) {
+      reply.restError = (e as Error).message;
+    }
+    parentPort!.postMessage(reply, reply.rest ? [reply.rest] : []);
     return;
   }
   const wrappers = msg.wrapperNames ? new Set(msg.wrapperNames) : undefined;
-  if (native) {
+  if (addon) {
+    native ??= new NativeScanner(addon, setup.nameLimit);
     const batch = native.scan(setup.root, msg.paths, setup.maxBytes, wrappers);
     const reply: WorkerReply = { type: 'batch', names: batch.names, nameLens: batch.nameLens, files: batch.files };
     if (batch.fresh) reply.fresh = true;

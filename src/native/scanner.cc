@@ -1806,6 +1806,52 @@ napi_value InternPacked(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// statPaths(root, paths, out): out[2k], out[2k + 1] = the size and mtimeMs (as Node's fs.Stats
+// computes it) of root/paths[k], following symbolic links as statSync does; -1, -1 when it cannot be
+// stat'ed. Paths are '/'-separated and relative ('' is root itself); each directory is opened once
+// for a run of paths in it, so the kernel looks up only the last component.
+napi_value StatPaths(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  std::string root;
+  std::vector<std::string> paths;
+  double *out = nullptr;
+  size_t nOut = 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  if (argc < 3 || !getString(env, argv[0], root) || !getStrings(env, argv[1], paths) ||
+      napi_get_typedarray_info(env, argv[2], &type, &nOut, (void **)&out, &ab, &offset) != napi_ok || type != napi_float64_array || nOut < paths.size() * 2) {
+    napi_throw_type_error(env, nullptr, "statPaths(root, paths, Float64Array of 2 per path)");
+    return nullptr;
+  }
+  int rootFd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  std::string openDir;
+  int dirFd = -1;
+  for (size_t k = 0; k < paths.size(); k++) {
+    const std::string &p = paths[k];
+    size_t slash = p.rfind('/');
+    std::string dir = slash == std::string::npos ? std::string() : p.substr(0, slash);
+    const char *base = slash == std::string::npos ? p.c_str() : p.c_str() + slash + 1;
+    if (dirFd < 0 || dir != openDir) {
+      if (dirFd >= 0 && dirFd != rootFd) close(dirFd);
+      dirFd = dir.empty() || rootFd < 0 ? rootFd : openat(rootFd, dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      openDir = dir;
+    }
+    struct stat st;
+    bool ok;
+    // A directory that cannot be opened (gone, not a directory) fails every path in it.
+    if (p.empty()) ok = rootFd >= 0 && fstat(rootFd, &st) == 0;
+    else ok = dirFd >= 0 && fstatat(dirFd, base, &st, 0) == 0;
+    out[k * 2] = ok ? (double)st.st_size : -1;
+    out[k * 2 + 1] = ok ? (double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6 : -1;
+  }
+  if (dirFd >= 0 && dirFd != rootFd) close(dirFd);
+  if (rootFd >= 0) close(rootFd);
+  return nullptr;
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -1819,5 +1865,7 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "release", fn) != napi_ok) return nullptr;
   if (napi_create_function(env, "internPacked", NAPI_AUTO_LENGTH, InternPacked, nullptr, &fn) != napi_ok) return nullptr;
   if (napi_set_named_property(env, exports, "internPacked", fn) != napi_ok) return nullptr;
+  if (napi_create_function(env, "statPaths", NAPI_AUTO_LENGTH, StatPaths, nullptr, &fn) != napi_ok) return nullptr;
+  if (napi_set_named_property(env, exports, "statPaths", fn) != napi_ok) return nullptr;
   return exports;
 }

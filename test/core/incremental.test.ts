@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -78,8 +78,9 @@ describe('the cache', () => {
       phases.length = 0;
       const warm = await openIndex(root, { cacheDir, ...statOpts, onPhase: (p) => phases.push(p) });
       assert.ok(!phases.includes('scan'), `no scan on a warm start: ${phases.join(', ')}`);
-      assert.ok(phases.includes('load cache'));
-      assert.ok(phases.includes(how === 'in a worker thread' ? 'stat tree (worker, waited)' : 'stat tree'), phases.join(', '));
+      // In a worker, the stat pass and the large arrays' read and checks; else all on the main thread.
+      const expected = how === 'in a worker thread' ? ['files and exports', 'stat tree, large arrays (worker, waited)', 'names', 'refresh'] : ['files and exports', 'read large arrays', 'check postings and names', 'stat tree', 'refresh'];
+      assert.deepEqual(phases, expected);
       assert.deepEqual(findings(warm, 'mm'), before);
       assert.deepEqual(warm.exports, first.exports, 'the exports come back from the cache as the build resolved them');
       assert.deepEqual(warm.unresolved, first.unresolved);
@@ -99,6 +100,47 @@ describe('the cache', () => {
       assert.deepEqual(findings(refreshed, 'mm/memremap.c'), ['NOT_GPL_ONLY devmap_managed_key:8', 'SAME_DIR_CONSUMERS memunmap_pages:21', 'NOT_GPL_ONLY put_devmap_managed_page:27']);
     });
   }
+
+  it('hands out a cold index before its cache is written, and writes the index as it was handed out', async () => {
+    const root = copySampleTree();
+    const cacheDir = tempDir();
+    let written: (e?: Error) => void;
+    const done = new Promise<Error | undefined>((r) => (written = r));
+    let settled = false;
+    const phases: string[] = [];
+    const cold = await openIndex(root, { cacheDir, workers: 0, cacheWrite: 'background', onCacheWritten: (e) => ((settled = true), written(e)), onPhase: (p) => phases.push(p) });
+    assert.equal(settled, false, 'the file is written after openIndex returns');
+    assert.ok(phases.includes('take cache bytes') && !phases.includes('save cache'), phases.join(', '));
+    const before = findings(cold, 'mm');
+    // An editor buffer applied meanwhile: the cache keeps the disk's hmm.c.
+    cold.updateFile('mm/hmm.c', Buffer.from(readFileSync(join(root, 'mm/hmm.c'), 'latin1').replace('EXPORT_SYMBOL(hmm_range_fault);', 'EXPORT_SYMBOL_GPL(hmm_range_fault);'), 'latin1'));
+    assert.notDeepEqual(findings(cold, 'mm'), before);
+    assert.equal(await done, undefined);
+    assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+    const warmPhases: string[] = [];
+    const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => warmPhases.push(p) });
+    assert.ok(!warmPhases.includes('scan'), warmPhases.join(', '));
+    assert.deepEqual(findings(warm, 'mm'), before);
+  });
+
+  it('says why it could not write the cache, and still hands out the index', async () => {
+    const blocker = join(tempDir(), 'a-file');
+    writeFileSync(blocker, 'not a directory');
+    for (const cacheWrite of ['wait', 'background'] as const) {
+      const logs: string[] = [];
+      const errors: (Error | undefined)[] = [];
+      let written!: () => void;
+      const done = new Promise<void>((r) => (written = r));
+      const index = await openIndex(sampleTree, { cacheDir: join(blocker, 'cache'), workers: 0, cacheWrite, log: (m) => logs.push(m), onCacheWritten: (e) => (errors.push(e), written()) });
+      await done;
+      assert.ok(index.exportsNamed('hmm_range_fault').length, cacheWrite);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]?.message ?? '', /ENOTDIR/);
+      assert.equal(logs.length, 2, logs.join('\n'));
+      assert.match(logs[0]!, /^cache .*\/a-file\/cache\/[0-9a-f]{16}\.idx is unusable \(ENOTDIR.*\); rebuilding it$/);
+      assert.match(logs[1]!, /^could not write the cache .*\/a-file\/cache\/[0-9a-f]{16}\.idx: ENOTDIR/);
+    }
+  });
 
   for (const [name, damage] of [
     ['truncated', (f: string) => truncateSync(f, 100)],

@@ -3,15 +3,16 @@
  * compared as text. CI builds the addon; without it (KEXPORTS_SCANNER=js) there is nothing to compare.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { staleFiles } from '../../src/core/freshness';
 import { buildIndex } from '../../src/core/index';
 import { Interner } from '../../src/core/interner';
 import { nativeAddon, nativeLoadError, NativeScanner } from '../../src/core/nativeScanner';
 import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scanFile';
-import { sampleTree, tempDir, workerPath } from '../helpers';
+import { copySampleTree, sampleTree, tempDir, workerPath } from '../helpers';
 
 const addon = process.env.KEXPORTS_SCANNER === 'js' ? undefined : nativeAddon();
 
@@ -194,6 +195,66 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('stats files and directories as statSync does (size, mtimeMs to the nanosecond), and -1 for what cannot be stat-ed', () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'mm'));
+    mkdirSync(join(root, 'sealed'));
+    writeFileSync(join(root, 'mm/hmm.c'), 'int x;\n');
+    writeFileSync(join(root, 'top.h'), '');
+    writeFileSync(join(root, 'sealed/inside.c'), 'x');
+    // an mtime with nanoseconds, which mtimeMs carries as a fraction
+    utimesSync(join(root, 'mm/hmm.c'), 1700000000.123456, 1700000000.987654);
+    symlinkSync('hmm.c', join(root, 'mm/link.c'));
+    symlinkSync('nowhere.c', join(root, 'mm/dangling.c'));
+    const paths = ['', 'mm', 'mm/hmm.c', 'mm/link.c', 'mm/dangling.c', 'mm/missing.c', 'gone/x.c', 'top.h', 'mm/hmm.c/not-a-dir.c', 'sealed/inside.c'];
+    const expected = (): number[] =>
+      paths.flatMap((p) => {
+        try {
+          const st = statSync(p ? join(root, p) : root, { throwIfNoEntry: false });
+          return st ? [st.size, st.mtimeMs] : [-1, -1];
+        } catch {
+          return [-1, -1];
+        }
+      });
+    const out = new Float64Array(paths.length * 2);
+    addon!.statPaths(root, paths, out);
+    assert.deepEqual([...out], expected());
+    assert.equal(out[5], statSync(join(root, 'mm/hmm.c')).mtimeMs, 'the mtime of the file a link names');
+    assert.deepEqual([...out.subarray(8, 14)], [-1, -1, -1, -1, -1, -1], 'a dangling link, a missing file, a missing directory');
+    if (process.getuid?.() !== 0) {
+      chmodSync(join(root, 'sealed'), 0);
+      addon!.statPaths(root, paths, out);
+      assert.deepEqual([...out], expected(), 'a directory without search permission');
+      chmodSync(join(root, 'sealed'), 0o755);
+    }
+    assert.throws(() => addon!.statPaths(root, paths, new Float64Array(3)), /statPaths\(root, paths, Float64Array of 2 per path\)/);
+  });
+
+  it('finds the same changed, added and deleted files of a tree with the addon and with statSync', () => {
+    const root = copySampleTree();
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((p) => /\.[chS]$/.test(p)).sort();
+    const dirs = [...new Set(['', ...files.map((p) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : ''))])];
+    const list = {
+      dirs: dirs.map((d): [string, number] => [d, statSync(d ? join(root, d) : root).mtimeMs]),
+      paths: files,
+      size: Float64Array.from(files, (p) => statSync(join(root, p)).size),
+      mtime: Float64Array.from(files, (p) => statSync(join(root, p)).mtimeMs),
+      alive: new Uint8Array(files.length).fill(1),
+    };
+    assert.deepEqual(staleFiles(root, list, true), { changed: [], gone: [] });
+    writeFileSync(join(root, 'mm/hmm.c'), `${readFileSync(join(root, 'mm/hmm.c'), 'latin1')}\n`);
+    writeFileSync(join(root, 'mm/added.c'), 'int added;\n');
+    rmSync(join(root, 'lib/test_hmm.c'));
+    const later = new Date(Date.now() + 5000);
+    utimesSync(join(root, 'mm'), later, later);
+    const js = staleFiles(root, list, false);
+    assert.deepEqual(js, { changed: ['mm/added.c', 'mm/hmm.c'], gone: ['lib/test_hmm.c'] });
+    assert.deepEqual(staleFiles(root, list, true), js);
+    rmSync(join(root, 'lib'), { recursive: true });
+    assert.equal(staleFiles(root, list, true), undefined, 'a directory gone: rebuild');
+    assert.equal(staleFiles(root, list, false), undefined);
   });
 
   it('builds the same index of the sample tree as lexer.ts, in-process and with a worker', async () => {
