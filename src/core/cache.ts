@@ -7,10 +7,10 @@
  * Each array's CRC-32 is in the header. The small arrays (files, details, proxies) come first: a warm
  * start resolves exports from them before it checks the large ones (postings, names).
  */
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { crc32 } from './crc32';
 import { type ExportFlavour, type ExportType, linkerSymbols } from './exportMacros';
 import type { Export, IndexedFile, IndexStats, KernelIndex, Unresolved } from './index';
@@ -345,9 +345,47 @@ function tempName(file: string): string {
   return `${file}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`;
 }
 
+/**
+ * Removes the temporary files that writers of this cache file left when they died mid-write (an editor
+ * closed during the background write): those whose process is gone. A live writer's file is kept.
+ */
+export function removeOrphanTemps(file: string): string[] {
+  const dir = dirname(file);
+  const prefix = `${basename(file)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.\d+\.[0-9a-z]*\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (!m || processAlive(Number(m[1]))) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed.push(name);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Writes a snapshot to a temporary name, syncs it and renames it over the cache. */
 export function writeSnapshot(snap: CacheSnapshot): void {
   mkdirSync(dirname(snap.file), { recursive: true });
+  removeOrphanTemps(snap.file);
   const tmp = tempName(snap.file);
   const fd = openSync(tmp, 'w');
   try {
@@ -368,6 +406,7 @@ export function writeSnapshot(snap: CacheSnapshot): void {
 /** writeSnapshot() on libuv's threads: the calling thread only queues the writes. */
 export async function writeSnapshotAsync(snap: CacheSnapshot): Promise<void> {
   await fsp.mkdir(dirname(snap.file), { recursive: true });
+  removeOrphanTemps(snap.file);
   const tmp = tempName(snap.file);
   const fh = await fsp.open(tmp, 'w');
   try {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -121,6 +122,28 @@ describe('the cache', () => {
     const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => warmPhases.push(p) });
     assert.ok(!warmPhases.includes('scan'), warmPhases.join(', '));
     assert.deepEqual(findings(warm, 'mm'), before);
+  });
+
+  it("removes the temporary files of cache writers that died mid-write, and keeps a live writer's", async () => {
+    const cacheDir = tempDir();
+    await openIndex(sampleTree, { cacheDir, workers: 0 });
+    const idx = readdirSync(cacheDir)[0]!;
+    const dead = spawnSync('true').pid!;
+    const live = spawn('sleep', ['60']);
+    try {
+      const orphan = `${idx}.${dead}.1700000000000.ab12cd.tmp`;
+      const writing = `${idx}.${live.pid}.1700000000000.ab12cd.tmp`;
+      const other = `0123456789abcdef.idx.${dead}.1700000000000.ab12cd.tmp`;
+      for (const f of [orphan, writing, other]) writeFileSync(join(cacheDir, f), 'half a cache');
+      rmSync(join(cacheDir, idx));
+      let written!: () => void;
+      const done = new Promise<void>((r) => (written = r));
+      await openIndex(sampleTree, { cacheDir, workers: 0, cacheWrite: 'background', onCacheWritten: () => written() });
+      await done;
+      assert.deepEqual(readdirSync(cacheDir).sort(), [other, idx, writing].sort());
+    } finally {
+      live.kill();
+    }
   });
 
   it('says why it could not write the cache, and still hands out the index', async () => {
