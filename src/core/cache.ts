@@ -349,27 +349,24 @@ function tempName(file: string): string {
  * Removes the temporary files that writers of this cache file left when they died mid-write (an editor
  * closed during the background write): those whose process is gone. A live writer's file is kept.
  */
-export function removeOrphanTemps(file: string): string[] {
+function removeOrphanTemps(file: string): void {
   const dir = dirname(file);
   const prefix = `${basename(file)}.`;
-  const removed: string[] = [];
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return removed;
+    return;
   }
   for (const name of names) {
     const m = name.startsWith(prefix) ? /^(\d+)\.\d+\.[0-9a-z]*\.tmp$/.exec(name.slice(prefix.length)) : null;
     if (!m || processAlive(Number(m[1]))) continue;
     try {
       unlinkSync(join(dir, name));
-      removed.push(name);
     } catch {
       // gone already, or not ours to remove
     }
   }
-  return removed;
 }
 
 function processAlive(pid: number): boolean {
@@ -422,10 +419,6 @@ export async function writeSnapshotAsync(snap: CacheSnapshot): Promise<void> {
   }
   await fh.close();
   await fsp.rename(tmp, snap.file);
-}
-
-export function saveIndex(index: KernelIndex, dirs: [string, number][], file: string, key: string): void {
-  writeSnapshot(snapshotIndex(index, dirs, file, key));
 }
 
 /** The text of a u8 array that views the cache's bytes. */
