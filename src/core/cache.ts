@@ -17,6 +17,7 @@ import type { Export, IndexedFile, IndexStats, KernelIndex, Unresolved } from '.
 import type { InternerState } from './interner';
 import { DEF_CTX, type Definition } from './lexer';
 import type { KbuildNamespaces } from './kbuild';
+import { nativeAddon } from './nativeScanner';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
 const MAGIC = 'KEXPORTS-IDX-12\n';
@@ -529,7 +530,7 @@ export class CacheReader {
   /** Where the large arrays start: 8-byte aligned, as every array. */
   private readonly split: number;
   private readonly size: number;
-  private rest?: { buffer: ArrayBuffer; checked: boolean };
+  private rest?: { buffer: ArrayBuffer; starts?: Uint32Array };
 
   constructor(
     readonly file: string,
@@ -561,13 +562,13 @@ export class CacheReader {
 
   /** Reads the large arrays, blocking. */
   readRest(): void {
-    this.rest = { buffer: readRange(this.file, this.split, this.size - this.split), checked: false };
+    this.rest = { buffer: readRange(this.file, this.split, this.size - this.split) };
   }
 
-  /** Takes the large arrays from readCheckedRest() of the same file write (the caller compared generations). */
-  adoptRest(buffer: ArrayBuffer): void {
+  /** Takes the large arrays, checked, and the names' starts from readCheckedRest() of the same file write (the caller compared generations). */
+  adoptRest(buffer: ArrayBuffer, starts: Uint32Array): void {
     if (buffer.byteLength !== this.size - this.split) throw new Error('large arrays of another size');
-    this.rest = { buffer, checked: true };
+    this.rest = { buffer, starts };
   }
 
   /** The files, the resolved exports and the proxies, with the small arrays' checksums and shapes checked. */
@@ -586,7 +587,7 @@ export class CacheReader {
   /** The postings and the name table, with their checksums, shapes and ranges checked here unless a worker did. */
   large(): { arrays: Map<string, Typed>; interner: InternerState } {
     if (!this.rest) throw new Error('the large arrays were not read');
-    return checkedLarge(this.header, this.rest.buffer, -this.split, this.sections.slice(SMALL.length), !this.rest.checked);
+    return checkedLarge(this.header, this.rest.buffer, -this.split, this.sections.slice(SMALL.length), this.rest.starts);
   }
 }
 
@@ -602,10 +603,11 @@ function readRange(file: string, at: number, bytes: number): ArrayBuffer {
   return buffer;
 }
 
-function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], check: boolean): { arrays: Map<string, Typed>; interner: InternerState } {
-  const arrays = viewsOf(buffer, base, sections, check);
-  const interner = internerOf(h, arrays);
-  if (check) {
+/** Views on the large arrays; checked unless the names' starts come from a worker that checked them. */
+function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], checkedStarts?: Uint32Array): { arrays: Map<string, Typed>; interner: InternerState } {
+  const arrays = viewsOf(buffer, base, sections, !checkedStarts);
+  const interner = internerOf(h, arrays, checkedStarts);
+  if (!checkedStarts) {
     validateShape(h, arrays, interner);
     validateRanges(h, arrays, interner);
   }
@@ -616,7 +618,7 @@ function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, section
  * For a warm start's worker: reads a cache file's large arrays into a buffer to transfer to the main
  * thread, and checks them there (checksums, shapes, ranges), meanwhile the main thread decodes the rest.
  */
-export function readCheckedRest(file: string): { generation: string; buffer: ArrayBuffer } {
+export function readCheckedRest(file: string): { generation: string; buffer: ArrayBuffer; starts: Uint32Array } {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -629,8 +631,8 @@ export function readCheckedRest(file: string): { generation: string; buffer: Arr
     const split = sections[SMALL.length]!.at;
     const buffer = new ArrayBuffer(size - split);
     readFully(fd, new Uint8Array(buffer), 0, split, size - split);
-    checkedLarge(header, buffer, -split, sections.slice(SMALL.length), true);
-    return { generation: header.generation, buffer };
+    const { interner } = checkedLarge(header, buffer, -split, sections.slice(SMALL.length));
+    return { generation: header.generation, buffer, starts: interner.starts };
   } finally {
     closeSync(fd);
   }
@@ -659,17 +661,20 @@ function viewsOf(buffer: ArrayBufferLike, base: number, sections: Section[], che
 }
 
 /** The name table; name starts are not stored, since names lie end to end in id order. */
-function internerOf(h: CacheHeader, arrays: Map<string, Typed>): InternerState {
+function internerOf(h: CacheHeader, arrays: Map<string, Typed>, known?: Uint32Array): InternerState {
   const lens = arrays.get('internLens') as Uint16Array;
-  if (lens.length !== h.names) throw new Error('name arrays');
-  const starts = new Uint32Array(h.names);
-  let pos = 0;
-  for (let k = 0; k < lens.length; k++) {
-    starts[k] = pos;
-    pos += lens[k]!;
-  }
+  if (lens.length !== h.names || (known && known.length !== h.names)) throw new Error('name arrays');
   const arena = arrays.get('internArena') as Uint8Array;
-  if (pos !== arena.length) throw new Error('name lengths do not add up to the names');
+  let starts = known;
+  if (!starts) {
+    starts = new Uint32Array(h.names);
+    let pos = 0;
+    for (let k = 0; k < lens.length; k++) {
+      starts[k] = pos;
+      pos += lens[k]!;
+    }
+    if (pos !== arena.length) throw new Error('name lengths do not add up to the names');
+  }
   return { table: arrays.get('internTable') as Int32Array, hashes: arrays.get('internHashes') as Uint32Array, starts, lens, arena, size: h.names };
 }
 
@@ -684,10 +689,17 @@ function validateShape(h: CacheHeader, arrays: Map<string, Typed>, st: InternerS
   if (st.hashes.length !== h.names) throw new Error('name arrays');
 }
 
-function validateRanges(h: CacheHeader, arrays: Map<string, Typed>, st: InternerState): void {
-  const offsets = arrays.get('offsets')!;
-  const postFile = arrays.get('postFile')!;
-  const postCtx = arrays.get('postCtx')!;
+/** Every posting's file and context, and every name slot, in range; in the addon when it loads (60 ms less for linux). */
+export function validateRanges(h: Pick<CacheHeader, 'fileCount' | 'proxyCount' | 'names'>, arrays: Map<string, Typed>, st: Pick<InternerState, 'table'>, native = true): void {
+  const offsets = arrays.get('offsets') as Uint32Array;
+  const postFile = arrays.get('postFile') as Uint32Array | Uint16Array;
+  const postCtx = arrays.get('postCtx') as Uint32Array;
+  const addon = native ? nativeAddon() : undefined;
+  if (addon) {
+    const bad = addon.checkRanges(offsets, postFile, postCtx, st.table, h.fileCount, h.proxyCount, h.names);
+    if (bad) throw new Error(bad);
+    return;
+  }
   const files = h.fileCount;
   for (let k = 1; k < offsets.length; k++) if (offsets[k]! < offsets[k - 1]!) throw new Error('offsets not sorted');
   for (let k = 0; k < postFile.length; k++) {

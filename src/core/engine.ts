@@ -158,7 +158,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   }
   if (helped && reply.restError) throw new Error(reply.restError);
   const adopted = helped && reply.rest !== undefined;
-  if (adopted) reader.adoptRest(reply.rest!);
+  if (adopted) reader.adoptRest(reply.rest!, reply.restStarts!);
   else {
     reader.readRest();
     phase('read large arrays');

@@ -31,6 +31,8 @@ interface Addon {
   ): void;
   /** out[2k], out[2k + 1]: size and mtimeMs of root/paths[k] (as statSync), or -1, -1. */
   statPaths(root: string, paths: string[], out: Float64Array): void;
+  /** cache.ts's validateRanges() on the cache's arrays: what is wrong, or null. */
+  checkRanges(offsets: Uint32Array, postFile: Uint32Array | Uint16Array, postCtx: Uint32Array, table: Int32Array, files: number, proxies: number, names: number): string | null;
 }
 
 interface RawBatch {
@@ -82,7 +84,7 @@ export function nativeAddon(): Addon | undefined {
   }
   try {
     const addon = createRequire(file)(file) as Partial<Addon>;
-    const missing = (['create', 'scan', 'release', 'internPacked', 'statPaths'] as const).filter((f) => typeof addon[f] !== 'function');
+    const missing = (['create', 'scan', 'release', 'internPacked', 'statPaths', 'checkRanges'] as const).filter((f) => typeof addon[f] !== 'function');
     if (missing.length) loadError = `${file} is older than this kexports (no ${missing.join(', ')}): npm run build`;
     else loaded = addon as Addon;
   } catch (e) {

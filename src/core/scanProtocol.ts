@@ -28,6 +28,8 @@ export interface StatReply {
   error?: string;
   /** The cache's large arrays, read and checked by the worker (readCheckedRest), of the same generation. */
   rest?: ArrayBuffer;
+  /** With `rest`: where each name starts in the names' bytes. */
+  restStarts?: Uint32Array;
   /** What was wrong with them (a damaged cache: rebuild). Neither this nor `rest`: read them again. */
   restError?: string;
 }

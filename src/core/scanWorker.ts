@@ -42,11 +42,14 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     try {
       const rest = readCheckedRest(msg.cacheFile);
       // Another write since readStatList(): the main thread reads the arrays of the write it opened.
-      if (rest.generation === reply.generation) reply.rest = rest.buffer;
+      if (rest.generation === reply.generation) {
+        reply.rest = rest.buffer;
+        reply.restStarts = rest.starts;
+      }
     } catch (e) {
       reply.restError = (e as Error).message;
     }
-    parentPort!.postMessage(reply, reply.rest ? [reply.rest] : []);
+    parentPort!.postMessage(reply, reply.rest ? [reply.rest, reply.restStarts!.buffer as ArrayBuffer] : []);
     return;
   }
   const wrappers = msg.wrapperNames ? new Set(msg.wrapperNames) : undefined;

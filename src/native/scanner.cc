@@ -1852,6 +1852,46 @@ napi_value StatPaths(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// checkRanges(offsets, postFile, postCtx, table, files, proxies, names): what cache.ts's
+// validateRanges() checks, as a message, or null: offsets never decrease, every posting's file is
+// below `files` and its context at most `proxies` or DEF_CTX, every table slot below `names`.
+napi_value CheckRanges(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_typedarray_type tOff, tFile, tCtx, tTable;
+  void *off, *file, *ctx, *table;
+  size_t nOff, nFile, nCtx, nTable, offset;
+  napi_value ab;
+  double files = 0, proxies = 0, names = 0;
+  if (argc < 7 || napi_get_typedarray_info(env, argv[0], &tOff, &nOff, &off, &ab, &offset) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &tFile, &nFile, &file, &ab, &offset) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &tCtx, &nCtx, &ctx, &ab, &offset) != napi_ok ||
+      napi_get_typedarray_info(env, argv[3], &tTable, &nTable, &table, &ab, &offset) != napi_ok || tOff != napi_uint32_array ||
+      (tFile != napi_uint32_array && tFile != napi_uint16_array) || tCtx != napi_uint32_array || tTable != napi_int32_array || nCtx != nFile ||
+      napi_get_value_double(env, argv[4], &files) != napi_ok || napi_get_value_double(env, argv[5], &proxies) != napi_ok ||
+      napi_get_value_double(env, argv[6], &names) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "checkRanges(offsets, postFile, postCtx, table, files, proxies, names)");
+    return nullptr;
+  }
+  const char *bad = nullptr;
+  const uint32_t *o = (const uint32_t *)off;
+  for (size_t k = 1; k < nOff && !bad; k++)
+    if (o[k] < o[k - 1]) bad = "offsets not sorted";
+  const uint32_t *c = (const uint32_t *)ctx;
+  for (size_t k = 0; k < nFile && !bad; k++) {
+    double f = tFile == napi_uint16_array ? ((const uint16_t *)file)[k] : ((const uint32_t *)file)[k];
+    if (f >= files || ((double)c[k] > proxies && c[k] != 0xffffffffu)) bad = "posting out of range";
+  }
+  const int32_t *t = (const int32_t *)table;
+  for (size_t k = 0; k < nTable && !bad; k++)
+    if ((double)t[k] >= names) bad = "name table out of range";
+  napi_value out;
+  if (bad) CHECK(napi_create_string_utf8(env, bad, NAPI_AUTO_LENGTH, &out));
+  else CHECK(napi_get_null(env, &out));
+  return out;
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -1867,5 +1907,7 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "internPacked", fn) != napi_ok) return nullptr;
   if (napi_create_function(env, "statPaths", NAPI_AUTO_LENGTH, StatPaths, nullptr, &fn) != napi_ok) return nullptr;
   if (napi_set_named_property(env, exports, "statPaths", fn) != napi_ok) return nullptr;
+  if (napi_create_function(env, "checkRanges", NAPI_AUTO_LENGTH, CheckRanges, nullptr, &fn) != napi_ok) return nullptr;
+  if (napi_set_named_property(env, exports, "checkRanges", fn) != napi_ok) return nullptr;
   return exports;
 }

@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, syml
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { validateRanges } from '../../src/core/cache';
 import { staleFiles } from '../../src/core/freshness';
 import { buildIndex } from '../../src/core/index';
 import { Interner } from '../../src/core/interner';
@@ -255,6 +256,43 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     rmSync(join(root, 'lib'), { recursive: true });
     assert.equal(staleFiles(root, list, true), undefined, 'a directory gone: rebuild');
     assert.equal(staleFiles(root, list, false), undefined);
+  });
+
+  it("checks a cache's postings and name slots for what is out of range as cache.ts's loop does", () => {
+    const outcome = (f: () => void): string => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(40), { maxLength: 12 }),
+        fc.array(fc.tuple(fc.nat(12), fc.oneof(fc.nat(12), fc.constant(0xffffffff))), { maxLength: 30 }),
+        fc.array(fc.integer({ min: -1, max: 12 }), { minLength: 1, maxLength: 16 }),
+        fc.nat(12),
+        fc.nat(12),
+        fc.nat(12),
+        fc.boolean(),
+        (offs, posts, slots, fileCount, proxyCount, names, wide) => {
+          const arrays = new Map<string, Uint32Array | Uint16Array>([
+            ['offsets', Uint32Array.from(offs)],
+            ['postFile', wide ? Uint32Array.from(posts, (p) => p[0]) : Uint16Array.from(posts, (p) => p[0])],
+            ['postCtx', Uint32Array.from(posts, (p) => p[1])],
+          ]);
+          const h = { fileCount, proxyCount, names };
+          const table = Int32Array.from(slots);
+          const js = outcome(() => validateRanges(h, arrays, { table }, false));
+          seen.add(js);
+          assert.equal(outcome(() => validateRanges(h, arrays, { table }, true)), js);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    assert.deepEqual([...seen].sort(), ['name table out of range', 'offsets not sorted', 'ok', 'posting out of range']);
   });
 
   it('builds the same index of the sample tree as lexer.ts, in-process and with a worker', async () => {
