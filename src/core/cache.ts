@@ -689,7 +689,7 @@ function validateShape(h: CacheHeader, arrays: Map<string, Typed>, st: InternerS
   if (st.hashes.length !== h.names) throw new Error('name arrays');
 }
 
-/** Every posting's file and context, and every name slot, in range; in the addon when it loads (60 ms less for linux). */
+/** Every posting's file and context, and every name slot, in range; in the addon when it loads (for linux 19-23 ms, against 36-63 ms). */
 export function validateRanges(h: Pick<CacheHeader, 'fileCount' | 'proxyCount' | 'names'>, arrays: Map<string, Typed>, st: Pick<InternerState, 'table'>, native = true): void {
   const offsets = arrays.get('offsets') as Uint32Array;
   const postFile = arrays.get('postFile') as Uint32Array | Uint16Array;
