@@ -15,23 +15,25 @@ import { crc32 } from './crc32';
 import { type ExportFlavour, type ExportType, linkerSymbols } from './exportMacros';
 import type { Export, IndexedFile, IndexStats, KernelIndex, Unresolved } from './index';
 import type { InternerState } from './interner';
-import { DEF_CTX, type Definition } from './lexer';
+import { DEF_CTX, type Definition, type RawExport } from './lexer';
 import type { KbuildNamespaces } from './kbuild';
 import { nativeAddon } from './nativeScanner';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-const MAGIC = 'KEXPORTS-IDX-12\n';
+const MAGIC = 'KEXPORTS-IDX-13\n';
 const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
 
-/** What a file keeps beyond its scalars: only files that export, import, wrap or were skipped have one. */
-type FileDetail = Pick<IndexedFile, 'exports' | 'defs' | 'imports' | 'wrappers' | 'localMacros' | 'includes' | 'skipped'>;
+/** What a file keeps beyond its scalars, decoded when first asked for: only files that export, import or define small macros have it. */
+type LazyDetail = Pick<IndexedFile, 'exports' | 'defs' | 'imports' | 'localMacros'>;
+/** What a warm start needs of every file at once: few files have any. */
+type EagerDetail = Partial<Pick<IndexedFile, 'wrappers' | 'includes' | 'skipped'>>;
 
 export interface CacheHeader {
   root: string;
   key: string;
-  /** Per-file scalars live in arrays (filePaths, fileSize, ...); details, by file index, in the JSON of the `details` array. */
+  /** Per-file scalars live in arrays (filePaths, fileSize, ...); details in JSON (see encodeDetails). */
   fileCount: number;
   /** Random per write: a reader of part of the file can tell that it read the same file. */
   generation: string;
@@ -44,7 +46,7 @@ export interface CacheHeader {
 }
 
 /** The arrays a warm start needs before it can resolve exports; the rest may still be on their way. */
-const SMALL = ['filePaths', 'fileSize', 'fileMtime', 'fileLines', 'fileAlive', 'fileProxyStart', 'fileProxyCount', 'details', 'exports', 'proxyName', 'proxyLine', 'proxyKind'];
+const SMALL = ['filePaths', 'fileSize', 'fileMtime', 'fileLines', 'fileAlive', 'fileProxyStart', 'fileProxyCount', 'detailsEager', 'detailAt', 'details', 'exports', 'proxyName', 'proxyLine', 'proxyKind'];
 const LARGE = ['offsets', 'postFile', 'postLine', 'postCtx', 'internTable', 'internHashes', 'internLens', 'internArena'];
 
 type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
@@ -53,13 +55,19 @@ type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
  * Details, as JSON made for parsing speed: raw exports and definitions, which are most of it, as
  * tuples whose few distinct strings (macros, #if paths, kinds) are indices into a string list.
  * Half the bytes of the same data as objects, and twice as fast to parse.
+ *
+ * A warm start decodes only what it needs of every file (`detailsEager`: wrappers, includes, skips,
+ * and the string list). Each file's exports, definitions, imports and local macros are a JSON text of
+ * their own in `details`, from detailAt[k] to detailAt[k + 1], decoded when first asked for: they
+ * serve only re-resolving a file and reviews. (Decoding them all took a third of the main thread's
+ * part of a linux warm start, garbage collection included.)
  */
 type ExportTuple = [macro: number, args: string[], line: number, col: number, endLine: number, endCol: number, cond: number, ns?: string, nsLine?: number, nsLate?: 1];
 type DefTuple = [name: string, line: number, endLine: number, isStatic: 0 | 1, kind: number];
-interface DetailsJson {
+type LazyTuple = [exports: ExportTuple[], defs: DefTuple[], imports: IndexedFile['imports'], localMacros: NonNullable<IndexedFile['localMacros']> | 0];
+interface EagerJson {
   strings: string[];
-  /** [file index, exports, definitions, the rest as an object] */
-  files: [number, ExportTuple[], DefTuple[], Partial<Pick<FileDetail, 'imports' | 'wrappers' | 'localMacros' | 'includes' | 'skipped'>>][];
+  files: [number, EagerDetail][];
 }
 
 /** Repeated strings of a JSON section as indices into its list of strings: -1 for none. */
@@ -84,58 +92,117 @@ function stringOf(strings: readonly string[], section: string): (k: number) => s
   };
 }
 
-function encodeDetails(files: readonly IndexedFile[]): string {
+function encodeDetails(files: readonly IndexedFile[]): { eager: Buffer; at: Uint32Array; lazy: Buffer } {
   const { strings, str } = stringIds();
-  const out: DetailsJson['files'] = [];
+  const eager: EagerJson['files'] = [];
+  const at = new Uint32Array(files.length + 1);
+  const texts: string[] = [];
+  let pos = 0;
   files.forEach((f, k) => {
-    const rest: DetailsJson['files'][number][3] = {};
-    if (f.imports.length) rest.imports = f.imports;
-    if (f.wrappers.length) rest.wrappers = f.wrappers;
-    if (f.localMacros?.length) rest.localMacros = f.localMacros;
-    if (f.includes?.length) rest.includes = f.includes;
-    if (f.skipped) rest.skipped = f.skipped;
-    if (!f.exports.length && !f.defs.length && !Object.keys(rest).length) return;
+    at[k] = pos;
+    const e: EagerDetail = {};
+    if (f.wrappers.length) e.wrappers = f.wrappers;
+    if (f.includes?.length) e.includes = f.includes;
+    if (f.skipped) e.skipped = f.skipped;
+    if (e.wrappers || e.includes || e.skipped) eager.push([k, e]);
+    if (!f.exports.length && !f.defs.length && !f.imports.length && !f.localMacros?.length) return;
     const exports = f.exports.map((e): ExportTuple => {
       const t: ExportTuple = [str(e.macro), e.args, e.line, e.col, e.endLine, e.endCol, str(e.cond)];
       if (e.fileNamespace !== undefined) t.push(e.fileNamespace, e.fileNamespaceLine ?? 0, ...(e.fileNamespaceLate ? ([1] as const) : []));
       return t;
     });
     const defs = f.defs.map((d): DefTuple => [d.name, d.line, d.endLine, d.isStatic ? 1 : 0, str(d.kind)]);
-    out.push([k, exports, defs, rest]);
+    const text = JSON.stringify([exports, defs, f.imports, f.localMacros?.length ? f.localMacros : 0] satisfies LazyTuple);
+    texts.push(text);
+    pos += Buffer.byteLength(text, 'utf8');
   });
-  return JSON.stringify({ strings, files: out } satisfies DetailsJson);
+  at[files.length] = pos;
+  return { eager: Buffer.from(JSON.stringify({ strings, files: eager } satisfies EagerJson), 'utf8'), at, lazy: Buffer.from(texts.join(''), 'utf8') };
 }
 
 const NONE: never[] = [];
 
-function decodeDetails(text: string, fileCount: number): (FileDetail | undefined)[] {
-  const json = JSON.parse(text) as DetailsJson;
-  const str = stringOf(json.strings, 'details');
-  const out: (FileDetail | undefined)[] = new Array(fileCount);
-  for (const [k, exports, defs, rest] of json.files) {
-    if (!(k >= 0 && k < fileCount)) throw new Error('details: file out of range');
-    const d: FileDetail = {
-      exports: exports.length
-        ? exports.map((t) => {
-            const e: FileDetail['exports'][number] = { macro: str(t[0]), args: t[1], line: t[2], col: t[3], endLine: t[4], endCol: t[5], cond: str(t[6]) };
-            if (t[7] !== undefined) {
-              e.fileNamespace = t[7];
-              e.fileNamespaceLine = t[8] ?? 0;
-              if (t[9]) e.fileNamespaceLate = true;
-            }
-            return e;
-          })
-        : NONE,
-      defs: defs.length ? defs.map((t) => ({ name: t[0], line: t[1], endLine: t[2], isStatic: t[3] === 1, kind: str(t[4]) as FileDetail['defs'][number]['kind'] })) : NONE,
-      imports: rest.imports ?? NONE,
-      wrappers: rest.wrappers ?? NONE,
-    };
-    if (rest.localMacros) d.localMacros = rest.localMacros;
-    if (rest.includes) d.includes = rest.includes;
-    if (rest.skipped) d.skipped = rest.skipped;
-    out[k] = d;
+/** Where a file's lazy details are, and the strings they index. */
+interface LazySource {
+  bytes: Uint8Array;
+  str: (k: number) => string;
+}
+
+function decodeLazy(src: LazySource, start: number, end: number, path: string): LazyDetail {
+  let t: LazyTuple;
+  try {
+    t = JSON.parse(Buffer.from(src.bytes.buffer, src.bytes.byteOffset + start, end - start).toString('utf8')) as LazyTuple;
+  } catch (e) {
+    throw new Error(`the cache's details of ${path}: ${(e as Error).message}`);
   }
-  return out;
+  const { str } = src;
+  const [exports, defs, imports, localMacros] = t;
+  const d: LazyDetail = {
+    exports: exports.length
+      ? exports.map((t) => {
+          const e: RawExport = { macro: str(t[0]), args: t[1], line: t[2], col: t[3], endLine: t[4], endCol: t[5], cond: str(t[6]) };
+          if (t[7] !== undefined) {
+            e.fileNamespace = t[7];
+            e.fileNamespaceLine = t[8] ?? 0;
+            if (t[9]) e.fileNamespaceLate = true;
+          }
+          return e;
+        })
+      : NONE,
+    defs: defs.length ? defs.map((t) => ({ name: t[0], line: t[1], endLine: t[2], isStatic: t[3] === 1, kind: str(t[4]) as Definition['kind'] })) : NONE,
+    imports: imports.length ? imports : NONE,
+  };
+  if (localMacros) d.localMacros = localMacros;
+  return d;
+}
+
+/** A file record of a warm start whose exports, definitions, imports and local macros are decoded when first asked for. */
+class CachedFile implements IndexedFile {
+  wrappers: IndexedFile['wrappers'] = NONE;
+  includes?: IndexedFile['includes'];
+  skipped?: IndexedFile['skipped'];
+  private detail?: LazyDetail;
+
+  constructor(
+    public path: string,
+    public size: number,
+    public mtimeMs: number,
+    public alive: boolean,
+    public lines: number,
+    public proxyStart: number,
+    public proxyCount: number,
+    private readonly src: LazySource,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  private get lazy(): LazyDetail {
+    return (this.detail ??= decodeLazy(this.src, this.start, this.end, this.path));
+  }
+  get exports(): RawExport[] {
+    return this.lazy.exports;
+  }
+  set exports(v: RawExport[]) {
+    this.lazy.exports = v;
+  }
+  get defs(): Definition[] {
+    return this.lazy.defs;
+  }
+  set defs(v: Definition[]) {
+    this.lazy.defs = v;
+  }
+  get imports(): IndexedFile['imports'] {
+    return this.lazy.imports;
+  }
+  set imports(v: IndexedFile['imports']) {
+    this.lazy.imports = v;
+  }
+  get localMacros(): IndexedFile['localMacros'] {
+    return this.lazy.localMacros;
+  }
+  set localMacros(v: IndexedFile['localMacros']) {
+    this.lazy.localMacros = v;
+  }
 }
 
 /**
@@ -218,7 +285,7 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] }
     pCount[k] = f.proxyCount;
   });
   const paths = Buffer.from(files.map((f) => f.path).join('\n'), 'utf8');
-  const detailBytes = Buffer.from(encodeDetails(files), 'utf8');
+  const details = encodeDetails(files);
   return {
     arrays: [
       ['filePaths', paths],
@@ -228,14 +295,18 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] }
       ['fileAlive', alive],
       ['fileProxyStart', pStart],
       ['fileProxyCount', pCount],
-      ['details', detailBytes],
+      ['detailsEager', details.eager],
+      ['detailAt', details.at],
+      ['details', details.lazy],
     ],
   };
 }
 
 function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): IndexedFile[] {
-  const detailBytes = arrays.get('details') as Uint8Array;
-  const details = decodeDetails(utf8(detailBytes), h.fileCount);
+  const eager = JSON.parse(utf8(arrays.get('detailsEager') as Uint8Array)) as EagerJson;
+  const src: LazySource = { bytes: arrays.get('details') as Uint8Array, str: stringOf(eager.strings, 'details') };
+  const at = arrays.get('detailAt') as Uint32Array;
+  if (at.length !== h.fileCount + 1 || at[h.fileCount] !== src.bytes.length) throw new Error('detail offsets');
   const pathBytes = arrays.get('filePaths') as Uint8Array;
   const paths = h.fileCount ? utf8(pathBytes).split('\n') : [];
   if (paths.length !== h.fileCount) throw new Error('file count mismatch');
@@ -248,25 +319,21 @@ function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): IndexedFile[] 
   for (const a of [size, mtime, lines, alive, pStart, pCount]) if (a.length !== h.fileCount) throw new Error('file arrays');
   const out: IndexedFile[] = new Array(h.fileCount);
   for (let k = 0; k < h.fileCount; k++) {
-    const d = details[k];
-    const f: IndexedFile = {
-      path: paths[k]!,
-      size: size[k]!,
-      mtimeMs: mtime[k]!,
-      alive: alive[k] === 1,
-      lines: lines[k]!,
-      exports: d ? d.exports : NONE,
-      defs: d ? d.defs : NONE,
-      imports: d ? d.imports : NONE,
-      wrappers: d ? d.wrappers : NONE,
-      proxyStart: pStart[k]!,
-      proxyCount: pCount[k]!,
-    };
-    if (d?.localMacros) f.localMacros = d.localMacros;
-    if (d?.includes) f.includes = d.includes;
-    if (d?.skipped) f.skipped = d.skipped;
-    if (f.proxyStart + f.proxyCount > h.proxyCount) throw new Error('proxy range out of range');
-    out[k] = f;
+    if (pStart[k]! + pCount[k]! > h.proxyCount) throw new Error('proxy range out of range');
+    const start = at[k]!;
+    const end = at[k + 1]!;
+    if (end < start) throw new Error('detail offsets');
+    out[k] =
+      end > start
+        ? new CachedFile(paths[k]!, size[k]!, mtime[k]!, alive[k] === 1, lines[k]!, pStart[k]!, pCount[k]!, src, start, end)
+        : { path: paths[k]!, size: size[k]!, mtimeMs: mtime[k]!, alive: alive[k] === 1, lines: lines[k]!, exports: NONE, defs: NONE, imports: NONE, wrappers: NONE, proxyStart: pStart[k]!, proxyCount: pCount[k]! };
+  }
+  for (const [k, e] of eager.files) {
+    const f = out[k];
+    if (!f) throw new Error('details: file out of range');
+    if (e.wrappers) f.wrappers = e.wrappers;
+    if (e.includes) f.includes = e.includes;
+    if (e.skipped) f.skipped = e.skipped;
   }
   return out;
 }

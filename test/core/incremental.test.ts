@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { crc32, crc32Portable } from '../../src/core/crc32';
 import { openIndex } from '../../src/core/engine';
 import { checkExports, defaultGplOnlyPaths } from '../../src/core/findings';
-import { buildIndex, type KernelIndex } from '../../src/core/index';
-import { copySampleTree, sampleTree, tempDir, workerPath } from '../helpers';
+import { buildIndex, type IndexedFile, type KernelIndex } from '../../src/core/index';
+import { copySampleTree, sampleTree, tempDir, workerPath, writeTree } from '../helpers';
 
 const opts = { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true };
 
@@ -101,6 +101,29 @@ describe('the cache', () => {
       assert.deepEqual(findings(refreshed, 'mm/memremap.c'), ['NOT_GPL_ONLY devmap_managed_key:8', 'SAME_DIR_CONSUMERS memunmap_pages:21', 'NOT_GPL_ONLY put_devmap_managed_page:27']);
     });
   }
+
+  it("gives back every file's record from the cache as the build made it: exports, definitions, imports, wrappers, local macros, includes, skips", async () => {
+    const root = writeTree({
+      'mm/hmm.c': readFileSync(join(sampleTree, 'mm/hmm.c'), 'latin1'),
+      'include/linux/pm.h': '#define EXPORT_DEV_PM_OPS(name) const struct dev_pm_ops name; EXPORT_SYMBOL(name)\n',
+      'drivers/base/power.c': '#include <linux/pm.h>\nEXPORT_DEV_PM_OPS(power_ops) = { };\n',
+      'drivers/usb/user.c': 'MODULE_IMPORT_NS(USB_STORAGE);\nint f(void) { return usb_stor_probe(); }\n',
+      'drivers/usb/storage.c': 'int usb_stor_probe(void) { return 0; }\nEXPORT_SYMBOL_NS_GPL(usb_stor_probe, USB_STORAGE);\n',
+      'lib/lzo/compress.c': '#ifndef LZO_SAFE\n#define LZO_SAFE(name) name\n#endif\nint LZO_SAFE(lzo1x_1_compress)(void) { return 0; }\nEXPORT_SYMBOL_GPL(LZO_SAFE(lzo1x_1_compress));\n',
+      'lib/lzo/compress_safe.c': '#define LZO_SAFE(name) name##_safe\n#include "compress.c"\n',
+      'drivers/gpu/blob.h': Buffer.from([0x23, 0x64, 0x0a, 0x00, 0x01]),
+    });
+    const cacheDir = tempDir();
+    const record = (f: IndexedFile) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs, alive: f.alive, lines: f.lines, exports: f.exports, defs: f.defs, imports: f.imports, wrappers: f.wrappers, localMacros: f.localMacros, includes: f.includes, skipped: f.skipped, proxyStart: f.proxyStart, proxyCount: f.proxyCount });
+    const cold = (await openIndex(root, { cacheDir, workers: 0 })).files.map(record);
+    for (const k of ['exports', 'defs', 'imports', 'wrappers', 'localMacros', 'includes', 'skipped'] as const) {
+      assert.ok(cold.some((f) => (Array.isArray(f[k]) ? f[k].length : f[k] !== undefined)), `the tree has a file with ${k}`);
+    }
+    const phases: string[] = [];
+    const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => phases.push(p) });
+    assert.ok(!phases.includes('scan'), phases.join(', '));
+    assert.deepEqual(warm.files.map(record), cold);
+  });
 
   it('hands out a cold index before its cache is written, and writes the index as it was handed out', async () => {
     const root = copySampleTree();
