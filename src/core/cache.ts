@@ -427,7 +427,7 @@ function removeOrphanTemps(file: string): void {
     return;
   }
   for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)\.\d+\.[0-9a-z]*\.tmp$/.exec(name.slice(prefix.length)) : null;
+    const m = name.startsWith(prefix) ? /^(\d+)\.\d+(?:\.[0-9a-z]*)?\.tmp$/.exec(name.slice(prefix.length)) : null;
     if (!m || processAlive(Number(m[1]))) continue;
     try {
       unlinkSync(join(dir, name));

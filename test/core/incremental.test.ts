@@ -155,9 +155,11 @@ describe('the cache', () => {
     const live = spawn('sleep', ['60']);
     try {
       const orphan = `${idx}.${dead}.1700000000000.ab12cd.tmp`;
+      // as kexports before this one named them
+      const olderOrphan = `${idx}.${dead}.1600000000000.tmp`;
       const writing = `${idx}.${live.pid}.1700000000000.ab12cd.tmp`;
       const other = `0123456789abcdef.idx.${dead}.1700000000000.ab12cd.tmp`;
-      for (const f of [orphan, writing, other]) writeFileSync(join(cacheDir, f), 'half a cache');
+      for (const f of [orphan, olderOrphan, writing, other]) writeFileSync(join(cacheDir, f), 'half a cache');
       rmSync(join(cacheDir, idx));
       let written!: () => void;
       const done = new Promise<void>((r) => (written = r));
