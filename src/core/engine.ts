@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CacheReader, cacheKey, cachePath, kbuildFrom, snapshotIndex, writeSnapshot, writeSnapshotAsync } from './cache';
 import { type Staleness, staleFiles } from './freshness';
-import type { StatReply, WorkerSetup } from './scanProtocol';
+import type { StatReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
 import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
 import { Interner } from './interner';
@@ -86,12 +86,13 @@ class WarmStartWorker {
   private constructor(
     private readonly worker: Worker,
     file: string,
+    exclude: readonly string[],
   ) {
     let settle!: (r: StatReply) => void;
     this.stat = new Promise((r) => (settle = r));
     worker.on('message', (r: StatReply) => settle(r));
     worker.once('error', (e) => settle({ type: 'stat', error: e.message }));
-    worker.postMessage({ type: 'stat', cacheFile: file });
+    worker.postMessage({ type: 'stat', cacheFile: file, exclude: [...exclude] } satisfies WorkerRequest);
   }
 
   static start(root: string, file: string, opts: OpenOptions): WarmStartWorker | undefined {
@@ -103,7 +104,7 @@ class WarmStartWorker {
       return undefined;
     }
     const setup: WorkerSetup = { root, maxBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, native: opts.native !== false };
-    return new WarmStartWorker(new Worker(script, { workerData: setup }), file);
+    return new WarmStartWorker(new Worker(script, { workerData: setup }), file, opts.exclude ?? []);
   }
 
   close(): void {
@@ -178,10 +179,10 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
       mtime: Float64Array.from(files, (f) => f.mtimeMs),
       alive: Uint8Array.from(files, (f) => (f.alive ? 1 : 0)),
     };
-    stale = staleFiles(root, list, opts.native !== false);
+    stale = staleFiles(root, list, opts.native !== false, opts.exclude);
     phase('stat tree');
   }
-  // undefined: a directory of the tree is gone, rebuild.
+  // undefined: the tree itself is gone, rebuild (and fail there, saying so).
   if (!stale) return undefined;
   const { changed, gone } = stale;
   if (changed.length + gone.length > REFRESH_LIMIT) return undefined;

@@ -17,7 +17,7 @@ export type WorkerRequest =
       wrapperNames?: string[];
     }
   /** Compare a cache's file list with the disk (warm start), then read its large arrays, while the main thread decodes the rest. */
-  | { type: 'stat'; cacheFile: string };
+  | { type: 'stat'; cacheFile: string; exclude: string[] };
 
 export interface StatReply {
   type: 'stat';

@@ -29,7 +29,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     try {
       const list = readStatList(msg.cacheFile);
       reply = { type: 'stat', generation: list.generation };
-      const stale = staleFiles(setup.root, list, !!setup.native);
+      const stale = staleFiles(setup.root, list, !!setup.native, msg.exclude);
       if (!stale) {
         parentPort!.postMessage(reply);
         return;

@@ -19,10 +19,20 @@ export interface WalkResult {
 
 const skipDirs = new Set(['.git', '.hg', '.svn', 'node_modules', '.pc', '.tmp_versions']);
 
-export function walkTree(root: string, exclude: readonly string[] = []): WalkResult {
+/** Whether a file name is one the index scans: .c, .h, .S, .c_shipped. */
+export function isSourceName(name: string): boolean {
+  const last = name.charCodeAt(name.length - 1);
+  return (name.length > 2 && name.charCodeAt(name.length - 2) === 46 && (last === 99 || last === 104 || last === 83)) || name.endsWith('.c_shipped');
+}
+
+/**
+ * Walks the tree, or only the subtrees at `from` (a warm start's changed directories), not going
+ * into the directories in `known` (they are checked on their own).
+ */
+export function walkTree(root: string, exclude: readonly string[] = [], part: { from: readonly string[]; known: ReadonlySet<string> } = { from: [''], known: new Set() }): WalkResult {
   const isExcluded = exclude.length ? picomatch(exclude as string[], { dot: true }) : undefined;
   const out: WalkResult = { sources: [], makefiles: [], symlinks: 0, unreadableDirs: [], excluded: 0, dirs: [] };
-  const stack: string[] = [''];
+  const stack: string[] = [...part.from];
   while (stack.length) {
     const rel = stack.pop()!;
     let dir;
@@ -48,12 +58,9 @@ export function walkTree(root: string, exclude: readonly string[] = []): WalkRes
           continue;
         }
         if (ent.isDirectory()) {
-          if (!skipDirs.has(name)) stack.push(path);
+          if (!skipDirs.has(name) && !part.known.has(path)) stack.push(path);
         } else if (ent.isFile()) {
-          const last = name.charCodeAt(name.length - 1);
-          if (name.length > 2 && name.charCodeAt(name.length - 2) === 46 && (last === 99 || last === 104 || last === 83)) {
-            out.sources.push(path);
-          } else if (name.endsWith('.c_shipped')) out.sources.push(path);
+          if (isSourceName(name)) out.sources.push(path);
           else if (name === 'Makefile' || name === 'Kbuild') out.makefiles.push(path);
         }
       }

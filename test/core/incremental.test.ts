@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -189,6 +189,38 @@ describe('the cache', () => {
       assert.match(logs[1]!, /^could not write the cache .*\/a-file\/cache\/[0-9a-f]{16}\.idx: ENOTDIR/);
     }
   });
+
+  for (const [how, statOpts] of [
+    ['on the main thread', {}],
+    ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
+  ] as const) {
+    it(`finds on a warm start the files of directories made since, with the tree's exclusions, and drops a removed directory's (stat ${how})`, async () => {
+      const root = copySampleTree();
+      const cacheDir = tempDir();
+      const exclude = ['drivers/skipme'];
+      await openIndex(root, { cacheDir, workers: 0, exclude });
+      mkdirSync(join(root, 'drivers/newdrv/sub'), { recursive: true });
+      writeFileSync(join(root, 'drivers/newdrv/sub/svm.c'), 'int newdrv_fault(void)\n{\n\treturn hmm_range_fault(0);\n}\nEXPORT_SYMBOL_GPL(newdrv_fault);\n');
+      writeFileSync(join(root, 'drivers/newdrv/fw.c_shipped'), 'int newdrv_fw_load(void) { return 0; }\nEXPORT_SYMBOL(newdrv_fw_load);\n');
+      mkdirSync(join(root, 'drivers/skipme'));
+      writeFileSync(join(root, 'drivers/skipme/x.c'), 'int skipped_sym;\nEXPORT_SYMBOL(skipped_sym);\n');
+      rmSync(join(root, 'lib'), { recursive: true });
+      const logs: string[] = [];
+      const phases: string[] = [];
+      const warm = await openIndex(root, { cacheDir, exclude, ...statOpts, log: (m) => logs.push(m), onPhase: (p) => phases.push(p) });
+      assert.ok(!phases.includes('scan'), `refreshed, not rebuilt: ${phases.join(', ')}`);
+      assert.deepEqual(logs, ['cache refreshed: 2 changed or added, 1 deleted']);
+      assert.deepEqual(
+        ['newdrv_fault', 'newdrv_fw_load', 'skipped_sym'].map((n) => warm.exportsNamed(n).map((e) => `${e.file}:${e.line}`)),
+        [['drivers/newdrv/sub/svm.c:5'], ['drivers/newdrv/fw.c_shipped:2'], []],
+      );
+      const users = (index: KernelIndex) => index.consumers(index.exportsNamed('hmm_range_fault')[0]!).map((c) => c.file);
+      assert.ok(users(warm).includes('drivers/newdrv/sub/svm.c') && !users(warm).includes('lib/test_hmm.c'), users(warm).join(' '));
+      const cold = await openIndex(root, { workers: 0, exclude });
+      assert.deepEqual(findings(warm, ''), findings(cold, ''));
+      assert.deepEqual(users(warm), users(cold));
+    });
+  }
 
   for (const [name, damage] of [
     ['truncated', (f: string) => truncateSync(f, 100)],

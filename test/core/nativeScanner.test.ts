@@ -254,7 +254,10 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     assert.deepEqual(js, { changed: ['mm/added.c', 'mm/hmm.c'], gone: ['lib/test_hmm.c'] });
     assert.deepEqual(staleFiles(root, list, true), js);
     rmSync(join(root, 'lib'), { recursive: true });
-    assert.equal(staleFiles(root, list, true), undefined, 'a directory gone: rebuild');
+    assert.deepEqual(staleFiles(root, list, true), { changed: ['mm/added.c', 'mm/hmm.c'], gone: ['lib/test_hmm.c'] }, 'a directory gone: its files gone');
+    assert.deepEqual(staleFiles(root, list, false), staleFiles(root, list, true));
+    rmSync(root, { recursive: true });
+    assert.equal(staleFiles(root, list, true), undefined, 'the tree gone: rebuild');
     assert.equal(staleFiles(root, list, false), undefined);
   });
 
