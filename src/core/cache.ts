@@ -20,10 +20,12 @@ import type { KbuildNamespaces } from './kbuild';
 import { nativeAddon } from './nativeScanner';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-const MAGIC = 'KEXPORTS-IDX-13\n';
+const MAGIC = 'KEXPORTS-IDX-14\n';
 const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
+
+export type MakefileStat = [path: string, size: number, mtimeMs: number];
 
 /** What a file keeps beyond its scalars, decoded when first asked for: only files that export, import or define small macros have it. */
 type LazyDetail = Pick<IndexedFile, 'exports' | 'defs' | 'imports' | 'localMacros'>;
@@ -38,6 +40,8 @@ export interface CacheHeader {
   /** Random per write: a reader of part of the file can tell that it read the same file. */
   generation: string;
   dirs: [string, number][];
+  /** The Makefiles and Kbuild files the namespaces in `kbuild` were read from, as stat'ed before. */
+  makefiles: MakefileStat[];
   kbuild: { dir: [string, string][]; subdir: [string, string][]; object: [string, string][] };
   stats: IndexStats;
   arrays: { name: string; kind: ArrayKind; length: number; crc: number }[];
@@ -360,7 +364,7 @@ export interface CacheSnapshot {
   parts: Uint8Array[];
 }
 
-export function snapshotIndex(index: KernelIndex, dirs: [string, number][], file: string, key: string): CacheSnapshot {
+export function snapshotIndex(index: KernelIndex, dirs: [string, number][], makefiles: MakefileStat[], file: string, key: string): CacheSnapshot {
   const st = index.table.interner.state();
   const packed = packFiles(index.files);
   const exportBytes = Buffer.from(encodeExports(index), 'utf8');
@@ -385,6 +389,7 @@ export function snapshotIndex(index: KernelIndex, dirs: [string, number][], file
     fileCount: index.files.length,
     generation: createHash('sha1').update(`${process.pid} ${Date.now()} ${Math.random()}`).digest('hex').slice(0, 16),
     dirs,
+    makefiles,
     kbuild: { dir: [...index.kbuild.dir], subdir: [...index.kbuild.subdir], object: [...index.kbuild.object] },
     stats: index.stats,
     arrays: arrays.map(([name, a]) => ({ name, kind: kindOf(a), length: a.length, crc: crc32(bytesOf(a)) })),
@@ -553,6 +558,7 @@ function headerOf(read: (at: number, bytes: number) => Buffer, size: number): { 
 export interface StatList {
   generation: string;
   dirs: [string, number][];
+  makefiles: MakefileStat[];
   paths: string[];
   size: Float64Array;
   mtime: Float64Array;
@@ -577,7 +583,7 @@ export function readStatList(file: string): StatList {
     const f64 = (b: Buffer): Float64Array => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     const paths = h.fileCount ? arr('filePaths').toString('utf8').split('\n') : [];
     const alive = new Uint8Array(arr('fileAlive'));
-    const out: StatList = { generation: h.generation, dirs: h.dirs, paths, size: f64(arr('fileSize')), mtime: f64(arr('fileMtime')), alive };
+    const out: StatList = { generation: h.generation, dirs: h.dirs, makefiles: h.makefiles, paths, size: f64(arr('fileSize')), mtime: f64(arr('fileMtime')), alive };
     if (paths.length !== h.fileCount || out.size.length !== h.fileCount || out.mtime.length !== h.fileCount || alive.length !== h.fileCount) throw new Error('file arrays');
     return out;
   } finally {

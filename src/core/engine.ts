@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CacheReader, cacheKey, cachePath, kbuildFrom, snapshotIndex, writeSnapshot, writeSnapshotAsync } from './cache';
-import { type Staleness, staleFiles } from './freshness';
+import { type Staleness, staleFiles, statMakefiles } from './freshness';
 import type { StatReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
 import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
@@ -47,6 +47,8 @@ export async function openIndex(root: string, opts: OpenOptions = {}): Promise<K
   }
   let t = performance.now();
   const walk = walkTree(root, opts.exclude);
+  // Stat'ed before they are read: an edit after this is seen by the next warm start.
+  const makefiles = file ? statMakefiles(root, walk.makefiles, opts.native !== false) : [];
   opts.onPhase?.('walk', performance.now() - t);
   const index = await buildIndexFromWalk(root, walk, { ...opts, maxFileBytes });
   if (file && !opts.token?.isCancellationRequested) {
@@ -57,7 +59,7 @@ export async function openIndex(root: string, opts: OpenOptions = {}): Promise<K
     };
     try {
       t = performance.now();
-      const snap = snapshotIndex(index, walk.dirs, file, key);
+      const snap = snapshotIndex(index, walk.dirs, makefiles, file, key);
       if (opts.cacheWrite === 'background') {
         opts.onPhase?.('take cache bytes', performance.now() - t);
         writeSnapshotAsync(snap).then(() => opts.onCacheWritten?.(), failed);
@@ -174,6 +176,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   if (!helped) {
     const list = {
       dirs: header.dirs,
+      makefiles: header.makefiles,
       paths: files.map((f) => f.path),
       size: Float64Array.from(files, (f) => f.size),
       mtime: Float64Array.from(files, (f) => f.mtimeMs),
@@ -184,8 +187,8 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   }
   // undefined: the tree itself is gone, rebuild (and fail there, saying so).
   if (!stale) return undefined;
-  const { changed, gone } = stale;
-  if (changed.length + gone.length > REFRESH_LIMIT) return undefined;
+  const { changed, gone, makefiles } = stale;
+  if (changed.length + gone.length + makefiles.length > REFRESH_LIMIT) return undefined;
   for (const path of gone) index.deleteFile(path);
   for (const path of changed) {
     try {
@@ -195,7 +198,20 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
       index.deleteFile(path);
     }
   }
+  // Namespaces from Makefiles: every export is resolved again once, after the files.
+  if (makefiles.length) index.setMakefiles(makefiles.map((path) => [path, readTextOrUndefined(join(root, path))]));
   phase('refresh');
-  if (changed.length || gone.length) opts.log?.(`cache refreshed: ${changed.length} changed or added, ${gone.length} deleted`);
+  if (changed.length || gone.length || makefiles.length) {
+    const mk = makefiles.length ? `, ${makefiles.length} Makefile${makefiles.length === 1 ? '' : 's'} read again` : '';
+    opts.log?.(`cache refreshed: ${changed.length} changed or added, ${gone.length} deleted${mk}`);
+  }
   return index;
+}
+
+function readTextOrUndefined(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'latin1');
+  } catch {
+    return undefined;
+  }
 }

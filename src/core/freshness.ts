@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StatList } from './cache';
+import type { MakefileStat, StatList } from './cache';
 import { nativeAddon } from './nativeScanner';
 import { walkTree } from './walk';
 
@@ -35,6 +35,18 @@ export interface Staleness {
   /** Changed or added files. */
   changed: string[];
   gone: string[];
+  /** Makefiles and Kbuild files changed, added or gone: their namespaces are read again. */
+  makefiles: string[];
+}
+
+/** Size and mtime of each Makefile and Kbuild file, for a cache; those that cannot be stat'ed are left out. */
+export function statMakefiles(root: string, paths: string[], native = true): MakefileStat[] {
+  const st = statPaths(root, paths, native);
+  const out: MakefileStat[] = [];
+  paths.forEach((p, k) => {
+    if (st[k * 2] !== -1) out.push([p, st[k * 2]!, st[k * 2 + 1]!]);
+  });
+  return out;
 }
 
 /**
@@ -58,9 +70,16 @@ export function staleFiles(root: string, list: Omit<StatList, 'generation'>, nat
     }
     if (dirStat[d * 2 + 1] !== list.dirs[d]![1]) moved.push(dir);
   }
+  const makefiles: string[] = [];
+  const mkStat = statPaths(root, list.makefiles.map(([path]) => path), native);
+  list.makefiles.forEach(([path, size, mtime], k) => {
+    if (mkStat[k * 2] !== size || mkStat[k * 2 + 1] !== mtime) makefiles.push(path);
+  });
   if (moved.length) {
     const walked = walkTree(root, exclude, { from: moved, known: new Set(list.dirs.map(([dir]) => dir)) });
     for (const path of walked.sources) if (!known.has(path)) changed.push(path);
+    const knownMakefiles = new Set(list.makefiles.map(([path]) => path));
+    for (const path of walked.makefiles) if (!knownMakefiles.has(path)) makefiles.push(path);
   }
   const alive: string[] = [];
   const at: number[] = [];
@@ -75,5 +94,5 @@ export function staleFiles(root: string, list: Omit<StatList, 'generation'>, nat
     if (st[j * 2] === -1) gone.push(alive[j]!);
     else if (st[j * 2] !== list.size[k] || st[j * 2 + 1] !== list.mtime[k]) changed.push(alive[j]!);
   }
-  return { changed, gone };
+  return { changed, gone, makefiles };
 }

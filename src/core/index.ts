@@ -586,6 +586,16 @@ export class KernelIndex {
    * resolved again. A review applies a series' Makefile changes this way.
    */
   setMakefile(path: string, text: string | undefined): void {
+    this.setMakefiles([[path, text]]);
+  }
+
+  /** setMakefile() for several, resolving every export again once (a warm start's changed Makefiles). */
+  setMakefiles(list: readonly [path: string, text: string | undefined][]): void {
+    for (const [path, text] of list) this.readMakefile(path, text);
+    this.resolveAll();
+  }
+
+  private readMakefile(path: string, text: string | undefined): void {
     const dir = treeDir(path);
     const kb = this.kbuild;
     kb.dir.delete(dir);
@@ -599,7 +609,6 @@ export class KernelIndex {
       other = undefined;
     }
     for (const t of [other, text]) if (t?.includes('DEFAULT_SYMBOL_NAMESPACE')) parseMakefile(t, dir, kb);
-    this.resolveAll();
   }
 
   /**

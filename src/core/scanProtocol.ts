@@ -24,7 +24,7 @@ export interface StatReply {
   /** The cache write the list came from; the main thread checks it read the same one. */
   generation?: string;
   /** undefined: a directory is gone, rebuild. */
-  stale?: { changed: string[]; gone: string[] };
+  stale?: { changed: string[]; gone: string[]; makefiles: string[] };
   error?: string;
   /** The cache's large arrays, read and checked by the worker (readCheckedRest), of the same generation. */
   rest?: ArrayBuffer;

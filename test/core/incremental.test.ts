@@ -222,6 +222,31 @@ describe('the cache', () => {
     });
   }
 
+  for (const [how, statOpts] of [
+    ['on the main thread', {}],
+    ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
+  ] as const) {
+    it(`reads again on a warm start the Makefiles changed or made since, and their namespaces reach the exports (stat ${how})`, async () => {
+      const root = copySampleTree();
+      const cacheDir = tempDir();
+      const first = await openIndex(root, { cacheDir, workers: 0 });
+      const storage = first.exportsUnder(['drivers/usb/storage']);
+      assert.ok(storage.length && storage.every((e) => e.namespace === 'USB_STORAGE'), storage.map((e) => `${e.name} ${e.namespace}`).join(', '));
+      const mk = join(root, 'drivers/usb/storage/Makefile');
+      writeFileSync(mk, readFileSync(mk, 'latin1').replace('NAMESPACE=USB_STORAGE', 'NAMESPACE=USB_STORAGE_V2'));
+      mkdirSync(join(root, 'drivers/newns'));
+      writeFileSync(join(root, 'drivers/newns/Makefile'), 'ccflags-y += -DDEFAULT_SYMBOL_NAMESPACE=NEWNS\nobj-y += ns.o\n');
+      writeFileSync(join(root, 'drivers/newns/ns.c'), 'int newns_sym(void) { return 0; }\nEXPORT_SYMBOL_GPL(newns_sym);\n');
+      const logs: string[] = [];
+      const warm = await openIndex(root, { cacheDir, ...statOpts, log: (m) => logs.push(m) });
+      assert.deepEqual(logs, ['cache refreshed: 1 changed or added, 0 deleted, 2 Makefiles read again']);
+      const namespaces = (index: KernelIndex) => index.exports.map((e) => `${e.file} ${e.name} ${e.namespace ?? '-'}`).sort();
+      assert.ok(namespaces(warm).includes('drivers/newns/ns.c newns_sym NEWNS'));
+      assert.ok(warm.exportsUnder(['drivers/usb/storage']).every((e) => e.namespace === 'USB_STORAGE_V2'));
+      assert.deepEqual(namespaces(warm), namespaces(await openIndex(root, { workers: 0 })));
+    });
+  }
+
   for (const [name, damage] of [
     ['truncated', (f: string) => truncateSync(f, 100)],
     ['garbage', (f: string) => writeFileSync(f, 'not an index at all')],

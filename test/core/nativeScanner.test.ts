@@ -233,29 +233,35 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     assert.throws(() => addon!.statPaths(root, paths, new Float64Array(3)), /statPaths\(root, paths, Float64Array of 2 per path\)/);
   });
 
-  it('finds the same changed, added and deleted files of a tree with the addon and with statSync', () => {
+  it('finds the same changed, added and deleted files and Makefiles of a tree with the addon and with statSync', () => {
     const root = copySampleTree();
-    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((p) => /\.[chS]$/.test(p)).sort();
+    const all = readdirSync(root, { recursive: true, encoding: 'utf8' }).sort();
+    const files = all.filter((p) => /\.[chS]$/.test(p));
+    const makefiles = all.filter((p) => /(^|\/)(Makefile|Kbuild)$/.test(p));
     const dirs = [...new Set(['', ...files.map((p) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : ''))])];
     const list = {
       dirs: dirs.map((d): [string, number] => [d, statSync(d ? join(root, d) : root).mtimeMs]),
+      makefiles: makefiles.map((p): [string, number, number] => [p, statSync(join(root, p)).size, statSync(join(root, p)).mtimeMs]),
       paths: files,
       size: Float64Array.from(files, (p) => statSync(join(root, p)).size),
       mtime: Float64Array.from(files, (p) => statSync(join(root, p)).mtimeMs),
       alive: new Uint8Array(files.length).fill(1),
     };
-    assert.deepEqual(staleFiles(root, list, true), { changed: [], gone: [] });
+    assert.ok(makefiles.includes('drivers/usb/storage/Makefile'), makefiles.join(' '));
+    assert.deepEqual(staleFiles(root, list, true), { changed: [], gone: [], makefiles: [] });
     writeFileSync(join(root, 'mm/hmm.c'), `${readFileSync(join(root, 'mm/hmm.c'), 'latin1')}\n`);
     writeFileSync(join(root, 'mm/added.c'), 'int added;\n');
+    writeFileSync(join(root, 'mm/Makefile'), 'obj-y += added.o\n');
+    writeFileSync(join(root, 'drivers/usb/storage/Makefile'), `${readFileSync(join(root, 'drivers/usb/storage/Makefile'), 'latin1')}# edited\n`);
     rmSync(join(root, 'lib/test_hmm.c'));
     const later = new Date(Date.now() + 5000);
     utimesSync(join(root, 'mm'), later, later);
     const js = staleFiles(root, list, false);
-    assert.deepEqual(js, { changed: ['mm/added.c', 'mm/hmm.c'], gone: ['lib/test_hmm.c'] });
+    assert.deepEqual(js, { changed: ['mm/added.c', 'mm/hmm.c'], gone: ['lib/test_hmm.c'], makefiles: ['drivers/usb/storage/Makefile', 'mm/Makefile'] });
     assert.deepEqual(staleFiles(root, list, true), js);
     rmSync(join(root, 'lib'), { recursive: true });
-    assert.deepEqual(staleFiles(root, list, true), { changed: ['mm/added.c', 'mm/hmm.c'], gone: ['lib/test_hmm.c'] }, 'a directory gone: its files gone');
-    assert.deepEqual(staleFiles(root, list, false), staleFiles(root, list, true));
+    assert.deepEqual(staleFiles(root, list, true), js, 'a directory gone: its files gone');
+    assert.deepEqual(staleFiles(root, list, false), js);
     rmSync(root, { recursive: true });
     assert.equal(staleFiles(root, list, true), undefined, 'the tree gone: rebuild');
     assert.equal(staleFiles(root, list, false), undefined);
