@@ -37,6 +37,9 @@ export interface Staleness {
   gone: string[];
   /** Makefiles and Kbuild files changed, added or gone: their namespaces are read again. */
   makefiles: string[];
+  /** The tree's directories and Makefiles as they are now, for a cache written after the refresh. */
+  dirs: [string, number][];
+  makefileStats: MakefileStat[];
 }
 
 /** Size and mtime of each Makefile and Kbuild file, for a cache; those that cannot be stat'ed are left out. */
@@ -62,24 +65,31 @@ export function staleFiles(root: string, list: Omit<StatList, 'generation'>, nat
   for (let k = 0; k < list.paths.length; k++) if (list.alive[k] === 1) known.add(list.paths[k]!);
   const dirStat = statPaths(root, list.dirs.map(([dir]) => dir), native);
   const moved: string[] = [];
+  const dirs = new Map<string, number>();
   for (let d = 0; d < list.dirs.length; d++) {
     const dir = list.dirs[d]![0];
     if (dirStat[d * 2] === -1) {
       if (dir === '') return undefined;
       continue;
     }
+    dirs.set(dir, dirStat[d * 2 + 1]!);
     if (dirStat[d * 2 + 1] !== list.dirs[d]![1]) moved.push(dir);
   }
   const makefiles: string[] = [];
+  const makefileStats: MakefileStat[] = [];
   const mkStat = statPaths(root, list.makefiles.map(([path]) => path), native);
   list.makefiles.forEach(([path, size, mtime], k) => {
     if (mkStat[k * 2] !== size || mkStat[k * 2 + 1] !== mtime) makefiles.push(path);
+    if (mkStat[k * 2] !== -1) makefileStats.push([path, mkStat[k * 2]!, mkStat[k * 2 + 1]!]);
   });
   if (moved.length) {
     const walked = walkTree(root, exclude, { from: moved, known: new Set(list.dirs.map(([dir]) => dir)) });
     for (const path of walked.sources) if (!known.has(path)) changed.push(path);
+    for (const [dir, mtime] of walked.dirs) if (!dirs.has(dir)) dirs.set(dir, mtime);
     const knownMakefiles = new Set(list.makefiles.map(([path]) => path));
-    for (const path of walked.makefiles) if (!knownMakefiles.has(path)) makefiles.push(path);
+    const added = walked.makefiles.filter((path) => !knownMakefiles.has(path));
+    makefiles.push(...added);
+    makefileStats.push(...statMakefiles(root, added, native));
   }
   const alive: string[] = [];
   const at: number[] = [];
@@ -94,5 +104,5 @@ export function staleFiles(root: string, list: Omit<StatList, 'generation'>, nat
     if (st[j * 2] === -1) gone.push(alive[j]!);
     else if (st[j * 2] !== list.size[k] || st[j * 2 + 1] !== list.mtime[k]) changed.push(alive[j]!);
   }
-  return { changed, gone, makefiles };
+  return { changed, gone, makefiles, dirs: [...dirs], makefileStats };
 }

@@ -223,6 +223,63 @@ export class KernelIndex {
     }
   }
 
+  /**
+   * Folds the overlay into the compact postings and drops the postings of deleted and replaced file
+   * records, so that a refreshed warm start can be written as a cache again. Answers do not change:
+   * each name's postings keep their order, the compact ones first.
+   */
+  compact(): void {
+    const { offsets, postFile, postLine, postCtx, files, overlay } = this;
+    const names = this.table.size;
+    const counts = new Uint32Array(names);
+    let maxLine = 0;
+    const compactNames = Math.min(names, offsets.length - 1);
+    for (let id = 0; id < compactNames; id++) {
+      for (let at = offsets[id]!; at < offsets[id + 1]!; at++) {
+        if (!files[postFile[at]!]!.alive) continue;
+        counts[id]!++;
+        if (postLine[at]! > maxLine) maxLine = postLine[at]!;
+      }
+    }
+    for (const [id, list] of overlay) {
+      for (let k = 0; k < list.length; k += 3) {
+        if (!files[list[k]!]!.alive) continue;
+        counts[id]!++;
+        if (list[k + 1]! > maxLine) maxLine = list[k + 1]!;
+      }
+    }
+    const next = new Uint32Array(names + 1);
+    for (let id = 0; id < names; id++) next[id + 1] = next[id]! + counts[id]!;
+    const total = next[names]!;
+    const file = files.length <= 0x10000 ? new Uint16Array(total) : new Uint32Array(total);
+    const line = maxLine <= 0xffff ? new Uint16Array(total) : new Uint32Array(total);
+    const ctx = new Uint32Array(total);
+    for (let id = 0; id < names; id++) {
+      let to = next[id]!;
+      if (id < compactNames) {
+        for (let at = offsets[id]!; at < offsets[id + 1]!; at++) {
+          if (!files[postFile[at]!]!.alive) continue;
+          file[to] = postFile[at]!;
+          line[to] = postLine[at]!;
+          ctx[to++] = postCtx[at]!;
+        }
+      }
+      const list = overlay.get(id);
+      if (!list) continue;
+      for (let k = 0; k < list.length; k += 3) {
+        if (!files[list[k]!]!.alive) continue;
+        file[to] = list[k]!;
+        line[to] = list[k + 1]!;
+        ctx[to++] = list[k + 2]!;
+      }
+    }
+    this.offsets = next;
+    this.postFile = file;
+    this.postLine = line;
+    this.postCtx = ctx;
+    this.overlay = new Map();
+  }
+
   private addOverlay(id: number, file: number, line: number, ctx: number): void {
     let list = this.overlay.get(id);
     if (!list) this.overlay.set(id, (list = []));

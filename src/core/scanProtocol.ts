@@ -1,4 +1,5 @@
 /** Messages between the scan pool and its workers. */
+import type { Staleness } from './freshness';
 import type { ScannedFile } from './scanFile';
 
 export interface WorkerSetup {
@@ -24,7 +25,7 @@ export interface StatReply {
   /** The cache write the list came from; the main thread checks it read the same one. */
   generation?: string;
   /** undefined: a directory is gone, rebuild. */
-  stale?: { changed: string[]; gone: string[]; makefiles: string[] };
+  stale?: Staleness;
   error?: string;
   /** The cache's large arrays, read and checked by the worker (readCheckedRest), of the same generation. */
   rest?: ArrayBuffer;

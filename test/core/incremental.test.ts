@@ -247,6 +247,45 @@ describe('the cache', () => {
     });
   }
 
+  for (const [how, statOpts] of [
+    ['on the main thread', {}],
+    ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
+  ] as const) {
+    it(`writes a warm start that refreshed many files as the cache again, so the next start refreshes nothing (stat ${how})`, async () => {
+      const root = copySampleTree();
+      const cacheDir = tempDir();
+      await openIndex(root, { cacheDir, workers: 0 });
+      const hmm = join(root, 'mm/hmm.c');
+      writeFileSync(hmm, readFileSync(hmm, 'latin1').replace('EXPORT_SYMBOL(hmm_range_fault);', 'EXPORT_SYMBOL_GPL(hmm_range_fault);'), 'latin1');
+      mkdirSync(join(root, 'drivers/newdrv'));
+      writeFileSync(join(root, 'drivers/newdrv/svm.c'), 'int newdrv_fault(void)\n{\n\treturn hmm_range_fault(0) + memunmap_pages(0);\n}\nEXPORT_SYMBOL_GPL(newdrv_fault);\n');
+      writeFileSync(join(root, 'drivers/newdrv/Makefile'), 'ccflags-y += -DDEFAULT_SYMBOL_NAMESPACE=NEWDRV\n');
+      rmSync(join(root, 'lib/test_hmm.c'));
+      const logs: string[] = [];
+      const phases: string[] = [];
+      let written!: (e?: Error) => void;
+      const done = new Promise<Error | undefined>((r) => (written = r));
+      const refreshed = await openIndex(root, { cacheDir, ...statOpts, cacheRewriteMin: 3, cacheWrite: 'background', onCacheWritten: (e) => written(e), log: (m) => logs.push(m), onPhase: (p) => phases.push(p) });
+      assert.deepEqual(logs, ['cache refreshed: 2 changed or added, 1 deleted, 1 Makefile read again']);
+      assert.ok(phases.includes('fold the refresh into the postings') && phases.includes('take cache bytes'), phases.join(', '));
+      assert.equal(await done, undefined);
+      const summary = (index: KernelIndex) => ({
+        findings: findings(index, ''),
+        exports: index.exports.map((e) => `${e.file}:${e.line} ${e.name} ${e.type} ${e.namespace ?? '-'}`).sort(),
+        consumers: index.exports.map((e) => index.consumers(e).map((c) => `${c.file}:${c.line} ${c.cls} ${JSON.stringify(c.via ?? null)}`).join(' ')).sort(),
+      });
+      const cold = summary(await openIndex(root, { workers: 0 }));
+      assert.deepEqual(summary(refreshed), cold, 'folding the refresh into the postings changes no answer');
+      const again: string[] = [];
+      const againPhases: string[] = [];
+      const next = await openIndex(root, { cacheDir, ...statOpts, log: (m) => again.push(m), onPhase: (p) => againPhases.push(p) });
+      assert.deepEqual(again, [], 'nothing left to refresh');
+      assert.ok(!againPhases.includes('scan'), againPhases.join(', '));
+      assert.deepEqual(summary(next), cold);
+      assert.ok(cold.exports.includes('drivers/newdrv/svm.c:5 newdrv_fault EXPORT_SYMBOL_GPL NEWDRV'), cold.exports.join('\n'));
+    });
+  }
+
   for (const [name, damage] of [
     ['truncated', (f: string) => truncateSync(f, 100)],
     ['garbage', (f: string) => writeFileSync(f, 'not an index at all')],

@@ -248,7 +248,11 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
       alive: new Uint8Array(files.length).fill(1),
     };
     assert.ok(makefiles.includes('drivers/usb/storage/Makefile'), makefiles.join(' '));
-    assert.deepEqual(staleFiles(root, list, true), { changed: [], gone: [], makefiles: [] });
+    const what = (st: ReturnType<typeof staleFiles>) => st && { changed: st.changed, gone: st.gone, makefiles: st.makefiles };
+    const unchanged = staleFiles(root, list, true);
+    assert.deepEqual(what(unchanged), { changed: [], gone: [], makefiles: [] });
+    assert.deepEqual(unchanged?.dirs, list.dirs, 'the directories as they are now');
+    assert.deepEqual(unchanged?.makefileStats, list.makefiles);
     writeFileSync(join(root, 'mm/hmm.c'), `${readFileSync(join(root, 'mm/hmm.c'), 'latin1')}\n`);
     writeFileSync(join(root, 'mm/added.c'), 'int added;\n');
     writeFileSync(join(root, 'mm/Makefile'), 'obj-y += added.o\n');
@@ -257,11 +261,15 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     const later = new Date(Date.now() + 5000);
     utimesSync(join(root, 'mm'), later, later);
     const js = staleFiles(root, list, false);
-    assert.deepEqual(js, { changed: ['mm/added.c', 'mm/hmm.c'], gone: ['lib/test_hmm.c'], makefiles: ['drivers/usb/storage/Makefile', 'mm/Makefile'] });
+    assert.deepEqual(what(js), { changed: ['mm/added.c', 'mm/hmm.c'], gone: ['lib/test_hmm.c'], makefiles: ['drivers/usb/storage/Makefile', 'mm/Makefile'] });
+    assert.deepEqual(js?.makefileStats.map(([p]) => p).sort(), [...makefiles, 'mm/Makefile'].sort());
+    assert.equal(js?.dirs.find(([d]) => d === 'mm')?.[1], statSync(join(root, 'mm')).mtimeMs, 'the directory as it is now');
     assert.deepEqual(staleFiles(root, list, true), js);
     rmSync(join(root, 'lib'), { recursive: true });
-    assert.deepEqual(staleFiles(root, list, true), js, 'a directory gone: its files gone');
-    assert.deepEqual(staleFiles(root, list, false), js);
+    const noLib = staleFiles(root, list, true);
+    assert.deepEqual(what(noLib), what(js), 'a directory gone: its files gone');
+    assert.ok(!noLib?.dirs.some(([d]) => d === 'lib'));
+    assert.deepEqual(staleFiles(root, list, false), noLib);
     rmSync(root, { recursive: true });
     assert.equal(staleFiles(root, list, true), undefined, 'the tree gone: rebuild');
     assert.equal(staleFiles(root, list, false), undefined);
