@@ -12,6 +12,12 @@ import { copySampleTree, sampleTree, tempDir, workerPath, writeTree } from '../h
 
 const opts = { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true };
 
+/** The two ways a warm start compares the cache with the disk: on the main thread, or in a worker thread. */
+const statWays = [
+  ['on the main thread', {}],
+  ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
+] as const;
+
 function findings(index: KernelIndex, path: string): string[] {
   return checkExports(index, [path], opts).map((f) => `${f.code} ${f.symbol}:${f.line}`);
 }
@@ -64,10 +70,7 @@ describe('the cache', () => {
     );
   });
 
-  for (const [how, statOpts] of [
-    ['on the main thread', {}],
-    ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
-  ] as const) {
+  for (const [how, statOpts] of statWays) {
     it(`serves a warm start without scanning, and notices changed, added and deleted files (stat ${how})`, async () => {
       const root = copySampleTree();
       const cacheDir = tempDir();
@@ -190,10 +193,7 @@ describe('the cache', () => {
     }
   });
 
-  for (const [how, statOpts] of [
-    ['on the main thread', {}],
-    ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
-  ] as const) {
+  for (const [how, statOpts] of statWays) {
     it(`finds on a warm start the files of directories made since, with the tree's exclusions, and drops a removed directory's (stat ${how})`, async () => {
       const root = copySampleTree();
       const cacheDir = tempDir();
@@ -222,10 +222,7 @@ describe('the cache', () => {
     });
   }
 
-  for (const [how, statOpts] of [
-    ['on the main thread', {}],
-    ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
-  ] as const) {
+  for (const [how, statOpts] of statWays) {
     it(`reads again on a warm start the Makefiles changed or made since, and their namespaces reach the exports (stat ${how})`, async () => {
       const root = copySampleTree();
       const cacheDir = tempDir();
@@ -247,10 +244,7 @@ describe('the cache', () => {
     });
   }
 
-  for (const [how, statOpts] of [
-    ['on the main thread', {}],
-    ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
-  ] as const) {
+  for (const [how, statOpts] of statWays) {
     it(`writes a warm start that refreshed many files as the cache again, so the next start refreshes nothing (stat ${how})`, async () => {
       const root = copySampleTree();
       const cacheDir = tempDir();
@@ -302,10 +296,7 @@ describe('the cache', () => {
       writeFileSync(f, b);
     }],
   ] as const) {
-    for (const [how, checkOpts] of [
-      ['on the main thread', {}],
-      ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0 }],
-    ] as const) {
+    for (const [how, checkOpts] of statWays) {
       it(`rebuilds a ${name} cache and says so (the stat pass ${how})`, async () => {
         const cacheDir = tempDir();
         const good = await openIndex(sampleTree, { cacheDir });
