@@ -201,18 +201,12 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   const { changed, gone, makefiles } = stale;
   if (changed.length + gone.length + makefiles.length > REFRESH_LIMIT) return undefined;
   for (const path of gone) index.deleteFile(path);
-  for (const path of changed) {
-    try {
-      const st = statSync(join(root, path));
-      index.updateFile(path, readFileSync(join(root, path)), st.mtimeMs);
-    } catch {
-      index.deleteFile(path);
-    }
-  }
+  for (const path of changed) index.rescanFile(path, opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
   // Namespaces from Makefiles: every export is resolved again once, after the files.
   if (makefiles.length) index.setMakefiles(makefiles.map((path) => [path, readTextOrUndefined(join(root, path))]));
   phase('refresh');
   if (changed.length || gone.length || makefiles.length) {
+    index.recountStats();
     const mk = makefiles.length ? `, ${makefiles.length} Makefile${makefiles.length === 1 ? '' : 's'} read again` : '';
     opts.log?.(`cache refreshed: ${changed.length} changed or added, ${gone.length} deleted${mk}`);
   }

@@ -10,7 +10,7 @@ import { type BaseClass, baseClass, classify, type ConsumerClass } from './class
 import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
 import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readKbuildNamespaces, treeDir } from './kbuild';
 import { DEF_CTX, type Definition, type ImportNs, type IncludeRef, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
-import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer } from './scanFile';
+import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer, scanPath } from './scanFile';
 import { Interner } from './interner';
 import { NameTable, scanFiles } from './scanPool';
 import { grown } from './typed';
@@ -278,6 +278,21 @@ export class KernelIndex {
     this.postLine = line;
     this.postCtx = ctx;
     this.overlay = new Map();
+  }
+
+  /** Counts the files, bytes and skipped files again from the records (after a warm start's refresh), as a full build counts them. */
+  recountStats(): void {
+    let files = 0;
+    let bytes = 0;
+    const skipped: Skipped[] = [];
+    for (const f of this.files) {
+      if (!f.alive) continue;
+      files++;
+      bytes += f.size;
+      if (f.skipped) skipped.push(f.skipped);
+    }
+    skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    this.stats = { ...this.stats, files, bytes, skipped };
   }
 
   private addOverlay(id: number, file: number, line: number, ctx: number): void {
@@ -740,19 +755,31 @@ export class KernelIndex {
 
   /** Re-scans one file from its bytes (an editor buffer or the disk) and replaces its contribution. */
   updateFile(path: string, buf: Uint8Array, mtimeMs = Date.now()): void {
+    this.replaceFile({ path, size: buf.length, mtimeMs, scan: scanBuffer(this.scanner, path, buf, this.wrapperNames()) });
+  }
+
+  /** Re-reads one file from the disk as a full build does: binary and too-large files are skipped, and counted; a file gone meanwhile is dropped. */
+  rescanFile(path: string, maxBytes: number): void {
+    const f = scanPath(this.scanner, this.root, path, maxBytes, this.wrapperNames());
+    if (f.skipped?.reason === 'unreadable' && f.skipped.detail === 'ENOENT') this.deleteFile(path);
+    else this.replaceFile(f);
+  }
+
+  private replaceFile(f: ScannedFile): void {
     this.changes++;
-    const scan = scanBuffer(this.scanner, path, buf, this.wrapperNames());
-    const u = scan.uses;
-    this.removeExportsOf(path);
+    this.removeExportsOf(f.path);
     const fileIdx = this.files.length;
-    this.pushFile({ path, size: buf.length, mtimeMs, scan }, fileIdx);
+    this.pushFile(f, fileIdx);
+    const u = f.scan?.uses;
     const pStart = this.files[fileIdx]!.proxyStart;
-    for (let k = 0; k < u.length; k += 3) {
-      const c = u[k + 2]!;
-      this.addOverlay(u[k]!, fileIdx, u[k + 1]!, c === 0 || c === DEF_CTX ? c : pStart + c);
+    if (u) {
+      for (let k = 0; k < u.length; k += 3) {
+        const c = u[k + 2]!;
+        this.addOverlay(u[k]!, fileIdx, u[k + 1]!, c === 0 || c === DEF_CTX ? c : pStart + c);
+      }
     }
     this.resolveFile(this.files[fileIdx]!);
-    this.resolveIncluders(path);
+    this.resolveIncluders(f.path);
   }
 
   deleteFile(path: string): void {

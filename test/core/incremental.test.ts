@@ -245,6 +245,27 @@ describe('the cache', () => {
   }
 
   for (const [how, statOpts] of statWays) {
+    it(`skips and counts on a warm start the files that became binary or too large, as a full build does (stat ${how})`, async () => {
+      const root = copySampleTree();
+      const cacheDir = tempDir();
+      const maxFileBytes = 64 * 1024;
+      await openIndex(root, { cacheDir, workers: 0, maxFileBytes });
+      writeFileSync(join(root, 'mm/hmm.c'), Buffer.concat([readFileSync(join(root, 'mm/hmm.c')), Buffer.from([0, 1, 2])]));
+      writeFileSync(join(root, 'mm/memremap.c'), `${readFileSync(join(root, 'mm/memremap.c'), 'latin1')}${'/* padding */\n'.repeat(6000)}`);
+      writeFileSync(join(root, 'mm/page_walk.c'), '');
+      const logs: string[] = [];
+      const warm = await openIndex(root, { cacheDir, ...statOpts, maxFileBytes, log: (m) => logs.push(m) });
+      assert.deepEqual(logs, ['cache refreshed: 3 changed or added, 0 deleted']);
+      assert.deepEqual(
+        warm.stats.skipped.map((k) => `${k.path} ${k.reason}`),
+        ['mm/hmm.c binary', 'mm/memremap.c too-large'],
+      );
+      const cold = await openIndex(root, { workers: 0, maxFileBytes });
+      assert.deepEqual(warm.stats, cold.stats);
+      assert.deepEqual(findings(warm, ''), findings(cold, ''));
+      assert.deepEqual(warm.exportsNamed('hmm_range_fault'), [], 'a binary file exports nothing');
+    });
+
     it(`writes a warm start that refreshed many files as the cache again, so the next start refreshes nothing (stat ${how})`, async () => {
       const root = copySampleTree();
       const cacheDir = tempDir();
