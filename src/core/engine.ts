@@ -34,7 +34,7 @@ export interface OpenOptions extends IndexOptions {
 /** Above this many changed files a full rebuild is cheaper than updating one file at a time. */
 const REFRESH_LIMIT = 2000;
 /**
- * From this many changes on, a refreshed warm start is written as the cache again: for linux, 0.35-0.47 s
+ * From this many changes on, a refreshed warm start is written as the cache again: for linux, 0.35-0.7 s
  * to fold the refresh into the postings and 0.25-0.4 s to take the bytes, once, against refreshing the
  * same files again at every start (300 amdgpu files: 1.9 s).
  */

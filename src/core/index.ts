@@ -229,50 +229,30 @@ export class KernelIndex {
    * each name's postings keep their order, the compact ones first.
    */
   compact(): void {
-    const { offsets, postFile, postLine, postCtx, files, overlay } = this;
     const names = this.table.size;
-    const counts = new Uint32Array(names);
-    let maxLine = 0;
-    const compactNames = Math.min(names, offsets.length - 1);
-    for (let id = 0; id < compactNames; id++) {
-      for (let at = offsets[id]!; at < offsets[id + 1]!; at++) {
-        if (!files[postFile[at]!]!.alive) continue;
-        counts[id]!++;
-        if (postLine[at]! > maxLine) maxLine = postLine[at]!;
-      }
-    }
-    for (const [id, list] of overlay) {
-      for (let k = 0; k < list.length; k += 3) {
-        if (!files[list[k]!]!.alive) continue;
-        counts[id]!++;
-        if (list[k + 1]! > maxLine) maxLine = list[k + 1]!;
-      }
-    }
+    // Two passes of the queries' own walk (forEachPosting): the count, then the copy.
     const next = new Uint32Array(names + 1);
-    for (let id = 0; id < names; id++) next[id + 1] = next[id]! + counts[id]!;
-    const total = next[names]!;
-    const file = files.length <= 0x10000 ? new Uint16Array(total) : new Uint32Array(total);
+    let count = 0;
+    let maxLine = 0;
+    const counted = (_f: number, l: number): void => {
+      count++;
+      if (l > maxLine) maxLine = l;
+    };
+    for (let id = 0; id < names; id++) {
+      this.forEachPosting(id, counted);
+      next[id + 1] = count;
+    }
+    const total = count;
+    const file = this.files.length <= 0x10000 ? new Uint16Array(total) : new Uint32Array(total);
     const line = maxLine <= 0xffff ? new Uint16Array(total) : new Uint32Array(total);
     const ctx = new Uint32Array(total);
-    for (let id = 0; id < names; id++) {
-      let to = next[id]!;
-      if (id < compactNames) {
-        for (let at = offsets[id]!; at < offsets[id + 1]!; at++) {
-          if (!files[postFile[at]!]!.alive) continue;
-          file[to] = postFile[at]!;
-          line[to] = postLine[at]!;
-          ctx[to++] = postCtx[at]!;
-        }
-      }
-      const list = overlay.get(id);
-      if (!list) continue;
-      for (let k = 0; k < list.length; k += 3) {
-        if (!files[list[k]!]!.alive) continue;
-        file[to] = list[k]!;
-        line[to] = list[k + 1]!;
-        ctx[to++] = list[k + 2]!;
-      }
-    }
+    let to = 0;
+    const copied = (f: number, l: number, c: number): void => {
+      file[to] = f;
+      line[to] = l;
+      ctx[to++] = c;
+    };
+    for (let id = 0; id < names; id++) this.forEachPosting(id, copied);
     this.offsets = next;
     this.postFile = file;
     this.postLine = line;
