@@ -260,7 +260,7 @@ export class KernelIndex {
     this.overlay = new Map();
   }
 
-  /** Counts the files, bytes and skipped files again from the records (after a warm start's refresh), as a full build counts them. */
+  /** Counts the files, bytes and skipped files from the records: after a full build, and again after a warm start's refresh. */
   recountStats(): void {
     let files = 0;
     let bytes = 0;
@@ -894,12 +894,7 @@ export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: I
   phase('wrappers');
   index.resolveAll();
   phase('resolve');
-  let bytes = 0;
-  const skipped: Skipped[] = [];
-  for (const f of scanned) {
-    bytes += f.size;
-    if (f.skipped) skipped.push(f.skipped);
-  }
-  index.stats = { files: scanned.length, bytes, skipped, symlinks: walk.symlinks, excluded: walk.excluded, unreadableDirs: walk.unreadableDirs };
+  index.stats = { files: 0, bytes: 0, skipped: [], symlinks: walk.symlinks, excluded: walk.excluded, unreadableDirs: walk.unreadableDirs };
+  index.recountStats();
   return index;
 }
