@@ -7,7 +7,7 @@
  * Each array's CRC-32 is in the header. The small arrays (files, details, proxies) come first: a warm
  * start resolves exports from them before it checks the large ones (postings, names).
  */
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -452,28 +452,7 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Writes a snapshot to a temporary name, syncs it and renames it over the cache. */
-export function writeSnapshot(snap: CacheSnapshot): void {
-  mkdirSync(dirname(snap.file), { recursive: true });
-  removeOrphanTemps(snap.file);
-  const tmp = tempName(snap.file);
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const b of snap.parts) {
-      let off = 0;
-      while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-    }
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, snap.file);
-}
-
-/** writeSnapshot() on libuv's threads: the calling thread only queues the writes. */
+/** Writes a snapshot to a temporary name, syncs it and renames it over the cache, on libuv's threads: the calling thread only queues the writes. */
 export async function writeSnapshotAsync(snap: CacheSnapshot): Promise<void> {
   await fsp.mkdir(dirname(snap.file), { recursive: true });
   removeOrphanTemps(snap.file);
@@ -635,7 +614,12 @@ export class CacheReader {
 
   /** Reads the large arrays, blocking. */
   readRest(): void {
-    this.rest = { buffer: readRange(this.file, this.split, this.size - this.split) };
+    const fd = openSync(this.file, 'r');
+    try {
+      this.rest = { buffer: readRange(fd, this.split, this.size - this.split) };
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Takes the large arrays, checked, and the names' starts from readCheckedRest() of the same file write (the caller compared generations). */
@@ -664,15 +648,10 @@ export class CacheReader {
   }
 }
 
-/** `bytes` bytes of a file from `at`, into a buffer of their own. */
-function readRange(file: string, at: number, bytes: number): ArrayBuffer {
+/** `bytes` bytes of an open file from `at`, into a buffer of their own (to transfer between threads). */
+function readRange(fd: number, at: number, bytes: number): ArrayBuffer {
   const buffer = new ArrayBuffer(bytes);
-  const fd = openSync(file, 'r');
-  try {
-    readFully(fd, new Uint8Array(buffer), 0, at, bytes);
-  } finally {
-    closeSync(fd);
-  }
+  readFully(fd, new Uint8Array(buffer), 0, at, bytes);
   return buffer;
 }
 
@@ -702,8 +681,7 @@ export function readCheckedRest(file: string): { generation: string; buffer: Arr
     };
     const { header, sections } = headerOf(read, size);
     const split = sections[SMALL.length]!.at;
-    const buffer = new ArrayBuffer(size - split);
-    readFully(fd, new Uint8Array(buffer), 0, split, size - split);
+    const buffer = readRange(fd, split, size - split);
     const { interner } = checkedLarge(header, buffer, -split, sections.slice(SMALL.length));
     return { generation: header.generation, buffer, starts: interner.starts };
   } finally {

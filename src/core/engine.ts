@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CacheReader, cacheKey, cachePath, kbuildFrom, type MakefileStat, snapshotIndex, writeSnapshot, writeSnapshotAsync } from './cache';
+import { CacheReader, cacheKey, cachePath, kbuildFrom, type MakefileStat, snapshotIndex, writeSnapshotAsync } from './cache';
 import { type Staleness, staleFiles, statMakefiles } from './freshness';
 import type { StatReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
@@ -59,31 +59,39 @@ export async function openIndex(root: string, opts: OpenOptions = {}): Promise<K
   const makefiles = file ? statMakefiles(root, walk.makefiles, opts.native !== false) : [];
   opts.onPhase?.('walk', performance.now() - t);
   const index = await buildIndexFromWalk(root, walk, { ...opts, maxFileBytes });
-  if (file && !opts.token?.isCancellationRequested) writeCache(index, walk.dirs, makefiles, file, key, opts);
+  if (file && !opts.token?.isCancellationRequested) await writeCache(index, walk.dirs, makefiles, file, key, opts);
   return index;
 }
 
-/** Writes the index as the tree's cache, now or in the background (opts.cacheWrite); a failure is logged, never thrown. */
-function writeCache(index: KernelIndex, dirs: [string, number][], makefiles: MakefileStat[], file: string, key: string, opts: OpenOptions): void {
+/**
+ * Writes the index as the tree's cache: settles once it is on disk, or, with opts.cacheWrite
+ * 'background', once its bytes are taken. A failure is logged and passed to onCacheWritten, never thrown.
+ */
+async function writeCache(index: KernelIndex, dirs: [string, number][], makefiles: MakefileStat[], file: string, key: string, opts: OpenOptions): Promise<void> {
   const failed = (e: unknown): void => {
     const err = e as Error;
     opts.log?.(`could not write the cache ${file}: ${err.message}`);
     opts.onCacheWritten?.(err);
   };
+  const t = performance.now();
+  let written: Promise<void>;
   try {
-    const t = performance.now();
-    const snap = snapshotIndex(index, dirs, makefiles, file, key);
-    if (opts.cacheWrite === 'background') {
-      opts.onPhase?.('take cache bytes', performance.now() - t);
-      writeSnapshotAsync(snap).then(() => opts.onCacheWritten?.(), failed);
-    } else {
-      writeSnapshot(snap);
-      opts.onPhase?.('save cache', performance.now() - t);
-      opts.onCacheWritten?.();
-    }
+    written = writeSnapshotAsync(snapshotIndex(index, dirs, makefiles, file, key));
   } catch (e) {
-    failed(e);
+    return failed(e);
   }
+  if (opts.cacheWrite === 'background') {
+    opts.onPhase?.('take cache bytes', performance.now() - t);
+    written.then(() => opts.onCacheWritten?.(), failed);
+    return;
+  }
+  try {
+    await written;
+  } catch (e) {
+    return failed(e);
+  }
+  opts.onPhase?.('save cache', performance.now() - t);
+  opts.onCacheWritten?.();
 }
 
 /** A cache this large belongs to a tree whose stat pass and checks are worth a worker thread (about 0.6 s for linux). */
@@ -213,7 +221,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   if (changed.length + gone.length + makefiles.length >= (opts.cacheRewriteMin ?? REWRITE_MIN) && !opts.token?.isCancellationRequested) {
     index.compact();
     phase('fold the refresh into the postings');
-    writeCache(index, stale.dirs, stale.makefileStats, file, key, opts);
+    await writeCache(index, stale.dirs, stale.makefileStats, file, key, opts);
   }
   return index;
 }
