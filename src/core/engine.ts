@@ -2,13 +2,14 @@
  * Opening a tree's index: from the cache when it is valid, refreshed for what changed on disk since,
  * else by a full scan that is then cached.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CacheReader, cacheKey, cachePath, kbuildFrom, type MakefileStat, snapshotIndex, writeSnapshotAsync } from './cache';
 import { type Staleness, staleFiles, statMakefiles } from './freshness';
 import type { StatReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
+import { readMakefile } from './kbuild';
 import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
 import { Interner } from './interner';
 import { NameTable } from './scanPool';
@@ -211,7 +212,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   for (const path of gone) index.deleteFile(path);
   for (const path of changed) index.rescanFile(path, opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
   // Namespaces from Makefiles: every export is resolved again once, after the files.
-  if (makefiles.length) index.setMakefiles(makefiles.map((path) => [path, readTextOrUndefined(join(root, path))]));
+  if (makefiles.length) index.setMakefiles(makefiles.map((path) => [path, readMakefile(root, path)]));
   phase('refresh');
   if (changed.length || gone.length || makefiles.length) {
     index.recountStats();
@@ -224,12 +225,4 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
     await writeCache(index, stale.dirs, stale.makefileStats, file, key, opts);
   }
   return index;
-}
-
-function readTextOrUndefined(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'latin1');
-  } catch {
-    return undefined;
-  }
 }

@@ -3,12 +3,11 @@
  * (file, line, context) from which consumers are answered. One file can be re-scanned and its
  * contribution replaced without touching the rest.
  */
-import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Cancellation } from './cancel';
 import { type BaseClass, baseClass, classify, type ConsumerClass } from './classify';
 import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
-import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readKbuildNamespaces, treeDir } from './kbuild';
+import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readKbuildNamespaces, readMakefile, treeDir } from './kbuild';
 import { DEF_CTX, type Definition, type ImportNs, type IncludeRef, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
 import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer, scanPath } from './scanFile';
 import { Interner } from './interner';
@@ -643,23 +642,17 @@ export class KernelIndex {
 
   /** setMakefile() for several, resolving every export again once (a warm start's changed Makefiles). */
   setMakefiles(list: readonly [path: string, text: string | undefined][]): void {
-    for (const [path, text] of list) this.readMakefile(path, text);
+    for (const [path, text] of list) this.applyMakefile(path, text);
     this.resolveAll();
   }
 
-  private readMakefile(path: string, text: string | undefined): void {
+  private applyMakefile(path: string, text: string | undefined): void {
     const dir = treeDir(path);
     const kb = this.kbuild;
     kb.dir.delete(dir);
     kb.subdir.delete(dir);
     for (const k of [...kb.object.keys()]) if (treeDir(k) === dir) kb.object.delete(k);
-    const sibling = join(dir, path.endsWith('Kbuild') ? 'Makefile' : 'Kbuild');
-    let other: string | undefined;
-    try {
-      other = readFileSync(join(this.root, sibling), 'latin1');
-    } catch {
-      other = undefined;
-    }
+    const other = readMakefile(this.root, join(dir, path.endsWith('Kbuild') ? 'Makefile' : 'Kbuild'));
     for (const t of [other, text]) if (t?.includes('DEFAULT_SYMBOL_NAMESPACE')) parseMakefile(t, dir, kb);
   }
 

@@ -26,17 +26,20 @@ export function emptyKbuild(): KbuildNamespaces {
   return { dir: new Map(), subdir: new Map(), object: new Map() };
 }
 
+/** A Makefile's or Kbuild file's text, or undefined when it cannot be read (gone). */
+export function readMakefile(root: string, path: string): string | undefined {
+  try {
+    return readFileSync(join(root, path), 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
 export function readKbuildNamespaces(root: string, makefiles: readonly string[]): KbuildNamespaces {
   const out = emptyKbuild();
   for (const mk of makefiles) {
-    let text: string;
-    try {
-      text = readFileSync(join(root, mk), 'latin1');
-    } catch {
-      continue;
-    }
-    if (!text.includes('DEFAULT_SYMBOL_NAMESPACE')) continue;
-    parseMakefile(text, treeDir(mk), out);
+    const text = readMakefile(root, mk);
+    if (text?.includes('DEFAULT_SYMBOL_NAMESPACE')) parseMakefile(text, treeDir(mk), out);
   }
   return out;
 }
