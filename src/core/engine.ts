@@ -177,9 +177,9 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   if (helped) {
     stale = reply.stale;
     if (!stale) return undefined;
+    if (reply.restError) throw new Error(reply.restError);
     phase('stat tree, large arrays (worker, waited)');
   }
-  if (helped && reply.restError) throw new Error(reply.restError);
   const adopted = helped && reply.rest !== undefined;
   if (adopted) reader.adoptRest(reply.rest!, reply.restStarts!);
   else {

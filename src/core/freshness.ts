@@ -2,7 +2,7 @@
  * What changed on disk since a cache was written: directories whose mtime moved gained or lost
  * entries; files whose size or mtime moved were edited. Pure fs, so a worker can run it while the
  * main thread loads the cache. The addon stats the files when it loads: 56,731 linux files in
- * 0.12-0.16 s, against 0.23-0.28 s for statSync.
+ * 0.15-0.2 s, against 0.3-0.34 s for statSync.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -20,7 +20,7 @@ export interface WalkResult {
 const skipDirs = new Set(['.git', '.hg', '.svn', 'node_modules', '.pc', '.tmp_versions']);
 
 /** Whether a file name is one the index scans: .c, .h, .S, .c_shipped. */
-export function isSourceName(name: string): boolean {
+function isSourceName(name: string): boolean {
   const last = name.charCodeAt(name.length - 1);
   return (name.length > 2 && name.charCodeAt(name.length - 2) === 46 && (last === 99 || last === 104 || last === 83)) || name.endsWith('.c_shipped');
 }
