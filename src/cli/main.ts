@@ -2,11 +2,19 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError } from './args';
 import { runCheck, runConsumers, runExports, usage, VERSION } from './commands';
-import type { Io } from './context';
+import { cacheWritesSettled, type Io } from './context';
 import { historyCommand } from './history';
 import { reviewCommand } from './review';
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
+  try {
+    return await run(argv, io);
+  } finally {
+    await cacheWritesSettled();
+  }
+}
+
+async function run(argv: readonly string[], io: Io): Promise<number> {
   try {
     const args = parseArgs(argv);
     if (args.flags.has('--version')) return io.out(`kexports ${VERSION}\n`), 0;

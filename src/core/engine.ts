@@ -28,6 +28,11 @@ export interface OpenOptions extends IndexOptions {
    */
   cacheWrite?: 'wait' | 'background';
   onCacheWritten?: (error?: Error) => void;
+  /**
+   * With 'background': called when a write starts (not when openIndex writes nothing), with a promise
+   * that settles, never rejecting, once onCacheWritten has been called. The CLI waits for it at exit.
+   */
+  onCacheWriteStarted?: (settled: Promise<void>) => void;
   /** Changed files (and Makefiles) from which a warm start writes the cache again (default 200). */
   cacheRewriteMin?: number;
 }
@@ -83,7 +88,7 @@ async function writeCache(index: KernelIndex, dirs: [string, number][], makefile
   }
   if (opts.cacheWrite === 'background') {
     opts.onPhase?.('take cache bytes', performance.now() - t);
-    written.then(() => opts.onCacheWritten?.(), failed);
+    opts.onCacheWriteStarted?.(written.then(() => opts.onCacheWritten?.(), failed));
     return;
   }
   try {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli, sampleTree, writeTree } from '../helpers';
+import { main } from '../../src/cli/main';
+import { runCli, sampleTree, tempDir, writeTree } from '../helpers';
 
 describe('kexports check', () => {
   it('prints findings like checkpatch, the consumers, a total, and exits 1 on warnings', () => {
@@ -179,3 +180,33 @@ walk_page_range_sample (EXPORT_SYMBOL_GPL, GPL-only) mm/page_walk.c:10: 1 consum
     assert.equal(runCli(['frobnicate']).code, 2);
   });
 });
+
+describe('the CLI and its cache', () => {
+  it('prints its answer before the cache file is written, and returns once it is', async () => {
+    const cacheDir = tempDir('kexports-cli-cache-');
+    const idx = (): string[] => readdirSync(cacheDir).filter((f) => f.endsWith('.idx'));
+    const run = async (): Promise<{ code: number; out: string; err: string; cachedAtAnswer: boolean }> => {
+      let out = '';
+      let err = '';
+      let cachedAtAnswer: boolean | undefined;
+      const io = {
+        out: (s: string) => ((cachedAtAnswer ??= idx().length > 0), (out += s)),
+        err: (s: string) => void (err += s),
+        cwd: sampleTree,
+      };
+      const code = await main(['consumers', '--cache-dir', cacheDir, 'devmap_managed_key'], io);
+      return { code, out, err, cachedAtAnswer: cachedAtAnswer! };
+    };
+    const cold = await run();
+    assert.equal(cold.code, 0, cold.err);
+    assert.match(cold.out, /^devmap_managed_key \(EXPORT_SYMBOL, any license\) mm\/memremap.c:8: 1 consumer\n/);
+    assert.equal(cold.cachedAtAnswer, false, 'a cold run answers before its cache is on disk');
+    assert.equal(idx().length, 1, 'main() returns with the cache written');
+    assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')), []);
+    const warm = await run();
+    assert.equal(warm.cachedAtAnswer, true);
+    assert.deepEqual([warm.code, warm.out, warm.err], [cold.code, cold.out, cold.err]);
+    assert.ok(existsSync(join(cacheDir, idx()[0]!)));
+  });
+});
+
