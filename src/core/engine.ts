@@ -88,7 +88,8 @@ async function writeCache(index: KernelIndex, dirs: [string, number][], makefile
   }
   if (opts.cacheWrite === 'background') {
     opts.onPhase?.('take cache bytes', performance.now() - t);
-    opts.onCacheWriteStarted?.(written.then(() => opts.onCacheWritten?.(), failed));
+    const settled = written.then(() => opts.onCacheWritten?.(), failed);
+    opts.onCacheWriteStarted?.(settled);
     return;
   }
   try {
