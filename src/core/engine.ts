@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CacheReader, cacheKey, cachePath, kbuildFrom, type MakefileStat, snapshotIndex, writeSnapshotAsync } from './cache';
-import { type Staleness, staleFiles, statMakefiles } from './freshness';
+import { mergeStaleness, STAT_CHUNK, type Staleness, staleFiles, statMakefiles, statShare } from './freshness';
 import type { StatReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
 import { readMakefile } from './kbuild';
@@ -21,6 +21,8 @@ export interface OpenOptions extends IndexOptions {
   log?: (msg: string) => void;
   /** A cache at least this large is checked against the disk in a worker thread (default 16 MiB). */
   statWorkerMinBytes?: number;
+  /** Files per claim when that worker and this thread share the files' stat pass (default 1024). */
+  statChunk?: number;
   /**
    * After a full build: 'wait' (the default) returns once the cache is on disk; 'background' returns
    * once its bytes are taken, and writes the file on libuv's threads meanwhile (about 0.5 s for
@@ -105,22 +107,26 @@ async function writeCache(index: KernelIndex, dirs: [string, number][], makefile
 const STAT_WORKER_MIN_BYTES = 16 << 20;
 
 /**
- * A worker thread for a warm start: it compares the cache's file list with the disk (reading that
- * list from the cache file itself) while the main thread reads the cache and resolves the exports.
+ * A worker thread for a warm start: it compares the cache's directories with the disk (reading the
+ * cache's lists itself) and reads the large arrays while the main thread decodes the rest; then both
+ * stat the files.
  */
 class WarmStartWorker {
   readonly stat: Promise<StatReply>;
+  /** The next file of the list to stat, for whichever thread claims it first (freshness.ts's statShare). */
+  readonly claim = new Int32Array(new SharedArrayBuffer(4));
 
   private constructor(
     private readonly worker: Worker,
     file: string,
     exclude: readonly string[],
+    readonly chunk: number,
   ) {
     let settle!: (r: StatReply) => void;
     this.stat = new Promise((r) => (settle = r));
     worker.on('message', (r: StatReply) => settle(r));
     worker.once('error', (e) => settle({ type: 'stat', error: e.message }));
-    worker.postMessage({ type: 'stat', cacheFile: file, exclude: [...exclude] } satisfies WorkerRequest);
+    worker.postMessage({ type: 'stat', cacheFile: file, exclude: [...exclude], claim: this.claim.buffer as SharedArrayBuffer, chunk } satisfies WorkerRequest);
   }
 
   static start(root: string, file: string, opts: OpenOptions): WarmStartWorker | undefined {
@@ -132,7 +138,7 @@ class WarmStartWorker {
       return undefined;
     }
     const setup: WorkerSetup = { root, maxBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, native: opts.native !== false };
-    return new WarmStartWorker(new Worker(script, { workerData: setup }), file, opts.exclude ?? []);
+    return new WarmStartWorker(new Worker(script, { workerData: setup }), file, opts.exclude ?? [], opts.statChunk ?? STAT_CHUNK);
   }
 
   close(): void {
@@ -157,8 +163,9 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
     opts.onPhase?.(name, now - t);
     t = now;
   };
-  // The helper stats the tree, then reads and checks the large arrays (postings, names), meanwhile
-  // this thread decodes the files and the exports, which come resolved as the full build left them.
+  // The helper stats the directories and Makefiles, then reads and checks the large arrays (postings,
+  // names), meanwhile this thread decodes the files and the exports, which come resolved as the full
+  // build left them. Then both stat the files, a chunk at a time, until none is left.
   const reader = new CacheReader(file, key);
   const { header } = reader;
   const { files, exports, unresolved, arrays } = reader.small();
@@ -177,14 +184,26 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   index.restoreExports(exports, unresolved);
   phase('files and exports');
 
+  const list = {
+    dirs: header.dirs,
+    makefiles: header.makefiles,
+    paths: files.map((f) => f.path),
+    size: Float64Array.from(files, (f) => f.size),
+    mtime: Float64Array.from(files, (f) => f.mtimeMs),
+    alive: Uint8Array.from(files, (f) => (f.alive ? 1 : 0)),
+  };
+  // This thread's share of the files' stat pass, while the helper reads the large arrays or stats too.
+  const share = helper ? statShare(root, list, helper.claim, opts.native !== false, helper.chunk) : undefined;
+  if (share) phase('stat files (with the worker)');
+
   let stale: Staleness | undefined;
   const reply = helper ? await helper.stat : undefined;
   const helped = reply && !reply.error && reply.generation === header.generation;
   if (helped) {
-    stale = reply.stale;
-    if (!stale) return undefined;
+    if (!reply.dirs) return undefined;
     if (reply.restError) throw new Error(reply.restError);
-    phase('stat tree, large arrays (worker, waited)');
+    stale = mergeStaleness(list.paths, reply.dirs, [reply.share!, share!]);
+    phase('large arrays, stat files (worker, waited)');
   }
   const adopted = helped && reply.rest !== undefined;
   if (adopted) reader.adoptRest(reply.rest!, reply.restStarts!);
@@ -200,14 +219,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   index.postCtx = large.arrays.get('postCtx') as Uint32Array;
   phase(adopted ? 'names' : 'check postings and names');
   if (!helped) {
-    const list = {
-      dirs: header.dirs,
-      makefiles: header.makefiles,
-      paths: files.map((f) => f.path),
-      size: Float64Array.from(files, (f) => f.size),
-      mtime: Float64Array.from(files, (f) => f.mtimeMs),
-      alive: Uint8Array.from(files, (f) => (f.alive ? 1 : 0)),
-    };
+    // No helper, or its list was of another write: the whole pass here.
     stale = staleFiles(root, list, opts.native !== false, opts.exclude);
     phase('stat tree');
   }

@@ -52,17 +52,21 @@ export function statMakefiles(root: string, paths: string[], native = true): Mak
   return out;
 }
 
+/** What the directories and Makefiles say: new files in new or changed directories, Makefiles to read again. */
+export interface DirStaleness {
+  added: string[];
+  makefiles: string[];
+  dirs: [string, number][];
+  makefileStats: MakefileStat[];
+}
+
 /**
- * The files to rescan and drop; undefined when the tree itself is gone. A directory whose mtime moved
+ * The first part of staleFiles(): undefined when the tree itself is gone. A directory whose mtime moved
  * is listed again, and the directories new in it walked whole, with the tree's exclusions: a `git pull`
  * that adds a driver's directory adds its files. A directory that is gone needs nothing more: its
  * files fail their stat.
  */
-export function staleFiles(root: string, list: Omit<StatList, 'generation'>, native = true, exclude: readonly string[] = []): Staleness | undefined {
-  const changed: string[] = [];
-  const gone: string[] = [];
-  const known = new Set<string>();
-  for (let k = 0; k < list.paths.length; k++) if (list.alive[k] === 1) known.add(list.paths[k]!);
+export function staleDirs(root: string, list: Omit<StatList, 'generation'>, native = true, exclude: readonly string[] = []): DirStaleness | undefined {
   const dirStat = statPaths(root, list.dirs.map(([dir]) => dir), native);
   const moved: string[] = [];
   const dirs = new Map<string, number>();
@@ -75,6 +79,7 @@ export function staleFiles(root: string, list: Omit<StatList, 'generation'>, nat
     dirs.set(dir, dirStat[d * 2 + 1]!);
     if (dirStat[d * 2 + 1] !== list.dirs[d]![1]) moved.push(dir);
   }
+  const added: string[] = [];
   const makefiles: string[] = [];
   const makefileStats: MakefileStat[] = [];
   const mkStat = statPaths(root, list.makefiles.map(([path]) => path), native);
@@ -83,26 +88,60 @@ export function staleFiles(root: string, list: Omit<StatList, 'generation'>, nat
     if (mkStat[k * 2] !== -1) makefileStats.push([path, mkStat[k * 2]!, mkStat[k * 2 + 1]!]);
   });
   if (moved.length) {
+    const known = new Set<string>();
+    for (let k = 0; k < list.paths.length; k++) if (list.alive[k] === 1) known.add(list.paths[k]!);
     const walked = walkTree(root, exclude, { from: moved, known: new Set(list.dirs.map(([dir]) => dir)) });
-    for (const path of walked.sources) if (!known.has(path)) changed.push(path);
+    for (const path of walked.sources) if (!known.has(path)) added.push(path);
     for (const [dir, mtime] of walked.dirs) if (!dirs.has(dir)) dirs.set(dir, mtime);
     const knownMakefiles = new Set(list.makefiles.map(([path]) => path));
-    const added = walked.makefiles.filter((path) => !knownMakefiles.has(path));
-    makefiles.push(...added);
-    makefileStats.push(...statMakefiles(root, added, native));
+    const fresh = walked.makefiles.filter((path) => !knownMakefiles.has(path));
+    makefiles.push(...fresh);
+    makefileStats.push(...statMakefiles(root, fresh, native));
   }
-  const alive: string[] = [];
-  const at: number[] = [];
-  for (let k = 0; k < list.paths.length; k++) {
-    if (list.alive[k] !== 1) continue;
-    alive.push(list.paths[k]!);
-    at.push(k);
+  return { added, makefiles, dirs: [...dirs], makefileStats };
+}
+
+/** Files per claim of statShare(): a few ms of stat calls, so that two threads end close together. */
+export const STAT_CHUNK = 1024;
+
+/** One thread's share of the file list's stat pass: indices into the list, in the order stat'ed. */
+export interface FileShare {
+  changed: number[];
+  gone: number[];
+}
+
+/**
+ * The second part of staleFiles(): stats the list's live files a chunk at a time, each chunk claimed
+ * from claim[0] with Atomics, so that threads holding the same list (a warm start's worker and the
+ * main thread, claim on a SharedArrayBuffer) share the pass without stat'ing a file twice.
+ */
+export function statShare(root: string, list: Omit<StatList, 'generation' | 'dirs' | 'makefiles'>, claim: Int32Array, native = true, chunk = STAT_CHUNK): FileShare {
+  const share: FileShare = { changed: [], gone: [] };
+  const n = list.paths.length;
+  for (let from = Atomics.add(claim, 0, chunk); from < n; from = Atomics.add(claim, 0, chunk)) {
+    const at: number[] = [];
+    for (let k = from; k < Math.min(n, from + chunk); k++) if (list.alive[k] === 1) at.push(k);
+    const st = statPaths(root, at.map((k) => list.paths[k]!), native);
+    at.forEach((k, j) => {
+      if (st[j * 2] === -1) share.gone.push(k);
+      else if (st[j * 2] !== list.size[k] || st[j * 2 + 1] !== list.mtime[k]) share.changed.push(k);
+    });
   }
-  const st = statPaths(root, alive, native);
-  for (let j = 0; j < alive.length; j++) {
-    const k = at[j]!;
-    if (st[j * 2] === -1) gone.push(alive[j]!);
-    else if (st[j * 2] !== list.size[k] || st[j * 2 + 1] !== list.mtime[k]) changed.push(alive[j]!);
-  }
-  return { changed, gone, makefiles, dirs: [...dirs], makefileStats };
+  return share;
+}
+
+/** Both parts together: the new files, then the changed ones in the list's order; the gone ones in that order. */
+export function mergeStaleness(paths: readonly string[], dirs: DirStaleness, shares: readonly FileShare[]): Staleness {
+  const inOrder = (pick: (s: FileShare) => number[]): string[] =>
+    shares
+      .flatMap(pick)
+      .sort((a, b) => a - b)
+      .map((k) => paths[k]!);
+  return { changed: [...dirs.added, ...inOrder((s) => s.changed)], gone: inOrder((s) => s.gone), makefiles: dirs.makefiles, dirs: dirs.dirs, makefileStats: dirs.makefileStats };
+}
+
+/** The files to rescan and drop, and the Makefiles to read again, on this thread alone; undefined when the tree itself is gone. */
+export function staleFiles(root: string, list: Omit<StatList, 'generation'>, native = true, exclude: readonly string[] = []): Staleness | undefined {
+  const dirs = staleDirs(root, list, native, exclude);
+  return dirs && mergeStaleness(list.paths, dirs, [statShare(root, list, new Int32Array(1), native)]);
 }

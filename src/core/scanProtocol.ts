@@ -1,5 +1,5 @@
 /** Messages between the scan pool and its workers. */
-import type { Staleness } from './freshness';
+import type { DirStaleness, FileShare } from './freshness';
 import type { ScannedFile } from './scanFile';
 
 export interface WorkerSetup {
@@ -17,15 +17,21 @@ export type WorkerRequest =
       paths: string[];
       wrapperNames?: string[];
     }
-  /** Compare a cache's file list with the disk (warm start), then read its large arrays, while the main thread decodes the rest. */
-  | { type: 'stat'; cacheFile: string; exclude: string[] };
+  /**
+   * A warm start: compare a cache's directories and Makefiles with the disk, read and check its large
+   * arrays, then stat its files with the main thread, which claims chunks from the same counter (an
+   * Int32Array on a SharedArrayBuffer) once it has decoded the rest.
+   */
+  | { type: 'stat'; cacheFile: string; exclude: string[]; claim: SharedArrayBuffer; chunk: number };
 
 export interface StatReply {
   type: 'stat';
   /** The cache write the list came from; the main thread checks it read the same one. */
   generation?: string;
-  /** undefined: a directory is gone, rebuild. */
-  stale?: Staleness;
+  /** Directories and Makefiles; undefined (and no error): the tree is gone, rebuild. */
+  dirs?: DirStaleness;
+  /** The worker's share of the files' stat pass, on the list of `generation`. */
+  share?: FileShare;
   error?: string;
   /** The cache's large arrays, read and checked by the worker (readCheckedRest), of the same generation. */
   rest?: ArrayBuffer;

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { readCheckedRest, readStatList } from './cache';
-import { staleFiles } from './freshness';
+import { staleDirs, statShare } from './freshness';
 import { nativeAddon, NativeScanner } from './nativeScanner';
 import { newScanner, scanPath } from './scanFile';
 import type { StatReply, WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
@@ -29,25 +29,27 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     try {
       const list = readStatList(msg.cacheFile);
       reply = { type: 'stat', generation: list.generation };
-      const stale = staleFiles(setup.root, list, !!setup.native, msg.exclude);
-      if (!stale) {
+      const dirs = staleDirs(setup.root, list, !!setup.native, msg.exclude);
+      if (!dirs) {
         parentPort!.postMessage(reply);
         return;
       }
-      reply.stale = stale;
+      reply.dirs = dirs;
+      // The large arrays first: the main thread stats files meanwhile, once it has decoded the rest.
+      try {
+        const rest = readCheckedRest(msg.cacheFile);
+        // Another write since readStatList(): the main thread reads the arrays of the write it opened.
+        if (rest.generation === reply.generation) {
+          reply.rest = rest.buffer;
+          reply.restStarts = rest.starts;
+        }
+      } catch (e) {
+        reply.restError = (e as Error).message;
+      }
+      reply.share = statShare(setup.root, list, new Int32Array(msg.claim), !!setup.native, msg.chunk);
     } catch (e) {
       parentPort!.postMessage({ type: 'stat', error: (e as Error).message } satisfies StatReply);
       return;
-    }
-    try {
-      const rest = readCheckedRest(msg.cacheFile);
-      // Another write since readStatList(): the main thread reads the arrays of the write it opened.
-      if (rest.generation === reply.generation) {
-        reply.rest = rest.buffer;
-        reply.restStarts = rest.starts;
-      }
-    } catch (e) {
-      reply.restError = (e as Error).message;
     }
     parentPort!.postMessage(reply, reply.rest ? [reply.rest, reply.restStarts!.buffer as ArrayBuffer] : []);
     return;

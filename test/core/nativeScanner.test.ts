@@ -6,14 +6,15 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { validateRanges } from '../../src/core/cache';
-import { staleFiles } from '../../src/core/freshness';
+import { type FileShare, mergeStaleness, staleFiles, statShare } from '../../src/core/freshness';
 import { buildIndex } from '../../src/core/index';
 import { Interner } from '../../src/core/interner';
 import { nativeAddon, nativeLoadError, NativeScanner } from '../../src/core/nativeScanner';
 import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scanFile';
-import { copySampleTree, sampleTree, tempDir, workerPath } from '../helpers';
+import { copySampleTree, sampleTree, tempDir, workerPath, writeTree } from '../helpers';
 
 const addon = process.env.KEXPORTS_SCANNER === 'js' ? undefined : nativeAddon();
 
@@ -274,6 +275,50 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     assert.equal(staleFiles(root, list, true), undefined, 'the tree gone: rebuild');
     assert.equal(staleFiles(root, list, false), undefined);
   });
+
+  for (const native of [true, false]) {
+    it(`shares the files' stat pass between two threads, each file stat'ed once (${native ? 'the addon' : 'statSync'})`, async () => {
+      const files: Record<string, string> = {};
+      for (let k = 0; k < 400; k++) files[`drivers/d${k % 7}/f${k}.c`] = `int f${k};\n`;
+      const root = writeTree(files);
+      const paths = Object.keys(files).sort();
+      const list = {
+        paths,
+        size: Float64Array.from(paths, (p) => statSync(join(root, p)).size),
+        mtime: Float64Array.from(paths, (p) => statSync(join(root, p)).mtimeMs),
+        alive: Uint8Array.from(paths, (_, k) => (k % 50 === 3 ? 0 : 1)),
+      };
+      // Every live file changed or gone, so that each appears in the share of the thread that stat'ed it.
+      paths.forEach((p, k) => (k % 9 === 0 ? rmSync(join(root, p)) : writeFileSync(join(root, p), `long int f${k};\n`)));
+      const claim = new SharedArrayBuffer(4);
+      const go = new SharedArrayBuffer(4);
+      const script = `require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'statShareWorker.ts'))});`;
+      const worker = new Worker(script, { eval: true, workerData: { root, list, claim, go, native } });
+      const replies: unknown[] = [];
+      const theirs = new Promise<FileShare>((resolve, reject) => {
+        worker.on('message', (m) => (replies.push(m), m !== 'ready' && resolve(m as FileShare)));
+        worker.on('error', reject);
+      });
+      await new Promise<void>((r) => worker.once('message', () => r()));
+      Atomics.store(new Int32Array(go), 0, 1);
+      Atomics.notify(new Int32Array(go), 0);
+      const ours = statShare(root, list, new Int32Array(claim), native, 1);
+      const other = await theirs;
+      await worker.terminate();
+      const live = paths.map((_, k) => k).filter((k) => list.alive[k] === 1);
+      const seen = [...ours.changed, ...ours.gone, ...other.changed, ...other.gone].sort((a, b) => a - b);
+      assert.deepEqual(seen, live, 'each live file stat\'ed by exactly one thread');
+      assert.deepEqual(
+        [...ours.gone, ...other.gone].sort((a, b) => a - b),
+        live.filter((k) => k % 9 === 0),
+      );
+      const dirs = { added: ['drivers/new.c'], makefiles: [], dirs: [], makefileStats: [] };
+      const merged = mergeStaleness(paths, dirs, [ours, other]);
+      const alone = staleFiles(root, { ...list, dirs: [], makefiles: [] }, native)!;
+      assert.deepEqual(merged.changed, ['drivers/new.c', ...alone.changed], 'the new files first, then the list order');
+      assert.deepEqual(merged.gone, alone.gone);
+    });
+  }
 
   it("checks a cache's postings and name slots for what is out of range as cache.ts's loop does", () => {
     const outcome = (f: () => void): string => {
