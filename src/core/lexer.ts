@@ -105,6 +105,8 @@ export interface FileScan {
   includes: IncludeRef[];
   /** Triples (identifier id, line, context): 0 a direct use, N a use in proxy N, DEF_CTX a definition. */
   uses: Uint32Array;
+  /** From the native scanner: each proxy's name as an id, as the uses number them (the pool maps both). */
+  proxyIds?: Uint32Array;
   lines: number;
 }
 

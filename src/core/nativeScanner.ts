@@ -40,6 +40,7 @@ interface RawBatch {
   names: Uint8Array;
   nameLens: Uint16Array;
   uses: Uint32Array;
+  proxyNames: Uint32Array;
   stat: Float64Array;
   info: Int32Array;
   json: string;
@@ -51,8 +52,8 @@ export interface NativeBatch {
   names: Uint8Array;
   nameLens: Uint16Array;
   files: ScannedFile[];
-  /** The buffer every file's uses view; transfer it once. */
-  usesBuffer: ArrayBuffer;
+  /** The buffers every file's uses and proxyIds view; transfer them once. */
+  buffers: ArrayBuffer[];
 }
 
 export const ADDON_FILE = 'kexports-scanner.node';
@@ -115,7 +116,7 @@ export class NativeScanner {
 
   scan(root: string, paths: string[], maxBytes: number, wrapperNames?: ReadonlySet<string>, keepDefs = false): NativeBatch {
     const raw = this.addon.scan(this.handle, root, paths, maxBytes, wrapperNames ? [...wrapperNames] : null, keepDefs);
-    return { fresh: raw.fresh, names: raw.names, nameLens: raw.nameLens, files: toFiles(paths, raw, maxBytes), usesBuffer: raw.uses.buffer as ArrayBuffer };
+    return { fresh: raw.fresh, names: raw.names, nameLens: raw.nameLens, files: toFiles(paths, raw, maxBytes), buffers: [raw.uses.buffer as ArrayBuffer, raw.proxyNames.buffer as ArrayBuffer] };
   }
 
   /** Frees the names now (tens of MB for a kernel tree); a later scan starts afresh. */
@@ -146,6 +147,7 @@ function toFiles(paths: string[], raw: RawBatch, maxBytes: number): ScannedFile[
   const parts = JSON.parse(raw.json) as (JFile | 0 | string)[];
   const out: ScannedFile[] = [];
   let use = 0;
+  let proxy = 0;
   for (let k = 0; k < paths.length; k++) {
     const path = paths[k]!;
     const size = raw.stat[k * 2]!;
@@ -159,7 +161,12 @@ function toFiles(paths: string[], raw: RawBatch, maxBytes: number): ScannedFile[
     else {
       const uses = raw.uses.subarray(use, use + triples * 3);
       use += triples * 3;
-      out.push({ path, size, mtimeMs, scan: toScan(part as JFile | 0, uses, raw.info[k * 4 + 2]!) });
+      const scan = toScan(part as JFile | 0, uses, raw.info[k * 4 + 2]!);
+      if (scan.proxies.length) {
+        scan.proxyIds = raw.proxyNames.subarray(proxy, proxy + scan.proxies.length);
+        proxy += scan.proxies.length;
+      }
+      out.push({ path, size, mtimeMs, scan });
     }
   }
   return out;

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Cancellation } from './cancel';
 import { Interner } from './interner';
+import type { FileScan } from './lexer';
 import { nativeAddon, NativeScanner } from './nativeScanner';
 import { grown } from './typed';
 import { type ScannedFile, newScanner, scanPath } from './scanFile';
@@ -84,7 +85,7 @@ function chunkScanner(table: NameTable, opts: PoolOptions): { scan: (chunk: stri
   const scan = (chunk: string[]): ScannedFile[] => {
     const batch = scanner.scan(opts.root, chunk, opts.maxBytes, opts.wrapperNames);
     map.add(batch.names, batch.nameLens, batch.fresh);
-    for (const f of batch.files) if (f.scan) map.translate(f.scan.uses);
+    for (const f of batch.files) if (f.scan) map.translate(f.scan);
     return batch.files;
   };
   return { scan, close: () => scanner.release() };
@@ -122,9 +123,13 @@ export class IdMap {
     this.mapped += ids.length;
   }
 
-  translate(uses: Uint32Array): void {
+  /** A scan's uses and proxy names, from the worker's ids to the table's. */
+  translate(scan: FileScan): void {
     const map = this.map;
+    const uses = scan.uses;
     for (let k = 0; k < uses.length; k += 3) uses[k] = map[uses[k]!]!;
+    const proxies = scan.proxyIds;
+    if (proxies) for (let k = 0; k < proxies.length; k++) proxies[k] = map[proxies[k]!]!;
   }
 }
 
@@ -181,7 +186,7 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
       };
       w.on('message', (reply: WorkerReply) => {
         map.add(reply.names, reply.nameLens, reply.fresh === true);
-        for (const f of reply.files) if (f.scan) map.translate(f.scan.uses);
+        for (const f of reply.files) if (f.scan) map.translate(f.scan);
         results[pending.shift()!] = reply.files;
         done += reply.files.length;
         opts.onProgress?.(done, paths.length);

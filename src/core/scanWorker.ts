@@ -60,7 +60,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     const batch = native.scan(setup.root, msg.paths, setup.maxBytes, wrappers);
     const reply: WorkerReply = { type: 'batch', names: batch.names, nameLens: batch.nameLens, files: batch.files };
     if (batch.fresh) reply.fresh = true;
-    parentPort!.postMessage(reply, [batch.names.buffer as ArrayBuffer, batch.nameLens.buffer as ArrayBuffer, batch.usesBuffer]);
+    parentPort!.postMessage(reply, [batch.names.buffer as ArrayBuffer, batch.nameLens.buffer as ArrayBuffer, ...batch.buffers]);
     return;
   }
   const fresh = scanner !== undefined && scanner.interner.size > RESET_NAMES;

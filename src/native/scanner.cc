@@ -5,6 +5,7 @@
 // create() makes a scanner with its own name table (one per pool and thread); scan() reads and scans a
 // batch of files with it, and returns:
 //   uses      all files' (name, line, context) triples, one Uint32Array, names numbered on the wire;
+//   proxyNames  the name of each file's each proxy, in order, numbered on the wire as well;
 //   names     the names first sent in this batch, packed latin1, with their lengths: the pool maps
 //             wire numbers to its global table, as it does for the JS workers;
 //   info      per file: status, use triples, lines, NUL line;  stat: per file: size, mtimeMs;
@@ -455,6 +456,7 @@ struct Proxy {
   std::string name;
   uint32_t line;
   bool isMacro;
+  uint32_t id;  // the name's, sent as a wire number beside the uses (proxyNames)
 };
 struct Wrapper {
   std::string name;
@@ -722,7 +724,9 @@ struct Scan {
   }
 
   void openMacroProxy() {
-    proxies.push_back({latin1(defineNameStart, defineNameEnd), defineLine, true});
+    size_t len = defineNameEnd - defineNameStart;
+    uint32_t id = names.intern(buf + defineNameStart, len, hashName(buf + defineNameStart, len));
+    proxies.push_back({names.name(id), defineLine, true, id});
     defineCtx = (uint32_t)proxies.size();
     ctxStamp = sh.stamp();
   }
@@ -1109,7 +1113,7 @@ struct Scan {
             bodyKind = B_FUNCTION;
             fnDefIndex = (int64_t)addDef((uint32_t)pendingFn, pendingFnLine, line, stmtStatic, 0);
             if (proxyMode) {
-              proxies.push_back({names.name((uint32_t)pendingFn), pendingFnLine, false});
+              proxies.push_back({names.name((uint32_t)pendingFn), pendingFnLine, false, (uint32_t)pendingFn});
               ctx = (uint32_t)proxies.size();
               ctxStamp = sh.stamp();
             }
@@ -1650,6 +1654,7 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
   }
 
   std::vector<uint32_t> uses;
+  std::vector<uint32_t> proxyNames;
   Bytes packed;
   std::vector<uint16_t> packedLens;
   std::vector<double> stat(paths.size() * 2);
@@ -1686,21 +1691,24 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
         out.lines = scan.line;
         scan.json(json);
         // Wire numbers: a name's first use in this scanner's life sends its bytes.
-        uses.resize(usesBefore + scan.useCount);
-        for (size_t u = 0; u < scan.useCount; u += 3) {
-          uint32_t id = sh.sink[u];
+        auto wire = [&](uint32_t id) -> uint32_t {
           Entry &e = names.entries[id];
-          int32_t w = e.wire;
-          if (w < 0) {
-            w = e.wire = (int32_t)in->nextWire++;
+          if (e.wire < 0) {
+            e.wire = (int32_t)in->nextWire++;
             const uint8_t *p = names.arena.data() + e.start;
             packed.insert(packed.end(), p, p + e.len);
             packedLens.push_back(e.len);
           }
-          uses[usesBefore + u] = (uint32_t)w;
+          return (uint32_t)e.wire;
+        };
+        uses.resize(usesBefore + scan.useCount);
+        for (size_t u = 0; u < scan.useCount; u += 3) {
+          uses[usesBefore + u] = wire(sh.sink[u]);
           uses[usesBefore + u + 1] = sh.sink[u + 1];
           uses[usesBefore + u + 2] = sh.sink[u + 2];
         }
+        // The proxies' names too: the pool maps them as it maps the uses, without looking up strings.
+        for (const Proxy &p : scan.proxies) proxyNames.push_back(wire(p.id));
       }
     }
     stat[f * 2] = out.size;
@@ -1723,6 +1731,8 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
   CHECK(napi_set_named_property(env, result, "nameLens", v));
   CHECK((v = typedArray(env, napi_uint32_array, uses.data(), uses.size())) ? napi_ok : napi_generic_failure);
   CHECK(napi_set_named_property(env, result, "uses", v));
+  CHECK((v = typedArray(env, napi_uint32_array, proxyNames.data(), proxyNames.size())) ? napi_ok : napi_generic_failure);
+  CHECK(napi_set_named_property(env, result, "proxyNames", v));
   CHECK((v = typedArray(env, napi_float64_array, stat.data(), stat.size())) ? napi_ok : napi_generic_failure);
   CHECK(napi_set_named_property(env, result, "stat", v));
   CHECK((v = typedArray(env, napi_int32_array, infoOut.data(), infoOut.size())) ? napi_ok : napi_generic_failure);
@@ -1768,38 +1778,69 @@ napi_value InternPacked(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, nullptr, "internPacked: the interner was not grown to fit");
     return nullptr;
   }
+  // A table of millions of names misses the CPU caches at each step of a lookup: the slot, the
+  // name's hash, length and start, its bytes. So names go in blocks: their slots are fetched for the
+  // whole block first, then the entries those slots name, then the bytes, so that the misses overlap;
+  // the lookups themselves still run in order, each seeing the names inserted before it.
+  const size_t BLOCK = 16;
+  uint32_t hs[BLOCK];
+  size_t at[BLOCK + 1];
   size_t pos = 0;
-  for (size_t k = 0; k < nNames; k++) {
-    uint32_t len = byteLens[k];
-    if (pos + len > nBytes) {
-      napi_throw_range_error(env, nullptr, "internPacked: lengths past the bytes");
-      return nullptr;
-    }
-    const uint8_t *p = bytes + pos;
-    pos += len;
-    uint32_t h = 0x811c9dc5u;
-    for (uint32_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x01000193u;
-    uint32_t slot = h & mask;
-    int32_t found = -1;
-    for (;;) {
-      int32_t id = table[slot];
-      if (id < 0) break;
-      if (hashes[id] == h && lens[id] == len && memcmp(arena + starts[id], p, len) == 0) {  // no padding here: memcmp
-        found = id;
-        break;
+  for (size_t k0 = 0; k0 < nNames; k0 += BLOCK) {
+    size_t n = nNames - k0 < BLOCK ? nNames - k0 : BLOCK;
+    at[0] = pos;
+    for (size_t j = 0; j < n; j++) {
+      uint32_t len = byteLens[k0 + j];
+      if (at[j] + len > nBytes) {
+        napi_throw_range_error(env, nullptr, "internPacked: lengths past the bytes");
+        return nullptr;
       }
-      slot = (slot + 1) & mask;
+      const uint8_t *p = bytes + at[j];
+      uint32_t h = 0x811c9dc5u;
+      for (uint32_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x01000193u;
+      hs[j] = h;
+      at[j + 1] = at[j] + len;
+      __builtin_prefetch(table + (h & mask));
     }
-    if (found < 0) {
-      found = (int32_t)count++;
-      hashes[found] = h;
-      starts[found] = (uint32_t)used;
-      lens[found] = (uint16_t)len;
-      memcpy(arena + used, p, len);
-      used += len;
-      table[slot] = found;
+    for (size_t j = 0; j < n; j++) {
+      int32_t id = table[hs[j] & mask];
+      if (id >= 0) {
+        __builtin_prefetch(hashes + id);
+        __builtin_prefetch(lens + id);
+        __builtin_prefetch(starts + id);
+      }
     }
-    out[k] = found;
+    for (size_t j = 0; j < n; j++) {
+      int32_t id = table[hs[j] & mask];
+      if (id >= 0 && hashes[id] == hs[j]) __builtin_prefetch(arena + starts[id]);
+    }
+    for (size_t j = 0; j < n; j++) {
+      uint32_t len = byteLens[k0 + j];
+      const uint8_t *p = bytes + at[j];
+      uint32_t h = hs[j];
+      uint32_t slot = h & mask;
+      int32_t found = -1;
+      for (;;) {
+        int32_t id = table[slot];
+        if (id < 0) break;
+        if (hashes[id] == h && lens[id] == len && memcmp(arena + starts[id], p, len) == 0) {  // no padding here: memcmp
+          found = id;
+          break;
+        }
+        slot = (slot + 1) & mask;
+      }
+      if (found < 0) {
+        found = (int32_t)count++;
+        hashes[found] = h;
+        starts[found] = (uint32_t)used;
+        lens[found] = (uint16_t)len;
+        memcpy(arena + used, p, len);
+        used += len;
+        table[slot] = found;
+      }
+      out[k0 + j] = found;
+    }
+    pos = at[n];
   }
   state[0] = count;
   state[1] = (double)used;

@@ -35,16 +35,22 @@ class Native {
       this.names.push(Buffer.from(batch.names.subarray(pos, pos + len)).toString('latin1'));
       pos += len;
     }
+    for (const f of batch.files) if (f.scan) assert.equal(f.scan.proxyIds?.length ?? 0, f.scan.proxies.length, `${f.path}: an id for each proxy`);
     return batch.files.map((f) => withNames(f, (id) => this.names[id]!));
   }
 }
 
-/** A scanned file with its uses as "name:line:ctx" strings. */
+/**
+ * A scanned file with its uses as "name:line:ctx" strings. The native scanner also numbers each
+ * proxy's name (proxyIds), which lexer.ts leaves to the index: those must name the proxies.
+ */
 function withNames(f: ScannedFile, name: (id: number) => string): ScannedFile & { named?: string[] } {
   if (!f.scan) return f;
   const named: string[] = [];
   for (let k = 0; k < f.scan.uses.length; k += 3) named.push(`${name(f.scan.uses[k]!)}:${f.scan.uses[k + 1]}:${f.scan.uses[k + 2]}`);
-  return { ...f, scan: { ...f.scan, uses: new Uint32Array(0) }, named };
+  const { proxyIds, ...scan } = f.scan;
+  if (proxyIds) assert.deepEqual([...proxyIds].map(name), scan.proxies.map((p) => p.name), `${f.path}: the proxies' name ids`);
+  return { ...f, scan: { ...scan, uses: new Uint32Array(0) }, named };
 }
 
 function jsScan(root: string, paths: string[], keepDefs = false, wrappers?: ReadonlySet<string>): ScannedFile[] {
