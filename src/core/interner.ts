@@ -40,9 +40,12 @@ export class Interner {
     }
     this.table = new Int32Array(1 << capacityLog2).fill(-1);
     this.mask = (1 << capacityLog2) - 1;
-    this.hashes = new Uint32Array(1 << (capacityLog2 - 1));
-    this.starts = new Uint32Array(1 << (capacityLog2 - 1));
-    this.lens = new Uint16Array(1 << (capacityLog2 - 1));
+    // Room for as many names as the table takes before it rehashes (0.6 full): with half that, linux's
+    // 2.14 M names outgrew the 2 M ids of a table sized for them, and the three arrays doubled.
+    const ids = Math.ceil((1 << capacityLog2) * 0.6);
+    this.hashes = new Uint32Array(ids);
+    this.starts = new Uint32Array(ids);
+    this.lens = new Uint16Array(ids);
     this.arena = Buffer.allocUnsafe(1 << 20);
   }
 
