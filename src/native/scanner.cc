@@ -22,6 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace {
 
@@ -41,6 +44,30 @@ void initClasses() {
     else cls[c] = C_OTHER;
     isIdChar[c] = cls[c] == C_IDSTART || cls[c] == C_DIGIT;
   }
+}
+
+// The end of an identifier: the first byte from p on that is not [A-Za-z0-9_]. Sixteen bytes at a
+// time where SSE2 is (every x86-64): the byte loop's exit branch, mispredicted once an identifier,
+// was a sixth of the scan. Reads up to 15 bytes past the end: file buffers end in PAD zero bytes.
+inline const uint8_t *idEnd(const uint8_t *p) {
+#ifdef __SSE2__
+  const __m128i a = _mm_set1_epi8('a' - 1), z = _mm_set1_epi8('z' + 1), d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1);
+  const __m128i under = _mm_set1_epi8('_'), caseBit = _mm_set1_epi8(0x20);
+  for (;;) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    // Bytes from 0x80 are negative to the signed compares, so never letters or digits.
+    __m128i lower = _mm_or_si128(v, caseBit);
+    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, a), _mm_cmplt_epi8(lower, z));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, d0), _mm_cmplt_epi8(v, d9));
+    __m128i id = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(v, under));
+    unsigned stop = ~(unsigned)_mm_movemask_epi8(id) & 0xffffu;
+    if (stop) return p + __builtin_ctz(stop);
+    p += 16;
+  }
+#else
+  while (isIdChar[*p]) p++;
+  return p;
+#endif
 }
 
 enum { P_NONE = 0, P_IDENT = 1, P_STAR = 2, P_MEMBER = 3, P_OTHER = 4, P_RPAREN = 5, P_HASH = 6 };
@@ -1206,16 +1233,15 @@ struct Scan {
       if (k == C_IDSTART) {
         size_t s = i;
         if (inDefine ? definePrev == P_MEMBER || definePrev == P_HASH : prev == P_MEMBER || (brace > 0 ? bodyKind == B_AGGREGATE : inParams)) {
-          do i++;
-          while (i < n && isIdChar[buf[i]]);
+          // buf[n] is a zero byte: the identifier ends there at the latest.
+          i = (size_t)(idEnd(buf + i + 1) - buf);
           atLineStart = false;
           if (inDefine) definePrev = P_IDENT;
           else prev = P_IDENT;
           continue;
         }
         // buf[n] is a zero byte: no bounds check.
-        do i++;
-        while (isIdChar[buf[i]]);
+        i = (size_t)(idEnd(buf + i + 1) - buf);
         atLineStart = false;
         uint32_t id = names.intern(buf + s, i - s, hashName(buf + s, i - s));
         uint8_t flags = names.entries[id].flags;
