@@ -409,7 +409,8 @@ bool defineOnlyLine(const uint8_t *p, size_t n) {
   while (j < n && (p[j] == ' ' || p[j] == '\t')) j++;
   if (j == sp) return false;
   size_t ns = j;
-  while (j < n && isIdChar[p[j]]) j++;
+  // p[n] ends the line (\n, \r, or the buffer's zero padding), so the name stops there at the latest.
+  j = (size_t)(idEnd(p + j) - p);
   if (j == ns) return false;
   // [ \t]*(comment)?$
   auto tail = [&](size_t k) {
@@ -452,12 +453,15 @@ bool defineOnlyLine(const uint8_t *p, size_t n) {
 bool isDefineOnly(const uint8_t *p, size_t n, uint32_t &lines) {
   lines = 1;
   size_t s = 0;
+  // A carriage return splits a line too (JS's multiline ^ and $); most files have none, and then
+  // each line need not be searched for one.
+  bool crs = memchr(p, 13, n) != nullptr;
   for (;;) {
     const uint8_t *nl = (const uint8_t *)memchr(p + s, 10, n - s);
     size_t e = nl ? (size_t)(nl - p) : n;
-    // A carriage return splits a line too (JS's multiline ^ and $).
     size_t a = s;
-    for (const uint8_t *cr; (cr = (const uint8_t *)memchr(p + a, 13, e - a)) != nullptr; a = (size_t)(cr - p) + 1)
+    if (crs)
+      for (const uint8_t *cr; (cr = (const uint8_t *)memchr(p + a, 13, e - a)) != nullptr; a = (size_t)(cr - p) + 1)
       if (!defineOnlyLine(p + a, (size_t)(cr - p) - a)) return false;
     if (!defineOnlyLine(p + a, e - a)) return false;
     if (!nl) return true;
