@@ -2,7 +2,7 @@
  * Lists a tree's C sources, headers, assembly files and makefiles. Symbolic links are never followed,
  * so a link loop cannot trap the walk; they are counted instead.
  */
-import { opendirSync, statSync, type Dirent } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 
@@ -35,37 +35,34 @@ export function walkTree(root: string, exclude: readonly string[] = [], part: { 
   const stack: string[] = [...part.from];
   while (stack.length) {
     const rel = stack.pop()!;
-    let dir;
+    let entries: Dirent[];
     try {
       const abs = rel ? join(root, rel) : root;
       out.dirs.push([rel, statSync(abs).mtimeMs]);
-      dir = opendirSync(abs, { bufferSize: 256 });
+      // A directory's entries in one call: linux-6.1's 83,731 in 0.16-0.18 s, against 0.32-0.4 s
+      // for opendirSync() and a readSync() per entry.
+      entries = readdirSync(abs, { withFileTypes: true });
     } catch {
       out.unreadableDirs.push(rel || '.');
       continue;
     }
-    try {
-      let ent: Dirent | null;
-      while ((ent = dir.readSync())) {
-        const name = ent.name;
-        const path = rel ? `${rel}/${name}` : name;
-        if (ent.isSymbolicLink()) {
-          out.symlinks++;
-          continue;
-        }
-        if (isExcluded && isExcluded(path)) {
-          out.excluded++;
-          continue;
-        }
-        if (ent.isDirectory()) {
-          if (!skipDirs.has(name) && !part.known.has(path)) stack.push(path);
-        } else if (ent.isFile()) {
-          if (isSourceName(name)) out.sources.push(path);
-          else if (name === 'Makefile' || name === 'Kbuild') out.makefiles.push(path);
-        }
+    for (const ent of entries) {
+      const name = ent.name;
+      const path = rel ? `${rel}/${name}` : name;
+      if (ent.isSymbolicLink()) {
+        out.symlinks++;
+        continue;
       }
-    } finally {
-      dir.closeSync();
+      if (isExcluded && isExcluded(path)) {
+        out.excluded++;
+        continue;
+      }
+      if (ent.isDirectory()) {
+        if (!skipDirs.has(name) && !part.known.has(path)) stack.push(path);
+      } else if (ent.isFile()) {
+        if (isSourceName(name)) out.sources.push(path);
+        else if (name === 'Makefile' || name === 'Kbuild') out.makefiles.push(path);
+      }
     }
   }
   out.sources.sort();
