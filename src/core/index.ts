@@ -876,13 +876,14 @@ export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: I
     opts.onPhase?.(name, now - t);
     t = now;
   };
+  const kbuild = readKbuildNamespaces(root, walk.makefiles);
   const scanned = await scanFiles(walk.sources, index.table, pool);
   phase('scan');
   index.addScanned(scanned);
   // The per-file uses are in the postings now: let them go before the rest of the build (75 MB for linux).
   for (const f of scanned) if (f.scan) f.scan.uses = NO_USES;
   phase('postings');
-  index.kbuild = readKbuildNamespaces(root, walk.makefiles);
+  index.kbuild = await kbuild;
   index.collectWrappers();
   const wrapperNames = index.wrapperNames();
   if (wrapperNames) {

@@ -6,6 +6,7 @@
  *   CFLAGS_foo.o += -DDEFAULT_SYMBOL_NAMESPACE=FOO               (one object)
  */
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export interface KbuildNamespaces {
@@ -35,12 +36,17 @@ export function readMakefile(root: string, path: string): string | undefined {
   }
 }
 
-export function readKbuildNamespaces(root: string, makefiles: readonly string[]): KbuildNamespaces {
+/**
+ * The namespaces a tree's Makefiles set. The files are read on libuv's threads, so a full build starts
+ * this before its scan (linux: 2,600 Makefiles, 0.1 s read one by one on the main thread after it).
+ */
+export async function readKbuildNamespaces(root: string, makefiles: readonly string[]): Promise<KbuildNamespaces> {
+  const texts = await Promise.all(makefiles.map((mk) => readFile(join(root, mk), 'latin1').catch(() => undefined)));
   const out = emptyKbuild();
-  for (const mk of makefiles) {
-    const text = readMakefile(root, mk);
+  makefiles.forEach((mk, k) => {
+    const text = texts[k];
     if (text?.includes('DEFAULT_SYMBOL_NAMESPACE')) parseMakefile(text, treeDir(mk), out);
-  }
+  });
   return out;
 }
 
