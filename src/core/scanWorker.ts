@@ -1,7 +1,8 @@
 /**
  * Worker-thread entry: scans the files the pool hands it and posts them back with its new identifier
  * strings, so the pool can map this worker's ids to global ones. On a warm start it compares the
- * cache's file list with the disk instead, and reads and checks the cache's large arrays.
+ * cache's directories and Makefiles with the disk instead, reads and checks the cache's large arrays,
+ * then stats the cache's files with the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { readCheckedRest, readStatList } from './cache';

@@ -462,7 +462,7 @@ bool isDefineOnly(const uint8_t *p, size_t n, uint32_t &lines) {
     size_t a = s;
     if (crs)
       for (const uint8_t *cr; (cr = (const uint8_t *)memchr(p + a, 13, e - a)) != nullptr; a = (size_t)(cr - p) + 1)
-      if (!defineOnlyLine(p + a, (size_t)(cr - p) - a)) return false;
+        if (!defineOnlyLine(p + a, (size_t)(cr - p) - a)) return false;
     if (!defineOnlyLine(p + a, e - a)) return false;
     if (!nl) return true;
     lines++;
@@ -757,7 +757,7 @@ struct Scan {
   void openMacroProxy() {
     size_t len = defineNameEnd - defineNameStart;
     uint32_t id = names.intern(buf + defineNameStart, len, hashName(buf + defineNameStart, len));
-    proxies.push_back({names.name(id), defineLine, true, id});
+    proxies.push_back({latin1(defineNameStart, defineNameEnd), defineLine, true, id});
     defineCtx = (uint32_t)proxies.size();
     ctxStamp = sh.stamp();
   }
