@@ -1772,15 +1772,17 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// A typed array's data and length, and its type when asked; false when v is not a typed array.
+bool typed(napi_env env, napi_value v, void **data, size_t *count, napi_typedarray_type *type = nullptr) {
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t offset;
+  return napi_get_typedarray_info(env, v, type ? type : &t, count, data, &ab, &offset) == napi_ok;
+}
+
 // internPacked(table, hashes, starts, lens, arena, state, bytes, byteLens, out): Interner.internPacked
 // of interner.ts on the JS interner's own arrays, which the caller has grown for every name to fit
 // (ids, arena, and a table at most 0.6 full after). state = [count, arenaUsed] is updated.
-bool typed(napi_env env, napi_value v, void **data, size_t *count) {
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
-  return napi_get_typedarray_info(env, v, &type, count, data, &ab, &offset) == napi_ok;
-}
 
 napi_value InternPacked(napi_env env, napi_callback_info info) {
   size_t argc = 9;
@@ -1890,10 +1892,8 @@ napi_value StatPaths(napi_env env, napi_callback_info info) {
   double *out = nullptr;
   size_t nOut = 0;
   napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
-  if (argc < 3 || !getString(env, argv[0], root) || !getStrings(env, argv[1], paths) ||
-      napi_get_typedarray_info(env, argv[2], &type, &nOut, (void **)&out, &ab, &offset) != napi_ok || type != napi_float64_array || nOut < paths.size() * 2) {
+  if (argc < 3 || !getString(env, argv[0], root) || !getStrings(env, argv[1], paths) || !typed(env, argv[2], (void **)&out, &nOut, &type) || type != napi_float64_array ||
+      nOut < paths.size() * 2) {
     napi_throw_type_error(env, nullptr, "statPaths(root, paths, Float64Array of 2 per path)");
     return nullptr;
   }
@@ -1932,13 +1932,10 @@ napi_value CheckRanges(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   napi_typedarray_type tOff, tFile, tCtx, tTable;
   void *off, *file, *ctx, *table;
-  size_t nOff, nFile, nCtx, nTable, offset;
-  napi_value ab;
+  size_t nOff, nFile, nCtx, nTable;
   double files = 0, proxies = 0, names = 0;
-  if (argc < 7 || napi_get_typedarray_info(env, argv[0], &tOff, &nOff, &off, &ab, &offset) != napi_ok ||
-      napi_get_typedarray_info(env, argv[1], &tFile, &nFile, &file, &ab, &offset) != napi_ok ||
-      napi_get_typedarray_info(env, argv[2], &tCtx, &nCtx, &ctx, &ab, &offset) != napi_ok ||
-      napi_get_typedarray_info(env, argv[3], &tTable, &nTable, &table, &ab, &offset) != napi_ok || tOff != napi_uint32_array ||
+  if (argc < 7 || !typed(env, argv[0], &off, &nOff, &tOff) || !typed(env, argv[1], &file, &nFile, &tFile) || !typed(env, argv[2], &ctx, &nCtx, &tCtx) ||
+      !typed(env, argv[3], &table, &nTable, &tTable) || tOff != napi_uint32_array ||
       (tFile != napi_uint32_array && tFile != napi_uint16_array) || tCtx != napi_uint32_array || tTable != napi_int32_array || nCtx != nFile ||
       napi_get_value_double(env, argv[4], &files) != napi_ok || napi_get_value_double(env, argv[5], &proxies) != napi_ok ||
       napi_get_value_double(env, argv[6], &names) != napi_ok) {
@@ -1967,18 +1964,14 @@ napi_value CheckRanges(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   initClasses();
-  napi_value fn;
-  if (napi_create_function(env, "create", NAPI_AUTO_LENGTH, Create, nullptr, &fn) != napi_ok) return nullptr;
-  if (napi_set_named_property(env, exports, "create", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "scan", NAPI_AUTO_LENGTH, ScanFiles, nullptr, &fn) != napi_ok) return nullptr;
-  if (napi_set_named_property(env, exports, "scan", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "release", NAPI_AUTO_LENGTH, Release, nullptr, &fn) != napi_ok) return nullptr;
-  if (napi_set_named_property(env, exports, "release", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "internPacked", NAPI_AUTO_LENGTH, InternPacked, nullptr, &fn) != napi_ok) return nullptr;
-  if (napi_set_named_property(env, exports, "internPacked", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "statPaths", NAPI_AUTO_LENGTH, StatPaths, nullptr, &fn) != napi_ok) return nullptr;
-  if (napi_set_named_property(env, exports, "statPaths", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "checkRanges", NAPI_AUTO_LENGTH, CheckRanges, nullptr, &fn) != napi_ok) return nullptr;
-  if (napi_set_named_property(env, exports, "checkRanges", fn) != napi_ok) return nullptr;
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } functions[] = {{"create", Create}, {"scan", ScanFiles}, {"release", Release}, {"internPacked", InternPacked}, {"statPaths", StatPaths}, {"checkRanges", CheckRanges}};
+  for (const auto &f : functions) {
+    napi_value fn;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn) != napi_ok) return nullptr;
+    if (napi_set_named_property(env, exports, f.name, fn) != napi_ok) return nullptr;
+  }
   return exports;
 }
