@@ -152,12 +152,7 @@ export class Interner {
   private insert(buf: Uint8Array, start: number, end: number, hash: number, slot: number): number {
     const id = this.count;
     const len = Math.min(end - start, 0xffff);
-    if (id >= this.hashes.length) this.growIds();
-    if (this.arenaUsed + len > this.arena.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaUsed + len));
-      this.arena.copy(next, 0, 0, this.arenaUsed);
-      this.arena = next;
-    }
+    this.roomFor(1, len);
     this.arena.set(buf.subarray(start, start + len), this.arenaUsed);
     this.hashes[id] = hash;
     this.starts[id] = this.arenaUsed;
@@ -172,6 +167,12 @@ export class Interner {
 
   /** Room for `names` more names of `bytes` bytes in all, with the table at most 0.6 full after. */
   private reserve(names: number, bytes: number): void {
+    this.roomFor(names, bytes);
+    while ((this.count + names) * 5 > this.table.length * 3) this.rehash();
+  }
+
+  /** Ids and arena room for `names` more names of `bytes` bytes in all, each grown by doubling at least. */
+  private roomFor(names: number, bytes: number): void {
     if (this.count + names > this.hashes.length) {
       const n = this.count + names;
       this.hashes = grown(this.hashes, n);
@@ -183,14 +184,6 @@ export class Interner {
       this.arena.copy(next, 0, 0, this.arenaUsed);
       this.arena = next;
     }
-    while ((this.count + names) * 5 > this.table.length * 3) this.rehash();
-  }
-
-  private growIds(): void {
-    const n = this.hashes.length + 1;
-    this.hashes = grown(this.hashes, n);
-    this.starts = grown(this.starts, n);
-    this.lens = grown(this.lens, n);
   }
 
   private rehash(): void {
