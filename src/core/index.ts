@@ -191,10 +191,7 @@ export class KernelIndex {
       offsets[k + 1] = acc;
     }
     const fill = offsets.slice(0, names);
-    // 16 bits where files and lines fit, as they do for linux: half the memory of those two arrays.
-    const postFile = base + scanned.length <= 0x10000 ? new Uint16Array(total) : new Uint32Array(total);
-    const postLine = maxLine <= 0xffff ? new Uint16Array(total) : new Uint32Array(total);
-    const postCtx = new Uint32Array(total);
+    const { postFile, postLine, postCtx } = postingArrays(total, base + scanned.length, maxLine);
     for (let fi = 0; fi < scanned.length; fi++) {
       const f = scanned[fi]!;
       const fileIdx = base + fi;
@@ -241,10 +238,7 @@ export class KernelIndex {
       this.forEachPosting(id, counted);
       next[id + 1] = count;
     }
-    const total = count;
-    const file = this.files.length <= 0x10000 ? new Uint16Array(total) : new Uint32Array(total);
-    const line = maxLine <= 0xffff ? new Uint16Array(total) : new Uint32Array(total);
-    const ctx = new Uint32Array(total);
+    const { postFile: file, postLine: line, postCtx: ctx } = postingArrays(count, this.files.length, maxLine);
     let to = 0;
     const copied = (f: number, l: number, c: number): void => {
       file[to] = f;
@@ -835,6 +829,15 @@ function unquote(s: string): string {
   const t = s.trim();
   if (t.startsWith('"')) return t.replace(/"\s*"/g, '').replace(/^"|"$/g, '');
   return t;
+}
+
+/** Compact postings' arrays for `total` postings: 16 bits where files and lines fit, as they do for linux (half the memory of those two arrays). */
+function postingArrays(total: number, files: number, maxLine: number): Pick<KernelIndex, 'postFile' | 'postLine' | 'postCtx'> {
+  return {
+    postFile: files <= 0x10000 ? new Uint16Array(total) : new Uint32Array(total),
+    postLine: maxLine <= 0xffff ? new Uint16Array(total) : new Uint32Array(total),
+    postCtx: new Uint32Array(total),
+  };
 }
 
 /** The definitions of a file's names it exports: the only ones a file's record keeps. */
