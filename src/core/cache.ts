@@ -544,20 +544,57 @@ export interface StatList {
   alive: Uint8Array;
 }
 
-/** Reads the header and the per-file arrays only: a few MB of a cache of hundreds. Unchecked. */
-export function readStatList(file: string): StatList {
-  const fd = openSync(file, 'r');
-  try {
-    const read = (at: number, bytes: number): Buffer => {
-      const b = Buffer.alloc(bytes);
-      readFully(fd, b, 0, at, bytes);
-      return b;
-    };
-    const { header: h, sections } = headerOf(read, fstatSync(fd).size);
-    const at = new Map(sections.map((a) => [a.name, a]));
+/**
+ * A cache file opened for a warm start's worker: the header is read once; then the file list (a few
+ * MB of a cache of hundreds, unchecked) and, when asked, the large arrays, checked, all of the same
+ * write, since the file stays open (a new write replaces the file by renaming, never in place).
+ */
+export class CacheFile {
+  readonly list: StatList;
+  private readonly fd: number;
+  private readonly size: number;
+  private readonly header: CacheHeader;
+  private readonly sections: Section[];
+
+  constructor(file: string) {
+    this.fd = openSync(file, 'r');
+    try {
+      this.size = fstatSync(this.fd).size;
+      ({ header: this.header, sections: this.sections } = headerOf((at, n) => this.read(at, n), this.size));
+      this.list = this.statList();
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  /**
+   * The large arrays in a buffer to transfer to the main thread, checked here (checksums, shapes,
+   * ranges), and the names' starts; meanwhile the main thread decodes the rest.
+   */
+  checkedRest(): { buffer: ArrayBuffer; starts: Uint32Array } {
+    const split = this.sections[SMALL.length]!.at;
+    const buffer = readRange(this.fd, split, this.size - split);
+    const { interner } = checkedLarge(this.header, buffer, -split, this.sections.slice(SMALL.length));
+    return { buffer, starts: interner.starts };
+  }
+
+  private read(at: number, n: number): Buffer {
+    const b = Buffer.alloc(n);
+    readFully(this.fd, b, 0, at, n);
+    return b;
+  }
+
+  private statList(): StatList {
+    const h = this.header;
+    const at = new Map(this.sections.map((a) => [a.name, a]));
     const arr = (name: string): Buffer => {
       const a = at.get(name)!;
-      return read(a.at, a.bytes);
+      return this.read(a.at, a.bytes);
     };
     const f64 = (b: Buffer): Float64Array => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     const paths = h.fileCount ? arr('filePaths').toString('utf8').split('\n') : [];
@@ -565,8 +602,6 @@ export function readStatList(file: string): StatList {
     const out: StatList = { generation: h.generation, dirs: h.dirs, makefiles: h.makefiles, paths, size: f64(arr('fileSize')), mtime: f64(arr('fileMtime')), alive };
     if (paths.length !== h.fileCount || out.size.length !== h.fileCount || out.mtime.length !== h.fileCount || alive.length !== h.fileCount) throw new Error('file arrays');
     return out;
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -664,29 +699,6 @@ function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, section
     validateRanges(h, arrays, interner);
   }
   return { arrays, interner };
-}
-
-/**
- * For a warm start's worker: reads a cache file's large arrays into a buffer to transfer to the main
- * thread, and checks them there (checksums, shapes, ranges), meanwhile the main thread decodes the rest.
- */
-export function readCheckedRest(file: string): { generation: string; buffer: ArrayBuffer; starts: Uint32Array } {
-  const fd = openSync(file, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const read = (at: number, n: number): Buffer => {
-      const b = Buffer.alloc(n);
-      readFully(fd, b, 0, at, n);
-      return b;
-    };
-    const { header, sections } = headerOf(read, size);
-    const split = sections[SMALL.length]!.at;
-    const buffer = readRange(fd, split, size - split);
-    const { interner } = checkedLarge(header, buffer, -split, sections.slice(SMALL.length));
-    return { generation: header.generation, buffer, starts: interner.starts };
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Typed views on a cache's bytes held in `buffer` from file offset -base; each array's CRC-32 checked first when asked. */

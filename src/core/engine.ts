@@ -203,11 +203,9 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
     if (!reply.dirs) return undefined;
     if (reply.restError) throw new Error(reply.restError);
     stale = mergeStaleness(list.paths, reply.dirs, [reply.share!, share!]);
+    reader.adoptRest(reply.rest!, reply.restStarts!);
     phase('large arrays, stat files (worker, waited)');
-  }
-  const adopted = helped && reply.rest !== undefined;
-  if (adopted) reader.adoptRest(reply.rest!, reply.restStarts!);
-  else {
+  } else {
     reader.readRest();
     phase('read large arrays');
   }
@@ -217,7 +215,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   index.postFile = large.arrays.get('postFile') as Uint32Array | Uint16Array;
   index.postLine = large.arrays.get('postLine') as Uint32Array | Uint16Array;
   index.postCtx = large.arrays.get('postCtx') as Uint32Array;
-  phase(adopted ? 'names' : 'check postings and names');
+  phase(helped ? 'names' : 'check postings and names');
   if (!helped) {
     // No helper, or its list was of another write: the whole pass here.
     stale = staleFiles(root, list, opts.native !== false, opts.exclude);

@@ -33,11 +33,11 @@ export interface StatReply {
   /** The worker's share of the files' stat pass, on the list of `generation`. */
   share?: FileShare;
   error?: string;
-  /** The cache's large arrays, read and checked by the worker (readCheckedRest), of the same generation. */
+  /** With `dirs`: the cache's large arrays of `generation`, read and checked by the worker (CacheFile.checkedRest), or restError. */
   rest?: ArrayBuffer;
   /** With `rest`: where each name starts in the names' bytes. */
   restStarts?: Uint32Array;
-  /** What was wrong with them (a damaged cache: rebuild). Neither this nor `rest`: read them again. */
+  /** What was wrong with the large arrays (a damaged cache: rebuild). */
   restError?: string;
 }
 

@@ -5,7 +5,7 @@
  * then stats the cache's files with the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readCheckedRest, readStatList } from './cache';
+import { CacheFile } from './cache';
 import { staleDirs, statShare } from './freshness';
 import { nativeAddon, NativeScanner } from './nativeScanner';
 import { newScanner, scanPath } from './scanFile';
@@ -27,8 +27,10 @@ let sent = 0;
 parentPort!.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'stat') {
     let reply: StatReply;
+    let cache: CacheFile | undefined;
     try {
-      const list = readStatList(msg.cacheFile);
+      cache = new CacheFile(msg.cacheFile);
+      const { list } = cache;
       reply = { type: 'stat', generation: list.generation };
       const dirs = staleDirs(setup.root, list, !!setup.native, msg.exclude);
       if (!dirs) {
@@ -38,12 +40,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       reply.dirs = dirs;
       // The large arrays first: the main thread stats files meanwhile, once it has decoded the rest.
       try {
-        const rest = readCheckedRest(msg.cacheFile);
-        // Another write since readStatList(): the main thread reads the arrays of the write it opened.
-        if (rest.generation === reply.generation) {
-          reply.rest = rest.buffer;
-          reply.restStarts = rest.starts;
-        }
+        const rest = cache.checkedRest();
+        reply.rest = rest.buffer;
+        reply.restStarts = rest.starts;
       } catch (e) {
         reply.restError = (e as Error).message;
       }
@@ -51,6 +50,8 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     } catch (e) {
       parentPort!.postMessage({ type: 'stat', error: (e as Error).message } satisfies StatReply);
       return;
+    } finally {
+      cache?.close();
     }
     parentPort!.postMessage(reply, reply.rest ? [reply.rest, reply.restStarts!.buffer as ArrayBuffer] : []);
     return;
