@@ -25,7 +25,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { openIndex } from '../core/engine';
 import { countsAsConsumer } from '../core/classify';
 import { licenseWords } from '../core/exportMacros';
-import type { Export, KernelIndex } from '../core/index';
+import type { Consumer, Export, KernelIndex } from '../core/index';
 import { scannerInUse } from '../core/nativeScanner';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 import { findTreeRoot } from '../core/tree';
@@ -529,10 +529,12 @@ export class KexportsServer {
     if (!index) return [];
     const prefix = under ? this.pathOf(under) : undefined;
     const out: UnusedExport[] = [];
+    const counts = (c: Consumer): boolean => countsAsConsumer(c.cls, this.settings.testsCountAsConsumers);
     for (const e of index.exportsUnder(prefix ? [prefix] : [])) {
       if (token.isCancellationRequested) break;
-      const all = index.consumers(e, (c) => countsAsConsumer(c.cls, this.settings.testsCountAsConsumers));
-      const kernel = all.filter((c) => countsAsConsumer(c.cls, this.settings.testsCountAsConsumers));
+      // Up to the first consumer that counts: the others are named when none does.
+      const all = index.consumers(e, counts);
+      const kernel = all.filter(counts);
       if (kernel.length) continue;
       const others = [...new Set(all.map((c) => c.cls))];
       out.push({ name: e.name, macro: e.macro, license: licenseWords(e.type), uri: treePathToUri(this.root!, e.file), line: e.line, note: others.length ? `used only by ${others.join(', ')}` : '' });
