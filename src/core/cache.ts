@@ -657,7 +657,7 @@ export class CacheReader {
     }
   }
 
-  /** Takes the large arrays, checked, and the names' starts from readCheckedRest() of the same file write (the caller compared generations). */
+  /** Takes the large arrays, checked, and the names' starts from a worker's CacheFile.checkedRest() of the same file write (the caller compared generations). */
   adoptRest(buffer: ArrayBuffer, starts: Uint32Array): void {
     if (buffer.byteLength !== this.size - this.split) throw new Error('large arrays of another size');
     this.rest = { buffer, starts };
