@@ -1,6 +1,7 @@
 /**
- * Scans many files, on worker threads where it pays, and maps every file's identifier ids onto one
- * global name table. Small jobs run in-process: starting a worker costs more than scanning a few files.
+ * Scans many files, on more threads where it pays, and maps every file's identifier ids onto one
+ * global name table: the native scanner's own threads, else lexer.ts in worker threads. Small jobs run
+ * in-process: starting threads costs more than scanning a few files.
  */
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -9,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Cancellation } from './cancel';
 import { Interner } from './interner';
 import type { FileScan } from './lexer';
-import { nativeAddon, NativeScanner } from './nativeScanner';
+import { type NativeAddon, nativeAddon, NativeScanner, type ParallelScan, scanParallel } from './nativeScanner';
 import { grown } from './typed';
 import { type ScannedFile, newScanner, scanPath } from './scanFile';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
@@ -44,7 +45,11 @@ export class NameTable {
 export interface PoolOptions {
   root: string;
   maxBytes: number;
-  /** Worker threads besides the main thread; 0 scans in-process. Default: cores - 1, none below 2,000 files. */
+  /**
+   * Threads besides the main thread; 0 scans in-process. Default: cores - 1, none below 2,000 files.
+   * The native scanner runs one more than this on threads of its own while the main thread maps
+   * their batches; lexer.ts runs this many worker threads, and the main thread scans too.
+   */
   workers?: number;
   workerScript?: string;
   wrapperNames?: ReadonlySet<string>;
@@ -64,9 +69,11 @@ const IN_FLIGHT = 4;
 /** Scans `paths`; each result's uses carry global name ids from `table`. */
 export async function scanFiles(paths: readonly string[], table: NameTable, opts: PoolOptions): Promise<ScannedFile[]> {
   const script = resolve(opts.workerScript ?? join(__dirname, 'scanWorker.js'));
-  // Workers besides the main thread, which scans too.
   const wanted = opts.workers ?? (paths.length < 2000 ? 0 : Math.max(1, Math.min(cpus().length - 1, 7)));
-  if (wanted === 0 || !existsSync(script)) return scanInProcess(paths, table, opts);
+  if (wanted === 0) return scanInProcess(paths, table, opts);
+  const addon = opts.native === false ? undefined : nativeAddon();
+  if (addon) return scanOnNativeThreads(paths, table, opts, addon, wanted + 1);
+  if (!existsSync(script)) return scanInProcess(paths, table, opts);
   return scanWithWorkers(paths, table, opts, script, wanted);
 }
 
@@ -134,9 +141,36 @@ export class IdMap {
 }
 
 /**
- * Workers and the main thread take chunks from one queue. The main thread scans between handling the
- * workers' replies, interning straight into the global table; on two cores that beats two workers
- * plus a main thread that only merges.
+ * Native scanners on the addon's own threads, a name table each, take chunks of one list in turn;
+ * this thread maps their batches to the table as they come.
+ */
+async function scanOnNativeThreads(paths: readonly string[], table: NameTable, opts: PoolOptions, addon: NativeAddon, threads: number): Promise<ScannedFile[]> {
+  const maps = Array.from({ length: threads }, () => new IdMap(table));
+  const results: ScannedFile[] = new Array<ScannedFile>(paths.length);
+  let done = 0;
+  const scan: ParallelScan = { root: opts.root, paths: paths as string[], maxBytes: opts.maxBytes, threads, chunkFiles: opts.chunkFiles ?? CHUNK };
+  if (opts.wrapperNames) scan.wrapperNames = opts.wrapperNames;
+  if (opts.workerNameLimit !== undefined) scan.nameLimit = opts.workerNameLimit;
+  await scanParallel(addon, scan, (scanner, first, batch) => {
+    const map = maps[scanner]!;
+    map.add(batch.names, batch.nameLens, batch.fresh);
+    for (let k = 0; k < batch.files.length; k++) {
+      const f = batch.files[k]!;
+      if (f.scan) map.translate(f.scan);
+      results[first + k] = f;
+    }
+    done += batch.files.length;
+    opts.onProgress?.(done, paths.length);
+    return !opts.token?.isCancellationRequested;
+  });
+  // Cancelled: the files scanned, in order.
+  return done === paths.length ? results : results.filter((f) => f !== undefined);
+}
+
+/**
+ * lexer.ts's scans: workers and the main thread take chunks from one queue. The main thread scans
+ * between handling the workers' replies, interning straight into the global table; on two cores that
+ * beat two workers plus a main thread that only merges.
  */
 function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolOptions, script: string, count: number): Promise<ScannedFile[]> {
   return new Promise((resolve, reject) => {

@@ -17,6 +17,12 @@
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
+#include <malloc.h>
+#include <memory>
+#include <new>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
@@ -143,11 +149,44 @@ struct CacheLine {
 };
 const uint32_t CACHE_BITS = 14;
 
+// A growable array of plain values on malloc and realloc. A tree's name table grows to tens of MB:
+// std::vector copies it to grow, holding old and new at once, and zero-fills room not yet used, while
+// realloc moves a large block's pages (mremap) and new room costs memory only once written.
+template <typename T>
+struct PodArray {
+  T *p = nullptr;
+  size_t n = 0, cap = 0;
+
+  PodArray() = default;
+  PodArray(const PodArray &) = delete;
+  PodArray &operator=(const PodArray &) = delete;
+  ~PodArray() { free(p); }
+
+  void reserve(size_t c) {
+    if (c <= cap) return;
+    T *q = (T *)realloc(p, c * sizeof(T));
+    if (!q) throw std::bad_alloc();
+    p = q;
+    cap = c;
+  }
+  void push_back(const T &v) {
+    if (n == cap) reserve(cap ? cap * 2 : 1024);
+    p[n++] = v;
+  }
+  T &operator[](size_t k) { return p[k]; }
+  const T &operator[](size_t k) const { return p[k]; }
+  T *data() { return p; }
+  const T *data() const { return p; }
+  size_t size() const { return n; }
+  T *begin() { return p; }
+  T *end() { return p + n; }
+};
+
 struct Names {
   std::vector<Slot> table;
   uint32_t mask = 0;
-  std::vector<Entry> entries;
-  Bytes arena;  // names back to back, `used` bytes, then at least 8 spare
+  PodArray<Entry> entries;
+  PodArray<uint8_t> arena;  // names back to back, `used` bytes, then at least 8 spare (arena.cap)
   size_t used = 0;
   std::vector<CacheLine> cache;
   uint32_t count = 0;
@@ -156,7 +195,7 @@ struct Names {
     table.assign(1 << 16, Slot{0, -1});
     mask = (1 << 16) - 1;
     cache.assign(1 << CACHE_BITS, CacheLine{0, 0, 0, 0});
-    arena.resize(1 << 20);
+    arena.reserve(1 << 20);
   }
 
   uint32_t intern(const uint8_t *p, size_t n0, uint32_t h) {
@@ -179,7 +218,7 @@ struct Names {
     }
     uint32_t id = count++;
     entries.push_back(Entry{h, (uint32_t)used, (uint16_t)n, 0, 0, 0, 0, -1});
-    if (used + n + 8 > arena.size()) arena.resize((used + n + 8) * 2);
+    if (used + n + 8 > arena.cap) arena.reserve((used + n + 8) * 2);
     memcpy(arena.data() + used, p, n);
     used += n;
     table[slot] = Slot{h, (int32_t)id};
@@ -1454,6 +1493,10 @@ struct Instance {
   uint32_t nameLimit = 1u << 20;
   uint32_t nextWire = 0;
   Bytes readBuf;
+  Instance() = default;
+  Instance(const Instance &) = delete;
+  Instance &operator=(const Instance &) = delete;
+  ~Instance() { delete sh; }
 };
 
 Shared *newShared(const std::vector<std::string> &exportNames) {
@@ -1586,9 +1629,7 @@ bool getStrings(napi_env env, napi_value v, std::vector<std::string> &out) {
 }
 
 void finalizeInstance(napi_env, void *data, void *) {
-  Instance *in = (Instance *)data;
-  delete in->sh;
-  delete in;
+  delete (Instance *)data;
 }
 
 template <typename T>
@@ -1646,36 +1687,50 @@ napi_value Release(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// scan(handle, root, paths, maxBytes, wrapperNames | null, keepDefs)
-napi_value ScanFiles(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  Instance *in = argc == 6 ? scannerOf(env, argv[0]) : nullptr;
-  napi_value *args = argv + 1;
+// What a scan reads, from scan()'s or scanParallel()'s arguments on the JS thread.
+struct ScanInput {
   std::string root;
   std::vector<std::string> paths, wrapperNames;
   double maxBytes = 0;
   bool keepDefs = false;
-  napi_valuetype wt = napi_undefined;
-  if (!in || !getString(env, args[0], root) || !getStrings(env, args[1], paths) || napi_get_value_double(env, args[2], &maxBytes) != napi_ok ||
-      napi_typeof(env, args[3], &wt) != napi_ok || (wt != napi_null && wt != napi_undefined && !getStrings(env, args[3], wrapperNames)) ||
-      napi_get_value_bool(env, args[4], &keepDefs) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "scan(handle, root, paths, maxBytes, wrapperNames, keepDefs)");
-    return nullptr;
-  }
+};
 
+// One batch: what runScan() builds on whichever thread runs it, and scanResult() hands to JS on the
+// JS thread.
+struct ScanOut {
   bool fresh = false;
-  if (!in->sh || in->sh->names.count > in->nameLimit) {
-    delete in->sh;
-    in->sh = newShared(in->exportNames);
-    in->nextWire = 0;
-    fresh = true;
+  std::vector<uint32_t> uses, proxyNames;
+  Bytes packed;
+  std::vector<uint16_t> packedLens;
+  std::vector<double> stat;
+  std::vector<int32_t> info;
+  Json json;
+  // scanParallel() only: the scanner, and the index of the batch's first path.
+  uint32_t scanner = 0;
+  size_t first = 0;
+};
+
+// Reads root, paths, maxBytes, wrapperNames | null and keepDefs from argv; false when they are not those.
+bool readScanInput(napi_env env, napi_value *argv, ScanInput &in) {
+  napi_valuetype wt = napi_undefined;
+  return getString(env, argv[0], in.root) && getStrings(env, argv[1], in.paths) && napi_get_value_double(env, argv[2], &in.maxBytes) == napi_ok &&
+         napi_typeof(env, argv[3], &wt) == napi_ok && (wt == napi_null || wt == napi_undefined || getStrings(env, argv[3], in.wrapperNames)) &&
+         napi_get_value_bool(env, argv[4], &in.keepDefs) == napi_ok;
+}
+
+// Reads and scans paths [from, to) with one scanner. Touches no JS value: scanParallel() runs it on
+// its own threads.
+void runScan(Instance &in, const ScanInput &input, size_t from, size_t to, ScanOut &batch) {
+  if (!in.sh || in.sh->names.count > in.nameLimit) {
+    delete in.sh;
+    in.sh = newShared(in.exportNames);
+    in.nextWire = 0;
+    batch.fresh = true;
   }
-  Shared &sh = *in->sh;
+  Shared &sh = *in.sh;
   Names &names = sh.names;
   std::vector<uint32_t> wrapperIds;
-  for (const std::string &w : wrapperNames) {
+  for (const std::string &w : input.wrapperNames) {
     uint32_t id = names.intern(w);
     if (!(names.entries[id].flags & F_WRAPPER)) {
       names.entries[id].flags |= F_WRAPPER;
@@ -1683,21 +1738,18 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
     }
   }
 
-  std::vector<uint32_t> uses;
-  std::vector<uint32_t> proxyNames;
-  Bytes packed;
-  std::vector<uint16_t> packedLens;
-  std::vector<double> stat(paths.size() * 2);
-  std::vector<int32_t> infoOut(paths.size() * 4);
-  Json json;
+  std::vector<uint32_t> &uses = batch.uses;
+  batch.stat.resize((to - from) * 2);
+  batch.info.resize((to - from) * 4);
+  Json &json = batch.json;
   json.ch('[');
-  for (size_t f = 0; f < paths.size(); f++) {
-    const std::string &path = paths[f];
+  for (size_t f = 0; f < to - from; f++) {
+    const std::string &path = input.paths[from + f];
     FileOut out;
     size_t len = 0;
     size_t usesBefore = uses.size();
     if (f) json.ch(',');
-    if (!readFile(root + "/" + path, maxBytes, in->readBuf, len, out)) {
+    if (!readFile(input.root + "/" + path, input.maxBytes, in.readBuf, len, out)) {
       out.status = S_UNREADABLE;
       out.size = 0;
       out.mtimeMs = 0;
@@ -1705,7 +1757,7 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
     } else if (out.status == S_TOO_LARGE) {
       json.ch('0');
     } else {
-      const uint8_t *b = in->readBuf.data();
+      const uint8_t *b = in.readBuf.data();
       const void *nul = memchr(b, 0, len);
       bool isAsm, isHeader, proxies;
       kindOf(path, isAsm, isHeader, proxies);
@@ -1716,7 +1768,7 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
       } else if (isHeader && len >= DEFINE_ONLY_MIN_BYTES && isDefineOnly(b, len, out.lines)) {
         json.ch('0');
       } else {
-        Scan scan(b, len, sh, isAsm, proxies, keepDefs);
+        Scan scan(b, len, sh, isAsm, proxies, input.keepDefs);
         scan.run();
         out.lines = scan.line;
         scan.json(json);
@@ -1724,10 +1776,10 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
         auto wire = [&](uint32_t id) -> uint32_t {
           Entry &e = names.entries[id];
           if (e.wire < 0) {
-            e.wire = (int32_t)in->nextWire++;
+            e.wire = (int32_t)in.nextWire++;
             const uint8_t *p = names.arena.data() + e.start;
-            packed.insert(packed.end(), p, p + e.len);
-            packedLens.push_back(e.len);
+            batch.packed.insert(batch.packed.end(), p, p + e.len);
+            batch.packedLens.push_back(e.len);
           }
           return (uint32_t)e.wire;
         };
@@ -1738,38 +1790,185 @@ napi_value ScanFiles(napi_env env, napi_callback_info info) {
           uses[usesBefore + u + 2] = sh.sink[u + 2];
         }
         // The proxies' names too: the pool maps them as it maps the uses, without looking up strings.
-        for (const Proxy &p : scan.proxies) proxyNames.push_back(wire(p.id));
+        for (const Proxy &p : scan.proxies) batch.proxyNames.push_back(wire(p.id));
       }
     }
-    stat[f * 2] = out.size;
-    stat[f * 2 + 1] = out.mtimeMs;
-    infoOut[f * 4] = out.status;
-    infoOut[f * 4 + 1] = (int32_t)((uses.size() - usesBefore) / 3);
-    infoOut[f * 4 + 2] = (int32_t)out.lines;
-    infoOut[f * 4 + 3] = (int32_t)out.nulLine;
+    batch.stat[f * 2] = out.size;
+    batch.stat[f * 2 + 1] = out.mtimeMs;
+    batch.info[f * 4] = out.status;
+    batch.info[f * 4 + 1] = (int32_t)((uses.size() - usesBefore) / 3);
+    batch.info[f * 4 + 2] = (int32_t)out.lines;
+    batch.info[f * 4 + 3] = (int32_t)out.nulLine;
   }
   json.ch(']');
   for (uint32_t id : wrapperIds) names.entries[id].flags &= ~F_WRAPPER;
+}
 
+// A batch as nativeScanner.ts's RawBatch.
+napi_value scanResult(napi_env env, const ScanOut &batch) {
   napi_value result, v;
   CHECK(napi_create_object(env, &result));
-  CHECK(napi_get_boolean(env, fresh, &v));
+  CHECK(napi_get_boolean(env, batch.fresh, &v));
   CHECK(napi_set_named_property(env, result, "fresh", v));
-  CHECK((v = typedArray(env, napi_uint8_array, packed.data(), packed.size())) ? napi_ok : napi_generic_failure);
+  CHECK((v = typedArray(env, napi_uint8_array, batch.packed.data(), batch.packed.size())) ? napi_ok : napi_generic_failure);
   CHECK(napi_set_named_property(env, result, "names", v));
-  CHECK((v = typedArray(env, napi_uint16_array, packedLens.data(), packedLens.size())) ? napi_ok : napi_generic_failure);
+  CHECK((v = typedArray(env, napi_uint16_array, batch.packedLens.data(), batch.packedLens.size())) ? napi_ok : napi_generic_failure);
   CHECK(napi_set_named_property(env, result, "nameLens", v));
-  CHECK((v = typedArray(env, napi_uint32_array, uses.data(), uses.size())) ? napi_ok : napi_generic_failure);
+  CHECK((v = typedArray(env, napi_uint32_array, batch.uses.data(), batch.uses.size())) ? napi_ok : napi_generic_failure);
   CHECK(napi_set_named_property(env, result, "uses", v));
-  CHECK((v = typedArray(env, napi_uint32_array, proxyNames.data(), proxyNames.size())) ? napi_ok : napi_generic_failure);
+  CHECK((v = typedArray(env, napi_uint32_array, batch.proxyNames.data(), batch.proxyNames.size())) ? napi_ok : napi_generic_failure);
   CHECK(napi_set_named_property(env, result, "proxyNames", v));
-  CHECK((v = typedArray(env, napi_float64_array, stat.data(), stat.size())) ? napi_ok : napi_generic_failure);
+  CHECK((v = typedArray(env, napi_float64_array, batch.stat.data(), batch.stat.size())) ? napi_ok : napi_generic_failure);
   CHECK(napi_set_named_property(env, result, "stat", v));
-  CHECK((v = typedArray(env, napi_int32_array, infoOut.data(), infoOut.size())) ? napi_ok : napi_generic_failure);
+  CHECK((v = typedArray(env, napi_int32_array, batch.info.data(), batch.info.size())) ? napi_ok : napi_generic_failure);
   CHECK(napi_set_named_property(env, result, "info", v));
-  CHECK(napi_create_string_latin1(env, json.s.data(), json.s.size(), &v));
+  CHECK(napi_create_string_latin1(env, batch.json.s.data(), batch.json.s.size(), &v));
   CHECK(napi_set_named_property(env, result, "json", v));
   return result;
+}
+
+// scan(handle, root, paths, maxBytes, wrapperNames | null, keepDefs): one batch, on this thread.
+napi_value ScanFiles(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Instance *in = argc == 6 ? scannerOf(env, argv[0]) : nullptr;
+  ScanInput input;
+  if (!in || !readScanInput(env, argv + 1, input)) {
+    napi_throw_type_error(env, nullptr, "scan(handle, root, paths, maxBytes, wrapperNames, keepDefs)");
+    return nullptr;
+  }
+  ScanOut batch;
+  runScan(*in, input, 0, input.paths.size(), batch);
+  return scanResult(env, batch);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// scanParallel(): threads of this addon, each with its own scanner, take chunks of one path list in
+// turn and hand each batch to JS as it is done; the JS thread only maps the batches. Worker threads
+// did the same at the cost of an isolate each, a structured clone of every reply, and a JS thread that
+// scanned between replies, so that a worker's reply waited for its chunk to end.
+struct Parallel {
+  ScanInput input;
+  size_t chunk = 128;
+  std::vector<std::unique_ptr<Instance>> scanners;
+  std::vector<std::thread> threads;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  napi_threadsafe_function tsfn = nullptr;
+  napi_ref onBatch = nullptr, onDone = nullptr;
+  napi_ref errorRef = nullptr;  // what onBatch threw; the JS thread's alone
+};
+
+void parallelThread(Parallel *par, uint32_t t) {
+  const size_t n = par->input.paths.size();
+  while (!par->stop.load(std::memory_order_relaxed)) {
+    size_t from = par->next.fetch_add(par->chunk);
+    if (from >= n) break;
+    ScanOut *batch = new ScanOut();
+    batch->scanner = t;
+    batch->first = from;
+    runScan(*par->scanners[t], par->input, from, from + par->chunk < n ? from + par->chunk : n, *batch);
+    if (napi_call_threadsafe_function(par->tsfn, batch, napi_tsfn_blocking) != napi_ok) {
+      delete batch;
+      break;
+    }
+  }
+  napi_release_threadsafe_function(par->tsfn, napi_tsfn_release);
+}
+
+// On the JS thread, in each scanner's order: onBatch(scanner, first, batch). A false return, or a
+// throw, stops the threads after their current chunks.
+void parallelBatch(napi_env env, napi_value, void *context, void *data) {
+  Parallel *par = (Parallel *)context;
+  ScanOut *batch = (ScanOut *)data;
+  if (!env || par->errorRef || par->stop.load()) {
+    delete batch;
+    return;
+  }
+  napi_value cb, undefined, argv[3], ret = nullptr;
+  napi_get_undefined(env, &undefined);
+  napi_create_uint32(env, batch->scanner, &argv[0]);
+  napi_create_double(env, (double)batch->first, &argv[1]);
+  argv[2] = scanResult(env, *batch);
+  delete batch;
+  if (argv[2] && napi_get_reference_value(env, par->onBatch, &cb) == napi_ok) napi_call_function(env, undefined, cb, 3, argv, &ret);
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_create_reference(env, err, 1, &par->errorRef);
+    par->stop.store(true);
+    return;
+  }
+  bool go = true;
+  napi_valuetype rt = napi_undefined;
+  if (ret && napi_typeof(env, ret, &rt) == napi_ok && rt == napi_boolean) napi_get_value_bool(env, ret, &go);
+  if (!go) par->stop.store(true);
+}
+
+// Once every thread has released the function and its batches are handed over: onDone(error | undefined).
+void parallelDone(napi_env env, void *data, void *) {
+  Parallel *par = (Parallel *)data;
+  for (std::thread &t : par->threads) t.join();
+  napi_value cb, undefined, err;
+  napi_get_undefined(env, &undefined);
+  err = undefined;
+  if (par->errorRef) napi_get_reference_value(env, par->errorRef, &err);
+  if (napi_get_reference_value(env, par->onDone, &cb) == napi_ok) napi_call_function(env, undefined, cb, 1, &err, nullptr);
+  if (par->errorRef) napi_delete_reference(env, par->errorRef);
+  napi_delete_reference(env, par->onBatch);
+  napi_delete_reference(env, par->onDone);
+  delete par;
+#ifdef __GLIBC__
+  // The scanners' name tables were freed into their threads' malloc arenas, which keep them mapped.
+  malloc_trim(0);
+#endif
+}
+
+// scanParallel(exportNames, nameLimit, threads, chunk, root, paths, maxBytes, wrapperNames | null,
+// keepDefs, onBatch(scanner, first, batch) => boolean | void, onDone(error | undefined)).
+napi_value ScanParallel(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Parallel *par = new Parallel();
+  std::vector<std::string> exportNames;
+  double limit = 0, threads = 0, chunk = 0;
+  napi_valuetype bt = napi_undefined, dt = napi_undefined;
+  if (argc != 11 || !getStrings(env, argv[0], exportNames) || napi_get_value_double(env, argv[1], &limit) != napi_ok ||
+      napi_get_value_double(env, argv[2], &threads) != napi_ok || napi_get_value_double(env, argv[3], &chunk) != napi_ok || !readScanInput(env, argv + 4, par->input) ||
+      napi_typeof(env, argv[9], &bt) != napi_ok || bt != napi_function || napi_typeof(env, argv[10], &dt) != napi_ok || dt != napi_function || threads < 1 ||
+      threads > 64 || chunk < 1) {
+    delete par;
+    napi_throw_type_error(env, nullptr, "scanParallel(exportNames, nameLimit, threads, chunk, root, paths, maxBytes, wrapperNames, keepDefs, onBatch, onDone)");
+    return nullptr;
+  }
+  par->chunk = (size_t)chunk;
+  for (size_t t = 0; t < (size_t)threads; t++) {
+    par->scanners.push_back(std::make_unique<Instance>());
+    par->scanners.back()->exportNames = exportNames;
+    par->scanners.back()->nameLimit = limit > 0 ? (uint32_t)limit : 1u << 20;
+  }
+  napi_value name;
+  if (napi_create_string_utf8(env, "kexports.scanParallel", NAPI_AUTO_LENGTH, &name) != napi_ok || napi_create_reference(env, argv[9], 1, &par->onBatch) != napi_ok ||
+      napi_create_reference(env, argv[10], 1, &par->onDone) != napi_ok ||
+      napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, par->scanners.size(), par, parallelDone, par, parallelBatch, &par->tsfn) != napi_ok) {
+    if (par->onBatch) napi_delete_reference(env, par->onBatch);
+    if (par->onDone) napi_delete_reference(env, par->onDone);
+    delete par;
+    napi_throw_error(env, nullptr, "kexports native scanner: could not start the scan threads");
+    return nullptr;
+  }
+  for (uint32_t t = 0; t < par->scanners.size(); t++) {
+    try {
+      par->threads.emplace_back(parallelThread, par, t);
+    } catch (const std::exception &) {
+      // No thread: its share goes to the others, and its hold on the function is let go here.
+      napi_release_threadsafe_function(par->tsfn, napi_tsfn_release);
+    }
+  }
+  return nullptr;
 }
 
 // A typed array's data and length, and its type when asked; false when v is not a typed array.
@@ -1963,11 +2162,14 @@ napi_value CheckRanges(napi_env env, napi_callback_info info) {
 }  // namespace
 
 NAPI_MODULE_INIT() {
-  initClasses();
+  // Once per process: each worker thread that loads the addon runs this, while another thread's
+  // scanAsync() may be reading the classes.
+  static std::once_flag classes;
+  std::call_once(classes, initClasses);
   const struct {
     const char *name;
     napi_callback fn;
-  } functions[] = {{"create", Create}, {"scan", ScanFiles}, {"release", Release}, {"internPacked", InternPacked}, {"statPaths", StatPaths}, {"checkRanges", CheckRanges}};
+  } functions[] = {{"create", Create}, {"scan", ScanFiles}, {"scanParallel", ScanParallel}, {"release", Release}, {"internPacked", InternPacked}, {"statPaths", StatPaths}, {"checkRanges", CheckRanges}};
   for (const auto &f : functions) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn) != napi_ok) return nullptr;

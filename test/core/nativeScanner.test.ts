@@ -12,7 +12,8 @@ import { validateRanges } from '../../src/core/cache';
 import { type FileShare, mergeStaleness, staleFiles, statShare } from '../../src/core/freshness';
 import { buildIndex } from '../../src/core/index';
 import { Interner } from '../../src/core/interner';
-import { nativeAddon, nativeLoadError, NativeScanner } from '../../src/core/nativeScanner';
+import { nativeAddon, nativeLoadError, NativeScanner, scanParallel } from '../../src/core/nativeScanner';
+import { IdMap, NameTable } from '../../src/core/scanPool';
 import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scanFile';
 import { copySampleTree, sampleTree, tempDir, workerPath, writeTree } from '../helpers';
 
@@ -363,7 +364,44 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     assert.deepEqual([...seen].sort(), ['name table out of range', 'offsets not sorted', 'ok', 'posting out of range']);
   });
 
-  it('builds the same index of the sample tree as lexer.ts, in-process and with a worker', async () => {
+  it("scans a list on its own threads: every file once, each scanner's batches in order, stopped early on request", async () => {
+    const addon = nativeAddon()!;
+    const paths = filesUnder(sampleTree);
+    const expected = jsScan(sampleTree, paths);
+    const seen: ScannedFile[][] = [];
+    const firsts: number[][] = [[], [], []];
+    const table = new NameTable();
+    const maps = [0, 1, 2].map(() => new IdMap(table));
+    await scanParallel(addon, { root: sampleTree, paths, maxBytes: 1 << 20, threads: 3, chunkFiles: 2, nameLimit: 8 }, (scanner, first, batch) => {
+      firsts[scanner]!.push(first);
+      maps[scanner]!.add(batch.names, batch.nameLens, batch.fresh);
+      for (const f of batch.files) if (f.scan) maps[scanner]!.translate(f.scan);
+      seen[first / 2] = batch.files;
+      return true;
+    });
+    // Each scanner took its chunks in the list's order, and the three took every chunk once.
+    for (const list of firsts) assert.deepEqual(list, [...list].sort((a, b) => a - b));
+    assert.deepEqual(firsts.flat().sort((a, b) => a - b), Array.from({ length: Math.ceil(paths.length / 2) }, (_, k) => k * 2));
+    // With each scanner's names, new tables past every eighth name included, mapped to one table:
+    // the files lexer.ts scans.
+    assert.deepEqual(
+      seen.flat().map((f) => withNames(f, (id) => table.name(id))),
+      expected,
+    );
+
+    let batches = 0;
+    await scanParallel(addon, { root: sampleTree, paths, maxBytes: 1 << 20, threads: 2, chunkFiles: 1 }, () => ++batches < 3);
+    assert.ok(batches >= 3 && batches < paths.length, `${batches} batches of ${paths.length}`);
+
+    await assert.rejects(
+      scanParallel(addon, { root: sampleTree, paths, maxBytes: 1 << 20, threads: 2, chunkFiles: 1 }, () => {
+        throw new Error('mapping failed');
+      }),
+      /mapping failed/,
+    );
+  });
+
+  it('builds the same index of the sample tree as lexer.ts, in-process, on its threads, and in JS workers', async () => {
     const summary = (index: Awaited<ReturnType<typeof buildIndex>>) => ({
       exports: index.exports.map((e) => `${e.name} ${e.type} ${e.namespace ?? ''} ${e.file}:${e.line}`),
       consumers: index.exports.map((e) => index.consumers(e).map((c) => `${c.file}:${c.line} ${c.cls} ${JSON.stringify(c.via ?? null)}`).join(' ')),
@@ -371,5 +409,6 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     const js = summary(await buildIndex(sampleTree, { native: false }));
     assert.deepEqual(summary(await buildIndex(sampleTree, { workers: 0 })), js);
     assert.deepEqual(summary(await buildIndex(sampleTree, { workers: 1, workerScript: workerPath, chunkFiles: 3 })), js);
+    assert.deepEqual(summary(await buildIndex(sampleTree, { workers: 1, workerScript: workerPath, chunkFiles: 3, native: false })), js);
   });
 });

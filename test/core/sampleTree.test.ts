@@ -123,12 +123,14 @@ describe('the sample tree', () => {
     assert.deepEqual(rows, ['error NO_CONSUMER hmm_dma_test_helper', 'error NO_CONSUMER hmm_range_snapshot_unused', 'error NO_CONSUMER hmm_pfn_order_check']);
   });
 
-  it('gives the same index through worker threads', async () => {
-    const viaWorkers = await buildIndex(sampleTree, { workers: 1, workerScript: workerPath });
-    const key = (i: KernelIndex): string[] => i.exports.map((e) => `${e.file}:${e.line} ${e.name} ${i.consumers(e).map((c) => c.file).join(',')}`).sort();
-    assert.deepEqual(key(viaWorkers), key(index));
-    // small chunks, and a worker that starts a new name table every few names
-    const resetting = await buildIndex(sampleTree, { workers: 1, workerScript: workerPath, chunkFiles: 2, workerNameLimit: 8 });
-    assert.deepEqual(key(resetting), key(index));
-  });
+  for (const native of [true, false]) {
+    it(`gives the same index through ${native ? "the native scanner's threads" : 'JS worker threads'}`, async () => {
+      const viaThreads = await buildIndex(sampleTree, { workers: 1, workerScript: workerPath, native });
+      const key = (i: KernelIndex): string[] => i.exports.map((e) => `${e.file}:${e.line} ${e.name} ${i.consumers(e).map((c) => c.file).join(',')}`).sort();
+      assert.deepEqual(key(viaThreads), key(index));
+      // small chunks, and scanners that start a new name table every few names
+      const resetting = await buildIndex(sampleTree, { workers: 1, workerScript: workerPath, chunkFiles: 2, workerNameLimit: 8, native });
+      assert.deepEqual(key(resetting), key(index));
+    });
+  }
 });
