@@ -20,6 +20,7 @@
 #include <malloc.h>
 #include <memory>
 #include <new>
+#include <pthread.h>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -1860,15 +1861,31 @@ struct Parallel {
   napi_ref errorRef = nullptr;  // what onBatch threw; the JS thread's alone
 };
 
+// Guided chunks: a share of what is left, from MAX_CHUNK down to the caller's chunk. Long runs of one
+// directory's files keep a thread's name cache warm and its batches few (on linux-6.1, two threads took
+// 3.0-3.7 s in 4,096-file chunks against 3.5-4.4 s in 128-file ones), and the small last chunks leave
+// no thread waiting long for another.
+const size_t MAX_CHUNK = 4096;
+
 void parallelThread(Parallel *par, uint32_t t) {
+#ifdef __linux__
+  pthread_setname_np(pthread_self(), "kexports-scan");  // as top -H and perf show it
+#endif
   const size_t n = par->input.paths.size();
+  const size_t threads = par->scanners.size();
   while (!par->stop.load(std::memory_order_relaxed)) {
-    size_t from = par->next.fetch_add(par->chunk);
+    size_t from = par->next.load(), size;
+    do {
+      if (from >= n) break;
+      size = (n - from) / (threads * 4);
+      size = size > MAX_CHUNK ? MAX_CHUNK : size < par->chunk ? par->chunk : size;
+    } while (!par->next.compare_exchange_weak(from, from + size));
     if (from >= n) break;
+    size_t to = from + size < n ? from + size : n;
     ScanOut *batch = new ScanOut();
     batch->scanner = t;
     batch->first = from;
-    runScan(*par->scanners[t], par->input, from, from + par->chunk < n ? from + par->chunk : n, *batch);
+    runScan(*par->scanners[t], par->input, from, to, *batch);
     if (napi_call_threadsafe_function(par->tsfn, batch, napi_tsfn_blocking) != napi_ok) {
       delete batch;
       break;
