@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
+#include <dirent.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <memory>
@@ -24,6 +26,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
@@ -2139,6 +2142,118 @@ napi_value StatPaths(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// readTree(root, from, known): walk.ts's walkTree() for a walk without exclude globs, which only
+// JS can match. Returns { dirs, dirMtimes, sources, makefiles, unreadable, symlinks }: the lists as
+// strings of NUL-separated paths (no file name holds a NUL), unsorted, in the order walk.ts lists
+// them: a stack of directories from `from`, each directory's entries in strcmp order as Node's
+// readdirSync gives them, not into `known` directories nor the version-control and build folders.
+bool isSourceFile(const char *n, size_t len) {
+  char last = len ? n[len - 1] : 0;
+  if (len > 2 && n[len - 2] == '.' && (last == 'c' || last == 'h' || last == 'S')) return true;
+  return len >= 10 && memcmp(n + len - 10, ".c_shipped", 10) == 0;
+}
+
+napi_value ReadTree(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  // Paths are UTF-8 here, where getString() reads the scanner's latin1.
+  auto utf8 = [&](napi_value v, std::string &out) {
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
+    out.resize(len + 1);
+    if (napi_get_value_string_utf8(env, v, &out[0], len + 1, &len) != napi_ok) return false;
+    out.resize(len);
+    return true;
+  };
+  auto utf8s = [&](napi_value v, std::vector<std::string> &out) {
+    bool isArray = false;
+    uint32_t n = 0;
+    if (napi_is_array(env, v, &isArray) != napi_ok || !isArray || napi_get_array_length(env, v, &n) != napi_ok) return false;
+    out.resize(n);
+    for (uint32_t k = 0; k < n; k++) {
+      napi_value e;
+      if (napi_get_element(env, v, k, &e) != napi_ok || !utf8(e, out[k])) return false;
+    }
+    return true;
+  };
+  std::string root;
+  std::vector<std::string> from, knownList;
+  if (argc < 3 || !utf8(argv[0], root) || !utf8s(argv[1], from) || !utf8s(argv[2], knownList)) {
+    napi_throw_type_error(env, nullptr, "readTree(root, from, known)");
+    return nullptr;
+  }
+  std::unordered_set<std::string> known(knownList.begin(), knownList.end());
+  static const char *const skipDirs[] = {".git", ".hg", ".svn", "node_modules", ".pc", ".tmp_versions"};
+  std::string dirs, sources, makefiles, unreadable;
+  std::vector<double> mtimes;
+  double symlinks = 0;
+  auto add = [](std::string &list, const std::string &path) {
+    list += path;
+    list.push_back('\0');
+  };
+  std::vector<std::string> stack(from.begin(), from.end());
+  std::vector<std::pair<std::string, unsigned char>> entries;
+  while (!stack.empty()) {
+    std::string rel = std::move(stack.back());
+    stack.pop_back();
+    std::string abs = rel.empty() ? root : root + "/" + rel;
+    struct stat st;
+    if (stat(abs.c_str(), &st) != 0) {
+      add(unreadable, rel.empty() ? std::string(".") : rel);
+      continue;
+    }
+    add(dirs, rel);
+    mtimes.push_back((double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6);
+    DIR *d = opendir(abs.c_str());
+    if (!d) {
+      add(unreadable, rel.empty() ? std::string(".") : rel);
+      continue;
+    }
+    entries.clear();
+    while (struct dirent *e = readdir(d)) {
+      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+      unsigned char type = e->d_type;
+      if (type == DT_UNKNOWN) {
+        struct stat ls;
+        type = fstatat(dirfd(d), e->d_name, &ls, AT_SYMLINK_NOFOLLOW) != 0 ? DT_UNKNOWN
+               : S_ISLNK(ls.st_mode)                                       ? DT_LNK
+               : S_ISDIR(ls.st_mode)                                       ? DT_DIR
+               : S_ISREG(ls.st_mode)                                       ? DT_REG
+                                                                           : DT_UNKNOWN;
+      }
+      entries.emplace_back(e->d_name, type);
+    }
+    closedir(d);
+    std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) { return strcmp(a.first.c_str(), b.first.c_str()) < 0; });
+    for (const auto &[name, type] : entries) {
+      std::string path = rel.empty() ? name : rel + "/" + name;
+      if (type == DT_LNK) {
+        symlinks++;
+      } else if (type == DT_DIR) {
+        bool skip = false;
+        for (const char *s : skipDirs) skip = skip || name == s;
+        if (!skip && !known.count(path)) stack.push_back(std::move(path));
+      } else if (type == DT_REG) {
+        if (isSourceFile(name.data(), name.size())) add(sources, path);
+        else if (name == "Makefile" || name == "Kbuild") add(makefiles, path);
+      }
+    }
+  }
+  napi_value result, v;
+  CHECK(napi_create_object(env, &result));
+  const std::pair<const char *, const std::string *> lists[] = {{"dirs", &dirs}, {"sources", &sources}, {"makefiles", &makefiles}, {"unreadable", &unreadable}};
+  for (const auto &[key, list] : lists) {
+    CHECK(napi_create_string_utf8(env, list->data(), list->size(), &v));
+    CHECK(napi_set_named_property(env, result, key, v));
+  }
+  CHECK((v = typedArray(env, napi_float64_array, mtimes.data(), mtimes.size())) ? napi_ok : napi_generic_failure);
+  CHECK(napi_set_named_property(env, result, "dirMtimes", v));
+  CHECK(napi_create_double(env, symlinks, &v));
+  CHECK(napi_set_named_property(env, result, "symlinks", v));
+  return result;
+}
+
 // checkRanges(offsets, postFile, postCtx, table, files, proxies, names): what cache.ts's
 // validateRanges() checks, as a message, or null: offsets never decrease, every posting's file is
 // below `files` and its context at most `proxies` or DEF_CTX, every table slot below `names`.
@@ -2186,7 +2301,7 @@ NAPI_MODULE_INIT() {
   const struct {
     const char *name;
     napi_callback fn;
-  } functions[] = {{"create", Create}, {"scan", ScanFiles}, {"scanParallel", ScanParallel}, {"release", Release}, {"internPacked", InternPacked}, {"statPaths", StatPaths}, {"checkRanges", CheckRanges}};
+  } functions[] = {{"create", Create}, {"scan", ScanFiles}, {"scanParallel", ScanParallel}, {"release", Release}, {"internPacked", InternPacked}, {"statPaths", StatPaths}, {"readTree", ReadTree}, {"checkRanges", CheckRanges}};
   for (const auto &f : functions) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn) != napi_ok) return nullptr;

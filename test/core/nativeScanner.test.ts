@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { validateRanges } from '../../src/core/cache';
+import { walkTree } from '../../src/core/walk';
 import { type FileShare, mergeStaleness, staleFiles, statShare } from '../../src/core/freshness';
 import { buildIndex } from '../../src/core/index';
 import { Interner } from '../../src/core/interner';
@@ -239,6 +240,30 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
       chmodSync(join(root, 'sealed'), 0o755);
     }
     assert.throws(() => addon!.statPaths(root, paths, new Float64Array(3)), /statPaths\(root, paths, Float64Array of 2 per path\)/);
+  });
+
+  it('walks a tree as walk.ts does: the same files, Makefiles, directories, links and unreadable directories', () => {
+    const root = tempDir();
+    const files = ['mm/hmm.c', 'mm/hmm.h', 'mm/Makefile', 'mm/Kbuild', 'arch/x86/entry.S', 'lib/fw.c_shipped', 'lib/.c', 'lib/notes.txt', 'Ärger/ä.c', 'Zed/z.c', 'a b/with space.c', 'nl/new\nline.c', '.git/hooks/x.c', 'node_modules/m/y.c', 'drivers/.tmp_versions/t.c'];
+    for (const f of files) {
+      mkdirSync(dirname(join(root, f)), { recursive: true });
+      writeFileSync(join(root, f), 'int x;\n');
+    }
+    // a name that is not UTF-8
+    writeFileSync(Buffer.concat([Buffer.from(join(root, 'lib') + '/'), Buffer.from([0x66, 0xff, 0x2e, 0x63])]), '');
+    symlinkSync('..', join(root, 'mm/up'));
+    symlinkSync('hmm.c', join(root, 'mm/link.c'));
+    symlinkSync('nowhere', join(root, 'mm/dangling'));
+    const jsWalk = (from?: { from: string[]; known: Set<string> }) => walkTree(root, [], from, false);
+    const full = walkTree(root);
+    assert.deepEqual(full, jsWalk());
+    assert.equal(full.symlinks, 3);
+    assert.ok(full.sources.includes('nl/new\nline.c') && full.sources.includes('Ärger/ä.c') && !full.sources.some((p) => p.startsWith('.git/')));
+    // A warm start's partial walk: from changed directories (one gone, one a file), not into known ones.
+    const part = { from: ['mm', 'gone', 'lib/notes.txt', ''], known: new Set(['arch', 'Zed']) };
+    assert.deepEqual(walkTree(root, [], part), jsWalk(part));
+    assert.deepEqual(walkTree(root, [], part).unreadableDirs, ['lib/notes.txt', 'gone']);
+    assert.deepEqual(walkTree(join(root, 'missing')), walkTree(join(root, 'missing'), [], undefined, false));
   });
 
   it('finds the same changed, added and deleted files and Makefiles of a tree with the addon and with statSync', () => {
