@@ -35,7 +35,7 @@ options:
   --no-tests            tests do not count as consumers
   --cache-dir DIR       where the index cache lives (default: $XDG_CACHE_HOME/kexports)
   --no-cache            neither read nor write the cache
-  --workers N           scan threads (default: one per core)
+  --workers N           scan threads besides the first (default: cores - 1; 0: one thread)
 `;
 
 export async function runExports(args: ParsedArgs, io: Io): Promise<number> {
