@@ -11,6 +11,7 @@ import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, 
 import { DEF_CTX, type Definition, type FileScan, type ImportNs, type IncludeRef, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
 import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer, scanPath } from './scanFile';
 import { Interner } from './interner';
+import { nativeAddon } from './nativeScanner';
 import { NameTable, scanFiles } from './scanPool';
 import { grown } from './typed';
 import { walkTree, type WalkResult } from './walk';
@@ -169,29 +170,8 @@ export class KernelIndex {
 
   /** Adds scanned files, building the compact postings in one counting sort. */
   addScanned(scanned: readonly ScannedFile[]): void {
-    this.changes++;
     const base = this.files.length;
-    const names = this.table.size;
-    const counts = new Uint32Array(names + 1);
-    let total = 0;
-    let maxLine = 0;
-    for (const f of scanned) {
-      const u = f.scan?.uses;
-      if (!u) continue;
-      for (let k = 0; k < u.length; k += 3) {
-        counts[u[k]!]!++;
-        if (u[k + 1]! > maxLine) maxLine = u[k + 1]!;
-      }
-      total += u.length / 3;
-    }
-    const offsets = new Uint32Array(names + 1);
-    for (let k = 0, acc = 0; k < names; k++) {
-      offsets[k] = acc;
-      acc += counts[k]!;
-      offsets[k + 1] = acc;
-    }
-    const fill = offsets.slice(0, names);
-    const { postFile, postLine, postCtx } = postingArrays(total, base + scanned.length, maxLine);
+    const { offsets, fill, postFile, postLine, postCtx } = this.countPostings(scanned);
     for (let fi = 0; fi < scanned.length; fi++) {
       const f = scanned[fi]!;
       const fileIdx = base + fi;
@@ -213,10 +193,73 @@ export class KernelIndex {
       this.postLine = postLine;
       this.postCtx = postCtx;
     } else {
-      for (let k = 0; k < names; k++) {
+      for (let k = 0; k < offsets.length - 1; k++) {
         for (let at = offsets[k]!; at < offsets[k + 1]!; at++) this.addOverlay(k, postFile[at]!, postLine[at]!, postCtx[at]!);
       }
     }
+  }
+
+  /**
+   * addScanned() of a full build's files, with the postings built by the addon on another thread
+   * while this one files the records: the postings (empty until then) are in when the promise
+   * resolves. Nothing may ask for a name's postings, nor change `scanned`, before. Without the addon,
+   * or on an index with files, addScanned().
+   */
+  async addScannedInBackground(scanned: readonly ScannedFile[], native = true): Promise<void> {
+    const addon = native && this.files.length === 0 ? nativeAddon() : undefined;
+    if (!addon) return this.addScanned(scanned);
+    this.changes++;
+    const pStarts = new Uint32Array(scanned.length);
+    let proxies = this.proxyCount;
+    let total = 0;
+    // A file's lines bound its uses' lines: the same 16 or 32 bits as addScanned() where no file with
+    // uses passes 65,535 lines.
+    let maxLine = 0;
+    for (let fi = 0; fi < scanned.length; fi++) {
+      const scan = scanned[fi]!.scan;
+      pStarts[fi] = proxies;
+      if (!scan) continue;
+      proxies += scan.proxies.length;
+      total += scan.uses.length / 3;
+      if (scan.uses.length && scan.lines > maxLine) maxLine = scan.lines;
+    }
+    const offsets = new Uint32Array(this.table.size + 1);
+    const { postFile, postLine, postCtx } = postingArrays(total, scanned.length, maxLine);
+    const uses = scanned.map((f) => f.scan?.uses ?? null);
+    const built = new Promise<void>((resolve, reject) =>
+      addon.fillPostings(uses, pStarts, offsets, postFile, postLine, postCtx, (err) => (err ? reject(new Error(`postings: ${err.message}`)) : resolve())),
+    );
+    for (let fi = 0; fi < scanned.length; fi++) this.pushFile(scanned[fi]!, fi);
+    await built;
+    this.offsets = offsets;
+    this.postFile = postFile;
+    this.postLine = postLine;
+    this.postCtx = postCtx;
+  }
+
+  /** The first pass of addScanned()'s counting sort: each name's start, and arrays sized for the postings. */
+  private countPostings(scanned: readonly ScannedFile[]): { offsets: Uint32Array; fill: Uint32Array } & Pick<KernelIndex, 'postFile' | 'postLine' | 'postCtx'> {
+    this.changes++;
+    const names = this.table.size;
+    const counts = new Uint32Array(names + 1);
+    let total = 0;
+    let maxLine = 0;
+    for (const f of scanned) {
+      const u = f.scan?.uses;
+      if (!u) continue;
+      for (let k = 0; k < u.length; k += 3) {
+        counts[u[k]!]!++;
+        if (u[k + 1]! > maxLine) maxLine = u[k + 1]!;
+      }
+      total += u.length / 3;
+    }
+    const offsets = new Uint32Array(names + 1);
+    for (let k = 0, acc = 0; k < names; k++) {
+      offsets[k] = acc;
+      acc += counts[k]!;
+      offsets[k + 1] = acc;
+    }
+    return { offsets, fill: offsets.slice(0, names), ...postingArrays(total, this.files.length + scanned.length, maxLine) };
   }
 
   /**
@@ -343,14 +386,33 @@ export class KernelIndex {
   }
 
   /** Files that call a wrapper: found through the postings, so only they are read again. */
-  wrapperCallers(): string[] {
+  wrapperCallers(scanned?: readonly ScannedFile[]): string[] {
     const out = new Set<string>();
+    const ids = new Set<number>();
     for (const name of this.wrapperNames() ?? []) {
       const id = this.table.get(name);
-      if (id === undefined) continue;
-      this.forEachPosting(id, (file, _line, ctx) => {
-        if (ctx === 0) out.add(this.files[file]!.path);
-      });
+      if (id !== undefined) ids.add(id);
+    }
+    if (scanned) {
+      // Read off the scans' own uses, as the postings would give them (addScannedInBackground()).
+      if (ids.size) {
+        const wanted = new Uint8Array(this.table.size);
+        for (const id of ids) wanted[id] = 1;
+        for (const f of scanned) {
+          const u = f.scan?.uses;
+          if (u)
+            for (let k = 0; k < u.length; k += 3)
+              if (wanted[u[k]!] === 1 && u[k + 2] === 0) {
+                out.add(f.path);
+                break;
+              }
+        }
+      }
+    } else {
+      for (const id of ids)
+        this.forEachPosting(id, (file, _line, ctx) => {
+          if (ctx === 0) out.add(this.files[file]!.path);
+        });
     }
     return [...out].sort();
   }
@@ -882,21 +944,24 @@ export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: I
   const kbuild = readKbuildNamespaces(root, walk.makefiles);
   const scanned = await scanFiles(walk.sources, index.table, pool);
   phase('scan');
-  index.addScanned(scanned);
-  // The per-file uses are in the postings now: let them go before the rest of the build (75 MB for linux).
-  for (const f of scanned) if (f.scan) f.scan.uses = NO_USES;
-  phase('postings');
+  // The postings are filled on another thread (where the addon is) while this one resolves the exports.
+  const postings = index.addScannedInBackground(scanned, opts.native !== false);
+  phase('postings (started)');
   index.kbuild = await kbuild;
   index.collectWrappers();
   const wrapperNames = index.wrapperNames();
   if (wrapperNames) {
-    const callers = index.wrapperCallers();
+    const callers = index.wrapperCallers(scanned);
     const rescanned = await scanFiles(callers, index.table, { ...pool, workers: 0, onProgress: undefined, wrapperNames });
     index.applyWrapperScans(rescanned);
   }
   phase('wrappers');
   index.resolveAll();
   phase('resolve');
+  await postings;
+  // The per-file uses are in the postings now: let them go (75 MB for linux).
+  for (const f of scanned) if (f.scan) f.scan.uses = NO_USES;
+  phase('postings (waited)');
   index.stats = { files: 0, bytes: 0, skipped: [], symlinks: walk.symlinks, excluded: walk.excluded, unreadableDirs: walk.unreadableDirs };
   index.recountStats();
   return index;

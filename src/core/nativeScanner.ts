@@ -49,6 +49,16 @@ export interface NativeAddon {
   ): void;
   /** walk.ts's walk without exclude globs: NUL-separated lists, unsorted. */
   readTree(root: string, from: string[], known: string[]): { dirs: string; dirMtimes: Float64Array; sources: string; makefiles: string; unreadable: string; symlinks: number };
+  /** index.ts's fill of a full build's postings on one of libuv's threads (see addScannedInBackground()). */
+  fillPostings(
+    uses: (Uint32Array | null)[],
+    pStarts: Uint32Array,
+    fill: Uint32Array,
+    postFile: Uint16Array | Uint32Array,
+    postLine: Uint16Array | Uint32Array,
+    postCtx: Uint32Array,
+    done: (err: Error | undefined) => void,
+  ): void;
   /** out[2k], out[2k + 1]: size and mtimeMs of root/paths[k] (as statSync), or -1, -1. */
   statPaths(root: string, paths: string[], out: Float64Array): void;
   /** cache.ts's validateRanges() on the cache's arrays: what is wrong, or null. */
@@ -105,7 +115,7 @@ export function nativeAddon(): NativeAddon | undefined {
   }
   try {
     const addon = createRequire(file)(file) as Partial<NativeAddon>;
-    const missing = (['create', 'scan', 'scanParallel', 'release', 'internPacked', 'statPaths', 'readTree', 'checkRanges'] as const).filter((f) => typeof addon[f] !== 'function');
+    const missing = (['create', 'scan', 'scanParallel', 'release', 'internPacked', 'statPaths', 'readTree', 'fillPostings', 'checkRanges'] as const).filter((f) => typeof addon[f] !== 'function');
     if (missing.length) loadError = `${file} is older than this kexports (no ${missing.join(', ')}): npm run build`;
     else loaded = addon as NativeAddon;
   } catch (e) {

@@ -11,10 +11,10 @@ import fc from 'fast-check';
 import { validateRanges } from '../../src/core/cache';
 import { walkTree } from '../../src/core/walk';
 import { type FileShare, mergeStaleness, staleFiles, statShare } from '../../src/core/freshness';
-import { buildIndex } from '../../src/core/index';
+import { buildIndex, KernelIndex } from '../../src/core/index';
 import { Interner } from '../../src/core/interner';
 import { nativeAddon, nativeLoadError, NativeScanner, scanParallel } from '../../src/core/nativeScanner';
-import { IdMap, NameTable } from '../../src/core/scanPool';
+import { IdMap, NameTable, scanFiles } from '../../src/core/scanPool';
 import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scanFile';
 import { copySampleTree, sampleTree, tempDir, workerPath, writeTree } from '../helpers';
 
@@ -431,6 +431,27 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
       }),
       /mapping failed/,
     );
+  });
+
+  it('builds the postings on its own thread as addScanned() does, and refuses uses it did not count', async () => {
+    const table = new NameTable();
+    const scanned = await scanFiles(filesUnder(sampleTree), table, { root: sampleTree, maxBytes: 1 << 20, workers: 0 });
+    const here = new KernelIndex(sampleTree, table);
+    here.addScanned(scanned);
+    const there = new KernelIndex(sampleTree, table);
+    const built = there.addScannedInBackground(scanned);
+    // The records are filed at once; the postings come with the promise.
+    assert.deepEqual(there.files.map((f) => [f.path, f.proxyStart, f.proxyCount]), here.files.map((f) => [f.path, f.proxyStart, f.proxyCount]));
+    await built;
+    for (const key of ['offsets', 'postFile', 'postLine', 'postCtx'] as const) assert.deepEqual([...there[key]], [...here[key]], key);
+    assert.ok(here.postCtx.some((c) => c > 0 && c !== 0xffffffff), 'uses inside proxies, numbered globally');
+
+    const fill = (uses: Uint32Array, names: number) =>
+      new Promise<string>((resolve) => addon!.fillPostings([uses], new Uint32Array(1), new Uint32Array(names + 1), new Uint16Array(1), new Uint16Array(1), new Uint32Array(1), (e) => resolve(e ? e.message : 'ok')));
+    assert.equal(await fill(Uint32Array.of(0, 1, 0), 1), 'ok');
+    assert.equal(await fill(Uint32Array.of(5, 1, 0), 1), 'a use of a name past the table');
+    assert.equal(await fill(Uint32Array.of(0, 70000, 0), 1), 'a line past 65,535 in 16-bit postings');
+    assert.equal(await fill(Uint32Array.of(0, 1, 0, 0, 2, 0), 1), 'uses and postings of different counts');
   });
 
   it('builds the same index of the sample tree as lexer.ts, in-process, on its threads, and in JS workers', async () => {
