@@ -1865,9 +1865,9 @@ struct Parallel {
 };
 
 // Guided chunks: a share of what is left, from MAX_CHUNK down to the caller's chunk. Long runs of one
-// directory's files keep a thread's name cache warm and its batches few (on linux-6.1, two threads took
-// 3.0-3.7 s in 4,096-file chunks against 3.5-4.4 s in 128-file ones), and the small last chunks leave
-// no thread waiting long for another.
+// directory's files keep a thread's name cache warm and its batches few (on linux-6.1, two threads alone
+// took 3.1-3.3 s so, against 3.5-4.4 s in 128-file chunks), and the small last chunks leave no thread
+// waiting long for another.
 const size_t MAX_CHUNK = 4096;
 
 void parallelThread(Parallel *par, uint32_t t) {
