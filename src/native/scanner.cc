@@ -1610,16 +1610,19 @@ bool readFile(const std::string &abs, double maxBytes, Bytes &buf, size_t &len, 
     }                                                                    \
   } while (0)
 
-bool getString(napi_env env, napi_value v, std::string &out) {
+// A JS string's bytes: latin1, a byte a code unit, for identifiers (the scanner's own encoding), or
+// UTF-8 for paths, as the file system has them.
+bool getString(napi_env env, napi_value v, std::string &out, bool utf8 = false) {
+  auto get = utf8 ? napi_get_value_string_utf8 : napi_get_value_string_latin1;
   size_t len = 0;
-  if (napi_get_value_string_latin1(env, v, nullptr, 0, &len) != napi_ok) return false;
+  if (get(env, v, nullptr, 0, &len) != napi_ok) return false;
   out.resize(len + 1);
-  if (napi_get_value_string_latin1(env, v, &out[0], len + 1, &len) != napi_ok) return false;
+  if (get(env, v, &out[0], len + 1, &len) != napi_ok) return false;
   out.resize(len);
   return true;
 }
 
-bool getStrings(napi_env env, napi_value v, std::vector<std::string> &out) {
+bool getStrings(napi_env env, napi_value v, std::vector<std::string> &out, bool utf8 = false) {
   bool isArray = false;
   if (napi_is_array(env, v, &isArray) != napi_ok || !isArray) return false;
   uint32_t n = 0;
@@ -1627,7 +1630,7 @@ bool getStrings(napi_env env, napi_value v, std::vector<std::string> &out) {
   out.resize(n);
   for (uint32_t k = 0; k < n; k++) {
     napi_value e;
-    if (napi_get_element(env, v, k, &e) != napi_ok || !getString(env, e, out[k])) return false;
+    if (napi_get_element(env, v, k, &e) != napi_ok || !getString(env, e, out[k], utf8)) return false;
   }
   return true;
 }
@@ -1717,7 +1720,7 @@ struct ScanOut {
 // Reads root, paths, maxBytes, wrapperNames | null and keepDefs from argv; false when they are not those.
 bool readScanInput(napi_env env, napi_value *argv, ScanInput &in) {
   napi_valuetype wt = napi_undefined;
-  return getString(env, argv[0], in.root) && getStrings(env, argv[1], in.paths) && napi_get_value_double(env, argv[2], &in.maxBytes) == napi_ok &&
+  return getString(env, argv[0], in.root, true) && getStrings(env, argv[1], in.paths, true) && napi_get_value_double(env, argv[2], &in.maxBytes) == napi_ok &&
          napi_typeof(env, argv[3], &wt) == napi_ok && (wt == napi_null || wt == napi_undefined || getStrings(env, argv[3], in.wrapperNames)) &&
          napi_get_value_bool(env, argv[4], &in.keepDefs) == napi_ok;
 }
@@ -2111,7 +2114,7 @@ napi_value StatPaths(napi_env env, napi_callback_info info) {
   double *out = nullptr;
   size_t nOut = 0;
   napi_typedarray_type type;
-  if (argc < 3 || !getString(env, argv[0], root) || !getStrings(env, argv[1], paths) || !typed(env, argv[2], (void **)&out, &nOut, &type) || type != napi_float64_array ||
+  if (argc < 3 || !getString(env, argv[0], root, true) || !getStrings(env, argv[1], paths, true) || !typed(env, argv[2], (void **)&out, &nOut, &type) || type != napi_float64_array ||
       nOut < paths.size() * 2) {
     napi_throw_type_error(env, nullptr, "statPaths(root, paths, Float64Array of 2 per path)");
     return nullptr;
@@ -2157,29 +2160,9 @@ napi_value ReadTree(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  // Paths are UTF-8 here, where getString() reads the scanner's latin1.
-  auto utf8 = [&](napi_value v, std::string &out) {
-    size_t len = 0;
-    if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
-    out.resize(len + 1);
-    if (napi_get_value_string_utf8(env, v, &out[0], len + 1, &len) != napi_ok) return false;
-    out.resize(len);
-    return true;
-  };
-  auto utf8s = [&](napi_value v, std::vector<std::string> &out) {
-    bool isArray = false;
-    uint32_t n = 0;
-    if (napi_is_array(env, v, &isArray) != napi_ok || !isArray || napi_get_array_length(env, v, &n) != napi_ok) return false;
-    out.resize(n);
-    for (uint32_t k = 0; k < n; k++) {
-      napi_value e;
-      if (napi_get_element(env, v, k, &e) != napi_ok || !utf8(e, out[k])) return false;
-    }
-    return true;
-  };
   std::string root;
   std::vector<std::string> from, knownList;
-  if (argc < 3 || !utf8(argv[0], root) || !utf8s(argv[1], from) || !utf8s(argv[2], knownList)) {
+  if (argc < 3 || !getString(env, argv[0], root, true) || !getStrings(env, argv[1], from, true) || !getStrings(env, argv[2], knownList, true)) {
     napi_throw_type_error(env, nullptr, "readTree(root, from, known)");
     return nullptr;
   }

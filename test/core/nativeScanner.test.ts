@@ -161,16 +161,19 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
       { path: 'ok.c', bytes: Buffer.from('int x;\nEXPORT_SYMBOL(x);\n') },
       { path: 'bin.c', bytes: Buffer.from('int a;\n\n\x00b', 'latin1') },
       { path: 'big.h', bytes: Buffer.alloc((1 << 20) + 1, 32) },
+      // a path that is not ASCII: the addon opens it by its UTF-8 bytes, as fs does
+      { path: 'Ärger/ä.c', bytes: Buffer.from('int y;\nEXPORT_SYMBOL(y);\n') },
     ]);
     mkdirSync(join(root, 'dir.c'));
-    const paths = ['ok.c', 'bin.c', 'big.h', 'dir.c', 'gone.c'];
+    const paths = ['ok.c', 'bin.c', 'big.h', 'dir.c', 'gone.c', 'Ärger/ä.c'];
     const native = new Native().scan(root, paths);
     assert.deepEqual(native, jsScan(root, paths));
     assert.deepEqual(
       native.map((f) => f.skipped?.detail),
-      [undefined, 'NUL byte at line 3', `${(1 << 20) + 1} bytes, over the ${1 << 20}-byte limit`, 'EISDIR', 'ENOENT'],
+      [undefined, 'NUL byte at line 3', `${(1 << 20) + 1} bytes, over the ${1 << 20}-byte limit`, 'EISDIR', 'ENOENT', undefined],
     );
     assert.equal(native[0]!.mtimeMs, statSync(join(root, 'ok.c')).mtimeMs);
+    assert.deepEqual(native[5]!.scan?.exports.map((e) => e.args), [['y']]);
   });
 
   it('starts a new name table past its limit and says so, so the pool can map the names again', () => {
@@ -214,11 +217,13 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     writeFileSync(join(root, 'mm/hmm.c'), 'int x;\n');
     writeFileSync(join(root, 'top.h'), '');
     writeFileSync(join(root, 'sealed/inside.c'), 'x');
+    mkdirSync(join(root, 'Ärger'));
+    writeFileSync(join(root, 'Ärger/ä.c'), 'int x;\n');
     // an mtime with nanoseconds, which mtimeMs carries as a fraction
     utimesSync(join(root, 'mm/hmm.c'), 1700000000.123456, 1700000000.987654);
     symlinkSync('hmm.c', join(root, 'mm/link.c'));
     symlinkSync('nowhere.c', join(root, 'mm/dangling.c'));
-    const paths = ['', 'mm', 'mm/hmm.c', 'mm/link.c', 'mm/dangling.c', 'mm/missing.c', 'gone/x.c', 'top.h', 'mm/hmm.c/not-a-dir.c', 'sealed/inside.c'];
+    const paths = ['', 'mm', 'mm/hmm.c', 'mm/link.c', 'mm/dangling.c', 'mm/missing.c', 'gone/x.c', 'top.h', 'mm/hmm.c/not-a-dir.c', 'sealed/inside.c', 'Ärger/ä.c'];
     const expected = (): number[] =>
       paths.flatMap((p) => {
         try {
@@ -233,6 +238,7 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     assert.deepEqual([...out], expected());
     assert.equal(out[5], statSync(join(root, 'mm/hmm.c')).mtimeMs, 'the mtime of the file a link names');
     assert.deepEqual([...out.subarray(8, 14)], [-1, -1, -1, -1, -1, -1], 'a dangling link, a missing file, a missing directory');
+    assert.equal(out[21], statSync(join(root, 'Ärger/ä.c')).mtimeMs, 'a path that is not ASCII');
     if (process.getuid?.() !== 0) {
       chmodSync(join(root, 'sealed'), 0);
       addon!.statPaths(root, paths, out);
