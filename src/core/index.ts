@@ -385,7 +385,10 @@ export class KernelIndex {
     return new Set([...this.wrappers.keys(), ...this.scopedWrappers]);
   }
 
-  /** Files that call a wrapper: found through the postings, so only they are read again. */
+  /**
+   * Files that call a wrapper, so that only they are read again: found through the postings, or,
+   * before those are in, through the scans' own uses.
+   */
   wrapperCallers(scanned?: readonly ScannedFile[]): string[] {
     const out = new Set<string>();
     const ids = new Set<number>();

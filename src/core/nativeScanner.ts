@@ -17,9 +17,9 @@ export interface NativeAddon {
   create(exportNames: string[], nameLimit: number): Handle;
   scan(handle: Handle, root: string, paths: string[], maxBytes: number, wrapperNames: string[] | null, keepDefs: boolean): RawBatch;
   /**
-   * Scans `paths` on `threads` threads of the addon, each with its own scanner, `chunk` files at a
-   * time; each batch goes to onBatch on this thread, each scanner's in order. onBatch's false stops
-   * the threads after their current chunks; onDone gets what onBatch threw, if it threw.
+   * Scans `paths` on `threads` threads of the addon, each with its own scanner, in guided chunks of
+   * at least `chunk` files; each batch goes to onBatch on this thread, each scanner's in order.
+   * onBatch's false stops the threads after their current chunks; onDone gets what onBatch threw.
    */
   scanParallel(
     exportNames: string[],
@@ -49,11 +49,14 @@ export interface NativeAddon {
   ): void;
   /** walk.ts's walk without exclude globs: NUL-separated lists, unsorted. */
   readTree(root: string, from: string[], known: string[]): { dirs: string; dirMtimes: Float64Array; sources: string; makefiles: string; unreadable: string; symlinks: number };
-  /** index.ts's fill of a full build's postings on one of libuv's threads (see addScannedInBackground()). */
+  /**
+   * index.ts's counting sort of a full build's postings on one of libuv's threads (see
+   * addScannedInBackground()): `offsets` (names + 1, zeros) gets each name's start.
+   */
   fillPostings(
     uses: (Uint32Array | null)[],
     pStarts: Uint32Array,
-    fill: Uint32Array,
+    offsets: Uint32Array,
     postFile: Uint16Array | Uint32Array,
     postLine: Uint16Array | Uint32Array,
     postCtx: Uint32Array,

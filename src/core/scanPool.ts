@@ -115,13 +115,13 @@ function scanInProcess(paths: readonly string[], table: NameTable, opts: PoolOpt
   return out;
 }
 
-/** Maps one worker's identifier ids to the global table's, from the packed names it sends. */
+/** Maps one scanner's identifier ids (a worker's, an addon thread's) to the global table's, from the packed names it sends. */
 export class IdMap {
   private map = new Int32Array(1024);
   private mapped = 0;
   constructor(private readonly table: NameTable) {}
 
-  /** Maps the names a worker sent; `fresh`: it started a new name table, with ids from 0 again. */
+  /** Maps the names a scanner sent; `fresh`: it started a new name table, with ids from 0 again. */
   add(bytes: Uint8Array, lens: Uint16Array, fresh = false): void {
     if (fresh) this.mapped = 0;
     const ids = this.table.interner.internPacked(bytes, lens);

@@ -2,14 +2,18 @@
 // statement for statement, so that both give the same FileScan for every input. lexer.ts is the
 // reference: change it first, then this, and test/core/nativeScanner.test.ts compares the two.
 //
-// create() makes a scanner with its own name table (one per pool and thread); scan() reads and scans a
-// batch of files with it, and returns:
+// create() makes a scanner with its own name table; scan() reads and scans a batch of files with it
+// on the calling thread, and scanParallel() scans a whole list on threads of its own, a scanner each,
+// handing each batch to JS as it is done. A batch is:
 //   uses      all files' (name, line, context) triples, one Uint32Array, names numbered on the wire;
 //   proxyNames  the name of each file's each proxy, in order, numbered on the wire as well;
 //   names     the names first sent in this batch, packed latin1, with their lengths: the pool maps
 //             wire numbers to its global table, as it does for the JS workers;
 //   info      per file: status, use triples, lines, NUL line;  stat: per file: size, mtimeMs;
 //   json      per file: the rare structured parts (exports, definitions, proxies...) or 0.
+// Besides: readTree() walks a tree as walk.ts does, fillPostings() builds index.ts's postings on one of
+// libuv's threads, internPacked() interns names into interner.ts's arrays, statPaths() and
+// checkRanges() serve the warm start.
 #define NAPI_VERSION 8
 #include <node_api.h>
 
