@@ -439,6 +439,28 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     );
   });
 
+  it('stops a scan on its threads when cancelled, with the files scanned so far, in order', async () => {
+    const paths = filesUnder(sampleTree);
+    const token = { isCancellationRequested: false };
+    const progress: number[] = [];
+    const out = await scanFiles(paths, new NameTable(), {
+      root: sampleTree,
+      maxBytes: 1 << 20,
+      workers: 1,
+      chunkFiles: 1,
+      token,
+      onProgress: (done) => {
+        progress.push(done);
+        token.isCancellationRequested = true;
+      },
+    });
+    assert.ok(out.length > 0 && out.length < paths.length, `${out.length} of ${paths.length} files`);
+    assert.equal(out.length, progress.at(-1));
+    const at = out.map((f) => paths.indexOf(f.path));
+    assert.deepEqual(at, [...at].sort((a, b) => a - b));
+    assert.ok(out.every((f) => f.scan || f.skipped));
+  });
+
   it('builds the postings on its own thread as addScanned() does, and refuses uses it did not count', async () => {
     const table = new NameTable();
     const scanned = await scanFiles(filesUnder(sampleTree), table, { root: sampleTree, maxBytes: 1 << 20, workers: 0 });
