@@ -170,8 +170,29 @@ export class KernelIndex {
 
   /** Adds scanned files, building the compact postings in one counting sort. */
   addScanned(scanned: readonly ScannedFile[]): void {
+    this.changes++;
     const base = this.files.length;
-    const { offsets, fill, postFile, postLine, postCtx } = this.countPostings(scanned);
+    const names = this.table.size;
+    const counts = new Uint32Array(names + 1);
+    let total = 0;
+    let maxLine = 0;
+    for (const f of scanned) {
+      const u = f.scan?.uses;
+      if (!u) continue;
+      for (let k = 0; k < u.length; k += 3) {
+        counts[u[k]!]!++;
+        if (u[k + 1]! > maxLine) maxLine = u[k + 1]!;
+      }
+      total += u.length / 3;
+    }
+    const offsets = new Uint32Array(names + 1);
+    for (let k = 0, acc = 0; k < names; k++) {
+      offsets[k] = acc;
+      acc += counts[k]!;
+      offsets[k + 1] = acc;
+    }
+    const fill = offsets.slice(0, names);
+    const { postFile, postLine, postCtx } = postingArrays(total, base + scanned.length, maxLine);
     for (let fi = 0; fi < scanned.length; fi++) {
       const f = scanned[fi]!;
       const fileIdx = base + fi;
@@ -193,7 +214,7 @@ export class KernelIndex {
       this.postLine = postLine;
       this.postCtx = postCtx;
     } else {
-      for (let k = 0; k < offsets.length - 1; k++) {
+      for (let k = 0; k < names; k++) {
         for (let at = offsets[k]!; at < offsets[k + 1]!; at++) this.addOverlay(k, postFile[at]!, postLine[at]!, postCtx[at]!);
       }
     }
@@ -210,6 +231,7 @@ export class KernelIndex {
     if (!addon) return this.addScanned(scanned);
     this.changes++;
     const pStarts = new Uint32Array(scanned.length);
+    // Each file's first proxy, as pushFile() below numbers them.
     let proxies = this.proxyCount;
     let total = 0;
     // A file's lines bound its uses' lines: the same 16 or 32 bits as addScanned() where no file with
@@ -235,31 +257,6 @@ export class KernelIndex {
     this.postFile = postFile;
     this.postLine = postLine;
     this.postCtx = postCtx;
-  }
-
-  /** The first pass of addScanned()'s counting sort: each name's start, and arrays sized for the postings. */
-  private countPostings(scanned: readonly ScannedFile[]): { offsets: Uint32Array; fill: Uint32Array } & Pick<KernelIndex, 'postFile' | 'postLine' | 'postCtx'> {
-    this.changes++;
-    const names = this.table.size;
-    const counts = new Uint32Array(names + 1);
-    let total = 0;
-    let maxLine = 0;
-    for (const f of scanned) {
-      const u = f.scan?.uses;
-      if (!u) continue;
-      for (let k = 0; k < u.length; k += 3) {
-        counts[u[k]!]!++;
-        if (u[k + 1]! > maxLine) maxLine = u[k + 1]!;
-      }
-      total += u.length / 3;
-    }
-    const offsets = new Uint32Array(names + 1);
-    for (let k = 0, acc = 0; k < names; k++) {
-      offsets[k] = acc;
-      acc += counts[k]!;
-      offsets[k + 1] = acc;
-    }
-    return { offsets, fill: offsets.slice(0, names), ...postingArrays(total, this.files.length + scanned.length, maxLine) };
   }
 
   /**
@@ -386,37 +383,28 @@ export class KernelIndex {
   }
 
   /**
-   * Files that call a wrapper, so that only they are read again: found through the postings, or,
-   * before those are in, through the scans' own uses.
+   * Files of `scanned` that call a wrapper, so that only they are read again: read off the scans' own
+   * uses, as the postings (still being built, addScannedInBackground()) will have them.
    */
-  wrapperCallers(scanned?: readonly ScannedFile[]): string[] {
-    const out = new Set<string>();
-    const ids = new Set<number>();
+  wrapperCallers(scanned: readonly ScannedFile[]): string[] {
+    const wanted = new Uint8Array(this.table.size);
+    let any = false;
     for (const name of this.wrapperNames() ?? []) {
       const id = this.table.get(name);
-      if (id !== undefined) ids.add(id);
+      if (id !== undefined) wanted[id] = 1;
+      any ||= id !== undefined;
     }
-    if (scanned) {
-      // Read off the scans' own uses, as the postings would give them (addScannedInBackground()).
-      if (ids.size) {
-        const wanted = new Uint8Array(this.table.size);
-        for (const id of ids) wanted[id] = 1;
-        for (const f of scanned) {
-          const u = f.scan?.uses;
-          if (u)
-            for (let k = 0; k < u.length; k += 3)
-              if (wanted[u[k]!] === 1 && u[k + 2] === 0) {
-                out.add(f.path);
-                break;
-              }
-        }
+    const out = new Set<string>();
+    if (any)
+      for (const f of scanned) {
+        const u = f.scan?.uses;
+        if (u)
+          for (let k = 0; k < u.length; k += 3)
+            if (wanted[u[k]!] === 1 && u[k + 2] === 0) {
+              out.add(f.path);
+              break;
+            }
       }
-    } else {
-      for (const id of ids)
-        this.forEachPosting(id, (file, _line, ctx) => {
-          if (ctx === 0) out.add(this.files[file]!.path);
-        });
-    }
     return [...out].sort();
   }
 
