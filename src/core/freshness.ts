@@ -80,13 +80,10 @@ export function staleDirs(root: string, list: Omit<StatList, 'generation'>, nati
     if (dirStat[d * 2 + 1] !== list.dirs[d]![1]) moved.push(dir);
   }
   const added: string[] = [];
-  const makefiles: string[] = [];
-  const makefileStats: MakefileStat[] = [];
-  const mkStat = statPaths(root, list.makefiles.map(([path]) => path), native);
-  list.makefiles.forEach(([path, size, mtime], k) => {
-    if (mkStat[k * 2] !== size || mkStat[k * 2 + 1] !== mtime) makefiles.push(path);
-    if (mkStat[k * 2] !== -1) makefileStats.push([path, mkStat[k * 2]!, mkStat[k * 2 + 1]!]);
-  });
+  // The cached Makefiles now; one changed or gone is read again.
+  const makefileStats = statMakefiles(root, list.makefiles.map(([path]) => path), native);
+  const now = new Map(makefileStats.map(([path, size, mtime]) => [path, [size, mtime]]));
+  const makefiles = list.makefiles.filter(([path, size, mtime]) => now.get(path)?.[0] !== size || now.get(path)?.[1] !== mtime).map(([path]) => path);
   if (moved.length) {
     const known = new Set<string>();
     for (let k = 0; k < list.paths.length; k++) if (list.alive[k] === 1) known.add(list.paths[k]!);
