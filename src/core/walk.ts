@@ -5,7 +5,7 @@
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
-import { nativeAddon } from './nativeScanner';
+import { type NativeAddon, nativeAddon } from './nativeScanner';
 
 export interface WalkResult {
   /** Paths relative to the root, '/'-separated, sorted. */
@@ -16,6 +16,12 @@ export interface WalkResult {
   excluded: number;
   /** Every directory walked ('' is the root) and its mtime: a changed mtime means added or removed entries. */
   dirs: [string, number][];
+}
+
+/** Where a walk starts (a warm start's changed directories), and the directories it does not go into. */
+interface WalkPart {
+  from: readonly string[];
+  known: ReadonlySet<string>;
 }
 
 const skipDirs = new Set(['.git', '.hg', '.svn', 'node_modules', '.pc', '.tmp_versions']);
@@ -35,19 +41,26 @@ function isSourceName(name: string): boolean {
 export function walkTree(
   root: string,
   exclude: readonly string[] = [],
-  part: { from: readonly string[]; known: ReadonlySet<string> } = { from: [''], known: new Set() },
+  part: WalkPart = { from: [''], known: new Set() },
   native = true,
 ): WalkResult {
   const addon = native && exclude.length === 0 ? nativeAddon() : undefined;
-  if (addon) {
-    const t = addon.readTree(root, [...part.from], [...part.known]);
-    const list = (s: string): string[] => (s ? s.slice(0, -1).split('\0') : []);
-    const dirs = list(t.dirs);
-    const out: WalkResult = { sources: list(t.sources), makefiles: list(t.makefiles), symlinks: t.symlinks, unreadableDirs: list(t.unreadable), excluded: 0, dirs: dirs.map((d, k) => [d, t.dirMtimes[k]!]) };
-    out.sources.sort();
-    out.makefiles.sort();
-    return out;
-  }
+  const out = addon ? readTree(addon, root, part) : walkHere(root, exclude, part);
+  out.sources.sort();
+  out.makefiles.sort();
+  return out;
+}
+
+/** The addon's walk, its NUL-separated lists split. */
+function readTree(addon: NativeAddon, root: string, part: WalkPart): WalkResult {
+  const t = addon.readTree(root, [...part.from], [...part.known]);
+  const list = (s: string): string[] => (s ? s.slice(0, -1).split('\0') : []);
+  const dirs = list(t.dirs);
+  return { sources: list(t.sources), makefiles: list(t.makefiles), symlinks: t.symlinks, unreadableDirs: list(t.unreadable), excluded: 0, dirs: dirs.map((d, k) => [d, t.dirMtimes[k]!]) };
+}
+
+/** walkTree() in JS, with the exclude globs. */
+function walkHere(root: string, exclude: readonly string[], part: WalkPart): WalkResult {
   const isExcluded = exclude.length ? picomatch(exclude as string[], { dot: true }) : undefined;
   const out: WalkResult = { sources: [], makefiles: [], symlinks: 0, unreadableDirs: [], excluded: 0, dirs: [] };
   const stack: string[] = [...part.from];
@@ -83,7 +96,5 @@ export function walkTree(
       }
     }
   }
-  out.sources.sort();
-  out.makefiles.sort();
   return out;
 }
