@@ -159,11 +159,12 @@ export class NativeScanner {
 }
 
 /**
- * Past this many names a scanParallel() thread starts a new name table, as a worker does: the pool maps
- * every batch's names anyway. On linux-6.1 two threads' tables of up to 1M names each peaked 60 MB
- * higher than at 256K, in the same time.
+ * Past this many names a pool's scanner (a scanParallel() thread, a worker's lexer.ts) starts a new
+ * name table: the pool maps every batch's names anyway. A worker's table of all the names it had seen
+ * in a kernel tree took 35-40 MB more at the peak; on linux-6.1, two threads' tables of up to 1M names
+ * each peaked 60 MB higher than at 256K, in the same time.
  */
-const THREAD_NAMES = 1 << 18;
+export const POOL_SCANNER_NAMES = 1 << 18;
 
 export interface ParallelScan {
   root: string;
@@ -185,7 +186,7 @@ export function scanParallel(addon: NativeAddon, scan: ParallelScan, onBatch: (s
   return new Promise((resolve, reject) => {
     addon.scanParallel(
       [...exportMacros.keys()],
-      scan.nameLimit ?? THREAD_NAMES,
+      scan.nameLimit ?? POOL_SCANNER_NAMES,
       scan.threads,
       scan.chunkFiles,
       root,

@@ -7,16 +7,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CacheFile } from './cache';
 import { staleDirs, statShare } from './freshness';
-import { nativeAddon, NativeScanner } from './nativeScanner';
+import { nativeAddon, NativeScanner, POOL_SCANNER_NAMES } from './nativeScanner';
 import { newScanner, scanPath } from './scanFile';
 import type { StatReply, WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 
 const setup = workerData as WorkerSetup;
-/**
- * Past this many names the worker starts a new name table: the pool maps every name anyway, and a
- * table of all the names a worker had seen in a kernel tree took 35-40 MB more at the peak.
- */
-const RESET_NAMES = setup.nameLimit ?? 1 << 18;
+const RESET_NAMES = setup.nameLimit ?? POOL_SCANNER_NAMES;
 const addon = setup.native ? nativeAddon() : undefined;
 /** Made at the first scan, as lexer.ts's scanner below: a warm start's worker never scans. */
 let native: NativeScanner | undefined;
