@@ -20,7 +20,7 @@ import type { KbuildNamespaces } from './kbuild';
 import { nativeAddon } from './nativeScanner';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-const MAGIC = 'KEXPORTS-IDX-14\n';
+const MAGIC = 'KEXPORTS-IDX-15\n';
 const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
@@ -50,7 +50,7 @@ export interface CacheHeader {
 }
 
 /** The arrays a warm start needs before it can resolve exports; the rest may still be on their way. */
-const SMALL = ['filePaths', 'fileSize', 'fileMtime', 'fileLines', 'fileAlive', 'fileProxyStart', 'fileProxyCount', 'detailsEager', 'detailAt', 'details', 'exports', 'proxyName', 'proxyLine', 'proxyKind'];
+const SMALL = ['filePaths', 'fileSize', 'fileMtime', 'fileLines', 'fileAlive', 'fileProxyStart', 'fileProxyCount', 'detailsEager', 'detailAt', 'details', 'exports', 'exportRows', 'proxyName', 'proxyLine', 'proxyKind'];
 const LARGE = ['offsets', 'postFile', 'postLine', 'postCtx', 'internTable', 'internHashes', 'internLens', 'internArena'];
 
 type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
@@ -210,63 +210,90 @@ class CachedFile implements IndexedFile {
 }
 
 /**
- * The resolved exports and the unresolved calls, so that a warm start need not resolve them again: as
- * tuples, with repeated strings (files, macros, types, namespaces, #if paths) as indices into a list,
- * -1 for none. A definition is [line, endLine, static, kind] of the export's own name.
+ * The resolved exports and the unresolved calls, so that a warm start need not resolve them again.
+ * Each export is a row of EXPORT_ROW int32s in `exportRows`, its strings (names, files, macros, types,
+ * namespaces, #if paths) indices into the list of strings in the JSON of `exports`, -1 for none; the
+ * few fields most exports lack are in that JSON's `rare`. (Rows as JSON tuples took 120-170 ms of a
+ * linux warm start to parse and map, most of it collecting the tuples' garbage; 36,541 rows of ints,
+ * 25-35 ms.)
  */
-type DefRow = [line: number, endLine: number, isStatic: 0 | 1, kind: number];
-type ExportRow = [
-  name: number,
-  type: number,
-  macro: number,
-  flavour: number,
-  file: number,
-  line: number,
-  col: number,
-  endLine: number,
-  endCol: number,
-  cond: number,
-  wrapper: number,
-  namespace: number,
-  definition: DefRow | 0,
-  rare?: Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace'>>,
-];
+const EXPORT_ROW = 16;
+const enum Col {
+  Name,
+  Type,
+  Macro,
+  Flavour,
+  File,
+  Line,
+  ColStart,
+  EndLine,
+  EndCol,
+  Cond,
+  Wrapper,
+  Namespace,
+  /** The definition, of the export's own name: line, end line, static (-1 for no definition), kind. */
+  DefLine,
+  DefEndLine,
+  DefStatic,
+  DefKind,
+}
+type Rare = Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace'>>;
 interface ExportsJson {
   strings: string[];
-  exports: ExportRow[];
+  rare: [row: number, fields: Rare][];
   unresolved: [file: number, line: number, macro: number, reason: string][];
 }
 
-function encodeExports(index: KernelIndex): string {
+function encodeExports(index: KernelIndex): { json: Buffer; rows: Int32Array } {
   const { strings, str } = stringIds();
-  const exports = index.exports.map((e): ExportRow => {
+  const rows = new Int32Array(index.exports.length * EXPORT_ROW);
+  const rare: ExportsJson['rare'] = [];
+  index.exports.forEach((e, k) => {
     const d = e.definition;
     if (d && d.name !== e.name) throw new Error(`the definition of ${e.name} is named ${d.name}`);
-    const row: ExportRow = [str(e.name), str(e.type), str(e.macro), str(e.flavour), str(e.file), e.line, e.col, e.endLine, e.endCol, str(e.cond), str(e.wrapper), str(e.namespace), d ? [d.line, d.endLine, d.isStatic ? 1 : 0, str(d.kind)] : 0];
-    const rare: NonNullable<ExportRow[13]> = {};
-    if (e.modules !== undefined) rare.modules = e.modules;
-    if (e.includedFrom !== undefined) rare.includedFrom = e.includedFrom;
-    if (e.ignoredNamespace !== undefined) rare.ignoredNamespace = e.ignoredNamespace;
-    if (Object.keys(rare).length) row.push(rare);
-    return row;
+    rows.set([str(e.name), str(e.type), str(e.macro), str(e.flavour), str(e.file), e.line, e.col, e.endLine, e.endCol, str(e.cond), str(e.wrapper), str(e.namespace)], k * EXPORT_ROW);
+    rows.set(d ? [d.line, d.endLine, d.isStatic ? 1 : 0, str(d.kind)] : [0, 0, -1, -1], k * EXPORT_ROW + Col.DefLine);
+    const r: Rare = {};
+    if (e.modules !== undefined) r.modules = e.modules;
+    if (e.includedFrom !== undefined) r.includedFrom = e.includedFrom;
+    if (e.ignoredNamespace !== undefined) r.ignoredNamespace = e.ignoredNamespace;
+    if (Object.keys(r).length) rare.push([k, r]);
   });
   const unresolved = index.unresolved.map((u): ExportsJson['unresolved'][number] => [str(u.file), u.line, str(u.macro), u.reason]);
-  return JSON.stringify({ strings, exports, unresolved } satisfies ExportsJson);
+  return { json: Buffer.from(JSON.stringify({ strings, rare, unresolved } satisfies ExportsJson), 'utf8'), rows };
 }
 
-function decodeExports(text: string): { exports: Export[]; unresolved: Unresolved[] } {
+function decodeExports(text: string, rows: Int32Array): { exports: Export[]; unresolved: Unresolved[] } {
   const json = JSON.parse(text) as ExportsJson;
   const str = stringOf(json.strings, 'exports');
-  const exports = json.exports.map((r): Export => {
-    const flavour = str(r[3]) as ExportFlavour;
-    const name = str(r[0]);
-    const e: Export = { name, symbols: linkerSymbols(flavour, name), type: str(r[1]) as ExportType, macro: str(r[2]), flavour, file: str(r[4]), line: r[5], col: r[6], endLine: r[7], endCol: r[8], cond: str(r[9]) };
-    if (r[10] >= 0) e.wrapper = str(r[10]);
-    if (r[11] >= 0) e.namespace = str(r[11]);
-    const d = r[12];
-    if (d) e.definition = { name, line: d[0], endLine: d[1], isStatic: d[2] === 1, kind: str(d[3]) as Definition['kind'] };
-    return r[13] ? Object.assign(e, r[13]) : e;
-  });
+  if (rows.length % EXPORT_ROW) throw new Error('export rows');
+  const exports: Export[] = new Array(rows.length / EXPORT_ROW);
+  for (let k = 0, r = 0; r < rows.length; k++, r += EXPORT_ROW) {
+    const flavour = str(rows[r + Col.Flavour]!) as ExportFlavour;
+    const name = str(rows[r + Col.Name]!);
+    const e: Export = {
+      name,
+      symbols: linkerSymbols(flavour, name),
+      type: str(rows[r + Col.Type]!) as ExportType,
+      macro: str(rows[r + Col.Macro]!),
+      flavour,
+      file: str(rows[r + Col.File]!),
+      line: rows[r + Col.Line]!,
+      col: rows[r + Col.ColStart]!,
+      endLine: rows[r + Col.EndLine]!,
+      endCol: rows[r + Col.EndCol]!,
+      cond: str(rows[r + Col.Cond]!),
+    };
+    if (rows[r + Col.Wrapper]! >= 0) e.wrapper = str(rows[r + Col.Wrapper]!);
+    if (rows[r + Col.Namespace]! >= 0) e.namespace = str(rows[r + Col.Namespace]!);
+    const isStatic = rows[r + Col.DefStatic]!;
+    if (isStatic >= 0) e.definition = { name, line: rows[r + Col.DefLine]!, endLine: rows[r + Col.DefEndLine]!, isStatic: isStatic === 1, kind: str(rows[r + Col.DefKind]!) as Definition['kind'] };
+    exports[k] = e;
+  }
+  for (const [k, fields] of json.rare) {
+    if (!exports[k]) throw new Error('exports: rare fields out of range');
+    Object.assign(exports[k], fields);
+  }
   const unresolved = json.unresolved.map((u): Unresolved => ({ file: str(u[0]), line: u[1], macro: str(u[2]), reason: u[3] }));
   return { exports, unresolved };
 }
@@ -367,10 +394,11 @@ export interface CacheSnapshot {
 export function snapshotIndex(index: KernelIndex, dirs: [string, number][], makefiles: MakefileStat[], file: string, key: string): CacheSnapshot {
   const st = index.table.interner.state();
   const packed = packFiles(index.files);
-  const exportBytes = Buffer.from(encodeExports(index), 'utf8');
+  const exports = encodeExports(index);
   const arrays: [string, Typed][] = [
     ...packed.arrays,
-    ['exports', exportBytes],
+    ['exports', exports.json],
+    ['exportRows', exports.rows],
     ['proxyName', index.proxyName.subarray(0, index.proxyCount)],
     ['proxyLine', index.proxyLine.subarray(0, index.proxyCount)],
     ['proxyKind', index.proxyKind.subarray(0, index.proxyCount)],
@@ -668,8 +696,7 @@ export class CacheReader {
     const arrays = viewsOf(this.bytes.buffer, this.bytes.byteOffset, this.sections.slice(0, SMALL.length), true);
     const h = this.header;
     const files = unpackFiles(h, arrays);
-    const exportBytes = arrays.get('exports') as Uint8Array;
-    const { exports, unresolved } = decodeExports(utf8(exportBytes));
+    const { exports, unresolved } = decodeExports(utf8(arrays.get('exports') as Uint8Array), arrays.get('exportRows') as Int32Array);
     const proxyName = arrays.get('proxyName')!;
     if (proxyName.length !== h.proxyCount || arrays.get('proxyLine')!.length !== h.proxyCount || arrays.get('proxyKind')!.length !== h.proxyCount) throw new Error('proxy arrays');
     for (let k = 0; k < proxyName.length; k++) if (proxyName[k]! >= h.names) throw new Error('proxy out of range');
