@@ -27,7 +27,7 @@ export function buildNative({ force = false, log = console.warn } = {}) {
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   try {
-    execFileSync(cxx, ['-std=c++17', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', `-I${include}`, source, '-o', tmp], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(cxx, ['-std=c++17', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', `-I${include}`, source, '-ldl', '-o', tmp], { stdio: ['ignore', 'inherit', 'inherit'] });
     renameSync(tmp, out);
     return true;
   } catch (e) {

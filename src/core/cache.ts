@@ -17,7 +17,7 @@ import type { Export, IndexedFile, IndexStats, KernelIndex, Unresolved } from '.
 import type { InternerState } from './interner';
 import { DEF_CTX, type Definition, type RawExport } from './lexer';
 import type { KbuildNamespaces } from './kbuild';
-import { nativeAddon } from './nativeScanner';
+import { type NativeAddon, nativeAddon } from './nativeScanner';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
 const MAGIC = 'KEXPORTS-IDX-15\n';
@@ -333,7 +333,7 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] }
   };
 }
 
-function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): IndexedFile[] {
+function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): { files: IndexedFile[]; paths: string[] } {
   const eager = JSON.parse(utf8(arrays.get('detailsEager') as Uint8Array)) as EagerJson;
   const src: LazySource = { bytes: arrays.get('details') as Uint8Array, str: stringOf(eager.strings, 'details') };
   const at = arrays.get('detailAt') as Uint32Array;
@@ -366,7 +366,7 @@ function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): IndexedFile[] 
     if (e.includes) f.includes = e.includes;
     if (e.skipped) f.skipped = e.skipped;
   }
-  return out;
+  return { files: out, paths };
 }
 
 export function cacheKey(root: string, options: unknown): string {
@@ -644,8 +644,9 @@ export class CacheReader {
   private readonly sections: Section[];
   /** Where the large arrays start: 8-byte aligned, as every array. */
   private readonly split: number;
-  private readonly size: number;
-  private rest?: { buffer: ArrayBuffer; starts?: Uint32Array };
+  readonly size: number;
+  /** The large arrays' bytes; `starts` when a worker checked them all, `crcChecked` when the addon checked their CRCs. */
+  private rest?: { buffer: ArrayBuffer; starts?: Uint32Array; crcChecked?: boolean };
 
   constructor(
     readonly file: string,
@@ -685,28 +686,54 @@ export class CacheReader {
     }
   }
 
+  /**
+   * Reads the large arrays and checks their CRCs on one of the addon's threads (readChecked()); the
+   * shapes and ranges are checked by large().
+   */
+  readRestWith(addon: NativeAddon): Promise<void> {
+    const buffer = new ArrayBuffer(this.size - this.split);
+    const sections = this.sections.slice(SMALL.length);
+    const triples = new Float64Array(sections.flatMap((a) => [a.at - this.split, a.bytes, a.crc]));
+    return new Promise((resolve, reject) =>
+      addon.readChecked(this.file, this.split, triples, buffer, (e, bad) => {
+        if (e) reject(e);
+        else if (bad >= 0) reject(new Error(`checksum mismatch in ${sections[bad]!.name}`));
+        else {
+          this.rest = { buffer, crcChecked: true };
+          resolve();
+        }
+      }),
+    );
+  }
+
+  /** The files' paths ('\n'-separated) and which are alive, for a stat pass before small() has decoded and checked them. */
+  fileList(): { paths: Uint8Array; alive: Uint8Array } {
+    const arrays = viewsOf(this.bytes.buffer, this.bytes.byteOffset, this.sections.filter((a) => a.name === 'filePaths' || a.name === 'fileAlive'), false);
+    return { paths: arrays.get('filePaths') as Uint8Array, alive: arrays.get('fileAlive') as Uint8Array };
+  }
+
   /** Takes the large arrays, checked, and the names' starts from a worker's CacheFile.checkedRest() of the same file write (the caller compared generations). */
   adoptRest(buffer: ArrayBuffer, starts: Uint32Array): void {
     if (buffer.byteLength !== this.size - this.split) throw new Error('large arrays of another size');
     this.rest = { buffer, starts };
   }
 
-  /** The files, the resolved exports and the proxies, with the small arrays' checksums and shapes checked. */
-  small(): { files: IndexedFile[]; exports: Export[]; unresolved: Unresolved[]; arrays: Map<string, Typed> } {
+  /** The files (and their paths), the resolved exports and the proxies, with the small arrays' checksums and shapes checked. */
+  small(): { files: IndexedFile[]; paths: string[]; exports: Export[]; unresolved: Unresolved[]; arrays: Map<string, Typed> } {
     const arrays = viewsOf(this.bytes.buffer, this.bytes.byteOffset, this.sections.slice(0, SMALL.length), true);
     const h = this.header;
-    const files = unpackFiles(h, arrays);
+    const { files, paths } = unpackFiles(h, arrays);
     const { exports, unresolved } = decodeExports(utf8(arrays.get('exports') as Uint8Array), arrays.get('exportRows') as Int32Array);
     const proxyName = arrays.get('proxyName')!;
     if (proxyName.length !== h.proxyCount || arrays.get('proxyLine')!.length !== h.proxyCount || arrays.get('proxyKind')!.length !== h.proxyCount) throw new Error('proxy arrays');
     for (let k = 0; k < proxyName.length; k++) if (proxyName[k]! >= h.names) throw new Error('proxy out of range');
-    return { files, exports, unresolved, arrays };
+    return { files, paths, exports, unresolved, arrays };
   }
 
   /** The postings and the name table, with their checksums, shapes and ranges checked here unless a worker did. */
   large(): { arrays: Map<string, Typed>; interner: InternerState } {
     if (!this.rest) throw new Error('the large arrays were not read');
-    return checkedLarge(this.header, this.rest.buffer, -this.split, this.sections.slice(SMALL.length), this.rest.starts);
+    return checkedLarge(this.header, this.rest.buffer, -this.split, this.sections.slice(SMALL.length), this.rest.starts, this.rest.crcChecked);
   }
 }
 
@@ -717,9 +744,9 @@ function readRange(fd: number, at: number, bytes: number): ArrayBuffer {
   return buffer;
 }
 
-/** Views on the large arrays; checked unless the names' starts come from a worker that checked them. */
-function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], checkedStarts?: Uint32Array): { arrays: Map<string, Typed>; interner: InternerState } {
-  const arrays = viewsOf(buffer, base, sections, !checkedStarts);
+/** Views on the large arrays; checked unless the names' starts come from a worker that checked them (CRCs not again when the addon checked them). */
+function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], checkedStarts?: Uint32Array, crcChecked = false): { arrays: Map<string, Typed>; interner: InternerState } {
+  const arrays = viewsOf(buffer, base, sections, !checkedStarts && !crcChecked);
   const interner = internerOf(h, arrays, checkedStarts);
   if (!checkedStarts) {
     validateShape(h, arrays, interner);

@@ -3,15 +3,17 @@
  * else by a full scan that is then cached.
  */
 import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CacheReader, cacheKey, cachePath, kbuildFrom, type MakefileStat, snapshotIndex, writeSnapshotAsync } from './cache';
-import { mergeStaleness, STAT_CHUNK, type Staleness, staleFiles, statMakefiles, statShare } from './freshness';
+import { CacheReader, cacheKey, type StatList, cachePath, kbuildFrom, type MakefileStat, snapshotIndex, writeSnapshotAsync } from './cache';
+import { mergeStaleness, shareOf, STAT_CHUNK, type Staleness, staleDirs, staleFiles, statMakefiles, statShare } from './freshness';
 import type { StatReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
 import { readMakefile } from './kbuild';
 import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
 import { Interner } from './interner';
+import { type NativeAddon, nativeAddon } from './nativeScanner';
 import { NameTable } from './scanPool';
 import { walkTree } from './walk';
 
@@ -146,17 +148,60 @@ class WarmStartWorker {
   }
 }
 
+/** Threads of the addon's stat pass: beside the main thread and the large arrays' read, one on two cores. */
+const STAT_THREADS = Math.max(1, Math.min(2, availableParallelism() - 1));
+
+/**
+ * A warm start's helpers on the addon's threads, started once the cache's small arrays are read: one
+ * of libuv's threads reads the large arrays and checks their CRCs, STAT_THREADS stat the files and one the
+ * directories and Makefiles, while the main thread decodes the rest. No worker thread to start, and no
+ * stat pass left to the main thread.
+ */
+class AddonWarmStart {
+  private constructor(
+    private readonly rest: Promise<void>,
+    private readonly files: Promise<Float64Array>,
+    private readonly dirs: Promise<Float64Array>,
+  ) {
+    // Each is awaited by staleness(); until then, or if decoding throws first, a failure is not an unhandled rejection.
+    for (const p of [rest, files, dirs]) p.catch(() => {});
+  }
+
+  static start(root: string, reader: CacheReader, addon: NativeAddon, opts: OpenOptions): AddonWarmStart | undefined {
+    if (reader.size < (opts.statWorkerMinBytes ?? STAT_WORKER_MIN_BYTES)) return undefined;
+    const stat = (paths: Uint8Array, only: Uint8Array | null, count: number, threads: number): Promise<Float64Array> =>
+      new Promise((settle, reject) => {
+        const out = new Float64Array(count * 2);
+        addon.statList(root, paths, only, out, threads, (e) => (e ? reject(e) : settle(out)));
+      });
+    const { paths, alive } = reader.fileList();
+    const { dirs, makefiles } = reader.header;
+    const others = [...dirs.map(([dir]) => dir), ...makefiles.map(([path]) => path)];
+    return new AddonWarmStart(reader.readRestWith(addon), stat(paths, alive, alive.length, STAT_THREADS), stat(Buffer.from(others.join('\n'), 'utf8'), null, others.length, 1));
+  }
+
+  /** What changed on disk, once the threads are done (the large arrays read and checked too); undefined when the tree itself is gone. */
+  async staleness(root: string, list: Omit<StatList, 'generation'>, exclude: readonly string[]): Promise<Staleness | undefined> {
+    const [, files, others] = await Promise.all([this.rest, this.files, this.dirs]);
+    const n = list.dirs.length * 2;
+    const dirs = staleDirs(root, list, true, exclude, { dirs: others.subarray(0, n), makefiles: others.subarray(n) });
+    return dirs && mergeStaleness(list.paths, dirs, [shareOf(list, files)]);
+  }
+}
+
 /** The cached index brought up to date; undefined when too much changed to be worth it. */
 async function fromCache(root: string, file: string, key: string, opts: OpenOptions): Promise<KernelIndex | undefined> {
-  const helper = WarmStartWorker.start(root, file, opts);
+  // The addon's threads when it loads, else a worker thread (which scans with lexer.ts).
+  const addon = opts.native !== false && opts.workers !== 0 ? nativeAddon() : undefined;
+  const helper = addon ? undefined : WarmStartWorker.start(root, file, opts);
   try {
-    return await fromCacheWith(helper, root, file, key, opts);
+    return await fromCacheWith(helper, addon, root, file, key, opts);
   } finally {
     helper?.close();
   }
 }
 
-async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, file: string, key: string, opts: OpenOptions): Promise<KernelIndex | undefined> {
+async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeAddon | undefined, root: string, file: string, key: string, opts: OpenOptions): Promise<KernelIndex | undefined> {
   let t = performance.now();
   const phase = (name: string): void => {
     const now = performance.now();
@@ -167,9 +212,11 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   // names), meanwhile this thread decodes the files and the exports, which come resolved as the full
   // build left them. Then both stat the files, a chunk at a time, until none is left.
   const reader = new CacheReader(file, key);
+  const threads = addon && AddonWarmStart.start(root, reader, addon, opts);
   const { header } = reader;
-  const { files, exports, unresolved, arrays } = reader.small();
-  const index = new KernelIndex(root);
+  const { files, paths, exports, unresolved, arrays } = reader.small();
+  // A table of one slot until adoptNames(), not one made for a scan.
+  const index = new KernelIndex(root, new NameTable(new Interner(0)));
   index.files = files;
   files.forEach((f: IndexedFile, k: number) => {
     if (f.alive) index.byPath.set(f.path, k);
@@ -184,14 +231,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   index.restoreExports(exports, unresolved);
   phase('files and exports');
 
-  const list = {
-    dirs: header.dirs,
-    makefiles: header.makefiles,
-    paths: files.map((f) => f.path),
-    size: Float64Array.from(files, (f) => f.size),
-    mtime: Float64Array.from(files, (f) => f.mtimeMs),
-    alive: Uint8Array.from(files, (f) => (f.alive ? 1 : 0)),
-  };
+  const list = { dirs: header.dirs, makefiles: header.makefiles, paths, size: arrays.get('fileSize') as Float64Array, mtime: arrays.get('fileMtime') as Float64Array, alive: arrays.get('fileAlive') as Uint8Array };
   // This thread's share of the files' stat pass, while the helper reads the large arrays or stats too.
   const share = helper ? statShare(root, list, helper.claim, opts.native !== false, helper.chunk) : undefined;
   if (share) phase('stat files (with the worker)');
@@ -199,7 +239,10 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   let stale: Staleness | undefined;
   const reply = helper ? await helper.stat : undefined;
   const helped = reply && !reply.error && reply.generation === header.generation;
-  if (helped) {
+  if (threads) {
+    stale = await threads.staleness(root, list, opts.exclude ?? []);
+    phase('stat files, read large arrays (addon threads, waited)');
+  } else if (helped) {
     if (!reply.dirs) return undefined;
     if (reply.restError) throw new Error(reply.restError);
     stale = mergeStaleness(list.paths, reply.dirs, [reply.share!, share!]);
@@ -216,7 +259,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, root: string, 
   index.postLine = large.arrays.get('postLine') as Uint32Array | Uint16Array;
   index.postCtx = large.arrays.get('postCtx') as Uint32Array;
   phase(helped ? 'names' : 'check postings and names');
-  if (!helped) {
+  if (!helped && !threads) {
     // No helper, or its list was of another write: the whole pass here.
     stale = staleFiles(root, list, opts.native !== false, opts.exclude);
     phase('stat tree');

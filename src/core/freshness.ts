@@ -44,7 +44,10 @@ export interface Staleness {
 
 /** Size and mtime of each Makefile and Kbuild file, for a cache; those that cannot be stat'ed are left out. */
 export function statMakefiles(root: string, paths: string[], native = true): MakefileStat[] {
-  const st = statPaths(root, paths, native);
+  return makefileStatsOf(paths, statPaths(root, paths, native));
+}
+
+function makefileStatsOf(paths: string[], st: Float64Array): MakefileStat[] {
   const out: MakefileStat[] = [];
   paths.forEach((p, k) => {
     if (st[k * 2] !== -1) out.push([p, st[k * 2]!, st[k * 2 + 1]!]);
@@ -61,13 +64,14 @@ export interface DirStaleness {
 }
 
 /**
- * The first part of staleFiles(): undefined when the tree itself is gone. A directory whose mtime moved
+ * The first part of staleFiles(): undefined when the tree itself is gone. `stats` are the directories'
+ * and the cached Makefiles' stats when made elsewhere (the addon's statList()), in the list's order. A directory whose mtime moved
  * is listed again, and the directories new in it walked whole, with the tree's exclusions: a `git pull`
  * that adds a driver's directory adds its files. A directory that is gone needs nothing more: its
  * files fail their stat.
  */
-export function staleDirs(root: string, list: Omit<StatList, 'generation'>, native = true, exclude: readonly string[] = []): DirStaleness | undefined {
-  const dirStat = statPaths(root, list.dirs.map(([dir]) => dir), native);
+export function staleDirs(root: string, list: Omit<StatList, 'generation'>, native = true, exclude: readonly string[] = [], stats?: { dirs: Float64Array; makefiles: Float64Array }): DirStaleness | undefined {
+  const dirStat = stats?.dirs ?? statPaths(root, list.dirs.map(([dir]) => dir), native);
   const moved: string[] = [];
   const dirs = new Map<string, number>();
   for (let d = 0; d < list.dirs.length; d++) {
@@ -81,7 +85,8 @@ export function staleDirs(root: string, list: Omit<StatList, 'generation'>, nati
   }
   const added: string[] = [];
   // The cached Makefiles now; one changed or gone is read again.
-  const makefileStats = statMakefiles(root, list.makefiles.map(([path]) => path), native);
+  const cached = list.makefiles.map(([path]) => path);
+  const makefileStats = stats ? makefileStatsOf(cached, stats.makefiles) : statMakefiles(root, cached, native);
   const now = new Map(makefileStats.map(([path, size, mtime]) => [path, [size, mtime]]));
   const makefiles = list.makefiles.filter(([path, size, mtime]) => now.get(path)?.[0] !== size || now.get(path)?.[1] !== mtime).map(([path]) => path);
   if (moved.length) {
@@ -119,11 +124,20 @@ export function statShare(root: string, list: Omit<StatList, 'generation' | 'dir
     const at: number[] = [];
     for (let k = from; k < Math.min(n, from + chunk); k++) if (list.alive[k] === 1) at.push(k);
     const st = statPaths(root, at.map((k) => list.paths[k]!), native);
-    at.forEach((k, j) => {
-      if (st[j * 2] === -1) share.gone.push(k);
-      else if (st[j * 2] !== list.size[k] || st[j * 2 + 1] !== list.mtime[k]) share.changed.push(k);
-    });
+    at.forEach((k, j) => judge(share, list, k, st[j * 2]!, st[j * 2 + 1]!));
   }
+  return share;
+}
+
+function judge(share: FileShare, list: Pick<StatList, 'size' | 'mtime'>, k: number, size: number, mtime: number): void {
+  if (size === -1) share.gone.push(k);
+  else if (size !== list.size[k] || mtime !== list.mtime[k]) share.changed.push(k);
+}
+
+/** The whole stat pass as one share, from stats made elsewhere: st[2k], st[2k + 1] of each live file k (the addon's statList()). */
+export function shareOf(list: Pick<StatList, 'size' | 'mtime' | 'alive'>, st: Float64Array): FileShare {
+  const share: FileShare = { changed: [], gone: [] };
+  for (let k = 0; k < list.alive.length; k++) if (list.alive[k] === 1) judge(share, list, k, st[k * 2]!, st[k * 2 + 1]!);
   return share;
 }
 

@@ -64,6 +64,17 @@ export interface NativeAddon {
   ): void;
   /** out[2k], out[2k + 1]: size and mtimeMs of root/paths[k] (as statSync), or -1, -1. */
   statPaths(root: string, paths: string[], out: Float64Array): void;
+  /**
+   * statPaths() of '\n'-separated UTF-8 paths (a cache's filePaths) on `threads` threads, one of
+   * libuv's: only those whose byte in `only` is not 0, when given.
+   */
+  statList(root: string, paths: Uint8Array, only: Uint8Array | null, out: Float64Array, threads: number, done: (err: Error | undefined) => void): void;
+  /**
+   * Reads into.byteLength bytes of `file` from `at` on one of libuv's threads, then checks the CRC-32
+   * of each section, given as [start in `into`, bytes, crc] triples: done(error, the index of the first
+   * that differs, or -1).
+   */
+  readChecked(file: string, at: number, sections: Float64Array, into: ArrayBuffer, done: (err: Error | undefined, bad: number) => void): void;
   /** cache.ts's validateRanges() on the cache's arrays: what is wrong, or null. */
   checkRanges(offsets: Uint32Array, postFile: Uint32Array | Uint16Array, postCtx: Uint32Array, table: Int32Array, files: number, proxies: number, names: number): string | null;
 }

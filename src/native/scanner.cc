@@ -12,8 +12,8 @@
 //   info      per file: status, use triples, lines, NUL line;  stat: per file: size, mtimeMs;
 //   json      per file: the rare structured parts (exports, definitions, proxies...) or 0.
 // Besides: readTree() walks a tree as walk.ts does, fillPostings() builds index.ts's postings on one of
-// libuv's threads, internPacked() interns names into interner.ts's arrays, statPaths() and
-// checkRanges() serve the warm start.
+// libuv's threads, internPacked() interns names into interner.ts's arrays, statPaths(), statList(),
+// readChecked() and checkRanges() serve the warm start.
 #define NAPI_VERSION 8
 #include <node_api.h>
 
@@ -22,6 +22,7 @@
 #include <cstring>
 #include <algorithm>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <memory>
@@ -2105,10 +2106,38 @@ napi_value InternPacked(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// statPaths(root, paths, out): out[2k], out[2k + 1] = the size and mtimeMs (as Node's fs.Stats
-// computes it) of root/paths[k], following symbolic links as statSync does; -1, -1 when it cannot be
-// stat'ed. Paths are '/'-separated and relative ('' is root itself); each directory is opened once
-// for a run of paths in it, so the kernel looks up only the last component.
+// Stats root/path(k) for k in [from, to) into out[2k], out[2k + 1]: the size and mtimeMs (as Node's
+// fs.Stats computes it), following symbolic links as statSync does; -1, -1 when it cannot be stat'ed.
+// Paths are '/'-separated and relative ('' is root itself); each directory is opened once for a run
+// of paths in it, so the kernel looks up only the last component. With `only`, paths whose byte is 0
+// are left out, and their out[] alone.
+template <typename PathAt>
+void statRange(int rootFd, PathAt pathAt, size_t from, size_t to, const uint8_t *only, double *out) {
+  std::string openDir, dir;
+  int dirFd = -1;
+  for (size_t k = from; k < to; k++) {
+    if (only && !only[k]) continue;
+    std::string_view p = pathAt(k);
+    size_t slash = p.rfind('/');
+    dir.assign(slash == std::string_view::npos ? std::string_view() : p.substr(0, slash));
+    std::string base(slash == std::string_view::npos ? p : p.substr(slash + 1));
+    if (dirFd < 0 || dir != openDir) {
+      if (dirFd >= 0 && dirFd != rootFd) close(dirFd);
+      dirFd = dir.empty() || rootFd < 0 ? rootFd : openat(rootFd, dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      openDir = dir;
+    }
+    struct stat st;
+    bool ok;
+    // A directory that cannot be opened (gone, not a directory) fails every path in it.
+    if (p.empty()) ok = rootFd >= 0 && fstat(rootFd, &st) == 0;
+    else ok = dirFd >= 0 && fstatat(dirFd, base.c_str(), &st, 0) == 0;
+    out[k * 2] = ok ? (double)st.st_size : -1;
+    out[k * 2 + 1] = ok ? (double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6 : -1;
+  }
+  if (dirFd >= 0 && dirFd != rootFd) close(dirFd);
+}
+
+// statPaths(root, paths, out): statRange() of an array of paths, on the calling thread.
 napi_value StatPaths(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -2124,29 +2153,229 @@ napi_value StatPaths(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   int rootFd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  std::string openDir;
-  int dirFd = -1;
-  for (size_t k = 0; k < paths.size(); k++) {
-    const std::string &p = paths[k];
-    size_t slash = p.rfind('/');
-    std::string dir = slash == std::string::npos ? std::string() : p.substr(0, slash);
-    const char *base = slash == std::string::npos ? p.c_str() : p.c_str() + slash + 1;
-    if (dirFd < 0 || dir != openDir) {
-      if (dirFd >= 0 && dirFd != rootFd) close(dirFd);
-      dirFd = dir.empty() || rootFd < 0 ? rootFd : openat(rootFd, dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-      openDir = dir;
-    }
-    struct stat st;
-    bool ok;
-    // A directory that cannot be opened (gone, not a directory) fails every path in it.
-    if (p.empty()) ok = rootFd >= 0 && fstat(rootFd, &st) == 0;
-    else ok = dirFd >= 0 && fstatat(dirFd, base, &st, 0) == 0;
-    out[k * 2] = ok ? (double)st.st_size : -1;
-    out[k * 2 + 1] = ok ? (double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6 : -1;
-  }
-  if (dirFd >= 0 && dirFd != rootFd) close(dirFd);
+  statRange(rootFd, [&](size_t k) { return std::string_view(paths[k]); }, 0, paths.size(), nullptr, out);
   if (rootFd >= 0) close(rootFd);
   return nullptr;
+}
+
+// Work queued on libuv's threads that ends in a JS callback, done(error or undefined, ...result):
+// a subclass fills in execute(), result() and the references that keep its arrays alive.
+struct AsyncJob {
+  napi_async_work work = nullptr;
+  napi_ref done = nullptr;
+  std::vector<napi_ref> keep;
+  std::string error;
+  virtual ~AsyncJob() = default;
+  virtual void execute() = 0;
+  virtual napi_value result(napi_env env) {
+    napi_value u;
+    napi_get_undefined(env, &u);
+    return u;
+  }
+
+  static void run(napi_env, void *data) { ((AsyncJob *)data)->execute(); }
+  static void complete(napi_env env, napi_status status, void *data) {
+    AsyncJob *job = (AsyncJob *)data;
+    napi_value cb, undefined, args[2];
+    napi_get_undefined(env, &undefined);
+    args[0] = undefined;
+    args[1] = undefined;
+    if (status != napi_ok || !job->error.empty()) {
+      napi_value msg;
+      napi_create_string_utf8(env, status != napi_ok ? "cancelled" : job->error.c_str(), NAPI_AUTO_LENGTH, &msg);
+      napi_create_error(env, nullptr, msg, &args[0]);
+    } else {
+      args[1] = job->result(env);
+    }
+    if (napi_get_reference_value(env, job->done, &cb) == napi_ok) napi_call_function(env, undefined, cb, 2, args, nullptr);
+    job->release(env);
+  }
+  void release(napi_env env) {
+    for (napi_ref r : keep) napi_delete_reference(env, r);
+    if (done) napi_delete_reference(env, done);
+    if (work) napi_delete_async_work(env, work);
+    delete this;
+  }
+  // Keeps v alive until the job completes.
+  bool hold(napi_env env, napi_value v) {
+    napi_ref r;
+    if (napi_create_reference(env, v, 1, &r) != napi_ok) return false;
+    keep.push_back(r);
+    return true;
+  }
+  // Queues the job with `cb` as done; on failure throws and frees it.
+  napi_value queue(napi_env env, napi_value cb, const char *name) {
+    napi_value n;
+    napi_valuetype t = napi_undefined;
+    if (napi_typeof(env, cb, &t) != napi_ok || t != napi_function || napi_create_reference(env, cb, 1, &done) != napi_ok ||
+        napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &n) != napi_ok || napi_create_async_work(env, nullptr, n, run, complete, this, &work) != napi_ok ||
+        napi_queue_async_work(env, work) != napi_ok) {
+      release(env);
+      napi_throw_error(env, nullptr, "kexports native scanner: could not queue work");
+    }
+    return nullptr;
+  }
+};
+
+// statList(root, paths, only, out, threads, done): statRange() of the '\n'-separated UTF-8 paths (a
+// cache's filePaths) on `threads` threads, one of libuv's and threads - 1 of its own, each claiming
+// STAT_CHUNK paths at a time; then done(error). Only paths whose byte in `only` (a Uint8Array, or
+// null for all) is not 0 are stat'ed.
+const size_t STAT_CHUNK = 512;
+struct StatList : AsyncJob {
+  std::string root;
+  const char *bytes = nullptr;
+  size_t nBytes = 0;
+  const uint8_t *only = nullptr;
+  double *out = nullptr;
+  size_t count = 0;
+  unsigned threads = 1;
+
+  void execute() override {
+    // n newlines make n + 1 paths, except that no bytes may also be no paths.
+    std::vector<size_t> starts;
+    starts.reserve(count + 1);
+    starts.push_back(0);
+    for (const char *p = bytes, *end = bytes + nBytes; (p = (const char *)memchr(p, '\n', end - p)); p++) starts.push_back(p - bytes + 1);
+    starts.push_back(nBytes + 1);
+    if (starts.size() - 1 != count && !(count == 0 && nBytes == 0)) {
+      error = "statList: " + std::to_string(starts.size() - 1) + " paths for " + std::to_string(count) + " results";
+      return;
+    }
+    int rootFd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    std::atomic<size_t> next{0};
+    auto pathAt = [&](size_t k) { return std::string_view(bytes + starts[k], starts[k + 1] - 1 - starts[k]); };
+    auto work = [&]() {
+      for (size_t from; (from = next.fetch_add(STAT_CHUNK)) < count;) statRange(rootFd, pathAt, from, std::min(count, from + STAT_CHUNK), only, out);
+    };
+    std::vector<std::thread> more;
+    for (unsigned t = 1; t < threads; t++) more.emplace_back(work);
+    work();
+    for (auto &t : more) t.join();
+    if (rootFd >= 0) close(rootFd);
+  }
+};
+
+napi_value StatListAsync(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  StatList *job = new StatList();
+  size_t nOut = 0, nOnly = 0;
+  napi_typedarray_type tBytes, tOut, tOnly;
+  napi_valuetype onlyType = napi_undefined;
+  uint32_t threads = 1;
+  bool ok = argc == 6 && getString(env, argv[0], job->root, true) && typed(env, argv[1], (void **)&job->bytes, &job->nBytes, &tBytes) && tBytes == napi_uint8_array &&
+            typed(env, argv[3], (void **)&job->out, &nOut, &tOut) && tOut == napi_float64_array && napi_typeof(env, argv[2], &onlyType) == napi_ok &&
+            napi_get_value_uint32(env, argv[4], &threads) == napi_ok;
+  job->count = nOut / 2;
+  if (ok && onlyType != napi_null) ok = typed(env, argv[2], (void **)&job->only, &nOnly, &tOnly) && tOnly == napi_uint8_array && nOnly == job->count;
+  if (ok) ok = job->hold(env, argv[1]) && job->hold(env, argv[3]) && (onlyType == napi_null || job->hold(env, argv[2]));
+  if (!ok) {
+    job->release(env);
+    napi_throw_type_error(env, nullptr, "statList(root, paths, only, Float64Array of 2 per path, threads, done)");
+    return nullptr;
+  }
+  job->threads = std::max(1u, std::min(threads, 16u));
+  return job->queue(env, argv[5], "kexports.statList");
+}
+
+// CRC-32 of zlib: Node's own crc32_z when the process exports it, else a table, eight bytes a step.
+typedef unsigned long (*Crc32Z)(unsigned long, const unsigned char *, size_t);
+uint32_t crcTable[8][256];
+Crc32Z zlibCrc = nullptr;
+std::once_flag crcOnce;
+void initCrc() {
+  zlibCrc = (Crc32Z)dlsym(RTLD_DEFAULT, "crc32_z");
+  for (uint32_t n = 0; n < 256; n++) {
+    uint32_t c = n;
+    for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    crcTable[0][n] = c;
+  }
+  for (uint32_t n = 0; n < 256; n++)
+    for (int t = 1; t < 8; t++) crcTable[t][n] = (crcTable[t - 1][n] >> 8) ^ crcTable[0][crcTable[t - 1][n] & 0xff];
+}
+uint32_t crc32Of(const uint8_t *p, size_t n) {
+  std::call_once(crcOnce, initCrc);
+  if (zlibCrc) return (uint32_t)zlibCrc(0, p, n);
+  uint32_t c = 0xffffffffu;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint32_t lo, hi;
+    memcpy(&lo, p, 4);
+    memcpy(&hi, p + 4, 4);
+    lo ^= c;
+    c = crcTable[7][lo & 0xff] ^ crcTable[6][(lo >> 8) & 0xff] ^ crcTable[5][(lo >> 16) & 0xff] ^ crcTable[4][lo >> 24] ^ crcTable[3][hi & 0xff] ^
+        crcTable[2][(hi >> 8) & 0xff] ^ crcTable[1][(hi >> 16) & 0xff] ^ crcTable[0][hi >> 24];
+  }
+  while (n--) c = crcTable[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+  return ~c;
+}
+
+// readChecked(file, at, sections, into, done): reads into.byteLength bytes of `file` from `at` into the
+// ArrayBuffer `into` on one of libuv's threads, then checks each section, [start within into, bytes,
+// CRC-32] triples in a Float64Array; done(error, index of the first section whose CRC differs or -1).
+struct ReadChecked : AsyncJob {
+  std::string file;
+  double at = 0;
+  uint8_t *into = nullptr;
+  size_t bytes = 0;
+  std::vector<double> sections;
+  int bad = -1;
+
+  void execute() override {
+    int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      error = file + ": " + strerror(errno);
+      return;
+    }
+    size_t got = 0;
+    while (got < bytes) {
+      ssize_t n = pread(fd, into + got, bytes - got, (off_t)at + got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error = n < 0 ? file + ": " + strerror(errno) : std::string("truncated");
+        break;
+      }
+      got += n;
+    }
+    close(fd);
+    if (!error.empty()) return;
+    for (size_t s = 0; s + 2 < sections.size(); s += 3) {
+      size_t start = (size_t)sections[s], n = (size_t)sections[s + 1];
+      if (start > bytes || n > bytes - start || crc32Of(into + start, n) != (uint32_t)sections[s + 2]) {
+        bad = (int)(s / 3);
+        return;
+      }
+    }
+  }
+  napi_value result(napi_env env) override {
+    napi_value v;
+    napi_create_int32(env, bad, &v);
+    return v;
+  }
+};
+
+napi_value ReadCheckedAsync(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  ReadChecked *job = new ReadChecked();
+  double *sec = nullptr;
+  size_t nSec = 0;
+  napi_typedarray_type tSec;
+  bool isAb = false;
+  void *data = nullptr;
+  bool ok = argc == 5 && getString(env, argv[0], job->file, true) && napi_get_value_double(env, argv[1], &job->at) == napi_ok &&
+            typed(env, argv[2], (void **)&sec, &nSec, &tSec) && tSec == napi_float64_array && napi_is_arraybuffer(env, argv[3], &isAb) == napi_ok && isAb &&
+            napi_get_arraybuffer_info(env, argv[3], &data, &job->bytes) == napi_ok && job->hold(env, argv[3]);
+  if (!ok) {
+    job->release(env);
+    napi_throw_type_error(env, nullptr, "readChecked(file, at, Float64Array of [start, bytes, crc] per section, ArrayBuffer, done)");
+    return nullptr;
+  }
+  job->into = (uint8_t *)data;
+  job->sections.assign(sec, sec + nSec);
+  return job->queue(env, argv[4], "kexports.readChecked");
 }
 
 // readTree(root, from, known): walk.ts's walkTree() for a walk without exclude globs, which only
@@ -2420,7 +2649,7 @@ NAPI_MODULE_INIT() {
   const struct {
     const char *name;
     napi_callback fn;
-  } functions[] = {{"create", Create}, {"scan", ScanFiles}, {"scanParallel", ScanParallel}, {"release", Release}, {"internPacked", InternPacked}, {"statPaths", StatPaths}, {"readTree", ReadTree}, {"fillPostings", FillPostings}, {"checkRanges", CheckRanges}};
+  } functions[] = {{"create", Create}, {"scan", ScanFiles}, {"scanParallel", ScanParallel}, {"release", Release}, {"internPacked", InternPacked}, {"statPaths", StatPaths}, {"readTree", ReadTree}, {"fillPostings", FillPostings}, {"checkRanges", CheckRanges}, {"statList", StatListAsync}, {"readChecked", ReadCheckedAsync}};
   for (const auto &f : functions) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn) != napi_ok) return nullptr;

@@ -12,12 +12,22 @@ import { copySampleTree, sampleTree, tempDir, workerPath, writeTree } from '../h
 
 const opts = { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true };
 
-/** The two ways a warm start compares the cache with the disk: on the main thread, or in a worker thread. */
+/**
+ * The three ways a warm start compares the cache with the disk and reads the large arrays: on the main
+ * thread (a small cache), in a worker thread (without the addon), on the addon's threads.
+ */
 const statWays = [
   ['on the main thread', {}],
   // Two files per claim: the worker and the main thread both stat some of the sample tree's.
-  ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0, statChunk: 2 }],
+  ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0, statChunk: 2, native: false }],
+  ["on the addon's threads", { statWorkerMinBytes: 0 }],
 ] as const;
+
+const warmPhases: Record<(typeof statWays)[number][0], string[]> = {
+  'on the main thread': ['files and exports', 'read large arrays', 'check postings and names', 'stat tree', 'refresh'],
+  'in a worker thread': ['files and exports', 'stat files (with the worker)', 'large arrays, stat files (worker, waited)', 'names', 'refresh'],
+  "on the addon's threads": ['files and exports', 'stat files, read large arrays (addon threads, waited)', 'check postings and names', 'refresh'],
+};
 
 function findings(index: KernelIndex, path: string): string[] {
   return checkExports(index, [path], opts).map((f) => `${f.code} ${f.symbol}:${f.line}`);
@@ -83,9 +93,7 @@ describe('the cache', () => {
       phases.length = 0;
       const warm = await openIndex(root, { cacheDir, ...statOpts, onPhase: (p) => phases.push(p) });
       assert.ok(!phases.includes('scan'), `no scan on a warm start: ${phases.join(', ')}`);
-      // In a worker, the stat pass and the large arrays' read and checks; else all on the main thread.
-      const expected = how === 'in a worker thread' ? ['files and exports', 'stat files (with the worker)', 'large arrays, stat files (worker, waited)', 'names', 'refresh'] : ['files and exports', 'read large arrays', 'check postings and names', 'stat tree', 'refresh'];
-      assert.deepEqual(phases, expected);
+      assert.deepEqual(phases, warmPhases[how]);
       assert.deepEqual(findings(warm, 'mm'), before);
       assert.deepEqual(warm.exports, first.exports, 'the exports come back from the cache as the build resolved them');
       assert.deepEqual(warm.unresolved, first.unresolved);

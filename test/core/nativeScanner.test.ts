@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { validateRanges } from '../../src/core/cache';
+import { crc32 } from '../../src/core/crc32';
 import { walkTree } from '../../src/core/walk';
 import { type FileShare, mergeStaleness, staleFiles, statShare } from '../../src/core/freshness';
 import { buildIndex, KernelIndex } from '../../src/core/index';
@@ -210,7 +211,7 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     );
   });
 
-  it('stats files and directories as statSync does (size, mtimeMs to the nanosecond), and -1 for what cannot be stat-ed', () => {
+  it('stats files and directories as statSync does (size, mtimeMs to the nanosecond), and -1 for what cannot be stat-ed, on the calling thread or on its own', async () => {
     const root = tempDir();
     mkdirSync(join(root, 'mm'));
     mkdirSync(join(root, 'sealed'));
@@ -246,6 +247,38 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
       chmodSync(join(root, 'sealed'), 0o755);
     }
     assert.throws(() => addon!.statPaths(root, paths, new Float64Array(3)), /statPaths\(root, paths, Float64Array of 2 per path\)/);
+
+    // statList(): the same from a cache's '\n'-separated paths, on threads, only where `only` says
+    const statList = (bytes: Uint8Array, only: Uint8Array | null, count: number, threads: number): Promise<Float64Array> =>
+      new Promise((settle, reject) => {
+        const got = new Float64Array(count * 2).fill(7);
+        addon!.statList(root, bytes, only, got, threads, (e) => (e ? reject(e) : settle(got)));
+      });
+    const joined = Buffer.from(paths.join('\n'), 'utf8');
+    for (const threads of [1, 2, 3]) assert.deepEqual([...(await statList(joined, null, paths.length, threads))], expected(), `${threads} threads`);
+    const only = Uint8Array.from(paths, (_, k) => k % 2);
+    assert.deepEqual([...(await statList(joined, only, paths.length, 2))], expected().map((v, j) => (only[j >> 1] ? v : 7)), 'what `only` leaves out stays as it was');
+    assert.deepEqual([...(await statList(Buffer.alloc(0), null, 1, 1))], expected().slice(0, 2), 'no bytes as one path: the root');
+    assert.deepEqual([...(await statList(Buffer.alloc(0), null, 0, 1))], []);
+    await assert.rejects(statList(joined, null, paths.length + 1, 2), /statList: 11 paths for 12 results/);
+  });
+
+  it("reads a file's range on libuv's threads and names the first section whose CRC-32 differs", async () => {
+    const root = tempDir();
+    const bytes = Buffer.from(Array.from({ length: 5000 }, (_, k) => (k * 7) & 0xff));
+    writeFileSync(join(root, 'cache.idx'), bytes);
+    const read = (file: string, at: number, into: ArrayBuffer, sections: number[]): Promise<number> =>
+      new Promise((settle, reject) => addon!.readChecked(file, at, new Float64Array(sections), into, (e, bad) => (e ? reject(e) : settle(bad))));
+    const into = new ArrayBuffer(4000);
+    const part = bytes.subarray(1000);
+    const sections = [0, 8, crc32(part.subarray(0, 8)), 8, 3992, crc32(part.subarray(8))];
+    assert.equal(await read(join(root, 'cache.idx'), 1000, into, sections), -1);
+    assert.deepEqual(Buffer.from(into), part);
+    sections[5] ^= 1;
+    assert.equal(await read(join(root, 'cache.idx'), 1000, into, sections), 1, 'the second section');
+    assert.equal(await read(join(root, 'cache.idx'), 1000, into, [0, 4001, 0]), 0, 'a section past the buffer fails, never reads past it');
+    await assert.rejects(read(join(root, 'cache.idx'), 1001, new ArrayBuffer(4000), []), /^Error: truncated$/);
+    await assert.rejects(read(join(root, 'gone.idx'), 0, into, []), /gone\.idx: No such file or directory/);
   });
 
   it('walks a tree as walk.ts does: the same files, Makefiles, directories, links and unreadable directories', () => {
