@@ -21,7 +21,7 @@ export interface OpenOptions extends IndexOptions {
   /** Where the cache lives; undefined: no cache. */
   cacheDir?: string;
   log?: (msg: string) => void;
-  /** A cache at least this large is checked against the disk in a worker thread (default 16 MiB). */
+  /** A cache at least this large is checked against the disk on the addon's threads, or without the addon in a worker thread (default 16 MiB). */
   statWorkerMinBytes?: number;
   /** Files per claim when that worker and this thread share the files' stat pass (default 1024). */
   statChunk?: number;
@@ -105,11 +105,11 @@ async function writeCache(index: KernelIndex, dirs: [string, number][], makefile
   opts.onCacheWritten?.();
 }
 
-/** A cache this large belongs to a tree whose stat pass and checks are worth a worker thread (about 0.6 s for linux). */
+/** A cache this large belongs to a tree whose stat pass and checks are worth other threads (about 0.6 s for linux). */
 const STAT_WORKER_MIN_BYTES = 16 << 20;
 
 /**
- * A worker thread for a warm start: it compares the cache's directories with the disk (reading the
+ * A worker thread for a warm start without the addon: it compares the cache's directories with the disk (reading the
  * cache's lists itself) and reads the large arrays while the main thread decodes the rest; then both
  * stat the files.
  */
