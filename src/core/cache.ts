@@ -20,7 +20,7 @@ import type { KbuildNamespaces } from './kbuild';
 import { type NativeAddon, nativeAddon } from './nativeScanner';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-const MAGIC = 'KEXPORTS-IDX-15\n';
+const MAGIC = 'KEXPORTS-IDX-16\n';
 const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
@@ -315,7 +315,8 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] }
     pStart[k] = f.proxyStart;
     pCount[k] = f.proxyCount;
   });
-  const paths = Buffer.from(files.map((f) => f.path).join('\n'), 'utf8');
+  // NUL-separated: a file name may hold a newline, never a NUL.
+  const paths = Buffer.from(files.map((f) => f.path).join('\0'), 'utf8');
   const details = encodeDetails(files);
   return {
     arrays: [
@@ -339,7 +340,7 @@ function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): { files: Index
   const at = arrays.get('detailAt') as Uint32Array;
   if (at.length !== h.fileCount + 1 || at[h.fileCount] !== src.bytes.length) throw new Error('detail offsets');
   const pathBytes = arrays.get('filePaths') as Uint8Array;
-  const paths = h.fileCount ? utf8(pathBytes).split('\n') : [];
+  const paths = h.fileCount ? utf8(pathBytes).split('\0') : [];
   if (paths.length !== h.fileCount) throw new Error('file count mismatch');
   const size = arrays.get('fileSize')!;
   const mtime = arrays.get('fileMtime')!;
@@ -625,7 +626,7 @@ export class CacheFile {
       return this.read(a.at, a.bytes);
     };
     const f64 = (b: Buffer): Float64Array => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    const paths = h.fileCount ? arr('filePaths').toString('utf8').split('\n') : [];
+    const paths = h.fileCount ? arr('filePaths').toString('utf8').split('\0') : [];
     const alive = new Uint8Array(arr('fileAlive'));
     const out: StatList = { generation: h.generation, dirs: h.dirs, makefiles: h.makefiles, paths, size: f64(arr('fileSize')), mtime: f64(arr('fileMtime')), alive };
     if (paths.length !== h.fileCount || out.size.length !== h.fileCount || out.mtime.length !== h.fileCount || alive.length !== h.fileCount) throw new Error('file arrays');
@@ -706,7 +707,7 @@ export class CacheReader {
     );
   }
 
-  /** The files' paths ('\n'-separated) and which are alive, for a stat pass before small() has decoded and checked them. */
+  /** The files' paths (NUL-separated) and which are alive, for a stat pass before small() has decoded and checked them. */
   fileList(): { paths: Uint8Array; alive: Uint8Array } {
     const arrays = viewsOf(this.bytes.buffer, this.bytes.byteOffset, this.sections.filter((a) => a.name === 'filePaths' || a.name === 'fileAlive'), false);
     return { paths: arrays.get('filePaths') as Uint8Array, alive: arrays.get('fileAlive') as Uint8Array };

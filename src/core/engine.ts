@@ -177,7 +177,7 @@ class AddonWarmStart {
     const { paths, alive } = reader.fileList();
     const { dirs, makefiles } = reader.header;
     const others = [...dirs.map(([dir]) => dir), ...makefiles.map(([path]) => path)];
-    return new AddonWarmStart(reader.readRestWith(addon), stat(paths, alive, alive.length, STAT_THREADS), stat(Buffer.from(others.join('\n'), 'utf8'), null, others.length, 1));
+    return new AddonWarmStart(reader.readRestWith(addon), stat(paths, alive, alive.length, STAT_THREADS), stat(Buffer.from(others.join('\0'), 'utf8'), null, others.length, 1));
   }
 
   /** What changed on disk, once the threads are done (the large arrays read and checked too); undefined when the tree itself is gone. */

@@ -65,7 +65,7 @@ export interface NativeAddon {
   /** out[2k], out[2k + 1]: size and mtimeMs of root/paths[k] (as statSync), or -1, -1. */
   statPaths(root: string, paths: string[], out: Float64Array): void;
   /**
-   * statPaths() of '\n'-separated UTF-8 paths (a cache's filePaths) on `threads` threads, one of
+   * statPaths() of NUL-separated UTF-8 paths (a cache's filePaths) on `threads` threads, one of
    * libuv's: only those whose byte in `only` is not 0, when given.
    */
   statList(root: string, paths: Uint8Array, only: Uint8Array | null, out: Float64Array, threads: number, done: (err: Error | undefined) => void): void;

@@ -2217,7 +2217,7 @@ struct AsyncJob {
   }
 };
 
-// statList(root, paths, only, out, threads, done): statRange() of the '\n'-separated UTF-8 paths (a
+// statList(root, paths, only, out, threads, done): statRange() of the NUL-separated UTF-8 paths (a
 // cache's filePaths) on `threads` threads, one of libuv's and threads - 1 of its own, each claiming
 // STAT_CHUNK paths at a time; then done(error). Only paths whose byte in `only` (a Uint8Array, or
 // null for all) is not 0 are stat'ed.
@@ -2232,11 +2232,11 @@ struct StatList : AsyncJob {
   unsigned threads = 1;
 
   void execute() override {
-    // n newlines make n + 1 paths, except that no bytes may also be no paths.
+    // n NULs make n + 1 paths, except that no bytes may also be no paths.
     std::vector<size_t> starts;
     starts.reserve(count + 1);
     starts.push_back(0);
-    for (const char *p = bytes, *end = bytes + nBytes; (p = (const char *)memchr(p, '\n', end - p)); p++) starts.push_back(p - bytes + 1);
+    for (const char *p = bytes, *end = bytes + nBytes; (p = (const char *)memchr(p, 0, end - p)); p++) starts.push_back(p - bytes + 1);
     starts.push_back(nBytes + 1);
     if (starts.size() - 1 != count && !(count == 0 && nBytes == 0)) {
       error = "statList: " + std::to_string(starts.size() - 1) + " paths for " + std::to_string(count) + " results";

@@ -114,6 +114,26 @@ describe('the cache', () => {
     });
   }
 
+  for (const [how, statOpts] of statWays) {
+    it(`keeps a file whose name holds a newline across a warm start (stat ${how})`, async () => {
+      const root = writeTree({
+        'mm/hmm.c': 'int hmm_range_fault(void) { return 0; }\nEXPORT_SYMBOL(hmm_range_fault);\n',
+        'drivers/odd/new\nline.c': 'int f(void) { return hmm_range_fault(); }\n',
+        'drivers/odd/after.c': 'int g(void) { return hmm_range_fault(); }\n',
+      });
+      const cacheDir = tempDir();
+      const cold = await openIndex(root, { cacheDir, workers: 0 });
+      const logs: string[] = [];
+      const phases: string[] = [];
+      const warm = await openIndex(root, { cacheDir, ...statOpts, log: (m) => logs.push(m), onPhase: (p) => phases.push(p) });
+      assert.deepEqual(logs, [], 'the cache is used as it is');
+      assert.deepEqual(phases, warmPhases[how]);
+      const consumers = (index: KernelIndex): string[] => index.consumers(index.exportsNamed('hmm_range_fault')[0]!).map((c) => c.file);
+      assert.deepEqual(consumers(warm), ['drivers/odd/after.c', 'drivers/odd/new\nline.c']);
+      assert.deepEqual(consumers(warm), consumers(cold));
+    });
+  }
+
   it("gives back every file's record from the cache as the build made it: exports, definitions, imports, wrappers, local macros, includes, skips", async () => {
     const root = writeTree({
       'mm/hmm.c': readFileSync(join(sampleTree, 'mm/hmm.c'), 'latin1'),

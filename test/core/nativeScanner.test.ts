@@ -248,13 +248,13 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     }
     assert.throws(() => addon!.statPaths(root, paths, new Float64Array(3)), /statPaths\(root, paths, Float64Array of 2 per path\)/);
 
-    // statList(): the same from a cache's '\n'-separated paths, on threads, only where `only` says
+    // statList(): the same from a cache's NUL-separated paths, on threads, only where `only` says
     const statList = (bytes: Uint8Array, only: Uint8Array | null, count: number, threads: number): Promise<Float64Array> =>
       new Promise((settle, reject) => {
         const got = new Float64Array(count * 2).fill(7);
         addon!.statList(root, bytes, only, got, threads, (e) => (e ? reject(e) : settle(got)));
       });
-    const joined = Buffer.from(paths.join('\n'), 'utf8');
+    const joined = Buffer.from(paths.join('\0'), 'utf8');
     for (const threads of [1, 2, 3]) assert.deepEqual([...(await statList(joined, null, paths.length, threads))], expected(), `${threads} threads`);
     const only = Uint8Array.from(paths, (_, k) => k % 2);
     assert.deepEqual([...(await statList(joined, only, paths.length, 2))], expected().map((v, j) => (only[j >> 1] ? v : 7)), 'what `only` leaves out stays as it was');
