@@ -208,9 +208,11 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
     opts.onPhase?.(name, now - t);
     t = now;
   };
-  // The helper stats the directories and Makefiles, then reads and checks the large arrays (postings,
-  // names), meanwhile this thread decodes the files and the exports, which come resolved as the full
-  // build left them. Then both stat the files, a chunk at a time, until none is left.
+  // This thread decodes the files and the exports, which come resolved as the full build left them,
+  // while the addon's threads stat the tree and read the large arrays (postings, names) and check
+  // their CRCs. Without the addon, a worker stats the directories and Makefiles, then reads and checks
+  // the large arrays; then both it and this thread stat the files, a chunk at a time, until none is
+  // left. A small cache: all of it here.
   const reader = new CacheReader(file, key);
   const threads = addon && AddonWarmStart.start(root, reader, addon, opts);
   const { header } = reader;
