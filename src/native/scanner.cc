@@ -2474,8 +2474,8 @@ napi_value ReadTree(napi_env env, napi_callback_info info) {
 // of a full build's postings, on one of libuv's threads while the main thread files the records and
 // resolves the exports. uses[k] is file k's (name, line, context) triples, or null; pStarts[k] its
 // first proxy's index. offsets (names + 1, zeros) gets each name's start; the posting arrays are
-// sized for every use. The caller keeps every array alive and untouched until done(error | undefined).
-struct Postings {
+// sized for every use. The caller keeps every array untouched until done(error | undefined).
+struct Postings : AsyncJob {
   std::vector<std::pair<const uint32_t *, size_t>> uses;
   const uint32_t *pStarts = nullptr;
   uint32_t *offsets = nullptr;
@@ -2484,12 +2484,16 @@ struct Postings {
   bool fileWide = false, lineWide = false;
   uint32_t *postCtx = nullptr;
   const char *bad = nullptr;
-  napi_async_work work = nullptr;
-  napi_ref done = nullptr;
+
+  void execute() override {
+    fill();
+    if (bad) error = bad;
+  }
+  void fill();
 };
 
-void executePostings(napi_env, void *data) {
-  Postings &p = *(Postings *)data;
+void Postings::fill() {
+  Postings &p = *this;
   // Counts, checked: a name past the offsets, a line too wide for postLine, more uses than room.
   for (const auto &[u, n] : p.uses) {
     for (size_t k = 0; k + 2 < n; k += 3) {
@@ -2530,29 +2534,13 @@ void executePostings(napi_env, void *data) {
   }
 }
 
-void completePostings(napi_env env, napi_status status, void *data) {
-  Postings *p = (Postings *)data;
-  napi_value cb, undefined, err;
-  napi_get_undefined(env, &undefined);
-  err = undefined;
-  if (status != napi_ok || p->bad) {
-    napi_value msg;
-    napi_create_string_utf8(env, p->bad ? p->bad : "cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, nullptr, msg, &err);
-  }
-  if (napi_get_reference_value(env, p->done, &cb) == napi_ok) napi_call_function(env, undefined, cb, 1, &err, nullptr);
-  napi_delete_reference(env, p->done);
-  napi_delete_async_work(env, p->work);
-  delete p;
-}
-
 napi_value FillPostings(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Postings *p = new Postings();
   auto fail = [&]() -> napi_value {
-    delete p;
+    p->release(env);
     napi_throw_type_error(env, nullptr, "fillPostings(uses, pStarts, offsets, postFile, postLine, postCtx, done)");
     return nullptr;
   };
@@ -2590,16 +2578,9 @@ napi_value FillPostings(napi_env env, napi_callback_info info) {
     if (!typed(env, e, &data, &n, &t) || t != napi_uint32_array) return fail();
     p->uses[f] = {(const uint32_t *)data, n};
   }
-  napi_value name;
-  if (napi_create_string_utf8(env, "kexports.fillPostings", NAPI_AUTO_LENGTH, &name) != napi_ok || napi_create_reference(env, argv[6], 1, &p->done) != napi_ok ||
-      napi_create_async_work(env, nullptr, name, executePostings, completePostings, p, &p->work) != napi_ok || napi_queue_async_work(env, p->work) != napi_ok) {
-    if (p->done) napi_delete_reference(env, p->done);
-    if (p->work) napi_delete_async_work(env, p->work);
-    delete p;
-    napi_throw_error(env, nullptr, "kexports native scanner: could not queue fillPostings");
-    return nullptr;
-  }
-  return nullptr;
+  for (size_t k = 0; k < 6; k++)
+    if (!p->hold(env, argv[k])) return fail();
+  return p->queue(env, argv[6], "kexports.fillPostings");
 }
 
 // checkRanges(offsets, postFile, postCtx, table, files, proxies, names): what cache.ts's
