@@ -214,8 +214,8 @@ class CachedFile implements IndexedFile {
  * Each export is a row of EXPORT_ROW int32s in `exportRows`, its strings (names, files, macros, types,
  * namespaces, #if paths) indices into the list of strings in the JSON of `exports`, -1 for none; the
  * few fields most exports lack are in that JSON's `rare`. (Rows as JSON tuples took 120-170 ms of a
- * linux warm start to parse and map, most of it collecting the tuples' garbage; 36,541 rows of ints,
- * 25-35 ms.)
+ * linux warm start to parse and map, much of it collecting the tuples' garbage; 36,541 rows of ints,
+ * 45-105 ms, most of which is making and collecting the exports themselves.)
  */
 const EXPORT_ROW = 16;
 const enum Col {
