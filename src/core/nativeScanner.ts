@@ -129,7 +129,7 @@ export function nativeAddon(): NativeAddon | undefined {
   }
   try {
     const addon = createRequire(file)(file) as Partial<NativeAddon>;
-    const missing = (['create', 'scan', 'scanParallel', 'release', 'internPacked', 'statPaths', 'readTree', 'fillPostings', 'checkRanges'] as const).filter((f) => typeof addon[f] !== 'function');
+    const missing = (['create', 'scan', 'scanParallel', 'release', 'internPacked', 'statPaths', 'statList', 'readChecked', 'readTree', 'fillPostings', 'checkRanges'] as const).filter((f) => typeof addon[f] !== 'function');
     if (missing.length) loadError = `${file} is older than this kexports (no ${missing.join(', ')}): npm run build`;
     else loaded = addon as NativeAddon;
   } catch (e) {
