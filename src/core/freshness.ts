@@ -64,11 +64,11 @@ export interface DirStaleness {
 }
 
 /**
- * The first part of staleFiles(): undefined when the tree itself is gone. `stats` are the directories'
- * and the cached Makefiles' stats when made elsewhere (the addon's statList()), in the list's order. A directory whose mtime moved
+ * The first part of staleFiles(): undefined when the tree itself is gone. A directory whose mtime moved
  * is listed again, and the directories new in it walked whole, with the tree's exclusions: a `git pull`
  * that adds a driver's directory adds its files. A directory that is gone needs nothing more: its
- * files fail their stat.
+ * files fail their stat. `stats` are the directories' and the cached Makefiles' stats when made
+ * elsewhere (the addon's statList()), in the list's order.
  */
 export function staleDirs(root: string, list: Omit<StatList, 'generation'>, native = true, exclude: readonly string[] = [], stats?: { dirs: Float64Array; makefiles: Float64Array }): DirStaleness | undefined {
   const dirStat = stats?.dirs ?? statPaths(root, list.dirs.map(([dir]) => dir), native);
@@ -92,7 +92,7 @@ export function staleDirs(root: string, list: Omit<StatList, 'generation'>, nati
   if (moved.length) {
     const known = new Set<string>();
     for (let k = 0; k < list.paths.length; k++) if (list.alive[k] === 1) known.add(list.paths[k]!);
-    const walked = walkTree(root, exclude, { from: moved, known: new Set(list.dirs.map(([dir]) => dir)) });
+    const walked = walkTree(root, exclude, { from: moved, known: new Set(list.dirs.map(([dir]) => dir)) }, native);
     for (const path of walked.sources) if (!known.has(path)) added.push(path);
     for (const [dir, mtime] of walked.dirs) if (!dirs.has(dir)) dirs.set(dir, mtime);
     const knownMakefiles = new Set(list.makefiles.map(([path]) => path));
