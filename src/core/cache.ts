@@ -334,13 +334,17 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] }
   };
 }
 
+/** The `filePaths` section's paths, as packFiles() joined them. */
+function filePaths(h: CacheHeader, bytes: Uint8Array): string[] {
+  return h.fileCount ? utf8(bytes).split('\0') : [];
+}
+
 function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): { files: IndexedFile[]; paths: string[] } {
   const eager = JSON.parse(utf8(arrays.get('detailsEager') as Uint8Array)) as EagerJson;
   const src: LazySource = { bytes: arrays.get('details') as Uint8Array, str: stringOf(eager.strings, 'details') };
   const at = arrays.get('detailAt') as Uint32Array;
   if (at.length !== h.fileCount + 1 || at[h.fileCount] !== src.bytes.length) throw new Error('detail offsets');
-  const pathBytes = arrays.get('filePaths') as Uint8Array;
-  const paths = h.fileCount ? utf8(pathBytes).split('\0') : [];
+  const paths = filePaths(h, arrays.get('filePaths') as Uint8Array);
   if (paths.length !== h.fileCount) throw new Error('file count mismatch');
   const size = arrays.get('fileSize')!;
   const mtime = arrays.get('fileMtime')!;
@@ -626,7 +630,7 @@ export class CacheFile {
       return this.read(a.at, a.bytes);
     };
     const f64 = (b: Buffer): Float64Array => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    const paths = h.fileCount ? arr('filePaths').toString('utf8').split('\0') : [];
+    const paths = filePaths(h, arr('filePaths'));
     const alive = new Uint8Array(arr('fileAlive'));
     const out: StatList = { generation: h.generation, dirs: h.dirs, makefiles: h.makefiles, paths, size: f64(arr('fileSize')), mtime: f64(arr('fileMtime')), alive };
     if (paths.length !== h.fileCount || out.size.length !== h.fileCount || out.mtime.length !== h.fileCount || alive.length !== h.fileCount) throw new Error('file arrays');
