@@ -1,5 +1,5 @@
 /** What every command starts from: the tree, its settings, its index. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { openIndex } from '../core/engine';
 import type { KernelIndex } from '../core/index';
@@ -33,6 +33,25 @@ export async function cacheWritesSettled(): Promise<void> {
   while (cacheWrites.length) await cacheWrites.shift();
 }
 
+/** Every index this run opened, to ask at exit whether its mapped cache was cut short under it. */
+const opened: KernelIndex[] = [];
+
+/**
+ * Says which mapped cache files another program cut short while this run read them, and removes
+ * them so that the next run rebuilds them: true when there was one (the answers may miss uses).
+ */
+export function reportCutShortCaches(io: Io): boolean {
+  let any = false;
+  for (const index of opened.splice(0)) {
+    const mapped = index.mappedCache;
+    if (!mapped?.cutShort()) continue;
+    any = true;
+    io.err(`kexports: the cache ${mapped.file} was cut short by another program while this ran: what is above may miss uses; the cache is removed, and the next run rebuilds it\n`);
+    rmSync(mapped.file, { force: true });
+  }
+  return any;
+}
+
 export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean): Promise<Context> {
   const treeArg = flag(args, '--tree');
   const found = findTreeRoot(resolve(io.cwd, treeArg ?? '.'));
@@ -54,6 +73,7 @@ export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean)
     maxFileBytes: maxBytes === undefined ? undefined : Number(maxBytes),
     log: (s) => io.err(`kexports: ${s}\n`),
   });
+  opened.push(index);
   const paths = takesPaths ? args.positionals.map((p) => toTreePath(root, io.cwd, p, !!treeArg)) : [];
   reportSkips(index, io);
   return { index, settings, root, paths, cacheDir };

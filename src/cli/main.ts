@@ -2,16 +2,19 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError } from './args';
 import { runCheck, runConsumers, runExports, usage, VERSION } from './commands';
-import { cacheWritesSettled, type Io } from './context';
+import { cacheWritesSettled, type Io, reportCutShortCaches } from './context';
 import { historyCommand } from './history';
 import { reviewCommand } from './review';
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
+  let code: number;
   try {
-    return await run(argv, io);
+    code = await run(argv, io);
   } finally {
     await cacheWritesSettled();
   }
+  // Answers from a cache cut short under this run are not to be trusted, nor passed in CI.
+  return reportCutShortCaches(io) && code >= 0 ? 2 : code;
 }
 
 async function run(argv: readonly string[], io: Io): Promise<number> {

@@ -650,8 +650,11 @@ export class CacheReader {
   /** Where the large arrays start: 8-byte aligned, as every array. */
   private readonly split: number;
   readonly size: number;
-  /** The large arrays' bytes; `starts` when a worker checked them all, `crcChecked` when the addon checked their CRCs. */
-  private rest?: { buffer: ArrayBuffer; starts?: Uint32Array; crcChecked?: boolean };
+  /**
+   * The large arrays' bytes, from file offset `at` on; `starts` when a worker checked them all,
+   * `crcChecked` when the addon checked their CRCs, `mapped` when the buffer maps the file.
+   */
+  private rest?: { buffer: ArrayBuffer; at: number; starts?: Uint32Array; crcChecked?: boolean; mapped?: boolean };
 
   constructor(
     readonly file: string,
@@ -685,30 +688,39 @@ export class CacheReader {
   readRest(): void {
     const fd = openSync(this.file, 'r');
     try {
-      this.rest = { buffer: readRange(fd, this.split, this.size - this.split) };
+      this.rest = { buffer: readRange(fd, this.split, this.size - this.split), at: this.split };
     } finally {
       closeSync(fd);
     }
   }
 
   /**
-   * Reads the large arrays and checks their CRCs on one of the addon's threads (readChecked()); the
-   * shapes and ranges are checked by large().
+   * The large arrays, mapped from the file (addon.mapFile()) unless `map` is false or the runtime
+   * refuses, else read; their CRCs are checked on one of the addon's threads (readChecked()), their
+   * shapes and ranges by large().
    */
-  readRestWith(addon: NativeAddon): Promise<void> {
-    const buffer = new ArrayBuffer(this.size - this.split);
+  readRestWith(addon: NativeAddon, map = true): Promise<void> {
+    const from = this.split - (this.split % MAP_ALIGN);
+    const mapped = map && this.size > from ? addon.mapFile(this.file, from, this.size - from) : undefined;
+    const at = mapped ? from : this.split;
+    const buffer = mapped ?? new ArrayBuffer(this.size - this.split);
     const sections = this.sections.slice(SMALL.length);
-    const triples = new Float64Array(sections.flatMap((a) => [a.at - this.split, a.bytes, a.crc]));
+    const triples = new Float64Array(sections.flatMap((a) => [a.at - at, a.bytes, a.crc]));
     return new Promise((resolve, reject) =>
-      addon.readChecked(this.file, this.split, triples, buffer, (e, bad) => {
+      addon.readChecked(mapped ? null : this.file, at, triples, buffer, (e, bad) => {
         if (e) reject(e);
         else if (bad >= 0) reject(new Error(`checksum mismatch in ${sections[bad]!.name}`));
         else {
-          this.rest = { buffer, crcChecked: true };
+          this.rest = { buffer, at, crcChecked: true, mapped: !!mapped };
           resolve();
         }
       }),
     );
+  }
+
+  /** Whether the large arrays map the cache file rather than a copy of it. */
+  get mapped(): boolean {
+    return !!this.rest?.mapped;
   }
 
   /** The files' paths (NUL-separated) and which are alive, for a stat pass before small() has decoded and checked them. */
@@ -720,7 +732,7 @@ export class CacheReader {
   /** Takes the large arrays, checked, and the names' starts from a worker's CacheFile.checkedRest() of the same file write (the caller compared generations). */
   adoptRest(buffer: ArrayBuffer, starts: Uint32Array): void {
     if (buffer.byteLength !== this.size - this.split) throw new Error('large arrays of another size');
-    this.rest = { buffer, starts };
+    this.rest = { buffer, at: this.split, starts };
   }
 
   /** The files (and their paths), the resolved exports and the proxies, with the small arrays' checksums and shapes checked. */
@@ -738,9 +750,12 @@ export class CacheReader {
   /** The postings and the name table, with their checksums, shapes and ranges checked here unless a worker did. */
   large(): { arrays: Map<string, Typed>; interner: InternerState } {
     if (!this.rest) throw new Error('the large arrays were not read');
-    return checkedLarge(this.header, this.rest.buffer, -this.split, this.sections.slice(SMALL.length), this.rest.starts, this.rest.crcChecked);
+    return checkedLarge(this.header, this.rest.buffer, -this.rest.at, this.sections.slice(SMALL.length), this.rest.starts, this.rest.crcChecked);
   }
 }
+
+/** Where a mapping of the large arrays starts: a multiple of every page size linux runs with. */
+const MAP_ALIGN = 1 << 16;
 
 /** `bytes` bytes of an open file from `at`, into a buffer of their own (to transfer between threads). */
 function readRange(fd: number, at: number, bytes: number): ArrayBuffer {

@@ -39,6 +39,8 @@ export interface OpenOptions extends IndexOptions {
   onCacheWriteStarted?: (settled: Promise<void>) => void;
   /** Changed files (and Makefiles) from which a warm start writes the cache again (default 200). */
   cacheRewriteMin?: number;
+  /** A warm start with the addon maps the cache's postings and names rather than reading them (default true). */
+  mapCache?: boolean;
 }
 
 /** Above this many changed files a full rebuild is cheaper than updating one file at a time. */
@@ -177,7 +179,7 @@ class AddonWarmStart {
     const { paths, alive } = reader.fileList();
     const { dirs, makefiles } = reader.header;
     const others = [...dirs.map(([dir]) => dir), ...makefiles.map(([path]) => path)];
-    return new AddonWarmStart(reader.readRestWith(addon), stat(paths, alive, alive.length, STAT_THREADS), stat(Buffer.from(others.join('\0'), 'utf8'), null, others.length, 1));
+    return new AddonWarmStart(reader.readRestWith(addon, opts.mapCache !== false), stat(paths, alive, alive.length, STAT_THREADS), stat(Buffer.from(others.join('\0'), 'utf8'), null, others.length, 1));
   }
 
   /** What changed on disk, once the threads are done (the large arrays read and checked too); undefined when the tree itself is gone. */
@@ -209,8 +211,8 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
     t = now;
   };
   // This thread decodes the files and the exports, which come resolved as the full build left them,
-  // while the addon's threads stat the tree and read the large arrays (postings, names) and check
-  // their CRCs. Without the addon, a worker stats the directories and Makefiles, then reads and checks
+  // while the addon's threads stat the tree and check the CRCs of the large arrays (postings, names),
+  // mapped from the file (or read, where the runtime refuses the mapping). Without the addon, a worker stats the directories and Makefiles, then reads and checks
   // the large arrays; then both it and this thread stat the files, a chunk at a time, until none is
   // left. A small cache: all of it here.
   const reader = new CacheReader(file, key);
@@ -243,7 +245,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
   const helped = reply && !reply.error && reply.generation === header.generation;
   if (threads) {
     stale = await threads.staleness(root, list, opts.exclude ?? []);
-    phase('stat files, read large arrays (addon threads, waited)');
+    phase(`stat files, ${reader.mapped ? 'map' : 'read'} large arrays (addon threads, waited)`);
   } else if (helped) {
     if (!reply.dirs) return undefined;
     if (reply.restError) throw new Error(reply.restError);
@@ -255,6 +257,10 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
     phase('read large arrays');
   }
   const large = reader.large();
+  if (addon && reader.mapped) {
+    const faults = addon.mappedFaults();
+    index.mappedCache = { file, cutShort: () => addon.mappedFaults() !== faults };
+  }
   index.adoptNames(new NameTable(new Interner(0, large.interner)));
   index.offsets = large.arrays.get('offsets') as Uint32Array;
   index.postFile = large.arrays.get('postFile') as Uint32Array | Uint16Array;

@@ -116,6 +116,12 @@ export interface IndexStats {
 type Overlay = Map<number, number[]>;
 
 export class KernelIndex {
+  /**
+   * Set when the postings and names map the cache file (a warm start with the addon): whether a read
+   * found that file cut short since, by another program. What the index answers from then on may miss
+   * uses; the cache is to be rebuilt.
+   */
+  mappedCache?: { file: string; cutShort(): boolean };
   /** The names the postings are numbered by; a warm start sets it once they are read (adoptNames). */
   private names: NameTable;
   files: IndexedFile[] = [];

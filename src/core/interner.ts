@@ -83,9 +83,11 @@ export class Interner {
   internBytes(buf: Uint8Array, start: number, end: number, hash: number): number {
     const len = end - start;
     let slot = hash & this.mask;
-    for (;;) {
+    for (let probes = 0; ; probes++) {
       const id = this.table[slot]!;
       if (id < 0) break;
+      // A table with no free slot: a mapped cache cut short under the index reads as zeros.
+      if (probes > this.mask) throw new Error('the name table is damaged');
       if (this.hashes[id] === hash && this.lens[id] === len) {
         const s = this.starts[id]!;
         let k = 0;
@@ -103,12 +105,13 @@ export class Interner {
     const hash = fnv1a(bytes, 0, bytes.length);
     const len = bytes.length;
     let slot = hash & this.mask;
-    for (;;) {
+    for (let probes = 0; probes <= this.mask; probes++) {
       const id = this.table[slot]!;
       if (id < 0) return -1;
       if (this.hashes[id] === hash && this.lens[id] === len && this.arena.compare(bytes, 0, len, this.starts[id]!, this.starts[id]! + len) === 0) return id;
       slot = (slot + 1) & this.mask;
     }
+    return -1;
   }
 
   /** Names [from, size) as one latin1 byte run plus their lengths, for sending to another thread. */

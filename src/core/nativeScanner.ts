@@ -72,9 +72,17 @@ export interface NativeAddon {
   /**
    * Reads into.byteLength bytes of `file` from `at` on one of libuv's threads, then checks the CRC-32
    * of each section, given as [start in `into`, bytes, crc] triples: done(error, the index of the first
-   * that differs, or -1).
+   * that differs, or -1). With file null, only the checks, of what `into` holds (a mapFile()).
    */
-  readChecked(file: string, at: number, sections: Float64Array, into: ArrayBuffer, done: (err: Error | undefined, bad: number) => void): void;
+  readChecked(file: string | null, at: number, sections: Float64Array, into: ArrayBuffer, done: (err: Error | undefined, bad: number) => void): void;
+  /**
+   * `bytes` bytes of `file` from `at` (a multiple of the page size) mapped copy-on-write, released
+   * with the ArrayBuffer; undefined where the runtime takes no outside memory (Electron) or the
+   * mapping fails. A read past the end of a file cut short meanwhile finds zeros, and is counted by
+   * mappedFaults(), where it would otherwise end the process with SIGBUS.
+   */
+  mapFile(file: string, at: number, bytes: number): ArrayBuffer | undefined;
+  mappedFaults(): number;
   /** cache.ts's validateRanges() on the cache's arrays: what is wrong, or null. */
   checkRanges(offsets: Uint32Array, postFile: Uint32Array | Uint16Array, postCtx: Uint32Array, table: Int32Array, files: number, proxies: number, names: number): string | null;
 }
@@ -129,7 +137,7 @@ export function nativeAddon(): NativeAddon | undefined {
   }
   try {
     const addon = createRequire(file)(file) as Partial<NativeAddon>;
-    const missing = (['create', 'scan', 'scanParallel', 'release', 'internPacked', 'statPaths', 'statList', 'readChecked', 'readTree', 'fillPostings', 'checkRanges'] as const).filter((f) => typeof addon[f] !== 'function');
+    const missing = (['create', 'scan', 'scanParallel', 'release', 'internPacked', 'statPaths', 'statList', 'readChecked', 'mapFile', 'mappedFaults', 'readTree', 'fillPostings', 'checkRanges'] as const).filter((f) => typeof addon[f] !== 'function');
     if (missing.length) loadError = `${file} is older than this kexports (no ${missing.join(', ')}): npm run build`;
     else loaded = addon as NativeAddon;
   } catch (e) {

@@ -2,7 +2,7 @@
  * The language server's state and the binding of one handler per capability. Conversions live in
  * render.ts; the engine in src/core.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -86,6 +86,8 @@ export class KexportsServer {
   /** Per path: the export names last asked about, and when. */
   private historyAsked = new Map<string, { names: string; at: number }>();
   private historyErrors = new Map<string, string>();
+  /** The index whose mapped cache was last found cut short. */
+  private cutShortSeen: KernelIndex | undefined;
 
   constructor(private readonly conn: Connection) {}
 
@@ -135,7 +137,22 @@ export class KexportsServer {
     } catch (e) {
       this.conn.console.error(`kexports: ${(e as Error).stack ?? String(e)}`);
       return undefined;
+    } finally {
+      this.checkMappedCache();
     }
+  }
+
+  /** A mapped cache cut short under the index by another program: said once, removed, and the tree indexed again. */
+  private checkMappedCache(): void {
+    const index = this.index;
+    const mapped = index?.mappedCache;
+    if (!mapped?.cutShort() || this.cutShortSeen === index) return;
+    this.cutShortSeen = index;
+    const msg = `the cache ${mapped.file} was cut short by another program while in use: answers may miss uses until the tree is indexed again, which starts now`;
+    this.conn.console.warn(`kexports: ${msg}`);
+    this.conn.window.showWarningMessage(`Kernel Exports: ${msg}`);
+    rmSync(mapped.file, { force: true });
+    void this.startIndexing('settings');
   }
 
   private initialize(p: InitializeParams): InitializeResult {

@@ -8,6 +8,7 @@ import { crc32, crc32Portable } from '../../src/core/crc32';
 import { openIndex } from '../../src/core/engine';
 import { checkExports, defaultGplOnlyPaths } from '../../src/core/findings';
 import { buildIndex, type IndexedFile, type KernelIndex } from '../../src/core/index';
+import { nativeAddon } from '../../src/core/nativeScanner';
 import { copySampleTree, sampleTree, tempDir, workerPath, writeTree } from '../helpers';
 
 const opts = { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true };
@@ -21,12 +22,15 @@ const statWays = [
   // Two files per claim: the worker and the main thread both stat some of the sample tree's.
   ['in a worker thread', { workerScript: workerPath, statWorkerMinBytes: 0, statChunk: 2, native: false }],
   ["on the addon's threads", { statWorkerMinBytes: 0 }],
+  // Where the runtime takes no mapped memory (Electron).
+  ["on the addon's threads, the large arrays read", { statWorkerMinBytes: 0, mapCache: false }],
 ] as const;
 
 const warmPhases: Record<(typeof statWays)[number][0], string[]> = {
   'on the main thread': ['files and exports', 'read large arrays', 'check postings and names', 'stat tree', 'refresh'],
   'in a worker thread': ['files and exports', 'stat files (with the worker)', 'large arrays, stat files (worker, waited)', 'names', 'refresh'],
-  "on the addon's threads": ['files and exports', 'stat files, read large arrays (addon threads, waited)', 'check postings and names', 'refresh'],
+  "on the addon's threads": ['files and exports', 'stat files, map large arrays (addon threads, waited)', 'check postings and names', 'refresh'],
+  "on the addon's threads, the large arrays read": ['files and exports', 'stat files, read large arrays (addon threads, waited)', 'check postings and names', 'refresh'],
 };
 
 function findings(index: KernelIndex, path: string): string[] {
@@ -365,4 +369,24 @@ describe('the cache', () => {
       });
     }
   }
+
+  it('goes on answering, and knows it, when another program cuts short the cache file it maps', { skip: nativeAddon() ? false : 'no addon' }, async () => {
+    const cacheDir = tempDir();
+    const good = await openIndex(sampleTree, { cacheDir });
+    const index = await openIndex(sampleTree, { cacheDir, statWorkerMinBytes: 0 });
+    const mapped = index.mappedCache;
+    assert.ok(mapped, 'the warm start mapped the large arrays');
+    assert.equal(mapped.file, join(cacheDir, readdirSync(cacheDir)[0]!));
+    assert.equal(mapped.cutShort(), false);
+    assert.deepEqual(findings(index, ''), findings(good, ''));
+    truncateSync(mapped.file, 0);
+    // Zeros where the postings and names were: no SIGBUS, no endless probe of a table without a free slot.
+    const after = findings(index, '');
+    assert.ok(after.length > 0);
+    assert.equal(index.consumers(index.exportsNamed('hmm_range_fault')[0]!).length, 0);
+    assert.throws(() => index.updateFile('drivers/new.c', Buffer.from('int f(void) { return brand_new_name(); }\n')), /the name table is damaged/);
+    assert.equal(mapped.cutShort(), true);
+    const unmapped = await openIndex(sampleTree, { cacheDir, statWorkerMinBytes: 0, mapCache: false, log: () => {} });
+    assert.equal(unmapped.mappedCache, undefined);
+  });
 });

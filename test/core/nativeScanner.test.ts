@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { validateRanges } from '../../src/core/cache';
@@ -17,7 +18,7 @@ import { Interner } from '../../src/core/interner';
 import { nativeAddon, nativeLoadError, NativeScanner, scanParallel } from '../../src/core/nativeScanner';
 import { IdMap, NameTable, scanFiles } from '../../src/core/scanPool';
 import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scanFile';
-import { copySampleTree, sampleTree, tempDir, workerPath, writeTree } from '../helpers';
+import { copySampleTree, repoRoot, sampleTree, tempDir, workerPath, writeTree } from '../helpers';
 
 const addon = process.env.KEXPORTS_SCANNER === 'js' ? undefined : nativeAddon();
 
@@ -274,11 +275,53 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     const sections = [0, 8, crc32(part.subarray(0, 8)), 8, 3992, crc32(part.subarray(8))];
     assert.equal(await read(join(root, 'cache.idx'), 1000, into, sections), -1);
     assert.deepEqual(Buffer.from(into), part);
+    const check = (sections: number[]): Promise<number> => new Promise((settle, reject) => addon!.readChecked(null, 1000, new Float64Array(sections), into, (e, bad) => (e ? reject(e) : settle(bad))));
+    assert.equal(await check(sections), -1, 'without a file: the checks of what the buffer holds (a mapping)');
     sections[5] ^= 1;
+    assert.equal(await check(sections), 1);
     assert.equal(await read(join(root, 'cache.idx'), 1000, into, sections), 1, 'the second section');
     assert.equal(await read(join(root, 'cache.idx'), 1000, into, [0, 4001, 0]), 0, 'a section past the buffer fails, never reads past it');
     await assert.rejects(read(join(root, 'cache.idx'), 1001, new ArrayBuffer(4000), []), /^Error: truncated$/);
     await assert.rejects(read(join(root, 'gone.idx'), 0, into, []), /gone\.idx: No such file or directory/);
+  });
+
+  it('maps a file copy-on-write, and reads zeros, counted, past the end of a file cut short under the mapping instead of ending the process', () => {
+    const dir = tempDir();
+    const script = join(dir, 'map.js');
+    const file = join(dir, 'cache.idx');
+    // In a process of its own: a SIGBUS that got through would end it, not the test run.
+    writeFileSync(
+      script,
+      `const fs = require('node:fs');
+const addon = require(process.argv[2]);
+const file = process.argv[3];
+const bytes = Buffer.alloc(4 << 16);
+for (let i = 0; i < bytes.length; i++) bytes[i] = (i % 251) + 1;
+fs.writeFileSync(file, bytes);
+const unaligned = addon.mapFile(file, 100, 1000);
+const pastEnd = addon.mapFile(file, 1 << 16, 4 << 16);
+const view = new Uint8Array(addon.mapFile(file, 1 << 16, 3 << 16));
+const before = [view[0], view[(2 << 16) + 5], view[(3 << 16) - 1]];
+view[1] = 0;
+const faults = addon.mappedFaults();
+fs.truncateSync(file, 2 << 16);
+const after = [view[0], view[(2 << 16) + 5], view[(3 << 16) - 1]];
+console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEnd === undefined, before, after, faults: addon.mappedFaults() - faults, written: view[1], onDisk: fs.readFileSync(file)[(1 << 16) + 1] }));
+`,
+    );
+    const run = spawnSync(process.execPath, [script, join(repoRoot, 'dist/kexports-scanner.node'), file], { encoding: 'utf8' });
+    assert.equal(run.signal, null, run.stderr);
+    assert.equal(run.status, 0, run.stderr);
+    const byte = (at: number) => (at % 251) + 1;
+    assert.deepEqual(JSON.parse(run.stdout), {
+      unaligned: true,
+      pastEnd: true,
+      before: [byte(1 << 16), byte((3 << 16) + 5), byte((4 << 16) - 1)],
+      after: [byte(1 << 16), 0, 0],
+      faults: 2,
+      written: 0,
+      onDisk: byte((1 << 16) + 1),
+    });
   });
 
   it('walks a tree as walk.ts does: the same files, Makefiles, directories, links and unreadable directories', () => {
