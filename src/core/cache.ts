@@ -654,7 +654,7 @@ export class CacheReader {
    * The large arrays' bytes, from file offset `at` on; `starts` when a worker checked them all,
    * `crcChecked` when the addon checked their CRCs, `mapped` when the buffer maps the file.
    */
-  private rest?: { buffer: ArrayBuffer; at: number; starts?: Uint32Array; crcChecked?: boolean; mapped?: boolean };
+  private rest?: { buffer: ArrayBuffer; at: number; starts?: Uint32Array; crcChecked?: boolean; rangesChecked?: boolean; mapped?: boolean };
 
   constructor(
     readonly file: string,
@@ -696,8 +696,8 @@ export class CacheReader {
 
   /**
    * The large arrays, mapped from the file (addon.mapFile()) unless `map` is false or the runtime
-   * refuses, else read; their CRCs are checked on one of the addon's threads (readChecked()), their
-   * shapes and ranges by large().
+   * refuses, else read; their CRCs and then the postings' and name slots' ranges are checked on one
+   * of the addon's threads (readChecked()), their shapes by large().
    */
   readRestWith(addon: NativeAddon, map = true): Promise<void> {
     const from = this.split - (this.split % MAP_ALIGN);
@@ -706,15 +706,29 @@ export class CacheReader {
     const buffer = mapped ?? new ArrayBuffer(this.size - this.split);
     const sections = this.sections.slice(SMALL.length);
     const triples = new Float64Array(sections.flatMap((a) => [a.at - at, a.bytes, a.crc]));
+    const range = (name: string): number[] => {
+      const a = sections.find((x) => x.name === name)!;
+      return [a.at - at, a.bytes];
+    };
+    const h = this.header;
+    const file16 = sections.find((x) => x.name === 'postFile')!.kind === 'u16' ? 1 : 0;
+    const ranges = new Float64Array([...range('offsets'), ...range('postFile'), ...range('postCtx'), ...range('internTable'), file16, h.fileCount, h.proxyCount, h.names]);
     return new Promise((resolve, reject) =>
-      addon.readChecked(mapped ? null : this.file, at, triples, buffer, (e, bad) => {
-        if (e) reject(e);
-        else if (bad >= 0) reject(new Error(`checksum mismatch in ${sections[bad]!.name}`));
-        else {
-          this.rest = { buffer, at, crcChecked: true, mapped: !!mapped };
-          resolve();
-        }
-      }),
+      addon.readChecked(
+        mapped ? null : this.file,
+        at,
+        triples,
+        buffer,
+        (e, bad) => {
+          if (e) reject(e);
+          else if (bad >= 0) reject(new Error(`checksum mismatch in ${sections[bad]!.name}`));
+          else {
+            this.rest = { buffer, at, crcChecked: true, rangesChecked: true, mapped: !!mapped };
+            resolve();
+          }
+        },
+        ranges,
+      ),
     );
   }
 
@@ -750,7 +764,7 @@ export class CacheReader {
   /** The postings and the name table, with their checksums, shapes and ranges checked here unless a worker did. */
   large(): { arrays: Map<string, Typed>; interner: InternerState } {
     if (!this.rest) throw new Error('the large arrays were not read');
-    return checkedLarge(this.header, this.rest.buffer, -this.rest.at, this.sections.slice(SMALL.length), this.rest.starts, this.rest.crcChecked);
+    return checkedLarge(this.header, this.rest.buffer, -this.rest.at, this.sections.slice(SMALL.length), this.rest.starts, this.rest.crcChecked, this.rest.rangesChecked);
   }
 }
 
@@ -765,12 +779,12 @@ function readRange(fd: number, at: number, bytes: number): ArrayBuffer {
 }
 
 /** Views on the large arrays; checked unless the names' starts come from a worker that checked them (CRCs not again when the addon checked them). */
-function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], checkedStarts?: Uint32Array, crcChecked = false): { arrays: Map<string, Typed>; interner: InternerState } {
+function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], checkedStarts?: Uint32Array, crcChecked = false, rangesChecked = false): { arrays: Map<string, Typed>; interner: InternerState } {
   const arrays = viewsOf(buffer, base, sections, !checkedStarts && !crcChecked);
   const interner = internerOf(h, arrays, checkedStarts);
   if (!checkedStarts) {
     validateShape(h, arrays, interner);
-    validateRanges(h, arrays, interner);
+    if (!rangesChecked) validateRanges(h, arrays, interner);
   }
   return { arrays, interner };
 }

@@ -72,9 +72,12 @@ export interface NativeAddon {
   /**
    * Reads into.byteLength bytes of `file` from `at` on one of libuv's threads, then checks the CRC-32
    * of each section, given as [start in `into`, bytes, crc] triples: done(error, the index of the first
-   * that differs, or -1). With file null, only the checks, of what `into` holds (a mapFile()).
+   * that differs, or -1). With file null, only the checks, of what `into` holds (a mapFile()). With
+   * `ranges`, then checkRanges() too: [start, bytes] in `into` of offsets, postFile, postCtx and the
+   * name table, 1 when postFile is 16-bit, and the counts of files, proxies and names; what is out of
+   * range fails the job, as its message.
    */
-  readChecked(file: string | null, at: number, sections: Float64Array, into: ArrayBuffer, done: (err: Error | undefined, bad: number) => void): void;
+  readChecked(file: string | null, at: number, sections: Float64Array, into: ArrayBuffer, done: (err: Error | undefined, bad: number) => void, ranges?: Float64Array): void;
   /**
    * `bytes` bytes of `file` from `at` (a multiple of the page size) mapped copy-on-write, released
    * with the ArrayBuffer; undefined where the runtime takes no outside memory (Electron) or the

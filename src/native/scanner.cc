@@ -2318,13 +2318,31 @@ uint32_t crc32Of(const uint8_t *p, size_t n) {
   return ~c;
 }
 
+// What is out of range in a cache's postings and name slots, or nullptr: cache.ts's validateRanges().
+const char *rangeProblem(const uint32_t *o, size_t nOff, const void *file, bool file16, size_t nFile, const uint32_t *c, const int32_t *t, size_t nTable, double files,
+                         double proxies, double names) {
+  for (size_t k = 1; k < nOff; k++)
+    if (o[k] < o[k - 1]) return "offsets not sorted";
+  for (size_t k = 0; k < nFile; k++) {
+    double f = file16 ? ((const uint16_t *)file)[k] : ((const uint32_t *)file)[k];
+    if (f >= files || ((double)c[k] > proxies && c[k] != 0xffffffffu)) return "posting out of range";
+  }
+  for (size_t k = 0; k < nTable; k++)
+    if ((double)t[k] >= names) return "name table out of range";
+  return nullptr;
+}
+
 // readChecked(file, at, sections, into, done): reads into.byteLength bytes of `file` from `at` into the
 // ArrayBuffer `into` on one of libuv's threads, then checks each section, [start within into, bytes,
 // CRC-32] triples in a Float64Array; done(error, index of the first section whose CRC differs or -1).
-// With file null, `into` holds the bytes already (mapFile()): only the checks.
+// With file null, `into` holds the bytes already (mapFile()): only the checks. With `ranges`, then
+// rangeProblem() of the postings and name slots, so that the main thread need not: [start, bytes] in
+// `into` of offsets, postFile, postCtx and the name table, whether postFile is 16-bit, and the counts
+// of files, proxies and names; what is wrong fails the job, as its message.
 struct ReadChecked : AsyncJob {
   std::string file;
   bool checkOnly = false;
+  std::vector<double> ranges;
   double at = 0;
   uint8_t *into = nullptr;
   size_t bytes = 0;
@@ -2341,6 +2359,28 @@ struct ReadChecked : AsyncJob {
         return;
       }
     }
+    if (ranges.size() == 12) checkRanges();
+  }
+  void checkRanges() {
+    const uint8_t *part[4];
+    size_t n[4];
+    bool file16 = ranges[8] != 0;
+    size_t align[4] = {4, file16 ? 2u : 4u, 4, 4};
+    for (int k = 0; k < 4; k++) {
+      size_t start = (size_t)ranges[2 * k], len = (size_t)ranges[2 * k + 1];
+      if (start > bytes || len > bytes - start || start % align[k] || len % align[k]) {
+        error = "range checks: arrays past the buffer";
+        return;
+      }
+      part[k] = into + start;
+      n[k] = len / align[k];
+    }
+    if (n[2] != n[1]) {
+      error = "postings arrays";
+      return;
+    }
+    const char *bad = rangeProblem((const uint32_t *)part[0], n[0], part[1], file16, n[1], (const uint32_t *)part[2], (const int32_t *)part[3], n[3], ranges[9], ranges[10], ranges[11]);
+    if (bad) error = bad;
   }
   void read() {
     int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -2368,8 +2408,8 @@ struct ReadChecked : AsyncJob {
 };
 
 napi_value ReadCheckedAsync(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   ReadChecked *job = new ReadChecked();
   double *sec = nullptr;
@@ -2378,13 +2418,20 @@ napi_value ReadCheckedAsync(napi_env env, napi_callback_info info) {
   bool isAb = false;
   void *data = nullptr;
   napi_valuetype tFile = napi_undefined;
-  job->checkOnly = argc == 5 && napi_typeof(env, argv[0], &tFile) == napi_ok && tFile == napi_null;
-  bool ok = argc == 5 && (job->checkOnly || getString(env, argv[0], job->file, true)) && napi_get_value_double(env, argv[1], &job->at) == napi_ok &&
+  job->checkOnly = argc >= 5 && napi_typeof(env, argv[0], &tFile) == napi_ok && tFile == napi_null;
+  double *rng = nullptr;
+  size_t nRng = 0;
+  napi_typedarray_type tRng;
+  napi_valuetype tLast = napi_undefined;
+  bool rangesOk = argc < 6 || (napi_typeof(env, argv[5], &tLast) == napi_ok && tLast == napi_undefined) ||
+                  (typed(env, argv[5], (void **)&rng, &nRng, &tRng) && tRng == napi_float64_array && nRng == 12);
+  if (rng) job->ranges.assign(rng, rng + nRng);
+  bool ok = argc >= 5 && rangesOk && (job->checkOnly || getString(env, argv[0], job->file, true)) && napi_get_value_double(env, argv[1], &job->at) == napi_ok &&
             typed(env, argv[2], (void **)&sec, &nSec, &tSec) && tSec == napi_float64_array && napi_is_arraybuffer(env, argv[3], &isAb) == napi_ok && isAb &&
             napi_get_arraybuffer_info(env, argv[3], &data, &job->bytes) == napi_ok && job->hold(env, argv[3]);
   if (!ok) {
     job->release(env);
-    napi_throw_type_error(env, nullptr, "readChecked(file or null, at, Float64Array of [start, bytes, crc] per section, ArrayBuffer, done)");
+    napi_throw_type_error(env, nullptr, "readChecked(file or null, at, Float64Array of [start, bytes, crc] per section, ArrayBuffer, done, ranges?)");
     return nullptr;
   }
   job->into = (uint8_t *)data;
@@ -2616,18 +2663,7 @@ napi_value CheckRanges(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, "checkRanges(offsets, postFile, postCtx, table, files, proxies, names)");
     return nullptr;
   }
-  const char *bad = nullptr;
-  const uint32_t *o = (const uint32_t *)off;
-  for (size_t k = 1; k < nOff && !bad; k++)
-    if (o[k] < o[k - 1]) bad = "offsets not sorted";
-  const uint32_t *c = (const uint32_t *)ctx;
-  for (size_t k = 0; k < nFile && !bad; k++) {
-    double f = tFile == napi_uint16_array ? ((const uint16_t *)file)[k] : ((const uint32_t *)file)[k];
-    if (f >= files || ((double)c[k] > proxies && c[k] != 0xffffffffu)) bad = "posting out of range";
-  }
-  const int32_t *t = (const int32_t *)table;
-  for (size_t k = 0; k < nTable && !bad; k++)
-    if ((double)t[k] >= names) bad = "name table out of range";
+  const char *bad = rangeProblem((const uint32_t *)off, nOff, file, tFile == napi_uint16_array, nFile, (const uint32_t *)ctx, (const int32_t *)table, nTable, files, proxies, names);
   napi_value out;
   if (bad) CHECK(napi_create_string_utf8(env, bad, NAPI_AUTO_LENGTH, &out));
   else CHECK(napi_get_null(env, &out));

@@ -349,6 +349,32 @@ describe('the cache', () => {
       b[at + 8 + 3]! ^= 0x20;
       writeFileSync(f, b);
     }],
+    ['out-of-range', (f: string) => {
+      // A posting's file past the file list, under checksums that match: only the range checks see it.
+      const b = readFileSync(f);
+      const hlen = b.readUInt32LE(20);
+      const header = JSON.parse(b.toString('utf8', 24, 24 + hlen)) as { arrays: { name: string; kind: string; length: number; crc: number }[] };
+      const width: Record<string, number> = { u8: 1, u16: 2, u32: 4, i32: 4, f64: 8 };
+      let at = 24 + hlen;
+      for (const a of header.arrays) {
+        at += (8 - (at % 8)) % 8;
+        const bytes = a.length * width[a.kind]!;
+        // A file number past the list whose CRC has as many digits as the old one: the header keeps its length, and the arrays their places.
+        for (let v = 0xffff; a.name === 'postFile'; v--) {
+          b.writeUInt16LE(v, at);
+          const crc = crc32(b.subarray(at, at + bytes));
+          if (String(crc).length !== String(a.crc).length) continue;
+          a.crc = crc;
+          break;
+        }
+        at += bytes;
+      }
+      const text = Buffer.from(JSON.stringify(header), 'utf8');
+      assert.equal(text.length, hlen);
+      b.writeUInt32LE(crc32(text), 16);
+      text.copy(b, 24);
+      writeFileSync(f, b);
+    }],
   ] as const) {
     for (const [how, checkOpts] of statWays) {
       it(`rebuilds a ${name} cache and says so (the stat pass ${how})`, async () => {
@@ -362,6 +388,7 @@ describe('the cache', () => {
         assert.match(logs[0]!, /^cache .*\.idx is unusable \(.+\); rebuilding it$/);
         if (name === 'bit-flipped') assert.match(logs[0]!, /\(checksum mismatch in internArena\)/);
         if (name === 'file-list-damaged') assert.match(logs[0]!, /\(checksum mismatch in filePaths\)/);
+        if (name === 'out-of-range') assert.match(logs[0]!, /\(posting out of range\)/);
         assert.deepEqual(findings(index, ''), findings(good, ''));
         const again: string[] = [];
         await openIndex(sampleTree, { cacheDir, log: (m) => again.push(m) });

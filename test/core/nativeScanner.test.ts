@@ -283,6 +283,16 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     assert.equal(await read(join(root, 'cache.idx'), 1000, into, [0, 4001, 0]), 0, 'a section past the buffer fails, never reads past it');
     await assert.rejects(read(join(root, 'cache.idx'), 1001, new ArrayBuffer(4000), []), /^Error: truncated$/);
     await assert.rejects(read(join(root, 'gone.idx'), 0, into, []), /gone\.idx: No such file or directory/);
+
+    // Then the ranges, as checkRanges(): offsets [0, 1], postFile [0] (32-bit), postCtx [0], name slots [-1, 0].
+    const arrays = new Uint32Array([0, 1, 0, 0, 0xffffffff, 0]);
+    const ranges = (files: number, names: number, tableBytes = 8) => new Float64Array([0, 8, 8, 4, 12, 4, 16, tableBytes, 0, files, 0, names]);
+    const checked = (r: Float64Array): Promise<number> =>
+      new Promise((settle, reject) => addon!.readChecked(null, 0, new Float64Array([0, 24, crc32(new Uint8Array(arrays.buffer))]), arrays.buffer, (e, bad) => (e ? reject(e) : settle(bad)), r));
+    assert.equal(await checked(ranges(1, 1)), -1);
+    await assert.rejects(checked(ranges(0, 1)), /^Error: posting out of range$/);
+    await assert.rejects(checked(ranges(1, 0)), /^Error: name table out of range$/);
+    await assert.rejects(checked(ranges(1, 1, 16)), /^Error: range checks: arrays past the buffer$/);
   });
 
   it('maps a file copy-on-write, and reads zeros, counted, past the end of a file cut short under the mapping instead of ending the process', () => {
