@@ -211,10 +211,10 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
     t = now;
   };
   // This thread decodes the files and the exports, which come resolved as the full build left them,
-  // while the addon's threads stat the tree and check the CRCs of the large arrays (postings, names),
-  // mapped from the file (or read, where the runtime refuses the mapping). Without the addon, a worker stats the directories and Makefiles, then reads and checks
-  // the large arrays; then both it and this thread stat the files, a chunk at a time, until none is
-  // left. A small cache: all of it here.
+  // while the addon's threads stat the tree and check the large arrays (postings, names), mapped from
+  // the file (or read, where the runtime refuses the mapping). Without the addon, a worker stats the
+  // directories and Makefiles, then reads and checks the large arrays; then both it and this thread
+  // stat the files, a chunk at a time, until none is left. A small cache: all of it here.
   const reader = new CacheReader(file, key);
   const threads = addon && AddonWarmStart.start(root, reader, addon, opts);
   const { header } = reader;

@@ -151,7 +151,12 @@ export class KexportsServer {
     const msg = `the cache ${mapped.file} was cut short by another program while in use: answers may miss uses until the tree is indexed again, which starts now`;
     this.conn.console.warn(`kexports: ${msg}`);
     this.conn.window.showWarningMessage(`Kernel Exports: ${msg}`);
-    rmSync(mapped.file, { force: true });
+    try {
+      rmSync(mapped.file, { force: true });
+    } catch (e) {
+      // Indexed again all the same: the next start finds the file damaged and rebuilds it.
+      this.conn.console.warn(`kexports: could not remove ${mapped.file}: ${(e as Error).message}`);
+    }
     void this.startIndexing('settings');
   }
 
