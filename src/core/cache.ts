@@ -652,9 +652,9 @@ export class CacheReader {
   readonly size: number;
   /**
    * The large arrays' bytes, from file offset `at` on; `starts` when a worker checked them all,
-   * `crcChecked` when the addon checked their CRCs, `mapped` when the buffer maps the file.
+   * `addonChecked` when the addon checked their CRCs and ranges, `mapped` when the buffer maps the file.
    */
-  private rest?: { buffer: ArrayBuffer; at: number; starts?: Uint32Array; crcChecked?: boolean; rangesChecked?: boolean; mapped?: boolean };
+  private rest?: { buffer: ArrayBuffer; at: number; starts?: Uint32Array; addonChecked?: boolean; mapped?: boolean };
 
   constructor(
     readonly file: string,
@@ -723,7 +723,7 @@ export class CacheReader {
           if (e) reject(e);
           else if (bad >= 0) reject(new Error(`checksum mismatch in ${sections[bad]!.name}`));
           else {
-            this.rest = { buffer, at, crcChecked: true, rangesChecked: true, mapped: !!mapped };
+            this.rest = { buffer, at, addonChecked: true, mapped: !!mapped };
             resolve();
           }
         },
@@ -764,7 +764,7 @@ export class CacheReader {
   /** The postings and the name table, with their checksums, shapes and ranges checked here unless a worker did. */
   large(): { arrays: Map<string, Typed>; interner: InternerState } {
     if (!this.rest) throw new Error('the large arrays were not read');
-    return checkedLarge(this.header, this.rest.buffer, -this.rest.at, this.sections.slice(SMALL.length), this.rest.starts, this.rest.crcChecked, this.rest.rangesChecked);
+    return checkedLarge(this.header, this.rest.buffer, -this.rest.at, this.sections.slice(SMALL.length), this.rest.starts, this.rest.addonChecked);
   }
 }
 
@@ -778,13 +778,16 @@ function readRange(fd: number, at: number, bytes: number): ArrayBuffer {
   return buffer;
 }
 
-/** Views on the large arrays; checked unless the names' starts come from a worker that checked them (CRCs not again when the addon checked them). */
-function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], checkedStarts?: Uint32Array, crcChecked = false, rangesChecked = false): { arrays: Map<string, Typed>; interner: InternerState } {
-  const arrays = viewsOf(buffer, base, sections, !checkedStarts && !crcChecked);
+/**
+ * Views on the large arrays; checked unless the names' starts come from a worker that checked them
+ * all. After the addon's readChecked() (addonChecked), only their shapes: it checked the CRCs and ranges.
+ */
+function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], checkedStarts?: Uint32Array, addonChecked = false): { arrays: Map<string, Typed>; interner: InternerState } {
+  const arrays = viewsOf(buffer, base, sections, !checkedStarts && !addonChecked);
   const interner = internerOf(h, arrays, checkedStarts);
   if (!checkedStarts) {
     validateShape(h, arrays, interner);
-    if (!rangesChecked) validateRanges(h, arrays, interner);
+    if (!addonChecked) validateRanges(h, arrays, interner);
   }
   return { arrays, interner };
 }
