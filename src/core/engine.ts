@@ -150,14 +150,15 @@ class WarmStartWorker {
   }
 }
 
-/** Threads of the addon's stat pass: beside the main thread and the large arrays' read, one on two cores. */
+/** Threads of the addon's stat pass: beside the main thread and the large arrays' checks, one on two cores. */
 const STAT_THREADS = Math.max(1, Math.min(2, availableParallelism() - 1));
 
 /**
  * A warm start's helpers on the addon's threads, started once the cache's small arrays are read: one
- * of libuv's threads reads the large arrays and checks their CRCs, STAT_THREADS stat the files and one the
- * directories and Makefiles, while the main thread decodes the rest. No worker thread to start, and no
- * stat pass left to the main thread.
+ * of libuv's threads checks the large arrays' CRCs and ranges (mapped, or read where the runtime
+ * refuses the mapping: CacheReader.readRestWith()), STAT_THREADS stat the files and one the
+ * directories and Makefiles, while the main thread decodes the rest. No worker thread to start, and
+ * no stat pass left to the main thread.
  */
 class AddonWarmStart {
   private constructor(
@@ -182,7 +183,7 @@ class AddonWarmStart {
     return new AddonWarmStart(reader.readRestWith(addon, opts.mapCache !== false), stat(paths, alive, alive.length, STAT_THREADS), stat(Buffer.from(others.join('\0'), 'utf8'), null, others.length, 1));
   }
 
-  /** What changed on disk, once the threads are done (the large arrays read and checked too); undefined when the tree itself is gone. */
+  /** What changed on disk, once the threads are done (the large arrays checked too); undefined when the tree itself is gone. */
   async staleness(root: string, list: Omit<StatList, 'generation'>, exclude: readonly string[]): Promise<Staleness | undefined> {
     const [, files, others] = await Promise.all([this.rest, this.files, this.dirs]);
     const n = list.dirs.length * 2;
