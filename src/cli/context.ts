@@ -46,12 +46,14 @@ export function reportCutShortCaches(io: Io): boolean {
     const mapped = index.mappedCache;
     if (!mapped?.cutShort()) continue;
     any = true;
+    let then: string;
     try {
       rmSync(mapped.file, { force: true });
-      io.err(`kexports: the cache ${mapped.file} was cut short by another program while this ran: what is above may miss uses; the cache is removed, and the next run rebuilds it\n`);
+      then = 'the cache is removed, and the next run rebuilds it';
     } catch (e) {
-      io.err(`kexports: the cache ${mapped.file} was cut short by another program while this ran: what is above may miss uses; it could not be removed (${(e as Error).message}), and the next run finds it damaged and rebuilds it\n`);
+      then = `it could not be removed (${(e as Error).message}), and the next run finds it damaged and rebuilds it`;
     }
+    io.err(`kexports: the cache ${mapped.file} was cut short by another program while this ran: what is above may miss uses; ${then}\n`);
   }
   return any;
 }
