@@ -160,54 +160,111 @@ function decodeLazy(src: LazySource, start: number, end: number, path: string): 
   return d;
 }
 
-/** A file record of a warm start whose exports, definitions, imports and local macros are decoded when first asked for. */
+/** The per-file arrays of a warm start's cache, which its file records read and write in place. */
+interface FileColumns {
+  size: Float64Array;
+  mtime: Float64Array;
+  lines: Uint32Array;
+  alive: Uint8Array;
+  proxyStart: Uint32Array;
+  proxyCount: Uint32Array;
+  /** Each file's details in `src`: from at[k] to at[k + 1], none when they are equal. */
+  at: Uint32Array;
+  src: LazySource;
+}
+
+/**
+ * A file record of a warm start: its path and its place in the cache's per-file arrays, whose values
+ * it reads and writes there. Its exports, definitions, imports and local macros are decoded when
+ * first asked for. (Records of eleven fields each took 9 MB of a linux warm start's heap, which the
+ * garbage collector copied twice; these take 3.)
+ */
 class CachedFile implements IndexedFile {
-  wrappers: IndexedFile['wrappers'] = NONE;
-  includes?: IndexedFile['includes'];
-  skipped?: IndexedFile['skipped'];
-  private detail?: LazyDetail;
+  declare wrappers: IndexedFile['wrappers'];
+  declare includes?: IndexedFile['includes'];
+  declare skipped?: IndexedFile['skipped'];
+  private detail: LazyDetail | undefined = undefined;
 
   constructor(
     public path: string,
-    public size: number,
-    public mtimeMs: number,
-    public alive: boolean,
-    public lines: number,
-    public proxyStart: number,
-    public proxyCount: number,
-    private readonly src: LazySource,
-    private readonly start: number,
-    private readonly end: number,
+    private readonly cols: FileColumns,
+    private readonly k: number,
   ) {}
 
+  get size(): number {
+    return this.cols.size[this.k]!;
+  }
+  set size(v: number) {
+    this.cols.size[this.k] = v;
+  }
+  get mtimeMs(): number {
+    return this.cols.mtime[this.k]!;
+  }
+  set mtimeMs(v: number) {
+    this.cols.mtime[this.k] = v;
+  }
+  get lines(): number {
+    return this.cols.lines[this.k]!;
+  }
+  set lines(v: number) {
+    this.cols.lines[this.k] = v;
+  }
+  get alive(): boolean {
+    return this.cols.alive[this.k] === 1;
+  }
+  set alive(v: boolean) {
+    this.cols.alive[this.k] = v ? 1 : 0;
+  }
+  get proxyStart(): number {
+    return this.cols.proxyStart[this.k]!;
+  }
+  set proxyStart(v: number) {
+    this.cols.proxyStart[this.k] = v;
+  }
+  get proxyCount(): number {
+    return this.cols.proxyCount[this.k]!;
+  }
+  set proxyCount(v: number) {
+    this.cols.proxyCount[this.k] = v;
+  }
+
+  /** The details, decoded (or made empty) on first use; a file without any reads NONE without this. */
   private get lazy(): LazyDetail {
-    return (this.detail ??= decodeLazy(this.src, this.start, this.end, this.path));
+    const { at, src } = this.cols;
+    const start = at[this.k]!;
+    const end = at[this.k + 1]!;
+    return (this.detail ??= end > start ? decodeLazy(src, start, end, this.path) : { exports: NONE, defs: NONE, imports: NONE });
+  }
+  private get none(): boolean {
+    return !this.detail && this.cols.at[this.k] === this.cols.at[this.k + 1];
   }
   get exports(): RawExport[] {
-    return this.lazy.exports;
+    return this.none ? NONE : this.lazy.exports;
   }
   set exports(v: RawExport[]) {
     this.lazy.exports = v;
   }
   get defs(): Definition[] {
-    return this.lazy.defs;
+    return this.none ? NONE : this.lazy.defs;
   }
   set defs(v: Definition[]) {
     this.lazy.defs = v;
   }
   get imports(): IndexedFile['imports'] {
-    return this.lazy.imports;
+    return this.none ? NONE : this.lazy.imports;
   }
   set imports(v: IndexedFile['imports']) {
     this.lazy.imports = v;
   }
   get localMacros(): IndexedFile['localMacros'] {
-    return this.lazy.localMacros;
+    return this.none ? undefined : this.lazy.localMacros;
   }
   set localMacros(v: IndexedFile['localMacros']) {
     this.lazy.localMacros = v;
   }
 }
+// What most files have: no wrappers. The few that do get their own (unpackFiles()).
+Object.defineProperty(CachedFile.prototype, 'wrappers', { value: NONE, writable: true });
 
 /**
  * The resolved exports and the unresolved calls, so that a warm start need not resolve them again.
@@ -339,39 +396,41 @@ function filePaths(h: CacheHeader, bytes: Uint8Array): string[] {
   return h.fileCount ? utf8(bytes).split('\0') : [];
 }
 
-function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): { files: IndexedFile[]; paths: string[] } {
+function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): { files: IndexedFile[]; paths: string[]; eager: number[] } {
   const eager = JSON.parse(utf8(arrays.get('detailsEager') as Uint8Array)) as EagerJson;
   const src: LazySource = { bytes: arrays.get('details') as Uint8Array, str: stringOf(eager.strings, 'details') };
   const at = arrays.get('detailAt') as Uint32Array;
   if (at.length !== h.fileCount + 1 || at[h.fileCount] !== src.bytes.length) throw new Error('detail offsets');
   const paths = filePaths(h, arrays.get('filePaths') as Uint8Array);
   if (paths.length !== h.fileCount) throw new Error('file count mismatch');
-  const size = arrays.get('fileSize')!;
-  const mtime = arrays.get('fileMtime')!;
-  const lines = arrays.get('fileLines')!;
-  const alive = arrays.get('fileAlive')!;
-  const pStart = arrays.get('fileProxyStart')!;
-  const pCount = arrays.get('fileProxyCount')!;
-  for (const a of [size, mtime, lines, alive, pStart, pCount]) if (a.length !== h.fileCount) throw new Error('file arrays');
+  const cols: FileColumns = {
+    size: arrays.get('fileSize') as Float64Array,
+    mtime: arrays.get('fileMtime') as Float64Array,
+    lines: arrays.get('fileLines') as Uint32Array,
+    alive: arrays.get('fileAlive') as Uint8Array,
+    proxyStart: arrays.get('fileProxyStart') as Uint32Array,
+    proxyCount: arrays.get('fileProxyCount') as Uint32Array,
+    at,
+    src,
+  };
+  for (const a of [cols.size, cols.mtime, cols.lines, cols.alive, cols.proxyStart, cols.proxyCount]) if (a.length !== h.fileCount) throw new Error('file arrays');
+  const { proxyStart, proxyCount } = cols;
   const out: IndexedFile[] = new Array(h.fileCount);
   for (let k = 0; k < h.fileCount; k++) {
-    if (pStart[k]! + pCount[k]! > h.proxyCount) throw new Error('proxy range out of range');
-    const start = at[k]!;
-    const end = at[k + 1]!;
-    if (end < start) throw new Error('detail offsets');
-    out[k] =
-      end > start
-        ? new CachedFile(paths[k]!, size[k]!, mtime[k]!, alive[k] === 1, lines[k]!, pStart[k]!, pCount[k]!, src, start, end)
-        : { path: paths[k]!, size: size[k]!, mtimeMs: mtime[k]!, alive: alive[k] === 1, lines: lines[k]!, exports: NONE, defs: NONE, imports: NONE, wrappers: NONE, proxyStart: pStart[k]!, proxyCount: pCount[k]! };
+    if (proxyStart[k]! + proxyCount[k]! > h.proxyCount) throw new Error('proxy range out of range');
+    if (at[k + 1]! < at[k]!) throw new Error('detail offsets');
+    out[k] = new CachedFile(paths[k]!, cols, k);
   }
+  const withEager: number[] = [];
   for (const [k, e] of eager.files) {
     const f = out[k];
     if (!f) throw new Error('details: file out of range');
     if (e.wrappers) f.wrappers = e.wrappers;
     if (e.includes) f.includes = e.includes;
     if (e.skipped) f.skipped = e.skipped;
+    withEager.push(k);
   }
-  return { files: out, paths };
+  return { files: out, paths, eager: withEager };
 }
 
 export function cacheKey(root: string, options: unknown): string {
@@ -749,16 +808,19 @@ export class CacheReader {
     this.rest = { buffer, at: this.split, starts };
   }
 
-  /** The files (and their paths), the resolved exports and the proxies, with the small arrays' checksums and shapes checked. */
-  small(): { files: IndexedFile[]; paths: string[]; exports: Export[]; unresolved: Unresolved[]; arrays: Map<string, Typed> } {
+  /**
+   * The files (and their paths, and which of them have wrappers, includes or skips), the resolved
+   * exports and the proxies, with the small arrays' checksums and shapes checked.
+   */
+  small(): { files: IndexedFile[]; paths: string[]; eager: number[]; exports: Export[]; unresolved: Unresolved[]; arrays: Map<string, Typed> } {
     const arrays = viewsOf(this.bytes.buffer, this.bytes.byteOffset, this.sections.slice(0, SMALL.length), true);
     const h = this.header;
-    const { files, paths } = unpackFiles(h, arrays);
+    const { files, paths, eager } = unpackFiles(h, arrays);
     const { exports, unresolved } = decodeExports(utf8(arrays.get('exports') as Uint8Array), arrays.get('exportRows') as Int32Array);
     const proxyName = arrays.get('proxyName')!;
     if (proxyName.length !== h.proxyCount || arrays.get('proxyLine')!.length !== h.proxyCount || arrays.get('proxyKind')!.length !== h.proxyCount) throw new Error('proxy arrays');
     for (let k = 0; k < proxyName.length; k++) if (proxyName[k]! >= h.names) throw new Error('proxy out of range');
-    return { files, paths, exports, unresolved, arrays };
+    return { files, paths, eager, exports, unresolved, arrays };
   }
 
   /** The postings and the name table, with their checksums, shapes and ranges checked here unless a worker did. */

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { CacheReader, cacheKey, type StatList, cachePath, kbuildFrom, type MakefileStat, snapshotIndex, writeSnapshotAsync } from './cache';
 import { mergeStaleness, shareOf, STAT_CHUNK, type Staleness, staleDirs, staleFiles, statMakefiles, statShare } from './freshness';
 import type { StatReply, WorkerRequest, WorkerSetup } from './scanProtocol';
-import { buildIndexFromWalk, type IndexedFile, type IndexOptions, KernelIndex } from './index';
+import { buildIndexFromWalk, type IndexOptions, KernelIndex } from './index';
 import { readMakefile } from './kbuild';
 import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
 import { Interner } from './interner';
@@ -219,20 +219,20 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
   const reader = new CacheReader(file, key);
   const threads = addon && AddonWarmStart.start(root, reader, addon, opts);
   const { header } = reader;
-  const { files, paths, exports, unresolved, arrays } = reader.small();
+  const { files, paths, eager, exports, unresolved, arrays } = reader.small();
   // A table of one slot until adoptNames(), not one made for a scan.
   const index = new KernelIndex(root, new NameTable(new Interner(0)));
   index.files = files;
-  files.forEach((f: IndexedFile, k: number) => {
-    if (f.alive) index.byPath.set(f.path, k);
-  });
+  const alive = arrays.get('fileAlive') as Uint8Array;
+  for (let k = 0; k < paths.length; k++) if (alive[k] === 1) index.byPath.set(paths[k]!, k);
   index.proxyName = arrays.get('proxyName') as Uint32Array;
   index.proxyLine = arrays.get('proxyLine') as Uint32Array;
   index.proxyKind = arrays.get('proxyKind') as Uint8Array;
   index.proxyCount = header.proxyCount;
   index.kbuild = kbuildFrom(header);
   index.stats = header.stats;
-  index.collectWrappers();
+  // Only files with eager details can have wrappers.
+  index.collectWrappers(eager.map((k) => files[k]!));
   index.restoreExports(exports, unresolved);
   phase('files and exports');
 
