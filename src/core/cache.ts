@@ -710,10 +710,10 @@ export class CacheReader {
   private readonly split: number;
   readonly size: number;
   /**
-   * The large arrays' bytes, from file offset `at` on; `starts` when a worker checked them all,
-   * `addonChecked` when the addon checked their CRCs and ranges, `mapped` when the buffer maps the file.
+   * The large arrays' bytes, from file offset `at` on, and the names' starts from whoever checked
+   * them: a worker (all of it) or the addon (their CRCs and ranges); `mapped` when the buffer maps the file.
    */
-  private rest?: { buffer: ArrayBuffer; at: number; starts?: Uint32Array; addonChecked?: boolean; mapped?: boolean };
+  private rest?: { buffer: ArrayBuffer; at: number; starts?: Uint32Array; checkedBy?: CheckedBy; mapped?: boolean };
 
   constructor(
     readonly file: string,
@@ -771,7 +771,9 @@ export class CacheReader {
     };
     const h = this.header;
     const file16 = sections.find((x) => x.name === 'postFile')!.kind === 'u16' ? 1 : 0;
-    const ranges = new Float64Array([...range('offsets'), ...range('postFile'), ...range('postCtx'), ...range('internTable'), file16, h.fileCount, h.proxyCount, h.names]);
+    const arena = sections.find((x) => x.name === 'internArena')!.bytes;
+    const ranges = new Float64Array([...range('offsets'), ...range('postFile'), ...range('postCtx'), ...range('internTable'), file16, h.fileCount, h.proxyCount, h.names, ...range('internLens'), arena]);
+    const starts = new Uint32Array(h.names);
     return new Promise((resolve, reject) =>
       addon.readChecked(
         mapped ? null : this.file,
@@ -782,11 +784,12 @@ export class CacheReader {
           if (e) reject(e);
           else if (bad >= 0) reject(new Error(`checksum mismatch in ${sections[bad]!.name}`));
           else {
-            this.rest = { buffer, at, addonChecked: true, mapped: !!mapped };
+            this.rest = { buffer, at, starts, checkedBy: 'addon', mapped: !!mapped };
             resolve();
           }
         },
         ranges,
+        starts,
       ),
     );
   }
@@ -805,7 +808,7 @@ export class CacheReader {
   /** Takes the large arrays, checked, and the names' starts from a worker's CacheFile.checkedRest() of the same file write (the caller compared generations). */
   adoptRest(buffer: ArrayBuffer, starts: Uint32Array): void {
     if (buffer.byteLength !== this.size - this.split) throw new Error('large arrays of another size');
-    this.rest = { buffer, at: this.split, starts };
+    this.rest = { buffer, at: this.split, starts, checkedBy: 'worker' };
   }
 
   /**
@@ -826,7 +829,8 @@ export class CacheReader {
   /** The postings and the name table, with their checksums, shapes and ranges checked here unless a worker did. */
   large(): { arrays: Map<string, Typed>; interner: InternerState } {
     if (!this.rest) throw new Error('the large arrays were not read');
-    return checkedLarge(this.header, this.rest.buffer, -this.rest.at, this.sections.slice(SMALL.length), this.rest.starts, this.rest.addonChecked);
+    const { buffer, at, starts, checkedBy } = this.rest;
+    return checkedLarge(this.header, buffer, -at, this.sections.slice(SMALL.length), checkedBy && { by: checkedBy, starts: starts! });
   }
 }
 
@@ -840,16 +844,20 @@ function readRange(fd: number, at: number, bytes: number): ArrayBuffer {
   return buffer;
 }
 
+/** Who checked the large arrays before the main thread takes them: a worker all of it, the addon their CRCs and ranges. */
+type CheckedBy = 'worker' | 'addon';
+
 /**
- * Views on the large arrays; checked unless the names' starts come from a worker that checked them
- * all. After the addon's readChecked() (addonChecked), only their shapes: it checked the CRCs and ranges.
+ * Views on the large arrays, checked here but for what `checked` says was: a worker's checkedRest()
+ * checked them all; the addon's readChecked() their CRCs and ranges, leaving their shapes. Either
+ * made the names' starts.
  */
-function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], checkedStarts?: Uint32Array, addonChecked = false): { arrays: Map<string, Typed>; interner: InternerState } {
-  const arrays = viewsOf(buffer, base, sections, !checkedStarts && !addonChecked);
-  const interner = internerOf(h, arrays, checkedStarts);
-  if (!checkedStarts) {
+function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], checked?: { by: CheckedBy; starts: Uint32Array }): { arrays: Map<string, Typed>; interner: InternerState } {
+  const arrays = viewsOf(buffer, base, sections, !checked);
+  const interner = internerOf(h, arrays, checked?.starts);
+  if (checked?.by !== 'worker') {
     validateShape(h, arrays, interner);
-    if (!addonChecked) validateRanges(h, arrays, interner);
+    if (!checked) validateRanges(h, arrays, interner);
   }
   return { arrays, interner };
 }

@@ -75,9 +75,11 @@ export interface NativeAddon {
    * that differs, or -1). With file null, only the checks, of what `into` holds (a mapFile()). With
    * `ranges`, then checkRanges() too: [start, bytes] in `into` of offsets, postFile, postCtx and the
    * name table, 1 when postFile is 16-bit, and the counts of files, proxies and names; what is out of
-   * range fails the job, as its message.
+   * range fails the job, as its message. With three ranges more, [start, bytes] in `into` of the
+   * names' 16-bit lengths and the bytes of the names, and `starts` (one per name): then the names'
+   * starts into it, and the lengths must add up to the names.
    */
-  readChecked(file: string | null, at: number, sections: Float64Array, into: ArrayBuffer, done: (err: Error | undefined, bad: number) => void, ranges?: Float64Array): void;
+  readChecked(file: string | null, at: number, sections: Float64Array, into: ArrayBuffer, done: (err: Error | undefined, bad: number) => void, ranges?: Float64Array, starts?: Uint32Array): void;
   /**
    * `bytes` bytes of `file` from `at` (a multiple of the page size) mapped copy-on-write, released
    * with the ArrayBuffer; undefined where the runtime takes no outside memory (Electron) or the

@@ -2338,11 +2338,15 @@ const char *rangeProblem(const uint32_t *o, size_t nOff, const void *file, bool 
 // With file null, `into` holds the bytes already (mapFile()): only the checks. With `ranges`, then
 // rangeProblem() of the postings and name slots, so that the main thread need not: [start, bytes] in
 // `into` of offsets, postFile, postCtx and the name table, whether postFile is 16-bit, and the counts
-// of files, proxies and names; what is wrong fails the job, as its message.
+// of files, proxies and names; what is wrong fails the job, as its message. With 15 ranges and
+// `starts`, then also the names' starts (interner.ts's internerOf()): [start, bytes] of the names'
+// 16-bit lengths in `into`, and the bytes of the names, which the lengths must add up to.
 struct ReadChecked : AsyncJob {
   std::string file;
   bool checkOnly = false;
   std::vector<double> ranges;
+  uint32_t *starts = nullptr;
+  size_t nStarts = 0;
   double at = 0;
   uint8_t *into = nullptr;
   size_t bytes = 0;
@@ -2359,7 +2363,22 @@ struct ReadChecked : AsyncJob {
         return;
       }
     }
-    if (ranges.size() == 12) checkRanges();
+    if (ranges.size() >= 12) checkRanges();
+    if (error.empty() && starts) nameStarts();
+  }
+  void nameStarts() {
+    size_t start = (size_t)ranges[12], len = (size_t)ranges[13];
+    if (start > bytes || len > bytes - start || start % 2 || len % 2 || len / 2 != nStarts) {
+      error = "name arrays";
+      return;
+    }
+    const uint16_t *lens = (const uint16_t *)(into + start);
+    double pos = 0;
+    for (size_t k = 0; k < nStarts; k++) {
+      starts[k] = (uint32_t)pos;
+      pos += lens[k];
+    }
+    if (pos != ranges[14]) error = "name lengths do not add up to the names";
   }
   void checkRanges() {
     const uint8_t *part[4];
@@ -2408,8 +2427,8 @@ struct ReadChecked : AsyncJob {
 };
 
 napi_value ReadCheckedAsync(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   ReadChecked *job = new ReadChecked();
   double *sec = nullptr;
@@ -2424,14 +2443,20 @@ napi_value ReadCheckedAsync(napi_env env, napi_callback_info info) {
   napi_typedarray_type tRng;
   napi_valuetype tLast = napi_undefined;
   bool rangesOk = argc < 6 || (napi_typeof(env, argv[5], &tLast) == napi_ok && tLast == napi_undefined) ||
-                  (typed(env, argv[5], (void **)&rng, &nRng, &tRng) && tRng == napi_float64_array && nRng == 12);
+                  (typed(env, argv[5], (void **)&rng, &nRng, &tRng) && tRng == napi_float64_array && (nRng == 12 || nRng == 15));
   if (rng) job->ranges.assign(rng, rng + nRng);
+  napi_typedarray_type tStarts;
+  napi_valuetype tSeventh = napi_undefined;
+  if (rangesOk && argc >= 7 && napi_typeof(env, argv[6], &tSeventh) == napi_ok && tSeventh != napi_undefined)
+    rangesOk = nRng == 15 && typed(env, argv[6], (void **)&job->starts, &job->nStarts, &tStarts) && tStarts == napi_uint32_array && job->hold(env, argv[6]);
+  else if (nRng == 15)
+    rangesOk = false;
   bool ok = argc >= 5 && rangesOk && (job->checkOnly || getString(env, argv[0], job->file, true)) && napi_get_value_double(env, argv[1], &job->at) == napi_ok &&
             typed(env, argv[2], (void **)&sec, &nSec, &tSec) && tSec == napi_float64_array && napi_is_arraybuffer(env, argv[3], &isAb) == napi_ok && isAb &&
             napi_get_arraybuffer_info(env, argv[3], &data, &job->bytes) == napi_ok && job->hold(env, argv[3]);
   if (!ok) {
     job->release(env);
-    napi_throw_type_error(env, nullptr, "readChecked(file or null, at, Float64Array of [start, bytes, crc] per section, ArrayBuffer, done, ranges?)");
+    napi_throw_type_error(env, nullptr, "readChecked(file or null, at, Float64Array of [start, bytes, crc] per section, ArrayBuffer, done, ranges?, starts?)");
     return nullptr;
   }
   job->into = (uint8_t *)data;

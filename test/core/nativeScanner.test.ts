@@ -293,6 +293,20 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     await assert.rejects(checked(ranges(0, 1)), /^Error: posting out of range$/);
     await assert.rejects(checked(ranges(1, 0)), /^Error: name table out of range$/);
     await assert.rejects(checked(ranges(1, 1, 16)), /^Error: range checks: arrays past the buffer$/);
+
+    // And the names' starts, from their lengths [3, 2] after the arrays above: 5 bytes of names.
+    const withLens = new Uint32Array([...arrays, 3 | (2 << 16)]);
+    const named = (lens: number[], starts: Uint32Array): Promise<number> =>
+      new Promise((settle, reject) =>
+        addon!.readChecked(null, 0, new Float64Array([0, 28, crc32(new Uint8Array(withLens.buffer))]), withLens.buffer, (e, bad) => (e ? reject(e) : settle(bad)), new Float64Array([...ranges(1, 2), ...lens]), starts),
+      );
+    const starts = new Uint32Array(2);
+    assert.equal(await named([24, 4, 5], starts), -1);
+    assert.deepEqual([...starts], [0, 3]);
+    await assert.rejects(named([24, 4, 6], new Uint32Array(2)), /^Error: name lengths do not add up to the names$/);
+    await assert.rejects(named([24, 2, 3], new Uint32Array(2)), /^Error: name arrays$/, 'one length for two names');
+    await assert.rejects(named([26, 4, 5], new Uint32Array(2)), /^Error: name arrays$/, 'lengths past the buffer');
+    assert.throws(() => addon!.readChecked(null, 0, new Float64Array(), withLens.buffer, () => {}, new Float64Array([...ranges(1, 2), 24, 4, 5])), /readChecked\(/, 'three ranges more need the starts');
   });
 
   it('maps a file copy-on-write, and reads zeros, counted, past the end of a file cut short under the mapping instead of ending the process', () => {
