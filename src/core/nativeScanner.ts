@@ -88,6 +88,8 @@ export interface NativeAddon {
    */
   mapFile(file: string, at: number, bytes: number): ArrayBuffer | undefined;
   mappedFaults(): number;
+  /** zlib's CRC-32 of `data` from `value` (as Node's zlib.crc32()), with carry-less multiplies where the CPU has them. */
+  crc32(data: Uint8Array, value?: number): number;
   /** cache.ts's validateRanges() on the cache's arrays: what is wrong, or null. */
   checkRanges(offsets: Uint32Array, postFile: Uint32Array | Uint16Array, postCtx: Uint32Array, table: Int32Array, files: number, proxies: number, names: number): string | null;
 }
@@ -142,7 +144,7 @@ export function nativeAddon(): NativeAddon | undefined {
   }
   try {
     const addon = createRequire(file)(file) as Partial<NativeAddon>;
-    const missing = (['create', 'scan', 'scanParallel', 'release', 'internPacked', 'statPaths', 'statList', 'readChecked', 'mapFile', 'mappedFaults', 'readTree', 'fillPostings', 'checkRanges'] as const).filter((f) => typeof addon[f] !== 'function');
+    const missing = (['create', 'scan', 'scanParallel', 'release', 'internPacked', 'statPaths', 'statList', 'readChecked', 'mapFile', 'mappedFaults', 'readTree', 'fillPostings', 'checkRanges', 'crc32'] as const).filter((f) => typeof addon[f] !== 'function');
     if (missing.length) loadError = `${file} is older than this kexports (no ${missing.join(', ')}): npm run build`;
     else loaded = addon as NativeAddon;
   } catch (e) {
