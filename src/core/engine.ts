@@ -197,8 +197,13 @@ async function fromCache(root: string, file: string, key: string, opts: OpenOpti
   // The addon's threads when it loads, else a worker thread (which scans with lexer.ts).
   const addon = opts.native !== false && opts.workers !== 0 ? nativeAddon() : undefined;
   const helper = addon ? undefined : WarmStartWorker.start(root, file, opts);
+  // Counted from before the file is mapped: what the cut-short file failed is not the reason.
+  const faults = addon?.mappedFaults();
   try {
     return await fromCacheWith(helper, addon, root, file, key, opts);
+  } catch (e) {
+    if (addon && addon.mappedFaults() !== faults) throw new Error('the file was cut short while it was read');
+    throw e;
   } finally {
     helper?.close();
   }
@@ -216,7 +221,9 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
   // the file (or read, where the runtime refuses the mapping). Without the addon, a worker stats the
   // directories and Makefiles, then reads and checks the large arrays; then both it and this thread
   // stat the files, a chunk at a time, until none is left. A small cache: all of it here.
-  const reader = new CacheReader(file, key);
+  // Counted from before the mapping: a file cut short under this thread's decoding is found too.
+  const faults = addon?.mappedFaults();
+  const reader = new CacheReader(file, key, addon && opts.mapCache !== false ? { addon, minBytes: opts.statWorkerMinBytes ?? STAT_WORKER_MIN_BYTES } : undefined);
   const threads = addon && AddonWarmStart.start(root, reader, addon, opts);
   const { header } = reader;
   const { files, paths, eager, exports, unresolved, arrays } = reader.small();
@@ -259,8 +266,10 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
   }
   const large = reader.large();
   if (addon && reader.mapped) {
-    const faults = addon.mappedFaults();
-    index.mappedCache = { file, cutShort: () => addon.mappedFaults() !== faults };
+    const cutShort = (): boolean => addon.mappedFaults() !== faults;
+    // Decoded or checked in part from zeros: fromCache() says so.
+    if (cutShort()) throw new Error('cut short');
+    index.mappedCache = { file, cutShort };
   }
   index.adoptNames(new NameTable(new Interner(0, large.interner)));
   index.offsets = large.arrays.get('offsets') as Uint32Array;

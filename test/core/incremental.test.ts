@@ -423,6 +423,7 @@ describe('the cache', () => {
     assert.equal(mapped.file, join(cacheDir, readdirSync(cacheDir)[0]!));
     assert.equal(mapped.cutShort(), false);
     assert.deepEqual(findings(index, ''), findings(good, ''));
+    const untouched = await openIndex(sampleTree, { cacheDir, statWorkerMinBytes: 0 });
     truncateSync(mapped.file, 0);
     // Zeros where the postings and names were: no SIGBUS, no endless probe of a table without a free slot.
     const after = findings(index, '');
@@ -430,7 +431,23 @@ describe('the cache', () => {
     assert.equal(index.consumers(index.exportsNamed('hmm_range_fault')[0]!).length, 0);
     assert.throws(() => index.updateFile('drivers/new.c', Buffer.from('int f(void) { return brand_new_name(); }\n')), /the name table is damaged/);
     assert.equal(mapped.cutShort(), true);
+    // The small arrays are in the mapping too: details not decoded before read as none, and the index knows why.
+    assert.deepEqual(untouched.files[untouched.byPath.get('mm/hmm.c')!]!.exports, []);
+    assert.equal(untouched.mappedCache?.cutShort(), true);
     const unmapped = await openIndex(sampleTree, { cacheDir, statWorkerMinBytes: 0, mapCache: false, log: () => {} });
     assert.equal(unmapped.mappedCache, undefined);
+  });
+
+  it('rebuilds, and says why, a cache file cut short while the warm start maps it', { skip: nativeAddon() ? false : 'no addon' }, async () => {
+    const cacheDir = tempDir();
+    const good = await openIndex(sampleTree, { cacheDir });
+    const file = join(cacheDir, readdirSync(cacheDir)[0]!);
+    const logs: string[] = [];
+    // After the main thread decoded the files and exports from the mapping, before the large arrays are taken.
+    const onPhase = (p: string): void => void (p === 'files and exports' && truncateSync(file, 0));
+    const index = await openIndex(sampleTree, { cacheDir, statWorkerMinBytes: 0, onPhase, log: (m) => logs.push(m) });
+    assert.deepEqual(logs, [`cache ${file} is unusable (the file was cut short while it was read); rebuilding it`]);
+    assert.equal(index.mappedCache, undefined, 'the rebuilt index maps nothing');
+    assert.deepEqual(findings(index, ''), findings(good, ''));
   });
 });
