@@ -39,7 +39,7 @@ export interface OpenOptions extends IndexOptions {
   onCacheWriteStarted?: (settled: Promise<void>) => void;
   /** Changed files (and Makefiles) from which a warm start writes the cache again (default 200). */
   cacheRewriteMin?: number;
-  /** A warm start with the addon maps the cache's postings and names rather than reading them (default true). */
+  /** A warm start with the addon maps the cache file (of statWorkerMinBytes or more) rather than reading it (default true). */
   mapCache?: boolean;
 }
 

@@ -954,13 +954,15 @@ export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: I
     opts.onPhase?.(name, now - t);
     t = now;
   };
+  const scanning = scanFiles(walk.sources, index.table, pool);
+  // The Makefiles are read while the scan threads (or workers), which start before scanFiles() first waits, run.
   const kbuild = readKbuildNamespaces(root, walk.makefiles);
-  const scanned = await scanFiles(walk.sources, index.table, pool);
+  const scanned = await scanning;
   phase('scan');
   // The postings are filled on another thread (where the addon is) while this one resolves the exports.
   const postings = index.addScannedInBackground(scanned, opts.native !== false);
   phase('postings (started)');
-  index.kbuild = await kbuild;
+  index.kbuild = kbuild;
   index.collectWrappers();
   const wrapperNames = index.wrapperNames();
   if (wrapperNames) {
