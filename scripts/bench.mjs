@@ -3,7 +3,7 @@
 //   KEXPORTS_BENCH_HISTORY=DIR|skip           the two-release repository for export history; default:
 //                                             ../shared/tools/make-kernel-history.sh (builds it once)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,15 +16,36 @@ await build({ entryPoints: [join(repo, 'scripts/benchLsp.ts')], bundle: true, pl
 await build({ entryPoints: [join(repo, 'scripts/benchHistory.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchHistory.cjs'), logLevel: 'warning' });
 const runner = join(repo, '.bench/benchRunner.mjs');
 const worker = join(repo, 'dist/scanWorker.js');
-const hasTime = existsSync('/usr/bin/time');
 
-/** Runs a command, returns wall ms and peak RSS (MB, from /usr/bin/time when there is one). */
+/** The comparison tools, from Debian's packages: installed here when missing (the bench runs as root on this project's machines), else a clear stop. */
+function need(tool, pkg) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0) return;
+  const root = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
+  if (root) {
+    console.error(`bench: ${tool} is missing; apt-get install ${pkg}`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    let r = spawnSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    if (r.status !== 0) {
+      spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+      r = spawnSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    }
+    if (r.status === 0) return;
+  }
+  console.error(`bench: ${tool} is needed for the comparison; install Debian's ${pkg} (apt-get install ${pkg})`);
+  process.exit(2);
+}
+need('rg', 'ripgrep');
+need('git', 'git');
+need('/usr/bin/time', 'time');
+
+/** Runs a command, returns wall ms and peak RSS (MB, from /usr/bin/time). */
 function timed(cmd, args, opts = {}) {
-  const full = hasTime ? ['/usr/bin/time', ['-f', '%M', cmd, ...args]] : [cmd, args];
   const t = performance.now();
-  const r = spawnSync(full[0], full[1], { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
   const ms = performance.now() - t;
-  const rss = hasTime ? Math.round(Number(r.stderr.trim().split('\n').pop()) / 1024) : undefined;
+  // A tool that did not run (or failed, beyond grep's 'nothing found') would make a row of nonsense.
+  if (r.error || r.status === null || r.status > 1) throw new Error(`bench: ${[cmd, ...args].join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  const rss = Math.round(Number(r.stderr.trim().split('\n').pop()) / 1024);
   return { ms: Math.round(ms), rss, stdout: r.stdout, status: r.status };
 }
 
