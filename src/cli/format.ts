@@ -34,7 +34,8 @@ export function exportLine(e: Export): string {
   const ns = e.namespace ? `  namespace ${e.namespace}` : '';
   const via = e.wrapper ? `  via ${e.wrapper}()` : '';
   const from = e.includedFrom ? `  through the #include of ${e.includedFrom.file}:${e.includedFrom.line}` : '';
-  return `${e.file}:${e.line}: ${e.name}  ${e.macro}  ${licenseWords(e.type)}${ns}${via}${from}`;
+  const printed = e.generated ? '  printed into a file generated at build time' : '';
+  return `${e.file}:${e.line}: ${e.name}  ${e.macro}  ${licenseWords(e.type)}${ns}${via}${from}${printed}`;
 }
 
 export function consumerLine(c: Consumer): string {
@@ -50,7 +51,7 @@ export function sortConsumers(list: Consumer[]): Consumer[] {
 export function consumersBlock(e: Export, list: Consumer[], helpers: Consumer[] = []): string {
   const kernel = list.filter((c) => c.cls !== 'tools');
   const more = helpers.length ? `; ${helpers.length} more through helper function${helpers.length === 1 ? '' : 's'}` : '';
-  const head = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}) ${e.file}:${e.line}: ${kernel.length === 0 ? 'no consumer' : `${kernel.length} consumer${kernel.length === 1 ? '' : 's'}`}${more}`;
+  const head = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}${e.generated ? ', generated at build time' : ''}) ${e.file}:${e.line}: ${kernel.length === 0 ? 'no consumer' : `${kernel.length} consumer${kernel.length === 1 ? '' : 's'}`}${more}`;
   return [head, ...sortConsumers(list).map(consumerLine), ...sortConsumers(helpers).map(consumerLine)].join('\n');
 }
 
@@ -67,6 +68,7 @@ export function exportJson(e: Export): Record<string, unknown> {
     file: e.file,
     line: e.line,
     ...(e.includedFrom ? { includedFrom: e.includedFrom } : {}),
+    ...(e.generated ? { generated: true } : {}),
     definition: e.definition ? { line: e.definition.line, endLine: e.definition.endLine, static: e.definition.isStatic, kind: e.definition.kind } : null,
   };
 }

@@ -20,7 +20,7 @@ import type { KbuildNamespaces } from './kbuild';
 import { type NativeAddon, nativeAddon } from './nativeScanner';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-const MAGIC = 'KEXPORTS-IDX-16\n';
+const MAGIC = 'KEXPORTS-IDX-17\n';
 const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
@@ -66,7 +66,7 @@ type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
  * serve only re-resolving a file and reviews. (Decoding them all took a third of the main thread's
  * part of a linux warm start, garbage collection included.)
  */
-type ExportTuple = [macro: number, args: string[], line: number, col: number, endLine: number, endCol: number, cond: number, ns?: string, nsLine?: number, nsLate?: 1];
+type ExportTuple = [macro: number, args: string[], line: number, col: number, endLine: number, endCol: number, cond: number, ns?: string | null, nsLine?: number, nsLate?: 0 | 1, printed?: 1];
 type DefTuple = [name: string, line: number, endLine: number, isStatic: 0 | 1, kind: number];
 type LazyTuple = [exports: ExportTuple[], defs: DefTuple[], imports: IndexedFile['imports'], localMacros: NonNullable<IndexedFile['localMacros']> | 0];
 interface EagerJson {
@@ -112,7 +112,8 @@ function encodeDetails(files: readonly IndexedFile[]): { eager: Buffer; at: Uint
     if (!f.exports.length && !f.defs.length && !f.imports.length && !f.localMacros?.length) return;
     const exports = f.exports.map((e): ExportTuple => {
       const t: ExportTuple = [str(e.macro), e.args, e.line, e.col, e.endLine, e.endCol, str(e.cond)];
-      if (e.fileNamespace !== undefined) t.push(e.fileNamespace, e.fileNamespaceLine ?? 0, ...(e.fileNamespaceLate ? ([1] as const) : []));
+      if (e.printed) t.push(null, 0, 0, 1);
+      else if (e.fileNamespace !== undefined) t.push(e.fileNamespace, e.fileNamespaceLine ?? 0, ...(e.fileNamespaceLate ? ([1] as const) : []));
       return t;
     });
     const defs = f.defs.map((d): DefTuple => [d.name, d.line, d.endLine, d.isStatic ? 1 : 0, str(d.kind)]);
@@ -145,11 +146,12 @@ function decodeLazy(src: LazySource, start: number, end: number, path: string): 
     exports: exports.length
       ? exports.map((t) => {
           const e: RawExport = { macro: str(t[0]), args: t[1], line: t[2], col: t[3], endLine: t[4], endCol: t[5], cond: str(t[6]) };
-          if (t[7] !== undefined) {
+          if (typeof t[7] === 'string') {
             e.fileNamespace = t[7];
             e.fileNamespaceLine = t[8] ?? 0;
             if (t[9]) e.fileNamespaceLate = true;
           }
+          if (t[10] === 1) e.printed = true;
           return e;
         })
       : NONE,
@@ -294,7 +296,7 @@ const enum Col {
   DefStatic,
   DefKind,
 }
-type Rare = Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace'>>;
+type Rare = Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace' | 'generated'>>;
 interface ExportsJson {
   strings: string[];
   rare: [row: number, fields: Rare][];
@@ -314,6 +316,7 @@ function encodeExports(index: KernelIndex): { json: Buffer; rows: Int32Array } {
     if (e.modules !== undefined) r.modules = e.modules;
     if (e.includedFrom !== undefined) r.includedFrom = e.includedFrom;
     if (e.ignoredNamespace !== undefined) r.ignoredNamespace = e.ignoredNamespace;
+    if (e.generated !== undefined) r.generated = e.generated;
     if (Object.keys(r).length) rare.push([k, r]);
   });
   const unresolved = index.unresolved.map((u): ExportsJson['unresolved'][number] => [str(u.file), u.line, str(u.macro), u.reason]);

@@ -197,5 +197,7 @@ function bothBuilt(a: Export, b: Export): boolean {
   const archA = /^arch\/([^/]+)\//.exec(a.file)?.[1];
   const archB = /^arch\/([^/]+)\//.exec(b.file)?.[1];
   if ((archA || archB) && archA !== archB) return false;
+  // A generated file and the copy shipped beside its generator (fs/unicode's utf8data.c_shipped) are alternatives.
+  if (a.generated || b.generated) return false;
   return a.cond === '' && b.cond === '' && !a.file.endsWith('.h') && !b.file.endsWith('.h');
 }

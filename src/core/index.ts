@@ -42,6 +42,11 @@ export interface Export {
   includedFrom?: { file: string; line: number };
   /** A DEFAULT_SYMBOL_NAMESPACE the file defines after an #include: <linux/export.h> ignored it. */
   ignoredNamespace?: { name: string; line: number };
+  /**
+   * The file prints this export call into a file it generates at build time (lib/raid6/mktables.c
+   * writes lib/raid6/tables.c): the symbol is defined there, not in `file`.
+   */
+  generated?: true;
 }
 
 export interface Unresolved {
@@ -484,7 +489,10 @@ export class KernelIndex {
 
   private resolveFile(f: IndexedFile): void {
     const mine: Export[] = [];
+    // A program under tools/ or scripts/ that prints export calls (modpost, checkpatch's tests) generates no kernel source.
+    const printing = !f.path.startsWith('tools/') && !f.path.startsWith('scripts/');
     for (const raw of f.exports) {
+      if (raw.printed && !printing) continue;
       let wrappers: WrapperLookup = this.wrappers;
       if (!exportMacros.has(raw.macro)) {
         // The file's own definition in force decides, as in the preprocessor (sparc's atomic_64.S
@@ -528,6 +536,7 @@ export class KernelIndex {
     const scoped = withWrappers(this.wrappers, around);
     const secondCompile = g === f || g.path.endsWith('.c');
     for (const raw of g.exports) {
+      if (raw.printed) continue;
       if (scoped.get(raw.macro)?.file === f.path && !exportMacros.has(raw.macro)) {
         for (const call of expandWrapperCall(scoped, raw.macro, raw.args)) {
           const exp = this.exportOf(f, raw, call, expandLocal((call.args[0] ?? '').trim(), f.localMacros, inc.line, 'last'), at);
@@ -592,6 +601,7 @@ export class KernelIndex {
       cond: raw.cond,
     };
     if (raw.macro !== m.name) exp.wrapper = raw.macro;
+    if (raw.printed) exp.generated = true;
     const ns = this.namespaceOf(m.nsArg !== undefined ? call.args[m.nsArg] : undefined, m.fixedNamespace, raw, f.path);
     if (m.flavour === 'modules') {
       const mods = unquote(call.args[1] ?? '');
@@ -605,7 +615,7 @@ export class KernelIndex {
       if (fromKbuild) exp.namespace = fromKbuild;
       else delete exp.namespace;
     }
-    if (!site) {
+    if (!site && !raw.printed) {
       const def = pickDefinition(f.defs, name, raw.line);
       if (def) exp.definition = def;
     }

@@ -37,6 +37,11 @@ export interface RawExport {
   /** Where it was defined, and whether an #include came before: then <linux/export.h> ignored it. */
   fileNamespaceLine?: number;
   fileNamespaceLate?: boolean;
+  /**
+   * The call is text in a string literal that a program prints, `printf("EXPORT_SYMBOL(raid6_gfmul);\n")`:
+   * a host program writing the source of a file it generates at build time (lib/raid6/mktables.c).
+   */
+  printed?: true;
 }
 
 /** A macro of the file whose body is only identifiers and pasting: it may build an export's name. */
@@ -196,11 +201,14 @@ class Vocabulary {
   readonly kEndif: number;
   readonly kUndef: number;
   readonly kInclude: number;
+  /** The export macros, for export calls printed in string literals (see RawExport.printed). */
+  readonly exportNames: ReadonlySet<string>;
 
   constructor(
     readonly interner: Interner,
     exportNames: readonly string[],
   ) {
+    this.exportNames = new Set(exportNames);
     const id = (w: string, f = 0): number => {
       const v = interner.intern(w);
       this.grow(v + 1);
@@ -769,6 +777,29 @@ class ScanState {
     return n;
   }
 
+  /**
+   * `EXPORT_SYMBOL(name);` at the start of a string literal, `s` after its quote: an export call a
+   * program prints, taken when the macro is an export macro, its arguments are identifiers and a `;`
+   * ends it, all on the literal's own line. The call's place is the literal's text.
+   */
+  printedExport(s: number, line: number): void {
+    const buf = this.buf;
+    const n = this.n;
+    let j = s;
+    while (j < n && isIdChar[buf[j]!] === 1) j++;
+    if (buf[j] !== 40 || !this.voc.exportNames.has(latin1(buf, s, j))) return;
+    const macro = latin1(buf, s, j);
+    const open = j + 1;
+    j = open;
+    while (j < n && (isIdChar[buf[j]!] === 1 || buf[j] === 44 || buf[j] === 32 || buf[j] === 9)) j++;
+    // A whole statement, `);` and all: a literal that merely names a call is no source text.
+    if (buf[j] !== 41 || buf[skipSpaces(buf, j + 1, n)] !== 59) return;
+    const args = latin1(buf, open, j).split(',').map((a) => a.trim());
+    if (!args.every((a) => cls[a.charCodeAt(0)] === C_IDSTART && !/[ \t]/.test(a))) return;
+    const col = s - lineStartOf(buf, s);
+    this.exports.push({ macro, args, line, col, endLine: line, endCol: col + (j + 1 - s), cond: this.condPath(), printed: true });
+  }
+
   /** An export macro or wrapper call at `s..i`; returns the index after it. */
   exportCall(id: number, s: number, i: number): number {
     const buf = this.buf;
@@ -1181,6 +1212,8 @@ function run(st: ScanState): void {
     }
     atLineStart = false;
     if (c === 34) {
+      // "E": perhaps an export call that a host program prints into a file it generates.
+      if (buf[i + 1] === 69 && !isAsm && !st.inDefine) st.printedExport(i + 1, line);
       i++;
       while (i < n) {
         const d = buf[i]!;

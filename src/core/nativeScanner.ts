@@ -228,7 +228,7 @@ export function scanParallel(addon: NativeAddon, scan: ParallelScan, onBatch: (s
 
 const DEF_KINDS: DefKind[] = ['function', 'variable', 'macro-variable', 'asm-label'];
 
-type JExport = [string, string[], number, number, number, number, string, string?, number?, number?];
+type JExport = [string, string[], number, number, number, number, string, (string | null)?, number?, number?, number?];
 type JDef = [string, number, number, number, number];
 type JProxy = [string, number, number];
 type JWrapper = [string, string[], number, string, number];
@@ -292,11 +292,12 @@ function toScan(p: JFile | 0, uses: Uint32Array, lines: number): FileScan {
   if (p === 0) return { exports: NONE, defs: NONE, proxies: NONE, wrappers: NONE, imports: NONE, localMacros: NONE, includes: NONE, uses, lines };
   const exports = some(p.e, (e): RawExport => {
     const x: RawExport = { macro: e[0], args: e[1], line: e[2], col: e[3], endLine: e[4], endCol: e[5], cond: e[6] };
-    if (e[7] !== undefined) {
+    if (typeof e[7] === 'string') {
       x.fileNamespace = e[7];
       x.fileNamespaceLine = e[8]!;
       if (e[9] === 1) x.fileNamespaceLate = true;
     }
+    if (e[10] === 1) x.printed = true;
     return x;
   });
   const defs = some(p.d, (d): Definition => ({ name: d[0], line: d[1], endLine: d[2], isStatic: d[3] === 1, kind: DEF_KINDS[d[4]]! }));

@@ -535,6 +535,7 @@ struct Export {
   std::string ns;
   uint32_t nsLine = 0;
   bool late = false;
+  bool printed = false;  // text in a string literal that a program prints (lexer.ts's RawExport.printed)
 };
 struct Proxy {
   std::string name;
@@ -571,6 +572,7 @@ struct Shared {
   uint32_t stampNext = 1;
   uint32_t kStatic, kExtern, kTypedef, kDefine, kIf, kIfdef, kIfndef, kElif, kElse, kEndif, kUndef, kInclude;
   std::vector<uint32_t> sink;
+  std::unordered_set<std::string> exportNames;  // for export calls printed in string literals
 
   uint32_t stamp() {
     if (stampNext >= 0xfffffff0u) {
@@ -1085,6 +1087,42 @@ struct Scan {
     return n;
   }
 
+  // As lexer.ts's printedExport(): `EXPORT_SYMBOL(name);` at the start of a string literal, s after its quote.
+  void printedExport(size_t s) {
+    size_t j = s;
+    while (j < n && isIdChar[buf[j]]) j++;
+    if (buf[j] != 40) return;
+    std::string macro((const char *)buf + s, j - s);
+    if (!sh.exportNames.count(macro)) return;
+    size_t open = j + 1;
+    j = open;
+    while (j < n && (isIdChar[buf[j]] || buf[j] == 44 || buf[j] == 32 || buf[j] == 9)) j++;
+    size_t semi = j + 1;
+    while (buf[semi] == 32 || buf[semi] == 9 || buf[semi] == 13) semi++;
+    if (buf[j] != 41 || buf[semi] != 59) return;
+    // Identifiers between commas, blanks around them only.
+    std::vector<std::string> args;
+    for (size_t k = open; k <= j; k++) {
+      size_t a = k;
+      while (buf[a] == 32 || buf[a] == 9) a++;
+      size_t e = a;
+      while (isIdChar[buf[e]]) e++;
+      k = e;
+      while (buf[k] == 32 || buf[k] == 9) k++;
+      if (e == a || cls[buf[a]] != C_IDSTART || (buf[k] != 44 && buf[k] != 41)) return;
+      args.emplace_back((const char *)buf + a, e - a);
+    }
+    Export e;
+    e.macro = macro;
+    e.args = std::move(args);
+    e.line = e.endLine = line;
+    e.col = (uint32_t)(s - lineStartOf(s));
+    e.endCol = e.col + (uint32_t)(j + 1 - s);
+    e.cond = condPath();
+    e.printed = true;
+    exports.push_back(std::move(e));
+  }
+
   size_t exportCall(uint32_t id, size_t s, size_t i) {
     uint32_t startLine = line;
     uint32_t col = (uint32_t)(s - lineStartOf(s));
@@ -1412,6 +1450,8 @@ struct Scan {
       }
       atLineStart = false;
       if (c == 34) {
+        // "E": perhaps an export call that a host program prints into a file it generates.
+        if (buf[i + 1] == 69 && !isAsm && !inDefine) printedExport(i + 1);
         i++;
         while (i < n) {
           uint8_t d = buf[i];
@@ -1460,7 +1500,8 @@ struct Scan {
     for (size_t k = 0; k < exports.size(); k++) {
       const Export &e = exports[k];
       if (k) out.ch(',');
-      if (e.hasNs) out.tuple(e.macro, e.args, e.line, e.col, e.endLine, e.endCol, e.cond, e.ns, e.nsLine, e.late ? 1 : 0);
+      if (e.printed) out.tuple(e.macro, e.args, e.line, e.col, e.endLine, e.endCol, e.cond, nullptr, 0, 0, 1);
+      else if (e.hasNs) out.tuple(e.macro, e.args, e.line, e.col, e.endLine, e.endCol, e.cond, e.ns, e.nsLine, e.late ? 1 : 0);
       else out.tuple(e.macro, e.args, e.line, e.col, e.endLine, e.endCol, e.cond);
     }
     out.raw("],\"d\":[");
@@ -1539,6 +1580,7 @@ Shared *newShared(const std::vector<std::string> &exportNames) {
   sh->kInclude = id("include", 0);
   id("MODULE_IMPORT_NS", F_IMPORT);
   for (const std::string &e : exportNames) id(e.c_str(), F_EXPORT);
+  sh->exportNames.insert(exportNames.begin(), exportNames.end());
   return sh;
 }
 

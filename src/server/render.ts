@@ -47,7 +47,7 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
     }
     const where = [
       e.definition ? `defined at ${link(index.root, e.file, e.definition.line)}` : undefined,
-      `exported at ${link(index.root, e.file, e.line)}${e.includedFrom ? ` through the #include of ${link(index.root, e.includedFrom.file, e.includedFrom.line)}` : ''}`,
+      `exported at ${link(index.root, e.file, e.line)}${e.includedFrom ? ` through the #include of ${link(index.root, e.includedFrom.file, e.includedFrom.line)}` : ''}${e.generated ? ', printed there into a file generated at build time' : ''}`,
     ].filter(Boolean);
     lines.push(where.join(' · '));
     const history = historyOf?.(e);

@@ -107,6 +107,8 @@ const PIECES = [
   '\n#define ', '\n#define W(s) EXPORT_SYMBOL(s)\n', '\n#define DEFAULT_SYMBOL_NAMESPACE "NS" /* x */\n', '\n#define DEFAULT_SYMBOL_NAMESPACE CXL\n', '\n#define N 0x10 // n\n',
   '\n#define P(a, b) a ## b\n', '\n#define Q foo bar\n', '\n#if 0\n', '\n#if (0)\n', '\n#ifdef X\n', '\n#else\n', '\n#elif 0\n', '\n#endif\n', '\n#undef W\n',
   '\n#undef DEFAULT_SYMBOL_NAMESPACE\n', '\n#include "other.c"\n', '\n#include <asm/b.h>\n', '\n# 1 "x"\n',
+  // export calls printed in string literals (lib/raid6/mktables.c)
+  '"EXPORT_SYMBOL(foo);\\n"', '"EXPORT_SYMBOL_GPL( bar , x ) ;"', '"EXPORT_SYMBOL(', '"EXPORT_SYMBOL(x y);"', '"EXPORT_SYMBOL(%s);\\n"', '"MY_EXPORT(foo);"', '"E',
 ];
 const PATHS = ['a.c', 'b.h', 'c.S', 'include/linux/d.h', 'tools/e.h', 'f.c_shipped'];
 

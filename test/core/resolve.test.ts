@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkExports } from '../../src/core/findings';
 import { openIndex } from '../../src/core/engine';
-import { buildIndex, type Export } from '../../src/core/index';
+import { buildIndex, type Export, type KernelIndex } from '../../src/core/index';
 import { selfIncludingQspin, tempDir, writeTree } from '../helpers';
 
 function describeExport(e: Export): string {
@@ -96,6 +96,63 @@ describe('export resolution, as the kernel spells it', () => {
     assert.deepEqual(index.unresolved, [{ file: 'arch/s390/lib/thunk.S', line: 2, macro: 'EXPORT_SYMBOL', reason: 'EXPORT_SYMBOL(\\name): "\\name" is not an identifier' }]);
     const f = checkExports(index, [], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).filter((x) => x.code === 'UNRESOLVED_EXPORT');
     assert.deepEqual(f.map((x) => `${x.severity} ${x.file}:${x.line} ${x.message}`), ['info arch/s390/lib/thunk.S:2 EXPORT_SYMBOL(): EXPORT_SYMBOL(\\name): "\\name" is not an identifier']);
+  });
+
+  describe('exports a host program prints into a file it generates at build time', () => {
+    const tree = {
+      // lib/raid6/mktables.c prints raid6_gfmul's export into lib/raid6/tables.c, which is not in the tree.
+      'lib/raid6/mktables.c': [
+        'int main(void)',
+        '{',
+        '\tprintf("const u8 raid6_gfmul[256][256] = {\\n");',
+        '\tprintf("EXPORT_SYMBOL(raid6_gfmul);\\n");',
+        '\tprintf("EXPORT_SYMBOL_GPL( raid6_gfexp );\\n");',
+        '\tprintf("EXPORT_SYMBOL(%s);\\n", name);',
+        '\tputs("EXPORT_SYMBOL(raid6_a, raid6_b c);");',
+        '\tputs("EXPORT_NOTHING(raid6_none);");',
+        '#if 0',
+        '\tprintf("EXPORT_SYMBOL(raid6_old);\\n");',
+        '#endif',
+        '#define TEXT "EXPORT_SYMBOL(raid6_in_define);"',
+        '}',
+        '',
+      ].join('\n'),
+      'lib/raid6/recov.c': 'void f(void) { raid6_gfmul[0][0] = raid6_gfexp[1]; }\n',
+      // fs/unicode/mkutf8data.c prints the export that the shipped copy of its output has too.
+      'fs/unicode/mkutf8data.c': 'int main(void) { fprintf(file, "EXPORT_SYMBOL_GPL(utf8_data_table);"); }\n',
+      'fs/unicode/utf8data.c_shipped': 'const struct utf8data_table utf8_data_table = { };\nEXPORT_SYMBOL_GPL(utf8_data_table);\n',
+      'scripts/mod/modpost.c': 'void f(void) { buf_printf(b, "EXPORT_SYMBOL(modpost_own);"); }\n',
+      'tools/gen.c': 'int main(void) { puts("EXPORT_SYMBOL(tools_own);"); }\n',
+    };
+    const expected = [
+      'fs/unicode/mkutf8data.c:1 utf8_data_table EXPORT_SYMBOL_GPL - generated',
+      'fs/unicode/utf8data.c_shipped:2 utf8_data_table EXPORT_SYMBOL_GPL -',
+      'lib/raid6/mktables.c:4 raid6_gfmul EXPORT_SYMBOL - generated',
+      'lib/raid6/mktables.c:5 raid6_gfexp EXPORT_SYMBOL_GPL - generated',
+    ];
+    const rows = (index: KernelIndex): string[] => index.exports.map((e) => `${describeExport(e)}${e.generated ? ' generated' : ''}`).sort();
+
+    for (const scanner of ['native', 'js'] as const) {
+      it(`takes export calls printed in string literals, with the ${scanner} scanner, and no others`, async () => {
+        const index = await buildIndex(writeTree(tree), { native: scanner === 'native' });
+        assert.deepEqual(rows(index), expected);
+        const gfmul = index.exportsNamed('raid6_gfmul')[0]!;
+        assert.deepEqual([gfmul.col, gfmul.endCol, gfmul.definition], [9, 35, undefined], 'the call inside the literal; the symbol is defined in the generated file');
+        assert.deepEqual(index.consumers(gfmul).map((c) => `${c.cls} ${c.file}:${c.line}`), ['same-dir lib/raid6/recov.c:1']);
+        const findings = checkExports(index, [], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).map((f) => `${f.code} ${f.symbol} ${f.file}:${f.line}`);
+        assert.deepEqual(findings.filter((f) => !f.startsWith('SAME_DIR')), ['NO_CONSUMER utf8_data_table fs/unicode/mkutf8data.c:1', 'NO_CONSUMER utf8_data_table fs/unicode/utf8data.c_shipped:2'], 'the shipped copy and the generator are no duplicate');
+      });
+    }
+
+    it('keeps them across the cache, and follows edits of the generator', async () => {
+      const root = writeTree(tree);
+      const cacheDir = tempDir();
+      await openIndex(root, { cacheDir, workers: 0 });
+      const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => assert.notEqual(p, 'scan') });
+      assert.deepEqual(rows(warm), expected);
+      warm.updateFile('lib/raid6/mktables.c', Buffer.from('int main(void) { printf("EXPORT_SYMBOL(raid6_gflog);\\n"); }\n'));
+      assert.deepEqual(warm.exports.filter((e) => e.generated && e.file.startsWith('lib/')).map((e) => `${e.name}:${e.line}`), ['raid6_gflog:1']);
+    });
   });
 
   it('takes $ in a name, as GCC does: parisc exports its millicode as $$divI', async () => {

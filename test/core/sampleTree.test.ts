@@ -22,7 +22,7 @@ describe('the sample tree', () => {
   });
 
   it('finds every export with its macro, license and namespace', () => {
-    const rows = index.exports.map((e) => `${e.file}:${e.line} ${e.name} ${e.type} ${e.namespace ?? '-'}${e.wrapper ? ` (${e.wrapper})` : ''}`);
+    const rows = index.exports.map((e) => `${e.file}:${e.line} ${e.name} ${e.type} ${e.namespace ?? '-'}${e.wrapper ? ` (${e.wrapper})` : ''}${e.generated ? ' (generated)' : ''}`);
     assert.deepEqual(rows.sort(), [
       'arch/x86/kernel/cpu/common.c:7 current_task EXPORT_SYMBOL -',
       'arch/x86/lib/memcpy_64.S:14 __memcpy EXPORT_SYMBOL -',
@@ -36,6 +36,7 @@ describe('the sample tree', () => {
       'mm/hmm.c:51 hmm_range_snapshot_unused EXPORT_SYMBOL_GPL -',
       'mm/hmm.c:57 hmm_pfn_order_check EXPORT_SYMBOL EXPORTED_FOR_KUNIT_TESTING',
       'mm/hmm.c:59 hmm_fault_done EXPORT_SYMBOL_GPL -',
+      'mm/hmm_tables/mkorder.c:20 hmm_order_table EXPORT_SYMBOL - (generated)',
       'mm/memremap.c:15 memremap_pages EXPORT_SYMBOL_GPL -',
       'mm/memremap.c:21 memunmap_pages EXPORT_SYMBOL_GPL -',
       'mm/memremap.c:27 put_devmap_managed_page EXPORT_SYMBOL -',
@@ -68,6 +69,10 @@ describe('the sample tree', () => {
   it('finds consumers through header inline functions, transitively', () => {
     assert.deepEqual(consumersOf('devmap_managed_key'), ['driver drivers/gpu/drm/vgpu/vgpu_svm.c:22 via put_page include/linux/mm.h']);
     assert.deepEqual(consumersOf('current_task'), ['driver drivers/gpu/drm/vgpu/vgpu_svm.c:20 via current arch/x86/include/asm/current.h']);
+  });
+
+  it('finds the users of an export that a host program prints into a generated file', () => {
+    assert.deepEqual(consumersOf('hmm_order_table'), ['driver drivers/gpu/drm/vgpu/vgpu_svm.c:43']);
   });
 
   it('finds tracepoint consumers through their generated names', () => {
