@@ -29,7 +29,8 @@ for (const e of found.exports) {
 }
 
 const rows = readFileSync(symvers, 'utf8').trim().split('\n').map((l) => l.split('\t'));
-const result = { total: rows.length, same: 0, licenseDiffers: 0, namespaceDiffers: 0, missing: 0 };
+const result = { total: rows.length, same: 0, byConfig: 0, licenseDiffers: 0, namespaceDiffers: 0, missing: 0 };
+const byConfig = [];
 const missing = [];
 const differs = [];
 for (const [, sym, mod, type, ns = ''] of rows) {
@@ -44,6 +45,13 @@ for (const [, sym, mod, type, ns = ''] of rows) {
     result.same++;
     continue;
   }
+  // The build's config chose another definition of the export's wrapper, which kexports reports beside the first.
+  const other = cands.find((c) => (c.byConfig ?? []).some((v) => v.type === type && (v.namespace ?? '') === ns));
+  if (other) {
+    result.byConfig++;
+    byConfig.push({ sym, mod, type, ns, ours: `${other.type} ${other.namespace ?? '-'} ${other.file}:${other.line}, other configs: ${other.byConfig.map((v) => `${v.type} ${v.namespace ?? '-'} by ${v.file}:${v.line}`).join('; ')}` });
+    continue;
+  }
   if (!cands.some((c) => c.type === type)) result.licenseDiffers++;
   else result.namespaceDiffers++;
   differs.push({ sym, mod, type, ns, ours: cands.map((c) => `${c.type} ${c.namespace ?? '-'} ${c.file}:${c.line}`) });
@@ -53,6 +61,7 @@ console.log(`tree ${tree}\nsymvers ${symvers}`);
 console.log(`${result.total} exports in Module.symvers; kexports found ${found.exports.length} export calls (every arch and config)`);
 // Rounded down: 26,771 of 26,772 is not 100.00%.
 console.log(`  same license and namespace: ${result.same} (${(Math.floor((10000 * result.same) / result.total) / 100).toFixed(2)}%)`);
+console.log(`  found, as in other configs:  ${result.byConfig} (the license and namespace of another definition of the export's wrapper)`);
 console.log(`  found, other license:        ${result.licenseDiffers}`);
 console.log(`  found, other namespace:      ${result.namespaceDiffers}`);
 console.log(`  missing:                     ${result.missing}`);
@@ -62,6 +71,8 @@ console.log('\nmissing, by module:');
 for (const [mod, n] of [...byModule].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${String(n).padStart(5)}  ${mod}`);
 console.log('\nmissing, first 60:');
 for (const m of missing.slice(0, 60)) console.log(`  ${m.sym}\t${m.mod}\t${m.type}\t${m.ns}`);
+console.log('\nas in other configs:');
+for (const d of byConfig) console.log(`  ${d.sym}\t${d.mod}\t${d.type} ${d.ns || '-'}\tours: ${d.ours}`);
 console.log('\ndiffering, first 40:');
 for (const d of differs.slice(0, 40)) console.log(`  ${d.sym}\t${d.mod}\t${d.type} ${d.ns || '-'}\tours: ${d.ours.join(' | ')}`);
 if (found.unresolved.length) {

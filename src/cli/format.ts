@@ -35,7 +35,15 @@ export function exportLine(e: Export): string {
   const via = e.wrapper ? `  via ${e.wrapper}()` : '';
   const from = e.includedFrom ? `  through the #include of ${e.includedFrom.file}:${e.includedFrom.line}` : '';
   const printed = e.generated ? '  printed into a file generated at build time' : '';
-  return `${e.file}:${e.line}: ${e.name}  ${e.macro}  ${licenseWords(e.type)}${ns}${via}${from}${printed}`;
+  return `${e.file}:${e.line}: ${e.name}  ${e.macro}  ${licenseWords(e.type)}${ns}${via}${from}${printed}${configWords(e, '  ')}`;
+}
+
+/** `(other configs: namespace CXL by include/linux/fw_table.h:57)`, or '' when the export is the same in every config. */
+export function configWords(e: Export, sep: string): string {
+  if (!e.byConfig?.length) return '';
+  const one = (v: NonNullable<Export['byConfig']>[number]): string =>
+    [v.type !== e.type ? licenseWords(v.type) : '', v.namespace !== e.namespace ? (v.namespace ? `namespace ${v.namespace}` : 'no namespace') : ''].filter(Boolean).join(', ') + ` by ${v.file}:${v.line}`;
+  return `${sep}(other configs: ${e.byConfig.map(one).join('; ')})`;
 }
 
 export function consumerLine(c: Consumer): string {
@@ -51,7 +59,7 @@ export function sortConsumers(list: Consumer[]): Consumer[] {
 export function consumersBlock(e: Export, list: Consumer[], helpers: Consumer[] = []): string {
   const kernel = list.filter((c) => c.cls !== 'tools');
   const more = helpers.length ? `; ${helpers.length} more through helper function${helpers.length === 1 ? '' : 's'}` : '';
-  const head = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}${e.generated ? ', generated at build time' : ''}) ${e.file}:${e.line}: ${kernel.length === 0 ? 'no consumer' : `${kernel.length} consumer${kernel.length === 1 ? '' : 's'}`}${more}`;
+  const head = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}${e.generated ? ', generated at build time' : ''}${configWords(e, ' ')}) ${e.file}:${e.line}: ${kernel.length === 0 ? 'no consumer' : `${kernel.length} consumer${kernel.length === 1 ? '' : 's'}`}${more}`;
   return [head, ...sortConsumers(list).map(consumerLine), ...sortConsumers(helpers).map(consumerLine)].join('\n');
 }
 
@@ -69,6 +77,7 @@ export function exportJson(e: Export): Record<string, unknown> {
     line: e.line,
     ...(e.includedFrom ? { includedFrom: e.includedFrom } : {}),
     ...(e.generated ? { generated: true } : {}),
+    ...(e.byConfig ? { byConfig: e.byConfig.map((v) => ({ type: v.type, license: licenseWords(v.type), namespace: v.namespace ?? null, file: v.file, line: v.line })) } : {}),
     definition: e.definition ? { line: e.definition.line, endLine: e.definition.endLine, static: e.definition.isStatic, kind: e.definition.kind } : null,
   };
 }

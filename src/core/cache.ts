@@ -296,7 +296,7 @@ const enum Col {
   DefStatic,
   DefKind,
 }
-type Rare = Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace' | 'generated'>>;
+type Rare = Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace' | 'generated' | 'byConfig'>>;
 interface ExportsJson {
   strings: string[];
   rare: [row: number, fields: Rare][];
@@ -317,6 +317,7 @@ function encodeExports(index: KernelIndex): { json: Buffer; rows: Int32Array } {
     if (e.includedFrom !== undefined) r.includedFrom = e.includedFrom;
     if (e.ignoredNamespace !== undefined) r.ignoredNamespace = e.ignoredNamespace;
     if (e.generated !== undefined) r.generated = e.generated;
+    if (e.byConfig !== undefined) r.byConfig = e.byConfig;
     if (Object.keys(r).length) rare.push([k, r]);
   });
   const unresolved = index.unresolved.map((u): ExportsJson['unresolved'][number] => [str(u.file), u.line, str(u.macro), u.reason]);

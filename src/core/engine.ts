@@ -230,6 +230,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
   // A table of one slot until adoptNames(), not one made for a scan.
   const index = new KernelIndex(root, new NameTable(new Interner(0)));
   index.files = files;
+  index.maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const alive = arrays.get('fileAlive') as Uint8Array;
   for (let k = 0; k < paths.length; k++) if (alive[k] === 1) index.byPath.set(paths[k]!, k);
   index.proxyName = arrays.get('proxyName') as Uint32Array;

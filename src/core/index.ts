@@ -15,7 +15,7 @@ import { nativeAddon } from './nativeScanner';
 import { NameTable, scanFiles } from './scanPool';
 import { grown } from './typed';
 import { walkTree, type WalkResult } from './walk';
-import { expand, expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
+import { expand, type ExpandedExport, expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
 
 export interface Export {
   /** The C identifier the macro names (for a tracepoint, the tracepoint's name). */
@@ -43,10 +43,24 @@ export interface Export {
   /** A DEFAULT_SYMBOL_NAMESPACE the file defines after an #include: <linux/export.h> ignored it. */
   ignoredNamespace?: { name: string; line: number };
   /**
+   * What the export is in other configs: the wrapper it goes through has other definitions in the
+   * same file (#if/#else), which export it with another license or namespace. include/linux/fw_table.h
+   * gives cdat_table_parse namespace ACPI, or CXL when CONFIG_CXL_BUS is set.
+   */
+  byConfig?: ConfigVariant[];
+  /**
    * The file prints this export call into a file it generates at build time (lib/raid6/mktables.c
    * writes lib/raid6/tables.c): the symbol is defined there, not in `file`.
    */
   generated?: true;
+}
+
+export interface ConfigVariant {
+  type: ExportType;
+  namespace?: string;
+  /** The wrapper definition that makes it so. */
+  file: string;
+  line: number;
 }
 
 export interface Unresolved {
@@ -148,11 +162,15 @@ export class KernelIndex {
   exportsByName = new Map<string, Export[]>();
   exportsByFile = new Map<string, Export[]>();
   wrappers = new Map<string, Wrapper>();
+  /** A tree-wide wrapper's other definitions in the file of its first, under other #if branches. */
+  readonly wrapperAlternatives = new Map<string, Wrapper[]>();
   /** Wrappers defined only around #includes (see collectWrappers). */
   readonly scopedWrappers = new Set<string>();
   unresolved: Unresolved[] = [];
   kbuild: KbuildNamespaces = emptyKbuild();
   stats: IndexStats = { files: 0, bytes: 0, skipped: [], symlinks: 0, excluded: 0, unreadableDirs: [] };
+  /** The size over which a file read again (refreshWrappers) is skipped, as the build that made the index skipped it. */
+  maxFileBytes = DEFAULT_MAX_FILE_BYTES;
   private scannerMade?: ReturnType<typeof newScanner>;
 
   constructor(
@@ -376,14 +394,25 @@ export class KernelIndex {
    */
   collectWrappers(from: readonly IndexedFile[] = this.files): void {
     this.wrappers.clear();
+    this.wrapperAlternatives.clear();
     this.scopedWrappers.clear();
     for (const f of from) {
       if (!f.alive || !f.wrappers.length || f.path.startsWith('tools/') || f.path.startsWith('scripts/')) continue;
       for (const c of f.wrappers) {
         const w = parseWrapper(c, f.path);
         if (!w) continue;
-        if (c.undefLine !== undefined) this.scopedWrappers.add(w.name);
-        else if (!this.wrappers.has(w.name)) this.wrappers.set(w.name, w);
+        if (c.undefLine !== undefined) {
+          this.scopedWrappers.add(w.name);
+          continue;
+        }
+        const first = this.wrappers.get(w.name);
+        if (!first) this.wrappers.set(w.name, w);
+        else if (first.file === w.file) {
+          // Defined again in its own file without an #undef: another #if branch, another config.
+          const alts = this.wrapperAlternatives.get(w.name);
+          if (alts) alts.push(w);
+          else this.wrapperAlternatives.set(w.name, [w]);
+        }
       }
     }
   }
@@ -500,16 +529,20 @@ export class KernelIndex {
         // does not define here exports through the files that include this one (resolveInclude).
         const own = f.wrappers.length ? this.ownWrapper(f, raw.macro, raw.line) : undefined;
         if (own) wrappers = withWrappers(this.wrappers, [own]);
-        else if (!this.wrappers.has(raw.macro) && this.scopedWrappers.has(raw.macro)) continue;
+        // A wrapper gone since the file was scanned (refreshWrappers()) is a call no scan would take now.
+        else if (!this.wrappers.has(raw.macro)) continue;
       }
       const calls = exportMacros.has(raw.macro) ? [{ macro: raw.macro, args: raw.args }] : expandWrapperCall(wrappers, raw.macro, raw.args);
       if (calls.length === 0) {
         this.unresolved.push({ file: f.path, line: raw.line, macro: raw.macro, reason: `wrapper ${raw.macro}() exports nothing that could be resolved` });
         continue;
       }
+      const variants = wrappers === this.wrappers && this.wrapperAlternatives.size && !exportMacros.has(raw.macro) ? this.configVariants(raw.macro, raw.args) : undefined;
       for (const call of calls) {
         const exp = this.exportOf(f, raw, call, expandLocal((call.args[0] ?? '').trim(), f.localMacros, raw.line));
-        if (exp) mine.push(exp);
+        if (!exp) continue;
+        if (variants) this.addConfigVariants(f, raw, exp, variants);
+        mine.push(exp);
       }
     }
     for (const inc of f.includes ?? []) this.resolveInclude(f, inc, mine);
@@ -551,6 +584,40 @@ export class KernelIndex {
       if (here === own) continue;
       const exp = this.exportOf(f, raw, { macro: raw.macro, args: raw.args }, here, at);
       if (exp) mine.push({ ...exp, includedFrom: { file: g.path, line: raw.line } });
+    }
+  }
+
+  /**
+   * What one wrapper call exports under each other definition (see wrapperAlternatives) of the wrappers
+   * it goes through, one definition swapped at a time.
+   */
+  private configVariants(name: string, args: readonly string[]): { by: Wrapper; calls: ExpandedExport[] }[] {
+    const out: { by: Wrapper; calls: ExpandedExport[] }[] = [];
+    const seen = new Set<string>();
+    const visit = (n: string, depth: number): void => {
+      const w = this.wrappers.get(n);
+      if (!w || depth > 4 || seen.has(n)) return;
+      seen.add(n);
+      for (const alt of this.wrapperAlternatives.get(n) ?? []) out.push({ by: alt, calls: expandWrapperCall(withWrappers(this.wrappers, [alt]), name, args) });
+      for (const c of w.calls) if (!exportMacros.has(c.macro)) visit(c.macro, depth + 1);
+    };
+    visit(name, 0);
+    return out;
+  }
+
+  /** Sets exp.byConfig: the variants' exports of the same name that differ in license or namespace. */
+  private addConfigVariants(f: IndexedFile, raw: RawExport, exp: Export, variants: readonly { by: Wrapper; calls: ExpandedExport[] }[]): void {
+    for (const { by, calls } of variants) {
+      for (const call of calls) {
+        const name = expandLocal((call.args[0] ?? '').trim(), f.localMacros, raw.line);
+        if (name !== exp.name) continue;
+        const alt = this.exportOf(f, raw, call, name);
+        if (!alt || (alt.type === exp.type && alt.namespace === exp.namespace)) continue;
+        const v: ConfigVariant = { type: alt.type, file: by.file, line: by.line };
+        if (alt.namespace !== undefined) v.namespace = alt.namespace;
+        if (exp.byConfig?.some((x) => x.type === v.type && x.namespace === v.namespace)) continue;
+        (exp.byConfig ??= []).push(v);
+      }
     }
   }
 
@@ -811,6 +878,7 @@ export class KernelIndex {
 
   /** Re-reads one file from the disk as a full build does: binary and too-large files are skipped, and counted; a file gone meanwhile is dropped. */
   rescanFile(path: string, maxBytes: number): void {
+    this.maxFileBytes = maxBytes;
     const f = scanPath(this.scanner, this.root, path, maxBytes, this.wrapperNames());
     if (f.skipped?.reason === 'unreadable' && f.skipped.detail === 'ENOENT') this.deleteFile(path);
     else this.replaceFile(f);
@@ -818,6 +886,8 @@ export class KernelIndex {
 
   private replaceFile(f: ScannedFile): void {
     this.changes++;
+    const before = this.byPath.get(f.path);
+    const wrappersMoved = (before !== undefined && this.files[before]!.wrappers.length > 0) || (f.scan?.wrappers.length ?? 0) > 0;
     this.removeExportsOf(f.path);
     const fileIdx = this.files.length;
     this.pushFile(f, fileIdx);
@@ -831,6 +901,7 @@ export class KernelIndex {
     }
     this.resolveFile(this.files[fileIdx]!);
     this.resolveIncluders(f.path);
+    if (wrappersMoved) this.refreshWrappers();
   }
 
   deleteFile(path: string): void {
@@ -841,6 +912,54 @@ export class KernelIndex {
     this.byPath.delete(path);
     this.removeExportsOf(path);
     this.resolveIncluders(path);
+    if (this.files[idx]!.wrappers.length) this.refreshWrappers();
+  }
+
+  /**
+   * After a file that defines (or defined) wrapper macros changed: collects the wrappers again, in the
+   * tree's order, and resolves again the files that call a wrapper whose definitions changed, or one
+   * that calls such a wrapper. A file that calls a wrapper new to the tree was scanned without taking
+   * the call as an export: it is read again.
+   */
+  private refreshWrappers(): void {
+    const snapshot = (): Map<string, string> => {
+      const m = new Map<string, string>();
+      for (const [n, w] of this.wrappers) m.set(n, JSON.stringify([w, this.wrapperAlternatives.get(n) ?? null]));
+      for (const n of this.scopedWrappers) m.set(n, `${m.get(n) ?? ''} scoped`);
+      return m;
+    };
+    const before = snapshot();
+    this.collectWrappers(this.files.filter((f) => f.alive && f.wrappers.length).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
+    const after = snapshot();
+    const changed = new Set<string>();
+    for (const n of new Set([...before.keys(), ...after.keys()])) if (before.get(n) !== after.get(n)) changed.add(n);
+    for (let grew = changed.size > 0; grew; ) {
+      grew = false;
+      for (const [n, w] of this.wrappers)
+        if (!changed.has(n) && w.calls.some((c) => changed.has(c.macro))) {
+          changed.add(n);
+          grew = true;
+        }
+    }
+    const callers = new Map<number, boolean>();
+    for (const n of changed) {
+      const id = this.table.get(n);
+      const isNew = !before.has(n);
+      if (id !== undefined) this.forEachPosting(id, (file, _line, ctx) => void (ctx === 0 && this.files[file]!.alive && callers.set(file, (callers.get(file) ?? false) || isNew)));
+    }
+    for (const [k, unseen] of callers) {
+      const f = this.files[k]!;
+      if (unseen) {
+        this.changes++;
+        const scanned = scanPath(this.scanner, this.root, f.path, this.maxFileBytes, this.wrapperNames());
+        if (!scanned.scan) continue;
+        f.exports = scanned.scan.exports;
+        f.defs = exportedDefs(scanned.scan);
+        if (scanned.scan.localMacros.length) f.localMacros = scanned.scan.localMacros;
+      }
+      this.removeExportsOf(f.path);
+      this.resolveFile(f);
+    }
   }
 
   /** Resolves again the files whose exports come through an #include of `path` (see resolveInclude). */
@@ -878,7 +997,7 @@ const NO_USES = new Uint32Array(0);
 const parsedWrappers = new WeakMap<WrapperCandidate, Wrapper | undefined>();
 
 /** The tree-wide wrappers, with some replaced by a file's own definitions (no copy of the tree's map). */
-function withWrappers(wrappers: ReadonlyMap<string, Wrapper>, own: readonly Wrapper[]): WrapperLookup {
+function withWrappers(wrappers: WrapperLookup, own: readonly Wrapper[]): WrapperLookup {
   return { get: (name) => own.find((w) => w.name === name) ?? wrappers.get(name) };
 }
 
@@ -957,6 +1076,7 @@ export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: I
   const log2 = Math.ceil(Math.log2((walk.sources.length * NAMES_PER_FILE) / 0.6));
   const index = new KernelIndex(root, new NameTable(new Interner(Math.max(16, Math.min(23, log2)))));
   const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  index.maxFileBytes = maxBytes;
   const pool = { root, maxBytes, workers: opts.workers, workerScript: opts.workerScript, onProgress: opts.onProgress, token: opts.token, chunkFiles: opts.chunkFiles, workerNameLimit: opts.workerNameLimit, native: opts.native };
   let t = performance.now();
   const phase = (name: string): void => {

@@ -42,6 +42,10 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
     lines.push(`**${md(e.name)}** · \`${e.macro}\`${e.wrapper ? ` via \`${e.wrapper}\`` : ''} · **${licenseWords(e.type)}**`);
     // A code span shows its text as is (backslash escapes would show): only a backtick could break it.
     lines.push(`namespace: ${e.namespace ? `\`${e.namespace.replace(/`/g, "'")}\`` : 'none'}`);
+    for (const v of e.byConfig ?? []) {
+      const what = [v.type !== e.type ? `**${licenseWords(v.type)}**` : '', v.namespace !== e.namespace ? `namespace ${v.namespace ? `\`${v.namespace.replace(/`/g, "'")}\`` : 'none'}` : ''].filter(Boolean).join(', ');
+      lines.push(`in other configs: ${what}, by ${link(index.root, v.file, v.line)}`);
+    }
     if (inPolicy(e.file)) {
       lines.push(isGplOnly(e.type) ? `policy: ${md(e.file)} must be GPL-only; met` : `policy: ${md(e.file)} must be GPL-only; **not met**, ${e.macro} allows any license`);
     }

@@ -139,6 +139,31 @@ describe('kexports exports', () => {
     ]);
   });
 
+  it('says what an export is in other configs, and that one is printed into a generated file', () => {
+    const root = writeTree({
+      'include/linux/fw_table.h': '#ifndef CONFIG_CXL_BUS\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS_GPL(x, ACPI)\n#else\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS_GPL(x, CXL)\n#endif\n',
+      'lib/fw_table.c': 'int cdat_table_parse(void) { return 0; }\nEXPORT_SYMBOL_FWTBL_LIB(cdat_table_parse);\n',
+      'lib/raid6/mktables.c': 'int main(void)\n{\n\tprintf("EXPORT_SYMBOL(raid6_gfmul);\\n");\n}\n',
+      'drivers/cxl/cdat.c': 'int f(void) { return cdat_table_parse() + raid6_gfmul[0][0]; }\n',
+    });
+    const r = runCli(['exports', '--tree', root, '--no-cache', 'lib']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      'lib/fw_table.c:2: cdat_table_parse  EXPORT_SYMBOL_NS_GPL  GPL-only  namespace ACPI  via EXPORT_SYMBOL_FWTBL_LIB()  (other configs: namespace CXL by include/linux/fw_table.h:4)\n' +
+        'lib/raid6/mktables.c:3: raid6_gfmul  EXPORT_SYMBOL  any license  printed into a file generated at build time\n',
+    );
+    const c = runCli(['consumers', '--tree', root, '--no-cache', 'cdat_table_parse', 'raid6_gfmul']);
+    assert.equal(
+      c.stdout,
+      'cdat_table_parse (EXPORT_SYMBOL_NS_GPL, GPL-only, namespace ACPI (other configs: namespace CXL by include/linux/fw_table.h:4)) lib/fw_table.c:2: 1 consumer\n  driver    drivers/cxl/cdat.c:1\n' +
+        'raid6_gfmul (EXPORT_SYMBOL, any license, generated at build time) lib/raid6/mktables.c:3: 1 consumer\n  driver    drivers/cxl/cdat.c:1\n',
+    );
+    const json = JSON.parse(runCli(['exports', '--tree', root, '--no-cache', '--format', 'json', 'lib']).stdout);
+    assert.deepEqual(json.exports[0].byConfig, [{ type: 'EXPORT_SYMBOL_GPL', license: 'GPL-only', namespace: 'CXL', file: 'include/linux/fw_table.h', line: 4 }]);
+    assert.deepEqual([json.exports[1].name, json.exports[1].generated, json.exports[1].definition], ['raid6_gfmul', true, null]);
+  });
+
   it('says when the folder is not a kernel tree, and scans it anyway', () => {
     const root = writeTree({ 'lib/a.c': 'int a;\nEXPORT_SYMBOL_GPL(a);\n' }, true);
     const r = runCli(['exports'], { cwd: root });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkExports } from '../../src/core/findings';
 import { openIndex } from '../../src/core/engine';
@@ -96,6 +98,80 @@ describe('export resolution, as the kernel spells it', () => {
     assert.deepEqual(index.unresolved, [{ file: 'arch/s390/lib/thunk.S', line: 2, macro: 'EXPORT_SYMBOL', reason: 'EXPORT_SYMBOL(\\name): "\\name" is not an identifier' }]);
     const f = checkExports(index, [], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).filter((x) => x.code === 'UNRESOLVED_EXPORT');
     assert.deepEqual(f.map((x) => `${x.severity} ${x.file}:${x.line} ${x.message}`), ['info arch/s390/lib/thunk.S:2 EXPORT_SYMBOL(): EXPORT_SYMBOL(\\name): "\\name" is not an identifier']);
+  });
+
+  it('follows edits of a wrapper\'s definition: its callers\' exports change, come and go', async () => {
+    const root = writeTree({
+      'include/linux/acpi.h': '#define ACPI_EXPORT_SYMBOL(s) EXPORT_SYMBOL(s)\n',
+      'drivers/acpi/a.c': 'int acpi_a(void) { return 0; }\nACPI_EXPORT_SYMBOL(acpi_a);\n',
+      'drivers/acpi/b.c': 'int acpi_b(void) { return 0; }\nNEW_EXPORT(acpi_b);\n',
+    });
+    for (const warm of [false, true]) {
+      const cacheDir = tempDir();
+      if (warm) await openIndex(root, { cacheDir, workers: 0 });
+      const index = await openIndex(root, { cacheDir, workers: 0 });
+      const rows = (): string[] => [...index.exports.map(describeExport), ...index.unresolved.map((u) => `${u.file}:${u.line} ${u.reason}`)].sort();
+      assert.deepEqual(rows(), ['drivers/acpi/a.c:2 acpi_a EXPORT_SYMBOL - via ACPI_EXPORT_SYMBOL']);
+      // the license the wrapper gives changes, and a wrapper new to the tree appears: its caller is read again
+      index.updateFile('include/linux/acpi.h', Buffer.from('#define ACPI_EXPORT_SYMBOL(s) EXPORT_SYMBOL_GPL(s)\n#define NEW_EXPORT(s) EXPORT_SYMBOL_NS_GPL(s, NEW)\n'));
+      assert.deepEqual(rows(), ['drivers/acpi/a.c:2 acpi_a EXPORT_SYMBOL_GPL - via ACPI_EXPORT_SYMBOL', 'drivers/acpi/b.c:2 acpi_b EXPORT_SYMBOL_GPL NEW via NEW_EXPORT'], warm ? 'warm' : 'cold');
+      // the definitions go: the calls are no exports, as in a full build of the tree as it is now
+      rmSync(join(root, 'include/linux/acpi.h'));
+      index.deleteFile('include/linux/acpi.h');
+      assert.deepEqual(rows(), []);
+      const cold = await buildIndex(root);
+      assert.deepEqual([cold.exports.length, cold.unresolved.length], [0, 0]);
+      writeFileSync(join(root, 'include/linux/acpi.h'), '#define ACPI_EXPORT_SYMBOL(s) EXPORT_SYMBOL(s)\n');
+    }
+  });
+
+  describe('exports whose wrapper its header defines again for other configs', () => {
+    // include/linux/fw_table.h: cdat_table_parse goes to namespace ACPI, or to CXL when CONFIG_CXL_BUS is set.
+    const tree = {
+      'include/linux/fw_table.h': [
+        '#if IS_ENABLED(CONFIG_ACPI) && !IS_ENABLED(CONFIG_CXL_BUS)',
+        '#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_ACPI_LIB(x)',
+        '#else',
+        '#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS_GPL(x, CXL)',
+        '#endif',
+        '#ifdef CONFIG_FOO_GPL',
+        '#define EXPORT_FOO(x) EXPORT_SYMBOL_GPL(x)',
+        '#else',
+        '#define EXPORT_FOO(x) EXPORT_SYMBOL(x)',
+        '#endif',
+        '#ifdef CONFIG_SAME',
+        '#define EXPORT_SAME(x) EXPORT_SYMBOL_GPL(x)',
+        '#else',
+        '#define EXPORT_SAME(x) EXPORT_SYMBOL_GPL(x)',
+        '#endif',
+        '',
+      ].join('\n'),
+      'include/linux/acpi.h': '#ifdef CONFIG_ACPI\n#define EXPORT_SYMBOL_ACPI_LIB(x) EXPORT_SYMBOL_NS_GPL(x, ACPI)\n#else\n#define EXPORT_SYMBOL_ACPI_LIB(x)\n#endif\n',
+      // another header defining the same name later in the tree is not another config of the first
+      'sound/soc/foo.h': '#define EXPORT_FOO(x) EXPORT_SYMBOL_NS(x, SOUND)\n',
+      'lib/fw_table.c': 'int cdat_table_parse(void) { return 0; }\nEXPORT_SYMBOL_FWTBL_LIB(cdat_table_parse);\nint foo(void) { return 0; }\nEXPORT_FOO(foo);\nint same(void) { return 0; }\nEXPORT_SAME(same);\n',
+    };
+    const rows = (index: KernelIndex): string[] =>
+      index.exports.map((e) => `${describeExport(e)}${(e.byConfig ?? []).map((v) => ` | ${v.type} ${v.namespace ?? '-'} by ${v.file}:${v.line}`).join('')}`).sort();
+    const expected = [
+      'lib/fw_table.c:2 cdat_table_parse EXPORT_SYMBOL_GPL ACPI via EXPORT_SYMBOL_FWTBL_LIB | EXPORT_SYMBOL_GPL CXL by include/linux/fw_table.h:4',
+      'lib/fw_table.c:4 foo EXPORT_SYMBOL_GPL - via EXPORT_FOO | EXPORT_SYMBOL - by include/linux/fw_table.h:9',
+      'lib/fw_table.c:6 same EXPORT_SYMBOL_GPL - via EXPORT_SAME',
+    ];
+
+    it('reports the license and namespace each other definition gives', async () => {
+      assert.deepEqual(rows(await buildIndex(writeTree(tree))), expected);
+    });
+
+    it('keeps them across the cache, and follows an edit of the header', async () => {
+      const root = writeTree(tree);
+      const cacheDir = tempDir();
+      await openIndex(root, { cacheDir, workers: 0 });
+      const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => assert.notEqual(p, 'scan') });
+      assert.deepEqual(rows(warm), expected);
+      warm.updateFile('include/linux/fw_table.h', Buffer.from(tree['include/linux/fw_table.h'].replace('EXPORT_SYMBOL_NS_GPL(x, CXL)', 'EXPORT_SYMBOL_NS_GPL(x, CXL_BUS)')));
+      assert.deepEqual(warm.exportsNamed('cdat_table_parse')[0]!.byConfig, [{ type: 'EXPORT_SYMBOL_GPL', namespace: 'CXL_BUS', file: 'include/linux/fw_table.h', line: 4 }]);
+    });
   });
 
   describe('exports a host program prints into a file it generates at build time', () => {
