@@ -318,4 +318,24 @@ describe('the language server on exports an #include makes', () => {
       assert.match(h.contents.value, /exported at \[arch\/x86\/lib\/thunks\\\.S:2\]\(.*\) through the #include of \[arch\/x86\/include\/asm\/regs\\\.h:1\]\(.*regs\.h#L1\)/);
     });
   });
+
+  it('hovers with what an export is in other configs, and where a generated one is printed', async () => {
+    const root = writeTree({
+      'include/linux/fw_table.h': '#ifndef CONFIG_CXL_BUS\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS_GPL(x, ACPI)\n#else\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS(x, CXL)\n#endif\n',
+      'lib/fw_table.c': 'int cdat_table_parse(void) { return 0; }\nEXPORT_SYMBOL_FWTBL_LIB(cdat_table_parse);\n',
+      'lib/raid6/mktables.c': 'int main(void)\n{\n\tprintf("EXPORT_SYMBOL(raid6_gfmul);\\n");\n}\n',
+      'drivers/cxl/cdat.c': 'int f(void) { return cdat_table_parse() + raid6_gfmul[0][0]; }\n',
+    });
+    const lsp = new LspClient(root);
+    await withServer(lsp, async () => {
+      await lsp.open('drivers/cxl/cdat.c', 'int f(void) { return cdat_table_parse() + raid6_gfmul[0][0]; }\n');
+      const hover = async (character: number): Promise<string> =>
+        ((await lsp.conn.sendRequest('textDocument/hover', { textDocument: { uri: lsp.uri('drivers/cxl/cdat.c') }, position: { line: 0, character } })) as MarkupHover).contents.value;
+      const cdat = await hover(25);
+      assert.match(cdat, /^namespace: `ACPI`$/m);
+      assert.match(cdat, /^in other configs: \*\*any license\*\*, namespace `CXL`, by \[include\/linux\/fw\\_table\\\.h:4\]\(.*fw_table\.h#L4\)$/m);
+      const gfmul = await hover(45);
+      assert.match(gfmul, /exported at \[lib\/raid6\/mktables\\\.c:3\]\(.*\), printed there into a file generated at build time/);
+    });
+  });
 });
