@@ -11,6 +11,14 @@ function describeExport(e: Export): string {
   return `${e.file}:${e.line} ${e.symbols.join('+')} ${e.type} ${e.namespace ?? '-'}${e.wrapper ? ` via ${e.wrapper}` : ''}`;
 }
 
+/** A tree's index from its cache: built once, then opened again without a scan. */
+async function warmIndex(files: Record<string, string>): Promise<KernelIndex> {
+  const root = writeTree(files);
+  const cacheDir = tempDir();
+  await openIndex(root, { cacheDir, workers: 0 });
+  return openIndex(root, { cacheDir, workers: 0, onPhase: (p) => assert.notEqual(p, 'scan') });
+}
+
 async function exportsOf(files: Record<string, string>): Promise<string[]> {
   const index = await buildIndex(writeTree(files));
   return index.exports.map(describeExport).sort();
@@ -164,10 +172,7 @@ describe('export resolution, as the kernel spells it', () => {
     });
 
     it('keeps them across the cache, and follows an edit of the header', async () => {
-      const root = writeTree(tree);
-      const cacheDir = tempDir();
-      await openIndex(root, { cacheDir, workers: 0 });
-      const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => assert.notEqual(p, 'scan') });
+      const warm = await warmIndex(tree);
       assert.deepEqual(rows(warm), expected);
       warm.updateFile('include/linux/fw_table.h', Buffer.from(tree['include/linux/fw_table.h'].replace('EXPORT_SYMBOL_NS_GPL(x, CXL)', 'EXPORT_SYMBOL_NS_GPL(x, CXL_BUS)')));
       assert.deepEqual(warm.exportsNamed('cdat_table_parse')[0]!.byConfig, [{ type: 'EXPORT_SYMBOL_GPL', namespace: 'CXL_BUS', file: 'include/linux/fw_table.h', line: 4 }]);
@@ -221,10 +226,7 @@ describe('export resolution, as the kernel spells it', () => {
     }
 
     it('keeps them across the cache, and follows edits of the generator', async () => {
-      const root = writeTree(tree);
-      const cacheDir = tempDir();
-      await openIndex(root, { cacheDir, workers: 0 });
-      const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => assert.notEqual(p, 'scan') });
+      const warm = await warmIndex(tree);
       assert.deepEqual(rows(warm), expected);
       warm.updateFile('lib/raid6/mktables.c', Buffer.from('int main(void) { printf("EXPORT_SYMBOL(raid6_gflog);\\n"); }\n'));
       assert.deepEqual(warm.exports.filter((e) => e.generated && e.file.startsWith('lib/')).map((e) => `${e.name}:${e.line}`), ['raid6_gflog:1']);
@@ -310,10 +312,7 @@ describe('export resolution, as the kernel spells it', () => {
     });
 
     it('keeps them across the cache, and follows edits of the included file', async () => {
-      const root = writeTree(tree);
-      const cacheDir = tempDir();
-      await openIndex(root, { cacheDir, workers: 0 });
-      const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => assert.notEqual(p, 'scan') });
+      const warm = await warmIndex(tree);
       assert.deepEqual(warm.exports.map(describeExport).sort(), expected);
       assert.deepEqual(warm.exportsNamed('lzo1x_1_compress_safe')[0]!.includedFrom, { file: 'lib/lzo/compress.c', line: 5 });
       warm.updateFile('arch/x86/include/asm/GEN-for-each-reg.h', Buffer.from(regs.replace('GEN(rcx)', 'GEN(rcx)\nGEN(rdx)')));
