@@ -2,7 +2,7 @@
 //   KEXPORTS_BENCH_TREE=DIR npm run bench     any tree; default: linux-6.1 from ../shared/tools/get-kernel.sh
 //   KEXPORTS_BENCH_HISTORY=DIR|skip           the two-release repository for export history; default:
 //                                             ../shared/tools/make-kernel-history.sh (builds it once)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -73,6 +73,30 @@ for (const sym of ['hmm_range_fault', 'devmap_managed_key']) {
   row(`rg -l -w ${sym}`, rg.ms, rg.rss, `${rg.stdout.trim().split('\n').filter(Boolean).length} files`);
   const gg = timed('git', ['grep', '--no-index', '-l', '-w', sym, '--', '*.c', '*.h', '*.S'], { cwd: tree });
   row(`git grep --no-index -l -w ${sym}`, gg.ms, gg.rss, `${gg.stdout.trim().split('\n').filter(Boolean).length} files`);
+}
+
+/** A whole CLI run from the shell: when its answer's first byte arrives, and when it exits (the cache written). */
+async function cliRun(args) {
+  const t = performance.now();
+  let first;
+  const status = await new Promise((res) => {
+    const p = spawn(process.execPath, [join(repo, 'dist/cli.js'), ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+    p.stdout.once('data', () => (first = performance.now() - t));
+    p.stdout.resume();
+    p.on('close', res);
+  });
+  if (status !== 0 && status !== 1) throw new Error(`kexports ${args.join(' ')} exited ${status}`);
+  return { answerMs: Math.round(first), exitMs: Math.round(performance.now() - t) };
+}
+const cliCache = mkdtempSync(join(tmpdir(), 'kexports-bench-cli-'));
+try {
+  const args = ['check', '--tree', tree, '--cache-dir', cliCache, 'mm/hmm.c'];
+  const c = await cliRun(args);
+  row('kexports check mm/hmm.c, cold, a new process: its answer', c.answerMs, undefined, `the process exits with the cache written at ${c.exitMs} ms`);
+  const w = await cliRun(args);
+  row('kexports check mm/hmm.c, warm, a new process: its answer', w.answerMs, undefined, `exits at ${w.exitMs} ms`);
+} finally {
+  rmSync(cliCache, { recursive: true, force: true });
 }
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-'));

@@ -202,6 +202,33 @@ describe('the cache', () => {
     assert.deepEqual(findings(warm, 'mm'), before);
   });
 
+  it("hands out a cold index before its cache's bytes are taken ('after'), and writes none if the index changed by then", async () => {
+    for (const change of [false, true]) {
+      const root = copySampleTree();
+      const cacheDir = tempDir();
+      const phases: string[] = [];
+      const logs: string[] = [];
+      let started: Promise<void> | undefined;
+      let error: Error | undefined;
+      const cold = await openIndex(root, { cacheDir, workers: 0, cacheWrite: 'after', onCacheWriteStarted: (p) => (started = p), onCacheWritten: (e) => (error = e), log: (m) => logs.push(m), onPhase: (p) => phases.push(p) });
+      assert.ok(started, 'a write is under way');
+      assert.ok(!phases.includes('take cache bytes'), `the bytes are taken after the return: ${phases.join(', ')}`);
+      if (change) cold.updateFile('mm/hmm.c', Buffer.from('int x;\n'));
+      await started;
+      const warmPhases: string[] = [];
+      await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => warmPhases.push(p) });
+      if (change) {
+        assert.match(error?.message ?? '', /^the index changed before its bytes were taken/);
+        assert.equal(logs.length, 1, logs.join('\n'));
+        assert.ok(warmPhases.includes('scan'), `no cache was written: ${warmPhases.join(', ')}`);
+      } else {
+        assert.equal(error, undefined);
+        assert.ok(phases.includes('take cache bytes'), phases.join(', '));
+        assert.ok(!warmPhases.includes('scan'), `served from the cache: ${warmPhases.join(', ')}`);
+      }
+    }
+  });
+
   it("removes the temporary files of cache writers that died mid-write, and keeps a live writer's", async () => {
     const cacheDir = tempDir();
     await openIndex(sampleTree, { cacheDir, workers: 0 });
