@@ -102,6 +102,7 @@ try {
 const cacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-'));
 try {
   const cold = runner_('cold', cacheDir);
+  if (cold.scanner !== 'native') throw new Error(`bench: the native scanner did not load in the bench's runner: ${cold.scanner}`);
   row('kexports cold full index (all exports, all consumers)', cold.openMs, cold.maxRssMB, `${cold.exports} exports, ${cold.files} files, ${(cold.bytes / 1e9).toFixed(2)} GB; ${Object.entries(cold.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   row('  … and its cache file on disk (written on libuv threads after the index is handed out)', cold.cacheWrittenMs, cold.maxRssMB, '');
   // The same with the JavaScript scanner (lexer.ts), which the native one was ported from.

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openIndex } from '../src/core/engine';
+import { nativeAddon, nativeLoadError } from '../src/core/nativeScanner';
 import { checkExports, defaultGplOnlyPaths } from '../src/core/findings';
 import { reviewSeries } from '../src/core/review/analyze';
 import { seriesFromTexts } from '../src/core/review/series';
@@ -28,7 +29,9 @@ const index = await openIndex(tree, {
   },
 });
 const openMs = performance.now() - t0;
-const out: Record<string, unknown> = { mode, openMs: Math.round(openMs), phases, exports: index.exports.length, files: index.stats.files, bytes: index.stats.bytes };
+// Which scanner indexed the tree: an addon that did not load would make every figure the JavaScript scanner's.
+const scanner = process.env.KEXPORTS_SCANNER === 'js' ? 'js' : nativeAddon() ? 'native' : `js (${nativeLoadError() ?? 'no addon'})`;
+const out: Record<string, unknown> = { mode, scanner, openMs: Math.round(openMs), phases, exports: index.exports.length, files: index.stats.files, bytes: index.stats.bytes };
 if (written) out.cacheWrittenMs = Math.round(await written);
 
 if (mode === 'warm') {
