@@ -523,6 +523,7 @@ export class KernelIndex {
     for (const raw of f.exports) {
       if (raw.printed && !printing) continue;
       let wrappers: WrapperLookup = this.wrappers;
+      let variants: { by: Wrapper; calls: ExpandedExport[] }[] | undefined;
       if (!exportMacros.has(raw.macro)) {
         // The file's own definition in force decides, as in the preprocessor (sparc's atomic_64.S
         // defines ATOMIC64_OP_RETURN() for itself, lib/atomic64.c for itself). A scoped wrapper the file
@@ -531,13 +532,13 @@ export class KernelIndex {
         if (own) wrappers = withWrappers(this.wrappers, [own]);
         // A wrapper gone since the file was scanned (refreshWrappers()) is a call no scan would take now.
         else if (!this.wrappers.has(raw.macro)) continue;
+        else if (this.wrapperAlternatives.size) variants = this.configVariants(raw.macro, raw.args);
       }
       const calls = exportMacros.has(raw.macro) ? [{ macro: raw.macro, args: raw.args }] : expandWrapperCall(wrappers, raw.macro, raw.args);
       if (calls.length === 0) {
         this.unresolved.push({ file: f.path, line: raw.line, macro: raw.macro, reason: `wrapper ${raw.macro}() exports nothing that could be resolved` });
         continue;
       }
-      const variants = wrappers === this.wrappers && this.wrapperAlternatives.size && !exportMacros.has(raw.macro) ? this.configVariants(raw.macro, raw.args) : undefined;
       for (const call of calls) {
         const exp = this.exportOf(f, raw, call, expandLocal((call.args[0] ?? '').trim(), f.localMacros, raw.line));
         if (!exp) continue;
@@ -878,7 +879,6 @@ export class KernelIndex {
 
   /** Re-reads one file from the disk as a full build does: binary and too-large files are skipped, and counted; a file gone meanwhile is dropped. */
   rescanFile(path: string, maxBytes: number): void {
-    this.maxFileBytes = maxBytes;
     const f = scanPath(this.scanner, this.root, path, maxBytes, this.wrapperNames());
     if (f.skipped?.reason === 'unreadable' && f.skipped.detail === 'ENOENT') this.deleteFile(path);
     else this.replaceFile(f);
@@ -953,9 +953,7 @@ export class KernelIndex {
         this.changes++;
         const scanned = scanPath(this.scanner, this.root, f.path, this.maxFileBytes, this.wrapperNames());
         if (!scanned.scan) continue;
-        f.exports = scanned.scan.exports;
-        f.defs = exportedDefs(scanned.scan);
-        if (scanned.scan.localMacros.length) f.localMacros = scanned.scan.localMacros;
+        this.applyWrapperScans([scanned]);
       }
       this.removeExportsOf(f.path);
       this.resolveFile(f);
