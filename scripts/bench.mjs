@@ -23,13 +23,9 @@ function need(tool, pkg) {
   const root = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
   if (root) {
     console.error(`bench: ${tool} is missing; apt-get install ${pkg}`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = spawnSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: ['ignore', 'ignore', 'inherit'], env });
-    if (r.status !== 0) {
-      spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-      r = spawnSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: ['ignore', 'ignore', 'inherit'], env });
-    }
-    if (r.status === 0) return;
+    const apt = (...args) => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+    // The package lists are empty on a fresh machine: update once when the install fails.
+    if (apt('install', '-y', '-qq', pkg) || (apt('update', '-qq') && apt('install', '-y', '-qq', pkg))) return;
   }
   console.error(`bench: ${tool} is needed for the comparison; install Debian's ${pkg} (apt-get install ${pkg})`);
   process.exit(2);

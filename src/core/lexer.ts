@@ -787,8 +787,9 @@ class ScanState {
     const n = this.n;
     let j = s;
     while (j < n && isIdChar[buf[j]!] === 1) j++;
-    if (buf[j] !== 40 || !this.voc.exportNames.has(latin1(buf, s, j))) return;
+    if (buf[j] !== 40) return;
     const macro = latin1(buf, s, j);
+    if (!this.voc.exportNames.has(macro)) return;
     const open = j + 1;
     j = open;
     while (j < n && (isIdChar[buf[j]!] === 1 || buf[j] === 44 || buf[j] === 32 || buf[j] === 9)) j++;

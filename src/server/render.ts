@@ -33,6 +33,11 @@ function link(root: string, path: string, line: number, label = `${path}:${line}
   return `[${md(label)}](${treePathToUri(root, path)}#L${line})`;
 }
 
+/** A namespace as a code span, which shows its text as is (backslash escapes would show): only a backtick could break it. */
+function namespaceSpan(ns: string | undefined): string {
+  return ns ? `\`${ns.replace(/`/g, "'")}\`` : 'none';
+}
+
 /** The hover of an exported symbol. */
 export function exportHover(index: KernelIndex, exps: readonly Export[], settings: Settings, historyOf?: (e: Export) => string | undefined): Hover {
   const inPolicy = policyMatcher(settings.gplOnlyPaths);
@@ -40,10 +45,9 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
   for (const e of exps) {
     const lines: string[] = [];
     lines.push(`**${md(e.name)}** · \`${e.macro}\`${e.wrapper ? ` via \`${e.wrapper}\`` : ''} · **${licenseWords(e.type)}**`);
-    // A code span shows its text as is (backslash escapes would show): only a backtick could break it.
-    lines.push(`namespace: ${e.namespace ? `\`${e.namespace.replace(/`/g, "'")}\`` : 'none'}`);
+    lines.push(`namespace: ${namespaceSpan(e.namespace)}`);
     for (const v of e.byConfig ?? []) {
-      const what = [v.type !== e.type ? `**${licenseWords(v.type)}**` : '', v.namespace !== e.namespace ? `namespace ${v.namespace ? `\`${v.namespace.replace(/`/g, "'")}\`` : 'none'}` : ''].filter(Boolean).join(', ');
+      const what = [v.type !== e.type ? `**${licenseWords(v.type)}**` : '', v.namespace !== e.namespace ? `namespace ${namespaceSpan(v.namespace)}` : ''].filter(Boolean).join(', ');
       lines.push(`in other configs: ${what}, by ${link(index.root, v.file, v.line)}`);
     }
     if (inPolicy(e.file)) {
