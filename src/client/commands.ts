@@ -46,7 +46,7 @@ export function registerCommands(ctx: ExtensionContext): vscode.Disposable[] {
       if (!uri || uri.scheme !== 'file') return void vscode.window.showInformationMessage('Kernel Exports: open a C, header or assembly file of the tree first.');
       try {
         const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Kernel Exports: reading the git history of ${vscode.workspace.asRelativePath(uri)}` }, () =>
-          client.sendRequest(exportHistory, { uri: uri.toString(), trusted: vscode.workspace.isTrusted }),
+          client.sendRequest(exportHistory, { uri: uri.toString() }),
         );
         const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: result.markdown });
         await vscode.commands.executeCommand('markdown.showPreview', doc.uri);

@@ -46,7 +46,7 @@ export function registerReviewCommands(ctx: ExtensionContext): vscode.Disposable
       if (!chosen) return;
       try {
         const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Kernel Exports: reviewing the series' }, () =>
-          client.sendRequest(reviewSeries, { source: chosen, trusted: vscode.workspace.isTrusted }),
+          client.sendRequest(reviewSeries, { source: chosen }),
         );
         if (result.empty) return void vscode.window.showInformationMessage(`Kernel Exports: ${result.empty}.`);
         lastReply = result.reply;

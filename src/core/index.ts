@@ -1012,7 +1012,8 @@ function expandLocal(arg: string, macros: readonly LocalMacro[] | undefined, lin
     const call = /^([A-Za-z_]\w*)\s*\((.*)\)$/.exec(cur);
     const name = call ? call[1]! : cur;
     const fits = (x: LocalMacro): boolean => x.name === name && x.line < line && (x.params === null) === !call;
-    const m = pick === 'first' ? macros.find(fits) : macros.findLast(fits);
+    const same = named(macros, name);
+    const m = pick === 'first' ? same.find(fits) : same.findLast(fits);
     if (!m) return cur;
     cur = m.params === null ? m.body : expand(m.body, m.params, call![2]!.split(',').map((a) => a.trim()));
     cur = cur.replace(/\s+/g, '');
@@ -1049,11 +1050,26 @@ function exportedDefs(scan: FileScan): Definition[] {
   return scan.defs.filter((d) => exported.has(d.name));
 }
 
+/** A file's named records grouped by name, made once per list: a file can export 30,000 names. */
+const byNameCache = new WeakMap<readonly { name: string }[], Map<string, { name: string }[]>>();
+function named<T extends { name: string }>(list: readonly T[], name: string): readonly T[] {
+  let m = byNameCache.get(list);
+  if (!m) {
+    m = new Map();
+    for (const x of list) {
+      const l = m.get(x.name);
+      if (l) l.push(x);
+      else m.set(x.name, [x]);
+    }
+    byNameCache.set(list, m);
+  }
+  return (m.get(name) ?? []) as T[];
+}
+
 /** The definition an export names: the last one before the export line, else the first after it. */
 function pickDefinition(defs: readonly Definition[], name: string, line: number): Definition | undefined {
   let best: Definition | undefined;
-  for (const d of defs) {
-    if (d.name !== name) continue;
+  for (const d of named(defs, name)) {
     if (d.line <= line && (!best || d.line > best.line || best.line > line)) best = d;
     else if (!best) best = d;
   }

@@ -47,7 +47,6 @@ export const trustGranted = new NotificationType<Record<string, never>>('kexport
 export interface HistoryParams {
   /** The file whose exports to show, as a file: URI. */
   uri: string;
-  trusted: boolean;
 }
 
 export interface HistoryResult {
@@ -63,8 +62,6 @@ export type ReviewSourceParam = { kind: 'range'; range?: string } | { kind: 'unc
 
 export interface ReviewParams {
   source: ReviewSourceParam;
-  /** The workspace's trust: untrusted, no git process runs and git sources are refused. */
-  trusted: boolean;
 }
 
 export interface ReviewResult {

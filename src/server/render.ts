@@ -105,7 +105,9 @@ export function lenses(index: KernelIndex, path: string, settings: Settings): Co
   const at = new Map<string, Export[]>();
   for (const e of index.exportsByFile.get(path) ?? []) {
     const key = `${e.line}:${e.col}`;
-    at.set(key, [...(at.get(key) ?? []), e]);
+    const group = at.get(key);
+    if (group) group.push(e);
+    else at.set(key, [e]);
   }
   const consumers = (e: Export): number => index.consumers(e).filter((c) => countsAsConsumer(c.cls, settings.testsCountAsConsumers)).length;
   return [...at.values()].map((group) => {
@@ -136,9 +138,11 @@ function gplEdit(e: Export): TextEdit | undefined {
 export function gplFixes(index: KernelIndex, uri: string, path: string, diagnostics: readonly Diagnostic[]): CodeAction[] {
   const actions: CodeAction[] = [];
   const exps = index.exportsByFile.get(path) ?? [];
+  const at = new Map<string, Export>();
+  for (const x of exps) if (!at.has(`${x.line - 1}:${x.col}`)) at.set(`${x.line - 1}:${x.col}`, x);
   for (const d of diagnostics) {
     if (d.code !== 'NOT_GPL_ONLY' || d.source !== 'kexports') continue;
-    const e = exps.find((x) => x.line - 1 === d.range.start.line && x.col === d.range.start.character);
+    const e = at.get(`${d.range.start.line}:${d.range.start.character}`);
     const edit = e && gplEdit(e);
     if (!e || !edit) continue;
     const action = CodeAction.create(`Use ${edit.newText} for ${e.name}`, { changes: { [uri]: [edit] } } satisfies WorkspaceEdit, CodeActionKind.QuickFix);

@@ -422,7 +422,7 @@ export class KexportsServer {
     const path = this.pathOf(p.uri);
     if (!this.root || !path) throw new ResponseError(1, 'not a file of a kernel tree');
     if (!this.index) throw new ResponseError(1, 'Kernel Exports is still indexing; try again when it is ready');
-    if (!p.trusted || !this.trusted) throw new ResponseError(2, `export history is unavailable: ${UNTRUSTED_HISTORY}`);
+    if (!this.trusted) throw new ResponseError(2, `export history is unavailable: ${UNTRUSTED_HISTORY}`);
     const refs = exportRefs(this.index, path, this.settings.testsCountAsConsumers);
     if (refs.length === 0) return { markdown: `# Export timeline: ${md(path)}\n\nThis file exports nothing.\n`, exports: 0 };
     try {
@@ -527,7 +527,7 @@ export class KexportsServer {
     const source = p.source.kind === 'path' ? { kind: 'path' as const, path: fileURLToPath(p.source.uri) } : p.source;
     let run;
     try {
-      run = await runReview(index, this.root, source, { gplOnlyPaths: this.settings.gplOnlyPaths, testsCountAsConsumers: this.settings.testsCountAsConsumers, trusted: p.trusted });
+      run = await runReview(index, this.root, source, { gplOnlyPaths: this.settings.gplOnlyPaths, testsCountAsConsumers: this.settings.testsCountAsConsumers, trusted: this.trusted });
     } catch (e) {
       throw new ResponseError(2, (e as Error).message);
     }

@@ -78,7 +78,7 @@ describe('export history in the language server', () => {
       for (let k = 0; k < 20; k++) await hover(lsp, 'mm/hmm.c', 14, 20);
       assert.equal(spy.calls().length, before, 'no git process for hovers');
 
-      const t = (await lsp.conn.sendRequest('kexports/exportHistory', { uri: lsp.uri('mm/hmm.c'), trusted: true })) as { markdown: string; exports: number };
+      const t = (await lsp.conn.sendRequest('kexports/exportHistory', { uri: lsp.uri('mm/hmm.c') })) as { markdown: string; exports: number };
       assert.equal(t.exports, 7);
       assert.ok(t.markdown.startsWith('# Export timeline: mm/hmm\\.c\n'));
       assert.ok(t.markdown.includes(`| 27 | \`hmm_vma_walk\` EXPORT\\_SYMBOL\\_GPL | in v5\\.1, merge window of v5\\.1<br>${c.exportMirror!.slice(0, 12)} `), t.markdown);
@@ -94,7 +94,7 @@ describe('export history in the language server', () => {
       await lsp.untilCodes('mm/hmm.c', ['SAME_DIR_CONSUMERS', 'NO_CONSUMER', 'NO_CONSUMER']);
       const v = await hover(lsp, 'mm/hmm.c', 20, 20);
       assert.ok(v.includes("*history unavailable: this workspace is not trusted, and git would read the repository's config, which can run programs*"), v);
-      await assert.rejects(lsp.conn.sendRequest('kexports/exportHistory', { uri: lsp.uri('mm/hmm.c'), trusted: false }), /export history is unavailable: this workspace is not trusted/);
+      await assert.rejects(lsp.conn.sendRequest('kexports/exportHistory', { uri: lsp.uri('mm/hmm.c') }), /export history is unavailable: this workspace is not trusted/);
       assert.deepEqual(spy.calls(), []);
       // Granting trust brings the history in.
       await lsp.conn.sendNotification('kexports/trustGranted', {});

@@ -9,7 +9,8 @@ import { countsAsConsumer } from '../classify';
 import { isGplOnly, licenseWords } from '../exportMacros';
 import { policyMatcher, type Severity } from '../findings';
 import type { Consumer, Export, KernelIndex } from '../index';
-import { applyFileDiff } from './apply';
+import { type ApplyResult, applyFileDiff } from './apply';
+import type { FileDiff } from './diff';
 import type { Patch, Series } from './series';
 
 export const reviewCodes = [
@@ -120,7 +121,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   // The files the series touches, set to their base text.
   const text = new Map<string, string | undefined>();
   const touched = new Set<string>();
-  for (const p of series.patches) for (const f of p.files) for (const path of [f.oldPath, f.newPath]) if (path && (SOURCE.test(path) || MAKEFILE.test(path))) touched.add(path);
+  for (const p of series.patches) for (const f of p.files) for (const path of [f.oldPath, f.newPath]) if (!f.error && path && (SOURCE.test(path) || MAKEFILE.test(path))) touched.add(path);
   for (const path of touched) {
     const base = opts.baseText(path);
     text.set(path, base);
@@ -138,9 +139,23 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   for (const patch of series.patches) {
     const report: PatchReport = { index: patch.index, total: patch.total, subject: patch.subject, author: patch.author, files: [], added: [], removed: [], changed: [] };
     review.patches.push(report);
+    for (const f of patch.files) report.files.push(f.type === 'delete' ? f.oldPath : f.newPath);
+    // A patch goes in whole or not at all, as with git apply: every file is tried before any is applied.
+    const results = tryPatch(patch, text);
+    const failed = patch.files.flatMap((f) => {
+      const r = results.get(f);
+      return r && 'error' in r ? [{ f, error: r.error }] : [];
+    });
+    if (failed.length) {
+      for (const { f, error } of failed) {
+        const path = f.type === 'delete' ? f.oldPath : f.newPath;
+        review.problems.push({ patch: patch.index, source: patch.source, line: patch.diffLine, message: `patch ${patch.index}/${patch.total} "${patch.subject}": ${path}: ${error}` });
+        add({ code: 'PATCH_DOES_NOT_APPLY', patch: patch.index, symbol: '', file: path, line: 0, message: `${path}: ${error}; no file of this patch is applied, and what the rest of the series adds is still analysed` });
+      }
+      continue;
+    }
     for (const f of patch.files) {
       const path = f.type === 'delete' ? f.oldPath : f.newPath;
-      report.files.push(path);
       const before = [...(index.exportsByFile.get(path) ?? [])];
       if (f.type === 'rename' || f.type === 'copy') {
         const src = text.get(f.oldPath);
@@ -153,12 +168,8 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       // sources hold exports and uses, Makefiles namespaces: blobs and documentation are not applied
       const makefile = MAKEFILE.test(path);
       if (!SOURCE.test(path) && !SOURCE.test(f.oldPath) && !makefile) continue;
-      const result = applyFileDiff(text.get(path), f);
-      if ('error' in result) {
-        review.problems.push({ patch: patch.index, source: patch.source, line: patch.diffLine, message: `patch ${patch.index}/${patch.total} "${patch.subject}": ${path}: ${result.error}` });
-        add({ code: 'PATCH_DOES_NOT_APPLY', patch: patch.index, symbol: '', file: path, line: 0, message: `${path}: ${result.error}; what the rest of the series adds is still analysed` });
-        continue;
-      }
+      const result = results.get(f);
+      if (!result || 'error' in result) continue;
       text.set(path, result.text);
       if (makefile) {
         // The directory's exports (and below, for subdir-ccflags) may change namespace.
@@ -314,6 +325,28 @@ function diffExports(before: readonly Export[], after: readonly Export[], patch:
     report.removed.push(change(e));
     removed.push({ exp: e, patch });
   }
+}
+
+/** Each applied file's result, on a copy of the texts, without changing them: the dry run of git apply --check. */
+function tryPatch(patch: Patch, text: ReadonlyMap<string, string | undefined>): Map<FileDiff, ApplyResult> {
+  const draft = new Map(text);
+  const results = new Map<FileDiff, ApplyResult>();
+  for (const f of patch.files) {
+    const path = f.type === 'delete' ? f.oldPath : f.newPath;
+    if (f.error) {
+      results.set(f, { error: f.error, hunk: 0 });
+      continue;
+    }
+    if (f.type === 'rename' || f.type === 'copy') {
+      draft.set(path, draft.get(f.oldPath));
+      if (f.type === 'rename') draft.set(f.oldPath, undefined);
+    }
+    if (!SOURCE.test(path) && !SOURCE.test(f.oldPath) && !MAKEFILE.test(path)) continue;
+    const r = applyFileDiff(draft.get(path), f);
+    results.set(f, r);
+    if (!('error' in r)) draft.set(path, r.text);
+  }
+  return results;
 }
 
 function touchedBy(patches: readonly Patch[], file: string, upTo: number): number | undefined {

@@ -1,12 +1,13 @@
 /** Applies one file's diff to its text in memory, as `git apply` would, with a small fuzz window. */
-import type { File as DiffFile } from 'gitdiff-parser';
+import type { FileDiff } from './diff';
 
 export type ApplyResult = { text: string | undefined } | { error: string; hunk: number };
 
 /** Lines a hunk may have moved by when earlier patches shifted the file. */
 const FUZZ = 200;
 
-export function applyFileDiff(base: string | undefined, file: DiffFile): ApplyResult {
+export function applyFileDiff(base: string | undefined, file: FileDiff): ApplyResult {
+  if (file.error) return { error: file.error, hunk: 0 };
   if (file.isBinary) return { error: 'a binary patch cannot be applied in memory', hunk: 0 };
   // A mail cut short leaves a hunk with fewer lines than its header declares.
   for (let h = 0; h < file.hunks.length; h++) {

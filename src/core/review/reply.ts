@@ -3,7 +3,7 @@
  * concerns quoted with "> " and trimmed to a little context, the finding written under them, and no
  * top-posting. Plain text, ready for a mail client.
  */
-import type { Change, File as DiffFile } from 'gitdiff-parser';
+import type { Change, FileDiff as DiffFile } from './diff';
 import type { Review, ReviewFinding } from './analyze';
 import type { Series } from './series';
 

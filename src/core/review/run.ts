@@ -67,5 +67,5 @@ export async function runReview(index: KernelIndex, root: string, source: Review
 
 /** The sources and Makefiles a series touches: the files whose base text the review needs. */
 export function touchedPaths(series: Series): string[] {
-  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => [f.oldPath, f.newPath])).filter((p) => p && (/\.(c|h|S)$/.test(p) || MAKEFILE.test(p))))];
+  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath]))).filter((p) => p && (/\.(c|h|S)$/.test(p) || MAKEFILE.test(p))))];
 }

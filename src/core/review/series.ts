@@ -1,12 +1,13 @@
 /**
  * A patch series from mail: an mbox (b4, lore, `git format-patch --stdout`), single .patch/.eml files,
- * or a folder of `git format-patch` output. MIME is postal-mime's job; diffs are gitdiff-parser's.
+ * quilt's plain diffs, or a folder of `git format-patch` output. MIME is postal-mime's job; diffs are
+ * read in diff.ts.
  * Bad input is reported with the file and line, and what could be read is still returned.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import gitDiffParser, { type File as DiffFile } from 'gitdiff-parser';
 import PostalMime from 'postal-mime';
+import { cutSignature, diffStart, type FileDiff, parseDiff } from './diff';
 
 export interface Patch {
   /** Position in the series, 1-based; from [PATCH M/N], else the order read. */
@@ -22,7 +23,7 @@ export interface Patch {
   line: number;
   /** The line of the diff's first `diff --git` in the input file. */
   diffLine: number;
-  files: DiffFile[];
+  files: FileDiff[];
 }
 
 export interface InputProblem {
@@ -74,14 +75,11 @@ export function splitMbox(text: string): { body: string; line: number }[] {
   return out;
 }
 
-/** The diff part of a message text: from the first `diff --git` to the signature or the end. */
+/** The diff part of a message text: from the first file header to the signature or the end. */
 export function diffOf(text: string): { diff: string; offset: number } | undefined {
-  const at = text.search(/^diff --git /m);
+  const at = diffStart(text);
   if (at < 0) return undefined;
-  let diff = text.slice(at);
-  const sig = diff.search(/^-- \n/m);
-  if (sig >= 0) diff = diff.slice(0, sig);
-  return { diff, offset: text.slice(0, at).split('\n').length - 1 };
+  return { diff: cutSignature(text.slice(at)), offset: text.slice(0, at).split('\n').length - 1 };
 }
 
 async function readMessage(raw: string, source: string, line: number, series: Series, order: number): Promise<void> {
@@ -108,13 +106,7 @@ async function readMessage(raw: string, source: string, line: number, series: Se
     else series.problems.push({ source, line, message: `"${subject}" has no diff; skipped` });
     return;
   }
-  let files: DiffFile[];
-  try {
-    files = gitDiffParser.parse(found.diff);
-  } catch (e) {
-    series.problems.push({ source, line, message: `"${subject}": the diff cannot be parsed: ${(e as Error).message}` });
-    return;
-  }
+  const files = parseDiff(found.diff).files;
   const headerLines = raw.slice(0, Math.max(0, raw.indexOf('\n\n'))).split('\n').length + 1;
   series.patches.push({
     index: parsed.index ?? order,
@@ -151,7 +143,7 @@ export async function seriesFromTexts(inputs: readonly { source: string; text: s
     if (messages.length === 0) {
       // a plain diff with no mail around it
       const d = diffOf(text);
-      if (d) series.patches.push({ index: ++order, total: 0, version: 1, subject: file, author: '', date: '', messageId: '', source: file, line: 1, diffLine: d.offset + 1, files: gitDiffParser.parse(d.diff) });
+      if (d) series.patches.push({ index: ++order, total: 0, version: 1, subject: file, author: '', date: '', messageId: '', source: file, line: 1, diffLine: d.offset + 1, files: parseDiff(d.diff).files });
       else series.problems.push({ source: file, line: 1, message: 'neither an mbox, a mail nor a diff' });
       continue;
     }
