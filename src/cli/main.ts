@@ -1,5 +1,6 @@
 /** kexports: argv -> core -> stdout and an exit code. */
 import { readFileSync } from 'node:fs';
+import { printableLines } from '../core/printable';
 import { parseArgs, UsageError } from './args';
 import { runCheck, runConsumers, runExports, usage, VERSION } from './commands';
 import { cacheWritesSettled, type Io, reportCutShortCaches } from './context';
@@ -56,9 +57,11 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
 }
 
 if (require.main === module) {
+  // JSON escapes control characters itself; every other output is escaped here, whatever wrote it
+  const json = process.argv.some((a, k, all) => a === '--format=json' || a === '--format=sarif' || (a === '--format' && (all[k + 1] === 'json' || all[k + 1] === 'sarif')));
   const io: Io = {
-    out: (s) => process.stdout.write(s),
-    err: (s) => process.stderr.write(s),
+    out: (s) => process.stdout.write(json ? s : printableLines(s)),
+    err: (s) => process.stderr.write(printableLines(s)),
     cwd: process.cwd(),
     stdin: () => readFileSync(0, 'utf8'),
   };

@@ -61,26 +61,29 @@ export function diffStart(text: string): number {
  */
 export function cutSignature(diff: string): string {
   let at = -1;
-  for (const m of diff.matchAll(/^-- ?$/gm)) at = m.index;
+  for (const m of diff.matchAll(/^-- $/gm)) at = m.index;
   if (at < 0) return diff;
   const rest = diff.slice(at);
   if (/^(@@ -|diff --git |\+\+\+ )/m.test(rest)) return diff;
   return diff.slice(0, at);
 }
 
-/** Tree path of a header name: `a/F` or `linux.orig/F` gives F; unsafe names give an error. */
-function treePath(name: string | undefined, strip: boolean): { path: string } | { error: string } {
-  if (name === undefined || name === '') return { error: 'the diff names no file' };
+/**
+ * Tree path of a header name: `a/F` or `linux.orig/F` gives F. A name that leaves the tree keeps its
+ * text, for the message, with the reason it is refused.
+ */
+function treePath(name: string | undefined, strip: boolean): { path: string; error?: string } {
+  if (name === undefined || name === '') return { path: '', error: 'the diff names no file' };
   if (name === NULL) return { path: NULL };
-  let path = name.replace(/\\/g, '/');
+  let path = name;
   if (strip) {
     const slash = path.indexOf('/');
     path = slash < 0 ? path : path.slice(slash + 1);
   }
   path = path.replace(/^(\.\/)+/, '').replace(/\/{2,}/g, '/');
-  if (path === '' || path.startsWith('/')) return { error: `the path ${JSON.stringify(name)} is not inside the tree` };
-  if (path.split('/').some((p) => p === '..')) return { error: `the path ${JSON.stringify(name)} climbs out of the tree with ..` };
-  if (/[\u0000-\u001f\u007f]/.test(path)) return { error: `the path ${JSON.stringify(name)} holds control characters` };
+  if (path === '' || path.startsWith('/')) return { path, error: `the path ${JSON.stringify(name)} is not inside the tree` };
+  if (path.split(/[/\\]/).some((p) => p === '..')) return { path, error: `the path ${JSON.stringify(name)} climbs out of the tree with ..` };
+  if (/[\u0000-\u001f\u007f]/.test(path)) return { path, error: `the path ${JSON.stringify(name)} holds control characters` };
   return { path };
 }
 
@@ -91,11 +94,9 @@ function convert(p: StructuredPatch, form: ParsedDiff['form'], headers: string[]
   const n = treePath(p.isDelete ? NULL : p.newFileName, strip);
   const type: FileDiff['type'] = p.isRename ? 'rename' : p.isCopy ? 'copy' : p.isCreate || p.oldFileName === NULL ? 'add' : p.isDelete || p.newFileName === NULL ? 'delete' : 'modify';
   const file: FileDiff = { type, oldPath: '', newPath: '', hunks: [], isBinary: !!p.isBinary, newEndingNewLine: true };
-  const oldPath = 'path' in o ? o.path : undefined;
-  const newPath = 'path' in n ? n.path : undefined;
-  file.oldPath = type === 'add' ? NULL : (oldPath ?? newPath ?? '');
-  file.newPath = type === 'delete' ? NULL : (newPath ?? oldPath ?? '');
-  const bad = ('error' in o && type !== 'add' ? o.error : undefined) ?? ('error' in n && type !== 'delete' ? n.error : undefined);
+  file.oldPath = type === 'add' ? NULL : o.path || n.path;
+  file.newPath = type === 'delete' ? NULL : n.path || o.path;
+  const bad = (type !== 'add' ? o.error : undefined) ?? (type !== 'delete' ? n.error : undefined);
   if (bad) file.error = bad;
   for (const h of p.hunks) {
     const hunk: Hunk = { content: headers.shift() ?? `@@ -${h.oldStart - (h.oldLines === 0 ? 1 : 0)},${h.oldLines} +${h.newStart - (h.newLines === 0 ? 1 : 0)},${h.newLines} @@`, oldStart: h.oldStart, oldLines: h.oldLines, newStart: h.newStart, newLines: h.newLines, changes: [] };

@@ -1,10 +1,35 @@
 /**
  * A series from a git range, through simple-git: `git format-patch --stdout` gives the same mail the
  * list would see, so git ranges and mbox files take one path. The base tree's texts come from
- * `git show BASE:path`, for the files the series touches only.
+ * `git cat-file blob BASE:path`, for the files the series touches only.
+ *
+ * The user's git settings must not change what is read: diff.noprefix, diff.context=0, color.ui=always,
+ * diff.external or format.subjectPrefix in ~/.gitconfig gave false findings, or none. Every git run here
+ * has fixed options and `-c` overrides, and `--end-of-options` before a ref the user typed.
  */
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { GitError, runGit as run } from '../gitRun';
+import { parseDiff } from './diff';
+
+/** Settings that change the text of a diff or a mail, set back to git's defaults. */
+const FIXED_CONFIG = [
+  'color.ui=never',
+  'diff.noprefix=false',
+  'diff.mnemonicPrefix=false',
+  'diff.suppressBlankEmpty=false',
+  'diff.context=3',
+  'diff.interHunkContext=0',
+  'diff.relative=false',
+  'core.quotePath=true',
+  'format.headers=',
+  'format.signature=',
+];
+/** Diff options that no setting can override. */
+const FIXED_DIFF = ['--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/', '--unified=3', '--no-relative', '-O/dev/null'];
+
+export function reviewGit(repo: string): SimpleGit {
+  return simpleGit({ baseDir: repo, config: FIXED_CONFIG });
+}
 
 export interface GitSeries {
   mbox: string;
@@ -24,21 +49,23 @@ export async function resolveRange(git: SimpleGit, range: string | undefined): P
   const three = /^(.*?)\.\.\.(.*)$/.exec(range);
   if (three) {
     const tip = three[2] || 'HEAD';
-    return { base: (await run(git, ['merge-base', three[1] || 'HEAD', tip])).trim(), tip, label: range };
+    return { base: (await run(git, ['merge-base', '--end-of-options', three[1] || 'HEAD', tip])).trim(), tip, label: range };
   }
   const two = /^(.*?)\.\.(.*)$/.exec(range);
-  if (two) return { base: (await run(git, ['rev-parse', '--verify', `${two[1] || 'HEAD'}^{commit}`])).trim(), tip: two[2] || 'HEAD', label: range };
-  return { base: (await run(git, ['rev-parse', '--verify', `${range}^{commit}`])).trim(), tip: 'HEAD', label: `${range}..HEAD` };
+  if (two) return { base: (await run(git, ['rev-parse', '--verify', '--end-of-options', `${two[1] || 'HEAD'}^{commit}`])).trim(), tip: two[2] || 'HEAD', label: range };
+  return { base: (await run(git, ['rev-parse', '--verify', '--end-of-options', `${range}^{commit}`])).trim(), tip: 'HEAD', label: `${range}..HEAD` };
 }
 
 export async function seriesFromGit(repo: string, range: string | undefined, pathsOf: (mbox: string) => Promise<string[]>): Promise<GitSeries> {
-  const git = simpleGit(repo);
+  const git = reviewGit(repo);
   const { base, tip, label } = await resolveRange(git, range);
-  const mbox = await run(git, ['format-patch', '--stdout', '--no-signature', '--no-stat', `${base}..${tip}`]);
+  // the tip is checked as a commit first: it goes into a range argument, after --end-of-options
+  const tipId = (await run(git, ['rev-parse', '--verify', '--end-of-options', `${tip}^{commit}`])).trim();
+  const mbox = await run(git, ['format-patch', '--stdout', '--no-signature', '--no-stat', ...FIXED_DIFF, '--subject-prefix=PATCH', '--numbered', '--no-attach', '--no-thread', '--no-cover-letter', '--no-notes', '--end-of-options', `${base}..${tipId}`]);
   if (!mbox.trim()) throw new GitError(`${label} holds no commits`);
   const baseText = new Map<string, string | undefined>();
   for (const path of await pathsOf(mbox)) {
-    const text = await git.raw(['show', `${base}:${path}`]).catch(() => undefined);
+    const text = await git.raw(['cat-file', 'blob', `${base}:${path}`]).catch(() => undefined);
     baseText.set(path, text);
   }
   return { mbox, range: label, base, baseText };
@@ -46,10 +73,10 @@ export async function seriesFromGit(repo: string, range: string | undefined, pat
 
 /** The uncommitted work against HEAD, as one patch. */
 export async function workingTreeDiff(repo: string): Promise<{ diff: string; baseText: Map<string, string | undefined>; paths: string[] }> {
-  const git = simpleGit(repo);
-  const diff = await run(git, ['diff', 'HEAD']);
-  const paths = [...diff.matchAll(/^diff --git a\/(\S+) b\/(\S+)$/gm)].flatMap((m) => [m[1]!, m[2]!]);
+  const git = reviewGit(repo);
+  const diff = await run(git, ['diff', ...FIXED_DIFF, '--end-of-options', 'HEAD']);
+  const paths = parseDiff(diff).files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath])).filter((p) => p !== '/dev/null');
   const baseText = new Map<string, string | undefined>();
-  for (const p of new Set(paths)) baseText.set(p, await git.raw(['show', `HEAD:${p}`]).catch(() => undefined));
+  for (const p of new Set(paths)) baseText.set(p, await git.raw(['cat-file', 'blob', `HEAD:${p}`]).catch(() => undefined));
   return { diff, baseText, paths };
 }

@@ -5,6 +5,7 @@
  */
 import type { Change, FileDiff as DiffFile } from './diff';
 import type { Review, ReviewFinding } from './analyze';
+import { printable as pr, printableLines } from '../printable';
 import type { Series } from './series';
 
 const CONTEXT = 3;
@@ -33,7 +34,7 @@ export function replyText(review: Review, series: Series): string {
   for (const patch of series.patches) {
     const findings = review.findings.filter((f) => f.patch === patch.index);
     if (findings.length === 0) continue;
-    out.push(`On ${patch.date || 'the patch'}, ${patch.author || 'the author'} wrote:`, `> [PATCH ${patch.index}/${patch.total}] ${patch.subject}`, '');
+    out.push(`On ${pr(patch.date) || 'the patch'}, ${pr(patch.author) || 'the author'} wrote:`, `> [PATCH ${patch.index}/${patch.total}] ${pr(patch.subject)}`, '');
     const loose: ReviewFinding[] = [];
     // findings grouped by the hunk line they concern, in diff order
     const placed: { file: number; hunk: number; change: number; f: ReviewFinding }[] = [];
@@ -49,20 +50,20 @@ export function replyText(review: Review, series: Series): string {
     for (const p of placed) {
       const file = patch.files[p.file]!;
       if (quotedFile !== p.file) {
-        out.push(`> diff --git a/${file.oldPath === '/dev/null' ? file.newPath : file.oldPath} b/${file.newPath === '/dev/null' ? file.oldPath : file.newPath}`);
+        out.push(`> diff --git a/${pr(file.oldPath === '/dev/null' ? file.newPath : file.oldPath)} b/${pr(file.newPath === '/dev/null' ? file.oldPath : file.newPath)}`);
         quotedFile = p.file;
         quotedUpTo = { hunk: -1, change: -1 };
       }
       const hunk = file.hunks[p.hunk]!;
       const sameHunk = quotedUpTo.hunk === p.hunk;
       const from = sameHunk ? Math.max(quotedUpTo.change + 1, p.change - CONTEXT) : Math.max(0, p.change - CONTEXT);
-      if (!sameHunk) out.push(`> ${hunk.content}`);
+      if (!sameHunk) out.push(`> ${pr(hunk.content)}`);
       if (from > (sameHunk ? quotedUpTo.change + 1 : 0)) out.push('> [...]');
-      for (let k = from; k <= p.change; k++) out.push(`> ${prefix(hunk.changes[k]!)}${hunk.changes[k]!.content}`);
+      for (let k = from; k <= p.change; k++) out.push(`> ${prefix(hunk.changes[k]!)}${printableLines(hunk.changes[k]!.content).replace(/\n/g, '\\n')}`);
       quotedUpTo = { hunk: p.hunk, change: Math.max(p.change, sameHunk ? quotedUpTo.change : -1) };
-      out.push('', wrap(p.f.message), '');
+      out.push('', wrap(pr(p.f.message)), '');
     }
-    for (const f of loose) out.push(wrap(f.message), '');
+    for (const f of loose) out.push(wrap(pr(f.message)), '');
   }
   if (out.length === 0) out.push('No findings: the series keeps the export rules.', '');
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;

@@ -3,19 +3,20 @@ import { join } from 'node:path';
 import { codeAnchor } from '../docs';
 import { md } from '../markdown';
 import type { Review } from './analyze';
+import { printable as pr } from '../printable';
 import type { Series } from './series';
 
 const word = { error: 'ERROR', warning: 'WARNING', info: 'INFO', hint: 'HINT' } as const;
 
 export function text(r: Review): string {
   const out: string[] = [];
-  if (r.cover) out.push(`Cover letter: ${r.cover.subject}${r.cover.author ? ` (${r.cover.author})` : ''}`, '');
+  if (r.cover) out.push(`Cover letter: ${pr(r.cover.subject)}${r.cover.author ? ` (${pr(r.cover.author)})` : ''}`, '');
   for (const p of r.patches) {
-    out.push(`[PATCH ${p.index}/${p.total}] ${p.subject}`);
+    out.push(`[PATCH ${p.index}/${p.total}] ${pr(p.subject)}`);
     for (const a of p.added) out.push(`  + ${a.name} ${a.macro} (${a.license}${a.namespace ? `, namespace ${a.namespace}` : ''}) ${a.file}:${a.line}${a.firstConsumer ? `; first consumer ${a.firstConsumer.patch === 'tree' ? 'already in the tree' : `in patch ${a.firstConsumer.patch}`}: ${a.firstConsumer.file}:${a.firstConsumer.line}` : '; no consumer'}`);
     for (const c of p.changed) out.push(`  ~ ${c.name} ${c.before!.macro} -> ${c.macro} ${c.file}:${c.line}`);
     for (const d of p.removed) out.push(`  - ${d.name} ${d.macro} ${d.file}`);
-    for (const f of r.findings.filter((x) => x.patch === p.index)) out.push(`  ${word[f.severity]}:${f.code}: ${f.message}${f.line ? ` (${f.file}:${f.line})` : ''}`);
+    for (const f of r.findings.filter((x) => x.patch === p.index)) out.push(`  ${word[f.severity]}:${f.code}: ${pr(f.message)}${f.line ? ` (${f.file}:${f.line})` : ''}`);
     out.push('');
   }
   const n = (s: string): number => r.findings.filter((f) => f.severity === s).length;

@@ -1,0 +1,139 @@
+/** The CLI under what a stress and security probe sends it: odd diffs, odd git settings, hostile names. */
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { copySampleTree, runCli, tempDir } from '../helpers';
+import { edit, git, seriesRepo } from '../seriesRepo';
+
+interface ReviewJson {
+  patches: { index: number; subject: string; removed: { name: string }[]; added: { name: string }[] }[];
+  findings: { severity: string; code: string; patch: number; symbol: string; file: string; line: number; message: string }[];
+  problems: { message: string }[];
+}
+
+const rows = (r: ReviewJson): string[] => r.findings.map((f) => `${f.severity} ${f.code} ${f.patch} ${f.symbol} ${f.file}:${f.line}`);
+
+const mail = (subject: string, diff: string): string => `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nSubject: ${subject}\n\n---\n${diff}-- \n2.39.5\n\n`;
+
+describe('review of deletions and zero-context hunks', () => {
+  let repo: string;
+  before(() => {
+    repo = seriesRepo();
+    git(repo, 'checkout', '-q', 'v1');
+  });
+
+  it('takes a patch that deletes a file, and reports the export it took away as still used', () => {
+    git(repo, 'rm', '-q', 'mm/memremap.c');
+    const diff = git(repo, 'diff', '--cached');
+    git(repo, 'reset', '-q', '--hard');
+    assert.match(diff, /^@@ -1,\d+ \+0,0 @@$/m);
+    const file = join(tempDir(), 'delete.patch');
+    writeFileSync(file, mail('[PATCH] mm: remove memremap.c', diff));
+    const r = runCli(['review', file, '--tree', repo, '--format', 'json']);
+    const review = JSON.parse(r.stdout) as ReviewJson;
+    assert.deepEqual(review.problems, []);
+    assert.equal(rows(review).filter((x) => x.includes('PATCH_DOES_NOT_APPLY')).length, 0, rows(review).join('\n'));
+    assert.deepEqual(review.patches[0]!.removed.map((e) => e.name).sort(), ['devmap_managed_key', 'memremap_pages', 'memunmap_pages', 'put_devmap_managed_page']);
+    assert.ok(rows(review).includes('error REMOVED_EXPORT_STILL_USED 1 put_devmap_managed_page mm/memremap.c:27'), rows(review).join('\n'));
+    assert.equal(r.code, 1);
+  });
+
+  it('applies -U0 hunks that insert without context, at the lines they name', () => {
+    edit(repo, 'mm/hmm.c', 'EXPORT_TRACEPOINT_SYMBOL_GPL(hmm_fault_done);', 'EXPORT_TRACEPOINT_SYMBOL_GPL(hmm_fault_done);\n\nint hmm_range_u0(void)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL(hmm_range_u0);');
+    const diff = git(repo, 'diff', '-U0');
+    git(repo, 'checkout', '-q', '--', 'mm/hmm.c');
+    assert.match(diff, /^@@ -\d+,0 \+\d+,6 @@/m);
+    const file = join(tempDir(), 'u0.patch');
+    writeFileSync(file, mail('[PATCH] mm/hmm: add hmm_range_u0()', diff));
+    const review = JSON.parse(runCli(['review', file, '--tree', repo, '--format', 'json']).stdout) as ReviewJson;
+    assert.deepEqual(review.problems, []);
+    assert.deepEqual(review.patches[0]!.added.map((e) => e.name), ['hmm_range_u0']);
+    assert.ok(rows(review).includes('warning NOT_GPL_ONLY 1 hmm_range_u0 mm/hmm.c:65'), rows(review).join('\n'));
+  });
+});
+
+describe('review under a user git configuration that changes diff output', () => {
+  let repo: string;
+  let env: Record<string, string>;
+  let marker: string;
+  before(() => {
+    repo = seriesRepo();
+    const home = tempDir('kexports-home-');
+    marker = join(home, 'external-diff-ran');
+    const ext = join(home, 'extdiff.sh');
+    writeFileSync(ext, `#!/bin/sh\ntouch '${marker}'\necho "external diff"\n`);
+    chmodSync(ext, 0o755);
+    const config = join(home, '.gitconfig');
+    writeFileSync(config, `[diff]\n\tnoprefix = true\n\tmnemonicPrefix = true\n\tcontext = 0\n\tsuppressBlankEmpty = true\n\texternal = ${ext}\n[color]\n\tui = always\n[format]\n\tsubjectPrefix = RFC\n\tsignature = sig\n\tnumbered = false\n`);
+    env = { HOME: home, GIT_CONFIG_GLOBAL: config };
+  });
+
+  it('reviews a range with the same findings as under git defaults', () => {
+    const plain = JSON.parse(runCli(['review', 'v1..HEAD', '--format', 'json'], { cwd: repo }).stdout) as ReviewJson;
+    const r = runCli(['review', 'v1..HEAD', '--format', 'json'], { cwd: repo, env });
+    assert.equal(r.code, 1, r.stderr);
+    const odd = JSON.parse(r.stdout) as ReviewJson;
+    assert.deepEqual(odd.problems, []);
+    assert.equal(odd.findings.length, 8);
+    assert.deepEqual(rows(odd), rows(plain));
+    assert.deepEqual(odd.patches.map((p) => p.subject), plain.patches.map((p) => p.subject));
+  });
+
+  it('reviews uncommitted work, and never runs the external diff program', () => {
+    edit(repo, 'mm/page_walk.c', 'EXPORT_SYMBOL_GPL(walk_page_range_sample);', 'EXPORT_SYMBOL(walk_page_range_sample);');
+    try {
+      const r = runCli(['review', '--uncommitted', '--format', 'json'], { cwd: repo, env });
+      const review = JSON.parse(r.stdout) as ReviewJson;
+      assert.deepEqual(rows(review), ['warning LICENSE_RELAXED 1 walk_page_range_sample mm/page_walk.c:10']);
+      assert.equal(r.code, 1);
+    } finally {
+      git(repo, 'checkout', '--', 'mm/page_walk.c');
+    }
+    assert.equal(existsSync(marker), false, 'diff.external ran');
+  });
+
+  it('takes a ref that starts with a dash as a ref, not an option', () => {
+    const out = join(tempDir(), 'written');
+    for (const range of [`--output=${out}..HEAD`, `HEAD~1..--output=${out}`, `--output=${out}...HEAD`]) {
+      const r = runCli(['review', '--', range], { cwd: repo, env });
+      assert.equal(r.code, 2, range);
+      assert.match(r.stderr, /^kexports: git (rev-parse|merge-base) .* failed: /, range);
+    }
+    assert.equal(existsSync(out), false, 'git took a ref for --output');
+  });
+});
+
+describe('review of mail that names paths outside the tree', () => {
+  it('refuses a patch whose paths climb out with .., naming the patch, and reads nothing there', () => {
+    const root = copySampleTree();
+    const outside = join(root, '..', 'kexports-outside.c');
+    writeFileSync(outside, 'int outside(void) { return 0; }\nEXPORT_SYMBOL(outside);\n');
+    const diff = 'diff --git a/../kexports-outside.c b/../kexports-outside.c\n--- a/../kexports-outside.c\n+++ b/../kexports-outside.c\n@@ -1,2 +1,2 @@\n int outside(void) { return 0; }\n-EXPORT_SYMBOL(outside);\n+EXPORT_SYMBOL_GPL(outside);\n';
+    const file = join(tempDir(), 'climb.patch');
+    writeFileSync(file, mail('[PATCH] climb out', diff));
+    const r = runCli(['review', file, '--tree', root, '--format', 'json']);
+    const review = JSON.parse(r.stdout) as ReviewJson;
+    assert.deepEqual(rows(review), ['error PATCH_DOES_NOT_APPLY 1  ../kexports-outside.c:0']);
+    assert.match(review.findings[0]!.message, /climbs out of the tree with \.\./);
+    assert.match(r.stderr, /patch 1\/1 "climb out": .*climbs out of the tree/);
+    assert.equal(r.code, 1);
+  });
+});
+
+describe('text output of hostile subjects and names', () => {
+  it('escapes terminal control characters and newlines from a subject in text and reply output', () => {
+    const root = copySampleTree();
+    const diff = 'diff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -21 +21 @@\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n';
+    const file = join(tempDir(), 'esc.patch');
+    // an encoded-word subject can carry any byte once decoded
+    const subject = `=?utf-8?b?${Buffer.from('mm: relax \u001b]0;pwned\u0007\u001b[2J\r\nFake: header').toString('base64')}?=`;
+    writeFileSync(file, mail(`[PATCH] ${subject}`, diff).replace('From: A <a@example.invalid>', `From: =?utf-8?b?${Buffer.from('Evil \u001b[31mRed\u001b[0m').toString('base64')}?= <e@example.invalid>`));
+    for (const format of ['text', 'reply']) {
+      const r = runCli(['review', file, '--tree', root, '--format', format]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.doesNotMatch(r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f]/, `${format} output holds control characters`);
+      assert.match(r.stdout, /mm: relax \\x1b\]0;pwned\\x07\\x1b\[2J\\r\\nFake: header/, format);
+    }
+  });
+});
