@@ -1,5 +1,6 @@
 /** What every command starts from: the tree, its settings, its index. */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { readRegularFile } from '../core/regularFile';
 import { join, relative, resolve } from 'node:path';
 import { openIndex } from '../core/engine';
 import type { KernelIndex } from '../core/index';
@@ -96,12 +97,7 @@ function toTreePath(root: string, cwd: string, p: string, treeGiven: boolean): s
 }
 
 function existsFile(p: string): boolean {
-  try {
-    readFileSync(p, { flag: 'r' });
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EISDIR';
-  }
+  return statSync(p, { throwIfNoEntry: false }) !== undefined;
 }
 
 function defaultCacheDir(): string {
@@ -109,14 +105,18 @@ function defaultCacheDir(): string {
   return join(base, 'kexports');
 }
 
+/** A settings file is a few hundred bytes; one far larger is not one. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 function loadSettings(args: ParsedArgs, io: Io, root: string): Settings {
   const configPath = flag(args, '--config') ?? join(root, '.kexports.json');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(resolve(io.cwd, configPath), 'utf8'));
+    raw = JSON.parse(readRegularFile(resolve(io.cwd, configPath), { follow: true, maxBytes: MAX_CONFIG_BYTES }).toString('utf8'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' || flag(args, '--config')) io.err(`kexports: ${configPath}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}; using the default settings\n`);
+    const why = code === 'ENOENT' ? 'no such file' : (e as Error).message.replace(`${resolve(io.cwd, configPath)}: `, '');
+    if (code !== 'ENOENT' || flag(args, '--config')) io.err(`kexports: ${configPath}: ${why}; using the default settings\n`);
   }
   const { settings, warnings } = parseSettings(raw);
   for (const w of warnings) io.err(`${w}\n`);

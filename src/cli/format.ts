@@ -1,11 +1,12 @@
 /** CLI output: checkpatch-style text, JSON, and SARIF 2.1.0. */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classOrder } from '../core/classify';
 import { codeAnchor, README_URL } from '../core/docs';
 import { licenseWords } from '../core/exportMacros';
 import type { Finding } from '../core/findings';
 import type { Consumer, Export, KernelIndex } from '../core/index';
+import { readRegularFile } from '../core/regularFile';
+import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 
 
 const severityWord = { error: 'ERROR', warning: 'WARNING', info: 'INFO', hint: 'HINT' } as const;
@@ -21,7 +22,7 @@ function sourceLine(index: KernelIndex, file: string, line: number): string | un
   let lines = lineCache.get(file);
   if (!lines) {
     try {
-      lines = readFileSync(join(index.root, file), 'latin1').split('\n');
+      lines = readRegularFile(join(index.root, file), { maxBytes: DEFAULT_MAX_FILE_BYTES }).toString('latin1').split('\n');
     } catch {
       return undefined;
     }

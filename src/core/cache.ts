@@ -7,7 +7,7 @@
  * Each array's CRC-32 is in the header. The small arrays (files, details, proxies) come first: a warm
  * start resolves exports from them before it checks the large ones (postings, names).
  */
-import { closeSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, readdirSync, readSync, unlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -18,14 +18,15 @@ import type { InternerState } from './interner';
 import { DEF_CTX, type Definition, type RawExport } from './lexer';
 import type { KbuildNamespaces } from './kbuild';
 import { type NativeAddon, nativeAddon } from './nativeScanner';
+import { openRegular } from './regularFile';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-const MAGIC = 'KEXPORTS-IDX-17\n';
+const MAGIC = 'KEXPORTS-IDX-18\n';
 const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
 
-export type MakefileStat = [path: string, size: number, mtimeMs: number];
+export type MakefileStat = [path: string, size: number, stamp: number];
 
 /** What a file keeps beyond its scalars, decoded when first asked for: only files that export, import or define small macros have it. */
 type LazyDetail = Pick<IndexedFile, 'exports' | 'defs' | 'imports' | 'localMacros'>;
@@ -50,7 +51,7 @@ export interface CacheHeader {
 }
 
 /** The arrays a warm start needs before it can resolve exports; the rest may still be on their way. */
-const SMALL = ['filePaths', 'fileSize', 'fileMtime', 'fileLines', 'fileAlive', 'fileProxyStart', 'fileProxyCount', 'detailsEager', 'detailAt', 'details', 'exports', 'exportRows', 'proxyName', 'proxyLine', 'proxyKind'];
+const SMALL = ['filePaths', 'fileSize', 'fileStamp', 'fileLines', 'fileAlive', 'fileProxyStart', 'fileProxyCount', 'detailsEager', 'detailAt', 'details', 'exports', 'exportRows', 'proxyName', 'proxyLine', 'proxyKind'];
 const LARGE = ['offsets', 'postFile', 'postLine', 'postCtx', 'internTable', 'internHashes', 'internLens', 'internArena'];
 
 type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
@@ -165,7 +166,7 @@ function decodeLazy(src: LazySource, start: number, end: number, path: string): 
 /** The per-file arrays of a warm start's cache, which its file records read and write in place. */
 interface FileColumns {
   size: Float64Array;
-  mtime: Float64Array;
+  stamp: Float64Array;
   lines: Uint32Array;
   alive: Uint8Array;
   proxyStart: Uint32Array;
@@ -199,11 +200,11 @@ class CachedFile implements IndexedFile {
   set size(v: number) {
     this.cols.size[this.k] = v;
   }
-  get mtimeMs(): number {
-    return this.cols.mtime[this.k]!;
+  get stamp(): number {
+    return this.cols.stamp[this.k]!;
   }
-  set mtimeMs(v: number) {
-    this.cols.mtime[this.k] = v;
+  set stamp(v: number) {
+    this.cols.stamp[this.k] = v;
   }
   get lines(): number {
     return this.cols.lines[this.k]!;
@@ -363,14 +364,14 @@ function decodeExports(text: string, rows: Int32Array): { exports: Export[]; unr
 function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] } {
   const n = files.length;
   const size = new Float64Array(n);
-  const mtime = new Float64Array(n);
+  const stamp = new Float64Array(n);
   const lines = new Uint32Array(n);
   const alive = new Uint8Array(n);
   const pStart = new Uint32Array(n);
   const pCount = new Uint32Array(n);
   files.forEach((f, k) => {
     size[k] = f.size;
-    mtime[k] = f.mtimeMs;
+    stamp[k] = f.stamp;
     lines[k] = f.lines;
     alive[k] = f.alive ? 1 : 0;
     pStart[k] = f.proxyStart;
@@ -383,7 +384,7 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] }
     arrays: [
       ['filePaths', paths],
       ['fileSize', size],
-      ['fileMtime', mtime],
+      ['fileStamp', stamp],
       ['fileLines', lines],
       ['fileAlive', alive],
       ['fileProxyStart', pStart],
@@ -409,7 +410,7 @@ function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): { files: Index
   if (paths.length !== h.fileCount) throw new Error('file count mismatch');
   const cols: FileColumns = {
     size: arrays.get('fileSize') as Float64Array,
-    mtime: arrays.get('fileMtime') as Float64Array,
+    stamp: arrays.get('fileStamp') as Float64Array,
     lines: arrays.get('fileLines') as Uint32Array,
     alive: arrays.get('fileAlive') as Uint8Array,
     proxyStart: arrays.get('fileProxyStart') as Uint32Array,
@@ -417,7 +418,7 @@ function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): { files: Index
     at,
     src,
   };
-  for (const a of [cols.size, cols.mtime, cols.lines, cols.alive, cols.proxyStart, cols.proxyCount]) if (a.length !== h.fileCount) throw new Error('file arrays');
+  for (const a of [cols.size, cols.stamp, cols.lines, cols.alive, cols.proxyStart, cols.proxyCount]) if (a.length !== h.fileCount) throw new Error('file arrays');
   const { proxyStart, proxyCount } = cols;
   const out: IndexedFile[] = new Array(h.fileCount);
   for (let k = 0; k < h.fileCount; k++) {
@@ -636,7 +637,7 @@ export interface StatList {
   makefiles: MakefileStat[];
   paths: string[];
   size: Float64Array;
-  mtime: Float64Array;
+  stamp: Float64Array;
   alive: Uint8Array;
 }
 
@@ -653,7 +654,7 @@ export class CacheFile {
   private readonly sections: Section[];
 
   constructor(file: string) {
-    this.fd = openSync(file, 'r');
+    this.fd = openRegular(file, true).fd;
     try {
       this.size = fstatSync(this.fd).size;
       ({ header: this.header, sections: this.sections } = headerOf((at, n) => this.read(at, n), this.size));
@@ -695,8 +696,8 @@ export class CacheFile {
     const f64 = (b: Buffer): Float64Array => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     const paths = filePaths(h, arr('filePaths'));
     const alive = new Uint8Array(arr('fileAlive'));
-    const out: StatList = { generation: h.generation, dirs: h.dirs, makefiles: h.makefiles, paths, size: f64(arr('fileSize')), mtime: f64(arr('fileMtime')), alive };
-    if (paths.length !== h.fileCount || out.size.length !== h.fileCount || out.mtime.length !== h.fileCount || alive.length !== h.fileCount) throw new Error('file arrays');
+    const out: StatList = { generation: h.generation, dirs: h.dirs, makefiles: h.makefiles, paths, size: f64(arr('fileSize')), stamp: f64(arr('fileStamp')), alive };
+    if (paths.length !== h.fileCount || out.size.length !== h.fileCount || out.stamp.length !== h.fileCount || alive.length !== h.fileCount) throw new Error('file arrays');
     return out;
   }
 }
@@ -732,7 +733,7 @@ export class CacheReader {
     key: string,
     map?: { addon: NativeAddon; minBytes: number },
   ) {
-    const fd = openSync(file, 'r');
+    const fd = openRegular(file, true).fd;
     try {
       this.size = fstatSync(fd).size;
       this.whole = map && this.size >= map.minBytes && this.size > 0 ? map.addon.mapFile(file, 0, this.size) : undefined;
@@ -763,7 +764,7 @@ export class CacheReader {
 
   /** Reads the large arrays, blocking. */
   readRest(): void {
-    const fd = openSync(this.file, 'r');
+    const fd = openRegular(this.file, true).fd;
     try {
       this.rest = { buffer: readRange(fd, this.split, this.size - this.split), at: this.split };
     } finally {

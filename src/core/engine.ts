@@ -206,7 +206,7 @@ class AddonWarmStart {
     const [, files, others] = await Promise.all([this.rest, this.files, this.dirs]);
     const n = list.dirs.length * 2;
     const dirs = staleDirs(root, list, true, exclude, { dirs: others.subarray(0, n), makefiles: others.subarray(n) });
-    return dirs && mergeStaleness(list.paths, dirs, [shareOf(list, files)]);
+    return dirs && mergeStaleness(list.paths, dirs, [shareOf(list, files)], list.alive);
   }
 }
 
@@ -262,7 +262,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
   index.restoreExports(exports, unresolved);
   phase('files and exports');
 
-  const list = { dirs: header.dirs, makefiles: header.makefiles, paths, size: arrays.get('fileSize') as Float64Array, mtime: arrays.get('fileMtime') as Float64Array, alive: arrays.get('fileAlive') as Uint8Array };
+  const list = { dirs: header.dirs, makefiles: header.makefiles, paths, size: arrays.get('fileSize') as Float64Array, stamp: arrays.get('fileStamp') as Float64Array, alive: arrays.get('fileAlive') as Uint8Array };
   // This thread's share of the files' stat pass, while the helper reads the large arrays or stats too.
   const share = helper ? statShare(root, list, helper.claim, opts.native !== false, helper.chunk) : undefined;
   if (share) phase('stat files (with the worker)');
@@ -276,7 +276,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
   } else if (helped) {
     if (!reply.dirs) return undefined;
     if (reply.restError) throw new Error(reply.restError);
-    stale = mergeStaleness(list.paths, reply.dirs, [reply.share!, share!]);
+    stale = mergeStaleness(list.paths, reply.dirs, [reply.share!, share!], list.alive);
     reader.adoptRest(reply.rest!, reply.restStarts!);
     phase('large arrays, stat files (worker, waited)');
   } else {

@@ -4,13 +4,14 @@
  * calls hmm_range_fault(). Such a helper can only be called from its own module (or from built-in
  * code), so these files are listed beside the consumers but never decide a finding.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { consumerNames } from './exportMacros';
 import type { Consumer, Export, KernelIndex } from './index';
 import { Interner } from './interner';
 import { SourceKind } from './lexer';
 import { newScanner } from './scanFile';
+import { readRegularFile } from './regularFile';
+import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
 
 /** Above this many direct consumer files, helpers are not looked for: each of those files is read again. */
 export const MAX_HELPER_SOURCES = 24;
@@ -68,7 +69,7 @@ function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly C
   for (const src of sources) {
     let buf: Buffer;
     try {
-      buf = readFileSync(join(index.root, src.file));
+      buf = readRegularFile(join(index.root, src.file), { maxBytes: DEFAULT_MAX_FILE_BYTES });
     } catch {
       continue;
     }

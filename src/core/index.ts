@@ -9,7 +9,8 @@ import { type BaseClass, baseClass, classify, type ConsumerClass } from './class
 import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
 import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readKbuildNamespaces, readMakefile, treeDir } from './kbuild';
 import { DEF_CTX, type Definition, type FileScan, type ImportNs, type IncludeRef, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
-import { DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer, scanPath } from './scanFile';
+import { NOT_REGULAR } from './regularFile';
+import { BUFFER_STAMP, DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer, scanPath } from './scanFile';
 import { Interner } from './interner';
 import { nativeAddon } from './nativeScanner';
 import { NameTable, scanFiles } from './scanPool';
@@ -89,7 +90,7 @@ export interface Consumer {
 export interface IndexedFile {
   path: string;
   size: number;
-  mtimeMs: number;
+  stamp: number;
   alive: boolean;
   lines: number;
   exports: RawExport[];
@@ -361,7 +362,7 @@ export class KernelIndex {
     const rec: IndexedFile = {
       path: f.path,
       size: f.size,
-      mtimeMs: f.mtimeMs,
+      stamp: f.stamp,
       alive: true,
       lines: scan?.lines ?? 0,
       exports: scan?.exports ?? [],
@@ -873,14 +874,15 @@ export class KernelIndex {
   // ---- incremental ----
 
   /** Re-scans one file from its bytes (an editor buffer or the disk) and replaces its contribution. */
-  updateFile(path: string, buf: Uint8Array, mtimeMs = Date.now()): void {
-    this.replaceFile({ path, size: buf.length, mtimeMs, scan: scanBuffer(this.scanner, path, buf, this.wrapperNames()) });
+  updateFile(path: string, buf: Uint8Array, stamp = BUFFER_STAMP): void {
+    this.replaceFile({ path, size: buf.length, stamp, scan: scanBuffer(this.scanner, path, buf, this.wrapperNames()) });
   }
 
   /** Re-reads one file from the disk as a full build does: binary and too-large files are skipped, and counted; a file gone meanwhile is dropped. */
   rescanFile(path: string, maxBytes: number): void {
     const f = scanPath(this.scanner, this.root, path, maxBytes, this.wrapperNames());
-    if (f.skipped?.reason === 'unreadable' && f.skipped.detail === 'ENOENT') this.deleteFile(path);
+    // gone, or now a link, a FIFO or a device: the walk would not index it either
+    if (f.skipped?.reason === 'unreadable' && (f.skipped.detail === 'ENOENT' || f.skipped.detail === NOT_REGULAR)) this.deleteFile(path);
     else this.replaceFile(f);
   }
 

@@ -5,8 +5,8 @@
  *   subdir-ccflags-y += ...                                     (this directory and below)
  *   CFLAGS_foo.o += -DDEFAULT_SYMBOL_NAMESPACE=FOO               (one object)
  */
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { readRegularFile } from './regularFile';
 
 export interface KbuildNamespaces {
   dir: Map<string, string>;
@@ -26,10 +26,13 @@ export function emptyKbuild(): KbuildNamespaces {
   return { dir: new Map(), subdir: new Map(), object: new Map() };
 }
 
+/** No Makefile comes near this; a larger one is no Makefile to read. */
+const MAX_MAKEFILE_BYTES = 16 * 1024 * 1024;
+
 /** A Makefile's or Kbuild file's text, or undefined when it cannot be read (gone). */
 export function readMakefile(root: string, path: string): string | undefined {
   try {
-    return readFileSync(join(root, path), 'latin1');
+    return readRegularFile(join(root, path), { maxBytes: MAX_MAKEFILE_BYTES }).toString('latin1');
   } catch {
     return undefined;
   }

@@ -48,7 +48,7 @@ export interface NativeAddon {
     out: Int32Array,
   ): void;
   /** walk.ts's walk without exclude globs: NUL-separated lists, unsorted. */
-  readTree(root: string, from: string[], known: string[]): { dirs: string; dirMtimes: Float64Array; sources: string; makefiles: string; unreadable: string; symlinks: number };
+  readTree(root: string, from: string[], known: string[]): { dirs: string; dirStamps: Float64Array; sources: string; makefiles: string; unreadable: string; symlinks: number };
   /**
    * index.ts's counting sort of a full build's postings on one of libuv's threads (see
    * addScannedInBackground()): `offsets` (names + 1, zeros) gets each name's start.
@@ -62,7 +62,7 @@ export interface NativeAddon {
     postCtx: Uint32Array,
     done: (err: Error | undefined) => void,
   ): void;
-  /** out[2k], out[2k + 1]: size and mtimeMs of root/paths[k] (as statSync), or -1, -1. */
+  /** out[2k], out[2k + 1]: size and stamp of root/paths[k] (as statSync), or -1, -1. */
   statPaths(root: string, paths: string[], out: Float64Array): void;
   /**
    * statPaths() of NUL-separated UTF-8 paths (a cache's filePaths) on `threads` threads, one of
@@ -256,13 +256,13 @@ function toFiles(paths: string[], raw: RawBatch, maxBytes: number): ScannedFile[
   for (let k = 0; k < paths.length; k++) {
     const path = paths[k]!;
     const size = raw.stat[k * 2]!;
-    const mtimeMs = raw.stat[k * 2 + 1]!;
+    const stamp = raw.stat[k * 2 + 1]!;
     const status = raw.info[k * 4]!;
     const triples = raw.info[k * 4 + 1]!;
     const part = parts[k]!;
-    if (status === 1) out.push({ path, size, mtimeMs, skipped: { path, reason: 'binary', detail: `NUL byte at line ${raw.info[k * 4 + 3]!}` } });
-    else if (status === 2) out.push({ path, size, mtimeMs, skipped: { path, reason: 'too-large', detail: `${size} bytes, over the ${maxBytes}-byte limit` } });
-    else if (status === 3) out.push({ path, size, mtimeMs, skipped: { path, reason: 'unreadable', detail: part as string } });
+    if (status === 1) out.push({ path, size, stamp, skipped: { path, reason: 'binary', detail: `NUL byte at line ${raw.info[k * 4 + 3]!}` } });
+    else if (status === 2) out.push({ path, size, stamp, skipped: { path, reason: 'too-large', detail: `${size} bytes, over the ${maxBytes}-byte limit` } });
+    else if (status === 3) out.push({ path, size, stamp, skipped: { path, reason: 'unreadable', detail: part as string } });
     else {
       const uses = raw.uses.subarray(use, use + triples * 3);
       use += triples * 3;
@@ -271,7 +271,7 @@ function toFiles(paths: string[], raw: RawBatch, maxBytes: number): ScannedFile[
         scan.proxyIds = raw.proxyNames.subarray(proxy, proxy + scan.proxies.length);
         proxy += scan.proxies.length;
       }
-      out.push({ path, size, mtimeMs, scan });
+      out.push({ path, size, stamp, scan });
     }
   }
   return out;

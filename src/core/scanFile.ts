@@ -1,10 +1,12 @@
 /**
  * Reads and scans one file, turning bad input into a counted skip instead of an exception.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportMacros } from './exportMacros';
 import { Interner } from './interner';
+import { NOT_REGULAR, NotRegularError, openRegular } from './regularFile';
+import { changeStamp } from './stamp';
 import { type FileScan, Scanner, SourceKind, sourceKindOf } from './lexer';
 
 /** Far above the largest kernel source: generated amdgpu register headers pass 10 MB. */
@@ -21,7 +23,7 @@ export interface Skipped {
 export interface ScannedFile {
   path: string;
   size: number;
-  mtimeMs: number;
+  stamp: number;
   scan?: FileScan;
   skipped?: Skipped;
 }
@@ -67,21 +69,29 @@ function emptyScan(buf: Uint8Array): FileScan {
  */
 let readBuf: Buffer = Buffer.allocUnsafe(1 << 20);
 
-/** Reads a whole file into the shared buffer; the view is valid until the next call. */
-export function readShared(abs: string, maxBytes = Infinity): { view: Buffer | undefined; size: number; mtimeMs: number } {
-  const fd = openSync(abs, 'r');
+/** The stamp of a file read from an editor's buffer: it never matches the disk, so a warm start reads the disk again. */
+export const BUFFER_STAMP = -2;
+
+/**
+ * Reads a whole file into the shared buffer; the view is valid until the next call. The limit applies
+ * to the bytes read, not only to the size stat gives: a file that grows while it is read stops there.
+ */
+export function readShared(abs: string, maxBytes = Infinity): { view: Buffer | undefined; size: number; stamp: number } {
+  const { fd, st } = openRegular(abs);
   try {
-    const st = fstatSync(fd);
-    if (st.size > maxBytes) return { view: undefined, size: st.size, mtimeMs: st.mtimeMs };
-    if (st.size + 1 > readBuf.length) readBuf = Buffer.allocUnsafe(Math.max(st.size + 1, readBuf.length * 2));
+    const size = Number(st.size);
+    const stamp = changeStamp(st);
+    if (size > maxBytes) return { view: undefined, size, stamp };
+    if (size + 1 > readBuf.length) readBuf = Buffer.allocUnsafe(Math.max(size + 1, readBuf.length * 2));
     let got = 0;
     for (;;) {
       const n = readSync(fd, readBuf, got, readBuf.length - got, null);
       if (n === 0) break;
       got += n;
+      if (got > maxBytes) return { view: undefined, size: got, stamp };
       if (got === readBuf.length) readBuf = growKeeping(readBuf, got);
     }
-    return { view: readBuf.subarray(0, got), size: got, mtimeMs: st.mtimeMs };
+    return { view: readBuf.subarray(0, got), size: got, stamp };
   } finally {
     closeSync(fd);
   }
@@ -102,24 +112,25 @@ export function scanPath(
 ): ScannedFile {
   const abs = join(root, path);
   let size = 0;
-  let mtimeMs = 0;
+  let stamp = 0;
   try {
     const read = readShared(abs, maxBytes);
     size = read.size;
-    mtimeMs = read.mtimeMs;
+    stamp = read.stamp;
     const view = read.view;
     if (!view) {
-      return { path, size, mtimeMs, skipped: { path, reason: 'too-large', detail: `${size} bytes, over the ${maxBytes}-byte limit` } };
+      return { path, size, stamp, skipped: { path, reason: 'too-large', detail: `${size} bytes, over the ${maxBytes}-byte limit` } };
     }
     const nul = view.indexOf(0);
     if (nul >= 0) {
       const line = countLines(view, nul);
-      return { path, size, mtimeMs, skipped: { path, reason: 'binary', detail: `NUL byte at line ${line}` } };
+      return { path, size, stamp, skipped: { path, reason: 'binary', detail: `NUL byte at line ${line}` } };
     }
-    return { path, size, mtimeMs, scan: scanBuffer(scanner, path, view, wrapperNames) };
+    return { path, size, stamp, scan: scanBuffer(scanner, path, view, wrapperNames) };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    return { path, size, mtimeMs, skipped: { path, reason: 'unreadable', detail: code } };
+    // the addon's scan says the same for a link, a FIFO or a device in place of a file
+    const code = err instanceof NotRegularError ? NOT_REGULAR : ((err as NodeJS.ErrnoException).code ?? String(err));
+    return { path, size, stamp, skipped: { path, reason: 'unreadable', detail: code } };
   }
 }
 

@@ -9,7 +9,7 @@
 //   proxyNames  the name of each file's each proxy, in order, numbered on the wire as well;
 //   names     the names first sent in this batch, packed latin1, with their lengths: the pool maps
 //             wire numbers to its global table, as it does for the JS workers;
-//   info      per file: status, use triples, lines, NUL line;  stat: per file: size, mtimeMs;
+//   info      per file: status, use triples, lines, NUL line;  stat: per file: size, change stamp;
 //   json      per file: the rare structured parts (exports, definitions, proxies...) or 0.
 // Besides: readTree() walks a tree as walk.ts does, fillPostings() builds index.ts's postings on one of
 // libuv's threads, internPacked() interns names into interner.ts's arrays, statPaths(), statList(),
@@ -1618,9 +1618,22 @@ void kindOf(const std::string &p, bool &isAsm, bool &isHeader, bool &proxies) {
 
 enum { S_OK = 0, S_BINARY = 1, S_TOO_LARGE = 2, S_UNREADABLE = 3 };
 
+// A file's change stamp: its inode, mtime and ctime in nanoseconds, folded into 52 bits so that a double
+// holds it exactly. Same-size edits with the mtime put back, or moved by 1 ns, still change the ctime; a
+// file replaced by another changes the inode. changeStamp() in src/core/stamp.ts computes the same.
+double changeStamp(const struct stat &st) {
+  uint64_t m = (uint64_t)((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+  uint64_t c = (uint64_t)((int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec);
+  uint64_t h = m * 0x9E3779B97F4A7C15ull;
+  h = (h ^ c) * 0xC2B2AE3D27D4EB4Full;
+  h = (h ^ (uint64_t)st.st_ino) * 0x165667B19E3779F9ull;
+  h ^= h >> 32;
+  return (double)(h & 0xFFFFFFFFFFFFFull);
+}
+
 struct FileOut {
   int status = S_OK;
-  double size = 0, mtimeMs = 0;
+  double size = 0, stamp = 0;
   uint32_t lines = 0;
   uint32_t nulLine = 0;
   std::string error;
@@ -1634,9 +1647,10 @@ uint32_t countLines(const uint8_t *b, size_t end) {
 
 // Reads a whole file as readShared() does; false with out.error (an errno name) when it cannot.
 bool readFile(const std::string &abs, double maxBytes, Bytes &buf, size_t &len, FileOut &out) {
-  int fd = open(abs.c_str(), O_RDONLY | O_CLOEXEC);
+  // Never a FIFO's open that waits for a writer, nor a link the tree's walk would not follow.
+  int fd = open(abs.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) {
-    const char *e = strerrorname_np(errno);
+    const char *e = errno == ELOOP ? "not a regular file" : strerrorname_np(errno);
     out.error = e ? e : "EIO";
     return false;
   }
@@ -1647,8 +1661,13 @@ bool readFile(const std::string &abs, double maxBytes, Bytes &buf, size_t &len, 
     close(fd);
     return false;
   }
+  if (!S_ISREG(st.st_mode)) {
+    out.error = "not a regular file";
+    close(fd);
+    return false;
+  }
   out.size = (double)st.st_size;
-  out.mtimeMs = (double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6;
+  out.stamp = changeStamp(st);
   if ((double)st.st_size > maxBytes) {
     close(fd);
     out.status = S_TOO_LARGE;
@@ -1836,7 +1855,7 @@ void runScan(Instance &in, const ScanInput &input, size_t from, size_t to, ScanO
     if (!readFile(input.root + "/" + path, input.maxBytes, in.readBuf, len, out)) {
       out.status = S_UNREADABLE;
       out.size = 0;
-      out.mtimeMs = 0;
+      out.stamp = 0;
       json.str(out.error);
     } else if (out.status == S_TOO_LARGE) {
       json.ch('0');
@@ -1878,7 +1897,7 @@ void runScan(Instance &in, const ScanInput &input, size_t from, size_t to, ScanO
       }
     }
     batch.stat[f * 2] = out.size;
-    batch.stat[f * 2 + 1] = out.mtimeMs;
+    batch.stat[f * 2 + 1] = out.stamp;
     batch.info[f * 4] = out.status;
     batch.info[f * 4 + 1] = (int32_t)((uses.size() - usesBefore) / 3);
     batch.info[f * 4 + 2] = (int32_t)out.lines;
@@ -2183,7 +2202,7 @@ napi_value InternPacked(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// Stats root/path(k) for k in [from, to) into out[2k], out[2k + 1]: the size and mtimeMs (as Node's
+// Stats root/path(k) for k in [from, to) into out[2k], out[2k + 1]: the size and change stamp (as Node's
 // fs.Stats computes it), following symbolic links as statSync does; -1, -1 when it cannot be stat'ed.
 // Paths are '/'-separated and relative ('' is root itself); each directory is opened once for a run
 // of paths in it, so the kernel looks up only the last component. With `only`, paths whose byte is 0
@@ -2206,10 +2225,12 @@ void statRange(int rootFd, PathAt pathAt, size_t from, size_t to, const uint8_t 
     struct stat st;
     bool ok;
     // A directory that cannot be opened (gone, not a directory) fails every path in it.
+    // Links are not followed, as the walk does not follow them; what is neither a file nor a
+    // directory (a link, a FIFO, a device) is gone from the index.
     if (p.empty()) ok = rootFd >= 0 && fstat(rootFd, &st) == 0;
-    else ok = dirFd >= 0 && fstatat(dirFd, base.c_str(), &st, 0) == 0;
+    else ok = dirFd >= 0 && fstatat(dirFd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
     out[k * 2] = ok ? (double)st.st_size : -1;
-    out[k * 2 + 1] = ok ? (double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6 : -1;
+    out[k * 2 + 1] = ok ? changeStamp(st) : -1;
   }
   if (dirFd >= 0 && dirFd != rootFd) close(dirFd);
 }
@@ -2544,9 +2565,15 @@ struct ReadChecked : AsyncJob {
     if (bad) error = bad;
   }
   void read() {
-    int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
       error = file + ": " + strerror(errno);
+      return;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      error = file + ": not a regular file";
+      close(fd);
       return;
     }
     size_t got = 0;
@@ -2607,7 +2634,7 @@ napi_value ReadCheckedAsync(napi_env env, napi_callback_info info) {
 }
 
 // readTree(root, from, known): walk.ts's walkTree() for a walk without exclude globs, which only
-// JS can match. Returns { dirs, dirMtimes, sources, makefiles, unreadable, symlinks }: the lists as
+// JS can match. Returns { dirs, dirStamps, sources, makefiles, unreadable, symlinks }: the lists as
 // strings of NUL-separated paths (no file name holds a NUL), unsorted, in the order walk.ts lists
 // them: a stack of directories from `from`, each directory's entries in strcmp order as Node's
 // readdirSync gives them, not into `known` directories nor the version-control and build folders.
@@ -2643,12 +2670,18 @@ napi_value ReadTree(napi_env env, napi_callback_info info) {
     stack.pop_back();
     std::string abs = rel.empty() ? root : root + "/" + rel;
     struct stat st;
-    if (stat(abs.c_str(), &st) != 0) {
+    // the tree's root may be a link; a directory below it that became one is not walked
+    if ((rel.empty() ? stat(abs.c_str(), &st) : lstat(abs.c_str(), &st)) != 0) {
       add(unreadable, rel.empty() ? std::string(".") : rel);
       continue;
     }
+    if (!S_ISDIR(st.st_mode)) {
+      if (S_ISLNK(st.st_mode)) symlinks++;
+      else add(unreadable, rel);
+      continue;
+    }
     add(dirs, rel);
-    mtimes.push_back((double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6);
+    mtimes.push_back(changeStamp(st));
     DIR *d = opendir(abs.c_str());
     if (!d) {
       add(unreadable, rel.empty() ? std::string(".") : rel);
@@ -2692,7 +2725,7 @@ napi_value ReadTree(napi_env env, napi_callback_info info) {
     CHECK(napi_set_named_property(env, result, key, v));
   }
   CHECK((v = typedArray(env, napi_float64_array, mtimes.data(), mtimes.size())) ? napi_ok : napi_generic_failure);
-  CHECK(napi_set_named_property(env, result, "dirMtimes", v));
+  CHECK(napi_set_named_property(env, result, "dirStamps", v));
   CHECK(napi_create_double(env, symlinks, &v));
   CHECK(napi_set_named_property(env, result, "symlinks", v));
   return result;
@@ -2917,14 +2950,14 @@ napi_value MapFile(napi_env env, napi_callback_info info) {
       break;
     }
   if (!slot) return out;
-  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     napi_throw_error(env, nullptr, (file + ": " + strerror(errno)).c_str());
     return nullptr;
   }
   // A file shorter than asked for (replaced since its header was read) is read instead, and found short.
   struct stat st;
-  void *p = fstat(fd, &st) == 0 && (double)st.st_size >= at + bytes ? mmap(nullptr, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, (off_t)at) : MAP_FAILED;
+  void *p = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (double)st.st_size >= at + bytes ? mmap(nullptr, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, (off_t)at) : MAP_FAILED;
   close(fd);
   if (p == MAP_FAILED) return out;
   slot->end.store((uintptr_t)p + (size_t)bytes, std::memory_order_release);

@@ -2,7 +2,8 @@
  * The language server's state and the binding of one handler per capability. Conversions live in
  * render.ts; the engine in src/core.
  */
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { readRegularFile } from '../core/regularFile';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -312,24 +313,19 @@ export class KexportsServer {
     if (path && this.index) this.guard(() => this.fromDisk(path));
   }
 
+  /** The disk's text of a file, read as a full build reads it: a link, a FIFO or a device is no file, a huge one is skipped. */
   private fromDisk(path: string): void {
-    const abs = join(this.root!, path);
     if (MAKEFILE.test(path)) {
       let text: string | undefined;
       try {
-        text = readFileSync(abs, 'latin1');
+        text = readRegularFile(join(this.root!, path), { maxBytes: DEFAULT_MAX_FILE_BYTES }).toString('latin1');
       } catch {
         text = undefined;
       }
       this.index!.setMakefile(path, text);
       return;
     }
-    try {
-      const st = statSync(abs);
-      if (st.size <= DEFAULT_MAX_FILE_BYTES) this.index!.updateFile(path, readFileSync(abs), st.mtimeMs);
-    } catch {
-      this.index!.deleteFile(path);
-    }
+    this.index!.rescanFile(path, DEFAULT_MAX_FILE_BYTES);
   }
 
 

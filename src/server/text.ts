@@ -1,7 +1,8 @@
 /** Positions, words and paths: what the LSP speaks in, converted to the engine's tree paths. */
-import { readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readRegularFile } from '../core/regularFile';
+import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 
 export function uriToTreePath(root: string, uri: string): string | undefined {
   if (!uri.startsWith('file:')) return undefined;
@@ -35,7 +36,7 @@ export class LineReader {
     let lines = this.cache.get(path);
     if (lines === undefined) {
       try {
-        lines = readFileSync(join(this.root, path), 'latin1').split('\n');
+        lines = readRegularFile(join(this.root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES }).toString('latin1').split('\n');
       } catch {
         lines = null;
       }

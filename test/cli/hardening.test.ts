@@ -1,9 +1,10 @@
 /** The CLI under what a stress and security probe sends it: odd diffs, odd git settings, hostile names. */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { copySampleTree, runCli, tempDir } from '../helpers';
+import { cliPath, copySampleTree, repoRoot, runCli, tempDir } from '../helpers';
 import { edit, git, seriesRepo } from '../seriesRepo';
 
 interface ReviewJson {
@@ -135,5 +136,123 @@ describe('text output of hostile subjects and names', () => {
       assert.doesNotMatch(r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f]/, `${format} output holds control characters`);
       assert.match(r.stdout, /mm: relax \\x1b\]0;pwned\\x07\\x1b\[2J\\r\\nFake: header/, format);
     }
+  });
+});
+
+/** Runs the CLI with a deadline: a run that waits on a FIFO is killed, and says so, instead of hanging the suite. */
+function runBounded(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): { code: number | null; stdout: string; stderr: string; killed: boolean } {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? repoRoot, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...opts.env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, killed: r.signal === 'SIGKILL' };
+}
+
+const exportNames = (stdout: string): string[] => (JSON.parse(stdout) as { exports: { name: string; file: string }[] }).exports.map((e) => `${e.file} ${e.name}`);
+
+describe('FIFOs, devices and links where files belong', () => {
+  it('drops a cached source file that became a FIFO or a link to /dev/zero, as a cold start never indexes one', () => {
+    for (const make of [(p: string) => execFileSync('mkfifo', [p]), (p: string) => symlinkSync('/dev/zero', p)]) {
+      const root = copySampleTree();
+      const env = { XDG_CACHE_HOME: tempDir('kexports-cache-') };
+      const first = runBounded(['exports', '--tree', root, '--format', 'json'], { env });
+      assert.equal(first.code, 0, first.stderr);
+      assert.ok(exportNames(first.stdout).includes('mm/hmm.c hmm_range_fault'));
+      rmSync(join(root, 'mm/hmm.c'));
+      make(join(root, 'mm/hmm.c'));
+      const warm = runBounded(['exports', '--tree', root, '--format', 'json'], { env });
+      assert.equal(warm.killed, false, 'the warm start waited on the FIFO');
+      assert.equal(warm.code, 0, warm.stderr);
+      const cold = runBounded(['exports', '--tree', root, '--format', 'json', '--no-cache']);
+      assert.equal(cold.code, 0, cold.stderr);
+      assert.deepEqual(exportNames(warm.stdout), exportNames(cold.stdout));
+      assert.ok(!exportNames(warm.stdout).some((e) => e.startsWith('mm/hmm.c ')));
+    }
+  });
+
+  it('rebuilds a cache file that is a FIFO, and refuses a FIFO as the settings file or as mail', () => {
+    const root = copySampleTree();
+    const cacheHome = tempDir('kexports-cache-');
+    const first = runBounded(['check', '--tree', root, '--fail-on', 'none'], { env: { XDG_CACHE_HOME: cacheHome } });
+    assert.equal(first.code, 0, first.stderr);
+    const dir = join(cacheHome, 'kexports');
+    const idx = readdirSync(dir).find((f) => f.endsWith('.idx'))!;
+    rmSync(join(dir, idx));
+    execFileSync('mkfifo', [join(dir, idx)]);
+    const warm = runBounded(['check', '--tree', root, '--fail-on', 'none'], { env: { XDG_CACHE_HOME: cacheHome } });
+    assert.equal(warm.killed, false, 'the warm start waited on the cache FIFO');
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.equal(warm.stdout, first.stdout);
+
+    execFileSync('mkfifo', [join(root, '.kexports.json')]);
+    const conf = runBounded(['check', '--tree', root, '--fail-on', 'none', '--no-cache']);
+    assert.equal(conf.killed, false, 'the settings FIFO was waited on');
+    assert.match(conf.stderr, /kexports: .*\.kexports\.json: a FIFO, not a regular file; using the default settings/);
+    const fifo = join(tempDir(), 'conf.json');
+    execFileSync('mkfifo', [fifo]);
+    const given = runBounded(['check', '--tree', root, '--fail-on', 'none', '--no-cache', '--config', fifo]);
+    assert.equal(given.killed, false);
+    assert.match(given.stderr, /conf\.json: a FIFO, not a regular file; using the default settings/);
+
+    const mbox = join(tempDir(), 'series.mbox');
+    execFileSync('mkfifo', [mbox]);
+    const r = runBounded(['review', '--tree', root, '--no-cache', mbox]);
+    assert.equal(r.killed, false, 'review waited on the FIFO');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /series\.mbox: a FIFO, not a regular file/);
+  });
+
+  it('refuses a device as mail without reading it', () => {
+    const r = runBounded(['review', '--tree', copySampleTree(), '--no-cache', '/dev/zero']);
+    assert.equal(r.killed, false);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'kexports: /dev/zero: a device, not a regular file\n');
+  });
+});
+
+describe('warm starts that see what cold starts see', () => {
+  const bothWays = (root: string, env: Record<string, string>): void => {
+    const warm = runBounded(['exports', '--tree', root, '--format', 'json'], { env });
+    const cold = runBounded(['exports', '--tree', root, '--format', 'json', '--no-cache']);
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.deepEqual(exportNames(warm.stdout), exportNames(cold.stdout));
+  };
+
+  it('follows no link that replaced a cached file or directory', () => {
+    const root = copySampleTree();
+    const env = { XDG_CACHE_HOME: tempDir('kexports-cache-') };
+    assert.equal(runBounded(['exports', '--tree', root], { env }).code, 0);
+    // elsewhere, more exports under the same names
+    const other = tempDir();
+    mkdirSync(join(other, 'storage'));
+    const many = Array.from({ length: 30 }, (_, k) => `int far_${k}(void) { return ${k}; }\nEXPORT_SYMBOL(far_${k});\n`).join('');
+    writeFileSync(join(other, 'hmm.c'), many);
+    writeFileSync(join(other, 'storage/usb.c'), many.replace(/far_/g, 'usb_far_'));
+    rmSync(join(root, 'mm/hmm.c'));
+    symlinkSync(join(other, 'hmm.c'), join(root, 'mm/hmm.c'));
+    rmSync(join(root, 'drivers/usb/storage'), { recursive: true });
+    symlinkSync(join(other, 'storage'), join(root, 'drivers/usb/storage'));
+    bothWays(root, env);
+    const names = exportNames(runBounded(['exports', '--tree', root, '--format', 'json'], { env }).stdout);
+    assert.ok(!names.some((n) => / (usb_)?far_/.test(n)), names.join('\n'));
+  });
+
+  it('reads again a same-size edit whose mtime was put back, or moved by a nanosecond', () => {
+    const root = copySampleTree();
+    const env = { XDG_CACHE_HOME: tempDir('kexports-cache-') };
+    assert.equal(runBounded(['exports', '--tree', root], { env }).code, 0);
+    const hmm = join(root, 'mm/hmm.c');
+    const stamp = execFileSync('stat', ['-c', '%.9Y', hmm], { encoding: 'utf8' }).trim();
+    // the same size: EXPORT_SYMBOL( becomes EXPORT_SYMBOL_GPL( and a blank line goes
+    edit(root, 'mm/hmm.c', 'EXPORT_SYMBOL(hmm_range_fault);', 'EXPORT_SYMBOL_GPL(hmm_range_fault);');
+    const text = readFileSync(hmm, 'latin1');
+    writeFileSync(hmm, text.replace('\n\n', '\n'), 'latin1');
+    execFileSync('touch', ['-m', '-d', `@${stamp}`, hmm]);
+    bothWays(root, env);
+    const row = (JSON.parse(runBounded(['exports', '--tree', root, '--format', 'json'], { env }).stdout) as { exports: { name: string; macro: string }[] }).exports.find((e) => e.name === 'hmm_range_fault');
+    assert.equal(row?.macro, 'EXPORT_SYMBOL_GPL', 'served stale');
+    // moved by 1 ns
+    edit(root, 'mm/hmm.c', 'EXPORT_SYMBOL_GPL(hmm_range_fault);', 'EXPORT_SYMBOL(hmm_range_fault);\n');
+    writeFileSync(hmm, readFileSync(hmm, 'latin1').replace(');\n\n', ');\n'), 'latin1');
+    const [sec, ns] = stamp.split('.') as [string, string];
+    execFileSync('touch', ['-m', '-d', `@${sec}.${String(Number(ns) + 1).padStart(9, '0')}`, hmm]);
+    bothWays(root, env);
   });
 });

@@ -169,7 +169,7 @@ describe('the cache', () => {
       'drivers/gpu/blob.h': Buffer.from([0x23, 0x64, 0x0a, 0x00, 0x01]),
     });
     const cacheDir = tempDir();
-    const record = (f: IndexedFile) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs, alive: f.alive, lines: f.lines, exports: f.exports, defs: f.defs, imports: f.imports, wrappers: f.wrappers, localMacros: f.localMacros, includes: f.includes, skipped: f.skipped, proxyStart: f.proxyStart, proxyCount: f.proxyCount });
+    const record = (f: IndexedFile) => ({ path: f.path, size: f.size, stamp: f.stamp, alive: f.alive, lines: f.lines, exports: f.exports, defs: f.defs, imports: f.imports, wrappers: f.wrappers, localMacros: f.localMacros, includes: f.includes, skipped: f.skipped, proxyStart: f.proxyStart, proxyCount: f.proxyCount });
     const cold = (await openIndex(root, { cacheDir, workers: 0 })).files.map(record);
     for (const k of ['exports', 'defs', 'imports', 'wrappers', 'localMacros', 'includes', 'skipped'] as const) {
       assert.ok(cold.some((f) => (Array.isArray(f[k]) ? f[k].length : f[k] !== undefined)), `the tree has a file with ${k}`);

@@ -3,6 +3,7 @@
  * compared as text. CI builds the addon; without it (KEXPORTS_SCANNER=js) there is nothing to compare.
  */
 import assert from 'node:assert/strict';
+import { treeStat } from '../../src/core/stamp';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
@@ -176,9 +177,9 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     assert.deepEqual(native, jsScan(root, paths));
     assert.deepEqual(
       native.map((f) => f.skipped?.detail),
-      [undefined, 'NUL byte at line 3', `${(1 << 20) + 1} bytes, over the ${1 << 20}-byte limit`, 'EISDIR', 'ENOENT', undefined],
+      [undefined, 'NUL byte at line 3', `${(1 << 20) + 1} bytes, over the ${1 << 20}-byte limit`, 'not a regular file', 'ENOENT', undefined],
     );
-    assert.equal(native[0]!.mtimeMs, statSync(join(root, 'ok.c')).mtimeMs);
+    assert.equal(native[0]!.stamp, treeStat(join(root, 'ok.c'), true)!.stamp);
     assert.deepEqual(native[5]!.scan?.exports.map((e) => e.args), [['y']]);
   });
 
@@ -216,7 +217,7 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     );
   });
 
-  it('stats files and directories as statSync does (size, mtimeMs to the nanosecond), and -1 for what cannot be stat-ed, on the calling thread or on its own', async () => {
+  it('stats files and directories as treeStat does (size, change stamp to the nanosecond, links not followed), and -1 for what cannot be stat-ed, on the calling thread or on its own', async () => {
     const root = tempDir();
     mkdirSync(join(root, 'mm'));
     mkdirSync(join(root, 'sealed'));
@@ -225,26 +226,22 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     writeFileSync(join(root, 'sealed/inside.c'), 'x');
     mkdirSync(join(root, 'Ärger'));
     writeFileSync(join(root, 'Ärger/ä.c'), 'int x;\n');
-    // an mtime with nanoseconds, which mtimeMs carries as a fraction
+    // an mtime with nanoseconds, which the stamp takes whole
     utimesSync(join(root, 'mm/hmm.c'), 1700000000.123456, 1700000000.987654);
     symlinkSync('hmm.c', join(root, 'mm/link.c'));
     symlinkSync('nowhere.c', join(root, 'mm/dangling.c'));
     const paths = ['', 'mm', 'mm/hmm.c', 'mm/link.c', 'mm/dangling.c', 'mm/missing.c', 'gone/x.c', 'top.h', 'mm/hmm.c/not-a-dir.c', 'sealed/inside.c', 'Ärger/ä.c'];
     const expected = (): number[] =>
       paths.flatMap((p) => {
-        try {
-          const st = statSync(p ? join(root, p) : root, { throwIfNoEntry: false });
-          return st ? [st.size, st.mtimeMs] : [-1, -1];
-        } catch {
-          return [-1, -1];
-        }
+        const st = treeStat(p ? join(root, p) : root, !p);
+        return st ? [st.size, st.stamp] : [-1, -1];
       });
     const out = new Float64Array(paths.length * 2);
     addon!.statPaths(root, paths, out);
     assert.deepEqual([...out], expected());
-    assert.equal(out[5], statSync(join(root, 'mm/hmm.c')).mtimeMs, 'the mtime of the file a link names');
-    assert.deepEqual([...out.subarray(8, 14)], [-1, -1, -1, -1, -1, -1], 'a dangling link, a missing file, a missing directory');
-    assert.equal(out[21], statSync(join(root, 'Ärger/ä.c')).mtimeMs, 'a path that is not ASCII');
+    assert.equal(out[4], 7);
+    assert.deepEqual([...out.subarray(6, 14)], [-1, -1, -1, -1, -1, -1, -1, -1], 'a link, a dangling link, a missing file, a missing directory');
+    assert.equal(out[21], treeStat(join(root, 'Ärger/ä.c'), true)!.stamp, 'a path that is not ASCII');
     if (process.getuid?.() !== 0) {
       chmodSync(join(root, 'sealed'), 0);
       addon!.statPaths(root, paths, out);
@@ -383,11 +380,11 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
     const makefiles = all.filter((p) => /(^|\/)(Makefile|Kbuild)$/.test(p));
     const dirs = [...new Set(['', ...files.map((p) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : ''))])];
     const list = {
-      dirs: dirs.map((d): [string, number] => [d, statSync(d ? join(root, d) : root).mtimeMs]),
-      makefiles: makefiles.map((p): [string, number, number] => [p, statSync(join(root, p)).size, statSync(join(root, p)).mtimeMs]),
+      dirs: dirs.map((d): [string, number] => [d, treeStat(d ? join(root, d) : root, true)!.stamp]),
+      makefiles: makefiles.map((p): [string, number, number] => [p, statSync(join(root, p)).size, treeStat(join(root, p), true)!.stamp]),
       paths: files,
       size: Float64Array.from(files, (p) => statSync(join(root, p)).size),
-      mtime: Float64Array.from(files, (p) => statSync(join(root, p)).mtimeMs),
+      stamp: Float64Array.from(files, (p) => treeStat(join(root, p), true)!.stamp),
       alive: new Uint8Array(files.length).fill(1),
     };
     assert.ok(makefiles.includes('drivers/usb/storage/Makefile'), makefiles.join(' '));
@@ -406,7 +403,7 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
     const js = staleFiles(root, list, false);
     assert.deepEqual(what(js), { changed: ['mm/added.c', 'mm/hmm.c'], gone: ['lib/test_hmm.c'], makefiles: ['drivers/usb/storage/Makefile', 'mm/Makefile'] });
     assert.deepEqual(js?.makefileStats.map(([p]) => p).sort(), [...makefiles, 'mm/Makefile'].sort());
-    assert.equal(js?.dirs.find(([d]) => d === 'mm')?.[1], statSync(join(root, 'mm')).mtimeMs, 'the directory as it is now');
+    assert.equal(js?.dirs.find(([d]) => d === 'mm')?.[1], treeStat(join(root, 'mm'), true)!.stamp, 'the directory as it is now');
     assert.deepEqual(staleFiles(root, list, true), js);
     rmSync(join(root, 'lib'), { recursive: true });
     const noLib = staleFiles(root, list, true);
@@ -427,7 +424,7 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
       const list = {
         paths,
         size: Float64Array.from(paths, (p) => statSync(join(root, p)).size),
-        mtime: Float64Array.from(paths, (p) => statSync(join(root, p)).mtimeMs),
+        stamp: Float64Array.from(paths, (p) => treeStat(join(root, p), true)!.stamp),
         alive: Uint8Array.from(paths, (_, k) => (k % 50 === 3 ? 0 : 1)),
       };
       // Every live file changed or gone, so that each appears in the share of the thread that stat'ed it.
@@ -454,7 +451,7 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
         [...ours.gone, ...other.gone].sort((a, b) => a - b),
         live.filter((k) => k % 9 === 0),
       );
-      const dirs = { added: ['drivers/new.c'], makefiles: [], dirs: [], makefileStats: [] };
+      const dirs = { added: ['drivers/new.c'], makefiles: [], dirs: [], makefileStats: [], goneDirs: [] };
       const merged = mergeStaleness(paths, dirs, [ours, other]);
       const alone = staleFiles(root, { ...list, dirs: [], makefiles: [] }, native)!;
       assert.deepEqual(merged.changed, ['drivers/new.c', ...alone.changed], 'the new files first, then the list order');

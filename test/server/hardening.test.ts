@@ -1,7 +1,7 @@
 /** The language server under what a stress and security probe sends it. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { copySampleTree, repoRoot, tempDir } from '../helpers';
@@ -43,6 +43,24 @@ async function rawSession(bytes: string): Promise<{ code: number | null; stderr:
   clearTimeout(timer);
   return { code, stderr, ms: Date.now() - t0 };
 }
+
+describe('the language server over a warm cache', () => {
+  it('gets ready when a cached source file became a FIFO, and drops it', async () => {
+    const root = copySampleTree();
+    const cacheDir = tempDir('kexports-lsp-idx-');
+    const first = new LspClient(root, undefined, { initializationOptions: { cacheDir } });
+    await withServer(first, async () => {
+      await first.until(() => readdirSync(cacheDir).some((f) => f.endsWith('.idx')), 'the cache file');
+    });
+    rmSync(join(root, 'mm/hmm.c'));
+    execFileSync('mkfifo', [join(root, 'mm/hmm.c')]);
+    const lsp = new LspClient(root, undefined, { initializationOptions: { cacheDir } });
+    await withServer(lsp, async () => {
+      const ready = lsp.statuses.find((s) => s.state === 'ready')!;
+      assert.match(ready.message, /^17 exports in 27 files, \d+ ms/);
+    });
+  });
+});
 
 describe('the language server on a broken stream', () => {
   it('says why and exits on a bad Content-Length', async () => {

@@ -2,10 +2,10 @@
  * The git questions export history asks, through one simple-git instance per tree, which caps the
  * number of git processes running at once. Every failure becomes a GitError naming the command.
  */
-import { readFileSync } from 'node:fs';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { runGit } from '../gitRun';
 import { type KernelVersion, parseTag } from './versions';
+import { readRegularFile } from '../regularFile';
 
 
 /** A commit changing more files than this is not searched for exports moved between files. */
@@ -62,7 +62,7 @@ export class HistoryGit {
     if ((await this.run(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') return new Set();
     const file = (await this.run(['rev-parse', '--path-format=absolute', '--git-path', 'shallow'])).trim();
     try {
-      return new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+      return new Set(readRegularFile(file, { follow: true, maxBytes: 64 * 1024 * 1024 }).toString('utf8').split('\n').filter(Boolean));
     } catch {
       return new Set(['?']);
     }

@@ -3,7 +3,7 @@
  * hovers, which never start git, and in a JSON file beside the index cache, written atomically.
  * One HistoryGit per tree caps the git processes; one computation per file runs at a time.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { consumerNames, isGplOnly } from '../exportMacros';
@@ -13,6 +13,7 @@ import { computeFileHistory, type ExportRef, type FileHistory } from './compute'
 import { HistoryGit } from './git';
 import type { Landing } from './versions';
 import { Releases } from './versions';
+import { readRegularFile } from '../regularFile';
 
 const FORMAT = 2;
 /** Files kept in the persisted cache; the oldest entries go first. */
@@ -134,7 +135,7 @@ export class HistoryService {
     this.loaded = true;
     let text: string;
     try {
-      text = readFileSync(this.file, 'utf8');
+      text = readRegularFile(this.file, { follow: true, maxBytes: 256 * 1024 * 1024 }).toString('utf8');
     } catch {
       return;
     }

@@ -2,12 +2,16 @@
  * One review from a source: a git range, uncommitted work, or mail files. Shared by the CLI and the
  * language server. Git sources need a trusted workspace: a repository's config can run programs.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelIndex } from '../index';
 import { MAKEFILE, type Review, reviewSeries } from './analyze';
 import { seriesFromGit, workingTreeDiff } from './git';
 import { readSeries, type Series, seriesFromTexts } from './series';
+import { readRegularFile } from '../regularFile';
+
+/** A patch may touch a generated header far over the index's limit; past this it is no source file. */
+const MAX_BASE_BYTES = 256 * 1024 * 1024;
 
 export type ReviewSource = { kind: 'range'; range?: string } | { kind: 'uncommitted' } | { kind: 'path'; path: string };
 
@@ -38,7 +42,7 @@ export async function runReview(index: KernelIndex, root: string, source: Review
   let baseText: (path: string) => string | undefined;
   const fromDisk = (path: string): string | undefined => {
     try {
-      return readFileSync(join(root, path), 'latin1');
+      return readRegularFile(join(root, path), { maxBytes: MAX_BASE_BYTES }).toString('latin1');
     } catch {
       return undefined;
     }

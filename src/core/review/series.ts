@@ -4,9 +4,10 @@
  * read in diff.ts.
  * Bad input is reported with the file and line, and what could be read is still returned.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import PostalMime from 'postal-mime';
+import { readRegularFile } from '../regularFile';
 import { cutSignature, diffStart, type FileDiff, parseDiff } from './diff';
 
 export interface Patch {
@@ -39,6 +40,9 @@ export interface Series {
   replies: number;
   problems: InputProblem[];
 }
+
+/** The largest mail file read: a V8 string holds about 512 MiB, and no series comes near this. */
+const MAX_MAIL_BYTES = 256 * 1024 * 1024;
 
 const SUBJECT = /\[(?:[^\]]*?\bPATCH\b[^\]]*?)\]/i;
 
@@ -131,7 +135,20 @@ export async function readSeries(path: string): Promise<Series> {
         .sort()
         .map((f) => join(path, f))
     : [path];
-  return seriesFromTexts(files.map((f) => ({ source: f, text: readFileSync(f, 'utf8') })));
+  const texts: { source: string; text: string }[] = [];
+  const problems: InputProblem[] = [];
+  for (const f of files) {
+    try {
+      texts.push({ source: f, text: readRegularFile(f, { follow: true, maxBytes: MAX_MAIL_BYTES }).toString('utf8') });
+    } catch (e) {
+      // a FIFO, a device or a file past the limit is no mail: said, never waited on or read whole
+      if (files.length === 1) throw new Error(`${f}: ${(e as Error).message.replace(`${f}: `, '')}`);
+      problems.push({ source: f, line: 0, message: `${(e as Error).message.replace(`${f}: `, '')}; skipped` });
+    }
+  }
+  const series = await seriesFromTexts(texts);
+  series.problems.unshift(...problems);
+  return series;
 }
 
 /** A series from texts already in hand (an mbox from `git format-patch --stdout`, a diff). */

@@ -1,0 +1,72 @@
+/**
+ * Opening only regular files. A FIFO in place of a source file, a cache file or a config file made an
+ * open() wait for a writer for ever; a link to /dev/zero made a read grow to gigabytes. Every file
+ * kexports reads from a tree, a cache or the command line goes through here: opened without waiting,
+ * checked to be a regular file, and read up to a limit that holds for the bytes read, not only for the
+ * size stat gave.
+ */
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+
+/** Read flags for a tree file: a FIFO's open never waits for a writer, and a link is not followed, as the walk does not follow one. */
+const TREE_FILE_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+
+export const NOT_REGULAR = 'not a regular file';
+
+
+/** A path that the walk would not index: a link, a FIFO, a device, a socket. */
+export class NotRegularError extends Error {
+  readonly code: string;
+  constructor(abs: string, what: string) {
+    super(`${abs}: ${what}, not a regular file`);
+    this.code = what;
+  }
+}
+
+/** Opens a regular file for reading, or throws NotRegularError or the errno's error. */
+export function openRegular(abs: string, follow = false): { fd: number; st: BigIntStats } {
+  let fd: number;
+  try {
+    fd = openSync(abs, follow ? constants.O_RDONLY | constants.O_NONBLOCK : TREE_FILE_FLAGS);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new NotRegularError(abs, 'a symbolic link');
+    throw e;
+  }
+  const st = fstatSync(fd, { bigint: true });
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new NotRegularError(abs, st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : 'not a file');
+  }
+  return { fd, st };
+}
+
+/** Files named on the command line or in settings may be links; their target must still be a regular file. */
+export interface ReadOptions {
+  /** Follow a link (a path the user named); tree files are never followed. */
+  follow?: boolean;
+  /** At most this many bytes; more is a FileTooLargeError. */
+  maxBytes?: number;
+}
+
+export class FileTooLargeError extends Error {}
+
+/** The whole of a regular file, or a clear error naming it. */
+export function readRegularFile(abs: string, opts: ReadOptions = {}): Buffer {
+  const max = opts.maxBytes ?? Infinity;
+  const { fd, st } = openRegular(abs, opts.follow);
+  try {
+    if (Number(st.size) > max) throw new FileTooLargeError(`${abs}: ${st.size} bytes, over the ${max}-byte limit`);
+    const chunks: Buffer[] = [];
+    let got = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(Number(st.size) + 1, 64 * 1024), 16 * 1024 * 1024));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      got += n;
+      if (got > max) throw new FileTooLargeError(`${abs}: over the ${max}-byte limit (it grew while it was read)`);
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got);
+  } finally {
+    closeSync(fd);
+  }
+}
