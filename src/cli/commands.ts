@@ -36,6 +36,7 @@ options:
   --cache-dir DIR       where the index cache lives (default: $XDG_CACHE_HOME/kexports)
   --no-cache            neither read nor write the cache
   --workers N           scan threads besides the first (default: cores - 1; 0: one thread)
+  --max-file-bytes N    skip, and count, files over N bytes; K, M and G suffixes (default: 64M)
 `;
 
 export async function runExports(args: ParsedArgs, io: Io): Promise<number> {

@@ -6,7 +6,7 @@ import { openIndex } from '../core/engine';
 import type { KernelIndex } from '../core/index';
 import { findTreeRoot } from '../core/tree';
 import { parseSettings, type Settings } from '../protocol/settings';
-import { flag, flags, has, type ParsedArgs } from './args';
+import { flag, flags, has, type ParsedArgs, UsageError } from './args';
 
 export interface Io {
   out: (s: string) => void;
@@ -62,14 +62,19 @@ export function reportCutShortCaches(io: Io): boolean {
 /** `changes`: the command changes the index (a review applies its series), so the cache's bytes are taken before it may. */
 export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean, changes = false): Promise<Context> {
   const treeArg = flag(args, '--tree');
+  if (treeArg !== undefined) {
+    const st = statSync(resolve(io.cwd, treeArg), { throwIfNoEntry: false });
+    if (!st) throw new Error(`--tree ${treeArg}: no such directory`);
+    if (!st.isDirectory()) throw new Error(`--tree ${treeArg}: not a directory`);
+  }
+  const workers = count(args, '--workers');
+  const maxBytes = bytesFlag(args, '--max-file-bytes');
   const found = findTreeRoot(resolve(io.cwd, treeArg ?? '.'));
   if (!found.isKernelTree) {
     io.err(`kexports: ${found.root} does not look like a kernel tree (no Kbuild and MAINTAINERS); scanning it as a plain folder of C\n`);
   }
   const root = found.root;
   const settings = loadSettings(args, io, root);
-  const workers = flag(args, '--workers');
-  const maxBytes = flag(args, '--max-file-bytes');
   const cacheDir = has(args, '--no-cache') ? undefined : (flag(args, '--cache-dir') ?? defaultCacheDir());
   const index = await openIndex(root, {
     exclude: settings.exclude,
@@ -78,14 +83,31 @@ export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean,
     // command changes the index, for the cache's bytes (0.12-0.2 s); main() waits for both.
     cacheWrite: changes ? 'background' : 'after',
     onCacheWriteStarted: (settled) => cacheWrites.push(settled),
-    workers: workers === undefined ? undefined : Number(workers),
-    maxFileBytes: maxBytes === undefined ? undefined : Number(maxBytes),
+    workers,
+    maxFileBytes: maxBytes,
     log: (s) => io.err(`kexports: ${s}\n`),
   });
   opened.push(index);
   const paths = takesPaths ? args.positionals.map((p) => toTreePath(root, io.cwd, p, !!treeArg)) : [];
   reportSkips(index, io);
   return { index, settings, root, paths, cacheDir };
+}
+
+/** A whole number flag, such as --workers 3; anything else is a usage error, never ignored. */
+function count(args: ParsedArgs, name: string): number | undefined {
+  const v = flag(args, name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`${name} ${v}: expected a whole number`);
+  return Number(v);
+}
+
+/** A size flag: bytes, or with a K, M or G suffix (KiB, MiB, GiB), such as --max-file-bytes 64M. */
+function bytesFlag(args: ParsedArgs, name: string): number | undefined {
+  const v = flag(args, name);
+  if (v === undefined) return undefined;
+  const m = /^(\d+)([KMG]?)$/i.exec(v);
+  if (!m || Number(m[1]) === 0) throw new UsageError(`${name} ${v}: expected a size in bytes, such as 67108864 or 64M`);
+  return Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
 }
 
 function toTreePath(root: string, cwd: string, p: string, treeGiven: boolean): string {

@@ -553,6 +553,9 @@ function processAlive(pid: number): boolean {
 export async function writeSnapshotAsync(snap: CacheSnapshot): Promise<void> {
   await fsp.mkdir(dirname(snap.file), { recursive: true });
   removeOrphanTemps(snap.file);
+  // A directory or a FIFO where the cache file goes cannot be renamed over: say so before writing hundreds of MB.
+  const there = await fsp.lstat(snap.file).catch(() => undefined);
+  if (there && !there.isFile()) throw new Error(`${snap.file} is ${there.isDirectory() ? 'a directory' : 'not a regular file'}, not a cache file; remove it, or give --cache-dir`);
   const tmp = tempName(snap.file);
   const fh = await fsp.open(tmp, 'w');
   try {
@@ -567,7 +570,12 @@ export async function writeSnapshotAsync(snap: CacheSnapshot): Promise<void> {
     throw e;
   }
   await fh.close();
-  await fsp.rename(tmp, snap.file);
+  try {
+    await fsp.rename(tmp, snap.file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** The text of a u8 array that views the cache's bytes. */

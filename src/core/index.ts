@@ -726,6 +726,10 @@ export class KernelIndex {
    * Popular exports reach tens of thousands of files through proxies such as printk(), so the walk
    * runs on integers: file stamps instead of a map, cached per-file classes.
    */
+  /** How many files from the first are in path order (the build's, or the cache's), for the `files` array it was counted in. */
+  private sortedPrefix = 0;
+  private sortedFor: IndexedFile[] | undefined;
+
   consumers(exp: Export, stop?: (c: Consumer) => boolean): Consumer[] {
     const out: Consumer[] = [];
     const nFiles = this.files.length;
@@ -737,6 +741,7 @@ export class KernelIndex {
     const own = this.byPath.get(exp.file) ?? -1;
     const queue: number[] = [];
     const vias: (Via | undefined)[] = [];
+    const outFile: number[] = [];
     for (const n of consumerNames(exp.flavour, exp.name)) {
       const id = this.table.get(n);
       if (id !== undefined && nameStamp[id] !== stamp) {
@@ -755,6 +760,7 @@ export class KernelIndex {
         const c: Consumer = { file: path, line, cls: this.classOf(fileIdx, exp.file) };
         if (via) c.via = via;
         out.push(c);
+        outFile.push(fileIdx);
         return stop !== undefined && stop(c);
       }
       const p = ctx - 1;
@@ -775,7 +781,26 @@ export class KernelIndex {
       const extra = this.overlay.get(id);
       if (extra) for (let k = 0; k < extra.length; k += 3) if (visit(extra[k]!, extra[k + 1]!, extra[k + 2]!, via)) return out;
     }
-    return out;
+    return this.inPathOrder(out, outFile);
+  }
+
+  /**
+   * Consumers in path order, however the index was made: a file edited since the build has its
+   * postings at the end, so the traversal order alone would differ between a warm refresh and a cold
+   * build. Files up to sortedPrefix are in path order already, so most lists sort by index.
+   */
+  private inPathOrder(out: Consumer[], outFile: number[]): Consumer[] {
+    if (out.length < 2) return out;
+    if (this.sortedFor !== this.files) {
+      let k = 1;
+      while (k < this.files.length && this.files[k - 1]!.path < this.files[k]!.path) k++;
+      this.sortedFor = this.files;
+      this.sortedPrefix = this.files.length ? k : 0;
+    }
+    const order = out.map((_, k) => k);
+    if (outFile.every((f) => f < this.sortedPrefix)) order.sort((a, b) => outFile[a]! - outFile[b]!);
+    else order.sort((a, b) => (out[a]!.file < out[b]!.file ? -1 : out[a]!.file > out[b]!.file ? 1 : 0));
+    return order.map((k) => out[k]!);
   }
 
   /**

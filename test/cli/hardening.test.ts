@@ -256,3 +256,88 @@ describe('warm starts that see what cold starts see', () => {
     bothWays(root, env);
   });
 });
+
+describe('mail with CRLF line ends', () => {
+  it('reports the same findings and line numbers as the LF mail', () => {
+    const repo = seriesRepo();
+    const lf = git(repo, 'format-patch', '--stdout', 'v1..HEAD');
+    git(repo, 'checkout', '-q', 'v1');
+    // patch 4 no longer applies: its context changed under it
+    edit(repo, 'mm/memremap.c', 'EXPORT_SYMBOL_GPL(memunmap_pages);', 'EXPORT_SYMBOL_GPL(memunmap_pages); /* changed */');
+    const dir = tempDir();
+    writeFileSync(join(dir, 'lf.mbox'), lf);
+    writeFileSync(join(dir, 'crlf.mbox'), lf.replace(/\n/g, '\r\n'));
+    const a = runCli(['review', join(dir, 'lf.mbox'), '--tree', repo, '--format', 'json', '--no-cache']);
+    const b = runCli(['review', join(dir, 'crlf.mbox'), '--tree', repo, '--format', 'json', '--no-cache']);
+    assert.match(a.stderr, /lf\.mbox:\d+: patch 4\/6/);
+    assert.equal(b.stderr, a.stderr.replace(/lf\.mbox/g, 'crlf.mbox'));
+    const line = Number(/lf\.mbox:(\d+):/.exec(a.stderr)![1]);
+    assert.match(lf.split('\n')[line - 1]!, /^diff --git a\/mm\/memremap\.c/, 'the line named is the diff of patch 4');
+    assert.deepEqual(rows(JSON.parse(b.stdout) as ReviewJson), rows(JSON.parse(a.stdout) as ReviewJson));
+  });
+});
+
+describe('a warm refresh against a cold build', () => {
+  it('gives the same skip report and the same consumer order', () => {
+    const root = copySampleTree();
+    const env = { XDG_CACHE_HOME: tempDir('kexports-cache-') };
+    writeFileSync(join(root, 'mm/bin.c'), Buffer.from('int a;\0\n'));
+    assert.equal(runBounded(['check', '--tree', root, '--fail-on', 'none'], { env }).code, 0);
+    // a new binary file that sorts first, an edit that makes a file binary, a file become a directory, a FIFO
+    writeFileSync(join(root, 'arch/a.c'), Buffer.from('int b;\0\n'));
+    writeFileSync(join(root, 'lib/test_hmm.c'), Buffer.concat([readFileSync(join(root, 'lib/test_hmm.c')), Buffer.from('\0')]));
+    rmSync(join(root, 'mm/page_walk.c'));
+    mkdirSync(join(root, 'mm/page_walk.c'));
+    execFileSync('mkfifo', [join(root, 'mm/fifo.c')]);
+    // an edit that moves a consumer's postings to the end of the index
+    writeFileSync(join(root, 'drivers/gpu/drm/vgpu/vgpu_svm.c'), `${readFileSync(join(root, 'drivers/gpu/drm/vgpu/vgpu_svm.c'), 'latin1')}// edited\n`);
+    const args = ['consumers', '--tree', root, '--format', 'json', 'hmm_range_fault', 'migrate_vma_setup'];
+    const warm = runBounded(args, { env });
+    const cold = runBounded([...args, '--no-cache']);
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.equal(warm.stderr.replace(/^kexports: cache refreshed: .*\n/m, ''), cold.stderr);
+    assert.match(cold.stderr, /skipped 3 files \(3 binary\)/);
+    assert.equal(warm.stdout, cold.stdout);
+    const files = (JSON.parse(warm.stdout) as { consumers: { file: string }[] }[])[0]!.consumers.map((c) => c.file);
+    assert.deepEqual(files, [...files].sort());
+  });
+});
+
+describe('command-line values that are wrong', () => {
+  it('refuses a tree that does not exist, and sizes and counts that are no numbers, with exit 2', () => {
+    const missing = runCli(['check', '--tree', '/does-not-exist']);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.stderr, 'kexports: --tree /does-not-exist: no such directory\n');
+    const file = join(tempDir(), 'plain.c');
+    writeFileSync(file, 'int x;\n');
+    assert.equal(runCli(['check', '--tree', file]).stderr, `kexports: --tree ${file}: not a directory\n`);
+    for (const [flag, value, want] of [
+      ['--max-file-bytes', 'abc', 'expected a size in bytes, such as 67108864 or 64M'],
+      ['--max-file-bytes', '0', 'expected a size in bytes, such as 67108864 or 64M'],
+      ['--workers', 'two', 'expected a whole number'],
+      ['--workers', '-1', 'expected a whole number'],
+    ] as const) {
+      const r = runCli(['check', '--tree', copySampleTree(), '--no-cache', `${flag}=${value}`]);
+      assert.equal(r.code, 2, `${flag} ${value}`);
+      assert.match(r.stderr, new RegExp(`^kexports: ${flag} ${value}: ${want}\\n`), `${flag} ${value}`);
+    }
+    const small = runCli(['check', '--tree', copySampleTree(), '--no-cache', '--max-file-bytes', '1K', '--fail-on', 'none']);
+    assert.equal(small.code, 0, small.stderr);
+    assert.match(small.stderr, /: too-large: \d+ bytes, over the 1024-byte limit/);
+  });
+
+  it('leaves no temporary file behind when a directory stands where the cache file goes', () => {
+    const root = copySampleTree();
+    const cacheDir = tempDir('kexports-cache-');
+    assert.equal(runCli(['check', '--tree', root, '--cache-dir', cacheDir, '--fail-on', 'none']).code, 0);
+    const idx = readdirSync(cacheDir).find((f) => f.endsWith('.idx'))!;
+    rmSync(join(cacheDir, idx));
+    mkdirSync(join(cacheDir, idx));
+    for (let run = 0; run < 2; run++) {
+      const r = runCli(['check', '--tree', root, '--cache-dir', cacheDir, '--fail-on', 'none']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /could not write the cache .*\.idx: .*\.idx is a directory, not a cache file; remove it, or give --cache-dir/);
+    }
+    assert.deepEqual(readdirSync(cacheDir), [idx]);
+  });
+});

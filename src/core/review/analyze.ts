@@ -197,7 +197,8 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     // rule 2, as the series goes: does a pending new export have a consumer now?
     for (const n of newExports) {
       if (n.exp.firstConsumer) continue;
-      const c = index.consumers(n.live, counts).find(counts);
+      // the whole list, in path order, so that the first named is the same however the index was made
+      const c = index.consumers(n.live).find(counts);
       if (c) n.exp.firstConsumer = { patch: touchedBy(series.patches, c.file, patch.index) ?? 'tree', file: c.file, line: c.line };
     }
   }

@@ -155,7 +155,10 @@ export async function readSeries(path: string): Promise<Series> {
 export async function seriesFromTexts(inputs: readonly { source: string; text: string }[]): Promise<Series> {
   const series: Series = { patches: [], replies: 0, problems: [] };
   let order = 0;
-  for (const { source: file, text } of inputs) {
+  for (const { source: file, text: raw } of inputs) {
+    // An mbox saved with CRLF line ends throughout (mail as it travels) is read as LF, so that line
+    // numbers and hunks are the mail's; a CR inside an LF mbox is a patch's own and stays.
+    const text = /^[^\n]*\r\n/.test(raw) ? raw.replace(/\r\n/g, '\n') : raw;
     const messages = splitMbox(text);
     if (messages.length === 0) {
       // a plain diff with no mail around it
