@@ -927,8 +927,9 @@ export class KernelIndex {
       }
     }
     this.resolveFile(this.files[fileIdx]!);
-    this.resolveIncluders(f.path);
+    // the wrappers first: an includer resolved again must see the header's wrappers as they are now
     if (wrappersMoved) this.refreshWrappers();
+    this.resolveIncluders(f.path);
   }
 
   deleteFile(path: string): void {
@@ -938,8 +939,8 @@ export class KernelIndex {
     this.files[idx]!.alive = false;
     this.byPath.delete(path);
     this.removeExportsOf(path);
-    this.resolveIncluders(path);
     if (this.files[idx]!.wrappers.length) this.refreshWrappers();
+    this.resolveIncluders(path);
   }
 
   /**
@@ -973,6 +974,12 @@ export class KernelIndex {
       const id = this.table.get(n);
       const isNew = !before.has(n);
       if (id !== undefined) this.forEachPosting(id, (file, _line, ctx) => void (ctx === 0 && this.files[file]!.alive && callers.set(file, (callers.get(file) ?? false) || isNew)));
+    }
+    // A file scanned while a wrapper was known holds its calls as export calls, not as uses.
+    if (changed.size) {
+      this.files.forEach((f, k) => {
+        if (f.alive && !callers.has(k) && f.exports.some((raw) => changed.has(raw.macro))) callers.set(k, false);
+      });
     }
     for (const [k, unseen] of callers) {
       const f = this.files[k]!;

@@ -1,10 +1,10 @@
 /** The CLI under what a stress and security probe sends it: odd diffs, odd git settings, hostile names. */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { cliPath, copySampleTree, repoRoot, runCli, tempDir } from '../helpers';
+import { cliPath, copySampleTree, repoRoot, runCli, tempDir, writeTree } from '../helpers';
 import { edit, git, seriesRepo } from '../seriesRepo';
 
 interface ReviewJson {
@@ -339,5 +339,46 @@ describe('command-line values that are wrong', () => {
       assert.match(r.stderr, /could not write the cache .*\.idx: .*\.idx is a directory, not a cache file; remove it, or give --cache-dir/);
     }
     assert.deepEqual(readdirSync(cacheDir), [idx]);
+  });
+});
+
+describe('a cold index killed while it writes its cache', () => {
+  it('leaves answers that equal a run without cache, and no temporary file for long', async () => {
+    // enough files that the cache write (and its fsync) takes a while to catch
+    const files: Record<string, string> = { Kbuild: '', MAINTAINERS: '' };
+    for (let d = 0; d < 40; d++) {
+      for (let f = 0; f < 60; f++) {
+        const name = `d${d}_f${f}`;
+        files[`drivers/d${d}/f${f}.c`] = `int ${name}(void) { return ${f}; }\nEXPORT_SYMBOL_GPL(${name});\nint use_${name}(void) { return d${(d + 1) % 40}_f${f}(); }\n`;
+      }
+    }
+    const root = writeTree(files);
+    const cacheHome = tempDir('kexports-cache-');
+    const cacheDir = join(cacheHome, 'kexports');
+    mkdirSync(cacheDir, { recursive: true });
+    let caught = 0;
+    for (let attempt = 0; attempt < 8 && caught === 0; attempt++) {
+      const child = spawn(process.execPath, [cliPath, 'exports', '--tree', root, '--format', 'json'], { env: { ...process.env, XDG_CACHE_HOME: cacheHome }, stdio: 'ignore' });
+      const watcher = watch(cacheDir, (_event, name) => {
+        if (!name?.endsWith('.tmp')) return;
+        // frozen at once, then killed: the temporary file is there, written in part
+        child.kill('SIGSTOP');
+        if (readdirSync(cacheDir).some((f) => f.endsWith('.tmp'))) caught++;
+        child.kill('SIGKILL');
+      });
+      await new Promise((resolve) => child.on('exit', resolve));
+      watcher.close();
+      if (!caught) rmSync(cacheDir, { recursive: true, force: true }), mkdirSync(cacheDir);
+    }
+    assert.ok(caught > 0, 'never caught the cache write under way');
+    assert.ok(readdirSync(cacheDir).some((f) => f.endsWith('.tmp')), 'the killed write left its temporary file');
+    const cold = runBounded(['exports', '--tree', root, '--format', 'json', '--no-cache']);
+    for (let run = 0; run < 2; run++) {
+      const again = runBounded(['exports', '--tree', root, '--format', 'json'], { env: { XDG_CACHE_HOME: cacheHome } });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stdout, cold.stdout, run === 0 ? 'the run after the kill' : 'the warm run after it');
+    }
+    assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')), [], 'the dead writer’s temporary file was removed');
+    assert.equal(JSON.parse(cold.stdout).exports.length, 2400);
   });
 });

@@ -480,3 +480,20 @@ describe('the cache', () => {
     assert.deepEqual(findings(index, ''), findings(good, ''));
   });
 });
+
+describe('edits of a header that defines an export wrapper', () => {
+  it('gives back the exports of an includer, read again since the build, when the wrapper comes back', async () => {
+    // Found by npm run fuzz: the includer was resolved again before the wrappers were collected again.
+    const root = copySampleTree();
+    const index = await openIndex(root, { workers: 0 });
+    const acpi = (): string[] => index.exportsNamed('acpi_install_table_handler').map((e) => `${e.file}:${e.line} ${e.macro} via ${e.wrapper}`);
+    assert.deepEqual(acpi(), ['drivers/acpi/acpica/utxface_sample.c:10 EXPORT_SYMBOL via ACPI_EXPORT_SYMBOL']);
+    index.rescanFile('drivers/acpi/acpica/utxface_sample.c', 1 << 26);
+    const header = 'include/acpi/platform/aclinux.h';
+    const text = readFileSync(join(root, header), 'latin1');
+    index.updateFile(header, Buffer.from(text.replace(/^#define ACPI_EXPORT_SYMBOL.*\n/m, ''), 'latin1'));
+    assert.deepEqual(acpi(), []);
+    index.rescanFile(header, 1 << 26);
+    assert.deepEqual(acpi(), ['drivers/acpi/acpica/utxface_sample.c:10 EXPORT_SYMBOL via ACPI_EXPORT_SYMBOL']);
+  });
+});
