@@ -18,6 +18,7 @@ import type { InternerState } from './interner';
 import { DEF_CTX, type Definition, type RawExport } from './lexer';
 import type { KbuildNamespaces } from './kbuild';
 import { type NativeAddon, nativeAddon } from './nativeScanner';
+import { decodeName, encodeName } from './fsName';
 import { openRegular } from './regularFile';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
@@ -378,7 +379,8 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] }
     pCount[k] = f.proxyCount;
   });
   // NUL-separated: a file name may hold a newline, never a NUL.
-  const paths = Buffer.from(files.map((f) => f.path).join('\0'), 'utf8');
+  // a path's own bytes, even where they are not UTF-8 (fsName.ts): the addon stats them as they are
+  const paths = encodeName(files.map((f) => f.path).join('\0'));
   const details = encodeDetails(files);
   return {
     arrays: [
@@ -398,7 +400,7 @@ function packFiles(files: readonly IndexedFile[]): { arrays: [string, Typed][] }
 
 /** The `filePaths` section's paths, as packFiles() joined them. */
 function filePaths(h: CacheHeader, bytes: Uint8Array): string[] {
-  return h.fileCount ? utf8(bytes).split('\0') : [];
+  return h.fileCount ? decodeName(bytes).split('\0') : [];
 }
 
 function unpackFiles(h: CacheHeader, arrays: Map<string, Typed>): { files: IndexedFile[]; paths: string[]; eager: number[] } {

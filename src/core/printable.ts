@@ -11,17 +11,21 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066
 const UNSAFE_KEEP_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
+/** A byte of a file name that is not UTF-8, kept as U+DC00 + the byte (fsName.ts), shown as the byte. */
+const NAME_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g;
+
 function escape(c: string): string {
   const code = c.charCodeAt(0);
+  if (code >= 0xdc80 && code <= 0xdcff) return `\\x${(code - 0xdc00).toString(16)}`;
   return NAMED[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`);
 }
 
 /** One field (a subject, a name, a path): every control character escaped, newlines and tabs too. */
 export function printable(s: string): string {
-  return s.replace(UNSAFE, escape);
+  return s.replace(UNSAFE, escape).replace(NAME_BYTE, escape);
 }
 
 /** Whole output: every control character escaped but the newlines, CRLFs (CSV) and tabs that lay it out. */
 export function printableLines(s: string): string {
-  return s.replace(UNSAFE_KEEP_LINES, escape).replace(/\r(?!\n)/g, '\\r');
+  return s.replace(UNSAFE_KEEP_LINES, escape).replace(/\r(?!\n)/g, '\\r').replace(NAME_BYTE, escape);
 }

@@ -6,6 +6,7 @@
  * size stat gave.
  */
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { fsPath } from './fsName';
 
 /** Read flags for a tree file: a FIFO's open never waits for a writer, and a link is not followed, as the walk does not follow one. */
 const TREE_FILE_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
@@ -26,7 +27,7 @@ export class NotRegularError extends Error {
 export function openRegular(abs: string, follow = false): { fd: number; st: BigIntStats } {
   let fd: number;
   try {
-    fd = openSync(abs, follow ? constants.O_RDONLY | constants.O_NONBLOCK : TREE_FILE_FLAGS);
+    fd = openSync(fsPath(abs), follow ? constants.O_RDONLY | constants.O_NONBLOCK : TREE_FILE_FLAGS);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new NotRegularError(abs, 'a symbolic link');
     throw e;

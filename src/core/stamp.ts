@@ -5,6 +5,7 @@
  * another inode. The addon (changeStamp() in scanner.cc) computes the same number.
  */
 import { type BigIntStats, lstatSync, statSync } from 'node:fs';
+import { fsPath } from './fsName';
 
 const M64 = 64;
 
@@ -24,7 +25,7 @@ export function changeStamp(st: Pick<BigIntStats, 'ino' | 'mtimeNs' | 'ctimeNs'>
 export function treeStat(abs: string, isRoot = false): { size: number; stamp: number; dir: boolean } | undefined {
   let st: BigIntStats | undefined;
   try {
-    st = (isRoot ? statSync : lstatSync)(abs, { bigint: true, throwIfNoEntry: false });
+    st = (isRoot ? statSync : lstatSync)(fsPath(abs), { bigint: true, throwIfNoEntry: false });
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@
  * so a link loop cannot trap the walk; they are counted instead.
  */
 import { type Dirent, lstatSync, readdirSync } from 'node:fs';
+import { decodeName, fsPath } from './fsName';
 import { treeStat } from './stamp';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
@@ -67,26 +68,26 @@ function walkHere(root: string, exclude: readonly string[], part: WalkPart): Wal
   const stack: string[] = [...part.from];
   while (stack.length) {
     const rel = stack.pop()!;
-    let entries: Dirent[];
+    let entries: Dirent<Buffer>[];
     try {
       const abs = rel ? join(root, rel) : root;
       // the root may be a link to the tree; a directory below it that became a link is not walked
       const st = treeStat(abs, rel === '');
       if (!st?.dir) {
-        if (st === undefined && rel && lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink()) out.symlinks++;
+        if (st === undefined && rel && lstatSync(fsPath(abs), { throwIfNoEntry: false })?.isSymbolicLink()) out.symlinks++;
         else out.unreadableDirs.push(rel || '.');
         continue;
       }
       out.dirs.push([rel, st.stamp]);
       // A directory's entries in one call: linux-6.1's 83,731 in 0.16-0.18 s, against 0.32-0.4 s
       // for opendirSync() and a readSync() per entry.
-      entries = readdirSync(abs, { withFileTypes: true });
+      entries = readdirSync(fsPath(abs), { withFileTypes: true, encoding: 'buffer' });
     } catch {
       out.unreadableDirs.push(rel || '.');
       continue;
     }
     for (const ent of entries) {
-      const name = ent.name;
+      const name = decodeName(ent.name);
       const path = rel ? `${rel}/${name}` : name;
       if (ent.isSymbolicLink()) {
         out.symlinks++;

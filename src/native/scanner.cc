@@ -1687,6 +1687,13 @@ bool readFile(const std::string &abs, double maxBytes, Bytes &buf, size_t &len, 
     }
     if (r == 0) break;
     got += (size_t)r;
+    // the limit holds for the bytes read: a file that grows while it is read stops here
+    if ((double)got > maxBytes) {
+      close(fd);
+      out.size = (double)got;
+      out.status = S_TOO_LARGE;
+      return true;
+    }
     if (got == buf.size() - PAD) buf.resize(buf.size() * 2);
   }
   close(fd);
@@ -1706,19 +1713,90 @@ bool readFile(const std::string &abs, double maxBytes, Bytes &buf, size_t &len, 
     }                                                                    \
   } while (0)
 
-// A JS string's bytes: latin1, a byte a code unit, for identifiers (the scanner's own encoding), or
-// UTF-8 for paths, as the file system has them.
-bool getString(napi_env env, napi_value v, std::string &out, bool utf8 = false) {
-  auto get = utf8 ? napi_get_value_string_utf8 : napi_get_value_string_latin1;
+// A path's bytes from its JS string, as src/core/fsName.ts's encodeName() makes them: UTF-8, but
+// for the code units U+DC80..U+DCFF alone, which stand for the bytes 0x80..0xFF of a name that is not
+// UTF-8 (Python's surrogateescape).
+bool getPath(napi_env env, napi_value v, std::string &out) {
   size_t len = 0;
-  if (get(env, v, nullptr, 0, &len) != napi_ok) return false;
+  if (napi_get_value_string_utf16(env, v, nullptr, 0, &len) != napi_ok) return false;
+  std::u16string u(len + 1, u'\0');
+  if (napi_get_value_string_utf16(env, v, &u[0], len + 1, &len) != napi_ok) return false;
+  out.clear();
+  out.reserve(len);
+  for (size_t k = 0; k < len; k++) {
+    uint32_t c = u[k];
+    if (c >= 0xD800 && c <= 0xDBFF && k + 1 < len && u[k + 1] >= 0xDC00 && u[k + 1] <= 0xDFFF) {
+      c = 0x10000 + ((c - 0xD800) << 10) + (u[++k] - 0xDC00);
+    } else if (c >= 0xDC80 && c <= 0xDCFF) {
+      out.push_back((char)(c - 0xDC00));
+      continue;
+    } else if (c >= 0xD800 && c <= 0xDFFF) {
+      c = 0xFFFD;
+    }
+    if (c < 0x80) out.push_back((char)c);
+    else if (c < 0x800) out.append({(char)(0xC0 | c >> 6), (char)(0x80 | (c & 0x3F))});
+    else if (c < 0x10000) out.append({(char)(0xE0 | c >> 12), (char)(0x80 | ((c >> 6) & 0x3F)), (char)(0x80 | (c & 0x3F))});
+    else out.append({(char)(0xF0 | c >> 18), (char)(0x80 | ((c >> 12) & 0x3F)), (char)(0x80 | ((c >> 6) & 0x3F)), (char)(0x80 | (c & 0x3F))});
+  }
+  return true;
+}
+
+// The length of the valid UTF-8 sequence at s[k..n), or 0 (as WHATWG's decoder judges it: no
+// overlong forms, no surrogates, nothing past U+10FFFF).
+size_t utf8Sequence(const unsigned char *s, size_t k, size_t n) {
+  unsigned char c = s[k];
+  if (c < 0x80) return 1;
+  size_t need = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (!need || k + need > n) return 0;
+  unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80, hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+  if (s[k + 1] < lo || s[k + 1] > hi) return 0;
+  for (size_t j = 2; j < need; j++)
+    if ((s[k + j] & 0xC0) != 0x80) return 0;
+  return need;
+}
+
+// A JS string of a path's bytes, the inverse of getPath(): a byte that is not part of valid UTF-8
+// becomes U+DC00 + the byte.
+napi_status pathString(napi_env env, const std::string &bytes, napi_value *out) {
+  const unsigned char *s = (const unsigned char *)bytes.data();
+  size_t n = bytes.size(), k = 0;
+  while (k < n) {
+    size_t len = utf8Sequence(s, k, n);
+    if (!len) break;
+    k += len;
+  }
+  if (k == n) return napi_create_string_utf8(env, bytes.data(), n, out);
+  std::u16string u;
+  u.reserve(n);
+  for (k = 0; k < n;) {
+    size_t len = utf8Sequence(s, k, n);
+    if (!len) {
+      u.push_back((char16_t)(0xDC00 + s[k++]));
+      continue;
+    }
+    uint32_t c = len == 1 ? s[k] : len == 2 ? (s[k] & 0x1F) << 6 | (s[k + 1] & 0x3F) : len == 3 ? (s[k] & 0x0F) << 12 | (s[k + 1] & 0x3F) << 6 | (s[k + 2] & 0x3F) : (s[k] & 0x07) << 18 | (s[k + 1] & 0x3F) << 12 | (s[k + 2] & 0x3F) << 6 | (s[k + 3] & 0x3F);
+    k += len;
+    if (c >= 0x10000) {
+      u.push_back((char16_t)(0xD800 + ((c - 0x10000) >> 10)));
+      u.push_back((char16_t)(0xDC00 + ((c - 0x10000) & 0x3FF)));
+    } else u.push_back((char16_t)c);
+  }
+  return napi_create_string_utf16(env, u.data(), u.size(), out);
+}
+
+// A JS string's bytes: latin1, a byte a code unit, for identifiers (the scanner's own encoding), or
+// a path's bytes (getPath()), as the file system has them.
+bool getString(napi_env env, napi_value v, std::string &out, bool path = false) {
+  if (path) return getPath(env, v, out);
+  size_t len = 0;
+  if (napi_get_value_string_latin1(env, v, nullptr, 0, &len) != napi_ok) return false;
   out.resize(len + 1);
-  if (get(env, v, &out[0], len + 1, &len) != napi_ok) return false;
+  if (napi_get_value_string_latin1(env, v, &out[0], len + 1, &len) != napi_ok) return false;
   out.resize(len);
   return true;
 }
 
-bool getStrings(napi_env env, napi_value v, std::vector<std::string> &out, bool utf8 = false) {
+bool getStrings(napi_env env, napi_value v, std::vector<std::string> &out, bool path = false) {
   bool isArray = false;
   if (napi_is_array(env, v, &isArray) != napi_ok || !isArray) return false;
   uint32_t n = 0;
@@ -1726,7 +1804,7 @@ bool getStrings(napi_env env, napi_value v, std::vector<std::string> &out, bool 
   out.resize(n);
   for (uint32_t k = 0; k < n; k++) {
     napi_value e;
-    if (napi_get_element(env, v, k, &e) != napi_ok || !getString(env, e, out[k], utf8)) return false;
+    if (napi_get_element(env, v, k, &e) != napi_ok || !getString(env, e, out[k], path)) return false;
   }
   return true;
 }
@@ -2721,7 +2799,7 @@ napi_value ReadTree(napi_env env, napi_callback_info info) {
   CHECK(napi_create_object(env, &result));
   const std::pair<const char *, const std::string *> lists[] = {{"dirs", &dirs}, {"sources", &sources}, {"makefiles", &makefiles}, {"unreadable", &unreadable}};
   for (const auto &[key, list] : lists) {
-    CHECK(napi_create_string_utf8(env, list->data(), list->size(), &v));
+    CHECK(pathString(env, *list, &v));
     CHECK(napi_set_named_property(env, result, key, v));
   }
   CHECK((v = typedArray(env, napi_float64_array, mtimes.data(), mtimes.size())) ? napi_ok : napi_generic_failure);

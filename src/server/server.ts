@@ -5,7 +5,6 @@
 import { rmSync } from 'node:fs';
 import { readRegularFile } from '../core/regularFile';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type CancellationToken,
   type Connection,
@@ -56,7 +55,7 @@ import {
 } from '../protocol/requests';
 import { defaults, parseSettings, type Settings } from '../protocol/settings';
 import { exportHover, findingsFor, gplFixes, lenses, toDiagnostic } from './render';
-import { LineReader, treePathToUri, uriToTreePath, wordAt } from './text';
+import { LineReader, treePathToUri, uriToPath, uriToTreePath, wordAt } from './text';
 
 /** Open documents this large are re-scanned after a longer pause: generated headers must not block. */
 const LARGE_DOCUMENT = 1 << 20;
@@ -520,7 +519,7 @@ export class KexportsServer {
   private async review(p: ReviewParams): Promise<ReviewResult> {
     const index = this.index;
     if (!index || !this.root) throw new ResponseError(1, this.root ? 'Kernel Exports is still indexing; try again when it is ready' : 'not a kernel tree: nothing to review against');
-    const source = p.source.kind === 'path' ? { kind: 'path' as const, path: fileURLToPath(p.source.uri) } : p.source;
+    const source = p.source.kind === 'path' ? { kind: 'path' as const, path: uriToPath(p.source.uri) } : p.source;
     let run;
     try {
       run = await runReview(index, this.root, source, { gplOnlyPaths: this.settings.gplOnlyPaths, testsCountAsConsumers: this.settings.testsCountAsConsumers, trusted: this.trusted });

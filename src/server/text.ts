@@ -1,18 +1,34 @@
 /** Positions, words and paths: what the LSP speaks in, converted to the engine's tree paths. */
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { decodeName, fsPath } from '../core/fsName';
 import { readRegularFile } from '../core/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 
 export function uriToTreePath(root: string, uri: string): string | undefined {
   if (!uri.startsWith('file:')) return undefined;
-  const rel = relative(root, fileURLToPath(uri));
+  const rel = relative(root, uriToPath(uri));
   if (rel.startsWith('..') || rel === '') return undefined;
   return rel.split(sep).join('/');
 }
 
+/** A file: URI's path; percent-escapes that are not UTF-8 (a name that is not) stay the bytes they name (fsName.ts). */
+export function uriToPath(uri: string): string {
+  try {
+    return fileURLToPath(uri);
+  } catch (e) {
+    const m = /^file:\/\/(?:localhost)?(\/[^?#]*)/.exec(uri);
+    if (!m) throw e;
+    return decodeName(Buffer.from(m[1]!.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1'));
+  }
+}
+
 export function treePathToUri(root: string, path: string): string {
-  return pathToFileURL(join(root, path)).toString();
+  const abs = join(root, path);
+  const raw = fsPath(abs);
+  if (typeof raw === 'string') return pathToFileURL(abs).toString();
+  // the name's own bytes, percent-escaped, where pathToFileURL would write U+FFFD
+  return `file://${[...raw].map((b) => (/[A-Za-z0-9\-._~/!$&'()*+,;=:@]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('')}`;
 }
 
 const isId = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;

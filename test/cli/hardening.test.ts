@@ -382,3 +382,25 @@ describe('a cold index killed while it writes its cache', () => {
     assert.equal(JSON.parse(cold.stdout).exports.length, 2400);
   });
 });
+
+describe('a file name that is not UTF-8', () => {
+  it('keeps its exports, cold, warm after an edit, and with either scanner, and is shown with the byte escaped', () => {
+    const root = copySampleTree();
+    const name = Buffer.concat([Buffer.from(`${root}/mm/f`), Buffer.from([0xff]), Buffer.from('.c')]);
+    writeFileSync(name, 'int fx(void) { return 0; }\nEXPORT_SYMBOL_GPL(fx);\n');
+    const env = { XDG_CACHE_HOME: tempDir('kexports-cache-') };
+    const text = (extra: string[] = [], e: Record<string, string> = env): string => {
+      const r = runBounded(['exports', '--tree', root, 'mm', ...extra], { env: e });
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /unreadable/);
+      return r.stdout;
+    };
+    assert.match(text(), /^mm\/f\\xff\.c:2: fx {2}EXPORT_SYMBOL_GPL {2}GPL-only$/m);
+    writeFileSync(name, 'int fx(void) { return 0; }\nEXPORT_SYMBOL(fx);\nEXPORT_SYMBOL(fy);\n');
+    const warm = text();
+    assert.match(warm, /^mm\/f\\xff\.c:3: fy {2}EXPORT_SYMBOL {2}any license$/m);
+    assert.equal(text(['--no-cache'], { KEXPORTS_SCANNER: 'js' }), warm);
+    const json = JSON.parse(runBounded(['exports', '--tree', root, '--format', 'json', 'mm'], { env }).stdout) as { exports: { name: string; file: string }[] };
+    assert.equal(json.exports.find((e) => e.name === 'fy')?.file, 'mm/f\udcff.c');
+  });
+});

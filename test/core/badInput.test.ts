@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { decodeName, encodeName, fsPath } from '../../src/core/fsName';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -78,5 +79,22 @@ describe('bad input', () => {
 
   it('lists the sample tree files it read', () => {
     assert.ok(readdirSync(sampleTree).includes('MAINTAINERS'));
+  });
+});
+
+describe('file names as bytes', () => {
+  it('gives back the same bytes for any name, and plain strings for UTF-8 ones', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const name = decodeName(bytes);
+        assert.deepEqual([...encodeName(name)], [...bytes]);
+        if (Buffer.from(bytes).toString('utf8') === name) assert.equal(typeof fsPath(name), 'string');
+      }),
+      { numRuns: 2000 },
+    );
+    assert.equal(decodeName(Buffer.from([0x66, 0xff, 0x2e, 0x63])), 'f\udcff.c');
+    assert.equal(decodeName(Buffer.from('Ärger/ä.c')), 'Ärger/ä.c');
+    // a surrogate pair's low half is no escaped byte
+    assert.equal(typeof fsPath('mm/\u{10080}.c'), 'string');
   });
 });
