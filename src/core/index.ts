@@ -797,10 +797,20 @@ export class KernelIndex {
       this.sortedFor = this.files;
       this.sortedPrefix = this.files.length ? k : 0;
     }
-    const order = out.map((_, k) => k);
-    if (outFile.every((f) => f < this.sortedPrefix)) order.sort((a, b) => outFile[a]! - outFile[b]!);
-    else order.sort((a, b) => (out[a]!.file < out[b]!.file ? -1 : out[a]!.file > out[b]!.file ? 1 : 0));
-    return order.map((k) => out[k]!);
+    let inOrder = true;
+    let inPrefix = true;
+    for (let k = 0; k < outFile.length; k++) {
+      if (k && outFile[k]! < outFile[k - 1]!) inOrder = false;
+      if (outFile[k]! >= this.sortedPrefix) inPrefix = false;
+    }
+    if (inPrefix) {
+      if (inOrder) return out;
+      // each file comes once: its index alone orders the list, in a typed array's numeric sort
+      const byFile = new Map<number, Consumer>();
+      for (let k = 0; k < out.length; k++) byFile.set(outFile[k]!, out[k]!);
+      return Array.from(Uint32Array.from(outFile).sort(), (f) => byFile.get(f)!);
+    }
+    return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   }
 
   /**

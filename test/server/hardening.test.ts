@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { copySampleTree, repoRoot, tempDir } from '../helpers';
 import { edit, git, seriesRepo } from '../seriesRepo';
+import { FramingWatch } from '../../src/server/framing';
 import { LspClient, withServer } from './lspClient';
 
 describe('the language server in an untrusted workspace', () => {
@@ -59,6 +60,22 @@ describe('the language server over a warm cache', () => {
       const ready = lsp.statuses.find((s) => s.state === 'ready')!;
       assert.match(ready.message, /^17 exports in 27 files, \d+ ms/);
     });
+  });
+});
+
+describe('the framing watch', () => {
+  const message = (body: string): string => `Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n${body}`;
+  it('finds nothing wrong with good messages, however the stream is cut', () => {
+    const stream = Buffer.from([message('{"a":1}'), message('{"b":"\r\n\r\nContent-Length: x"}'), message('')].join(''));
+    for (const size of [1, 2, 3, 7, 64, stream.length]) {
+      const watch = new FramingWatch();
+      for (let at = 0; at < stream.length; at += size) assert.equal(watch.feed(stream.subarray(at, at + size)), undefined, `chunks of ${size}`);
+    }
+  });
+  it('names a header ended by LF alone, a length that is no number, and a header without a length', () => {
+    assert.match(new FramingWatch().feed(Buffer.from('Content-Length: 2\n\n{}'))!, /line feed without a carriage return/);
+    assert.match(new FramingWatch().feed(Buffer.from('Content-Length: 1e3\r\n\r\n'))!, /Content-Length is not a number: "1e3"/);
+    assert.match(new FramingWatch().feed(Buffer.from(`${message('{}')}Content-Type: x\r\n\r\n`))!, /a header without Content-Length/);
   });
 });
 

@@ -56,15 +56,16 @@ export function diffStart(text: string): number {
 
 /**
  * Cuts a mail's trailing signature (`-- ` and git's version) off a diff. The signature is the last
- * `-- ` line after which no hunk or file header follows, so a removed line reading "- " inside a hunk
- * is never taken for it.
+ * `-- ` line after which no hunk or file header follows, and something does, so a removed line reading
+ * "- " inside a hunk is not taken for it.
  */
 export function cutSignature(diff: string): string {
   let at = -1;
   for (const m of diff.matchAll(/^-- $/gm)) at = m.index;
   if (at < 0) return diff;
-  const rest = diff.slice(at);
-  if (/^(@@ -|diff --git |\+\+\+ )/m.test(rest)) return diff;
+  const rest = diff.slice(at + 3);
+  // a signature says something (git's version, a name); a last "-- " with nothing after is a removed line
+  if (/^(@@ -|diff --git |\+\+\+ )/m.test(rest) || !/\S/.test(rest)) return diff;
   return diff.slice(0, at);
 }
 
@@ -88,8 +89,10 @@ function treePath(name: string | undefined, strip: boolean): { path: string; err
 }
 
 function convert(p: StructuredPatch, form: ParsedDiff['form'], headers: string[]): FileDiff {
-  // git's own names carry a/ and b/; a git diff made with --no-prefix is read as it was made
-  const strip = form === 'plain' || /^a\//.test(p.oldFileName ?? '') || /^b\//.test(p.newFileName ?? '') || p.oldFileName === NULL || p.newFileName === NULL;
+  // git's names carry a/ and b/ (c/, i/, w/, o/ with diff.mnemonicPrefix); a git diff made with
+  // --no-prefix is read as it was made; the plain form is read as patch -p1 reads it
+  const named = [p.oldFileName, p.newFileName].filter((x) => x && x !== NULL);
+  const strip = form === 'plain' || named.some((x) => /^[abciow]\//.test(x!));
   const o = treePath(p.isCreate ? NULL : p.oldFileName, strip);
   const n = treePath(p.isDelete ? NULL : p.newFileName, strip);
   const type: FileDiff['type'] = p.isRename ? 'rename' : p.isCopy ? 'copy' : p.isCreate || p.oldFileName === NULL ? 'add' : p.isDelete || p.newFileName === NULL ? 'delete' : 'modify';
