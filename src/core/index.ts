@@ -726,9 +726,12 @@ export class KernelIndex {
    * Popular exports reach tens of thousands of files through proxies such as printk(), so the walk
    * runs on integers: file stamps instead of a map, cached per-file classes.
    */
-  /** How many files from the first are in path order (the build's, or the cache's), for the `files` array it was counted in. */
-  private sortedPrefix = 0;
-  private sortedFor: IndexedFile[] | undefined;
+  /** File indices in path order, and each file's place in it, for the `files` array they were made for. */
+  private ranked: number[] = [];
+  private rank = new Uint32Array(0);
+  private rankedFor: IndexedFile[] | undefined;
+  /** A consumer per rank, for ordering one list; empty again after each use. */
+  private byRankScratch: (Consumer | undefined)[] = [];
 
   consumers(exp: Export, stop?: (c: Consumer) => boolean): Consumer[] {
     const out: Consumer[] = [];
@@ -787,30 +790,63 @@ export class KernelIndex {
   /**
    * Consumers in path order, however the index was made: a file edited since the build has its
    * postings at the end, so the traversal order alone would differ between a warm refresh and a cold
-   * build. Files up to sortedPrefix are in path order already, so most lists sort by index.
+   * build. Each file comes once in a list, so its path's rank alone orders it, in a typed array's
+   * numeric sort; most lists come in that order already.
    */
   private inPathOrder(out: Consumer[], outFile: number[]): Consumer[] {
     if (out.length < 2) return out;
-    if (this.sortedFor !== this.files) {
-      let k = 1;
-      while (k < this.files.length && this.files[k - 1]!.path < this.files[k]!.path) k++;
-      this.sortedFor = this.files;
-      this.sortedPrefix = this.files.length ? k : 0;
-    }
+    const rank = this.pathRanks();
     let inOrder = true;
-    let inPrefix = true;
-    for (let k = 0; k < outFile.length; k++) {
-      if (k && outFile[k]! < outFile[k - 1]!) inOrder = false;
-      if (outFile[k]! >= this.sortedPrefix) inPrefix = false;
+    for (let k = 1; k < outFile.length && inOrder; k++) inOrder = rank[outFile[k]!]! > rank[outFile[k - 1]!]!;
+    if (inOrder) return out;
+    if (this.byRankScratch.length < this.files.length) this.byRankScratch = new Array<Consumer | undefined>(this.files.length).fill(undefined);
+    const at = this.byRankScratch;
+    const keys = new Uint32Array(out.length);
+    for (let k = 0; k < out.length; k++) {
+      keys[k] = rank[outFile[k]!]!;
+      at[keys[k]!] = out[k]!;
     }
-    if (inPrefix) {
-      if (inOrder) return out;
-      // each file comes once: its index alone orders the list, in a typed array's numeric sort
-      const byFile = new Map<number, Consumer>();
-      for (let k = 0; k < out.length; k++) byFile.set(outFile[k]!, out[k]!);
-      return Array.from(Uint32Array.from(outFile).sort(), (f) => byFile.get(f)!);
+    keys.sort();
+    for (let k = 0; k < keys.length; k++) {
+      out[k] = at[keys[k]!]!;
+      at[keys[k]!] = undefined;
     }
-    return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    return out;
+  }
+
+  /**
+   * Each file's place in path order. A build's files, and a cache written from one, are in path order
+   * already (checked, not sorted); files added since are put in their places one at a time.
+   */
+  private pathRanks(): Uint32Array {
+    const files = this.files;
+    if (this.rankedFor !== files) {
+      this.rankedFor = files;
+      this.ranked = [];
+    }
+    if (this.ranked.length === files.length) return this.rank;
+    const path = (k: number): string => files[k]!.path;
+    if (this.ranked.length === 0) {
+      const order = Array.from(files.keys());
+      let sorted = true;
+      for (let k = 1; k < files.length && sorted; k++) sorted = path(k - 1) <= path(k);
+      if (!sorted) order.sort((a, b) => (path(a) < path(b) ? -1 : path(a) > path(b) ? 1 : a - b));
+      this.ranked = order;
+    } else {
+      for (let f = this.ranked.length; f < files.length; f++) {
+        let lo = 0;
+        let hi = this.ranked.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (path(this.ranked[mid]!) <= path(f)) lo = mid + 1;
+          else hi = mid;
+        }
+        this.ranked.splice(lo, 0, f);
+      }
+    }
+    if (this.rank.length < files.length) this.rank = new Uint32Array(files.length + 1024);
+    for (let k = 0; k < this.ranked.length; k++) this.rank[this.ranked[k]!] = k;
+    return this.rank;
   }
 
   /**
