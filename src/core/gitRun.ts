@@ -7,6 +7,23 @@ import type { SimpleGit } from 'simple-git';
 
 export class GitError extends Error {}
 
+/**
+ * Settings in a user's ~/.gitconfig that change the text of a diff or a mail, set back to git's
+ * defaults with -c for every git that review and export history run.
+ */
+export const FIXED_CONFIG = [
+  'color.ui=never',
+  'diff.noprefix=false',
+  'diff.mnemonicPrefix=false',
+  'diff.suppressBlankEmpty=false',
+  'diff.context=3',
+  'diff.interHunkContext=0',
+  'diff.relative=false',
+  'core.quotePath=true',
+  'format.headers=',
+  'format.signature=',
+];
+
 export async function runGit(git: SimpleGit, args: string[]): Promise<string> {
   try {
     return await git.raw(args);

@@ -3,7 +3,7 @@
  * number of git processes running at once. Every failure becomes a GitError naming the command.
  */
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { runGit } from '../gitRun';
+import { FIXED_CONFIG, runGit } from '../gitRun';
 import { type KernelVersion, parseTag } from './versions';
 import { readRegularFile } from '../regularFile';
 
@@ -41,7 +41,7 @@ export class HistoryGit {
   private readonly git: SimpleGit;
 
   constructor(readonly root: string) {
-    this.git = simpleGit({ baseDir: root, maxConcurrentProcesses: MAX_GIT_PROCESSES, trimmed: false });
+    this.git = simpleGit({ baseDir: root, maxConcurrentProcesses: MAX_GIT_PROCESSES, trimmed: false, config: FIXED_CONFIG });
   }
 
   run(args: string[]): Promise<string> {

@@ -8,22 +8,9 @@
  * has fixed options and `-c` overrides, and `--end-of-options` before a ref the user typed.
  */
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { GitError, runGit as run } from '../gitRun';
+import { FIXED_CONFIG, GitError, runGit as run } from '../gitRun';
 import { parseDiff } from './diff';
 
-/** Settings that change the text of a diff or a mail, set back to git's defaults. */
-const FIXED_CONFIG = [
-  'color.ui=never',
-  'diff.noprefix=false',
-  'diff.mnemonicPrefix=false',
-  'diff.suppressBlankEmpty=false',
-  'diff.context=3',
-  'diff.interHunkContext=0',
-  'diff.relative=false',
-  'core.quotePath=true',
-  'format.headers=',
-  'format.signature=',
-];
 /** Diff options that no setting can override. */
 const FIXED_DIFF = ['--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/', '--unified=3', '--no-relative', '-O/dev/null'];
 
