@@ -257,6 +257,22 @@ describe('kexports review of mail', () => {
     );
   });
 
+  it('never counts an export the series adds among the existing unconsumed ones, though a Makefile in the same patch resolves every export again', () => {
+    const tree = copySampleTree();
+    const file = join(tempDir(), 'rule3.patch');
+    writeFileSync(
+      file,
+      'From 5555555555555555555555555555555555555555 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] usb-storage: add a quirk helper\n\n---\n' +
+        'diff --git a/drivers/usb/storage/quirks.c b/drivers/usb/storage/quirks.c\nnew file mode 100644\n--- /dev/null\n+++ b/drivers/usb/storage/quirks.c\n@@ -0,0 +1,5 @@\n+int usb_stor_quirk_sample(void)\n+{\n+\treturn 0;\n+}\n+EXPORT_SYMBOL_GPL(usb_stor_quirk_sample);\n' +
+        'diff --git a/drivers/usb/storage/Makefile b/drivers/usb/storage/Makefile\n--- a/drivers/usb/storage/Makefile\n+++ b/drivers/usb/storage/Makefile\n@@ -5 +5 @@\n-obj-y += usb.o uas_sample.o\n+obj-y += usb.o uas_sample.o quirks.o\n',
+    );
+    const review = JSON.parse(runCli(['review', file, '--tree', tree, '--format', 'json']).stdout) as ReviewJson;
+    const rule3 = review.findings.filter((f) => f.code === 'UNCONSUMED_EXPORTS_NEARBY');
+    // the directory's one other export has a consumer: nothing is left for rule 3 to name
+    assert.deepEqual(rule3.map((f) => f.message), []);
+    assert.deepEqual(rows(review), ['warning NEW_EXPORT_NO_CONSUMER 1 usb_stor_quirk_sample drivers/usb/storage/quirks.c:5']);
+  });
+
   it('escapes text from patches in the Markdown report', () => {
     const tree = copySampleTree();
     const file = join(tempDir(), 'evil.patch');

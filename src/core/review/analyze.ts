@@ -203,6 +203,9 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     }
   }
 
+  // Exports the series adds are never "existing" ones for rule 3, whichever object the index holds
+  // for them now (a later file of the same patch can make the index resolve a file again).
+  const added = new Set(newExports.map((n) => `${n.live.file}\u0000${key(n.live)}`));
   for (const n of newExports) {
     const e = n.live;
     const all = index.consumers(e).filter(counts);
@@ -221,7 +224,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     const dir = e.file.slice(0, e.file.lastIndexOf('/') + 1);
     const idle = index
       .exportsUnder([dir.replace(/\/$/, '') || '.'])
-      .filter((x) => x.file.slice(0, x.file.lastIndexOf('/') + 1) === dir && !newExports.some((m) => m.live === x))
+      .filter((x) => x.file.slice(0, x.file.lastIndexOf('/') + 1) === dir && !added.has(`${x.file}\u0000${key(x)}`))
       .filter((x) => !index.consumers(x, counts).some(counts));
     if (idle.length) {
       const list = idle.slice(0, 5).map((x) => `${x.name} (${x.file}:${x.line})`).join(', ');
