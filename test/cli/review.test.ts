@@ -253,7 +253,7 @@ describe('kexports review of mail', () => {
     assert.deepEqual(rows(review), ['error MISSING_NAMESPACE_IMPORT 1 usb_stor_probe_sample drivers/usb/storage/uas_sample.c:7', 'info NAMESPACE_CHANGED 1 usb_stor_probe_sample drivers/usb/storage/usb.c:9']);
     assert.equal(
       review.findings[0]!.message,
-      'modpost: module drivers/usb/storage/uas_sample uses symbol usb_stor_probe_sample from namespace USB_STORAGE_CORE, but does not import it (patch 1 moves usb_stor_probe_sample from USB_STORAGE into USB_STORAGE_CORE)',
+      'modpost: module drivers/usb/storage/uas_sample uses symbol usb_stor_probe_sample from namespace USB_STORAGE_CORE, but does not import it (patch 1/1 moves usb_stor_probe_sample from USB_STORAGE into USB_STORAGE_CORE)',
     );
   });
 
@@ -280,5 +280,36 @@ describe('kexports review of mail', () => {
     const r = runCli(['review', file, '--tree', tree, '--format', 'markdown']);
     assert.doesNotMatch(r.stdout, /<img|<script/);
     assert.match(r.stdout, /\| 1\/1 \| &lt;img src=x onerror=alert\\\(1\\\)&gt; \\\*bold\\\* \\\[link\\\]\\\(http:\/\/x\\\) \|/);
+  });
+});
+
+describe('kexports review of a series numbered amiss', () => {
+  it('says which mail has no number, which number comes twice and which are missing, and the reply quotes each subject as written', () => {
+    const tree = copySampleTree();
+    const doc = (n: number): string => `diff --git a/Documentation/n${n}.txt b/Documentation/n${n}.txt\nnew file mode 100644\n--- /dev/null\n+++ b/Documentation/n${n}.txt\n@@ -0,0 +1 @@\n+${n}\n`;
+    const relax = 'diff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -21 +21 @@\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n';
+    const mail = (subject: string, diff: string): string => `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nSubject: ${subject}\n\n---\n${diff}-- \n2.39.5\n\n`;
+    const file = join(tempDir(), 'amiss.mbox');
+    const text = [mail('[PATCH] mm: a fix sent alone', doc(0)), mail('[PATCH 01/05] mm: one', doc(1)), mail('[PATCH 03/05] mm/memremap: relax', relax), mail('[PATCH 3/5] mm: three again', doc(3))].join('');
+    writeFileSync(file, text);
+    // each mail is named by its first header's line, the one after its From separator
+    const at = text.split('\n').flatMap((l, k) => (l.startsWith('From 1111') ? [k + 2] : []));
+    const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
+    const review = JSON.parse(r.stdout) as ReviewJson & { patches: { label: string }[] };
+    assert.deepEqual(review.patches.map((p) => `${p.index} ${p.label} ${p.subject}`), ['1 #1 mm: a fix sent alone', '2 1/5 mm: one', '3 3/5 mm/memremap: relax', '4 3/5 mm: three again']);
+    assert.equal(
+      r.stderr,
+      [
+        `kexports: ${file}:${at[0]}: "[PATCH] mm: a fix sent alone" (${file}:${at[0]}) has no patch number, in a series numbered to 5; it is reviewed as patch #1, in the order read`,
+        `kexports: ${file}:${at[3]}: two mails are patch 3/5: "[PATCH 03/05] mm/memremap: relax" (${file}:${at[2]}) and "[PATCH 3/5] mm: three again" (${file}:${at[3]})`,
+        `kexports: ${file}:1: the series has 2 of its 5 patches: 2, 4-5 are not in the input`,
+        '',
+      ].join('\n'),
+    );
+    // each finding goes to its own mail, and the reply quotes that mail's subject as it wrote it
+    assert.deepEqual(rows(review), ['warning LICENSE_RELAXED 3 memunmap_pages mm/memremap.c:21']);
+    const reply = runCli(['review', file, '--tree', tree, '--format', 'reply']).stdout;
+    assert.match(reply, /^> \[PATCH 03\/05\] mm\/memremap: relax$/m);
+    assert.equal(reply.match(/^On /gm)?.length, 1);
   });
 });

@@ -73,6 +73,8 @@ export interface ExportChange {
 export interface PatchReport {
   index: number;
   total: number;
+  /** "3/15" as the subject numbers it, or "#3" for a mail without a number in a numbered series. */
+  label: string;
   subject: string;
   author: string;
   files: string[];
@@ -137,7 +139,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   const addedUses: { patch: number; file: string; line: number; name: string; call: boolean }[] = [];
 
   for (const patch of series.patches) {
-    const report: PatchReport = { index: patch.index, total: patch.total, subject: patch.subject, author: patch.author, files: [], added: [], removed: [], changed: [] };
+    const report: PatchReport = { index: patch.index, total: patch.total, label: patch.label, subject: patch.subject, author: patch.author, files: [], added: [], removed: [], changed: [] };
     review.patches.push(report);
     for (const f of patch.files) report.files.push(f.type === 'delete' ? f.oldPath : f.newPath);
     // A patch goes in whole or not at all, as with git apply: every file is tried before any is applied.
@@ -149,7 +151,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     if (failed.length) {
       for (const { f, error } of failed) {
         const path = f.type === 'delete' ? f.oldPath : f.newPath;
-        review.problems.push({ patch: patch.index, source: patch.source, line: patch.diffLine, message: `patch ${patch.index}/${patch.total} "${patch.subject}": ${path}: ${error}` });
+        review.problems.push({ patch: patch.index, source: patch.source, line: patch.diffLine, message: `patch ${patch.label} "${patch.subject}": ${path}: ${error}` });
         add({ code: 'PATCH_DOES_NOT_APPLY', patch: patch.index, symbol: '', file: path, line: 0, message: `${path}: ${error}; no file of this patch is applied, and what the rest of the series adds is still analysed` });
       }
       continue;
@@ -218,7 +220,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     if (!fc) {
       add({ code: 'NEW_EXPORT_NO_CONSUMER', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} is newly exported but nothing in the series or the tree uses it (rule 2: a new export needs an in-tree user)` });
     } else if (typeof fc.patch === 'number' && fc.patch > n.patch) {
-      add({ code: 'CONSUMER_IN_LATER_PATCH', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} gets its first consumer in patch ${fc.patch}/${series.patches.at(-1)?.total ?? fc.patch}: ${fc.file}:${fc.line}` });
+      add({ code: 'CONSUMER_IN_LATER_PATCH', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} gets its first consumer in patch ${series.patches[fc.patch - 1]?.label ?? fc.patch}: ${fc.file}:${fc.line}` });
     }
     // rule 3: base exports of the same file or directory without a consumer
     const dir = e.file.slice(0, e.file.lastIndexOf('/') + 1);
@@ -281,7 +283,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
         const k = `${u.file}\u0000${c.name}`;
         if (seen.has(k)) continue;
         seen.add(k);
-        add({ code: 'MISSING_NAMESPACE_IMPORT', patch: report.index, symbol: c.name, file: u.file, line: u.line, message: `modpost: module ${u.file.replace(/\.[cS]$/, '')} uses symbol ${c.name} from namespace ${c.namespace}, but does not import it (patch ${report.index} moves ${c.name} from ${c.before.namespace ?? 'no namespace'} into ${c.namespace})` });
+        add({ code: 'MISSING_NAMESPACE_IMPORT', patch: report.index, symbol: c.name, file: u.file, line: u.line, message: `modpost: module ${u.file.replace(/\.[cS]$/, '')} uses symbol ${c.name} from namespace ${c.namespace}, but does not import it (patch ${report.label} moves ${c.name} from ${c.before.namespace ?? 'no namespace'} into ${c.namespace})` });
       }
     }
   }

@@ -34,7 +34,7 @@ export function replyText(review: Review, series: Series): string {
   for (const patch of series.patches) {
     const findings = review.findings.filter((f) => f.patch === patch.index);
     if (findings.length === 0) continue;
-    out.push(`On ${pr(patch.date) || 'the patch'}, ${pr(patch.author) || 'the author'} wrote:`, `> [PATCH ${patch.index}/${patch.total}] ${pr(patch.subject)}`, '');
+    out.push(`On ${pr(patch.date) || 'the patch'}, ${pr(patch.author) || 'the author'} wrote:`, `> ${pr(patch.written)}`, '');
     const loose: ReviewFinding[] = [];
     // findings grouped by the hunk line they concern, in diff order
     const placed: { file: number; hunk: number; change: number; f: ReviewFinding }[] = [];

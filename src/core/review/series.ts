@@ -11,11 +11,19 @@ import { readRegularFile } from '../regularFile';
 import { cutSignature, diffStart, type FileDiff, parseDiff } from './diff';
 
 export interface Patch {
-  /** Position in the series, 1-based; from [PATCH M/N], else the order read. */
+  /** Position in the series, 1-based and unique: by [PATCH M/N] when every mail is numbered, else the order read. */
   index: number;
+  /** The series' length as its subjects give it (N of [PATCH M/N]), else the number of patches. */
   total: number;
+  /** M of [PATCH M/N] as written, when there is one. */
+  number?: number;
+  /** How reports name the patch: "3/15" as the subject numbers it, or "#3" (its place) for a mail without a number in a numbered series. */
+  label: string;
   version: number;
+  /** The title, without the [PATCH ...] tag. */
   subject: string;
+  /** The subject as the mail wrote it, tag and all, for a reply to quote. */
+  written: string;
   author: string;
   date: string;
   messageId: string;
@@ -113,10 +121,13 @@ async function readMessage(raw: string, source: string, line: number, series: Se
   const files = parseDiff(found.diff).files;
   const headerLines = raw.slice(0, Math.max(0, raw.indexOf('\n\n'))).split('\n').length + 1;
   series.patches.push({
-    index: parsed.index ?? order,
+    index: order,
     total: parsed.total ?? 0,
+    ...(parsed.index !== undefined ? { number: parsed.index } : {}),
+    label: '',
     version: parsed.version,
     subject: parsed.title,
+    written: subject,
     author,
     date: mail.date ?? '',
     messageId: mail.messageId ?? '',
@@ -163,14 +174,60 @@ export async function seriesFromTexts(inputs: readonly { source: string; text: s
     if (messages.length === 0) {
       // a plain diff with no mail around it
       const d = diffOf(text);
-      if (d) series.patches.push({ index: ++order, total: 0, version: 1, subject: file, author: '', date: '', messageId: '', source: file, line: 1, diffLine: d.offset + 1, files: parseDiff(d.diff).files });
+      if (d) series.patches.push({ index: ++order, total: 0, label: '', version: 1, subject: file, written: file, author: '', date: '', messageId: '', source: file, line: 1, diffLine: d.offset + 1, files: parseDiff(d.diff).files });
       else series.problems.push({ source: file, line: 1, message: 'neither an mbox, a mail nor a diff' });
       continue;
     }
     for (const m of messages) await readMessage(m.body, file, m.line, series, ++order);
   }
-  series.patches.sort((a, b) => a.index - b.index);
-  const total = Math.max(0, ...series.patches.map((p) => p.total));
-  for (const p of series.patches) if (!p.total) p.total = total || series.patches.length;
+  numberSeries(series);
   return series;
+}
+
+/**
+ * Orders the patches and checks their numbers as a maintainer would: a mail without a number in a
+ * numbered series, a number twice, lengths that disagree, and numbers not in the input are notices
+ * that name the mail. Every patch keeps a unique place, so that findings never go to two mails.
+ */
+function numberSeries(series: Series): void {
+  const patches = series.patches;
+  const numbered = patches.filter((p) => p.number !== undefined);
+  // every mail numbered: in the order of the numbers; else in the order read
+  if (numbered.length === patches.length) patches.sort((a, b) => a.number! - b.number! || a.index - b.index);
+  const totals = [...new Set(numbered.map((p) => p.total).filter((t) => t > 0))];
+  const total = Math.max(0, ...totals);
+  const where = (p: Patch): string => `"${p.written}" (${p.source}:${p.line})`;
+  patches.forEach((p, k) => {
+    p.index = k + 1;
+    if (!p.total) p.total = total || patches.length;
+  });
+  const clean = numbered.length === patches.length;
+  for (const p of patches) p.label = p.number !== undefined ? `${p.number}/${p.total}` : clean || numbered.length === 0 ? `${p.index}/${p.total}` : `#${p.index}`;
+  if (numbered.length === 0) return;
+  for (const p of patches) if (p.number === undefined) series.problems.push({ source: p.source, line: p.line, message: `${where(p)} has no patch number, in a series numbered to ${total}; it is reviewed as patch #${p.index}, in the order read` });
+  const seen = new Map<number, Patch>();
+  for (const p of numbered) {
+    const first = seen.get(p.number!);
+    if (first) series.problems.push({ source: p.source, line: p.line, message: `two mails are patch ${p.number}/${total}: ${where(first)} and ${where(p)}` });
+    else seen.set(p.number!, p);
+    if (totals.length > 1 && p.total !== total) series.problems.push({ source: p.source, line: p.line, message: `${where(p)} says it is one of ${p.total}, where the series has ${total}` });
+  }
+  const missing: number[] = [];
+  for (let m = 1; m <= total; m++) if (!seen.has(m)) missing.push(m);
+  if (missing.length) {
+    const first = numbered[0]!;
+    series.problems.push({ source: first.source, line: 1, message: `the series has ${seen.size} of its ${total} patches: ${ranges(missing)} ${missing.length === 1 ? 'is' : 'are'} not in the input` });
+  }
+}
+
+/** 1, 2, 3, 5, 7, 8 as "1-3, 5, 7-8". */
+function ranges(list: readonly number[]): string {
+  const out: string[] = [];
+  for (let k = 0; k < list.length; ) {
+    let j = k;
+    while (j + 1 < list.length && list[j + 1] === list[j]! + 1) j++;
+    out.push(j === k ? `${list[k]}` : `${list[k]}-${list[j]}`);
+    k = j + 1;
+  }
+  return out.join(', ');
 }
