@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { copySampleTree, runCli, tempDir } from '../helpers';
@@ -295,8 +295,8 @@ describe('kexports review of a series numbered amiss', () => {
     // each mail is named by its first header's line, the one after its From separator
     const at = text.split('\n').flatMap((l, k) => (l.startsWith('From 1111') ? [k + 2] : []));
     const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
-    const review = JSON.parse(r.stdout) as ReviewJson & { patches: { label: string }[] };
-    assert.deepEqual(review.patches.map((p) => `${p.index} ${p.label} ${p.subject}`), ['1 #1 mm: a fix sent alone', '2 1/5 mm: one', '3 3/5 mm/memremap: relax', '4 3/5 mm: three again']);
+    const review = JSON.parse(r.stdout) as ReviewJson;
+    assert.deepEqual((review.patches as unknown as { index: number; label: string; subject: string }[]).map((p) => `${p.index} ${p.label} ${p.subject}`), ['1 #1 mm: a fix sent alone', '2 1/5 mm: one', '3 3/5 mm/memremap: relax', '4 3/5 mm: three again']);
     assert.equal(
       r.stderr,
       [
@@ -311,5 +311,31 @@ describe('kexports review of a series numbered amiss', () => {
     const reply = runCli(['review', file, '--tree', tree, '--format', 'reply']).stdout;
     assert.match(reply, /^> \[PATCH 03\/05\] mm\/memremap: relax$/m);
     assert.equal(reply.match(/^On /gm)?.length, 1);
+  });
+});
+
+describe('kexports review of mail with UTF-8 in the context', () => {
+  it('matches "Rafał Miłecki" byte for byte, in 8bit and base64 mail, and quotes it as written', () => {
+    const tree = copySampleTree();
+    const path = join(tree, 'mm/memremap.c');
+    const text = readFileSync(path, 'utf8').replace('EXPORT_SYMBOL_GPL(memunmap_pages);', '/* Copyright (C) 2023 Rafał Miłecki <rafal@milecki.pl> */\nEXPORT_SYMBOL_GPL(memunmap_pages);');
+    writeFileSync(path, text, 'utf8');
+    const line = text.split('\n').findIndex((l) => l.includes('Rafał')) + 1;
+    const diff = `diff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -${line},2 +${line},2 @@\n /* Copyright (C) 2023 Rafał Miłecki <rafal@milecki.pl> */\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n`;
+    const body = `Relax it.\n\nSigned-off-by: Rafał Miłecki <rafal@milecki.pl>\n---\n${diff}-- \n2.39.5\n`;
+    const head = (enc: string): string => `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: =?UTF-8?q?Rafa=C5=82=20Mi=C5=82ecki?= <rafal@milecki.pl>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nSubject: [PATCH] mm: relax memunmap_pages\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: ${enc}\n\n`;
+    for (const [enc, mail] of [
+      ['8bit', head('8bit') + body],
+      ['base64', head('base64') + `${Buffer.from(body).toString('base64').replace(/.{76}/g, '$&\n')}\n`],
+    ] as const) {
+      const file = join(tempDir(), `${enc}.patch`);
+      writeFileSync(file, mail, 'utf8');
+      const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
+      assert.equal(r.stderr, '', enc);
+      assert.deepEqual(rows(JSON.parse(r.stdout) as ReviewJson), [`warning LICENSE_RELAXED 1 memunmap_pages mm/memremap.c:${line + 1}`], enc);
+      const reply = runCli(['review', file, '--tree', tree, '--format', 'reply']).stdout;
+      assert.match(reply, /^On 2026-01-01T00:00:00\.000Z, Rafał Miłecki <rafal@milecki\.pl> wrote:$/m, enc);
+      assert.match(reply, /^> {2}\/\* Copyright \(C\) 2023 Rafał Miłecki <rafal@milecki\.pl> \*\/$/m, enc);
+    }
   });
 });

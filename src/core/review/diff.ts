@@ -45,6 +45,23 @@ export interface ParsedDiff {
 
 const NULL = '/dev/null';
 
+/**
+ * Review compares a hunk with a file byte for byte, as git apply does, whatever either's encoding: the
+ * tree's files are read a byte a character (latin1), and so is every diff, once its mail is decoded.
+ * "Rafał" in a hunk's context then matches "Rafał" in the file.
+ */
+export function byteString(text: string): string {
+  return /[^\u0000-\u007f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
+}
+
+/** A byte string's text again, for showing it: UTF-8 where it is, else as it is. */
+export function textOfBytes(bytes: string): string {
+  if (!/[\u0080-\u00ff]/.test(bytes)) return bytes;
+  const buf = Buffer.from(bytes, 'latin1');
+  const text = buf.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(buf) ? text : bytes;
+}
+
 /** Where the diff starts in a mail body: a `diff --git` line, or a plain `---`/`+++` pair (after an optional `Index:`). */
 export function diffStart(text: string): number {
   const git = /^diff --git /m.exec(text);
@@ -97,8 +114,9 @@ function convert(p: StructuredPatch, form: ParsedDiff['form'], headers: string[]
   const n = treePath(p.isDelete ? NULL : p.newFileName, strip);
   const type: FileDiff['type'] = p.isRename ? 'rename' : p.isCopy ? 'copy' : p.isCreate || p.oldFileName === NULL ? 'add' : p.isDelete || p.newFileName === NULL ? 'delete' : 'modify';
   const file: FileDiff = { type, oldPath: '', newPath: '', hunks: [], isBinary: !!p.isBinary, newEndingNewLine: true };
-  file.oldPath = type === 'add' ? NULL : o.path || n.path;
-  file.newPath = type === 'delete' ? NULL : n.path || o.path;
+  // names come a byte a character (byteString()), as the tree's paths do not
+  file.oldPath = textOfBytes(type === 'add' ? NULL : o.path || n.path);
+  file.newPath = textOfBytes(type === 'delete' ? NULL : n.path || o.path);
   const bad = (type !== 'add' ? o.error : undefined) ?? (type !== 'delete' ? n.error : undefined);
   if (bad) file.error = bad;
   for (const h of p.hunks) {

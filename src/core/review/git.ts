@@ -9,7 +9,7 @@
  */
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { FIXED_CONFIG, GitError, runGit as run } from '../gitRun';
-import { parseDiff } from './diff';
+import { byteString, parseDiff } from './diff';
 
 /** Diff options that no setting can override. */
 const FIXED_DIFF = ['--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/', '--unified=3', '--no-relative', '-O/dev/null'];
@@ -53,7 +53,7 @@ export async function seriesFromGit(repo: string, range: string | undefined, pat
   const baseText = new Map<string, string | undefined>();
   for (const path of await pathsOf(mbox)) {
     const text = await git.raw(['cat-file', 'blob', `${base}:${path}`]).catch(() => undefined);
-    baseText.set(path, text);
+    baseText.set(path, text === undefined ? undefined : byteString(text));
   }
   return { mbox, range: label, base, baseText };
 }
@@ -64,6 +64,9 @@ export async function workingTreeDiff(repo: string): Promise<{ diff: string; bas
   const diff = await run(git, ['diff', ...FIXED_DIFF, '--end-of-options', 'HEAD']);
   const paths = parseDiff(diff).files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath])).filter((p) => p !== '/dev/null');
   const baseText = new Map<string, string | undefined>();
-  for (const p of new Set(paths)) baseText.set(p, await git.raw(['cat-file', 'blob', `HEAD:${p}`]).catch(() => undefined));
+  for (const p of new Set(paths)) {
+    const text = await git.raw(['cat-file', 'blob', `HEAD:${p}`]).catch(() => undefined);
+    baseText.set(p, text === undefined ? undefined : byteString(text));
+  }
   return { diff, baseText, paths };
 }

@@ -3,7 +3,7 @@
  * concerns quoted with "> " and trimmed to a little context, the finding written under them, and no
  * top-posting. Plain text, ready for a mail client.
  */
-import type { Change, FileDiff as DiffFile } from './diff';
+import { type Change, type FileDiff as DiffFile, textOfBytes } from './diff';
 import type { Review, ReviewFinding } from './analyze';
 import { printable as pr, printableLines } from '../printable';
 import type { Series } from './series';
@@ -59,7 +59,7 @@ export function replyText(review: Review, series: Series): string {
       const from = sameHunk ? Math.max(quotedUpTo.change + 1, p.change - CONTEXT) : Math.max(0, p.change - CONTEXT);
       if (!sameHunk) out.push(`> ${pr(hunk.content)}`);
       if (from > (sameHunk ? quotedUpTo.change + 1 : 0)) out.push('> [...]');
-      for (let k = from; k <= p.change; k++) out.push(`> ${prefix(hunk.changes[k]!)}${printableLines(hunk.changes[k]!.content).replace(/\n/g, '\\n')}`);
+      for (let k = from; k <= p.change; k++) out.push(`> ${prefix(hunk.changes[k]!)}${printableLines(textOfBytes(hunk.changes[k]!.content)).replace(/\n/g, '\\n')}`);
       quotedUpTo = { hunk: p.hunk, change: Math.max(p.change, sameHunk ? quotedUpTo.change : -1) };
       out.push('', wrap(pr(p.f.message)), '');
     }

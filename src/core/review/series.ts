@@ -8,7 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import PostalMime from 'postal-mime';
 import { readRegularFile } from '../regularFile';
-import { cutSignature, diffStart, type FileDiff, parseDiff } from './diff';
+import { byteString, cutSignature, diffStart, type FileDiff, parseDiff } from './diff';
 
 export interface Patch {
   /** Position in the series, 1-based and unique: by [PATCH M/N] when every mail is numbered, else the order read. */
@@ -118,7 +118,7 @@ async function readMessage(raw: string, source: string, line: number, series: Se
     else series.problems.push({ source, line, message: `"${subject}" has no diff; skipped` });
     return;
   }
-  const files = parseDiff(found.diff).files;
+  const files = parseDiff(byteString(found.diff)).files;
   const headerLines = raw.slice(0, Math.max(0, raw.indexOf('\n\n'))).split('\n').length + 1;
   series.patches.push({
     index: order,
@@ -174,7 +174,7 @@ export async function seriesFromTexts(inputs: readonly { source: string; text: s
     if (messages.length === 0) {
       // a plain diff with no mail around it
       const d = diffOf(text);
-      if (d) series.patches.push({ index: ++order, total: 0, label: '', version: 1, subject: file, written: file, author: '', date: '', messageId: '', source: file, line: 1, diffLine: d.offset + 1, files: parseDiff(d.diff).files });
+      if (d) series.patches.push({ index: ++order, total: 0, label: '', version: 1, subject: file, written: file, author: '', date: '', messageId: '', source: file, line: 1, diffLine: d.offset + 1, files: parseDiff(byteString(d.diff)).files });
       else series.problems.push({ source: file, line: 1, message: 'neither an mbox, a mail nor a diff' });
       continue;
     }
