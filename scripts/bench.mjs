@@ -3,7 +3,7 @@
 //   KEXPORTS_BENCH_HISTORY=DIR|skip           the two-release repository for export history; default:
 //                                             ../shared/tools/make-kernel-history.sh (builds it once)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +46,7 @@ function timed(cmd, args, opts = {}) {
 }
 
 function runner_(mode, cacheDir, env = {}) {
-  const r = spawnSync(process.execPath, [runner, mode, tree, cacheDir, worker], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, KEXPORTS_ADDON: join(repo, 'dist/kexports-scanner.node'), ...env } });
+  const r = spawnSync(process.execPath, [runner, mode, tree, cacheDir, worker, resolve(repo, '../shared/real-series/mt7530.mbox')], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, KEXPORTS_ADDON: join(repo, 'dist/kexports-scanner.node'), ...env } });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -91,6 +91,14 @@ try {
   row('kexports check mm/hmm.c, cold, a new process: its answer', c.answerMs, undefined, `the process exits with the cache written at ${c.exitMs} ms`);
   const w = await cliRun(args);
   row('kexports check mm/hmm.c, warm, a new process: its answer', w.answerMs, undefined, `exits at ${w.exitMs} ms`);
+  // a real 15-patch series (../shared/real-series, OpenWrt's 6.1 backports), when it is there and the tree is 6.1
+  const mt7530 = resolve(repo, '../shared/real-series/mt7530.mbox');
+  if (existsSync(mt7530) && /linux-6\.1$/.test(tree)) {
+    for (let k = 0; k < 3; k++) {
+      const r = await cliRun(['review', '--tree', tree, '--cache-dir', cliCache, '--format', 'json', mt7530]);
+      row(`kexports review mt7530.mbox (15 real patches), warm, a new process: its answer${k ? ` (again, ${k + 1})` : ''}`, r.answerMs, undefined, `exits at ${r.exitMs} ms`);
+    }
+  }
 } finally {
   rmSync(cliCache, { recursive: true, force: true });
 }
@@ -118,6 +126,7 @@ try {
   console.log(`check of the whole tree: ${warm.checkTree.ms} ms, ${warm.checkTree.findings} findings`);
   console.log(`re-scan of mm/hmm.c and its findings (an editor edit): median ${warm.updateHmmC.medianMs} ms, max ${warm.updateHmmC.maxMs} ms`);
   console.log(`review of a ${warm.review15.patches}-patch series (mbox, warm index): ${warm.review15.ms} ms (mail parsing ${warm.review15.parseMs} ms), ${warm.review15.findings} findings, ${warm.review15.problems} problems`);
+  if (warm.reviewMt7530) console.log(`review of the real mt7530 series (${warm.reviewMt7530.patches} patches, read from its mbox, warm index): median ${warm.reviewMt7530.medianMs} ms (${warm.reviewMt7530.minMs}-${warm.reviewMt7530.maxMs} in 5 runs), ${warm.reviewMt7530.findings} findings`);
   const lspRun = spawnSync(process.execPath, [join(repo, '.bench/benchLsp.cjs'), tree, cacheDir, join(repo, 'dist/server.js')], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (lspRun.status !== 0) throw new Error(lspRun.stderr);
   const l = JSON.parse(lspRun.stdout.trim().split('\n').pop());

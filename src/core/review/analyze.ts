@@ -363,3 +363,8 @@ function touchedBy(patches: readonly Patch[], file: string, upTo: number): numbe
   }
   return first;
 }
+
+/** The sources and Makefiles a series touches: the files whose base text the review needs. */
+export function touchedPaths(series: Series): string[] {
+  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath]))).filter((p) => p && (SOURCE.test(p) || MAKEFILE.test(p))))];
+}

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelIndex } from '../index';
-import { MAKEFILE, type Review, reviewSeries } from './analyze';
+import { type Review, reviewSeries, touchedPaths } from './analyze';
 import { seriesFromGit, workingTreeDiff } from './git';
 import { readSeries, type Series, seriesFromTexts } from './series';
 import { readRegularFile } from '../regularFile';
@@ -67,9 +67,4 @@ export async function runReview(index: KernelIndex, root: string, source: Review
   }
   const review = reviewSeries(index, series, { gplOnlyPaths: opts.gplOnlyPaths, testsCountAsConsumers: opts.testsCountAsConsumers, baseText });
   return { review, series, touched: touchedPaths(series) };
-}
-
-/** The sources and Makefiles a series touches: the files whose base text the review needs. */
-export function touchedPaths(series: Series): string[] {
-  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath]))).filter((p) => p && (/\.(c|h|S)$/.test(p) || MAKEFILE.test(p))))];
 }
