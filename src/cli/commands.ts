@@ -21,6 +21,9 @@ export const usage = `usage: kexports COMMAND [options]
                                               a .patch/.eml, or a git format-patch folder
   kexports history   [--tree DIR] PATH...     when each export under PATH and its first consumer landed,
                                               in releases and merge windows, from git history
+  kexports maintainers [--tree DIR] PATH|SYMBOL...
+                                              who maintains a file, as scripts/get_maintainer.pl says;
+                                              for an export, its maintainers and its consumers', by subsystem
   kexports lsp --stdio                        the language server, for any LSP editor
 
 options:
@@ -28,6 +31,7 @@ options:
   --format FMT          text or json; check also takes sarif; review takes text, json, markdown, sarif;
                         history takes text, json, csv
   --history             check: add LATE_CONSUMER and NEVER_CONSUMED from git history
+  --keywords            maintainers: MAINTAINERS' K: keywords match a file's text too
   --fail-on SEVERITY    check: exit 1 on a finding at or above error|warning|info|hint (default warning), or none
   --config FILE         settings file (default: .kexports.json in the tree, if present)
   --policy GLOB         a GPL-only path glob, instead of the configured ones (repeatable)

@@ -5,6 +5,7 @@ import { parseArgs, UsageError } from './args';
 import { runCheck, runConsumers, runExports, usage, VERSION } from './commands';
 import { cacheWritesSettled, type Io, reportCutShortCaches } from './context';
 import { historyCommand } from './history';
+import { maintainersCommand } from './maintainers';
 import { reviewCommand } from './review';
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
@@ -33,6 +34,8 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
         return await reviewCommand(args, io);
       case 'history':
         return await historyCommand(args, io);
+      case 'maintainers':
+        return await maintainersCommand(args, io);
       case 'lsp': {
         if (!args.flags.has('--stdio')) throw new UsageError('lsp needs --stdio');
         const { startServer } = await import('../server/main');

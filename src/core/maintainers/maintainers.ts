@@ -1,0 +1,274 @@
+/**
+ * MAINTAINERS read as scripts/get_maintainer.pl reads it, so that kexports names the same people and
+ * lists for a file as `get_maintainer.pl --no-git --no-git-fallback --no-rolestats -f FILE` does:
+ *   - F: and X: patterns, `*` and `?` globs, a pattern that names a directory matching below it, and
+ *     a file pattern matching only at its own depth (file_match_pattern());
+ *   - N: regexes on the path, K: keywords on the file's text;
+ *   - the sections most specific first (the pattern's depth), M: and R: people, L: lists but
+ *     subscribers-only ones, Linus left out as the "penguin chief", .mailmap and duplicates merged.
+ * The files are read a byte a character, as Perl reads them; names that are not plain ASCII words are
+ * quoted, as get_maintainer.pl quotes them.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readRegularFile } from '../regularFile';
+
+export interface Section {
+  title: string;
+  /** The section's lines in MAINTAINERS order, as [type letter, value]; F: and X: converted to regexes' text. */
+  entries: [string, string][];
+  /** Where the section's title is in MAINTAINERS (1-based). */
+  line: number;
+}
+
+export interface Maintainers {
+  sections: Section[];
+  mailmap: Mailmap;
+}
+
+interface Mailmap {
+  names: Map<string, string>;
+  addresses: Map<string, string>;
+}
+
+export interface Responsible {
+  /** "Name <address>" of each maintainer and reviewer, as get_maintainer.pl prints them. */
+  people: { email: string; role: 'maintainer' | 'reviewer'; section: string }[];
+  lists: { address: string; section: string }[];
+  /** The sections that matched, most specific first. */
+  sections: string[];
+}
+
+const MAX_BYTES = 16 * 1024 * 1024;
+const PENGUIN_CHIEF = 'Linus Torvalds <torvalds@linux-foundation.org>';
+
+/** Reads MAINTAINERS and .mailmap of a tree; undefined where the tree has no MAINTAINERS. */
+export function readMaintainers(root: string): Maintainers | undefined {
+  let text: string;
+  try {
+    text = readRegularFile(join(root, 'MAINTAINERS'), { maxBytes: MAX_BYTES }).toString('latin1');
+  } catch {
+    return undefined;
+  }
+  let mailmap = '';
+  try {
+    mailmap = readRegularFile(join(root, '.mailmap'), { maxBytes: MAX_BYTES }).toString('latin1');
+  } catch {
+    // no .mailmap: names stay as MAINTAINERS writes them
+  }
+  return { sections: parseMaintainers(text, (dir) => isDir(join(root, dir))), mailmap: parseMailmap(mailmap) };
+}
+
+function isDir(abs: string): boolean {
+  try {
+    return statSync(abs).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The sections of a MAINTAINERS text; `isDir` says whether a converted F:/X: value names a directory (Perl's `-d`). */
+export function parseMaintainers(text: string, isDir: (path: string) => boolean = () => false): Section[] {
+  const sections: Section[] = [];
+  let title = '';
+  let titleLine = 0;
+  let current: Section | undefined;
+  const lines = text.split('\n');
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k]!.replace(/\r$/, '');
+    const m = /^([A-Z]):\s*(.*)/.exec(line);
+    if (m) {
+      let value = m[2]!;
+      if (m[1] === 'F' || m[1] === 'X') {
+        value = value.replace(/\./g, '\\.').replace(/\*/g, '.*').replace(/\?/g, '.');
+        if (isDir(value)) value = value.replace(/([^/])$/, '$1/');
+      }
+      if (!current) sections.push((current = { title, entries: [], line: titleLine }));
+      current.entries.push([m[1]!, value]);
+    } else if (!/^\s*$/.test(line) && !/^\s*#/.test(line)) {
+      title = line;
+      titleLine = k + 1;
+      current = undefined;
+    }
+  }
+  return sections;
+}
+
+const slashes = (s: string): number => s.split('/').length - 1;
+
+/** get_maintainer.pl's file_match_pattern(): a directory pattern matches below it, a file pattern only at its own depth. */
+function fileMatchPattern(file: string, pattern: string): boolean {
+  let re: RegExp;
+  try {
+    re = new RegExp(`^${pattern}`);
+  } catch {
+    return false;
+  }
+  if (!re.test(file)) return false;
+  return pattern.endsWith('/') || slashes(file) === slashes(pattern);
+}
+
+/**
+ * A Perl pattern as JS reads it, with /x (white space and # comments are not part of it). Perl's
+ * inline `(?i)` and `(?i:...)` (K: \b(?i:clang|llvm)\b), which Node 20's RegExp lacks, make the whole
+ * pattern case-insensitive: the patterns that use them hold nothing case-sensitive besides.
+ */
+const patterns = new Map<string, RegExp | undefined>();
+function extended(pattern: string): RegExp | undefined {
+  if (patterns.has(pattern)) return patterns.get(pattern);
+  let re: RegExp | undefined;
+  try {
+    let src = pattern.replace(/\\#/g, '\u0000').replace(/\s+|#.*$/g, '').replace(/\u0000/g, '\\#');
+    const insensitive = /\(\?i\)|\(\?i:/.test(src);
+    src = src.replace(/\(\?i\)/g, '').replace(/\(\?i:/g, '(?:');
+    re = new RegExp(src, insensitive ? 'i' : '');
+  } catch {
+    re = undefined;
+  }
+  patterns.set(pattern, re);
+  return re;
+}
+
+/**
+ * Who is responsible for a tree file (a path from the tree's root), and which lists. With `text`, the
+ * file's, its K: keywords count too, as `get_maintainer.pl --keywords-in-file` (and the default of
+ * linux-6.1's script) has it.
+ */
+export function responsibleFor(m: Maintainers, file: string, text?: string): Responsible {
+  const depth = new Map<number, number>();
+  m.sections.forEach((s, k) => {
+    if (s.entries.some(([t, v]) => t === 'X' && fileMatchPattern(file, v))) return;
+    for (const [t, v] of s.entries) {
+      if (t === 'F' && fileMatchPattern(file, v)) {
+        let pd = slashes(v);
+        if (!v.endsWith('/')) pd++;
+        if (v.startsWith('.*')) pd = -1;
+        depth.set(k, pd);
+      } else if (t === 'N' && extended(v)?.test(file)) depth.set(k, 0);
+    }
+  });
+  const order = [...depth.keys()].sort((a, b) => depth.get(b)! - depth.get(a)! || a - b);
+  if (text !== undefined) {
+    const byKeyword: number[] = [];
+    m.sections.forEach((s, k) => {
+      if (s.entries.some(([t, v]) => t === 'K' && extended(v)?.test(text))) byKeyword.push(k);
+    });
+    order.push(...byKeyword);
+  }
+  const out: Responsible = { people: [], lists: [], sections: [] };
+  const names = new Set<string>();
+  const addresses = new Set<string>();
+  const listsSeen = new Set<string>();
+  for (const k of order) {
+    const s = m.sections[k]!;
+    out.sections.push(s.title);
+    for (const [t, v] of s.entries) {
+      if (t === 'L') {
+        const [address, extra = ''] = /^(\S+)\s+(.*)$/.exec(v)?.slice(1) ?? [v, ''];
+        // an empty L: prints an empty line in get_maintainer.pl: no list
+        if (!address || /subscribers-only/.test(extra) || listsSeen.has(address.toLowerCase())) continue;
+        listsSeen.add(address.toLowerCase());
+        out.lists.push({ address, section: s.title });
+      } else if (t === 'M' || t === 'R') {
+        const { name, address } = parseEmail(v);
+        if (!address) continue;
+        // get_maintainer.pl's email_inuse(): a name or an address seen already is not added again
+        if ((name && names.has(name.toLowerCase())) || addresses.has(address.toLowerCase())) continue;
+        if (name) names.add(name.toLowerCase());
+        addresses.add(address.toLowerCase());
+        out.people.push({ email: formatEmail(name, address), role: t === 'M' ? 'maintainer' : 'reviewer', section: s.title });
+      }
+    }
+  }
+  out.people = out.people.filter((p) => !p.email.includes(PENGUIN_CHIEF));
+  const dedup = deduplicator(m.mailmap);
+  for (const p of out.people) p.email = dedup(p.email);
+  for (const l of out.lists) l.address = dedup(l.address);
+  // "L: Mali DP Maintainers <malidp@foss.arm.com>" is the list "Mali" to get_maintainer.pl, which has no
+  // address and prints as an empty line: no list
+  out.lists = out.lists.filter((l) => l.address !== '');
+  return out;
+}
+
+/** get_maintainer.pl's parse_email(): the name, quoted when it is more than ASCII words, and the address. */
+export function parseEmail(line: string): { name: string; address: string } {
+  let name = '';
+  let address = '';
+  let m: RegExpExecArray | null;
+  if ((m = /^([^<]+)<(.+@.*)>.*$/.exec(line))) [name, address] = [m[1]!, m[2]!];
+  else if ((m = /^\s*<(.+@\S*)>.*$/.exec(line))) address = m[1]!;
+  else if ((m = /^(.+@\S*).*$/.exec(line))) address = m[1]!;
+  name = name.trim().replace(/^"|"$/g, '');
+  address = address.trim();
+  if (/[^\w \-]/.test(name)) name = `"${name.replace(/(?<!\\)"/g, '\\"')}"`;
+  return { name, address };
+}
+
+function formatEmail(name: string, address: string): string {
+  let n = name.trim().replace(/^"|"$/g, '');
+  const a = address.trim();
+  if (/[^\w \-]/.test(n)) n = `"${n.replace(/(?<!\\)"/g, '\\"')}"`;
+  return n === '' ? a : `${n} <${a}>`;
+}
+
+/** .mailmap as get_maintainer.pl's read_mailmap() takes it. */
+export function parseMailmap(text: string): Mailmap {
+  const names = new Map<string, string>();
+  const addresses = new Map<string, string>();
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) continue;
+    let m: RegExpExecArray | null;
+    if ((m = /^([^<]+)<([^>]+)>$/.exec(line))) {
+      const e = parseEmail(`${m[1]!.trimEnd()} <${m[2]!}>`);
+      names.set(e.address, e.name);
+    } else if ((m = /^<([^>]+)>\s*<([^>]+)>$/.exec(line))) {
+      addresses.set(m[2]!, m[1]!);
+    } else if ((m = /^(.+)<([^>]+)>\s*<([^>]+)>$/.exec(line))) {
+      const real = parseEmail(`${m[1]!.trimEnd()} <${m[2]!}>`);
+      names.set(m[3]!, real.name);
+      addresses.set(m[3]!, real.address);
+    } else if ((m = /^(.+)<([^>]+)>\s*(.+)\s*<([^>]+)>$/.exec(line))) {
+      const real = parseEmail(`${m[1]!.trimEnd()} <${m[2]!}>`);
+      const wrong = parseEmail(`${m[3]!.trimEnd()} <${m[4]!}>`);
+      const key = formatEmail(wrong.name, wrong.address);
+      names.set(key, real.name);
+      addresses.set(key, real.address);
+    }
+  }
+  return { names, addresses };
+}
+
+function mailmapEmail(map: Mailmap, line: string): string {
+  const { name, address } = parseEmail(line);
+  const email = formatEmail(name, address);
+  let realName = name;
+  let realAddress = address;
+  if (map.names.has(email) || map.addresses.has(email)) {
+    realName = map.names.get(email) ?? realName;
+    realAddress = map.addresses.get(email) ?? realAddress;
+  } else {
+    realName = map.names.get(address) ?? realName;
+    realAddress = map.addresses.get(address) ?? realAddress;
+  }
+  return formatEmail(realName, realAddress);
+}
+
+/** get_maintainer.pl's deduplicate_email(), over one answer: the mailmap, then one spelling per name or address. */
+function deduplicator(map: Mailmap): (email: string) => string {
+  const byName = new Map<string, [string, string]>();
+  const byAddress = new Map<string, [string, string]>();
+  return (line) => {
+    const given = parseEmail(line);
+    let { name, address } = parseEmail(mailmapEmail(map, formatEmail(given.name, given.address)));
+    const n = byName.get(name.toLowerCase());
+    const a = byAddress.get(address.toLowerCase());
+    if (name !== '' && n) [name, address] = n;
+    else if (a) [name, address] = a;
+    else {
+      byName.set(name.toLowerCase(), [name, address]);
+      byAddress.set(address.toLowerCase(), [name, address]);
+    }
+    return mailmapEmail(map, formatEmail(name, address));
+  };
+}
