@@ -28,7 +28,7 @@ export const usage = `usage: kexports COMMAND [options]
 
 options:
   --tree DIR            the kernel tree (default: the nearest parent with Kbuild and MAINTAINERS)
-  --format FMT          text or json; check also takes sarif; review takes text, json, markdown, sarif;
+  --format FMT          text or json; check also takes sarif; review takes text, json, markdown, sarif, reply, patchwork;
                         history takes text, json, csv
   --history             check: add LATE_CONSUMER and NEVER_CONSUMED from git history
   --keywords            maintainers: MAINTAINERS' K: keywords match a file's text too

@@ -61,7 +61,7 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
 
 if (require.main === module) {
   // JSON escapes control characters itself; every other output is escaped here, whatever wrote it
-  const json = process.argv.some((a, k, all) => a === '--format=json' || a === '--format=sarif' || (a === '--format' && (all[k + 1] === 'json' || all[k + 1] === 'sarif')));
+  const json = process.argv.some((a, k, all) => /^--format=(json|sarif|patchwork)$/.test(a) || (a === '--format' && ['json', 'sarif', 'patchwork'].includes(all[k + 1] ?? '')));
   const io: Io = {
     out: (s) => process.stdout.write(json ? s : printableLines(s)),
     err: (s) => process.stderr.write(printableLines(s)),

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { severityRank, type Severity } from '../core/findings';
+import { checks } from '../core/review/checks';
 import { replyText } from '../core/review/reply';
 import { markdown, text } from '../core/review/report';
 import { type ReviewSource, runReview } from '../core/review/run';
@@ -11,7 +12,7 @@ import { sarif } from './format';
 
 export async function reviewCommand(args: ParsedArgs, io: Io): Promise<number> {
   const fmt = flag(args, '--format') ?? 'text';
-  if (!['text', 'json', 'markdown', 'sarif', 'reply'].includes(fmt)) throw new UsageError(`--format ${fmt}: expected text, json, markdown, sarif or reply`);
+  if (!['text', 'json', 'markdown', 'sarif', 'reply', 'patchwork'].includes(fmt)) throw new UsageError(`--format ${fmt}: expected text, json, markdown, sarif, reply or patchwork`);
   const failOn = (flag(args, '--fail-on') ?? 'warning') as Severity | 'none';
   if (failOn !== 'none' && !(failOn in severityRank)) throw new UsageError(`--fail-on ${failOn}: expected error, warning, info, hint or none`);
   if (args.positionals.length > 1) throw new UsageError('review takes one RANGE, FILE or DIR');
@@ -31,12 +32,18 @@ export async function reviewCommand(args: ParsedArgs, io: Io): Promise<number> {
   }
   const { review, series } = run;
   for (const p of review.problems) io.err(`kexports: ${p.source}:${p.line}: ${p.message}\n`);
+  // an input with no patch in it is no clean review
+  if (series.patches.length === 0) {
+    io.err(`kexports: ${source.kind === 'path' ? source.path : 'the range'}: no patch to review${review.problems.length ? ` (${review.problems.length} problem${review.problems.length === 1 ? '' : 's'} above)` : ''}\n`);
+    return 2;
+  }
   if (review.replies) io.err(`kexports: ignored ${review.replies} repl${review.replies === 1 ? 'y' : 'ies'}\n`);
 
   if (fmt === 'json') io.out(`${JSON.stringify(review, null, 1)}\n`);
   else if (fmt === 'sarif') io.out(`${JSON.stringify(sarif(review.findings.map((f) => ({ ...f, col: 0, endLine: Math.max(1, f.line), endCol: 0, line: Math.max(1, f.line) })), '0.1.0'), null, 1)}\n`);
   else if (fmt === 'markdown') io.out(markdown(review, series, root));
   else if (fmt === 'reply') io.out(replyText(review, series));
+  else if (fmt === 'patchwork') io.out(`${JSON.stringify(checks(review, series), null, 1)}\n`);
   else io.out(text(review));
   const threshold = failOn === 'none' ? Infinity : severityRank[failOn];
   return review.findings.some((f) => severityRank[f.severity] >= threshold) ? 1 : 0;

@@ -9,6 +9,7 @@ import { gplVariant, isGplOnly, licenseWords } from '../core/exportMacros';
 import { checkExports, type Finding, policyMatcher } from '../core/findings';
 import { helperConsumers } from '../core/helpers';
 import type { Consumer, Export, KernelIndex } from '../core/index';
+import type { Whose } from '../core/review/recipients';
 import type { Settings } from '../protocol/settings';
 import { md, treePathToUri } from './text';
 
@@ -39,7 +40,7 @@ function namespaceSpan(ns: string | undefined): string {
 }
 
 /** The hover of an exported symbol. */
-export function exportHover(index: KernelIndex, exps: readonly Export[], settings: Settings, historyOf?: (e: Export) => string | undefined): Hover {
+export function exportHover(index: KernelIndex, exps: readonly Export[], settings: Settings, historyOf?: (e: Export) => string | undefined, whose?: (file: string) => Whose): Hover {
   const inPolicy = policyMatcher(settings.gplOnlyPaths);
   const parts: string[] = [];
   for (const e of exps) {
@@ -58,6 +59,11 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
       `exported at ${link(index.root, e.file, e.line)}${e.includedFrom ? ` through the #include of ${link(index.root, e.includedFrom.file, e.includedFrom.line)}` : ''}${e.generated ? ', printed there into a file generated at build time' : ''}`,
     ].filter(Boolean);
     lines.push(where.join(' · '));
+    const w = whose?.(e.file);
+    if (w && (w.maintainers.length || w.lists.length)) {
+      const people = w.maintainers.slice(0, 3).map(md).join(', ') + (w.maintainers.length > 3 ? ', …' : '');
+      lines.push(`maintained by ${people || '(no maintainer)'}${w.lists.length ? ` · list ${w.lists.slice(0, 2).map(md).join(', ')}` : ''}`);
+    }
     const history = historyOf?.(e);
     if (history) lines.push(history);
     const direct = index.consumers(e);

@@ -3,6 +3,8 @@
  * render.ts; the engine in src/core.
  */
 import { rmSync } from 'node:fs';
+import { type Maintainers, readMaintainers } from '../core/maintainers/maintainers';
+import { whoseFiles } from '../core/review/recipients';
 import { readRegularFile } from '../core/regularFile';
 import { join } from 'node:path';
 import {
@@ -88,6 +90,8 @@ export class KexportsServer {
   private historyErrors = new Map<string, string>();
   /** The index whose mapped cache was last found cut short. */
   private cutShortSeen: KernelIndex | undefined;
+  /** The tree's MAINTAINERS, read when the tree is indexed; null when it has none. */
+  private maintainers: Maintainers | null | undefined;
 
   constructor(private readonly conn: Connection) {}
 
@@ -250,6 +254,7 @@ export class KexportsServer {
           return;
         }
         this.index = index;
+        this.maintainers = undefined;
         for (const d of this.documents.all()) this.applyDocument(d);
         progress.done();
         const skipped = index.stats.skipped.length;
@@ -459,7 +464,9 @@ export class KexportsServer {
     }
     const exps = this.exportsAt(uri, line, character);
     if (exps.length === 0 || token.isCancellationRequested) return null;
-    return exportHover(this.index, exps, this.settings, (e) => this.historyHoverLine(e));
+    this.maintainers ??= readMaintainers(this.root!) ?? null;
+    const m = this.maintainers;
+    return exportHover(this.index, exps, this.settings, (e) => this.historyHoverLine(e), m ? (file) => whoseFiles(m, [file]) : undefined);
   }
 
   private codeLenses(uri: string) {

@@ -47,7 +47,17 @@ describe('kexports review', () => {
     assert.deepEqual(review.patches[1]!.added, [{ name: 'migrate_vma_pages_sample', macro: 'EXPORT_SYMBOL_GPL', license: 'GPL-only', namespace: null, file: 'mm/migrate_device.c', line: 21, firstConsumer: { patch: 5, file: 'drivers/gpu/drm/vgpu/vgpu_svm.c', line: 37 }, consumerCount: 1, consumers: [{ file: 'drivers/gpu/drm/vgpu/vgpu_svm.c', line: 37, cls: 'driver' }] }]);
     const byCode = new Map(review.findings.map((f) => [f.code, f.message]));
     assert.equal(byCode.get('MISSING_NAMESPACE_IMPORT'), 'modpost: module drivers/cxl/mem_sample uses symbol devm_cxl_add_port_sample from namespace CXL, but does not import it.');
-    assert.equal(byCode.get('REMOVED_EXPORT_STILL_USED'), 'put_devmap_managed_page is no longer exported but 1 file uses it: drivers/gpu/drm/vgpu/vgpu_svm.c:22; modpost: "put_devmap_managed_page" [drivers/gpu/drm/vgpu/vgpu_svm.ko] undefined!');
+    // the finding names whose code uses the export, from the sample tree's MAINTAINERS
+    assert.equal(
+      byCode.get('REMOVED_EXPORT_STILL_USED'),
+      'put_devmap_managed_page is no longer exported but 1 file uses it: drivers/gpu/drm/vgpu/vgpu_svm.c:22; modpost: "put_devmap_managed_page" [drivers/gpu/drm/vgpu/vgpu_svm.ko] undefined! (maintainers: Vgpu Person <vgpu@example.invalid>, Dave Sample <airlied@example.invalid>; lists: vgpu@lists.example.invalid, dri-devel@lists.example.invalid, linux-kernel@vger.kernel.org)',
+    );
+    assert.equal(byCode.get('NEW_EXPORT_NO_CONSUMER'), 'hmm_range_dma_unused is newly exported but nothing in the series or the tree uses it (rule 2: a new export needs an in-tree user) (maintainers: Sample Maintainer <hmm@example.invalid>, New Name <mm@example.invalid>; lists: linux-mm@kvack.org, linux-kernel@vger.kernel.org)');
+    assert.equal(
+      byCode.get('LICENSE_RELAXED'),
+      'memunmap_pages goes from EXPORT_SYMBOL_GPL (GPL-only) to EXPORT_SYMBOL (any license): modules under any license can now use it',
+      'memunmap_pages has no users to tell',
+    );
     assert.equal(byCode.get('CONSUMER_IN_LATER_PATCH'), 'migrate_vma_pages_sample gets its first consumer in patch 5/6: drivers/gpu/drm/vgpu/vgpu_svm.c:37');
     const rule3 = review.findings.find((f) => f.code === 'UNCONSUMED_EXPORTS_NEARBY' && f.patch === 1)!;
     assert.equal(rule3.message, 'hmm_range_dma_unused is a new export in mm/, where 5 exports have no consumer (rule 3): hmm_range_snapshot_unused (mm/hmm.c:51), memunmap_pages (mm/memremap.c:21), migrate_vma_unmap (mm/migrate_device.c:27), migrate_vma_finalize (mm/migrate_device.c:34), migrate_vma_finalize (mm/migrate_device.c:35)');
@@ -65,6 +75,22 @@ describe('kexports review', () => {
     }
   });
 
+  it('gives Patchwork check results, one per patch and one for the series', () => {
+    const r = runCli(['review', 'v1..HEAD', '--format', 'patchwork'], { cwd: repo });
+    assert.equal(r.code, 1, r.stderr);
+    const c = JSON.parse(r.stdout) as { series: { state: string; context: string; description: string; target_url: string }; patches: { patch: string; state: string; description: string; target_url: string }[] };
+    assert.deepEqual(c.series, {
+      state: 'fail',
+      description: '2 errors, 5 warnings; MISSING_NAMESPACE_IMPORT: modpost: module drivers/cxl/mem_sample uses symbol devm_cxl_add_port_sample from namespace CXL, but does not import it.',
+      context: 'kexports',
+      target_url: 'https://github.com/kexports/kexports/blob/main/README.md#reviewing-a-series',
+    });
+    assert.deepEqual(c.patches.map((p) => `${p.patch} ${p.state}`), ['1/6 warning', '2/6 warning', '3/6 fail', '4/6 warning', '5/6 success', '6/6 fail']);
+    assert.equal(c.patches[4]!.description, 'exports keep the rules');
+    assert.equal(c.patches[0]!.target_url, 'https://github.com/kexports/kexports/blob/main/README.md#not_gpl_only');
+    assert.ok(c.patches.every((p) => p.description.length <= 255));
+  });
+
   it('prints text a reviewer reads, and exits by --fail-on', () => {
     const r = runCli(['review', 'HEAD~2..HEAD~1', '--fail-on', 'error'], { cwd: repo });
     assert.equal(r.code, 0);
@@ -73,9 +99,13 @@ describe('kexports review', () => {
 
   it('writes the reply in interleaved quoting style, the finding under the line it concerns', () => {
     const r = runCli(['review', 'HEAD~3..HEAD~2', '--format', 'reply'], { cwd: repo });
+    // whom to answer comes first: mm/memremap.c's maintainers, then its lists
     assert.equal(
       r.stdout,
-      `On 2026-01-01T00:00:00.000Z, A Developer <dev@example.invalid> wrote:
+      `To: Sample Maintainer <hmm@example.invalid>, New Name <mm@example.invalid>
+Cc: linux-mm@kvack.org, linux-kernel@vger.kernel.org
+
+On 2026-01-01T00:00:00.000Z, A Developer <dev@example.invalid> wrote:
 > [PATCH 1/1] mm/memremap: export memunmap_pages() to all modules
 
 > diff --git a/mm/memremap.c b/mm/memremap.c
@@ -280,6 +310,17 @@ describe('kexports review of mail', () => {
     const r = runCli(['review', file, '--tree', tree, '--format', 'markdown']);
     assert.doesNotMatch(r.stdout, /<img|<script/);
     assert.match(r.stdout, /\| 1\/1 \| &lt;img src=x onerror=alert\\\(1\\\)&gt; \\\*bold\\\* \\\[link\\\]\\\(http:\/\/x\\\) \|/);
+  });
+});
+
+describe('kexports review of input with no patch', () => {
+  it('exits 2 after saying why, never reporting an empty review as clean', () => {
+    const file = join(tempDir(), 'words.mbox');
+    writeFileSync(file, 'From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH 1/2] words\n\nno diff here\n');
+    const r = runCli(['review', file, '--tree', copySampleTree(), '--no-cache']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `kexports: ${file}:2: "[PATCH 1/2] words" has no diff; skipped\nkexports: ${file}: no patch to review (1 problem above)\n`);
   });
 });
 

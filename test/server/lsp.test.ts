@@ -80,6 +80,8 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
     assert.match(v, /\*\*3 consumers\*\*/);
     assert.match(v, /- drivers\/gpu\/drm\/vgpu\/ \[vgpu\\_svm\\.c:21\]/);
     assert.match(v, /- lib\/ \[test\\_hmm\\.c:12\]\(.*\) \(test\)/);
+    // who maintains the exporting file, and its list, from the sample tree's MAINTAINERS
+    assert.match(v, /\n\nmaintained by Sample Maintainer &lt;hmm@example\\\.invalid&gt;, New Name &lt;mm@example\\\.invalid&gt; · list linux\\-mm@kvack\\\.org, linux\\-kernel@vger\\\.kernel\\\.org\n\n/);
   });
 
   it('marks consumers via a header inline in the hover', async () => {

@@ -11,6 +11,7 @@ import { policyMatcher, type Severity } from '../findings';
 import type { Consumer, Export, KernelIndex } from '../index';
 import { type ApplyResult, applyFileDiff } from './apply';
 import type { FileDiff } from './diff';
+import { type Whose, whoseWords } from './recipients';
 import type { Patch, Series } from './series';
 
 export const reviewCodes = [
@@ -52,6 +53,8 @@ export interface ReviewFinding {
   /** Line in the file after the patch. */
   line: number;
   message: string;
+  /** Whose code it concerns, from MAINTAINERS: the consumers' for a removal or a relaxed license, the exporter's for a new export nobody uses. */
+  whose?: Whose;
 }
 
 export interface ExportChange {
@@ -89,6 +92,8 @@ export interface Review {
   problems: { patch: number; source: string; line: number; message: string }[];
   replies: number;
   cover?: { subject: string; author: string };
+  /** The To and Cc a reply proposes, from MAINTAINERS. */
+  recipients?: { to: string[]; cc: string[] };
 }
 
 export interface ReviewOptions {
@@ -96,6 +101,8 @@ export interface ReviewOptions {
   testsCountAsConsumers: boolean;
   /** The base tree's text of a path (undefined: the file does not exist there). */
   baseText: (path: string) => string | undefined;
+  /** Who maintains files (MAINTAINERS), to name in the findings that concern other code. */
+  whose?: (files: readonly string[]) => Whose;
 }
 
 const SOURCE = /\.(c|h|S)$/;
@@ -119,6 +126,12 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   const inPolicy = policyMatcher(opts.gplOnlyPaths);
   const counts = (c: Consumer): boolean => countsAsConsumer(c.cls, opts.testsCountAsConsumers);
   const add = (f: Omit<ReviewFinding, 'severity'>): void => void review.findings.push({ severity: reviewSeverity[f.code], ...f });
+  // a finding about other code says whose it is
+  const told = (f: Omit<ReviewFinding, 'severity'>, files: readonly string[]): Omit<ReviewFinding, 'severity'> => {
+    const w = opts.whose?.(files);
+    const words = w && whoseWords(w);
+    return w && words ? { ...f, message: `${f.message} (${words})`, whose: w } : f;
+  };
 
   // The files the series touches, set to their base text.
   const text = new Map<string, string | undefined>();
@@ -218,7 +231,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     }
     const fc = n.exp.firstConsumer;
     if (!fc) {
-      add({ code: 'NEW_EXPORT_NO_CONSUMER', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} is newly exported but nothing in the series or the tree uses it (rule 2: a new export needs an in-tree user)` });
+      add(told({ code: 'NEW_EXPORT_NO_CONSUMER', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} is newly exported but nothing in the series or the tree uses it (rule 2: a new export needs an in-tree user)` }, [e.file]));
     } else if (typeof fc.patch === 'number' && fc.patch > n.patch) {
       add({ code: 'CONSUMER_IN_LATER_PATCH', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} gets its first consumer in patch ${series.patches[fc.patch - 1]?.label ?? fc.patch}: ${fc.file}:${fc.line}` });
     }
@@ -239,8 +252,13 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       if (!c.before) continue;
       const wasGpl = c.before.license === 'GPL-only';
       const isGpl = c.license === 'GPL-only';
-      if (wasGpl && !isGpl) add({ code: 'LICENSE_RELAXED', patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} goes from ${c.before.macro} (GPL-only) to ${c.macro} (any license): modules under any license can now use it` });
-      else if (!wasGpl && isGpl) add({ code: 'LICENSE_TIGHTENED', patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} goes from ${c.before.macro} to ${c.macro}: modules that are not GPL lose it` });
+      if (wasGpl && !isGpl) {
+        const live = index.exportsNamed(c.name).find((x) => x.file === c.file);
+        const users = live ? index.consumers(live).filter((u) => u.cls !== 'tools').map((u) => u.file) : [];
+        const base = { code: 'LICENSE_RELAXED' as const, patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} goes from ${c.before.macro} (GPL-only) to ${c.macro} (any license): modules under any license can now use it` };
+        add(users.length ? told(base, users) : base);
+      }
+      if (!wasGpl && isGpl) add({ code: 'LICENSE_TIGHTENED', patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} goes from ${c.before.macro} to ${c.macro}: modules that are not GPL lose it` });
       if (c.before.namespace !== c.namespace) add({ code: 'NAMESPACE_CHANGED', patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} moves from namespace ${c.before.namespace ?? '(none)'} to ${c.namespace ?? '(none)'}` });
     }
   }
@@ -251,7 +269,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     if (users.length === 0) continue;
     const names = users.slice(0, 5).map((c) => `${c.file}:${c.line}`).join(', ');
     const first = users[0]!.file.replace(/\.[cS]$/, '.ko');
-    add({ code: 'REMOVED_EXPORT_STILL_USED', patch: r.patch, symbol: r.exp.name, file: r.exp.file, line: r.exp.line, message: `${r.exp.name} is no longer exported but ${users.length} file${users.length === 1 ? ' uses' : 's use'} it: ${names}${users.length > 5 ? ', …' : ''}; modpost: "${r.exp.name}" [${first}] undefined!` });
+    add(told({ code: 'REMOVED_EXPORT_STILL_USED', patch: r.patch, symbol: r.exp.name, file: r.exp.file, line: r.exp.line, message: `${r.exp.name} is no longer exported but ${users.length} file${users.length === 1 ? ' uses' : 's use'} it: ${names}${users.length > 5 ? ', …' : ''}; modpost: "${r.exp.name}" [${first}] undefined!` }, users.map((u) => u.file)));
   }
 
   // namespaced symbols the series starts using without MODULE_IMPORT_NS in the using file

@@ -66,6 +66,9 @@ export function replyText(review: Review, series: Series): string {
     for (const f of loose) out.push(wrap(pr(f.message)), '');
   }
   if (out.length === 0) out.push('No findings: the series keeps the export rules.', '');
+  // whom to answer, as get_maintainer.pl would name them: header lines for the mail client
+  const r = review.recipients;
+  if (r && (r.to.length || r.cc.length)) out.unshift(...(r.to.length ? [`To: ${r.to.map(pr).join(', ')}`] : []), ...(r.cc.length ? [`Cc: ${r.cc.map(pr).join(', ')}`] : []), '');
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
 

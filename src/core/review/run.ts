@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelIndex } from '../index';
+import { readMaintainers } from '../maintainers/maintainers';
 import { type Review, reviewSeries, touchedPaths } from './analyze';
+import { recipients, type Whose, whoseFiles } from './recipients';
 import { seriesFromGit, workingTreeDiff } from './git';
 import { readSeries, type Series, seriesFromTexts } from './series';
 import { readRegularFile } from '../regularFile';
@@ -65,6 +67,9 @@ export async function runReview(index: KernelIndex, root: string, source: Review
       baseText = (path) => g.baseText.get(path);
     }
   }
-  const review = reviewSeries(index, series, { gplOnlyPaths: opts.gplOnlyPaths, testsCountAsConsumers: opts.testsCountAsConsumers, baseText });
+  const maintainers = readMaintainers(root);
+  const whose = maintainers && ((files: readonly string[]): Whose => whoseFiles(maintainers, files));
+  const review = reviewSeries(index, series, { gplOnlyPaths: opts.gplOnlyPaths, testsCountAsConsumers: opts.testsCountAsConsumers, baseText, ...(whose ? { whose } : {}) });
+  if (maintainers) review.recipients = recipients(maintainers, series, review.findings.flatMap((f) => (f.whose ? [f.whose] : [])));
   return { review, series, touched: touchedPaths(series) };
 }
