@@ -860,8 +860,32 @@ export class KernelIndex {
 
   /** setMakefile() for several, resolving every export again once (a warm start's changed Makefiles). */
   setMakefiles(list: readonly [path: string, text: string | undefined][]): void {
-    for (const [path, text] of list) this.applyMakefile(path, text);
-    this.resolveAll();
+    // Only a directory whose namespace flags changed has exports to resolve again, and only below it:
+    // most Makefile edits (an obj-y line) change none, and resolving every export took most of a
+    // real series' review.
+    const moved: string[] = [];
+    for (const [path, text] of list) {
+      const dir = treeDir(path);
+      const before = this.namespaceFlagsOf(dir);
+      this.applyMakefile(path, text);
+      if (this.namespaceFlagsOf(dir) !== before) moved.push(dir);
+    }
+    if (moved.length === 0) return;
+    if (moved.includes('')) return this.resolveAll();
+    this.changes++;
+    const under = (file: string): boolean => moved.some((d) => file.startsWith(`${d}/`));
+    for (const f of this.files) {
+      if (!f.alive || !under(f.path) || !(f.exports.length || f.includes)) continue;
+      this.removeExportsOf(f.path);
+      this.resolveFile(f);
+    }
+  }
+
+  /** A directory's DEFAULT_SYMBOL_NAMESPACE flags from its Makefiles, as one string to compare. */
+  private namespaceFlagsOf(dir: string): string {
+    const kb = this.kbuild;
+    const objects = [...kb.object].filter(([k]) => treeDir(k) === dir).sort(([a], [b]) => (a < b ? -1 : 1));
+    return JSON.stringify([kb.dir.get(dir) ?? null, kb.subdir.get(dir) ?? null, objects]);
   }
 
   private applyMakefile(path: string, text: string | undefined): void {
