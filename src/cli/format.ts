@@ -5,7 +5,7 @@ import { codeAnchor, README_URL } from '../core/docs';
 import { licenseWords } from '../core/exportMacros';
 import type { Finding } from '../core/findings';
 import type { Consumer, Export, KernelIndex } from '../core/index';
-import { readRegularFile } from '../core/regularFile';
+import { readRegularText } from '../core/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 
 
@@ -22,7 +22,7 @@ function sourceLine(index: KernelIndex, file: string, line: number): string | un
   let lines = lineCache.get(file);
   if (!lines) {
     try {
-      lines = readRegularFile(join(index.root, file), { maxBytes: DEFAULT_MAX_FILE_BYTES }).toString('latin1').split('\n');
+      lines = readRegularText(join(index.root, file), { maxBytes: DEFAULT_MAX_FILE_BYTES }).split('\n');
     } catch {
       return undefined;
     }

@@ -5,6 +5,7 @@
  * checked to be a regular file, and read up to a limit that holds for the bytes read, not only for the
  * size stat gave.
  */
+import { isUtf8 } from 'node:buffer';
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { fsPath } from './fsName';
 
@@ -70,4 +71,10 @@ export function readRegularFile(abs: string, opts: ReadOptions = {}): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A file's text for showing: UTF-8 where the file is valid UTF-8, else a byte a character (latin1). */
+export function readRegularText(abs: string, opts: ReadOptions = {}): string {
+  const buf = readRegularFile(abs, opts);
+  return isUtf8(buf) ? buf.toString('utf8') : buf.toString('latin1');
 }

@@ -2,7 +2,7 @@
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { decodeName, fsPath } from '../core/fsName';
-import { readRegularFile } from '../core/regularFile';
+import { readRegularText } from '../core/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 
 export function uriToTreePath(root: string, uri: string): string | undefined {
@@ -52,7 +52,7 @@ export class LineReader {
     let lines = this.cache.get(path);
     if (lines === undefined) {
       try {
-        lines = readRegularFile(join(this.root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES }).toString('latin1').split('\n');
+        lines = readRegularText(join(this.root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES }).split('\n');
       } catch {
         lines = null;
       }

@@ -313,6 +313,25 @@ describe('kexports review of mail', () => {
   });
 });
 
+describe('kexports review of quilt-form patches', () => {
+  it('reads --- a/F / +++ b/F diffs without diff --git lines, as patch -p1 and git apply do', () => {
+    const tree = copySampleTree();
+    const dir = tempDir();
+    // as OpenWrt and quilt keep them: a mail header, an Index: line, timestamps after the names
+    writeFileSync(
+      join(dir, '0001-relax.patch'),
+      'From: A <a@example.invalid>\nSubject: [PATCH 1/2] mm/memremap: relax memunmap_pages\n\nWhy.\n\nIndex: linux-6.1/mm/memremap.c\n===================================================================\n--- linux-6.1.orig/mm/memremap.c\t2024-01-01 00:00:00.000000000 +0000\n+++ linux-6.1/mm/memremap.c\t2024-01-02 00:00:00.000000000 +0000\n@@ -21 +21 @@\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n',
+    );
+    writeFileSync(join(dir, '0002-drop.patch'), 'From: A <a@example.invalid>\nSubject: [PATCH 2/2] mm/memremap: stop exporting put_devmap_managed_page()\n\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -27 +26,0 @@\n-EXPORT_SYMBOL(put_devmap_managed_page);\n');
+    const r = runCli(['review', dir, '--tree', tree, '--format', 'json']);
+    assert.equal(r.stderr, '');
+    const review = JSON.parse(r.stdout) as ReviewJson;
+    assert.deepEqual(review.patches.map((p) => `${p.index}/${p.total} ${p.subject}`), ['1/2 mm/memremap: relax memunmap_pages', '2/2 mm/memremap: stop exporting put_devmap_managed_page()']);
+    assert.deepEqual(rows(review), ['warning LICENSE_RELAXED 1 memunmap_pages mm/memremap.c:21', 'error REMOVED_EXPORT_STILL_USED 2 put_devmap_managed_page mm/memremap.c:27']);
+    assert.equal(r.code, 1);
+  });
+});
+
 describe('kexports review of input with no patch', () => {
   it('exits 2 after saying why, never reporting an empty review as clean', () => {
     const file = join(tempDir(), 'words.mbox');
