@@ -81,7 +81,8 @@ export function parseMaintainers(text: string, isDir: (path: string) => boolean 
       let value = m[2]!;
       if (m[1] === 'F' || m[1] === 'X') {
         value = value.replace(/\./g, '\\.').replace(/\*/g, '.*').replace(/\?/g, '.');
-        if (isDir(value)) value = value.replace(/([^/])$/, '$1/');
+        // Perl's -d of the converted value: one with "\." or a glob in it names no directory, so it is not stat'ed
+        if (!value.endsWith('/') && !/[\\.]/.test(value) && isDir(value)) value = value.replace(/([^/])$/, '$1/');
       }
       if (!current) sections.push((current = { title, entries: [], line: titleLine }));
       current.entries.push([m[1]!, value]);
@@ -134,34 +135,39 @@ function extended(pattern: string): RegExp | undefined {
 }
 
 /**
- * The sections that can match a file, in MAINTAINERS order: those with an F: pattern whose first
- * path component is the file's, those whose first component is a glob, and those with an N: regex.
- * Testing 20,000 patterns for each file took most of a review's MAINTAINERS time.
+ * The sections that can match a file, in MAINTAINERS order: those with an F: pattern whose literal
+ * directory (up to its first glob) holds the file, and those with an N: regex. Testing 20,000
+ * patterns for each file took most of a review's MAINTAINERS time.
  */
-const bySegment = new WeakMap<Maintainers, { literal: Map<string, number[]>; always: number[] }>();
+const byDir = new WeakMap<Maintainers, { under: Map<string, number[]>; always: number[] }>();
+
+/** The directory part of a converted F: pattern that is plain text: "drivers/net/dsa" of drivers/net/dsa/mt7530\.c. */
+function literalDir(pattern: string): string {
+  let text = '';
+  for (let k = 0; k < pattern.length; k++) {
+    const c = pattern[k]!;
+    if (c === '\\' && k + 1 < pattern.length) text += pattern[++k];
+    else if ('.*?[(|+^$'.includes(c)) break;
+    else text += c;
+  }
+  const slash = text.lastIndexOf('/');
+  return slash < 0 ? '' : text.slice(0, slash);
+}
+
 function candidates(m: Maintainers, file: string): number[] {
-  let index = bySegment.get(m);
+  let index = byDir.get(m);
   if (!index) {
-    const literal = new Map<string, number[]>();
+    const under = new Map<string, number[]>();
     const always: number[] = [];
     m.sections.forEach((s, k) => {
-      const firsts = new Set<string>();
-      let wild = false;
-      for (const [t, v] of s.entries) {
-        if (t === 'N') wild = true;
-        if (t !== 'F') continue;
-        // a converted glob holds a bare "." (from * or ?); a literal name holds only "\."
-        const first = v.split('/')[0]!.replace(/\\\./g, '\u0000');
-        if (/[.*?[(|+^$\\]/.test(first)) wild = true;
-        else firsts.add(first.replace(/\u0000/g, '.'));
-      }
-      if (wild) always.push(k);
-      else for (const f of firsts) literal.set(f, [...(literal.get(f) ?? []), k]);
+      if (s.entries.some(([t]) => t === 'N')) return void always.push(k);
+      for (const dir of new Set(s.entries.filter(([t]) => t === 'F').map(([, v]) => literalDir(v)))) under.set(dir, [...(under.get(dir) ?? []), k]);
     });
-    bySegment.set(m, (index = { literal, always }));
+    byDir.set(m, (index = { under, always }));
   }
-  const first = file.split('/')[0]!;
-  return [...new Set([...(index.literal.get(first) ?? []), ...index.always])].sort((a, b) => a - b);
+  const out = [...index.always, ...(index.under.get('') ?? [])];
+  for (let at = file.indexOf('/'); at > 0; at = file.indexOf('/', at + 1)) out.push(...(index.under.get(file.slice(0, at)) ?? []));
+  return [...new Set(out)].sort((a, b) => a - b);
 }
 
 /**
