@@ -24,11 +24,18 @@ function answer(m: Maintainers, root: string, file: string, keywords: boolean): 
     people: r.people.map((p) => ({ ...p, email: text(p.email), section: text(p.section) })),
     lists: r.lists.map((l) => ({ ...l, section: text(l.section) })),
     sections: r.sections.map(text),
+    status: r.status,
+    trees: r.trees,
   };
 }
 
 function lines(r: Responsible, indent: string): string[] {
-  return [...r.people.map((p) => `${indent}${p.email} (${p.role}:${p.section})`), ...r.lists.map((l) => `${indent}${l.address} (list:${l.section})`)];
+  return [
+    ...r.people.map((p) => `${indent}${p.email} (${p.role}:${p.section})`),
+    ...r.lists.map((l) => `${indent}${l.address} (list:${l.section})`),
+    ...(r.status.length ? [`${indent}status: ${r.status.join(', ')}`] : []),
+    ...r.trees.map((t) => `${indent}tree: ${t}`),
+  ];
 }
 
 export async function maintainersCommand(args: ParsedArgs, io: Io): Promise<number> {
@@ -82,10 +89,12 @@ function bySubsystem(m: Maintainers, root: string, files: string[], keywords: bo
     const r = answer(m, root, file, keywords);
     const subsystem = r.sections[0] ?? '(no section)';
     let g = groups.get(subsystem);
-    if (!g) groups.set(subsystem, (g = { subsystem, files: [], people: [], lists: [], sections: [] }));
+    if (!g) groups.set(subsystem, (g = { subsystem, files: [], people: [], lists: [], sections: [], status: [], trees: [] }));
     g.files.push(file);
     for (const p of r.people) if (!g.people.some((x) => x.email === p.email)) g.people.push(p);
     for (const l of r.lists) if (!g.lists.some((x) => x.address === l.address)) g.lists.push(l);
+    for (const x of r.status) if (!g.status.includes(x)) g.status.push(x);
+    for (const x of r.trees) if (!g.trees.includes(x)) g.trees.push(x);
   }
   return [...groups.values()].sort((a, b) => b.files.length - a.files.length || (a.subsystem < b.subsystem ? -1 : 1));
 }

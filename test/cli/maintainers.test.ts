@@ -32,11 +32,15 @@ describe('kexports maintainers', () => {
     );
     assert.deepEqual(a.paths[0]!.sections, ['DRM VGPU DRIVER', 'DRM DRIVERS', 'THE REST', 'HMM - HETEROGENEOUS MEMORY MANAGEMENT']);
     assert.deepEqual(a.paths[0]!.people[2], { email: '"Reviewer Ñame" <review@example.invalid>', role: 'reviewer', section: 'DRM DRIVERS' });
+    // S: and T: of the sections that matched, most specific first
+    const first = a.paths[0] as unknown as { status: string[]; trees: string[] };
+    assert.deepEqual(first.status, ['Maintained', 'Buried alive in reporters']);
+    assert.deepEqual(first.trees, ['git https://example.invalid/drm.git']);
   });
 
   it('leaves K: keywords out unless asked for, and says the roles in text', () => {
     const r = runCli(['maintainers', '--tree', sampleTree, '--no-cache', 'lib/test_hmm.c']);
-    assert.equal(r.stdout, 'lib/test_hmm.c\n  linux-kernel@vger.kernel.org (list:THE REST)\n');
+    assert.equal(r.stdout, 'lib/test_hmm.c\n  linux-kernel@vger.kernel.org (list:THE REST)\n  status: Buried alive in reporters\n');
   });
 
   it('names an export’s maintainers and its consumers’, by subsystem, and refuses what is neither', () => {

@@ -37,6 +37,9 @@ export interface Responsible {
   lists: { address: string; section: string }[];
   /** The sections that matched, most specific first. */
   sections: string[];
+  /** Their S: status and T: trees, in that order, each once. */
+  status: string[];
+  trees: string[];
 }
 
 const MAX_BYTES = 16 * 1024 * 1024;
@@ -197,7 +200,7 @@ export function responsibleFor(m: Maintainers, file: string, text?: string): Res
     });
     order.push(...byKeyword);
   }
-  const out: Responsible = { people: [], lists: [], sections: [] };
+  const out: Responsible = { people: [], lists: [], sections: [], status: [], trees: [] };
   const names = new Set<string>();
   const addresses = new Set<string>();
   const listsSeen = new Set<string>();
@@ -205,7 +208,9 @@ export function responsibleFor(m: Maintainers, file: string, text?: string): Res
     const s = m.sections[k]!;
     out.sections.push(s.title);
     for (const [t, v] of s.entries) {
-      if (t === 'L') {
+      if (t === 'S' && !out.status.includes(v)) out.status.push(v);
+      else if (t === 'T' && !out.trees.includes(v)) out.trees.push(v);
+      else if (t === 'L') {
         const [address, extra = ''] = /^(\S+)\s+(.*)$/.exec(v)?.slice(1) ?? [v, ''];
         // an empty L: prints an empty line in get_maintainer.pl: no list
         if (!address || /subscribers-only/.test(extra) || listsSeen.has(address.toLowerCase())) continue;
