@@ -9,7 +9,7 @@ import { countsAsConsumer } from '../classify';
 import { isGplOnly, licenseWords } from '../exportMacros';
 import { policyMatcher, type Severity } from '../findings';
 import type { Consumer, Export, KernelIndex } from '../index';
-import { type ApplyResult, applyFileDiff } from './apply';
+import { applyFileDiff } from './apply';
 import type { FileDiff } from './diff';
 import { type Whose, whoseWords } from './recipients';
 import type { Patch, Series } from './series';
@@ -134,7 +134,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   };
 
   // The files the series touches, set to their base text.
-  const text = new Map<string, string | undefined>();
+  let text = new Map<string, string | undefined>();
   const touched = new Set<string>();
   for (const p of series.patches) for (const f of p.files) for (const path of [f.oldPath, f.newPath]) if (!f.error && path && (SOURCE.test(path) || MAKEFILE.test(path))) touched.add(path);
   for (const path of touched) {
@@ -154,43 +154,32 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   for (const patch of series.patches) {
     const report: PatchReport = { index: patch.index, total: patch.total, label: patch.label, subject: patch.subject, author: patch.author, files: [], added: [], removed: [], changed: [] };
     review.patches.push(report);
-    for (const f of patch.files) report.files.push(f.type === 'delete' ? f.oldPath : f.newPath);
+    for (const f of patch.files) report.files.push(pathOf(f));
     // A patch goes in whole or not at all, as with git apply: every file is tried before any is applied.
-    const results = tryPatch(patch, text);
-    const failed = patch.files.flatMap((f) => {
-      const r = results.get(f);
-      return r && 'error' in r ? [{ f, error: r.error }] : [];
-    });
-    if (failed.length) {
-      for (const { f, error } of failed) {
-        const path = f.type === 'delete' ? f.oldPath : f.newPath;
+    const attempt = tryPatch(patch, text);
+    if (attempt.failed.length) {
+      for (const { f, error } of attempt.failed) {
+        const path = pathOf(f);
         review.problems.push({ patch: patch.index, source: patch.source, line: patch.diffLine, message: `patch ${patch.label} "${patch.subject}": ${path}: ${error}` });
         add({ code: 'PATCH_DOES_NOT_APPLY', patch: patch.index, symbol: '', file: path, line: 0, message: `${path}: ${error}; no file of this patch is applied, and what the rest of the series adds is still analysed` });
       }
       continue;
     }
+    text = attempt.text;
+    // the texts are the patch's now; the index follows them file by file
     for (const f of patch.files) {
-      const path = f.type === 'delete' ? f.oldPath : f.newPath;
+      const path = pathOf(f);
       const before = [...(index.exportsByFile.get(path) ?? [])];
-      if (f.type === 'rename' || f.type === 'copy') {
-        const src = text.get(f.oldPath);
-        text.set(path, src);
-        if (f.type === 'rename') {
-          text.set(f.oldPath, undefined);
-          index.deleteFile(f.oldPath);
-        }
-      }
+      if (f.type === 'rename') index.deleteFile(f.oldPath);
       // sources hold exports and uses, Makefiles namespaces: blobs and documentation are not applied
       const makefile = MAKEFILE.test(path);
       if (!SOURCE.test(path) && !SOURCE.test(f.oldPath) && !makefile) continue;
-      const result = results.get(f);
-      if (!result || 'error' in result) continue;
-      text.set(path, result.text);
+      const now = text.get(path);
       if (makefile) {
         // The directory's exports (and below, for subdir-ccflags) may change namespace.
         const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '.';
         const was = new Map(index.exportsUnder([dir]).map((e) => [`${e.file}\u0000${key(e)}`, e]));
-        index.setMakefile(path, result.text);
+        index.setMakefile(path, now);
         for (const e of index.exportsUnder([dir])) {
           const old = was.get(`${e.file}\u0000${key(e)}`);
           if (old && (old.namespace ?? null) !== (e.namespace ?? null)) {
@@ -199,8 +188,8 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
         }
         continue;
       }
-      if (result.text === undefined) index.deleteFile(path);
-      else index.updateFile(path, Buffer.from(result.text, 'latin1'));
+      if (now === undefined) index.deleteFile(path);
+      else index.updateFile(path, Buffer.from(now, 'latin1'));
       for (const h of f.hunks) {
         for (const c of h.changes) {
           if (c.type !== 'insert') continue;
@@ -351,14 +340,20 @@ function diffExports(before: readonly Export[], after: readonly Export[], patch:
   }
 }
 
-/** Each applied file's result, on a copy of the texts, without changing them: the dry run of git apply --check. */
-function tryPatch(patch: Patch, text: ReadonlyMap<string, string | undefined>): Map<FileDiff, ApplyResult> {
+/** The file a diff leaves behind: its new path, or the old one for a deletion. */
+const pathOf = (f: FileDiff): string => (f.type === 'delete' ? f.oldPath : f.newPath);
+
+/**
+ * A patch tried on a copy of the texts, as git apply --check does: the files that fail, and the
+ * texts once every one is in.
+ */
+function tryPatch(patch: Patch, text: ReadonlyMap<string, string | undefined>): { failed: { f: FileDiff; error: string }[]; text: Map<string, string | undefined> } {
   const draft = new Map(text);
-  const results = new Map<FileDiff, ApplyResult>();
+  const failed: { f: FileDiff; error: string }[] = [];
   for (const f of patch.files) {
-    const path = f.type === 'delete' ? f.oldPath : f.newPath;
+    const path = pathOf(f);
     if (f.error) {
-      results.set(f, { error: f.error, hunk: 0 });
+      failed.push({ f, error: f.error });
       continue;
     }
     if (f.type === 'rename' || f.type === 'copy') {
@@ -367,10 +362,10 @@ function tryPatch(patch: Patch, text: ReadonlyMap<string, string | undefined>): 
     }
     if (!SOURCE.test(path) && !SOURCE.test(f.oldPath) && !MAKEFILE.test(path)) continue;
     const r = applyFileDiff(draft.get(path), f);
-    results.set(f, r);
-    if (!('error' in r)) draft.set(path, r.text);
+    if ('error' in r) failed.push({ f, error: r.error });
+    else draft.set(path, r.text);
   }
-  return results;
+  return { failed, text: draft };
 }
 
 function touchedBy(patches: readonly Patch[], file: string, upTo: number): number | undefined {
