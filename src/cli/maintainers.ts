@@ -4,26 +4,25 @@
  */
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { type Maintainers, readMaintainers, type Responsible, responsibleFor } from '../core/maintainers/maintainers';
+import { type Maintainers, readMaintainers, type Responsible, responsibleFor, shownText } from '../core/maintainers/maintainers';
 import { readRegularFile } from '../core/regularFile';
+import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 import { format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 
-/** MAINTAINERS is read a byte a character, as Perl reads it; names are shown as the UTF-8 they are. */
-const text = (s: string): string => Buffer.from(s, 'latin1').toString('utf8');
 
 function answer(m: Maintainers, root: string, file: string, keywords: boolean): Responsible {
   let content: string | undefined;
   try {
-    content = keywords ? readRegularFile(join(root, file), { maxBytes: 64 << 20 }).toString('latin1') : undefined;
+    content = keywords ? readRegularFile(join(root, file), { maxBytes: DEFAULT_MAX_FILE_BYTES }).toString('latin1') : undefined;
   } catch {
     content = undefined;
   }
   const r = responsibleFor(m, file, content);
   return {
-    people: r.people.map((p) => ({ ...p, email: text(p.email), section: text(p.section) })),
-    lists: r.lists.map((l) => ({ ...l, section: text(l.section) })),
-    sections: r.sections.map(text),
+    people: r.people.map((p) => ({ ...p, email: shownText(p.email), section: shownText(p.section) })),
+    lists: r.lists.map((l) => ({ ...l, section: shownText(l.section) })),
+    sections: r.sections.map(shownText),
     status: r.status,
     trees: r.trees,
   };

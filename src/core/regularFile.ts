@@ -14,7 +14,6 @@ const TREE_FILE_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_
 
 export const NOT_REGULAR = 'not a regular file';
 
-
 /** A path that the walk would not index: a link, a FIFO, a device, a socket. */
 export class NotRegularError extends Error {
   readonly code: string;
@@ -57,20 +56,27 @@ export function readRegularFile(abs: string, opts: ReadOptions = {}): Buffer {
   const { fd, st } = openRegular(abs, opts.follow);
   try {
     if (Number(st.size) > max) throw new FileTooLargeError(`${abs}: ${st.size} bytes, over the ${max}-byte limit`);
-    const chunks: Buffer[] = [];
+    // one buffer of the size stat gave, and a byte more to see the end; grown only if the file grows
+    let buf: Buffer = Buffer.allocUnsafe(Number(st.size) + 1);
     let got = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(Math.max(Number(st.size) + 1, 64 * 1024), 16 * 1024 * 1024));
-      const n = readSync(fd, chunk, 0, chunk.length, null);
+      const n = readSync(fd, buf, got, buf.length - got, null);
       if (n === 0) break;
       got += n;
       if (got > max) throw new FileTooLargeError(`${abs}: over the ${max}-byte limit (it grew while it was read)`);
-      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      if (got === buf.length) buf = growKeeping(buf, got);
     }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got);
+    return buf.subarray(0, got);
   } finally {
     closeSync(fd);
   }
+}
+
+/** A buffer twice the size, holding the first `used` bytes of this one. */
+export function growKeeping(buf: Buffer, used: number): Buffer {
+  const next = Buffer.allocUnsafe(buf.length * 2);
+  buf.copy(next, 0, 0, used);
+  return next;
 }
 
 /** A file's text for showing: UTF-8 where the file is valid UTF-8, else a byte a character (latin1). */

@@ -5,7 +5,7 @@ import { closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportMacros } from './exportMacros';
 import { Interner } from './interner';
-import { NOT_REGULAR, NotRegularError, openRegular } from './regularFile';
+import { growKeeping, NOT_REGULAR, NotRegularError, openRegular } from './regularFile';
 import { changeStamp } from './stamp';
 import { type FileScan, Scanner, SourceKind, sourceKindOf } from './lexer';
 
@@ -95,12 +95,6 @@ export function readShared(abs: string, maxBytes = Infinity): { view: Buffer | u
   } finally {
     closeSync(fd);
   }
-}
-
-function growKeeping(buf: Buffer, used: number): Buffer {
-  const next = Buffer.allocUnsafe(buf.length * 2);
-  buf.copy(next, 0, 0, used);
-  return next;
 }
 
 export function scanPath(

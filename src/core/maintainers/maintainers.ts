@@ -43,6 +43,11 @@ export interface Responsible {
 }
 
 const MAX_BYTES = 16 * 1024 * 1024;
+
+/** MAINTAINERS is read a byte a character, as Perl reads it; a name or section title is shown as the UTF-8 it is. */
+export function shownText(bytes: string): string {
+  return Buffer.from(bytes, 'latin1').toString('utf8');
+}
 const PENGUIN_CHIEF = 'Linus Torvalds <torvalds@linux-foundation.org>';
 
 /** Reads MAINTAINERS and .mailmap of a tree; undefined where the tree has no MAINTAINERS. */

@@ -2,7 +2,7 @@
  * Whose code a review concerns, from MAINTAINERS (maintainers.ts): the people and lists of a set of
  * files, for the findings that concern other code, and the To/Cc lines a reply proposes.
  */
-import { type Maintainers, responsibleFor } from '../maintainers/maintainers';
+import { type Maintainers, responsibleFor, shownText } from '../maintainers/maintainers';
 import type { Series } from './series';
 
 export interface Whose {
@@ -11,8 +11,6 @@ export interface Whose {
   lists: string[];
 }
 
-/** MAINTAINERS is read a byte a character, as Perl reads it; people are shown as the UTF-8 they are. */
-const text = (s: string): string => Buffer.from(s, 'latin1').toString('utf8');
 
 /** The people and lists of the files, in the order get_maintainer.pl gives them, each once. */
 export function whoseFiles(m: Maintainers, files: readonly string[]): Whose {
@@ -20,7 +18,7 @@ export function whoseFiles(m: Maintainers, files: readonly string[]): Whose {
   const add = (list: string[], x: string): void => void (list.includes(x) || list.push(x));
   for (const file of files) {
     const r = responsibleFor(m, file);
-    for (const p of r.people) add(p.role === 'maintainer' ? out.maintainers : out.reviewers, text(p.email));
+    for (const p of r.people) add(p.role === 'maintainer' ? out.maintainers : out.reviewers, shownText(p.email));
     for (const l of r.lists) add(out.lists, l.address);
   }
   out.reviewers = out.reviewers.filter((r) => !out.maintainers.includes(r));
