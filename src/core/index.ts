@@ -720,12 +720,6 @@ export class KernelIndex {
     }
   }
 
-  /**
-   * Consumers of an export: uses outside the exporting file, and, transitively, uses of the header
-   * inline functions and macros (proxies) whose bodies use it. `stop` ends the search early.
-   * Popular exports reach tens of thousands of files through proxies such as printk(), so the walk
-   * runs on integers: file stamps instead of a map, cached per-file classes.
-   */
   /** File indices in path order, and each file's place in it, for the `files` array they were made for. */
   private ranked: number[] = [];
   private rank = new Uint32Array(0);
@@ -733,6 +727,13 @@ export class KernelIndex {
   /** A consumer per rank, for ordering one list; empty again after each use. */
   private byRankScratch: (Consumer | undefined)[] = [];
 
+  /**
+   * Consumers of an export: uses outside the exporting file, and, transitively, uses of the header
+   * inline functions and macros (proxies) whose bodies use it. `stop` ends the search early;
+   * a whole list comes in path order (inPathOrder()).
+   * Popular exports reach tens of thousands of files through proxies such as printk(), so the walk
+   * runs on integers: file stamps instead of a map, cached per-file classes.
+   */
   consumers(exp: Export, stop?: (c: Consumer) => boolean): Consumer[] {
     const out: Consumer[] = [];
     const nFiles = this.files.length;
@@ -851,14 +852,14 @@ export class KernelIndex {
 
   /**
    * A Makefile or Kbuild file with other text (undefined: deleted): its directory's
-   * DEFAULT_SYMBOL_NAMESPACE flags are read again, with its sibling's from disk, and every export
-   * resolved again. A review applies a series' Makefile changes this way.
+   * DEFAULT_SYMBOL_NAMESPACE flags are read again, with its sibling's from disk, and the exports
+   * those flags reach resolved again. A review applies a series' Makefile changes this way.
    */
   setMakefile(path: string, text: string | undefined): void {
     this.setMakefiles([[path, text]]);
   }
 
-  /** setMakefile() for several, resolving every export again once (a warm start's changed Makefiles). */
+  /** setMakefile() for several at once (a warm start's changed Makefiles). */
   setMakefiles(list: readonly [path: string, text: string | undefined][]): void {
     // Only a directory whose namespace flags changed has exports to resolve again, and only below it:
     // most Makefile edits (an obj-y line) change none, and resolving every export took most of a
