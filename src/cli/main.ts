@@ -1,7 +1,7 @@
 /** kexports: argv -> core -> stdout and an exit code. */
 import { readFileSync } from 'node:fs';
 import { printableLines } from '../core/printable';
-import { parseArgs, UsageError } from './args';
+import { flag, parseArgs, UsageError } from './args';
 import { runCheck, runConsumers, runExports, usage, VERSION } from './commands';
 import { cacheWritesSettled, type Io, reportCutShortCaches } from './context';
 import { historyCommand } from './history';
@@ -19,9 +19,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   return reportCutShortCaches(io) && code >= 0 ? 2 : code;
 }
 
-async function run(argv: readonly string[], io: Io): Promise<number> {
+/** Formats that escape control characters themselves; every other output is escaped, whatever wrote it. */
+const SELF_ESCAPING = ['json', 'sarif', 'patchwork'];
+
+async function run(argv: readonly string[], raw: Io): Promise<number> {
+  let io: Io = { ...raw, err: (s) => raw.err(printableLines(s)) };
   try {
     const args = parseArgs(argv);
+    if (!SELF_ESCAPING.includes(flag(args, '--format') ?? '')) io = { ...io, out: (s) => raw.out(printableLines(s)) };
     if (args.flags.has('--version')) return io.out(`kexports ${VERSION}\n`), 0;
     switch (args.command) {
       case 'exports':
@@ -60,11 +65,9 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
 }
 
 if (require.main === module) {
-  // JSON escapes control characters itself; every other output is escaped here, whatever wrote it
-  const json = process.argv.some((a, k, all) => /^--format=(json|sarif|patchwork)$/.test(a) || (a === '--format' && ['json', 'sarif', 'patchwork'].includes(all[k + 1] ?? '')));
   const io: Io = {
-    out: (s) => process.stdout.write(json ? s : printableLines(s)),
-    err: (s) => process.stderr.write(printableLines(s)),
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
     cwd: process.cwd(),
     stdin: () => readFileSync(0, 'utf8'),
   };
