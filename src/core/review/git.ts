@@ -14,6 +14,12 @@ import { byteString, parseDiff } from './diff';
 /** Diff options that no setting can override. */
 const FIXED_DIFF = ['--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/', '--unified=3', '--no-relative', '-O/dev/null'];
 
+/** A file's text at a revision, a byte a character as the review compares it; undefined where it does not exist. */
+async function blob(git: SimpleGit, rev: string, path: string): Promise<string | undefined> {
+  const text = await git.raw(['cat-file', 'blob', `${rev}:${path}`]).catch(() => undefined);
+  return text === undefined ? undefined : byteString(text);
+}
+
 export function reviewGit(repo: string): SimpleGit {
   return simpleGit({ baseDir: repo, config: FIXED_CONFIG });
 }
@@ -52,8 +58,7 @@ export async function seriesFromGit(repo: string, range: string | undefined, pat
   if (!mbox.trim()) throw new GitError(`${label} holds no commits`);
   const baseText = new Map<string, string | undefined>();
   for (const path of await pathsOf(mbox)) {
-    const text = await git.raw(['cat-file', 'blob', `${base}:${path}`]).catch(() => undefined);
-    baseText.set(path, text === undefined ? undefined : byteString(text));
+    baseText.set(path, await blob(git, base, path));
   }
   return { mbox, range: label, base, baseText };
 }
@@ -64,9 +69,6 @@ export async function workingTreeDiff(repo: string): Promise<{ diff: string; bas
   const diff = await run(git, ['diff', ...FIXED_DIFF, '--end-of-options', 'HEAD']);
   const paths = parseDiff(diff).files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath])).filter((p) => p !== '/dev/null');
   const baseText = new Map<string, string | undefined>();
-  for (const p of new Set(paths)) {
-    const text = await git.raw(['cat-file', 'blob', `HEAD:${p}`]).catch(() => undefined);
-    baseText.set(p, text === undefined ? undefined : byteString(text));
-  }
+  for (const p of new Set(paths)) baseText.set(p, await blob(git, 'HEAD', p));
   return { diff, baseText, paths };
 }
