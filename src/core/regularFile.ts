@@ -16,10 +16,8 @@ export const NOT_REGULAR = 'not a regular file';
 
 /** A path that the walk would not index: a link, a FIFO, a device, a socket. */
 export class NotRegularError extends Error {
-  readonly code: string;
   constructor(abs: string, what: string) {
-    super(`${abs}: ${what}, not a regular file`);
-    this.code = what;
+    super(`${abs}: ${what}, ${NOT_REGULAR}`);
   }
 }
 
