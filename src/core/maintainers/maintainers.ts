@@ -17,8 +17,6 @@ export interface Section {
   title: string;
   /** The section's lines in MAINTAINERS order, as [type letter, value]; F: and X: converted to regexes' text. */
   entries: [string, string][];
-  /** Where the section's title is in MAINTAINERS (1-based). */
-  line: number;
 }
 
 export interface Maintainers {
@@ -43,12 +41,12 @@ export interface Responsible {
 }
 
 const MAX_BYTES = 16 * 1024 * 1024;
+const PENGUIN_CHIEF = 'Linus Torvalds <torvalds@linux-foundation.org>';
 
 /** MAINTAINERS is read a byte a character, as Perl reads it; a name or section title is shown as the UTF-8 it is. */
 export function shownText(bytes: string): string {
   return Buffer.from(bytes, 'latin1').toString('utf8');
 }
-const PENGUIN_CHIEF = 'Linus Torvalds <torvalds@linux-foundation.org>';
 
 /** Reads MAINTAINERS and .mailmap of a tree; undefined where the tree has no MAINTAINERS. */
 export function readMaintainers(root: string): Maintainers | undefined {
@@ -79,11 +77,9 @@ function isDir(abs: string): boolean {
 export function parseMaintainers(text: string, isDir: (path: string) => boolean = () => false): Section[] {
   const sections: Section[] = [];
   let title = '';
-  let titleLine = 0;
   let current: Section | undefined;
-  const lines = text.split('\n');
-  for (let k = 0; k < lines.length; k++) {
-    const line = lines[k]!.replace(/\r$/, '');
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
     const m = /^([A-Z]):\s*(.*)/.exec(line);
     if (m) {
       let value = m[2]!;
@@ -92,11 +88,10 @@ export function parseMaintainers(text: string, isDir: (path: string) => boolean 
         // Perl's -d of the converted value: one with "\." or a glob in it names no directory, so it is not stat'ed
         if (!value.endsWith('/') && !/[\\.]/.test(value) && isDir(value)) value = value.replace(/([^/])$/, '$1/');
       }
-      if (!current) sections.push((current = { title, entries: [], line: titleLine }));
+      if (!current) sections.push((current = { title, entries: [] }));
       current.entries.push([m[1]!, value]);
     } else if (!/^\s*$/.test(line) && !/^\s*#/.test(line)) {
       title = line;
-      titleLine = k + 1;
       current = undefined;
     }
   }
@@ -250,16 +245,18 @@ export function parseEmail(line: string): { name: string; address: string } {
   if ((m = /^([^<]+)<(.+@.*)>.*$/.exec(line))) [name, address] = [m[1]!, m[2]!];
   else if ((m = /^\s*<(.+@\S*)>.*$/.exec(line))) address = m[1]!;
   else if ((m = /^(.+@\S*).*$/.exec(line))) address = m[1]!;
-  name = name.trim().replace(/^"|"$/g, '');
-  address = address.trim();
-  if (/[^\w \-]/.test(name)) name = `"${name.replace(/(?<!\\)"/g, '\\"')}"`;
-  return { name, address };
+  return { name: quotedName(name), address: address.trim() };
+}
+
+/** The name as both parse_email() and format_email() leave it: trimmed, and quoted when it is more than ASCII words. */
+function quotedName(name: string): string {
+  const n = name.trim().replace(/^"|"$/g, '');
+  return /[^\w \-]/.test(n) ? `"${n.replace(/(?<!\\)"/g, '\\"')}"` : n;
 }
 
 function formatEmail(name: string, address: string): string {
-  let n = name.trim().replace(/^"|"$/g, '');
+  const n = quotedName(name);
   const a = address.trim();
-  if (/[^\w \-]/.test(n)) n = `"${n.replace(/(?<!\\)"/g, '\\"')}"`;
   return n === '' ? a : `${n} <${a}>`;
 }
 
