@@ -1631,6 +1631,9 @@ double changeStamp(const struct stat &st) {
   return (double)(h & 0xFFFFFFFFFFFFFull);
 }
 
+// What src/core/regularFile.ts's NOT_REGULAR says: a link, a FIFO or a device where a file was.
+const char *const NOT_REGULAR = "not a regular file";
+
 struct FileOut {
   int status = S_OK;
   double size = 0, stamp = 0;
@@ -1650,7 +1653,7 @@ bool readFile(const std::string &abs, double maxBytes, Bytes &buf, size_t &len, 
   // Never a FIFO's open that waits for a writer, nor a link the tree's walk would not follow.
   int fd = open(abs.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) {
-    const char *e = errno == ELOOP ? "not a regular file" : strerrorname_np(errno);
+    const char *e = errno == ELOOP ? NOT_REGULAR : strerrorname_np(errno);
     out.error = e ? e : "EIO";
     return false;
   }
@@ -1662,7 +1665,7 @@ bool readFile(const std::string &abs, double maxBytes, Bytes &buf, size_t &len, 
     return false;
   }
   if (!S_ISREG(st.st_mode)) {
-    out.error = "not a regular file";
+    out.error = NOT_REGULAR;
     close(fd);
     return false;
   }
@@ -2735,7 +2738,7 @@ napi_value ReadTree(napi_env env, napi_callback_info info) {
   std::unordered_set<std::string> known(knownList.begin(), knownList.end());
   static const char *const skipDirs[] = {".git", ".hg", ".svn", "node_modules", ".pc", ".tmp_versions"};
   std::string dirs, sources, makefiles, unreadable;
-  std::vector<double> mtimes;
+  std::vector<double> stamps;
   double symlinks = 0;
   auto add = [](std::string &list, const std::string &path) {
     list += path;
@@ -2759,7 +2762,7 @@ napi_value ReadTree(napi_env env, napi_callback_info info) {
       continue;
     }
     add(dirs, rel);
-    mtimes.push_back(changeStamp(st));
+    stamps.push_back(changeStamp(st));
     DIR *d = opendir(abs.c_str());
     if (!d) {
       add(unreadable, rel.empty() ? std::string(".") : rel);
@@ -2802,7 +2805,7 @@ napi_value ReadTree(napi_env env, napi_callback_info info) {
     CHECK(pathString(env, *list, &v));
     CHECK(napi_set_named_property(env, result, key, v));
   }
-  CHECK((v = typedArray(env, napi_float64_array, mtimes.data(), mtimes.size())) ? napi_ok : napi_generic_failure);
+  CHECK((v = typedArray(env, napi_float64_array, stamps.data(), stamps.size())) ? napi_ok : napi_generic_failure);
   CHECK(napi_set_named_property(env, result, "dirStamps", v));
   CHECK(napi_create_double(env, symlinks, &v));
   CHECK(napi_set_named_property(env, result, "symlinks", v));
