@@ -464,9 +464,14 @@ export class KexportsServer {
     }
     const exps = this.exportsAt(uri, line, character);
     if (exps.length === 0 || token.isCancellationRequested) return null;
-    this.maintainers ??= readMaintainers(this.root!) ?? null;
-    const m = this.maintainers;
+    const m = this.treeMaintainers();
     return exportHover(this.index, exps, this.settings, (e) => this.historyHoverLine(e), m ? (file) => whoseFiles(m, [file]) : undefined);
+  }
+
+  /** The tree's MAINTAINERS, read once per index for hovers and reviews; null when it has none. */
+  private treeMaintainers(): Maintainers | null {
+    this.maintainers ??= (this.root && readMaintainers(this.root)) || null;
+    return this.maintainers;
   }
 
   private codeLenses(uri: string) {
@@ -529,7 +534,7 @@ export class KexportsServer {
     const source = p.source.kind === 'path' ? { kind: 'path' as const, path: uriToPath(p.source.uri) } : p.source;
     let run;
     try {
-      run = await runReview(index, this.root, source, { gplOnlyPaths: this.settings.gplOnlyPaths, testsCountAsConsumers: this.settings.testsCountAsConsumers, trusted: this.trusted });
+      run = await runReview(index, this.root, source, { gplOnlyPaths: this.settings.gplOnlyPaths, testsCountAsConsumers: this.settings.testsCountAsConsumers, trusted: this.trusted, maintainers: this.treeMaintainers() });
     } catch (e) {
       throw new ResponseError(2, (e as Error).message);
     }

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelIndex } from '../index';
-import { readMaintainers } from '../maintainers/maintainers';
+import { type Maintainers, readMaintainers } from '../maintainers/maintainers';
 import { type Review, reviewSeries, touchedPaths } from './analyze';
 import { recipients, type Whose, whoseFiles } from './recipients';
 import { seriesFromGit, workingTreeDiff } from './git';
@@ -37,6 +37,8 @@ export interface ReviewRunOptions {
   testsCountAsConsumers: boolean;
   /** False in an untrusted workspace: no git process is started. */
   trusted: boolean;
+  /** The tree's MAINTAINERS when the caller holds it already (null: the tree has none); else it is read. */
+  maintainers?: Maintainers | null;
 }
 
 export async function runReview(index: KernelIndex, root: string, source: ReviewSource, opts: ReviewRunOptions): Promise<ReviewRun> {
@@ -67,7 +69,7 @@ export async function runReview(index: KernelIndex, root: string, source: Review
       baseText = (path) => g.baseText.get(path);
     }
   }
-  const maintainers = readMaintainers(root);
+  const maintainers = opts.maintainers === undefined ? readMaintainers(root) : (opts.maintainers ?? undefined);
   const whose = maintainers && ((files: readonly string[]): Whose => whoseFiles(maintainers, files));
   const review = reviewSeries(index, series, { gplOnlyPaths: opts.gplOnlyPaths, testsCountAsConsumers: opts.testsCountAsConsumers, baseText, ...(whose ? { whose } : {}) });
   if (maintainers) review.recipients = recipients(maintainers, series, review.findings.flatMap((f) => (f.whose ? [f.whose] : [])));
