@@ -1,0 +1,617 @@
+/**
+ * One Kbuild Makefile, evaluated the way make would for every config at once, without running make.
+ *
+ * A variable's value is a list of items, each present under a condition (a Term). Assignments under
+ * `ifdef`/`ifeq` blocks, and to names built from config symbols (`obj-$(CONFIG_FOO)`, whose name is
+ * obj-y when FOO=y and obj-m when FOO=m), add items under those conditions; `:=` and `=` replace the
+ * items that were there where the new condition holds (mm/Makefile's `mmu-y := nommu.o` then
+ * `mmu-$(CONFIG_MMU) := … vmalloc.o` leaves nommu.o under !MMU). A reference expands to its items,
+ * or, inside a word, to alternatives (alpha's `$(ev6-y)memcpy.o` is ev6-memcpy.o under ALPHA_EV6 and
+ * memcpy.o otherwise).
+ *
+ * Recipes, `define` blocks and includes are passed over; functions other than addprefix, addsuffix,
+ * patsubst, subst, filter, filter-out, strip and if are reported as not understood where they decide
+ * what is built.
+ */
+import { ALWAYS, and, andTerm, type Cond, lit, M, N, NEVER, not, notTerm, or, SET, type Term, TRUE, Y } from './cond';
+import type { Unknown } from './unknown';
+
+export interface Item {
+  text: string;
+  /** the file that assigns it, when not the Makefile itself (an included one) */
+  file?: string;
+  term: Term;
+  /** the text is still to be expanded (`=` and `+=` are expanded where used, as make does) */
+  raw: boolean;
+  line: number;
+  /** the config symbol in the assigned name: FOO for `obj-$(CONFIG_FOO) += …` */
+  gate?: string;
+}
+
+export type Vars = Map<string, Item[]>;
+
+export interface Word {
+  word: string;
+  file?: string;
+  term: Term;
+  line: number;
+  gate?: string;
+}
+
+interface Alt {
+  text: string;
+  term: Term;
+}
+
+/** Past this many alternatives a word's expansion stops (and says so). */
+const MAX_ALTS = 64;
+const MAX_DEPTH = 24;
+
+export class MakeEval {
+  readonly vars: Vars = new Map();
+  readonly unknown: Unknown[] = [];
+  private line = 0;
+  private reported = new Set<string>();
+
+  /** the file being read: the Makefile, or a file it includes */
+  private current: string;
+  private includeDepth = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly globals: ReadonlyMap<string, Item[]> = new Map(),
+    private readonly base: Term = TRUE,
+    /** reads a file the Makefile includes (`include $(srctree)/virt/kvm/Makefile.kvm`) */
+    private readonly read?: (path: string) => string | undefined,
+  ) {
+    this.current = file;
+  }
+
+  private unknownAt(what: string, line = this.line): void {
+    const key = `${line}:${what}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.unknown.push({ file: this.current, line, what });
+  }
+
+  private itemsOf(name: string): Item[] | undefined {
+    return this.vars.get(name) ?? this.globals.get(name);
+  }
+
+  /** Reads the Makefile's text: assignments and conditionals; everything else is passed over. */
+  run(text: string, outer: Cond = [this.base]): this {
+    const lines = text.split('\n');
+    // each open conditional: the condition of its current branch, and of the branches taken before it
+    const frames: { current: Cond; taken: Cond }[] = [];
+    let context: Cond = outer;
+    const recompute = (): void => {
+      let c: Cond = outer;
+      for (const f of frames) c = and(c, f.current);
+      context = c;
+    };
+    let inRule = false;
+    for (let i = 0; i < lines.length; i++) {
+      const first = i + 1;
+      let raw = lines[i]!;
+      while (raw.endsWith('\\') && i + 1 < lines.length) raw = raw.slice(0, -1) + ' ' + lines[++i]!;
+      this.line = first;
+      if (raw.startsWith('\t') && inRule) continue;
+      const body = stripComment(raw).trim();
+      if (body === '') continue;
+      inRule = false;
+      const dm = /^(ifdef|ifndef|ifeq|ifneq|else|endif|define|endef|include|-include|sinclude|export|unexport|override|undefine|vpath)\b\s*(.*)$/.exec(body);
+      if (dm) {
+        const [, kw, rest] = dm as unknown as [string, string, string];
+        if (kw === 'ifdef' || kw === 'ifndef' || kw === 'ifeq' || kw === 'ifneq') {
+          const c = this.condition(kw, rest);
+          frames.push({ current: c, taken: c });
+          recompute();
+          continue;
+        }
+        if (kw === 'else') {
+          const f = frames[frames.length - 1];
+          if (!f) {
+            this.unknownAt('else without if');
+            continue;
+          }
+          const chained = /^(ifdef|ifndef|ifeq|ifneq)\b\s*(.*)$/.exec(rest);
+          const otherwise = not(f.taken);
+          if (chained) {
+            const c = this.condition(chained[1]!, chained[2]!);
+            f.current = and(otherwise, c);
+            f.taken = or(f.taken, c);
+          } else f.current = otherwise;
+          recompute();
+          continue;
+        }
+        if (kw === 'endif') {
+          if (!frames.pop()) this.unknownAt('endif without if');
+          recompute();
+          continue;
+        }
+        if (kw === 'define') {
+          while (i + 1 < lines.length && !/^\s*endef\b/.test(lines[i + 1]!)) i++;
+          i++;
+          continue;
+        }
+        if ((kw === 'include' || kw === '-include' || kw === 'sinclude') && this.read && this.includeDepth < 4) {
+          this.include(rest, context, kw === 'include');
+          continue;
+        }
+        if (kw === 'export' || kw === 'override') {
+          if (this.assignment(rest, context)) continue;
+          continue;
+        }
+        continue;
+      }
+      if (this.assignment(body, context)) continue;
+      if (/^\$\((eval|call|foreach|info|warning|error)\b/.test(body)) {
+        if (/\bobj-|lib-/.test(body)) this.unknownAt(`"${body.slice(0, 60)}"`);
+        continue;
+      }
+      // a rule: its recipe lines follow, indented by a tab
+      if (topLevelIndex(body, ':') >= 0) inRule = true;
+    }
+    if (frames.length) this.unknownAt(`${frames.length} unclosed conditional(s)`, lines.length);
+    return this;
+  }
+
+  /** A tree file the Makefile includes, read in place; scripts/ and generated files are passed over. */
+  private include(rest: string, context: Cond, required: boolean): void {
+    const line = this.line;
+    for (const a of this.expandAlts(rest.trim(), TRUE)) {
+      for (const word of a.text.split(/\s+/)) {
+        const path = word.replace(/^(\.\/)+/, '');
+        if (!path || path.startsWith('/') || path.startsWith('scripts/') || path.startsWith('include/config/') || path.includes('..')) continue;
+        const text = this.read!(path);
+        if (text === undefined) {
+          if (required && !path.includes('$')) this.unknownAt(`include of ${path}, which is not in the tree`, line);
+          continue;
+        }
+        const saved = this.current;
+        this.current = path;
+        this.includeDepth++;
+        this.run(text, and(context, [a.term]));
+        this.includeDepth--;
+        this.current = saved;
+        this.line = line;
+      }
+    }
+  }
+
+  /** An assignment line, or false when the line is none. */
+  private assignment(body: string, context: Cond): boolean {
+    const at = assignmentAt(body);
+    if (!at) return false;
+    const [nameText, op, value] = at;
+    if (op === '!=') return true;
+    const names = this.expandAlts(nameText.trim(), TRUE);
+    for (const ctx of context) {
+      for (const n of names) {
+        const name = n.text.trim();
+        if (!name || /\s/.test(name)) continue;
+        const term = andTerm(ctx, n.term);
+        if (!term) continue;
+        const gate = gateOf(nameText);
+        this.assign(name, op, value, term, gate);
+      }
+    }
+    return true;
+  }
+
+  private assign(name: string, op: string, value: string, term: Term, gate: string | undefined): void {
+    let list = this.vars.get(name);
+    if (!list) {
+      const g = this.globals.get(name);
+      list = g ? g.slice() : [];
+      this.vars.set(name, list);
+    }
+    // `:=` expands at once only where the value reads the variable itself (x := $(filter-out a.o,$(x)));
+    // elsewhere the value is kept and expanded where a list is read, so that flags nobody reads as a
+    // list ($(call cc-option,…)) are never expanded, nor reported.
+    const immediate = (op === ':=' || op === '::=') && (value.includes(`$(${name})`) || value.includes(`\${${name}}`));
+    const make = (text: string, t: Term, raw: boolean): Item => {
+      const it: Item = { text, term: t, raw, line: this.line };
+      if (this.current !== this.file) it.file = this.current;
+      if (gate) it.gate = gate;
+      return it;
+    };
+    const fresh: Item[] = [];
+    if (immediate) for (const w of this.expandList(value, term)) fresh.push(make(w.word, w.term, false));
+    else if (value.trim()) fresh.push(make(value, term, true));
+    if (op === '+=') {
+      list.push(...fresh);
+      return;
+    }
+    if (op === '?=') {
+      if (list.length === 0) list.push(...fresh);
+      return;
+    }
+    // = and := replace what was there where `term` holds
+    const keep = notTerm(term);
+    const kept: Item[] = [];
+    for (const it of list) {
+      for (const k of keep) {
+        const t = andTerm(it.term, k);
+        if (t) kept.push({ ...it, term: t });
+      }
+    }
+    list.length = 0;
+    list.push(...kept, ...fresh);
+  }
+
+  /** ifdef/ifndef/ifeq/ifneq as a condition (the then-branch's). */
+  private condition(kw: string, rest: string): Cond {
+    if (kw === 'ifdef' || kw === 'ifndef') {
+      const name = rest.trim();
+      const set = this.definedCond(name);
+      return kw === 'ifdef' ? set : not(set);
+    }
+    const args = eqArgs(rest);
+    if (!args) {
+      this.unknownAt(`${kw} ${rest}`);
+      return ALWAYS;
+    }
+    this.lastUnknown = false;
+    const l = this.expandAlts(args[0], TRUE);
+    const r = this.expandAlts(args[1], TRUE);
+    if (this.lastUnknown) {
+      this.lastUnknown = false;
+      this.unknownAt(`${kw} ${rest.slice(0, 80)}`);
+      return ALWAYS;
+    }
+    let eq: Cond = NEVER;
+    for (const a of l) for (const b of r) {
+      if (a.text.trim() !== b.text.trim()) continue;
+      const t = andTerm(a.term, b.term);
+      if (t) eq = or(eq, [t]);
+    }
+    return kw === 'ifeq' ? eq : not(eq);
+  }
+
+  private definedCond(name: string): Cond {
+    const cfg = /^CONFIG_([A-Za-z0-9_]+)$/.exec(name);
+    if (cfg && !this.itemsOf(name)) return [lit(cfg[1]!, SET)];
+    const items = this.itemsOf(name);
+    if (!items) return NEVER;
+    let c: Cond = NEVER;
+    for (const it of items) if (it.text.trim()) c = or(c, [it.term]);
+    return c;
+  }
+
+  /** Set when an expansion met something it could not follow ($(shell), an unknown function). */
+  private lastUnknown = false;
+
+  /** The words of a list (obj-y's value), each under its condition. */
+  expandList(text: string, term: Term, depth = 0): Word[] {
+    const out: Word[] = [];
+    if (depth > MAX_DEPTH) {
+      this.unknownAt('variables that expand themselves');
+      return out;
+    }
+    for (const tok of topLevelWords(text)) {
+      const whole = /^\$[({]([^()${}:]+)[)}]$/.exec(tok);
+      if (whole && !whole[1]!.includes(' ') && !whole[1]!.startsWith('CONFIG_')) {
+        // a list variable as a whole word: its items, each under its own condition
+        const items = this.itemsOf(whole[1]!);
+        for (const it of items ?? []) {
+          const t = andTerm(term, it.term);
+          if (!t) continue;
+          if (it.raw) for (const w of this.expandList(it.text, t, depth + 1)) out.push({ ...w, gate: w.gate ?? it.gate, line: it.line, file: it.file });
+          else out.push({ word: it.text, term: t, line: it.line, gate: it.gate, file: it.file });
+        }
+        continue;
+      }
+      const fn = /^\$[({](addprefix|addsuffix|patsubst|filter|filter-out)\s+(.*)[)}]$/s.exec(tok);
+      if (fn) {
+        const args = splitArgs(fn[2]!);
+        const list = args[args.length - 1] ?? '';
+        const words = this.expandList(list, term, depth + 1);
+        if (fn[1] === 'addprefix' || fn[1] === 'addsuffix') {
+          for (const p of this.expandAlts(args[0] ?? '', term, depth + 1)) {
+            const fix = p.text.trim();
+            for (const w of words) {
+              const t = andTerm(w.term, p.term);
+              if (t) out.push({ ...w, word: fn[1] === 'addprefix' ? fix + w.word : w.word + fix, term: t });
+            }
+          }
+        } else if (fn[1] === 'patsubst') {
+          const pat = (args[0] ?? '').trim();
+          const rep = (args[1] ?? '').trim();
+          for (const w of words) out.push({ ...w, word: patsubst(pat, rep, w.word) });
+        } else {
+          const pats = (args[0] ?? '').trim().split(/\s+/);
+          const keep = fn[1] === 'filter';
+          for (const w of words) if (pats.some((p) => patMatch(p, w.word) !== undefined) === keep) out.push(w);
+        }
+        continue;
+      }
+      for (const a of this.expandAlts(tok, term, depth + 1)) {
+        for (const w of a.text.split(/\s+/)) if (w) out.push({ word: w, term: a.term, line: this.line });
+      }
+    }
+    return out;
+  }
+
+  /** A text's possible values, each under its condition: references inside words, ifeq's sides. */
+  expandAlts(text: string, term: Term, depth = 0): Alt[] {
+    let alts: Alt[] = [{ text: '', term }];
+    let at = 0;
+    while (at < text.length) {
+      const k = text.indexOf('$', at);
+      const lit = k < 0 ? text.slice(at) : text.slice(at, k);
+      if (lit) for (const a of alts) a.text += lit;
+      if (k < 0) break;
+      const ref = referenceAt(text, k);
+      if (!ref) {
+        for (const a of alts) a.text += '$';
+        at = k + 1;
+        continue;
+      }
+      at = ref.end;
+      const next: Alt[] = [];
+      for (const a of alts) {
+        for (const v of this.refAlts(ref.body, a.term, depth + 1)) {
+          const t = andTerm(a.term, v.term);
+          if (t) next.push({ text: a.text + v.text, term: t });
+        }
+      }
+      if (next.length > MAX_ALTS) {
+        this.unknownAt(`more than ${MAX_ALTS} values for "${text.slice(0, 60)}"`);
+        alts = next.slice(0, MAX_ALTS);
+      } else alts = next;
+    }
+    return alts;
+  }
+
+  private refAlts(body: string, term: Term, depth: number): Alt[] {
+    if (depth > MAX_DEPTH) {
+      this.unknownAt('variables that expand themselves');
+      return [{ text: '', term: TRUE }];
+    }
+    const fn = /^([a-z-]+)\s+([\s\S]*)$/.exec(body);
+    if (fn) return this.functionAlts(fn[1]!, fn[2]!, term, depth);
+    // $(VAR:a=b), a substitution reference
+    const sub = /^([^:=]+):([^=]*)=(.*)$/.exec(body);
+    const name = sub ? sub[1]! : body;
+    const cfg = /^CONFIG_([A-Za-z0-9_]+)$/.exec(name);
+    let alts: Alt[];
+    if (cfg && !this.itemsOf(name)) {
+      const s = cfg[1]!;
+      alts = [
+        { text: 'y', term: lit(s, Y) },
+        { text: 'm', term: lit(s, M) },
+        { text: '', term: lit(s, N) },
+      ];
+    } else alts = this.varAlts(name, term, depth);
+    if (sub) {
+      const from = sub[2]!;
+      const to = sub[3]!;
+      alts = alts.map((a) => ({ ...a, text: a.text.split(/\s+/).map((w) => (from.includes('%') ? patsubst(from, to, w) : w.endsWith(from) ? w.slice(0, w.length - from.length) + to : w)).join(' ') }));
+    }
+    return alts;
+  }
+
+  /** A variable inside a word: each of its items is an alternative, and so is empty where none holds. */
+  private varAlts(name: string, term: Term, depth: number): Alt[] {
+    const items = this.itemsOf(name);
+    if (!items || items.length === 0) return [{ text: '', term: TRUE }];
+    const out: Alt[] = [];
+    let covered: Cond = NEVER;
+    for (const it of items) {
+      const t = andTerm(term, it.term);
+      if (!t) continue;
+      covered = or(covered, [it.term]);
+      if (it.raw) out.push(...this.expandAlts(it.text, t, depth));
+      else out.push({ text: it.text, term: t });
+    }
+    for (const t of not(covered)) out.push({ text: '', term: t });
+    return out;
+  }
+
+  private functionAlts(fn: string, argText: string, term: Term, depth: number): Alt[] {
+    const args = splitArgs(argText);
+    const one = (k: number): Alt[] => this.expandAlts(args[k] ?? '', term, depth);
+    switch (fn) {
+      case 'subst':
+      case 'patsubst':
+        return cross(one(0), one(1), one(2), (f, t, x) =>
+          fn === 'subst' ? x.split(f).join(t) : x.split(/\s+/).filter(Boolean).map((w) => patsubst(f.trim(), t.trim(), w)).join(' '),
+        );
+      case 'strip':
+        return one(0).map((a) => ({ ...a, text: a.text.trim().replace(/\s+/g, ' ') }));
+      case 'addprefix':
+      case 'addsuffix':
+        return cross(one(0), one(1), [{ text: '', term: TRUE }], (p, list) =>
+          list.split(/\s+/).filter(Boolean).map((w) => (fn === 'addprefix' ? p.trim() + w : w + p.trim())).join(' '),
+        );
+      case 'filter':
+      case 'filter-out':
+        return cross(one(0), one(1), [{ text: '', term: TRUE }], (p, list) => {
+          const pats = p.trim().split(/\s+/);
+          return list.split(/\s+/).filter((w) => w && pats.some((q) => patMatch(q, w) !== undefined) === (fn === 'filter')).join(' ');
+        });
+      case 'if': {
+        const out: Alt[] = [];
+        for (const c of one(0)) {
+          for (const v of c.text.trim() ? one(1) : one(2)) {
+            const t = andTerm(c.term, v.term);
+            if (t) out.push({ text: v.text, term: t });
+          }
+        }
+        return out;
+      }
+      default:
+        this.lastUnknown = true;
+        this.unknownAt(`$(${fn} …)`);
+        return [{ text: '', term: TRUE }];
+    }
+  }
+}
+
+function cross(a: Alt[], b: Alt[], c: Alt[], f: (a: string, b: string, c: string) => string): Alt[] {
+  const out: Alt[] = [];
+  for (const x of a) for (const y of b) for (const z of c) {
+    const t1 = andTerm(x.term, y.term);
+    const t = t1 && andTerm(t1, z.term);
+    if (t) out.push({ text: f(x.text, y.text, z.text), term: t });
+    if (out.length > MAX_ALTS) return out;
+  }
+  return out;
+}
+
+/** The symbol of a name built as `obj-$(CONFIG_FOO)` or `foo-$(CONFIG_BAR)`. */
+function gateOf(nameText: string): string | undefined {
+  return /\$[({](?:subst\s+m,y,)?\$?[({]?CONFIG_([A-Za-z0-9_]+)/.exec(nameText)?.[1];
+}
+
+export function patMatch(pat: string, word: string): string | undefined {
+  const k = pat.indexOf('%');
+  if (k < 0) return pat === word ? '' : undefined;
+  const pre = pat.slice(0, k);
+  const suf = pat.slice(k + 1);
+  if (word.length < pre.length + suf.length || !word.startsWith(pre) || !word.endsWith(suf)) return undefined;
+  return word.slice(pre.length, word.length - suf.length);
+}
+
+function patsubst(pat: string, rep: string, word: string): string {
+  const stem = patMatch(pat, word);
+  if (stem === undefined) return word;
+  return rep.includes('%') ? rep.replace('%', stem) : rep;
+}
+
+function stripComment(line: string): string {
+  // '#' starts a comment unless escaped or inside $(...)
+  let depth = 0;
+  for (let k = 0; k < line.length; k++) {
+    const c = line[k];
+    if (c === '\\') k++;
+    else if (c === '$' && (line[k + 1] === '(' || line[k + 1] === '{')) {
+      depth++;
+      k++;
+    } else if ((c === ')' || c === '}') && depth > 0) depth--;
+    else if (c === '#' && depth === 0) return line.slice(0, k);
+  }
+  return line;
+}
+
+/** The index of `ch` outside $(...), or -1. */
+function topLevelIndex(text: string, ch: string): number {
+  let depth = 0;
+  for (let k = 0; k < text.length; k++) {
+    const c = text[k];
+    if (c === '$' && (text[k + 1] === '(' || text[k + 1] === '{')) {
+      depth++;
+      k++;
+    } else if (c === '(' || c === '{') {
+      if (depth > 0) depth++;
+    } else if ((c === ')' || c === '}') && depth > 0) depth--;
+    else if (c === ch && depth === 0) return k;
+  }
+  return -1;
+}
+
+/** [name, op, value] of an assignment line, or undefined for a rule or anything else. */
+function assignmentAt(body: string): [string, string, string] | undefined {
+  let depth = 0;
+  for (let k = 0; k < body.length; k++) {
+    const c = body[k];
+    if (c === '$' && (body[k + 1] === '(' || body[k + 1] === '{')) {
+      depth++;
+      k++;
+      continue;
+    }
+    if (depth > 0) {
+      if (c === '(' || c === '{') depth++;
+      else if (c === ')' || c === '}') depth--;
+      continue;
+    }
+    if (c === '=') {
+      const prev = body[k - 1];
+      if (prev === '+' || prev === '?' || prev === '!') return [body.slice(0, k - 1), `${prev}=`, body.slice(k + 1).trim()];
+      return [body.slice(0, k), '=', body.slice(k + 1).trim()];
+    }
+    if (c === ':') {
+      if (body[k + 1] === '=') return [body.slice(0, k), ':=', body.slice(k + 2).trim()];
+      if (body[k + 1] === ':' && body[k + 2] === '=') return [body.slice(0, k), '::=', body.slice(k + 3).trim()];
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The reference starting at text[k] === '$': its body and where it ends. */
+function referenceAt(text: string, k: number): { body: string; end: number } | undefined {
+  const open = text[k + 1];
+  if (open === '$') return { body: '$', end: k + 2 };
+  if (open !== '(' && open !== '{') {
+    return open && /[A-Za-z0-9_@<^*]/.test(open) ? { body: open, end: k + 2 } : undefined;
+  }
+  const close = open === '(' ? ')' : '}';
+  let depth = 1;
+  for (let j = k + 2; j < text.length; j++) {
+    const c = text[j];
+    if (c === open) depth++;
+    else if (c === close && --depth === 0) return { body: text.slice(k + 2, j), end: j + 1 };
+  }
+  return undefined;
+}
+
+/** Function arguments split at top-level commas. */
+function splitArgs(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let k = 0; k < text.length; k++) {
+    const c = text[k];
+    if (c === '(' || c === '{') depth++;
+    else if (c === ')' || c === '}') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(text.slice(from, k));
+      from = k + 1;
+    }
+  }
+  out.push(text.slice(from));
+  return out;
+}
+
+/** Whitespace-separated words, a $(...) counting as part of its word whatever it holds. */
+function topLevelWords(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let depth = 0;
+  for (let k = 0; k < text.length; k++) {
+    const c = text[k]!;
+    if (c === '$' && (text[k + 1] === '(' || text[k + 1] === '{')) {
+      depth++;
+      cur += c + text[k + 1];
+      k++;
+      continue;
+    }
+    if (depth > 0) {
+      if (c === '(' || c === '{') depth++;
+      else if (c === ')' || c === '}') depth--;
+      cur += c;
+      continue;
+    }
+    if (c === ' ' || c === '\t') {
+      if (cur) out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+/** ifeq's two arguments: (a,b), "a" "b" or 'a' 'b'. */
+function eqArgs(rest: string): [string, string] | undefined {
+  const t = rest.trim();
+  if (t.startsWith('(') && t.endsWith(')')) {
+    const args = splitArgs(t.slice(1, -1));
+    if (args.length === 2) return [args[0]!, args[1]!];
+    return undefined;
+  }
+  const q = /^(["'])(.*?)\1\s+(["'])(.*?)\3$/.exec(t);
+  return q ? [q[2]!, q[4]!] : undefined;
+}
+

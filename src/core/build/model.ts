@@ -1,0 +1,458 @@
+/**
+ * The build model: which module every source file is linked into, and under which config, read from
+ * the tree's Kbuild files and Kconfig without running make.
+ *
+ * The walk starts where Kbuild starts, at the top-level Kbuild (obj-y += kernel/ mm/ … $(ARCH_CORE)),
+ * with each architecture's head (arch/NAME/Makefile's core-y, libs-y and drivers-y) read first, and
+ * descends into every `foo/` in obj-y, obj-m and lib-y. A directory reached through obj-m only links
+ * its obj-m objects (its built-in.a is never linked), so each directory keeps two conditions: under
+ * which it is linked into vmlinux, and under which it is built at all.
+ *
+ * Modules are named as modpost names them in Module.symvers and modules.order: the .ko's path
+ * without .ko (drivers/gpu/drm/nouveau/nouveau), and vmlinux for the core kernel.
+ */
+import { and, ANY, type Cond, condText, N, NEVER, or, type Term, TRUE, archTerm, Y } from './cond';
+import { impliedBy, type Kconfig, type KSymbol, readKconfig, type ReadText, type SymbolType } from './kconfig';
+import { type Item, MakeEval, type Word } from './makefile';
+import type { Unknown } from './unknown';
+
+export interface Placement {
+  /** the object file, tree-relative (drivers/gpu/drm/nouveau/nouveau_svm.o) */
+  object: string;
+  /** modpost's module name, or vmlinux */
+  module: string;
+  /** linked into a .ko (module is its name) rather than vmlinux */
+  modular: boolean;
+  /** when it is built so, checked against Kconfig */
+  cond: Cond;
+  /** the config symbol of the Makefile line that lists it (obj-$(CONFIG_FOO)) */
+  gate?: string;
+  /** the Makefile line that lists the object (or the composite's member); a file it includes, if there */
+  makefile: string;
+  line: number;
+  /** the composite object it is linked into (nouveau.o), when it is a member of one */
+  composite?: string;
+}
+
+interface ObjEntry {
+  object: string;
+  file?: string;
+  module: string;
+  modular: boolean;
+  term: Term;
+  gate?: string;
+  line: number;
+  composite?: string;
+}
+
+interface DirEval {
+  dir: string;
+  makefile: string;
+  /** subdirectories from obj-y and lib-y (linked into vmlinux), and from obj-m (modules only) */
+  edges: { dir: string; term: Term; linked: boolean }[];
+  objects: ObjEntry[];
+}
+
+export interface BuildModel {
+  placements: Map<string, Placement[]>;
+  kconfig: Kconfig;
+  /** Makefiles and Kbuild files read, tree-relative */
+  makefiles: string[];
+  /** directories the walk reached, with when they are built at all */
+  dirs: Map<string, Cond>;
+  unknown: Unknown[];
+  /** placementsOf()'s answers for files the Makefiles do not name */
+  includedBy: Map<string, Placement[]>;
+}
+
+export interface ModelInput {
+  read: ReadText;
+  exists: (path: string) => boolean;
+  /** the architectures: arch/NAME with a Kconfig */
+  arches: readonly string[];
+}
+
+const ARCH_OF = /^arch\/([^/]+)\//;
+
+export function buildModel(input: ModelInput): BuildModel {
+  const { read, exists } = input;
+  const arches = input.arches.filter((a) => exists(`arch/${a}/Kconfig`));
+  const kconfig = readKconfig(read, arches);
+  const unknown: Unknown[] = [...kconfig.unknown];
+  const makefiles: string[] = [];
+
+  // ---- the architectures' heads ----
+  const common = new Map<string, Item[]>();
+  const archItem = (text: string, arch: string): Item => ({ text, term: archTerm(arch), raw: false, line: 0 });
+  common.set('SRCARCH', arches.map((a) => archItem(a, a)));
+  common.set('ARCH', arches.map((a) => archItem(a, a)));
+  common.set('srctree', [{ text: '.', term: TRUE, raw: false, line: 0 }]);
+  const archCore: Item[] = [];
+  const archLib: Item[] = [{ text: 'lib/', term: TRUE, raw: false, line: 0 }];
+  const archDrivers: Item[] = [];
+  const archVars = new Map<string, Map<string, Item[]>>();
+  for (const a of arches) {
+    const path = `arch/${a}/Makefile`;
+    const text = read(path);
+    if (text === undefined) continue;
+    makefiles.push(path);
+    const g = new Map(common);
+    g.set('SRCARCH', [archItem(a, a)]);
+    g.set('ARCH', [archItem(a, a)]);
+    const ev = new MakeEval(path, g, archTerm(a), read).run(text);
+    unknown.push(...ev.unknown);
+    const vars = new Map(g);
+    for (const [k, v] of ev.vars) vars.set(k, v);
+    archVars.set(a, vars);
+    const items = (name: string): Item[] => ev.expandList(`$(${name})`, archTerm(a)).map(wordItem);
+    archCore.push(...items('core-y'));
+    archLib.push(...items('libs-y').filter((i) => i.text.endsWith('/')));
+    archDrivers.push(...items('drivers-y'), ...items('drivers-m'));
+  }
+  common.set('ARCH_CORE', archCore);
+  common.set('ARCH_LIB', archLib);
+  common.set('ARCH_DRIVERS', archDrivers);
+
+  // ---- the walk ----
+  const evals = new Map<string, DirEval>();
+  const queue: string[] = [''];
+  const queued = new Set(queue);
+  while (queue.length) {
+    const dir = queue.shift()!;
+    const ev = evalDir(dir, read, exists, common, archVars, unknown, makefiles);
+    if (!ev) continue;
+    evals.set(dir, ev);
+    for (const e of ev.edges) {
+      if (!queued.has(e.dir)) {
+        queued.add(e.dir);
+        queue.push(e.dir);
+      }
+    }
+  }
+  if (!evals.has('') || evals.get('')!.edges.length === 0) fallbackRoots(evals, common, read, exists, archVars, unknown, makefiles);
+
+  // ---- conditions of directories: linked into vmlinux, and built at all ----
+  const parents = new Map<string, { from: string; term: Term; linked: boolean }[]>();
+  for (const ev of evals.values()) for (const e of ev.edges) {
+    let list = parents.get(e.dir);
+    if (!list) parents.set(e.dir, (list = []));
+    list.push({ from: ev.dir, term: e.term, linked: e.linked });
+  }
+  const linkedCond = new Map<string, Cond>();
+  const builtCond = new Map<string, Cond>();
+  const condOf = (dir: string, linked: boolean, visiting: Set<string>): Cond => {
+    const memo = linked ? linkedCond : builtCond;
+    const known = memo.get(dir);
+    if (known) return known;
+    if (dir === '') return [TRUE];
+    if (visiting.has(dir)) return NEVER;
+    visiting.add(dir);
+    let c: Cond = NEVER;
+    for (const p of parents.get(dir) ?? []) {
+      if (linked && !p.linked) continue;
+      c = or(c, and(condOf(p.from, linked, visiting), [p.term]));
+    }
+    visiting.delete(dir);
+    c = feasible(c, kconfig);
+    memo.set(dir, c);
+    return c;
+  };
+
+  // ---- placements ----
+  const placements = new Map<string, Placement[]>();
+  const dirs = new Map<string, Cond>();
+  for (const ev of evals.values()) {
+    const built = condOf(ev.dir, false, new Set());
+    const linked = condOf(ev.dir, true, new Set());
+    dirs.set(ev.dir, built);
+    for (const o of ev.objects) {
+      const cond = feasible(and(o.modular ? built : linked, [o.term]), kconfig);
+      if (cond.length === 0) continue;
+      const p: Placement = { object: o.object, module: o.module, modular: o.modular, cond, makefile: o.file ?? ev.makefile, line: o.line };
+      // an object with no source is generated at build time (lib/raid6/tables.o from mktables)
+      const source = sourceOf(o.object, exists) ?? `${GENERATED}${treeDirOf(o.object)}`;
+      if (o.gate) p.gate = o.gate;
+      if (o.composite) p.composite = o.composite;
+      let list = placements.get(source);
+      if (!list) placements.set(source, (list = []));
+      const same = list.find((q) => q.module === p.module && q.object === p.object);
+      if (same) same.cond = or(same.cond, p.cond);
+      else list.push(p);
+    }
+  }
+  return { placements, kconfig, makefiles, dirs, unknown, includedBy: new Map() };
+}
+
+/**
+ * Where a file is built: its own placements; for a .c or .S file that no Makefile names, those of the
+ * files in its directory that #include it (drivers/usb/host/ehci-hcd.c includes ehci-hub.c); for an
+ * export a host program prints (`generated`), those of its directory's generated objects. Headers get
+ * none: a use in a header belongs to each file that includes it.
+ */
+export function placementsOf(model: BuildModel, path: string, read: ReadText, generated = false): Placement[] {
+  if (generated) {
+    const dir = treeDirOf(path);
+    const list = model.placements.get(`${GENERATED}${dir}`);
+    if (list) return list;
+    const shipped = [...model.placements.keys()].filter((k) => k.startsWith(dir ? `${dir}/` : '') && treeDirOf(k) === dir && k.endsWith('.c_shipped'));
+    return shipped.flatMap((k) => model.placements.get(k)!);
+  }
+  const own = model.placements.get(path);
+  if (own) return own;
+  if (!/\.(c|S)$/.test(path)) return [];
+  const known = model.includedBy.get(path);
+  if (known) return known;
+  const dir = treeDirOf(path);
+  const base = path.slice(dir ? dir.length + 1 : 0);
+  const out: Placement[] = [];
+  const include = new RegExp(`^\\s*#\\s*include\\s+"${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`, 'm');
+  for (const [k, list] of model.placements) {
+    if (treeDirOf(k) !== dir || k === path || !/\.(c|S)$/.test(k)) continue;
+    const text = read(k);
+    if (text?.includes(base) && include.test(text)) out.push(...list);
+  }
+  model.includedBy.set(path, out);
+  return out;
+}
+
+function wordItem(w: Word): Item {
+  const it: Item = { text: w.word, term: w.term, raw: false, line: w.line };
+  if (w.gate) it.gate = w.gate;
+  return it;
+}
+
+/** The Makefile Kbuild reads in a directory: Kbuild when there is one. */
+function makefileOf(dir: string, exists: (p: string) => boolean): string | undefined {
+  const pre = dir ? `${dir}/` : '';
+  if (exists(`${pre}Kbuild`)) return `${pre}Kbuild`;
+  if (exists(`${pre}Makefile`)) return `${pre}Makefile`;
+  return undefined;
+}
+
+function evalDir(
+  dir: string,
+  read: ReadText,
+  exists: (p: string) => boolean,
+  common: Map<string, Item[]>,
+  archVars: Map<string, Map<string, Item[]>>,
+  unknown: Unknown[],
+  makefiles: string[],
+): DirEval | undefined {
+  const makefile = makefileOf(dir, exists);
+  if (!makefile) return undefined;
+  const text = read(makefile);
+  if (text === undefined) return undefined;
+  makefiles.push(makefile);
+  const arch = ARCH_OF.exec(`${dir}/`)?.[1];
+  const globals = new Map(arch ? (archVars.get(arch) ?? common) : common);
+  globals.set('obj', [{ text: dir || '.', term: TRUE, raw: false, line: 0 }]);
+  globals.set('src', [{ text: dir || '.', term: TRUE, raw: false, line: 0 }]);
+  const base = arch ? archTerm(arch) : TRUE;
+  const ev = new MakeEval(makefile, globals, base, read).run(text);
+  const out: DirEval = { dir, makefile, edges: [], objects: [] };
+  const lists: [string, boolean][] = [
+    ['obj-y', true],
+    ['lib-y', true],
+    ['obj-m', false],
+  ];
+  for (const [name, linked] of lists) {
+    for (const w of ev.expandList(`$(${name})`, base)) {
+      let word = w.word;
+      if (word.startsWith('$(obj)/')) word = word.slice(7);
+      if (word.endsWith('/')) {
+        const sub = joinPath(dir, word.slice(0, -1));
+        if (sub !== undefined && sub !== dir) out.edges.push({ dir: sub, term: w.term, linked });
+        continue;
+      }
+      if (!word.endsWith('.o')) continue;
+      const baseName = word.slice(0, -2);
+      const object = joinPath(dir, word);
+      if (object === undefined) continue;
+      const module = linked ? 'vmlinux' : object.slice(0, -2);
+      const suffixes = linked ? ['-objs', '-y'] : ['-objs', '-y', '-m'];
+      const members: Word[] = [];
+      for (const s of suffixes) if (ev.vars.has(baseName + s)) members.push(...ev.expandList(`$(${baseName}${s})`, w.term));
+      const gate = w.gate;
+      if (members.length === 0) {
+        out.objects.push({ object, module, modular: !linked, term: w.term, gate, line: w.line, file: w.file });
+        continue;
+      }
+      for (const m of members) {
+        if (!m.word.endsWith('.o')) continue;
+        const member = joinPath(dir, m.word);
+        if (member === undefined) continue;
+        out.objects.push({ object: member, module, modular: !linked, term: m.term, gate, line: m.line, composite: object, file: m.file });
+      }
+    }
+  }
+  unknown.push(...ev.unknown);
+  return out;
+}
+
+/** Trees whose top Kbuild lists no directories (before 5.x's move): the top Makefile's core-y and friends. */
+function fallbackRoots(
+  evals: Map<string, DirEval>,
+  common: Map<string, Item[]>,
+  read: ReadText,
+  exists: (p: string) => boolean,
+  archVars: Map<string, Map<string, Item[]>>,
+  unknown: Unknown[],
+  makefiles: string[],
+): void {
+  const text = read('Makefile');
+  if (text === undefined) return;
+  const ev = new MakeEval('Makefile', common).run(text);
+  const root: DirEval = evals.get('') ?? { dir: '', makefile: 'Makefile', edges: [], objects: [] };
+  for (const name of ['core-y', 'drivers-y', 'libs-y', 'init-y', 'net-y', 'virt-y', 'ARCH_CORE', 'ARCH_LIB', 'ARCH_DRIVERS']) {
+    for (const w of ev.expandList(`$(${name})`, TRUE)) if (w.word.endsWith('/')) root.edges.push({ dir: w.word.slice(0, -1), term: w.term, linked: true });
+  }
+  evals.set('', root);
+  const queue = root.edges.map((e) => e.dir);
+  const queued = new Set(queue);
+  while (queue.length) {
+    const dir = queue.shift()!;
+    if (evals.has(dir)) continue;
+    const d = evalDir(dir, read, exists, common, archVars, unknown, makefiles);
+    if (!d) continue;
+    evals.set(dir, d);
+    for (const e of d.edges) if (!queued.has(e.dir)) {
+      queued.add(e.dir);
+      queue.push(e.dir);
+    }
+  }
+}
+
+/** dir + rel, with ./ and ../ taken out; undefined when it leaves the tree. */
+export function joinPath(dir: string, rel: string): string | undefined {
+  if (!rel.startsWith('/') && !rel.includes('./') && !rel.includes('//') && rel !== '.' && rel !== '..') return dir ? `${dir}/${rel}` : rel;
+  const parts = dir ? dir.split('/') : [];
+  for (const p of rel.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') {
+      if (parts.length === 0) return undefined;
+      parts.pop();
+    } else parts.push(p);
+  }
+  return parts.join('/');
+}
+
+const SOURCE_EXTS = ['.c', '.S', '.c_shipped'];
+
+function sourceOf(object: string, exists: (p: string) => boolean): string | undefined {
+  const stem = object.slice(0, -2);
+  for (const e of SOURCE_EXTS) if (exists(stem + e)) return stem + e;
+  return undefined;
+}
+
+/** placements' key for a directory's objects that have no source file: they are generated */
+export const GENERATED = '\0generated:';
+
+function treeDirOf(path: string): string {
+  const k = path.lastIndexOf('/');
+  return k < 0 ? '' : path.slice(0, k);
+}
+
+// ---- Kconfig's word on conditions ----
+
+/** The values a symbol can take in a build of `arch` (undefined: any architecture). */
+function allowed(sym: KSymbol | undefined, arch: string | undefined): number {
+  if (!sym || sym.defs.length === 0) return N;
+  if (arch && sym.archs && !sym.archs.has(arch)) return N;
+  return sym.type === 'tristate' ? ANY : N | Y;
+}
+
+/**
+ * The terms Kconfig allows: a bool is never m, a symbol no Kconfig defines (or none of the
+ * architecture's) is never set. A term that needs a symbol only one architecture defines is limited
+ * to that architecture.
+ */
+export function feasible(c: Cond, kconfig: Kconfig): Cond {
+  const out: Term[] = [];
+  let changed = false;
+  next: for (const t of c) {
+    let arch = t.arch;
+    let lits: Map<string, number> | undefined;
+    for (const [s, m] of t.lits) {
+      const sym = kconfig.symbols.get(s);
+      const v = m & allowed(sym, arch);
+      if (v === 0) {
+        changed = true;
+        continue next;
+      }
+      if ((v & N) === 0 && !arch && sym?.archs?.size === 1) arch = sym.archs.values().next().value;
+      if (arch && sym?.archs && !sym.archs.has(arch) && (v & N) === 0) {
+        changed = true;
+        continue next;
+      }
+      if (v !== m) (lits ??= new Map(t.lits)).set(s, v);
+    }
+    if (lits || arch !== t.arch) {
+      changed = true;
+      out.push({ lits: lits ?? t.lits, arch });
+    } else out.push(t);
+  }
+  return changed ? out : c;
+}
+
+/** Whether some config of one architecture builds both: Kconfig's dependencies, defaults and choices followed. */
+export function canCoexist(a: Cond, b: Cond, kconfig: Kconfig): boolean {
+  let c = feasible(and(a, b), kconfig);
+  for (let round = 0; round < 3 && c.length; round++) {
+    let next: Cond = NEVER;
+    for (const t of c) {
+      let x: Cond = [t];
+      for (const [s, m] of t.lits) {
+        if (m & N) continue;
+        x = feasible(and(x, impliedBy(kconfig.symbols.get(s))), kconfig);
+        if (x.length === 0) break;
+      }
+      next = or(next, x);
+    }
+    c = next.filter((t) => !choiceClash(t, kconfig));
+  }
+  return c.length > 0;
+}
+
+function choiceClash(t: Term, kconfig: Kconfig): boolean {
+  const chosen = new Map<number, string>();
+  for (const [s, m] of t.lits) {
+    if (m & N) continue;
+    const sym = kconfig.symbols.get(s);
+    if (sym?.choice === undefined || sym.type === 'tristate') continue;
+    if (chosen.has(sym.choice)) return true;
+    chosen.set(sym.choice, s);
+  }
+  return false;
+}
+
+// ---- answers ----
+
+export function symbolType(model: BuildModel, sym: string): SymbolType | undefined {
+  return model.kconfig.symbols.get(sym)?.type;
+}
+
+/** Module names a file is linked into: its .ko names, then vmlinux when it can be built in. */
+export function modulesOf(list: readonly Placement[]): string[] {
+  const kos = [...new Set(list.filter((p) => p.modular).map((p) => p.module))].sort();
+  if (list.some((p) => !p.modular)) kos.push('vmlinux');
+  return kos;
+}
+
+export function isModular(list: readonly Placement[]): boolean {
+  return list.some((p) => p.modular);
+}
+
+/** "drivers/gpu/drm/nouveau/nouveau (CONFIG_DRM_NOUVEAU, tristate)", "built in only (CONFIG_NVMEM, bool)". */
+export function placementLabel(model: BuildModel, list: readonly Placement[]): string {
+  const mods = list.filter((p) => p.modular);
+  const gateOf = (p: Placement): string => (p.gate ? `CONFIG_${p.gate}, ${symbolType(model, p.gate) ?? 'undefined'}` : condText(p.cond));
+  if (mods.length) {
+    const names = [...new Map(mods.map((p) => [p.module, p])).values()];
+    return names.map((p) => `${p.module} (${gateOf(p)})`).join(', ');
+  }
+  const p = list[0];
+  if (!p) return 'not built by any Makefile';
+  return `built in only (${p.gate ? gateOf(p) : condText(p.cond)})`;
+}
+
+export { condText };
