@@ -3,8 +3,9 @@ import { checkExports, type Finding, type Severity, severityRank, withHistoryFin
 import { flag, format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 import { helperConsumers } from '../core/helpers';
-import { consumersBlock, exportJson, exportLine, findingText, sarif } from './format';
+import { consumerJson, consumersBlock, exportJson, exportLine, findingText, sarif } from './format';
 import { historiesFor, historyFindingsFor } from './history';
+import { condText } from '../core/build/cond';
 
 
 export const VERSION = '0.1.0';
@@ -21,6 +22,8 @@ export const usage = `usage: kexports COMMAND [options]
                                               a .patch/.eml, or a git format-patch folder
   kexports history   [--tree DIR] PATH...     when each export under PATH and its first consumer landed,
                                               in releases and merge windows, from git history
+  kexports module    [--tree DIR] FILE...     the modules a file is linked into, and why: the Makefile
+                                              line, the Kconfig symbol and its type
   kexports maintainers [--tree DIR] PATH|SYMBOL...
                                               who maintains a file, as scripts/get_maintainer.pl says;
                                               for an export, its maintainers and its consumers', by subsystem
@@ -45,10 +48,13 @@ options:
 
 export async function runExports(args: ParsedArgs, io: Io): Promise<number> {
   const fmt = format(args, ['text', 'json']);
-  const { index, paths } = await openContext(args, io, true);
+  const ctx = await openContext(args, io, true);
+  const { index, paths } = ctx;
   const list = index.exportsUnder(paths);
   if (fmt === 'json') {
-    io.out(`${JSON.stringify({ tree: index.root, exports: list.map(exportJson), unresolved: index.unresolved, skipped: index.stats.skipped }, null, 1)}\n`);
+    const build = ctx.build();
+    const withModules = (e: (typeof list)[number]): Record<string, unknown> => (build ? { ...exportJson(e), modules: build.modules(e.file, e.generated) } : exportJson(e));
+    io.out(`${JSON.stringify({ tree: index.root, exports: list.map(withModules), unresolved: index.unresolved, skipped: index.stats.skipped, ...(build ? { buildModelNotUnderstood: build.model.unknown } : {}) }, null, 1)}\n`);
   } else {
     for (const e of list) io.out(`${exportLine(e)}\n`);
     io.err(`kexports: ${list.length} export${list.length === 1 ? '' : 's'}\n`);
@@ -64,7 +70,9 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     symbols = [...symbols.filter((s) => s !== '-'), ...extra];
   }
   if (symbols.length === 0) throw new UsageError('consumers needs at least one SYMBOL');
-  const { index } = await openContext(args, io, false);
+  const ctx = await openContext(args, io, false);
+  const { index } = ctx;
+  const build = ctx.build();
   let missing = 0;
   const json: Record<string, unknown>[] = [];
   for (const sym of symbols) {
@@ -78,8 +86,8 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     for (const e of exps) {
       const list = index.consumers(e);
       const helpers = helperConsumers(index, e, list);
-      if (fmt === 'json') json.push({ symbol: sym, exported: true, export: exportJson(e), consumers: list, throughHelpers: helpers });
-      else io.out(`${consumersBlock(e, list, helpers)}\n`);
+      if (fmt === 'json') json.push({ symbol: sym, exported: true, export: build ? { ...exportJson(e), modules: build.modules(e.file, e.generated) } : exportJson(e), consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
+      else io.out(`${consumersBlock(e, list, helpers, build)}\n`);
     }
   }
   if (fmt === 'json') io.out(`${JSON.stringify(json, null, 1)}\n`);
@@ -93,7 +101,9 @@ export async function runCheck(args: ParsedArgs, io: Io): Promise<number> {
   const ctx = await openContext(args, io, true);
   const { index, settings, paths } = ctx;
   const exports = index.exportsUnder(paths);
+  const build = ctx.build();
   let findings = checkExports(index, paths, {
+    build,
     gplOnlyPaths: settings.gplOnlyPaths,
     severity: settings.severity,
     testsCountAsConsumers: settings.testsCountAsConsumers,
@@ -109,7 +119,7 @@ export async function runCheck(args: ParsedArgs, io: Io): Promise<number> {
       io.out(`Consumers of the ${exports.length} export${exports.length === 1 ? '' : 's'} checked:\n`);
       for (const e of exports) {
         const list = index.consumers(e);
-        io.out(`${consumersBlock(e, list, helperConsumers(index, e, list))}\n`);
+        io.out(`${consumersBlock(e, list, helperConsumers(index, e, list), build)}\n`);
       }
       io.out('\n');
     }
@@ -122,4 +132,53 @@ export async function runCheck(args: ParsedArgs, io: Io): Promise<number> {
 function summary(findings: readonly Finding[], exports: number): string {
   const n = (s: Finding['severity']): number => findings.filter((f) => f.severity === s).length;
   return `total: ${n('error')} errors, ${n('warning')} warnings, ${n('info')} infos, ${exports} exports checked`;
+}
+
+/** `kexports module FILE...`: where each file is built, from the build model, with the Makefile line and the Kconfig symbol. */
+export async function runModule(args: ParsedArgs, io: Io): Promise<number> {
+  const fmt = format(args, ['text', 'json']);
+  const ctx = await openContext(args, io, true);
+  if (ctx.paths.length === 0) throw new UsageError('module needs at least one FILE');
+  const build = ctx.build();
+  if (!build) {
+    io.err(`kexports: ${ctx.root} has no Kconfig and top Kbuild or Makefile: there is no build to say where files go\n`);
+    return 2;
+  }
+  let unplaced = 0;
+  const json: Record<string, unknown>[] = [];
+  for (const path of ctx.paths) {
+    const list = build.of(path);
+    if (list.length === 0) unplaced++;
+    const placements = list.map((p) => ({
+      module: p.module,
+      modular: p.modular,
+      object: p.object,
+      ...(p.composite ? { composite: p.composite } : {}),
+      makefile: p.makefile,
+      line: p.line,
+      config: p.gate ? `CONFIG_${p.gate}` : null,
+      configType: p.gate ? build.typeOf(p.gate) : null,
+      when: condText(p.cond),
+    }));
+    if (fmt === 'json') {
+      json.push({ file: path, modules: build.modules(path), modular: build.modular(path), placements });
+      continue;
+    }
+    if (list.length === 0) {
+      const why = !ctx.index.byPath.has(path) ? 'not a source file of the tree' : path.endsWith('.h') ? 'a header: it is built with each file that includes it' : 'no Makefile the build reaches names its object';
+      io.out(`${path}: not built (${why})\n`);
+      continue;
+    }
+    io.out(`${path}: ${build.label(path)}\n`);
+    for (const p of placements) {
+      const into = p.modular ? `module ${p.module}.ko` : 'vmlinux (built in)';
+      const member = p.composite ? ` as part of ${p.composite}` : '';
+      const cfg = p.config ? `, ${p.config} (${p.configType})` : '';
+      io.out(`  ${into}${member}: ${p.makefile}:${p.line}${cfg}\n    when ${p.when}\n`);
+    }
+  }
+  if (fmt === 'json') io.out(`${JSON.stringify(json, null, 1)}\n`);
+  const unknown = build.model.unknown.length;
+  if (unknown) io.err(`kexports: the build model did not understand ${unknown} construct${unknown === 1 ? '' : 's'} in Makefiles and Kconfig files (kexports exports --format json lists them)\n`);
+  return unplaced === ctx.paths.length ? 1 : 0;
 }

@@ -2,6 +2,8 @@
 import { rmSync, statSync } from 'node:fs';
 import { readRegularFile } from '../core/regularFile';
 import { join, relative, resolve } from 'node:path';
+import { BuildAnswers } from '../core/build/answers';
+import { openBuildModel } from '../core/build/store';
 import { openIndex } from '../core/engine';
 import type { KernelIndex } from '../core/index';
 import { findTreeRoot } from '../core/tree';
@@ -22,6 +24,8 @@ export interface Context {
   paths: string[];
   /** Where caches live; undefined with --no-cache. */
   cacheDir: string | undefined;
+  /** The build model's answers, read (or taken from its cache) when first asked; undefined for a folder with no Kbuild and Kconfig. */
+  build: () => BuildAnswers | undefined;
 }
 
 /**
@@ -90,7 +94,15 @@ export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean,
   opened.push(index);
   const paths = takesPaths ? args.positionals.map((p) => toTreePath(root, io.cwd, p, !!treeArg)) : [];
   reportSkips(index, io);
-  return { index, settings, root, paths, cacheDir };
+  let build: BuildAnswers | undefined | null = null;
+  const buildOf = (): BuildAnswers | undefined => {
+    if (build === null) {
+      const model = openBuildModel(root, { cacheDir, log: (m) => io.err(`kexports: ${m}\n`) });
+      build = model && new BuildAnswers(model, index);
+    }
+    return build;
+  };
+  return { index, settings, root, paths, cacheDir, build: buildOf };
 }
 
 /** A whole number flag, such as --workers 3; anything else is a usage error, never ignored. */

@@ -4,6 +4,7 @@ import { classOrder } from '../core/classify';
 import { codeAnchor, README_URL } from '../core/docs';
 import { licenseWords } from '../core/exportMacros';
 import type { Finding } from '../core/findings';
+import type { BuildAnswers } from '../core/build/answers';
 import type { Consumer, Export, KernelIndex } from '../core/index';
 import { readRegularText } from '../core/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
@@ -56,12 +57,39 @@ export function sortConsumers(list: Consumer[]): Consumer[] {
   return list.sort((a, b) => classOrder.indexOf(a.cls) - classOrder.indexOf(b.cls) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
-/** An export's consumers, then the files that reach it only through a helper function (helpers.ts). */
-export function consumersBlock(e: Export, list: Consumer[], helpers: Consumer[] = []): string {
+/**
+ * An export's consumers, then the files that reach it only through a helper function (helpers.ts).
+ * With a build model, the consumers come grouped by the module they are linked into.
+ */
+export function consumersBlock(e: Export, list: Consumer[], helpers: Consumer[] = [], build?: BuildAnswers): string {
   const kernel = list.filter((c) => c.cls !== 'tools');
   const more = helpers.length ? `; ${helpers.length} more through helper function${helpers.length === 1 ? '' : 's'}` : '';
-  const head = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}${e.generated ? ', generated at build time' : ''}${configWords(e, ' ')}) ${e.file}:${e.line}: ${kernel.length === 0 ? 'no consumer' : `${kernel.length} consumer${kernel.length === 1 ? '' : 's'}`}${more}`;
-  return [head, ...sortConsumers(list).map(consumerLine), ...sortConsumers(helpers).map(consumerLine)].join('\n');
+  const own = build ? `  [${build.label(e.file, e.generated)}]` : '';
+  const head = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}${e.generated ? ', generated at build time' : ''}${configWords(e, ' ')}) ${e.file}:${e.line}: ${kernel.length === 0 ? 'no consumer' : `${kernel.length} consumer${kernel.length === 1 ? '' : 's'}`}${more}${own}`;
+  if (!build) return [head, ...sortConsumers(list).map(consumerLine), ...sortConsumers(helpers).map(consumerLine)].join('\n');
+  const out = [head];
+  for (const [label, group] of groupByModule(sortConsumers(list), build)) out.push(`  ${label}:`, ...group.map((c) => `  ${consumerLine(c)}`));
+  out.push(...sortConsumers(helpers).map(consumerLine));
+  return out.join('\n');
+}
+
+/** Consumers by the modules they are linked into, modules first, then built-in code, then the rest. */
+export function groupByModule(list: readonly Consumer[], build: BuildAnswers): [string, Consumer[]][] {
+  const groups = new Map<string, Consumer[]>();
+  for (const c of list) {
+    const label = build.of(c.file).length ? build.label(c.file) : c.file.endsWith('.h') ? 'headers (built with each file that includes them)' : 'not built by any Makefile';
+    let g = groups.get(label);
+    if (!g) groups.set(label, (g = []));
+    g.push(c);
+  }
+  const rank = (l: string): number => (l.startsWith('built in only') ? 1 : l.startsWith('headers') ? 2 : l.startsWith('not built') ? 3 : 0);
+  return [...groups].sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A consumer in JSON, with the modules its file is linked into when the tree has a build model. */
+export function consumerJson(c: Consumer, build?: BuildAnswers): Record<string, unknown> {
+  if (!build) return { ...c };
+  return { ...c, modules: build.modules(c.file), modular: build.modular(c.file) };
 }
 
 export function exportJson(e: Export): Record<string, unknown> {
@@ -73,7 +101,7 @@ export function exportJson(e: Export): Record<string, unknown> {
     ...(e.wrapper ? { wrapper: e.wrapper } : {}),
     license: licenseWords(e.type),
     namespace: e.namespace ?? null,
-    ...(e.modules ? { modules: e.modules } : {}),
+    ...(e.modules ? { forModules: e.modules } : {}),
     file: e.file,
     line: e.line,
     ...(e.includedFrom ? { includedFrom: e.includedFrom } : {}),

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { printableLines } from '../core/printable';
 import { flag, parseArgs, UsageError } from './args';
-import { runCheck, runConsumers, runExports, usage, VERSION } from './commands';
+import { runCheck, runConsumers, runExports, runModule, usage, VERSION } from './commands';
 import { cacheWritesSettled, type Io, reportCutShortCaches } from './context';
 import { historyCommand } from './history';
 import { maintainersCommand } from './maintainers';
@@ -41,6 +41,8 @@ async function run(argv: readonly string[], raw: Io): Promise<number> {
         return await historyCommand(args, io);
       case 'maintainers':
         return await maintainersCommand(args, io);
+      case 'module':
+        return await runModule(args, io);
       case 'lsp': {
         if (!args.flags.has('--stdio')) throw new UsageError('lsp needs --stdio');
         const { startServer } = await import('../server/main');

@@ -6,12 +6,18 @@ import picomatch from 'picomatch';
 import type { Cancellation } from './cancel';
 import { gplVariant, isGplOnly, licenseWords } from './exportMacros';
 import type { Consumer, Export, KernelIndex } from './index';
+import type { BuildAnswers } from './build/answers';
+import { moduleFindings } from './build/findings';
 
 export const findingCodes = [
   'NOT_GPL_ONLY',
   'NO_CONSUMER',
   'TEST_ONLY_CONSUMERS',
   'SAME_DIR_CONSUMERS',
+  'SAME_MODULE_CONSUMERS',
+  'BUILTIN_ONLY_CONSUMERS',
+  'FOR_MODULES_REFUSED',
+  'FOR_MODULES_CANDIDATE',
   'EXPORT_SYMBOL_PLACEMENT',
   'STATIC_EXPORT',
   'DUPLICATE_EXPORT',
@@ -30,6 +36,10 @@ export const defaultSeverity: Record<FindingCode, Severity> = {
   NO_CONSUMER: 'warning',
   TEST_ONLY_CONSUMERS: 'warning',
   SAME_DIR_CONSUMERS: 'info',
+  SAME_MODULE_CONSUMERS: 'info',
+  BUILTIN_ONLY_CONSUMERS: 'warning',
+  FOR_MODULES_REFUSED: 'error',
+  FOR_MODULES_CANDIDATE: 'info',
   EXPORT_SYMBOL_PLACEMENT: 'warning',
   STATIC_EXPORT: 'error',
   DUPLICATE_EXPORT: 'error',
@@ -43,6 +53,8 @@ export const defaultSeverity: Record<FindingCode, Severity> = {
 export const defaultGplOnlyPaths = ['mm/hmm.c', 'include/linux/hmm.h', 'mm/migrate_device.c', 'mm/memremap.c'];
 
 export interface CheckOptions {
+  /** The tree's build model: consumers judged by the modules they are linked into. */
+  build?: BuildAnswers;
   gplOnlyPaths: readonly string[];
   severity: Partial<Record<FindingCode, Severity>>;
   testsCountAsConsumers: boolean;
@@ -92,7 +104,7 @@ export function checkExports(index: KernelIndex, paths: readonly string[], opts:
     if (s === 'off') return;
     out.push({ code, severity: s, symbol: exp.name, message, file: exp.file, line: exp.line, col: exp.col, endLine: exp.endLine, endCol: exp.endCol });
   };
-  const dupes = duplicateMap(index);
+  const dupes = duplicateMap(index, opts.build);
   for (const exp of exports) {
     if (opts.token?.isCancellationRequested) break;
     if (exp.file.startsWith('tools/') || exp.file.startsWith('scripts/')) continue;
@@ -101,7 +113,10 @@ export function checkExports(index: KernelIndex, paths: readonly string[], opts:
       const want = gplVariant(exp.macro) ?? 'EXPORT_SYMBOL_GPL';
       add('NOT_GPL_ONLY', exp, `${exp.name} is exported with ${exp.macro} (${licenseWords(exp.type)}); the GPL-only policy for ${exp.file} wants ${want}`);
     }
-    if (sev.NO_CONSUMER !== 'off' || sev.TEST_ONLY_CONSUMERS !== 'off' || sev.SAME_DIR_CONSUMERS !== 'off') {
+    const byModule = opts.build ? moduleFindings(index, opts.build, exp, opts.testsCountAsConsumers) : undefined;
+    if (byModule) {
+      for (const f of byModule) add(f.code, exp, f.message);
+    } else if (sev.NO_CONSUMER !== 'off' || sev.TEST_ONLY_CONSUMERS !== 'off' || sev.SAME_DIR_CONSUMERS !== 'off') {
       const v = consumerVerdict(index, exp);
       if (!v.real) {
         const tests = v.consumers.filter((c) => c.cls === 'test');
@@ -173,7 +188,7 @@ export function exclusive(a: string, b: string): boolean {
  * in one file outside exclusive #if branches, or in two files that are neither arch alternatives nor
  * conditional. Maps each repeat to the export it repeats.
  */
-export function duplicateMap(index: KernelIndex): Map<Export, Export> {
+export function duplicateMap(index: KernelIndex, build?: BuildAnswers): Map<Export, Export> {
   const out = new Map<Export, Export>();
   for (const list of index.exportsByName.values()) {
     if (list.length < 2) continue;
@@ -183,7 +198,7 @@ export function duplicateMap(index: KernelIndex): Map<Export, Export> {
       for (let k = 0; k < j; k++) {
         const a = sorted[k]!;
         if (a.symbols[0] !== b.symbols[0]) continue;
-        if (a.file === b.file ? !exclusive(a.cond, b.cond) : bothBuilt(a, b)) {
+        if (a.file === b.file ? !exclusive(a.cond, b.cond) : bothBuilt(a, b, build)) {
           out.set(b, a);
           break;
         }
@@ -193,11 +208,20 @@ export function duplicateMap(index: KernelIndex): Map<Export, Export> {
   return out;
 }
 
-function bothBuilt(a: Export, b: Export): boolean {
+function bothBuilt(a: Export, b: Export, build?: BuildAnswers): boolean {
   const archA = /^arch\/([^/]+)\//.exec(a.file)?.[1];
   const archB = /^arch\/([^/]+)\//.exec(b.file)?.[1];
   if ((archA || archB) && archA !== archB) return false;
   // A generated file and the copy shipped beside its generator (fs/unicode's utf8data.c_shipped) are alternatives.
   if (a.generated || b.generated) return false;
+  if (build) {
+    // Both built by the Makefiles: only where Kconfig lets one config of one arch build both
+    // (not mm/vmalloc.c and mm/nommu.c, MMU and !MMU; not slub and slob, a choice).
+    const pa = build.of(a.file);
+    const pb = build.of(b.file);
+    // a file the Makefiles build by a rule of their own (alpha's divide.S for __divqu.o) cannot be judged
+    if (pa.length === 0 || pb.length === 0) return false;
+    return a.cond === '' && b.cond === '' && build.coexist(pa, pb);
+  }
   return a.cond === '' && b.cond === '' && !a.file.endsWith('.h') && !b.file.endsWith('.h');
 }

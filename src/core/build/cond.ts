@@ -75,7 +75,9 @@ export function or(a: Cond, b: Cond): Cond {
 }
 
 /** ¬t as a disjunction: ¬l1 ∨ (l1 ∧ ¬l2) ∨ … (disjoint terms). An arch is not negated: the result is widened. */
-export function notTerm(t: Term): Cond {
+export function notTerm(t: Term, within?: string): Cond {
+  // inside one architecture's Makefiles its arch is given: ¬(arch=A ∧ l) is ¬l there
+  if (within !== undefined && t.arch === within) return notTerm({ lits: t.lits }).map((x) => ({ lits: x.lits, arch: within }));
   const out: Term[] = [];
   const prefix = new Map<string, number>();
   for (const [s, m] of t.lits) {
@@ -92,10 +94,10 @@ export function notTerm(t: Term): Cond {
   return simplify(out);
 }
 
-export function not(c: Cond): Cond {
+export function not(c: Cond, within?: string): Cond {
   let out: Cond = ALWAYS;
   for (const t of c) {
-    out = and(out, notTerm(t));
+    out = and(out, notTerm(t, within));
     if (out.length === 0) break;
   }
   return out;

@@ -27,8 +27,8 @@ export interface KSymbol {
   defaults: Cond;
   /** the conditions under which a `select` sets it, one per select line */
   selects: Cond[];
-  /** the `choice` block it is an entry of */
-  choice?: number;
+  /** the `choice` blocks it is an entry of (x86's and loongarch's unwinder choices both hold UNWINDER_GUESS) */
+  choices?: number[];
   /** impliedBy()'s answer, once asked */
   implied?: Cond;
 }
@@ -151,6 +151,9 @@ function constValue(e: Expr): string | undefined {
 
 const VALUE_MASK: Record<string, number> = { y: Y, m: M, n: N };
 
+/** A config symbol's name: letters, digits and '_' (64BIT too), but no number (100, 0x10). */
+const SYMBOL_NAME = /^(?!\d+$)(?!0x[0-9a-fA-F]+$)[A-Za-z0-9_]+$/;
+
 /**
  * When the expression is not n, as a condition on symbols. What cannot be said as one (a comparison
  * of numbers or strings) is left free: the condition is widened, never narrowed.
@@ -160,7 +163,7 @@ export function exprCond(e: Expr, negate = false): Cond {
     case 'sym': {
       if (e.name === 'y' || e.name === 'm') return negate ? (e.name === 'm' ? ALWAYS : NEVER) : ALWAYS;
       if (e.name === 'n') return negate ? ALWAYS : NEVER;
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) return ALWAYS;
+      if (!SYMBOL_NAME.test(e.name)) return ALWAYS;
       // !S is not n when S is n (y) or m (m)
       return [lit(e.name, negate ? N | M : SET)];
     }
@@ -181,7 +184,7 @@ export function exprCond(e: Expr, negate = false): Cond {
         val = constValue(e.l);
       }
       const mask = val === undefined ? undefined : VALUE_MASK[val];
-      if (mask === undefined || sym.k !== 'sym' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(sym.name) || constValue(sym) !== undefined) return ALWAYS;
+      if (mask === undefined || sym.k !== 'sym' || !SYMBOL_NAME.test(sym.name) || constValue(sym) !== undefined) return ALWAYS;
       const equal = (e.op === '=') !== negate;
       return [lit(sym.name, equal ? mask : (N | M | Y) & ~mask)];
     }
@@ -287,7 +290,7 @@ export function readKconfig(read: ReadText, arches: readonly string[]): Kconfig 
           else if (s.defs.length === 1 || s.archs) (s.archs ??= new Set()).add(arch);
           let choice: number | undefined;
           for (const b of stack) if (b.kind === 'choice') choice = b.choice;
-          if (choice !== undefined) s.choice = choice;
+          if (choice !== undefined) (s.choices ??= []).push(choice);
           def = { sym: s, deps: outer(), defaults: NEVER, prompt: false };
           continue;
         }

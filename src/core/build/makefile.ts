@@ -115,7 +115,7 @@ export class MakeEval {
             continue;
           }
           const chained = /^(ifdef|ifndef|ifeq|ifneq)\b\s*(.*)$/.exec(rest);
-          const otherwise = not(f.taken);
+          const otherwise = not(f.taken, this.base.arch);
           if (chained) {
             const c = this.condition(chained[1]!, chained[2]!);
             f.current = and(otherwise, c);
@@ -228,7 +228,7 @@ export class MakeEval {
       return;
     }
     // = and := replace what was there where `term` holds
-    const keep = notTerm(term);
+    const keep = notTerm(term, this.base.arch);
     const kept: Item[] = [];
     for (const it of list) {
       for (const k of keep) {
@@ -245,7 +245,7 @@ export class MakeEval {
     if (kw === 'ifdef' || kw === 'ifndef') {
       const name = rest.trim();
       const set = this.definedCond(name);
-      return kw === 'ifdef' ? set : not(set);
+      return kw === 'ifdef' ? set : not(set, this.base.arch);
     }
     const args = eqArgs(rest);
     if (!args) {
@@ -266,7 +266,7 @@ export class MakeEval {
       const t = andTerm(a.term, b.term);
       if (t) eq = or(eq, [t]);
     }
-    return kw === 'ifeq' ? eq : not(eq);
+    return kw === 'ifeq' ? eq : not(eq, this.base.arch);
   }
 
   private definedCond(name: string): Cond {
@@ -405,7 +405,7 @@ export class MakeEval {
       if (it.raw) out.push(...this.expandAlts(it.text, t, depth));
       else out.push({ text: it.text, term: t });
     }
-    for (const t of not(covered)) out.push({ text: '', term: t });
+    for (const t of not(covered, term.arch ?? this.base.arch)) out.push({ text: '', term: t });
     return out;
   }
 

@@ -54,6 +54,7 @@ interface DirEval {
 }
 
 export interface BuildModel {
+  /** object stem (drivers/gpu/drm/nouveau/nouveau_svm) -> where that object is linked */
   placements: Map<string, Placement[]>;
   kconfig: Kconfig;
   /** Makefiles and Kbuild files read, tree-relative */
@@ -117,15 +118,20 @@ export function buildModel(input: ModelInput): BuildModel {
   const evals = new Map<string, DirEval>();
   const queue: string[] = [''];
   const queued = new Set(queue);
+  // the architecture a directory is built for: the one of the edge that reaches it, which is not
+  // always its path's (arch/um's Makefile descends into arch/x86/um)
+  const archHint = new Map<string, string | undefined>();
   while (queue.length) {
     const dir = queue.shift()!;
-    const ev = evalDir(dir, read, exists, common, archVars, unknown, makefiles);
+    const ev = evalDir(dir, read, exists, common, archVars, unknown, makefiles, archHint.get(dir));
     if (!ev) continue;
     evals.set(dir, ev);
+    const mine = archHint.get(dir) ?? ARCH_OF.exec(`${dir}/`)?.[1];
     for (const e of ev.edges) {
       if (!queued.has(e.dir)) {
         queued.add(e.dir);
         queue.push(e.dir);
+        archHint.set(e.dir, e.term.arch ?? mine);
       }
     }
   }
@@ -169,8 +175,9 @@ export function buildModel(input: ModelInput): BuildModel {
       const cond = feasible(and(o.modular ? built : linked, [o.term]), kconfig);
       if (cond.length === 0) continue;
       const p: Placement = { object: o.object, module: o.module, modular: o.modular, cond, makefile: o.file ?? ev.makefile, line: o.line };
-      // an object with no source is generated at build time (lib/raid6/tables.o from mktables)
-      const source = sourceOf(o.object, exists) ?? `${GENERATED}${treeDirOf(o.object)}`;
+      // keyed by the object's stem: which source builds it (.c, .S, .c_shipped, or none: generated) is
+      // asked when answering, so the model depends on the Makefiles and Kconfig files alone
+      const source = o.object.slice(0, -2);
       if (o.gate) p.gate = o.gate;
       if (o.composite) p.composite = o.composite;
       let list = placements.get(source);
@@ -184,31 +191,33 @@ export function buildModel(input: ModelInput): BuildModel {
 }
 
 /**
- * Where a file is built: its own placements; for a .c or .S file that no Makefile names, those of the
- * files in its directory that #include it (drivers/usb/host/ehci-hcd.c includes ehci-hub.c); for an
- * export a host program prints (`generated`), those of its directory's generated objects. Headers get
- * none: a use in a header belongs to each file that includes it.
+ * Where a file is built: the placements of its object; for a .c or .S file that no Makefile names,
+ * those of the files in its directory that #include it (drivers/usb/host/ehci-hcd.c includes
+ * ehci-hub.c); for an export a host program prints (`generated`), those of its directory's objects
+ * that have no source (lib/raid6/tables.o, which mktables prints). Headers get none: a use in a
+ * header belongs to each file that includes it.
  */
-export function placementsOf(model: BuildModel, path: string, read: ReadText, generated = false): Placement[] {
+export function placementsOf(model: BuildModel, path: string, read: ReadText, exists: (p: string) => boolean, generated = false): Placement[] {
+  const dir = treeDirOf(path);
   if (generated) {
-    const dir = treeDirOf(path);
-    const list = model.placements.get(`${GENERATED}${dir}`);
-    if (list) return list;
-    const shipped = [...model.placements.keys()].filter((k) => k.startsWith(dir ? `${dir}/` : '') && treeDirOf(k) === dir && k.endsWith('.c_shipped'));
-    return shipped.flatMap((k) => model.placements.get(k)!);
+    const out: Placement[] = [];
+    for (const [stem, list] of model.placements) if (treeDirOf(stem) === dir && !sourceOf(`${stem}.o`, exists)?.endsWith('.c')) out.push(...list);
+    return out;
   }
-  const own = model.placements.get(path);
+  const m = /\.(c|S|c_shipped)$/.exec(path);
+  if (!m) return [];
+  const own = model.placements.get(path.slice(0, m.index));
   if (own) return own;
-  if (!/\.(c|S)$/.test(path)) return [];
   const known = model.includedBy.get(path);
   if (known) return known;
-  const dir = treeDirOf(path);
   const base = path.slice(dir ? dir.length + 1 : 0);
   const out: Placement[] = [];
   const include = new RegExp(`^\\s*#\\s*include\\s+"${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`, 'm');
-  for (const [k, list] of model.placements) {
-    if (treeDirOf(k) !== dir || k === path || !/\.(c|S)$/.test(k)) continue;
-    const text = read(k);
+  for (const [stem, list] of model.placements) {
+    if (treeDirOf(stem) !== dir) continue;
+    const src = sourceOf(`${stem}.o`, exists);
+    if (!src || src === path) continue;
+    const text = read(src);
     if (text?.includes(base) && include.test(text)) out.push(...list);
   }
   model.includedBy.set(path, out);
@@ -237,13 +246,14 @@ function evalDir(
   archVars: Map<string, Map<string, Item[]>>,
   unknown: Unknown[],
   makefiles: string[],
+  archHint?: string,
 ): DirEval | undefined {
   const makefile = makefileOf(dir, exists);
   if (!makefile) return undefined;
   const text = read(makefile);
   if (text === undefined) return undefined;
   makefiles.push(makefile);
-  const arch = ARCH_OF.exec(`${dir}/`)?.[1];
+  const arch = archHint ?? ARCH_OF.exec(`${dir}/`)?.[1];
   const globals = new Map(arch ? (archVars.get(arch) ?? common) : common);
   globals.set('obj', [{ text: dir || '.', term: TRUE, raw: false, line: 0 }]);
   globals.set('src', [{ text: dir || '.', term: TRUE, raw: false, line: 0 }]);
@@ -338,14 +348,11 @@ export function joinPath(dir: string, rel: string): string | undefined {
 
 const SOURCE_EXTS = ['.c', '.S', '.c_shipped'];
 
-function sourceOf(object: string, exists: (p: string) => boolean): string | undefined {
+export function sourceOf(object: string, exists: (p: string) => boolean): string | undefined {
   const stem = object.slice(0, -2);
   for (const e of SOURCE_EXTS) if (exists(stem + e)) return stem + e;
   return undefined;
 }
-
-/** placements' key for a directory's objects that have no source file: they are generated */
-export const GENERATED = '\0generated:';
 
 function treeDirOf(path: string): string {
   const k = path.lastIndexOf('/');
@@ -414,13 +421,13 @@ export function canCoexist(a: Cond, b: Cond, kconfig: Kconfig): boolean {
 }
 
 function choiceClash(t: Term, kconfig: Kconfig): boolean {
-  const chosen = new Map<number, string>();
+  const chosen = new Set<number>();
   for (const [s, m] of t.lits) {
     if (m & N) continue;
     const sym = kconfig.symbols.get(s);
-    if (sym?.choice === undefined || sym.type === 'tristate') continue;
-    if (chosen.has(sym.choice)) return true;
-    chosen.set(sym.choice, s);
+    if (!sym?.choices || sym.type === 'tristate') continue;
+    for (const c of sym.choices) if (chosen.has(c)) return true;
+    for (const c of sym.choices) chosen.add(c);
   }
   return false;
 }
