@@ -459,7 +459,11 @@ export function placementLabel(model: BuildModel, list: readonly Placement[]): s
   }
   const p = list[0];
   if (!p) return 'not built by any Makefile';
-  return `built in only (${p.gate ? gateOf(p) : condText(p.cond)})`;
+  // no obj-$(CONFIG_X) of its own: the symbol of the directory that gates it, if one does
+  const sym = p.gate ?? p.cond[0]?.lits.keys().next().value;
+  if (sym && list.length === 1 && p.cond.length === 1 && p.cond[0]!.lits.size === 1 && p.cond[0]!.lits.get(sym) === Y) return `built in only (CONFIG_${sym}, ${symbolType(model, sym) ?? 'undefined'})`;
+  const when = condText(p.cond);
+  return `built in only (${p.gate ? gateOf(p) : when === 'always' ? 'always built' : when})`;
 }
 
 export { condText };
