@@ -29,7 +29,7 @@ export function emptyKbuild(): KbuildNamespaces {
 /** No Makefile comes near this; a larger one is no Makefile to read. */
 const MAX_MAKEFILE_BYTES = 16 * 1024 * 1024;
 
-/** A Makefile's or Kbuild file's text, or undefined when it cannot be read (gone). */
+/** A Makefile's, Kbuild or Kconfig file's text, or undefined when it cannot be read (gone). */
 export function readMakefile(root: string, path: string): string | undefined {
   try {
     return readRegularFile(join(root, path), { maxBytes: MAX_MAKEFILE_BYTES }).toString('latin1');

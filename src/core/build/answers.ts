@@ -5,7 +5,6 @@
 import type { KernelIndex } from '../index';
 import { readRegularFile } from '../regularFile';
 import { join } from 'node:path';
-import { condText } from './cond';
 import { type BuildModel, canCoexist, isModular, modulesOf, type Placement, placementsOf, placementLabel } from './model';
 
 export class BuildAnswers {
@@ -56,12 +55,4 @@ export class BuildAnswers {
   typeOf(sym: string): string {
     return this.model.kconfig.symbols.get(sym)?.type ?? 'undefined';
   }
-
-  /** After an edit of a source file or of the tree's files: answers are asked again. */
-  forget(): void {
-    this.memo.clear();
-    this.model.includedBy.clear();
-  }
 }
-
-export { condText };

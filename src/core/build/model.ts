@@ -12,6 +12,7 @@
  * without .ko (drivers/gpu/drm/nouveau/nouveau), and vmlinux for the core kernel.
  */
 import { and, ANY, type Cond, condText, N, NEVER, or, type Term, TRUE, archTerm, Y } from './cond';
+import { treeDir } from '../kbuild';
 import { impliedBy, type Kconfig, type KSymbol, readKconfig, type ReadText, type SymbolType } from './kconfig';
 import { type Item, MakeEval, type Word } from './makefile';
 import type { Unknown } from './unknown';
@@ -64,6 +65,8 @@ export interface BuildModel {
   unknown: Unknown[];
   /** placementsOf()'s answers for files the Makefiles do not name */
   includedBy: Map<string, Placement[]>;
+  /** the placements' object stems by directory, made when first asked (stemsIn()) */
+  stemsByDir?: Map<string, string[]>;
 }
 
 export interface ModelInput {
@@ -198,12 +201,9 @@ export function buildModel(input: ModelInput): BuildModel {
  * header belongs to each file that includes it.
  */
 export function placementsOf(model: BuildModel, path: string, read: ReadText, exists: (p: string) => boolean, generated = false): Placement[] {
-  const dir = treeDirOf(path);
-  if (generated) {
-    const out: Placement[] = [];
-    for (const [stem, list] of model.placements) if (treeDirOf(stem) === dir && !sourceOf(`${stem}.o`, exists)?.endsWith('.c')) out.push(...list);
-    return out;
-  }
+  const dir = treeDir(path);
+  const stems = stemsIn(model, dir);
+  if (generated) return stems.filter((stem) => !sourceOf(stem, exists)?.endsWith('.c')).flatMap((stem) => model.placements.get(stem)!);
   const m = /\.(c|S|c_shipped)$/.exec(path);
   if (!m) return [];
   const own = model.placements.get(path.slice(0, m.index));
@@ -213,15 +213,28 @@ export function placementsOf(model: BuildModel, path: string, read: ReadText, ex
   const base = path.slice(dir ? dir.length + 1 : 0);
   const out: Placement[] = [];
   const include = new RegExp(`^\\s*#\\s*include\\s+"${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`, 'm');
-  for (const [stem, list] of model.placements) {
-    if (treeDirOf(stem) !== dir) continue;
-    const src = sourceOf(`${stem}.o`, exists);
+  for (const stem of stems) {
+    const src = sourceOf(stem, exists);
     if (!src || src === path) continue;
     const text = read(src);
-    if (text?.includes(base) && include.test(text)) out.push(...list);
+    if (text?.includes(base) && include.test(text)) out.push(...model.placements.get(stem)!);
   }
   model.includedBy.set(path, out);
   return out;
+}
+
+/** The object stems the model places in a directory: an index made on first use, not a walk of every placement per question. */
+function stemsIn(model: BuildModel, dir: string): string[] {
+  if (!model.stemsByDir) {
+    model.stemsByDir = new Map();
+    for (const stem of model.placements.keys()) {
+      const d = treeDir(stem);
+      const list = model.stemsByDir.get(d);
+      if (list) list.push(stem);
+      else model.stemsByDir.set(d, [stem]);
+    }
+  }
+  return model.stemsByDir.get(dir) ?? [];
 }
 
 function wordItem(w: Word): Item {
@@ -348,15 +361,10 @@ export function joinPath(dir: string, rel: string): string | undefined {
 
 const SOURCE_EXTS = ['.c', '.S', '.c_shipped'];
 
-export function sourceOf(object: string, exists: (p: string) => boolean): string | undefined {
-  const stem = object.slice(0, -2);
+/** The source an object stem is compiled from, if the tree has one (none: it is generated). */
+function sourceOf(stem: string, exists: (p: string) => boolean): string | undefined {
   for (const e of SOURCE_EXTS) if (exists(stem + e)) return stem + e;
   return undefined;
-}
-
-function treeDirOf(path: string): string {
-  const k = path.lastIndexOf('/');
-  return k < 0 ? '' : path.slice(0, k);
 }
 
 // ---- Kconfig's word on conditions ----
@@ -466,4 +474,3 @@ export function placementLabel(model: BuildModel, list: readonly Placement[]): s
   return `built in only (${p.gate ? gateOf(p) : when === 'always' ? 'always built' : when})`;
 }
 
-export { condText };

@@ -6,15 +6,13 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readRegularFile } from '../regularFile';
+import { readMakefile } from '../kbuild';
 import { type Cond, type TermData, termData, termFromData } from './cond';
 import type { Kconfig, KSymbol, SymbolType } from './kconfig';
 import { type BuildModel, buildModel, type Placement } from './model';
 import type { Unknown } from './unknown';
 
 const FORMAT = 2;
-/** No Makefile or Kconfig file comes near this. */
-const MAX_BYTES = 16 * 1024 * 1024;
 
 type FileStat = [path: string, size: number, mtimeMs: number, ino: number];
 
@@ -31,16 +29,18 @@ interface Stored {
   unknown: Unknown[];
 }
 
+/** A regular file of the tree, not followed through a link. */
+function isTreeFile(root: string, path: string): boolean {
+  try {
+    return lstatSync(join(root, path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** Whether the folder is a Kbuild tree at all: a top Kbuild or Makefile, and a top Kconfig. */
 export function isKbuildTree(root: string): boolean {
-  const f = (p: string): boolean => {
-    try {
-      return lstatSync(join(root, p)).isFile();
-    } catch {
-      return false;
-    }
-  };
-  return f('Kconfig') && (f('Kbuild') || f('Makefile'));
+  return isTreeFile(root, 'Kconfig') && (isTreeFile(root, 'Kbuild') || isTreeFile(root, 'Makefile'));
 }
 
 export interface OpenBuildOptions {
@@ -62,39 +62,28 @@ export function openBuildModel(root: string, opts: OpenBuildOptions = {}): Build
     }
   }
   const files = new Map<string, FileStat>();
+  // stat'ed before it is read: an edit after this is seen by the next run
   const read = (path: string): string | undefined => {
+    let st;
     try {
-      const full = join(root, path);
-      const st = lstatSync(full);
-      if (!st.isFile()) return undefined;
-      const text = readRegularFile(full, { maxBytes: MAX_BYTES }).toString('latin1');
-      files.set(path, [path, st.size, st.mtimeMs, st.ino]);
-      return text;
+      st = lstatSync(join(root, path));
     } catch {
       return undefined;
     }
-  };
-  const exists = (path: string): boolean => {
-    try {
-      return lstatSync(join(root, path)).isFile();
-    } catch {
-      return false;
-    }
+    const text = st.isFile() ? readMakefile(root, path) : undefined;
+    if (text !== undefined) files.set(path, [path, st.size, st.mtimeMs, st.ino]);
+    return text;
   };
   let arches: string[] = [];
   try {
-    arches = readdirNames(join(root, 'arch'));
+    arches = readdirSync(join(root, 'arch')).sort();
   } catch {
     // a tree without arch/: no architecture heads
   }
-  const model = buildModel({ read, exists, arches });
+  const model = buildModel({ read, exists: (path) => isTreeFile(root, path), arches });
   opts.onPhase?.('build model', performance.now() - t);
   if (file) writeStored(file, root, [...files.values()], model, opts.log);
   return model;
-}
-
-function readdirNames(dir: string): string[] {
-  return readdirSync(dir).sort();
 }
 
 function readStored(file: string, root: string, log?: (msg: string) => void): BuildModel | undefined {
