@@ -49,6 +49,9 @@ export const defaultSeverity: Record<FindingCode, Severity> = {
   NEVER_CONSUMED: 'warning',
 };
 
+/** The codes that come from an export's consumers. */
+const consumerCodes: readonly FindingCode[] = ['NO_CONSUMER', 'TEST_ONLY_CONSUMERS', 'SAME_DIR_CONSUMERS', 'SAME_MODULE_CONSUMERS', 'BUILTIN_ONLY_CONSUMERS', 'FOR_MODULES_REFUSED', 'FOR_MODULES_CANDIDATE'];
+
 /** The HMM files the 2019 linux-mm review asked to keep GPL-only. */
 export const defaultGplOnlyPaths = ['mm/hmm.c', 'include/linux/hmm.h', 'mm/migrate_device.c', 'mm/memremap.c'];
 
@@ -113,7 +116,8 @@ export function checkExports(index: KernelIndex, paths: readonly string[], opts:
       const want = gplVariant(exp.macro) ?? 'EXPORT_SYMBOL_GPL';
       add('NOT_GPL_ONLY', exp, `${exp.name} is exported with ${exp.macro} (${licenseWords(exp.type)}); the GPL-only policy for ${exp.file} wants ${want}`);
     }
-    const byModule = opts.build ? moduleFindings(index, opts.build, exp, opts.testsCountAsConsumers) : undefined;
+    // the consumer walk, by module or by path, only while one of its codes is on
+    const byModule = opts.build && consumerCodes.some((c) => sev[c] !== 'off') ? moduleFindings(index, opts.build, exp, opts.testsCountAsConsumers) : undefined;
     if (byModule) {
       for (const f of byModule) add(f.code, exp, f.message);
     } else if (sev.NO_CONSUMER !== 'off' || sev.TEST_ONLY_CONSUMERS !== 'off' || sev.SAME_DIR_CONSUMERS !== 'off') {

@@ -57,22 +57,19 @@ export function moduleFindings(index: KernelIndex, build: BuildAnswers, exp: Exp
   const permitted = exp.flavour === 'modules' ? (exp.modules ?? []) : undefined;
   let sameModule = 0;
   let builtinOnly = 0;
-  let tests = 0;
   let counted = 0;
   let open = false;
   const otherKos = new Set<string>();
   const refused: Consumer[] = [];
+  // the search can stop once the answer cannot change: modules outside the exporter's, past the narrowing limit
+  const settled = (): boolean => !permitted && otherKos.size > NARROW_MAX;
   index.consumers(exp, (c) => {
-    if (c.cls === 'tools') return false;
-    if (c.cls === 'test') {
-      tests++;
-      if (!testsCount) return false;
-    }
+    if (c.cls === 'tools' || (c.cls === 'test' && !testsCount)) return false;
     counted++;
     const where = build.of(c.file);
     if (where.length === 0) {
       open = true;
-      return !permitted && otherKos.size > NARROW_MAX;
+      return settled();
     }
     // with the exporter: in its .ko, or built in as part of the same composite object (foo.o of a
     // tristate foo, built in when FOO=y)
@@ -90,10 +87,8 @@ export function moduleFindings(index: KernelIndex, build: BuildAnswers, exp: Exp
       if (withExporter) sameModule++;
       else builtinOnly++;
     }
-    // the search can stop once the answer cannot change: a module outside the exporter's, past the narrowing limit
-    return !permitted && otherKos.size > NARROW_MAX;
+    return settled();
   });
-  
   const out: ModuleFinding[] = [];
   if (refused.length) {
     const mods = [...new Set(refused.flatMap((c) => build.modules(c.file).filter((m) => m !== 'vmlinux')))];
@@ -120,6 +115,5 @@ export function moduleFindings(index: KernelIndex, build: BuildAnswers, exp: Exp
     const into = mods.length ? `${mods.map((m) => `${m}.ko`).join(', ')}, the module that exports it` : `${[...ownComposites].sort().join(', ')}, the object that exports it`;
     out.push({ code: 'SAME_MODULE_CONSUMERS', message: `${exp.name} is exported but every consumer is linked into ${into}; the export is not needed` });
   }
-  void tests;
   return out;
 }
