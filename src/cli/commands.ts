@@ -53,8 +53,7 @@ export async function runExports(args: ParsedArgs, io: Io): Promise<number> {
   const list = index.exportsUnder(paths);
   if (fmt === 'json') {
     const build = ctx.build();
-    const withModules = (e: (typeof list)[number]): Record<string, unknown> => (build ? { ...exportJson(e), modules: build.modules(e.file, e.generated) } : exportJson(e));
-    io.out(`${JSON.stringify({ tree: index.root, exports: list.map(withModules), unresolved: index.unresolved, skipped: index.stats.skipped, ...(build ? { buildModelNotUnderstood: build.model.unknown } : {}) }, null, 1)}\n`);
+    io.out(`${JSON.stringify({ tree: index.root, exports: list.map((e) => exportJson(e, build)), unresolved: index.unresolved, skipped: index.stats.skipped, ...(build ? { buildModelNotUnderstood: build.model.unknown } : {}) }, null, 1)}\n`);
   } else {
     for (const e of list) io.out(`${exportLine(e)}\n`);
     io.err(`kexports: ${list.length} export${list.length === 1 ? '' : 's'}\n`);
@@ -86,7 +85,7 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     for (const e of exps) {
       const list = index.consumers(e);
       const helpers = helperConsumers(index, e, list);
-      if (fmt === 'json') json.push({ symbol: sym, exported: true, export: build ? { ...exportJson(e), modules: build.modules(e.file, e.generated) } : exportJson(e), consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
+      if (fmt === 'json') json.push({ symbol: sym, exported: true, export: exportJson(e, build), consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
       else io.out(`${consumersBlock(e, list, helpers, build)}\n`);
     }
   }

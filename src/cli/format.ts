@@ -75,15 +75,21 @@ export function consumersBlock(e: Export, list: Consumer[], helpers: Consumer[] 
 
 /** Consumers by the modules they are linked into, modules first, then built-in code, then the rest. */
 export function groupByModule(list: readonly Consumer[], build: BuildAnswers): [string, Consumer[]][] {
-  const groups = new Map<string, Consumer[]>();
+  const groups = new Map<string, { rank: number; list: Consumer[] }>();
   for (const c of list) {
-    const label = build.of(c.file).length ? build.label(c.file) : c.file.endsWith('.h') ? 'headers (built with each file that includes them)' : 'not built by any Makefile';
+    const headers = c.file.endsWith('.h');
+    const [rank, label] = build.of(c.file).length
+      ? [build.modular(c.file) ? 0 : 1, build.label(c.file)]
+      : headers
+        ? [2, 'headers (built with each file that includes them)']
+        : [3, 'not built by any Makefile'];
     let g = groups.get(label);
-    if (!g) groups.set(label, (g = []));
-    g.push(c);
+    if (!g) groups.set(label, (g = { rank, list: [] }));
+    g.list.push(c);
   }
-  const rank = (l: string): number => (l.startsWith('built in only') ? 1 : l.startsWith('headers') ? 2 : l.startsWith('not built') ? 3 : 0);
-  return [...groups].sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  return [...groups]
+    .sort(([a, ga], [b, gb]) => ga.rank - gb.rank || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([label, g]) => [label, g.list]);
 }
 
 /** A consumer in JSON, with the modules its file is linked into when the tree has a build model. */
@@ -92,7 +98,8 @@ export function consumerJson(c: Consumer, build?: BuildAnswers): Record<string, 
   return { ...c, modules: build.modules(c.file), modular: build.modular(c.file) };
 }
 
-export function exportJson(e: Export): Record<string, unknown> {
+/** An export in JSON; with a build model, `modules` are the exporting file's. */
+export function exportJson(e: Export, build?: BuildAnswers): Record<string, unknown> {
   return {
     name: e.name,
     symbols: e.symbols,
@@ -108,6 +115,7 @@ export function exportJson(e: Export): Record<string, unknown> {
     ...(e.generated ? { generated: true } : {}),
     ...(e.byConfig ? { byConfig: e.byConfig.map((v) => ({ type: v.type, license: licenseWords(v.type), namespace: v.namespace ?? null, file: v.file, line: v.line })) } : {}),
     definition: e.definition ? { line: e.definition.line, endLine: e.definition.endLine, static: e.definition.isStatic, kind: e.definition.kind } : null,
+    ...(build ? { modules: build.modules(e.file, e.generated) } : {}),
   };
 }
 
