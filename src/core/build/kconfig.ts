@@ -87,26 +87,21 @@ export function parseExpr(text: string): Expr | undefined {
   const toks = tokenize(text);
   if (!toks || toks.length === 0) return undefined;
   let p = 0;
-  const orE = (): Expr | undefined => {
-    let a = andE();
-    while (a && toks[p] === '||') {
-      p++;
-      const b = andE();
-      if (!b) return undefined;
-      a = { k: 'or', a, b };
-    }
-    return a;
-  };
-  const andE = (): Expr | undefined => {
-    let a = unary();
-    while (a && toks[p] === '&&') {
-      p++;
-      const b = unary();
-      if (!b) return undefined;
-      a = { k: 'and', a, b };
-    }
-    return a;
-  };
+  // one loop for both binary operators: `||` over `&&` terms, `&&` over unary ones
+  const binary =
+    (op: '||' | '&&', k: 'or' | 'and', operand: () => Expr | undefined) =>
+    (): Expr | undefined => {
+      let a = operand();
+      while (a && toks[p] === op) {
+        p++;
+        const b = operand();
+        if (!b) return undefined;
+        a = { k, a, b };
+      }
+      return a;
+    };
+  const andE = binary('&&', 'and', () => unary());
+  const orE = binary('||', 'or', andE);
   const unary = (): Expr | undefined => {
     if (toks[p] === '!') {
       p++;
@@ -311,17 +306,11 @@ export function readKconfig(read: ReadText, arches: readonly string[]): Kconfig 
           }
           continue;
         }
-        case 'choice': {
-          close();
-          const b: Block = { kind: 'choice', deps: ALWAYS, choice: ++choices };
-          stack.push(b);
-          menuPending = b;
-          outerMemo = undefined;
-          continue;
-        }
+        case 'choice':
         case 'menu': {
+          // the block's own `depends on` lines follow it
           close();
-          const b: Block = { kind: 'menu', deps: ALWAYS };
+          const b: Block = kw === 'choice' ? { kind: 'choice', deps: ALWAYS, choice: ++choices } : { kind: 'menu', deps: ALWAYS };
           stack.push(b);
           menuPending = b;
           outerMemo = undefined;

@@ -480,63 +480,40 @@ function patsubst(pat: string, rep: string, word: string): string {
   return rep.includes('%') ? rep.replace('%', stem) : rep;
 }
 
+/** The line without its comment: '#' outside $(...), not escaped (make takes it literally inside a reference). */
 function stripComment(line: string): string {
-  // '#' starts a comment unless escaped or inside $(...)
-  let depth = 0;
-  for (let k = 0; k < line.length; k++) {
-    const c = line[k];
-    if (c === '\\') k++;
-    else if (c === '$' && (line[k + 1] === '(' || line[k + 1] === '{')) {
-      depth++;
-      k++;
-    } else if ((c === ')' || c === '}') && depth > 0) depth--;
-    else if (c === '#' && depth === 0) return line.slice(0, k);
-  }
-  return line;
+  const k = topLevelIndex(line, '#', true);
+  return k < 0 ? line : line.slice(0, k);
 }
 
-/** The index of `ch` outside $(...), or -1. */
-function topLevelIndex(text: string, ch: string): number {
+/** The index of the first of `chars` outside $(...) and ${...}, or -1; with `escapes`, a backslash hides the next character. */
+function topLevelIndex(text: string, chars: string, escapes = false): number {
   let depth = 0;
   for (let k = 0; k < text.length; k++) {
-    const c = text[k];
-    if (c === '$' && (text[k + 1] === '(' || text[k + 1] === '{')) {
+    const c = text[k]!;
+    if (escapes && c === '\\') k++;
+    else if (c === '$' && (text[k + 1] === '(' || text[k + 1] === '{')) {
       depth++;
       k++;
     } else if (c === '(' || c === '{') {
       if (depth > 0) depth++;
     } else if ((c === ')' || c === '}') && depth > 0) depth--;
-    else if (c === ch && depth === 0) return k;
+    else if (depth === 0 && chars.includes(c)) return k;
   }
   return -1;
 }
 
 /** [name, op, value] of an assignment line, or undefined for a rule or anything else. */
 function assignmentAt(body: string): [string, string, string] | undefined {
-  let depth = 0;
-  for (let k = 0; k < body.length; k++) {
-    const c = body[k];
-    if (c === '$' && (body[k + 1] === '(' || body[k + 1] === '{')) {
-      depth++;
-      k++;
-      continue;
-    }
-    if (depth > 0) {
-      if (c === '(' || c === '{') depth++;
-      else if (c === ')' || c === '}') depth--;
-      continue;
-    }
-    if (c === '=') {
-      const prev = body[k - 1];
-      if (prev === '+' || prev === '?' || prev === '!') return [body.slice(0, k - 1), `${prev}=`, body.slice(k + 1).trim()];
-      return [body.slice(0, k), '=', body.slice(k + 1).trim()];
-    }
-    if (c === ':') {
-      if (body[k + 1] === '=') return [body.slice(0, k), ':=', body.slice(k + 2).trim()];
-      if (body[k + 1] === ':' && body[k + 2] === '=') return [body.slice(0, k), '::=', body.slice(k + 3).trim()];
-      return undefined;
-    }
+  const k = topLevelIndex(body, '=:');
+  if (k < 0) return undefined;
+  if (body[k] === '=') {
+    const prev = body[k - 1];
+    if (prev === '+' || prev === '?' || prev === '!') return [body.slice(0, k - 1), `${prev}=`, body.slice(k + 1).trim()];
+    return [body.slice(0, k), '=', body.slice(k + 1).trim()];
   }
+  if (body[k + 1] === '=') return [body.slice(0, k), ':=', body.slice(k + 2).trim()];
+  if (body[k + 1] === ':' && body[k + 2] === '=') return [body.slice(0, k), '::=', body.slice(k + 3).trim()];
   return undefined;
 }
 
