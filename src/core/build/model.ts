@@ -35,8 +35,9 @@ export interface Placement {
   composite?: string;
 }
 
-interface ObjEntry {
+export interface ObjEntry {
   object: string;
+  /** the file that lists it, when it is not the directory's Makefile (a file that Makefile includes) */
   file?: string;
   module: string;
   modular: boolean;
@@ -46,18 +47,29 @@ interface ObjEntry {
   composite?: string;
 }
 
-interface DirEval {
+/** One directory's Makefile, evaluated for every config: what the walk keeps, and placements are made from. */
+export interface DirEval {
   dir: string;
   makefile: string;
+  /** the architecture it is built for, when its path does not say (arch/x86/um for ARCH=um) */
+  arch?: string;
   /** subdirectories from obj-y and lib-y (linked into vmlinux), and from obj-m (modules only) */
   edges: { dir: string; term: Term; linked: boolean }[];
   objects: ObjEntry[];
+  /** the files it read: the Makefile and the files it includes */
+  read: string[];
+  unknown: Unknown[];
 }
 
 export interface BuildModel {
   /** object stem (drivers/gpu/drm/nouveau/nouveau_svm) -> where that object is linked */
   placements: Map<string, Placement[]>;
   kconfig: Kconfig;
+  /** every directory's Makefile as the walk read it: an edit re-reads only the Makefiles it touches */
+  evals: Map<string, DirEval>;
+  /** the architectures' heads (arch/NAME/Makefile), read before the walk, and what they hold that the model does not understand */
+  heads: string[];
+  headsUnknown: Unknown[];
   /** Makefiles and Kbuild files read, tree-relative */
   makefiles: string[];
   /** directories the walk reached, with when they are built at all */
@@ -78,15 +90,62 @@ export interface ModelInput {
 
 const ARCH_OF = /^arch\/([^/]+)\//;
 
-export function buildModel(input: ModelInput): BuildModel {
-  const { read, exists } = input;
-  const arches = input.arches.filter((a) => exists(`arch/${a}/Kconfig`));
-  const kconfig = readKconfig(read, arches);
-  const unknown: Unknown[] = [...kconfig.unknown];
-  const makefiles: string[] = [];
+interface Heads {
+  common: Map<string, Item[]>;
+  archVars: Map<string, Map<string, Item[]>>;
+  files: string[];
+  unknown: Unknown[];
+}
 
-  // ---- the architectures' heads ----
+export function buildModel(input: ModelInput): BuildModel {
+  const arches = input.arches.filter((a) => input.exists(`arch/${a}/Kconfig`));
+  const kconfig = readKconfig(input.read, arches);
+  const heads = readHeads(input.read, arches);
+  const evals = new Map<string, DirEval>();
+  walk(evals, [''], input, heads);
+  if (!evals.has('') || evals.get('')!.edges.length === 0) fallbackRoots(evals, heads, input);
+  return derive(kconfig, evals, heads.files, heads.unknown);
+}
+
+/**
+ * The model after edits: Makefiles and Kbuild files that changed are evaluated again (and the
+ * directories a new line reaches, for the first time); a changed Kconfig file reads Kconfig again.
+ * The rest of the walk is kept. A changed architecture head is read with everything else, as new.
+ * `changed` holds tree-relative paths; `input` reads their new texts.
+ */
+export function updateModel(model: BuildModel, input: ModelInput, changed: Iterable<string>): BuildModel {
+  const paths = new Set(changed);
+  if (paths.size === 0) return model;
+  if ([...paths].some((p) => model.heads.includes(p) || /^arch\/[^/]+\/Makefile$/.test(p))) return buildModel(input);
+  const arches = model.kconfig.arches;
+  const kconfig = [...paths].some((p) => /(^|\/)Kconfig[^/]*$/.test(p)) ? readKconfig(input.read, arches) : model.kconfig;
+  const build = [...paths].filter((p) => /(^|\/)(Makefile|Kbuild)$/.test(p) || !/(^|\/)Kconfig[^/]*$/.test(p));
+  if (build.length === 0) return derive(kconfig, model.evals, model.heads, model.headsUnknown);
+  const heads = readHeads(input.read, arches);
+  const evals = new Map(model.evals);
+  const again: string[] = [];
+  for (const ev of model.evals.values()) if (ev.read.some((f) => paths.has(f))) again.push(ev.dir);
+  // a Makefile or Kbuild new in a directory the walk reached but found nothing in
+  for (const p of build) {
+    const dir = treeDir(p);
+    if (!evals.has(dir) && [...model.evals.values()].some((ev) => ev.edges.some((e) => e.dir === dir))) again.push(dir);
+  }
+  for (const dir of again) evals.delete(dir);
+  walk(evals, again, input, heads, (dir) => model.evals.get(dir)?.arch ?? parentArch(model.evals, dir));
+  return derive(kconfig, evals, heads.files, heads.unknown);
+}
+
+/** The architecture an edge into `dir` gives it. */
+function parentArch(evals: ReadonlyMap<string, DirEval>, dir: string): string | undefined {
+  for (const ev of evals.values()) for (const e of ev.edges) if (e.dir === dir) return e.term.arch ?? ev.arch ?? ARCH_OF.exec(`${ev.dir}/`)?.[1];
+  return undefined;
+}
+
+/** The architectures' heads: arch/NAME/Makefile's core-y, libs-y and drivers-y, and the variables the walk sees. */
+function readHeads(read: ReadText, arches: readonly string[]): Heads {
   const common = new Map<string, Item[]>();
+  const unknown: Unknown[] = [];
+  const files: string[] = [];
   const archItem = (text: string, arch: string): Item => ({ text, term: archTerm(arch), raw: false, line: 0 });
   common.set('SRCARCH', arches.map((a) => archItem(a, a)));
   common.set('ARCH', arches.map((a) => archItem(a, a)));
@@ -99,7 +158,7 @@ export function buildModel(input: ModelInput): BuildModel {
     const path = `arch/${a}/Makefile`;
     const text = read(path);
     if (text === undefined) continue;
-    makefiles.push(path);
+    files.push(path);
     const g = new Map(common);
     g.set('SRCARCH', [archItem(a, a)]);
     g.set('ARCH', [archItem(a, a)]);
@@ -116,31 +175,36 @@ export function buildModel(input: ModelInput): BuildModel {
   common.set('ARCH_CORE', archCore);
   common.set('ARCH_LIB', archLib);
   common.set('ARCH_DRIVERS', archDrivers);
+  return { common, archVars, files, unknown };
+}
 
-  // ---- the walk ----
-  const evals = new Map<string, DirEval>();
-  const queue: string[] = [''];
+/**
+ * The walk, from `from` down through every subdirectory not yet in `evals`. The architecture a
+ * directory is built for is the one of the edge that reaches it, which is not always its path's
+ * (arch/um's Makefile descends into arch/x86/um).
+ */
+function walk(evals: Map<string, DirEval>, from: readonly string[], input: ModelInput, heads: Heads, archOf?: (dir: string) => string | undefined): void {
+  const queue = [...from];
   const queued = new Set(queue);
-  // the architecture a directory is built for: the one of the edge that reaches it, which is not
-  // always its path's (arch/um's Makefile descends into arch/x86/um)
   const archHint = new Map<string, string | undefined>();
+  for (const dir of from) if (archOf) archHint.set(dir, archOf(dir));
   while (queue.length) {
     const dir = queue.shift()!;
-    const ev = evalDir(dir, read, exists, common, archVars, unknown, makefiles, archHint.get(dir));
+    const ev = evalDir(dir, input, heads, archHint.get(dir));
     if (!ev) continue;
     evals.set(dir, ev);
-    const mine = archHint.get(dir) ?? ARCH_OF.exec(`${dir}/`)?.[1];
+    const mine = ev.arch ?? ARCH_OF.exec(`${dir}/`)?.[1];
     for (const e of ev.edges) {
-      if (!queued.has(e.dir)) {
-        queued.add(e.dir);
-        queue.push(e.dir);
-        archHint.set(e.dir, e.term.arch ?? mine);
-      }
+      if (queued.has(e.dir) || evals.has(e.dir)) continue;
+      queued.add(e.dir);
+      queue.push(e.dir);
+      archHint.set(e.dir, e.term.arch ?? mine);
     }
   }
-  if (!evals.has('') || evals.get('')!.edges.length === 0) fallbackRoots(evals, common, read, exists, archVars, unknown, makefiles);
+}
 
-  // ---- conditions of directories: linked into vmlinux, and built at all ----
+/** Placements from the walk: each directory's conditions (linked into vmlinux, built at all), then each object's. */
+export function derive(kconfig: Kconfig, evals: Map<string, DirEval>, heads: string[], headsUnknown: readonly Unknown[]): BuildModel {
   const parents = new Map<string, { from: string; term: Term; linked: boolean }[]>();
   for (const ev of evals.values()) for (const e of ev.edges) {
     let list = parents.get(e.dir);
@@ -167,11 +231,16 @@ export function buildModel(input: ModelInput): BuildModel {
     return c;
   };
 
-  // ---- placements ----
   const placements = new Map<string, Placement[]>();
   const dirs = new Map<string, Cond>();
+  const makefiles = [...heads];
+  const unknown: Unknown[] = [...kconfig.unknown, ...headsUnknown];
   for (const ev of evals.values()) {
     const built = condOf(ev.dir, false, new Set());
+    makefiles.push(ev.makefile);
+    unknown.push(...ev.unknown);
+    // a directory no edge reaches any more (an edit took its line out) places nothing
+    if (built.length === 0 && ev.dir !== '' && !parents.has(ev.dir)) continue;
     const linked = condOf(ev.dir, true, new Set());
     dirs.set(ev.dir, built);
     for (const o of ev.objects) {
@@ -190,7 +259,7 @@ export function buildModel(input: ModelInput): BuildModel {
       else list.push(p);
     }
   }
-  return { placements, kconfig, makefiles, dirs, unknown, includedBy: new Map() };
+  return { placements, kconfig, evals, heads, headsUnknown: [...headsUnknown], makefiles, dirs, unknown, includedBy: new Map() };
 }
 
 /**
@@ -251,28 +320,25 @@ function makefileOf(dir: string, exists: (p: string) => boolean): string | undef
   return undefined;
 }
 
-function evalDir(
-  dir: string,
-  read: ReadText,
-  exists: (p: string) => boolean,
-  common: Map<string, Item[]>,
-  archVars: Map<string, Map<string, Item[]>>,
-  unknown: Unknown[],
-  makefiles: string[],
-  archHint?: string,
-): DirEval | undefined {
-  const makefile = makefileOf(dir, exists);
+function evalDir(dir: string, input: ModelInput, heads: Heads, archHint?: string): DirEval | undefined {
+  const makefile = makefileOf(dir, input.exists);
   if (!makefile) return undefined;
-  const text = read(makefile);
+  const read: string[] = [];
+  const reading = (path: string): string | undefined => {
+    const text = input.read(path);
+    if (text !== undefined) read.push(path);
+    return text;
+  };
+  const text = reading(makefile);
   if (text === undefined) return undefined;
-  makefiles.push(makefile);
   const arch = archHint ?? ARCH_OF.exec(`${dir}/`)?.[1];
-  const globals = new Map(arch ? (archVars.get(arch) ?? common) : common);
+  const globals = new Map(arch ? (heads.archVars.get(arch) ?? heads.common) : heads.common);
   globals.set('obj', [{ text: dir || '.', term: TRUE, raw: false, line: 0 }]);
   globals.set('src', [{ text: dir || '.', term: TRUE, raw: false, line: 0 }]);
   const base = arch ? archTerm(arch) : TRUE;
-  const ev = new MakeEval(makefile, globals, base, read).run(text);
-  const out: DirEval = { dir, makefile, edges: [], objects: [] };
+  const ev = new MakeEval(makefile, globals, base, reading).run(text);
+  const out: DirEval = { dir, makefile, edges: [], objects: [], read, unknown: ev.unknown };
+  if (arch && arch !== ARCH_OF.exec(`${dir}/`)?.[1]) out.arch = arch;
   const lists: [string, boolean][] = [
     ['obj-y', true],
     ['lib-y', true],
@@ -297,52 +363,38 @@ function evalDir(
       for (const s of suffixes) if (ev.vars.has(baseName + s)) members.push(...ev.expandList(`$(${baseName}${s})`, w.term));
       const gate = w.gate;
       if (members.length === 0) {
-        out.objects.push({ object, module, modular: !linked, term: w.term, gate, line: w.line, file: w.file });
+        out.objects.push(entry({ object, module, modular: !linked, term: w.term, line: w.line }, gate, w.file, makefile));
         continue;
       }
       for (const m of members) {
         if (!m.word.endsWith('.o')) continue;
         const member = joinPath(dir, m.word);
         if (member === undefined) continue;
-        out.objects.push({ object: member, module, modular: !linked, term: m.term, gate, line: m.line, composite: object, file: m.file });
+        out.objects.push(entry({ object: member, module, modular: !linked, term: m.term, line: m.line, composite: object }, gate, m.file, makefile));
       }
     }
   }
-  unknown.push(...ev.unknown);
   return out;
 }
 
+function entry(o: ObjEntry, gate: string | undefined, file: string | undefined, makefile: string): ObjEntry {
+  if (gate) o.gate = gate;
+  if (file && file !== makefile) o.file = file;
+  return o;
+}
+
 /** Trees whose top Kbuild lists no directories (before 5.x's move): the top Makefile's core-y and friends. */
-function fallbackRoots(
-  evals: Map<string, DirEval>,
-  common: Map<string, Item[]>,
-  read: ReadText,
-  exists: (p: string) => boolean,
-  archVars: Map<string, Map<string, Item[]>>,
-  unknown: Unknown[],
-  makefiles: string[],
-): void {
-  const text = read('Makefile');
+function fallbackRoots(evals: Map<string, DirEval>, heads: Heads, input: ModelInput): void {
+  const text = input.read('Makefile');
   if (text === undefined) return;
-  const ev = new MakeEval('Makefile', common).run(text);
-  const root: DirEval = evals.get('') ?? { dir: '', makefile: 'Makefile', edges: [], objects: [] };
+  const ev = new MakeEval('Makefile', heads.common).run(text);
+  const root: DirEval = evals.get('') ?? { dir: '', makefile: 'Makefile', edges: [], objects: [], read: ['Makefile'], unknown: [] };
   for (const name of ['core-y', 'drivers-y', 'libs-y', 'init-y', 'net-y', 'virt-y', 'ARCH_CORE', 'ARCH_LIB', 'ARCH_DRIVERS']) {
     for (const w of ev.expandList(`$(${name})`, TRUE)) if (w.word.endsWith('/')) root.edges.push({ dir: w.word.slice(0, -1), term: w.term, linked: true });
   }
+  if (!root.read.includes('Makefile')) root.read.push('Makefile');
   evals.set('', root);
-  const queue = root.edges.map((e) => e.dir);
-  const queued = new Set(queue);
-  while (queue.length) {
-    const dir = queue.shift()!;
-    if (evals.has(dir)) continue;
-    const d = evalDir(dir, read, exists, common, archVars, unknown, makefiles);
-    if (!d) continue;
-    evals.set(dir, d);
-    for (const e of d.edges) if (!queued.has(e.dir)) {
-      queued.add(e.dir);
-      queue.push(e.dir);
-    }
-  }
+  walk(evals, root.edges.map((e) => e.dir), input, heads);
 }
 
 /** dir + rel, with ./ and ../ taken out; undefined when it leaves the tree. */
@@ -362,7 +414,7 @@ export function joinPath(dir: string, rel: string): string | undefined {
 const SOURCE_EXTS = ['.c', '.S', '.c_shipped'];
 
 /** The source an object stem is compiled from, if the tree has one (none: it is generated). */
-function sourceOf(stem: string, exists: (p: string) => boolean): string | undefined {
+export function sourceOf(stem: string, exists: (p: string) => boolean): string | undefined {
   for (const e of SOURCE_EXTS) if (exists(stem + e)) return stem + e;
   return undefined;
 }

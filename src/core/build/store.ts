@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { readMakefile } from '../kbuild';
 import { type Cond, type TermData, termData, termFromData } from './cond';
 import type { Kconfig, KSymbol, SymbolType } from './kconfig';
-import { type BuildModel, buildModel, type Placement } from './model';
+import { type BuildModel, buildModel, derive, type DirEval, type ModelInput, type ObjEntry, updateModel } from './model';
 import type { Unknown } from './unknown';
 
-const FORMAT = 2;
+const FORMAT = 3;
 
 type FileStat = [path: string, size: number, mtimeMs: number, ino: number];
 
@@ -21,12 +21,12 @@ interface Stored {
   root: string;
   files: FileStat[];
   arches: string[];
-  makefiles: string[];
   kconfigFiles: string[];
   symbols: [name: string, type: SymbolType | null, archs: string[] | null, defs: [string, number][], prompt: boolean, choices: number[] | null, deps: TermData[], defaults: TermData[], selects: TermData[][]][];
-  placements: [stem: string, list: [object: string, module: string, modular: boolean, cond: TermData[], gate: string | null, makefile: string, line: number, composite: string | null][]][];
-  dirs: [string, TermData[]][];
-  unknown: Unknown[];
+  evals: [dir: string, makefile: string, arch: string | null, edges: [dir: string, term: TermData, linked: boolean][], objects: [object: string, file: string | null, module: string, modular: boolean, term: TermData, gate: string | null, line: number, composite: string | null][], read: string[], unknown: Unknown[]][];
+  heads: string[];
+  headsUnknown: Unknown[];
+  kconfigUnknown: Unknown[];
 }
 
 /** A regular file of the tree, not followed through a link. */
@@ -74,16 +74,34 @@ export function openBuildModel(root: string, opts: OpenBuildOptions = {}): Build
     if (text !== undefined) files.set(path, [path, st.size, st.mtimeMs, st.ino]);
     return text;
   };
-  let arches: string[] = [];
-  try {
-    arches = readdirSync(join(root, 'arch')).sort();
-  } catch {
-    // a tree without arch/: no architecture heads
-  }
-  const model = buildModel({ read, exists: (path) => isTreeFile(root, path), arches });
+  const model = buildModel({ read, exists: (path) => isTreeFile(root, path), arches: archesOf(root) });
   opts.onPhase?.('build model', performance.now() - t);
   if (file) writeStored(file, root, [...files.values()], model, opts.log);
   return model;
+}
+
+function archesOf(root: string): string[] {
+  try {
+    return readdirSync(join(root, 'arch')).sort();
+  } catch {
+    return []; // a tree without arch/: no architecture heads
+  }
+}
+
+/**
+ * The model as a set of edits leaves it: the Makefiles, Kbuild and Kconfig files in `texts` read
+ * from there (undefined: the edit deletes it), the rest from the tree. Only the files edited are
+ * read again (see updateModel).
+ */
+export function modelAfter(model: BuildModel, root: string, texts: ReadonlyMap<string, string | undefined>): BuildModel {
+  const changed = [...texts.keys()].filter((p) => /(^|\/)(Makefile|Kbuild|Kconfig[^/]*)$/.test(p));
+  if (changed.length === 0) return model;
+  const input: ModelInput = {
+    read: (path) => (texts.has(path) ? texts.get(path) : readMakefile(root, path)),
+    exists: (path) => (texts.has(path) ? texts.get(path) !== undefined : isTreeFile(root, path)),
+    arches: model.kconfig.arches.length ? model.kconfig.arches : archesOf(root),
+  };
+  return updateModel(model, input, changed);
 }
 
 function readStored(file: string, root: string, log?: (msg: string) => void): BuildModel | undefined {
@@ -145,12 +163,20 @@ function encode(root: string, files: FileStat[], m: BuildModel): Stored {
     root,
     files,
     arches: m.kconfig.arches,
-    makefiles: m.makefiles,
     kconfigFiles: m.kconfig.files,
     symbols: [...m.kconfig.symbols.values()].map((s) => [s.name, s.type ?? null, s.archs ? [...s.archs] : null, s.defs.slice(0, 4).map((d) => [d.file, d.line]), s.prompt, s.choices ?? null, cond(s.deps), cond(s.defaults), s.selects.map(cond)]),
-    placements: [...m.placements].map(([stem, list]) => [stem, list.map((p) => [p.object, p.module, p.modular, cond(p.cond), p.gate ?? null, p.makefile, p.line, p.composite ?? null])]),
-    dirs: [...m.dirs].map(([d, c]) => [d, cond(c)]),
-    unknown: m.unknown,
+    evals: [...m.evals.values()].map((ev) => [
+      ev.dir,
+      ev.makefile,
+      ev.arch ?? null,
+      ev.edges.map((e) => [e.dir, termData(e.term), e.linked]),
+      ev.objects.map((o) => [o.object, o.file ?? null, o.module, o.modular, termData(o.term), o.gate ?? null, o.line, o.composite ?? null]),
+      ev.read,
+      ev.unknown,
+    ]),
+    heads: m.heads,
+    headsUnknown: m.headsUnknown,
+    kconfigUnknown: m.kconfig.unknown,
   };
 }
 
@@ -163,18 +189,25 @@ function decode(s: Stored): BuildModel {
     if (choices) sym.choices = choices;
     symbols.set(name, sym);
   }
-  const kconfig: Kconfig = { symbols, files: s.kconfigFiles, arches: s.arches, unknown: [] };
-  const placements = new Map<string, Placement[]>();
-  for (const [stem, list] of s.placements) {
-    placements.set(
-      stem,
-      list.map(([object, module, modular, c, gate, makefile, line, composite]) => {
-        const p: Placement = { object, module, modular, cond: uncond(c), makefile, line };
-        if (gate) p.gate = gate;
-        if (composite) p.composite = composite;
-        return p;
+  const kconfig: Kconfig = { symbols, files: s.kconfigFiles, arches: s.arches, unknown: s.kconfigUnknown };
+  const evals = new Map<string, DirEval>();
+  for (const [dir, makefile, arch, edges, objects, read, unknown] of s.evals) {
+    const ev: DirEval = {
+      dir,
+      makefile,
+      edges: edges.map(([d, t, linked]) => ({ dir: d, term: termFromData(t), linked })),
+      objects: objects.map(([object, file, module, modular, t, gate, line, composite]) => {
+        const o: ObjEntry = { object, module, modular, term: termFromData(t), line };
+        if (file) o.file = file;
+        if (gate) o.gate = gate;
+        if (composite) o.composite = composite;
+        return o;
       }),
-    );
+      read,
+      unknown,
+    };
+    if (arch) ev.arch = arch;
+    evals.set(dir, ev);
   }
-  return { placements, kconfig, makefiles: s.makefiles, dirs: new Map(s.dirs.map(([d, c]) => [d, uncond(c)])), unknown: s.unknown, includedBy: new Map() };
+  return derive(kconfig, evals, s.heads, s.headsUnknown);
 }
