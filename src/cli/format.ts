@@ -4,7 +4,7 @@ import { classOrder } from '../core/classify';
 import { codeAnchor, README_URL } from '../core/docs';
 import { licenseWords } from '../core/exportMacros';
 import type { Finding } from '../core/findings';
-import type { BuildAnswers } from '../core/build/answers';
+import { type BuildAnswers, groupByModule } from '../core/build/answers';
 import type { Consumer, Export, KernelIndex } from '../core/index';
 import { readRegularText } from '../core/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
@@ -71,25 +71,6 @@ export function consumersBlock(e: Export, list: Consumer[], helpers: Consumer[] 
   for (const [label, group] of groupByModule(sortConsumers(list), build)) out.push(`  ${label}:`, ...group.map((c) => `  ${consumerLine(c)}`));
   out.push(...sortConsumers(helpers).map(consumerLine));
   return out.join('\n');
-}
-
-/** Consumers by the modules they are linked into, modules first, then built-in code, then the rest. */
-export function groupByModule(list: readonly Consumer[], build: BuildAnswers): [string, Consumer[]][] {
-  const groups = new Map<string, { rank: number; list: Consumer[] }>();
-  for (const c of list) {
-    const headers = c.file.endsWith('.h');
-    const [rank, label] = build.of(c.file).length
-      ? [build.modular(c.file) ? 0 : 1, build.label(c.file)]
-      : headers
-        ? [2, 'headers (built with each file that includes them)']
-        : [3, 'not built by any Makefile'];
-    let g = groups.get(label);
-    if (!g) groups.set(label, (g = { rank, list: [] }));
-    g.list.push(c);
-  }
-  return [...groups]
-    .sort(([a, ga], [b, gb]) => ga.rank - gb.rank || (a < b ? -1 : a > b ? 1 : 0))
-    .map(([label, g]) => [label, g.list]);
 }
 
 /** A consumer in JSON, with the modules its file is linked into when the tree has a build model. */

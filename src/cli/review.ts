@@ -17,7 +17,8 @@ export async function reviewCommand(args: ParsedArgs, io: Io): Promise<number> {
   if (failOn !== 'none' && !(failOn in severityRank)) throw new UsageError(`--fail-on ${failOn}: expected error, warning, info, hint or none`);
   if (args.positionals.length > 1) throw new UsageError('review takes one RANGE, FILE or DIR');
   const what = args.positionals[0];
-  const { index, settings, root } = await openContext(args, io, false, true);
+  const ctx = await openContext(args, io, false, true);
+  const { index, settings, root } = ctx;
 
   const source: ReviewSource = has(args, '--uncommitted')
     ? { kind: 'uncommitted' }
@@ -25,7 +26,7 @@ export async function reviewCommand(args: ParsedArgs, io: Io): Promise<number> {
       ? { kind: 'path', path: resolve(io.cwd, what) }
       : { kind: 'range', range: what };
   if (source.kind === 'uncommitted' && what !== undefined) throw new UsageError('--uncommitted takes no RANGE, FILE or DIR');
-  const run = await runReview(index, root, source, { gplOnlyPaths: settings.gplOnlyPaths, testsCountAsConsumers: settings.testsCountAsConsumers, trusted: true });
+  const run = await runReview(index, root, source, { gplOnlyPaths: settings.gplOnlyPaths, testsCountAsConsumers: settings.testsCountAsConsumers, trusted: true, build: () => ctx.build()?.model });
   if (run.empty) {
     io.err('kexports: no uncommitted changes against HEAD\n');
     return 0;

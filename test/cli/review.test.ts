@@ -267,7 +267,7 @@ describe('kexports review of mail', () => {
     const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
     const review = JSON.parse(r.stdout) as ReviewJson;
     assert.deepEqual(rows(review), ['error UNEXPORTED_SYMBOL_USE 1 madvise_sample drivers/gpu/drm/vgpu/vgpu_svm.c:37']);
-    assert.equal(review.findings[0]!.message, 'modpost: "madvise_sample" [drivers/gpu/drm/vgpu/vgpu_svm.ko] undefined!: madvise_sample is defined in mm/madvise_sample.c:7 but not exported');
+    assert.equal(review.findings[0]!.message, 'modpost: "madvise_sample" [drivers/gpu/drm/vgpu/vgpu_svm.ko] undefined!: madvise_sample is defined in mm/madvise_sample.c:7 (vmlinux) but not exported');
   });
 
   it('applies a Makefile change: the exports of its directory move namespace, and users that do not import it are reported', () => {

@@ -5,19 +5,24 @@
 import type { KernelIndex } from '../index';
 import { readRegularFile } from '../regularFile';
 import { join } from 'node:path';
-import { type BuildModel, canCoexist, isModular, modulesOf, type Placement, placementsOf, placementLabel } from './model';
+import { type BuildModel, canCoexist, isModular, modulesOf, type Placement, placementsOf, placementLabel, sourceOf } from './model';
 
 export class BuildAnswers {
   private readonly memo = new Map<string, Placement[]>();
 
+  private byModule?: Map<string, string[]>;
+
+  /** `texts`: files whose text is not the disk's (a series under review changes them). */
   constructor(
     readonly model: BuildModel,
     private readonly index: KernelIndex,
+    private readonly texts?: ReadonlyMap<string, string | undefined>,
   ) {}
 
   private readonly exists = (path: string): boolean => this.index.byPath.has(path) && this.index.files[this.index.byPath.get(path)!]!.alive;
 
   private readonly read = (path: string): string | undefined => {
+    if (this.texts?.has(path)) return this.texts.get(path);
     try {
       return readRegularFile(join(this.index.root, path), { maxBytes: 64 << 20 }).toString('latin1');
     } catch {
@@ -46,6 +51,23 @@ export class BuildAnswers {
     return placementLabel(this.model, this.of(path, generated));
   }
 
+  /** The sources of the tree linked into a module (vmlinux: every built-in object), as its Makefiles place them. */
+  sourcesOf(module: string): string[] {
+    if (!this.byModule) {
+      this.byModule = new Map();
+      for (const [stem, list] of this.model.placements) {
+        const src = sourceOf(stem, this.exists);
+        if (!src) continue;
+        for (const m of new Set(list.map((p) => p.module))) {
+          const files = this.byModule.get(m);
+          if (files) files.push(src);
+          else this.byModule.set(m, [src]);
+        }
+      }
+    }
+    return this.byModule.get(module) ?? [];
+  }
+
   /** Whether some config of one architecture builds both files' objects. */
   coexist(a: readonly Placement[], b: readonly Placement[]): boolean {
     for (const p of a) for (const q of b) if (canCoexist(p.cond, q.cond, this.model.kconfig)) return true;
@@ -55,4 +77,23 @@ export class BuildAnswers {
   typeOf(sym: string): string {
     return this.model.kconfig.symbols.get(sym)?.type ?? 'undefined';
   }
+}
+
+/** Consumers by the modules they are linked into, modules first, then built-in code, then the rest. */
+export function groupByModule<C extends { file: string }>(list: readonly C[], build: BuildAnswers): [string, C[]][] {
+  const groups = new Map<string, { rank: number; list: C[] }>();
+  for (const c of list) {
+    const headers = c.file.endsWith('.h');
+    const [rank, label] = build.of(c.file).length
+      ? [build.modular(c.file) ? 0 : 1, build.label(c.file)]
+      : headers
+        ? [2, 'headers (built with each file that includes them)']
+        : [3, 'not built by any Makefile'];
+    let g = groups.get(label);
+    if (!g) groups.set(label, (g = { rank, list: [] }));
+    g.list.push(c);
+  }
+  return [...groups]
+    .sort(([a, ga], [b, gb]) => ga.rank - gb.rank || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([label, g]) => [label, g.list]);
 }

@@ -5,12 +5,14 @@
  *   3. no new exports while existing ones in the same file or directory go unconsumed.
  * The series is applied in memory, patch by patch, over the index of the base tree.
  */
+import type { BuildAnswers } from '../build/answers';
 import { countsAsConsumer } from '../classify';
 import { isGplOnly, licenseWords } from '../exportMacros';
 import { policyMatcher, type Severity } from '../findings';
 import type { Consumer, Export, KernelIndex } from '../index';
 import { applyFileDiff } from './apply';
 import type { FileDiff } from './diff';
+import { isLinkerDefinition, type ModuleView, moduleView, NOT_KERNEL } from './modules';
 import { type Whose, whoseWords } from './recipients';
 import type { Patch, Series } from './series';
 
@@ -103,16 +105,25 @@ export interface ReviewOptions {
   baseText: (path: string) => string | undefined;
   /** Who maintains files (MAINTAINERS), to name in the findings that concern other code. */
   whose?: (files: readonly string[]) => Whose;
+  /** The tree's text of a file the series does not touch (a definition's line is read from it). */
+  treeText?: (path: string) => string | undefined;
+  /** The build model as the series leaves it, given the texts of the files it touched; undefined for a tree without one. */
+  build?: (texts: ReadonlyMap<string, string | undefined>) => BuildAnswers | undefined;
 }
 
 const SOURCE = /\.(c|h|S)$/;
 /** Makefiles can set DEFAULT_SYMBOL_NAMESPACE for a directory through ccflags. */
 export const MAKEFILE = /(^|\/)(Makefile|Kbuild)$/;
+/** Makefiles and Kconfig files: what the build model is read from. */
+export const BUILD_FILE = /(^|\/)(Makefile|Kbuild|Kconfig[^/]*)$/;
 
-/** Code that can be built as a module; core kernel code is always built in and may call anything. */
-const MODULAR = /^(drivers|sound|fs|net|crypto|lib|security|virt|samples)\//;
+const KEYWORDS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'do', 'else', 'case', 'goto', 'alignof', '_Alignof', '__alignof__', 'offsetof', 'asm', '__asm__', 'volatile', 'void', 'char', 'short', 'int', 'long', 'unsigned', 'signed', 'float', 'double', 'const', 'struct', 'union', 'enum']);
 
-const KEYWORDS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'do', 'else', 'case', 'goto', 'alignof', '_Alignof', '__alignof__', 'offsetof', 'asm', '__asm__', 'volatile']);
+/** Whether the file has a static function of the name: a call in it goes there, not to another file's. */
+function definesStatic(text: string | undefined, name: string): boolean {
+  if (!text?.includes(name)) return false;
+  return new RegExp(`^[^\\n;{}]*\\bstatic\\b[^;{}=]*\\b${name}\\s*\\(`, 'm').test(text);
+}
 
 const key = (e: Export): string => `${e.name}\u0000${e.flavour}`;
 
@@ -136,11 +147,12 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   // The files the series touches, set to their base text.
   let text = new Map<string, string | undefined>();
   const touched = new Set<string>();
-  for (const p of series.patches) for (const f of p.files) for (const path of [f.oldPath, f.newPath]) if (!f.error && path && (SOURCE.test(path) || MAKEFILE.test(path))) touched.add(path);
+  for (const p of series.patches) for (const f of p.files) for (const path of [f.oldPath, f.newPath]) if (!f.error && path && (SOURCE.test(path) || BUILD_FILE.test(path))) touched.add(path);
   for (const path of touched) {
     const base = opts.baseText(path);
     text.set(path, base);
     if (MAKEFILE.test(path)) index.setMakefile(path, base);
+    else if (!SOURCE.test(path)) continue; // a Kconfig file: the build model reads it
     else if (base === undefined) index.deleteFile(path);
     else index.updateFile(path, Buffer.from(base, 'latin1'));
   }
@@ -252,28 +264,43 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     }
   }
 
+  // What modpost says of the modules the series leaves: the build model after its Makefiles and
+  // Kconfig files, else a file for a module. Made when first asked: most series never ask.
+  let view: ModuleView | undefined;
+  const mods = (): ModuleView => (view ??= moduleView(index, opts.build?.(text)));
+  const removedUses: { r: { exp: Export; patch: number }; users: Consumer[]; names: string }[] = [];
   for (const r of removed) {
     if (index.exportsNamed(r.exp.name).some((x) => x.flavour === r.exp.flavour)) continue; // exported again elsewhere
     const users = index.consumers(r.exp).filter((c) => c.cls !== 'tools');
     if (users.length === 0) continue;
     const names = users.slice(0, 5).map((c) => `${c.file}:${c.line}`).join(', ');
-    const first = users[0]!.file.replace(/\.[cS]$/, '.ko');
-    add(told({ code: 'REMOVED_EXPORT_STILL_USED', patch: r.patch, symbol: r.exp.name, file: r.exp.file, line: r.exp.line, message: `${r.exp.name} is no longer exported but ${users.length} file${users.length === 1 ? ' uses' : 's use'} it: ${names}${users.length > 5 ? ', …' : ''}; modpost: "${r.exp.name}" [${first}] undefined!` }, users.map((u) => u.file)));
+    removedUses.push({ r, users, names });
+  }
+  if (removedUses.length) {
+    for (const { r, users, names } of removedUses) {
+      const first = users.flatMap((u) => mods().modulesOf(u.file))[0];
+      const modpost = first ? `; modpost: "${r.exp.name}" [${first}.ko] undefined!` : '';
+      add(told({ code: 'REMOVED_EXPORT_STILL_USED', patch: r.patch, symbol: r.exp.name, file: r.exp.file, line: r.exp.line, message: `${r.exp.name} is no longer exported but ${users.length} file${users.length === 1 ? ' uses' : 's use'} it: ${names}${users.length > 5 ? ', …' : ''}${modpost}` }, users.map((u) => u.file)));
+    }
   }
 
-  // namespaced symbols the series starts using without MODULE_IMPORT_NS in the using file
+  // a name the scanner saw as code on that line: not a word in a comment or a string
+  const usedThere = (u: { file: string; line: number; name: string }): boolean => index.directUses(u.name).some((d) => d.file === u.file && d.line === u.line);
+  const textOf = (path: string): string | undefined => (text.has(path) ? text.get(path) : opts.treeText?.(path));
+
+  // namespaced symbols the series starts using from a module that does not import them
   const seen = new Set<string>();
   for (const u of addedUses) {
     const exps = index.exportsNamed(u.name).filter((e) => e.namespace && !e.namespace.startsWith('module:') && e.file !== u.file);
     if (exps.length === 0) continue;
-    const idx = index.byPath.get(u.file);
-    const imports = idx === undefined ? [] : index.files[idx]!.imports.map((i) => i.ns);
-    for (const e of exps) {
-      const k = `${u.file}\u0000${e.name}`;
-      if (seen.has(k) || imports.includes(e.namespace!)) continue;
-      seen.add(k);
-      const mod = u.file.replace(/\.[cS]$/, '');
-      add({ code: 'MISSING_NAMESPACE_IMPORT', patch: u.patch, symbol: e.name, file: u.file, line: u.line, message: `modpost: module ${mod} uses symbol ${e.name} from namespace ${e.namespace}, but does not import it.` });
+    for (const mod of mods().modulesOf(u.file)) {
+      const imports = mods().imports(mod, u.file);
+      for (const e of exps) {
+        const k = `${mod}\u0000${e.name}`;
+        if (seen.has(k) || imports.has(e.namespace!) || mods().linkedInto(e.file, mod) || !usedThere(u)) continue;
+        seen.add(k);
+        add({ code: 'MISSING_NAMESPACE_IMPORT', patch: u.patch, symbol: e.name, file: u.file, line: u.line, message: `modpost: module ${mod} uses symbol ${e.name} from namespace ${e.namespace}, but does not import it.` });
+      }
     }
   }
 
@@ -284,29 +311,40 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       const live = index.exportsNamed(c.name).find((e) => e.file === c.file);
       if (!live) continue;
       for (const u of index.consumers(live)) {
-        if (!MODULAR.test(u.file) || u.cls === 'tools') continue;
-        const idx = index.byPath.get(u.file);
-        if (idx !== undefined && index.files[idx]!.imports.some((i) => i.ns === c.namespace)) continue;
-        const k = `${u.file}\u0000${c.name}`;
-        if (seen.has(k)) continue;
-        seen.add(k);
-        add({ code: 'MISSING_NAMESPACE_IMPORT', patch: report.index, symbol: c.name, file: u.file, line: u.line, message: `modpost: module ${u.file.replace(/\.[cS]$/, '')} uses symbol ${c.name} from namespace ${c.namespace}, but does not import it (patch ${report.label} moves ${c.name} from ${c.before.namespace ?? 'no namespace'} into ${c.namespace})` });
+        if (u.cls === 'tools') continue;
+        for (const mod of mods().modulesOf(u.file)) {
+          const k = `${mod}\u0000${c.name}`;
+          if (seen.has(k) || mods().imports(mod, u.file).has(c.namespace) || mods().linkedInto(live.file, mod)) continue;
+          seen.add(k);
+          add({ code: 'MISSING_NAMESPACE_IMPORT', patch: report.index, symbol: c.name, file: u.file, line: u.line, message: `modpost: module ${mod} uses symbol ${c.name} from namespace ${c.namespace}, but does not import it (patch ${report.label} moves ${c.name} from ${c.before.namespace ?? 'no namespace'} into ${c.namespace})` });
+        }
       }
     }
   }
 
-  // calls the series adds, from code that can be a module, of symbols defined elsewhere but not exported
+  // calls the series adds, from code that can be a module, of symbols defined outside it but not exported
   const called = new Set<string>();
+  const realDefs = new Map<string, { file: string; line: number }[]>();
   for (const u of addedUses) {
-    if (!u.call || !MODULAR.test(u.file) || KEYWORDS.has(u.name)) continue;
-    const k = `${u.file}\u0000${u.name}`;
-    if (called.has(k) || index.exportsNamed(u.name).length) continue;
-    called.add(k);
-    const defs = index.definitionsOf(u.name);
-    const dir = u.file.slice(0, u.file.lastIndexOf('/'));
-    if (defs.length === 0 || defs.some((d) => d.file === u.file || d.file.slice(0, d.file.lastIndexOf('/')) === dir)) continue;
-    const d = defs[0]!;
-    add({ code: 'UNEXPORTED_SYMBOL_USE', patch: u.patch, symbol: u.name, file: u.file, line: u.line, message: `modpost: "${u.name}" [${u.file.replace(/\.[cS]$/, '.ko')}] undefined!: ${u.name} is defined in ${d.file}:${d.line} but not exported` });
+    if (!u.call || KEYWORDS.has(u.name) || index.exportsNamed(u.name).length || !usedThere(u)) continue;
+    let defs = realDefs.get(u.name);
+    if (!defs) {
+      // the text first: the build model is read only when some definition is real
+      defs = index
+        .definitionsOf(u.name)
+        .slice(0, 50)
+        .filter((d) => !NOT_KERNEL.test(d.file) && isLinkerDefinition(d.file, textOf(d.file) ?? '', u.name, d.line));
+      if (defs.length) defs = defs.filter((d) => mods().built(d.file));
+      realDefs.set(u.name, defs);
+    }
+    if (defs.length === 0 || definesStatic(textOf(u.file), u.name)) continue;
+    for (const mod of mods().modulesOf(u.file)) {
+      const k = `${mod}\u0000${u.name}`;
+      if (called.has(k) || defs.some((d) => mods().linkedInto(d.file, mod))) continue;
+      called.add(k);
+      const d = defs[0]!;
+      add({ code: 'UNEXPORTED_SYMBOL_USE', patch: u.patch, symbol: u.name, file: u.file, line: u.line, message: `modpost: "${u.name}" [${mod}.ko] undefined!: ${u.name} is defined in ${d.file}:${d.line} (${mods().where(d.file)}) but not exported` });
+    }
   }
 
   review.findings.sort((a, b) => a.patch - b.patch || (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
@@ -360,7 +398,7 @@ function tryPatch(patch: Patch, text: ReadonlyMap<string, string | undefined>): 
       draft.set(path, draft.get(f.oldPath));
       if (f.type === 'rename') draft.set(f.oldPath, undefined);
     }
-    if (!SOURCE.test(path) && !SOURCE.test(f.oldPath) && !MAKEFILE.test(path)) continue;
+    if (!SOURCE.test(path) && !SOURCE.test(f.oldPath) && !BUILD_FILE.test(path)) continue;
     const r = applyFileDiff(draft.get(path), f);
     if ('error' in r) failed.push({ f, error: r.error });
     else draft.set(path, r.text);
@@ -379,5 +417,5 @@ function touchedBy(patches: readonly Patch[], file: string, upTo: number): numbe
 
 /** The sources and Makefiles a series touches: the files whose base text the review needs. */
 export function touchedPaths(series: Series): string[] {
-  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath]))).filter((p) => p && (SOURCE.test(p) || MAKEFILE.test(p))))];
+  return [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath]))).filter((p) => p && (SOURCE.test(p) || BUILD_FILE.test(p))))];
 }

@@ -4,9 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { BuildAnswers } from '../build/answers';
+import type { BuildModel } from '../build/model';
+import { modelAfter } from '../build/store';
 import type { KernelIndex } from '../index';
+import { readMakefile } from '../kbuild';
 import { type Maintainers, readMaintainers } from '../maintainers/maintainers';
-import { type Review, reviewSeries, touchedPaths } from './analyze';
+import { BUILD_FILE, type Review, reviewSeries, touchedPaths } from './analyze';
 import { recipients, type Whose, whoseFiles } from './recipients';
 import { seriesFromGit, workingTreeDiff } from './git';
 import { readSeries, type Series, seriesFromTexts } from './series';
@@ -39,6 +43,8 @@ export interface ReviewRunOptions {
   trusted: boolean;
   /** The tree's MAINTAINERS when the caller holds it already (null: the tree has none); else it is read. */
   maintainers?: Maintainers | null;
+  /** The tree's build model (undefined: the tree has none), asked for only when a finding needs modules. */
+  build?: () => BuildModel | undefined;
 }
 
 export async function runReview(index: KernelIndex, root: string, source: ReviewSource, opts: ReviewRunOptions): Promise<ReviewRun> {
@@ -71,7 +77,15 @@ export async function runReview(index: KernelIndex, root: string, source: Review
   }
   const maintainers = opts.maintainers === undefined ? readMaintainers(root) : (opts.maintainers ?? undefined);
   const whose = maintainers && ((files: readonly string[]): Whose => whoseFiles(maintainers, files));
-  const review = reviewSeries(index, series, { gplOnlyPaths: opts.gplOnlyPaths, testsCountAsConsumers: opts.testsCountAsConsumers, baseText, ...(whose ? { whose } : {}) });
+  const build = (texts: ReadonlyMap<string, string | undefined>): BuildAnswers | undefined => {
+    const model = opts.build?.();
+    if (!model) return undefined;
+    // the build files the series changes: the others are as the model read them
+    const changed = new Map([...texts].filter(([p, t]) => BUILD_FILE.test(p) && t !== readMakefile(root, p)));
+    return new BuildAnswers(modelAfter(model, root, changed), index, texts);
+  };
+  const review = reviewSeries(index, series, { gplOnlyPaths: opts.gplOnlyPaths, testsCountAsConsumers: opts.testsCountAsConsumers, baseText, treeText: fromDisk, build, ...(whose ? { whose } : {}) });
   if (maintainers) review.recipients = recipients(maintainers, series, review.findings.flatMap((f) => (f.whose ? [f.whose] : [])));
-  return { review, series, touched: touchedPaths(series) };
+  // Kconfig files went to the build model only: the index holds none
+  return { review, series, touched: touchedPaths(series).filter((p) => !/(^|\/)Kconfig[^/]*$/.test(p)) };
 }
