@@ -58,7 +58,8 @@ export class ExtensionContext {
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: { cacheDir: vscode.Uri.joinPath(storage, 'index').fsPath, trusted: vscode.workspace.isTrusted },
-      synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{c,h,S}') },
+      // sources for the index; Makefiles, Kbuild and Kconfig files for the build model
+      synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/{*.c,*.h,*.S,Makefile,Kbuild,Kconfig*}') },
       errorHandler: {
         error: () => ({ action: 1 /* Continue */ }),
         closed: () => {

@@ -3,6 +3,7 @@
  * Pure functions of the index and the settings.
  */
 import { CodeAction, CodeActionKind, CodeLens, Diagnostic, DiagnosticSeverity, type Hover, MarkupKind, Range, TextEdit, type WorkspaceEdit } from 'vscode-languageserver';
+import { type BuildAnswers, groupByModule } from '../core/build/answers';
 import { classOrder, countsAsConsumer } from '../core/classify';
 import { codeAnchor } from '../core/docs';
 import { gplVariant, isGplOnly, licenseWords } from '../core/exportMacros';
@@ -15,8 +16,9 @@ import { md, treePathToUri } from './text';
 
 const severity = { error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, info: DiagnosticSeverity.Information, hint: DiagnosticSeverity.Hint } as const;
 
-export function findingsFor(index: KernelIndex, path: string, settings: Settings): Finding[] {
+export function findingsFor(index: KernelIndex, path: string, settings: Settings, build?: BuildAnswers): Finding[] {
   return checkExports(index, [path], {
+    ...(build ? { build } : {}),
     gplOnlyPaths: settings.gplOnlyPaths,
     severity: settings.severity,
     testsCountAsConsumers: settings.testsCountAsConsumers,
@@ -40,7 +42,7 @@ function namespaceSpan(ns: string | undefined): string {
 }
 
 /** The hover of an exported symbol. */
-export function exportHover(index: KernelIndex, exps: readonly Export[], settings: Settings, historyOf?: (e: Export) => string | undefined, whose?: (file: string) => Whose): Hover {
+export function exportHover(index: KernelIndex, exps: readonly Export[], settings: Settings, historyOf?: (e: Export) => string | undefined, whose?: (file: string) => Whose, build?: BuildAnswers): Hover {
   const inPolicy = policyMatcher(settings.gplOnlyPaths);
   const parts: string[] = [];
   for (const e of exps) {
@@ -59,6 +61,7 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
       `exported at ${link(index.root, e.file, e.line)}${e.includedFrom ? ` through the #include of ${link(index.root, e.includedFrom.file, e.includedFrom.line)}` : ''}${e.generated ? ', printed there into a file generated at build time' : ''}`,
     ].filter(Boolean);
     lines.push(where.join(' · '));
+    if (build) lines.push(`built into: ${md(build.label(e.file, e.generated))}`);
     const w = whose?.(e.file);
     if (w && (w.maintainers.length || w.lists.length)) {
       const people = w.maintainers.slice(0, 3).map(md).join(', ') + (w.maintainers.length > 3 ? ', …' : '');
@@ -67,7 +70,7 @@ export function exportHover(index: KernelIndex, exps: readonly Export[], setting
     const history = historyOf?.(e);
     if (history) lines.push(history);
     const direct = index.consumers(e);
-    lines.push(consumersMarkdown(index, direct, settings, helperConsumers(index, e, direct)));
+    lines.push(consumersMarkdown(index, direct, settings, helperConsumers(index, e, direct), build));
     parts.push(lines.join('\n\n'));
   }
   return { contents: { kind: MarkupKind.Markdown, value: parts.join('\n\n---\n\n') } };
@@ -81,21 +84,32 @@ function consumerItem(index: KernelIndex, c: Consumer, label: string): string {
   return `${link(index.root, c.file, c.line, `${label}:${c.line}`)}${cls}${via}`;
 }
 
-export function consumersMarkdown(index: KernelIndex, all: readonly Consumer[], settings: Settings, helpers: readonly Consumer[] = []): string {
+export function consumersMarkdown(index: KernelIndex, all: readonly Consumer[], settings: Settings, helpers: readonly Consumer[] = [], build?: BuildAnswers): string {
   const list = all.filter((c) => countsAsConsumer(c.cls, settings.testsCountAsConsumers));
   if (list.length === 0) {
     const tools = all.length - list.length;
     return `**no consumer**${tools ? ` (${tools} outside the kernel's count: ${[...new Set(all.map((c) => c.cls))].join(', ')})` : ''}`;
   }
   const sorted = [...list].sort((a, b) => classOrder.indexOf(a.cls) - classOrder.indexOf(b.cls) || (a.file < b.file ? -1 : 1));
-  const byDir = new Map<string, Consumer[]>();
-  for (const c of sorted.slice(0, MAX_LISTED)) {
-    const dir = c.file.includes('/') ? c.file.slice(0, c.file.lastIndexOf('/') + 1) : './';
-    byDir.set(dir, [...(byDir.get(dir) ?? []), c]);
-  }
   const out = [`**${list.length} consumer${list.length === 1 ? '' : 's'}**`];
-  for (const [dir, cs] of byDir) {
-    out.push(`- ${md(dir)} ${cs.map((c) => consumerItem(index, c, c.file.slice(dir.length))).join(', ')}`);
+  if (build) {
+    // by the module each is linked into: modules first, then built-in code, then headers
+    let shown = 0;
+    for (const [label, cs] of groupByModule(sorted, build)) {
+      if (shown >= MAX_LISTED) break;
+      const some = cs.slice(0, MAX_LISTED - shown);
+      shown += some.length;
+      out.push(`- ${md(label)}: ${some.map((c) => consumerItem(index, c, c.file)).join(', ')}${some.length < cs.length ? `, … (${cs.length})` : ''}`);
+    }
+  } else {
+    const byDir = new Map<string, Consumer[]>();
+    for (const c of sorted.slice(0, MAX_LISTED)) {
+      const dir = c.file.includes('/') ? c.file.slice(0, c.file.lastIndexOf('/') + 1) : './';
+      byDir.set(dir, [...(byDir.get(dir) ?? []), c]);
+    }
+    for (const [dir, cs] of byDir) {
+      out.push(`- ${md(dir)} ${cs.map((c) => consumerItem(index, c, c.file.slice(dir.length))).join(', ')}`);
+    }
   }
   if (list.length > MAX_LISTED) out.push(`- … and ${list.length - MAX_LISTED} more (${list.length} in all)`);
   const through = helpers.filter((c) => countsAsConsumer(c.cls, settings.testsCountAsConsumers));

@@ -24,16 +24,20 @@ import {
   TextDocumentSyncKind,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { BuildAnswers } from '../core/build/answers';
+import type { BuildModel } from '../core/build/model';
+import { modelAfter, openBuildModel } from '../core/build/store';
 import { openIndex } from '../core/engine';
 import { countsAsConsumer } from '../core/classify';
 import { licenseWords } from '../core/exportMacros';
 import type { Consumer, Export, KernelIndex } from '../core/index';
 import { scannerInUse } from '../core/nativeScanner';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
+import { readMakefile } from '../core/kbuild';
 import { findTreeRoot } from '../core/tree';
 import { replyText } from '../core/review/reply';
 import { markdown } from '../core/review/report';
-import { MAKEFILE } from '../core/review/analyze';
+import { BUILD_FILE, MAKEFILE } from '../core/review/analyze';
 import { runReview } from '../core/review/run';
 import { withHistoryFindings } from '../core/findings';
 import type { FileHistory } from '../core/history/compute';
@@ -92,6 +96,9 @@ export class KexportsServer {
   private cutShortSeen: KernelIndex | undefined;
   /** The tree's MAINTAINERS, read when the tree is indexed; null when it has none. */
   private maintainers: Maintainers | null | undefined;
+  /** The build model (undefined: the tree has no Kbuild and Kconfig; null: not read yet), and its answers over the index. */
+  private buildModel: BuildModel | undefined | null = null;
+  private build: BuildAnswers | undefined;
 
   constructor(private readonly conn: Connection) {}
 
@@ -255,6 +262,8 @@ export class KexportsServer {
         }
         this.index = index;
         this.maintainers = undefined;
+        if (mode === 'fresh') this.buildModel = null;
+        this.loadBuildModel(root, index);
         for (const d of this.documents.all()) this.applyDocument(d);
         progress.done();
         const skipped = index.stats.skipped.length;
@@ -268,6 +277,25 @@ export class KexportsServer {
       }
     })();
     return this.indexing;
+  }
+
+  /** The build model, from its cache beside the index's when that is still true: modules in hovers and findings. */
+  private loadBuildModel(root: string, index: KernelIndex): void {
+    const t = performance.now();
+    if (this.buildModel === null) this.buildModel = this.guard(() => openBuildModel(root, { cacheDir: this.cacheDir, log: (m) => this.conn.console.log(`kexports: ${m}`) }));
+    this.build = this.buildModel ? new BuildAnswers(this.buildModel, index) : undefined;
+    if (this.buildModel) this.conn.console.log(`kexports: build model: ${this.buildModel.placements.size.toLocaleString('en-US')} objects, ${this.buildModel.kconfig.symbols.size.toLocaleString('en-US')} Kconfig symbols, ${Math.round(performance.now() - t)} ms; ${this.buildModel.unknown.length} constructs not understood`);
+  }
+
+  /** Makefiles, Kbuild and Kconfig files changed on disk: only they are read again (see updateModel). */
+  private buildFilesChanged(paths: readonly string[]): void {
+    if (!this.buildModel || !this.index || !this.root || paths.length === 0) return;
+    const texts = new Map<string, string | undefined>();
+    for (const p of paths) texts.set(p, readMakefile(this.root, p));
+    const t = performance.now();
+    this.buildModel = modelAfter(this.buildModel, this.root, texts);
+    this.build = new BuildAnswers(this.buildModel, this.index);
+    this.conn.console.log(`kexports: build model updated for ${paths.join(', ')} in ${Math.round(performance.now() - t)} ms`);
   }
 
   private pathOf(uri: string): string | undefined {
@@ -335,12 +363,20 @@ export class KexportsServer {
 
   private filesChanged(changes: readonly { uri: string; type: FileChangeType }[]): void {
     if (!this.index) return;
+    const build: string[] = [];
     for (const ch of changes) {
       const path = this.pathOf(ch.uri);
+      if (path && BUILD_FILE.test(path)) {
+        build.push(path);
+        // a Makefile's ccflags can set the namespace of its directory's exports
+        if (MAKEFILE.test(path)) this.fromDisk(path);
+        continue;
+      }
       if (!path || !/\.[chS]$/.test(path) || this.documents.get(ch.uri)) continue;
       if (ch.type === FileChangeType.Deleted) this.index.deleteFile(path);
       else this.fromDisk(path);
     }
+    this.buildFilesChanged(build);
     this.republish();
     this.refreshLenses();
   }
@@ -351,7 +387,7 @@ export class KexportsServer {
       const path = this.pathOf(d.uri);
       if (!path || this.applied.get(d.uri) !== d.version) continue;
       this.askHistory(path);
-      const diagnostics = this.guard(() => withHistoryFindings(findingsFor(this.index!, path, this.settings), this.historyFindingsFor(path)).map(toDiagnostic)) ?? [];
+      const diagnostics = this.guard(() => withHistoryFindings(findingsFor(this.index!, path, this.settings, this.build), this.historyFindingsFor(path)).map(toDiagnostic)) ?? [];
       this.quiet(this.conn.sendDiagnostics({ uri: d.uri, version: d.version, diagnostics }));
     }
   }
@@ -465,7 +501,7 @@ export class KexportsServer {
     const exps = this.exportsAt(uri, line, character);
     if (exps.length === 0 || token.isCancellationRequested) return null;
     const m = this.treeMaintainers();
-    return exportHover(this.index, exps, this.settings, (e) => this.historyHoverLine(e), m ? (file) => whoseFiles(m, [file]) : undefined);
+    return exportHover(this.index, exps, this.settings, (e) => this.historyHoverLine(e), m ? (file) => whoseFiles(m, [file]) : undefined, this.build);
   }
 
   /** The tree's MAINTAINERS, read once per index for hovers and reviews; null when it has none. */
@@ -534,7 +570,7 @@ export class KexportsServer {
     const source = p.source.kind === 'path' ? { kind: 'path' as const, path: uriToPath(p.source.uri) } : p.source;
     let run;
     try {
-      run = await runReview(index, this.root, source, { gplOnlyPaths: this.settings.gplOnlyPaths, testsCountAsConsumers: this.settings.testsCountAsConsumers, trusted: this.trusted, maintainers: this.treeMaintainers() });
+      run = await runReview(index, this.root, source, { gplOnlyPaths: this.settings.gplOnlyPaths, testsCountAsConsumers: this.settings.testsCountAsConsumers, trusted: this.trusted, maintainers: this.treeMaintainers(), build: () => this.buildModel ?? undefined });
     } catch (e) {
       throw new ResponseError(2, (e as Error).message);
     }
