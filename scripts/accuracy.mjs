@@ -1,5 +1,6 @@
 // Compares `kexports exports --format json` on a kernel tree with the Module.symvers Debian built from
-// the same version: how many exports match in license and namespace, and why the rest do not.
+// the same version: how many exports match in license and namespace, and why the rest do not; and,
+// for every export Debian built into a module, whether the build model puts the exporting file there.
 //   npm run accuracy                  linux-6.12 and its Module.symvers, from ../shared/tools/get-kernel.sh
 //   node scripts/accuracy.mjs TREE SYMVERS
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -78,4 +79,30 @@ for (const d of differs.slice(0, 40)) console.log(`  ${d.sym}\t${d.mod}\t${d.typ
 if (found.unresolved.length) {
   console.log(`\nunresolved export calls: ${found.unresolved.length}`);
   for (const u of found.unresolved.slice(0, 30)) console.log(`  ${u.file}:${u.line}: ${u.reason}`);
+}
+
+// The build model: every row whose module is not vmlinux names the .ko Debian's build linked the
+// export into. kexports' modules for the exporting file (every arch and config) must include it.
+const modRows = rows.filter(([, , mod]) => mod !== 'vmlinux');
+let modSame = 0;
+const modMissing = [];
+const modNoModel = [];
+for (const [, sym, mod] of modRows) {
+  const cands = ours.get(sym) ?? [];
+  if (cands.length === 0) continue; // counted under "missing" above
+  if (cands.some((c) => (c.modules ?? []).includes(mod))) modSame++;
+  else if (cands.every((c) => c.modules === undefined)) modNoModel.push(sym);
+  else modMissing.push({ sym, mod, ours: cands.map((c) => `${c.file}: ${(c.modules ?? []).join(', ') || '(no module)'}`) });
+}
+const found_ = modRows.length - modRows.filter(([, sym]) => !ours.has(sym)).length;
+console.log(`\nmodules (the build model): ${modRows.length} Module.symvers rows name a module other than vmlinux; ${found_} of their exports found`);
+console.log(`  the exporting file's modules include it: ${modSame} of ${found_} (${(Math.floor((10000 * modSame) / Math.max(1, found_)) / 100).toFixed(2)}%)`);
+if (modNoModel.length) console.log(`  no build model answer (no Kconfig?): ${modNoModel.length}`);
+console.log(`  other modules: ${modMissing.length}`);
+for (const m of modMissing.slice(0, 40)) console.log(`  ${m.sym}\t${m.mod}\tours: ${m.ours.join(' | ')}`);
+if (found.buildModelNotUnderstood) {
+  console.log(`\nconstructs the build model did not understand: ${found.buildModelNotUnderstood.length}`);
+  const byWhat = new Map();
+  for (const u of found.buildModelNotUnderstood) byWhat.set(u.what.replace(/\S*\$\(.*$/, '$(...)').slice(0, 60), (byWhat.get(u.what.replace(/\S*\$\(.*$/, '$(...)').slice(0, 60)) ?? 0) + 1);
+  for (const [w, n] of [...byWhat].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${String(n).padStart(4)}  ${w}`);
 }
