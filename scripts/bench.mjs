@@ -3,7 +3,7 @@
 //   KEXPORTS_BENCH_HISTORY=DIR|skip           the two-release repository for export history; default:
 //                                             ../shared/tools/make-kernel-history.sh (builds it once)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tree = process.env.KEXPORTS_BENCH_TREE ?? execFileSync(resolve(repo, '../shared/tools/get-kernel.sh'), ['6.1'], { encoding: 'utf8' }).trim();
 await build({ entryPoints: [join(repo, 'scripts/benchRunner.ts')], bundle: true, platform: 'node', format: 'esm', outfile: join(repo, '.bench/benchRunner.mjs'), logLevel: 'warning' });
 await build({ entryPoints: [join(repo, 'scripts/benchLsp.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchLsp.cjs'), logLevel: 'warning' });
+await build({ entryPoints: [join(repo, 'scripts/benchModel.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchModel.cjs'), logLevel: 'warning' });
 await build({ entryPoints: [join(repo, 'scripts/benchHistory.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchHistory.cjs'), logLevel: 'warning' });
 const runner = join(repo, '.bench/benchRunner.mjs');
 const worker = join(repo, 'dist/scanWorker.js');
@@ -91,6 +92,16 @@ try {
   row('kexports check mm/hmm.c, cold, a new process: its answer', c.answerMs, undefined, `the process exits with the cache written at ${c.exitMs} ms`);
   const w = await cliRun(args);
   row('kexports check mm/hmm.c, warm, a new process: its answer', w.answerMs, undefined, `exits at ${w.exitMs} ms`);
+  // the build model: a command that needs it, with the index warm, and the model read from scratch, then from its cache
+  const exp = await cliRun(['exports', '--tree', tree, '--cache-dir', cliCache, 'mm/hmm.c']);
+  row('kexports exports mm/hmm.c, warm, a new process (no build model)', exp.answerMs, undefined, `exits at ${exp.exitMs} ms`);
+  for (const f of readdirSync(cliCache)) if (f.startsWith('build-')) rmSync(join(cliCache, f));
+  const modFresh = await cliRun(['module', '--tree', tree, '--cache-dir', cliCache, 'mm/hmm.c']);
+  row('kexports module mm/hmm.c, warm index, the build model read from scratch', modFresh.answerMs, undefined, `exits at ${modFresh.exitMs} ms`);
+  for (let k = 0; k < 2; k++) {
+    const mod = await cliRun(['module', '--tree', tree, '--cache-dir', cliCache, 'mm/hmm.c']);
+    row(`kexports module mm/hmm.c, warm index, the build model from its cache${k ? ' (again)' : ''}`, mod.answerMs, undefined, `exits at ${mod.exitMs} ms`);
+  }
   // a real 15-patch series (../shared/real-series, OpenWrt's 6.1 backports), when it is there and the tree is 6.1
   const mt7530 = resolve(repo, '../shared/real-series/mt7530.mbox');
   if (existsSync(mt7530) && /linux-6\.1$/.test(tree)) {
@@ -101,6 +112,21 @@ try {
   }
 } finally {
   rmSync(cliCache, { recursive: true, force: true });
+}
+
+// the build model in one process: from scratch, from its cache, and updated after edits
+const modelCache = mkdtempSync(join(tmpdir(), 'kexports-bench-model-'));
+try {
+  const r = spawnSync(process.execPath, [join(repo, '.bench/benchModel.cjs'), tree, modelCache], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const words = { fresh: 'build model, every Makefile and Kconfig read (in process)', cached: 'build model from its cache file (in process)', makefile: 'build model after one Makefile edit (in process)', kconfig: 'build model after a Kconfig and a Makefile edit (in process)' };
+  for (const l of lines) {
+    if (l.what === 'size') console.log(`build model: ${l.placements} objects in ${l.directories} directories, ${l.makefiles} Makefiles, ${l.kconfigFiles} Kconfig files, ${l.symbols} symbols, ${l.unknown} constructs not understood`);
+    else row(words[l.what], [...l.runs].sort((a, b) => a - b)[1], l.rssMB, `median of 3: ${l.runs.join(', ')} ms`);
+  }
+} finally {
+  rmSync(modelCache, { recursive: true, force: true });
 }
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-'));

@@ -243,8 +243,13 @@ export function derive(kconfig: Kconfig, evals: Map<string, DirEval>, heads: str
     if (built.length === 0 && ev.dir !== '' && !parents.has(ev.dir)) continue;
     const linked = condOf(ev.dir, true, new Set());
     dirs.set(ev.dir, built);
+    // objects of a directory often hold under one term (a cache file gives them one object for it)
+    const memo = new Map<Term, [Cond | undefined, Cond | undefined]>();
     for (const o of ev.objects) {
-      const cond = feasible(and(o.modular ? built : linked, [o.term]), kconfig);
+      let pair = memo.get(o.term);
+      if (!pair) memo.set(o.term, (pair = [undefined, undefined]));
+      const k = o.modular ? 1 : 0;
+      const cond = (pair[k] ??= feasible(and(o.modular ? built : linked, [o.term]), kconfig));
       if (cond.length === 0) continue;
       const p: Placement = { object: o.object, module: o.module, modular: o.modular, cond, makefile: o.file ?? ev.makefile, line: o.line };
       // keyed by the object's stem: which source builds it (.c, .S, .c_shipped, or none: generated) is

@@ -7,23 +7,29 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMakefile } from '../kbuild';
-import { type Cond, type TermData, termData, termFromData } from './cond';
+import { type Cond, type Term, type TermData, termData, termFromData } from './cond';
 import type { Kconfig, KSymbol, SymbolType } from './kconfig';
 import { type BuildModel, buildModel, derive, type DirEval, type ModelInput, type ObjEntry, updateModel } from './model';
 import type { Unknown } from './unknown';
 
-const FORMAT = 3;
+const FORMAT = 4;
 
 type FileStat = [path: string, size: number, mtimeMs: number, ino: number];
 
+/**
+ * The cache file. Terms are stored once, in `terms`, and named by their place there (a Kconfig symbol's
+ * `depends on` is often every object's term in its directory); objects are named relative to their
+ * directory when they are in it, and their module is not stored: it follows from the object.
+ */
 interface Stored {
   format: number;
   root: string;
   files: FileStat[];
   arches: string[];
   kconfigFiles: string[];
-  symbols: [name: string, type: SymbolType | null, archs: string[] | null, defs: [string, number][], prompt: boolean, choices: number[] | null, deps: TermData[], defaults: TermData[], selects: TermData[][]][];
-  evals: [dir: string, makefile: string, arch: string | null, edges: [dir: string, term: TermData, linked: boolean][], objects: [object: string, file: string | null, module: string, modular: boolean, term: TermData, gate: string | null, line: number, composite: string | null][], read: string[], unknown: Unknown[]][];
+  terms: TermData[];
+  symbols: [name: string, type: SymbolType | null, archs: string[] | null, defs: [string, number][], prompt: boolean, choices: number[] | null, deps: number[], defaults: number[], selects: number[][]][];
+  evals: [dir: string, makefile: string, arch: string | null, edges: [dir: string, term: number, linked: boolean][], objects: [object: string, file: string | null, modular: boolean, term: number, gate: string | null, line: number, composite: string | null][], read: string[], unknown: Unknown[]][];
   heads: string[];
   headsUnknown: Unknown[];
   kconfigUnknown: Unknown[];
@@ -154,26 +160,51 @@ function writeStored(file: string, root: string, files: FileStat[], model: Build
   }
 }
 
-const cond = (c: Cond): TermData[] => c.map(termData);
-const uncond = (d: TermData[]): Cond => d.map(termFromData);
+/** Terms by their place in the cache's table: each distinct term written once, and read once into one object. */
+class TermTable {
+  readonly list: TermData[] = [];
+  private readonly places = new Map<string, number>();
+
+  place(t: Term): number {
+    const d = termData(t);
+    const key = JSON.stringify(d);
+    let k = this.places.get(key);
+    if (k === undefined) {
+      k = this.list.length;
+      this.list.push(d);
+      this.places.set(key, k);
+    }
+    return k;
+  }
+
+  cond(c: Cond): number[] {
+    return c.map((t) => this.place(t));
+  }
+}
+
+/** A path in `dir` by its name there; any other by its whole path after a slash, which no tree path starts with. */
+const inDir = (dir: string, path: string): string => (dir && path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : `/${path}`);
+const fromDir = (dir: string, name: string): string => (name.startsWith('/') ? name.slice(1) : `${dir}/${name}`);
 
 function encode(root: string, files: FileStat[], m: BuildModel): Stored {
+  const terms = new TermTable();
   return {
     format: FORMAT,
     root,
     files,
     arches: m.kconfig.arches,
     kconfigFiles: m.kconfig.files,
-    symbols: [...m.kconfig.symbols.values()].map((s) => [s.name, s.type ?? null, s.archs ? [...s.archs] : null, s.defs.slice(0, 4).map((d) => [d.file, d.line]), s.prompt, s.choices ?? null, cond(s.deps), cond(s.defaults), s.selects.map(cond)]),
+    symbols: [...m.kconfig.symbols.values()].map((s) => [s.name, s.type ?? null, s.archs ? [...s.archs] : null, s.defs.slice(0, 4).map((d) => [d.file, d.line]), s.prompt, s.choices ?? null, terms.cond(s.deps), terms.cond(s.defaults), s.selects.map((c) => terms.cond(c))]),
     evals: [...m.evals.values()].map((ev) => [
       ev.dir,
       ev.makefile,
       ev.arch ?? null,
-      ev.edges.map((e) => [e.dir, termData(e.term), e.linked]),
-      ev.objects.map((o) => [o.object, o.file ?? null, o.module, o.modular, termData(o.term), o.gate ?? null, o.line, o.composite ?? null]),
+      ev.edges.map((e) => [e.dir, terms.place(e.term), e.linked]),
+      ev.objects.map((o) => [inDir(ev.dir, o.object), o.file ?? null, o.modular, terms.place(o.term), o.gate ?? null, o.line, o.composite ? inDir(ev.dir, o.composite) : null]),
       ev.read,
       ev.unknown,
     ]),
+    terms: terms.list,
     heads: m.heads,
     headsUnknown: m.headsUnknown,
     kconfigUnknown: m.kconfig.unknown,
@@ -181,9 +212,16 @@ function encode(root: string, files: FileStat[], m: BuildModel): Stored {
 }
 
 function decode(s: Stored): BuildModel {
+  const terms = s.terms.map(termFromData);
+  const term = (k: number): Term => {
+    const t = terms[k];
+    if (!t) throw new Error(`term ${k} is not in the table`);
+    return t;
+  };
+  const cond = (list: number[]): Cond => list.map(term);
   const symbols = new Map<string, KSymbol>();
   for (const [name, type, archs, defs, prompt, choices, deps, defaults, selects] of s.symbols) {
-    const sym: KSymbol = { name, defs: defs.map(([file, line]) => ({ file, line })), prompt, deps: uncond(deps), defaults: uncond(defaults), selects: selects.map(uncond) };
+    const sym: KSymbol = { name, defs: defs.map(([file, line]) => ({ file, line })), prompt, deps: cond(deps), defaults: cond(defaults), selects: selects.map(cond) };
     if (type) sym.type = type;
     if (archs) sym.archs = new Set(archs);
     if (choices) sym.choices = choices;
@@ -195,9 +233,11 @@ function decode(s: Stored): BuildModel {
     const ev: DirEval = {
       dir,
       makefile,
-      edges: edges.map(([d, t, linked]) => ({ dir: d, term: termFromData(t), linked })),
-      objects: objects.map(([object, file, module, modular, t, gate, line, composite]) => {
-        const o: ObjEntry = { object, module, modular, term: termFromData(t), line };
+      edges: edges.map(([d, t, linked]) => ({ dir: d, term: term(t), linked })),
+      objects: objects.map(([name, file, modular, t, gate, line, comp]) => {
+        const object = fromDir(dir, name);
+        const composite = comp === null ? undefined : fromDir(dir, comp);
+        const o: ObjEntry = { object, module: modular ? (composite ?? object).slice(0, -2) : 'vmlinux', modular, term: term(t), line };
         if (file) o.file = file;
         if (gate) o.gate = gate;
         if (composite) o.composite = composite;
