@@ -7,7 +7,7 @@ export interface ParsedArgs {
 }
 
 const valued = new Set(['--tree', '--format', '--fail-on', '--cache-dir', '--config', '--exclude', '--policy', '--workers', '--max-file-bytes']);
-const booleans = new Set(['--uncommitted', '--no-cache', '--help', '-h', '--version', '--stdio', '--quiet', '--consumers', '--no-tests', '--history', '--keywords']);
+const booleans = new Set(['--uncommitted', '--no-cache', '--help', '-h', '--version', '--stdio', '--quiet', '--consumers', '--no-tests', '--history', '--keywords', '--summary']);
 
 export class UsageError extends Error {}
 

@@ -3,7 +3,8 @@ import { checkExports, type Finding, type Severity, severityRank, withHistoryFin
 import { flag, format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 import { helperConsumers } from '../core/helpers';
-import { consumerJson, consumersBlock, exportJson, exportLine, findingText, sarif } from './format';
+import type { Export } from '../core/index';
+import { consumerCounts, consumerJson, consumersBlock, consumersSummaryLine, exportJson, exportLine, findingText, sarif } from './format';
 import { historiesFor, historyFindingsFor } from './history';
 import { condText } from '../core/build/cond';
 
@@ -32,7 +33,8 @@ export const usage = `usage: kexports COMMAND [options]
 options:
   --tree DIR            the kernel tree (default: the nearest parent with Kbuild and MAINTAINERS)
   --format FMT          text or json; check also takes sarif; review takes text, json, markdown, sarif, reply, patchwork;
-                        history takes text, json, csv
+                        history takes text, json, csv; consumers also takes jsonl (JSON Lines, one record a line)
+  --summary             consumers: counts by class and module instead of every consumer
   --history             check: add LATE_CONSUMER and NEVER_CONSUMED from git history
   --keywords            maintainers: MAINTAINERS' K: keywords match a file's text too
   --fail-on SEVERITY    check: exit 1 on a finding at or above error|warning|info|hint (default warning), or none
@@ -57,12 +59,15 @@ export async function runExports(args: ParsedArgs, io: Io): Promise<number> {
   } else {
     for (const e of list) io.out(`${exportLine(e)}\n`);
     io.err(`kexports: ${list.length} export${list.length === 1 ? '' : 's'}\n`);
+    const unresolved = index.unresolvedUnder(paths).length;
+    if (unresolved) io.err(`kexports: ${unresolved} export call${unresolved === 1 ? '' : 's'} could not be resolved (see UNRESOLVED_EXPORT in check)\n`);
   }
   return 0;
 }
 
 export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
-  const fmt = format(args, ['text', 'json']);
+  const fmt = format(args, ['text', 'json', 'jsonl']);
+  const summary = has(args, '--summary');
   let symbols = args.positionals;
   if (symbols.includes('-')) {
     const extra = (io.stdin?.() ?? '').split(/\s+/).filter(Boolean);
@@ -72,25 +77,62 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
   const ctx = await openContext(args, io, false);
   const { index } = ctx;
   const build = ctx.build();
+  // Written as it goes, one symbol at a time: tens of thousands of symbols make gigabytes of JSON,
+  // more than one string holds, so the whole is never made at once.
+  const out = recordWriter(fmt, io);
+  // the linker names that are not C names, made when a name is first not found
+  let linked: Map<string, Export[]> | undefined;
+  const linkedAs = (sym: string): Export[] => {
+    if (!linked) {
+      linked = new Map();
+      for (const e of index.exports) for (const s of e.symbols) if (s !== e.name) linked.set(s, [...(linked.get(s) ?? []), e]);
+    }
+    return linked.get(sym) ?? [];
+  };
   let missing = 0;
-  const json: Record<string, unknown>[] = [];
   for (const sym of symbols) {
-    const exps = index.exportsNamed(sym);
+    if ((await io.drained?.()) === false) break;
+    const named = index.exportsNamed(sym);
+    // a linker name (__tracepoint_kvm_entry, ieee80211_rx_rsl) stands for the export that makes it
+    const exps = named.length ? named : linkedAs(sym);
     if (exps.length === 0) {
       missing++;
-      if (fmt === 'json') json.push({ symbol: sym, exported: false });
-      else io.out(`${sym}: not exported in this tree\n`);
+      if (fmt === 'text') io.out(`${sym}: not exported in this tree\n`);
+      else out.record({ symbol: sym, exported: false });
       continue;
     }
     for (const e of exps) {
       const list = index.consumers(e);
       const helpers = helperConsumers(index, e, list);
-      if (fmt === 'json') json.push({ symbol: sym, exported: true, export: exportJson(e, build), consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
-      else io.out(`${consumersBlock(e, list, helpers, build)}\n`);
+      const linker = e.name === sym ? undefined : sym;
+      if (fmt === 'text') {
+        if (linker) io.out(`${linker}: a linker name of ${e.name}'s export (${e.macro})\n`);
+        io.out(`${summary ? consumersSummaryLine(e, list, helpers, build) : consumersBlock(e, list, helpers, build)}\n`);
+      } else if (summary) out.record({ symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build), ...consumerCounts(list, helpers, build) });
+      else if (fmt === 'jsonl') out.record({ symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build), consumers: list.map((c) => `${c.file}:${c.line}`), throughHelpers: helpers.map((c) => `${c.file}:${c.line}`) });
+      else out.record({ symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build), consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
     }
   }
-  if (fmt === 'json') io.out(`${JSON.stringify(json, null, 1)}\n`);
+  out.end();
   return missing === symbols.length ? 1 : 0;
+}
+
+/**
+ * Records written one at a time: a JSON array, byte for byte what JSON.stringify(list, null, 1) gives,
+ * or JSON Lines, one compact record a line.
+ */
+function recordWriter(fmt: string, io: Io): { record: (r: unknown) => void; end: () => void } {
+  let n = 0;
+  if (fmt === 'jsonl') return { record: (r) => io.out(`${JSON.stringify(r)}\n`), end: () => undefined };
+  return {
+    record: (r) => {
+      if (fmt !== 'json') return;
+      io.out(`${n++ === 0 ? '[\n' : ',\n'} ${JSON.stringify(r, null, 1).replace(/\n/g, '\n ')}`);
+    },
+    end: () => {
+      if (fmt === 'json') io.out(n === 0 ? '[]\n' : '\n]\n');
+    },
+  };
 }
 
 export async function runCheck(args: ParsedArgs, io: Io): Promise<number> {

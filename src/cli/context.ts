@@ -15,6 +15,12 @@ export interface Io {
   err: (s: string) => void;
   cwd: string;
   stdin?: () => string;
+  /**
+   * Resolves once what `out` wrote has gone to the reader. A pipe takes 64 KiB at a time and the rest
+   * waits in memory: a command with much to write awaits this between records, so its memory stays
+   * that of one record, not of the whole output. False when the reader is gone (a closed pipe).
+   */
+  drained?: () => Promise<boolean>;
 }
 
 export interface Context {
@@ -170,6 +176,5 @@ function reportSkips(index: KernelIndex, io: Io): void {
     for (const k of s.skipped.slice(0, 10)) io.err(`kexports:   ${k.path}: ${k.reason}: ${k.detail}\n`);
     if (s.skipped.length > 10) io.err(`kexports:   … and ${s.skipped.length - 10} more (--format json lists them all)\n`);
   }
-  if (index.unresolved.length) io.err(`kexports: ${index.unresolved.length} export call${index.unresolved.length === 1 ? '' : 's'} could not be resolved (see UNRESOLVED_EXPORT in check)\n`);
 }
 

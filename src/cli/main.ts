@@ -20,7 +20,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 }
 
 /** Formats that escape control characters themselves; every other output is escaped, whatever wrote it. */
-const SELF_ESCAPING = ['json', 'sarif', 'patchwork'];
+const SELF_ESCAPING = ['json', 'jsonl', 'sarif', 'patchwork'];
 
 async function run(argv: readonly string[], raw: Io): Promise<number> {
   let io: Io = { ...raw, err: (s) => raw.err(printableLines(s)) };
@@ -67,13 +67,36 @@ async function run(argv: readonly string[], raw: Io): Promise<number> {
 }
 
 if (require.main === module) {
+  // The reader may close the pipe early (`kexports consumers … | head`): the rest is not written, and
+  // the command stops at its next record, as other Unix tools do.
+  let gone = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    gone = true;
+  });
   const io: Io = {
-    out: (s) => process.stdout.write(s),
+    out: (s) => void (gone || process.stdout.write(s)),
     err: (s) => process.stderr.write(s),
     cwd: process.cwd(),
     stdin: () => readFileSync(0, 'utf8'),
+    drained: async () => {
+      await drained(process.stdout);
+      return !gone;
+    },
   };
   void main(process.argv.slice(2), io).then((code) => {
     if (code >= 0) process.exitCode = code;
+  });
+}
+
+/** Resolves when the stream has room again, or is gone (the reader closed the pipe: nothing more will drain). */
+function drained(out: NodeJS.WriteStream): Promise<void> {
+  if (!out.writableNeedDrain || out.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done).off('close', done).off('error', done);
+      resolve();
+    };
+    out.on('drain', done).on('close', done).on('error', done);
   });
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { consumerNames } from './exportMacros';
 import type { Consumer, Export, KernelIndex } from './index';
 import { Interner } from './interner';
-import { SourceKind } from './lexer';
+import { type Scanner, SourceKind } from './lexer';
 import { newScanner } from './scanFile';
 import { readRegularFile } from './regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
@@ -21,22 +21,53 @@ export interface Helper {
   line: number;
 }
 
-/** The non-static functions of a C file whose bodies use one of `names`, outside comments and strings. */
-export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helper[] {
-  const scanner = newScanner(new Interner(12));
-  const fns = scanner.scan(buf, { kind: SourceKind.C, proxies: false, keepDefs: true }).defs.filter((d) => d.kind === 'function' && !d.isStatic);
+/**
+ * One scanner for every helper search: making one sets up its vocabulary's tables, which cost more
+ * than the scan itself when a bulk query asks for thousands of exports. Made again when its names
+ * pass 2^16, so that it never grows without bound.
+ */
+let shared: Scanner | undefined;
+function sharedScanner(): Scanner {
+  if (!shared || shared.interner.size > 1 << 16) shared = newScanner(new Interner(12));
+  return shared;
+}
+
+interface FunctionSpan {
+  name: string;
+  line: number;
+  /** byte offsets of the definition in the file */
+  from: number;
+  to: number;
+}
+
+/** The non-static function definitions of a C file, with where each starts and ends. */
+function functionSpans(buf: Uint8Array): FunctionSpan[] {
+  const fns = sharedScanner()
+    .scan(buf, { kind: SourceKind.C, proxies: false, keepDefs: true })
+    .defs.filter((d) => d.kind === 'function' && !d.isStatic);
   if (fns.length === 0) return [];
   const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const starts = [0];
   for (let k = text.indexOf(10); k >= 0; k = text.indexOf(10, k + 1)) starts.push(k + 1);
+  return fns.map((d) => ({ name: d.name, line: d.line, from: starts[d.line - 1] ?? buf.length, to: starts[d.endLine] ?? buf.length }));
+}
+
+/** The non-static functions of a C file whose bodies use one of `names`, outside comments and strings. */
+export function functionsUsing(buf: Uint8Array, names: readonly string[], spans = functionSpans(buf)): Helper[] {
+  if (spans.length === 0) return [];
+  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  // where the names occur at all, found once for the file, not once per function
+  const hits: number[] = [];
+  for (const n of names) for (let at = text.indexOf(n); at >= 0; at = text.indexOf(n, at + n.length)) hits.push(at);
+  if (hits.length === 0) return [];
+  hits.sort((a, b) => a - b);
+  const scanner = sharedScanner();
   const out: Helper[] = [];
-  for (const d of fns) {
-    const from = starts[d.line - 1] ?? buf.length;
-    const to = starts[d.endLine] ?? buf.length;
-    if (!names.some((n) => ((at) => at >= 0 && at < to)(text.indexOf(n, from)))) continue;
+  for (const d of spans) {
+    if (!hits.some((at) => at >= d.from && at < d.to)) continue;
     // The definition alone, scanned as a file of its own: its uses are exactly the body's, outside
     // comments and strings.
-    const uses = scanner.scan(text.subarray(from, to), { kind: SourceKind.C, proxies: false }).uses;
+    const uses = scanner.scan(text.subarray(d.from, d.to), { kind: SourceKind.C, proxies: false }).uses;
     const ids = new Set(names.map((n) => scanner.interner.find(n)).filter((id) => id >= 0));
     let found = false;
     for (let k = 0; k < uses.length && !found; k += 3) found = ids.has(uses[k]!) && uses[k + 2] === 0;
@@ -67,13 +98,9 @@ function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly C
   const seen = new Set([exp.file, ...direct.map((c) => c.file)]);
   const out: Consumer[] = [];
   for (const src of sources) {
-    let buf: Buffer;
-    try {
-      buf = readRegularFile(join(index.root, src.file), { maxBytes: DEFAULT_MAX_FILE_BYTES });
-    } catch {
-      continue;
-    }
-    for (const h of functionsUsing(buf, names)) {
+    const file = fileSpans(index, src.file);
+    if (!file) continue;
+    for (const h of functionsUsing(file.buf, names, file.spans)) {
       if (index.exportsNamed(h.name).length) continue;
       for (const use of index.directUses(h.name)) {
         if (seen.has(use.file)) continue;
@@ -83,4 +110,26 @@ function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly C
     }
   }
   return out;
+}
+
+/**
+ * Consumer files read and their functions found, kept for the index's version: a query for thousands
+ * of exports reads the same driver once for each export it uses. At most 512 files are kept.
+ */
+const spansCache = new Map<string, { version: number; buf: Buffer; spans: FunctionSpan[] }>();
+
+function fileSpans(index: KernelIndex, path: string): { buf: Buffer; spans: FunctionSpan[] } | undefined {
+  const key = `${index.root}\u0000${path}`;
+  const hit = spansCache.get(key);
+  if (hit?.version === index.version) return hit;
+  let buf: Buffer;
+  try {
+    buf = readRegularFile(join(index.root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES });
+  } catch {
+    return undefined;
+  }
+  const entry = { version: index.version, buf, spans: functionSpans(buf) };
+  if (spansCache.size >= 512) spansCache.delete(spansCache.keys().next().value!);
+  spansCache.set(key, entry);
+  return entry;
 }

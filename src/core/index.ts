@@ -955,6 +955,7 @@ export class KernelIndex {
     return this.exportsByName.get(name) ?? [];
   }
 
+
   /** Exports under the paths (all when none), in file and line order whatever was updated since. */
   exportsUnder(paths: readonly string[]): Export[] {
     const under = underPaths(paths);

@@ -197,6 +197,58 @@ walk_page_range_sample (EXPORT_SYMBOL_GPL, GPL-only) mm/page_walk.c:10: 1 consum
     );
   });
 
+  it('writes JSON as it goes, the same as one array, and JSON Lines and counts for many symbols', () => {
+    const syms = ['devmap_managed_key', 'no_such_symbol', 'hmm_range_fault'];
+    const json = runCli(['consumers', '--tree', sampleTree, '--format', 'json', ...syms]);
+    assert.equal(json.code, 0, json.stderr);
+    const list = JSON.parse(json.stdout) as { symbol: string; exported: boolean; consumers?: { file: string; line: number }[] }[];
+    // written record by record, byte for byte what one JSON.stringify(list, null, 1) gives
+    assert.equal(json.stdout, `${JSON.stringify(list, null, 1)}\n`);
+    assert.deepEqual(list.map((r) => [r.symbol, r.exported, r.consumers?.length]), [['devmap_managed_key', true, 1], ['no_such_symbol', false, undefined], ['hmm_range_fault', true, 3]]);
+    assert.equal(runCli(['consumers', '--tree', sampleTree, '--format', 'json', 'nope']).stdout, '[\n {\n  "symbol": "nope",\n  "exported": false\n }\n]\n');
+
+    const lines = runCli(['consumers', '--tree', sampleTree, '--format', 'jsonl', ...syms]).stdout.split('\n');
+    assert.equal(lines.pop(), '');
+    const records = lines.map((l) => JSON.parse(l) as { symbol: string; consumers?: string[]; export?: { file: string } });
+    assert.deepEqual(records.map((r) => [r.symbol, r.consumers]), [
+      ['devmap_managed_key', ['drivers/gpu/drm/vgpu/vgpu_svm.c:22']],
+      ['no_such_symbol', undefined],
+      ['hmm_range_fault', list[2]!.consumers!.map((c) => `${c.file}:${c.line}`)],
+    ]);
+
+    const sum = runCli(['consumers', '--tree', sampleTree, '--summary', 'hmm_range_fault', 'walk_page_range_sample']);
+    assert.equal(
+      sum.stdout,
+      `hmm_range_fault (EXPORT_SYMBOL, any license) mm/hmm.c:39: 3 consumers (driver 2, test 1)
+walk_page_range_sample (EXPORT_SYMBOL_GPL, GPL-only) mm/page_walk.c:10: 1 consumer (same-dir 1)
+`,
+    );
+    const sumJson = JSON.parse(runCli(['consumers', '--tree', sampleTree, '--summary', '--format', 'json', 'hmm_range_fault']).stdout) as Record<string, unknown>[];
+    assert.deepEqual([sumJson[0]!.consumerCount, sumJson[0]!.byClass, sumJson[0]!.throughHelperCount], [3, { driver: 2, test: 1 }, 0]);
+  });
+
+  it('answers for a linker name with the export that makes it, and says so', () => {
+    const r = runCli(['consumers', '--tree', sampleTree, '__tracepoint_hmm_fault_done', '__SCK__tp_func_hmm_fault_done']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.equal(lines[0], "__tracepoint_hmm_fault_done: a linker name of hmm_fault_done's export (EXPORT_TRACEPOINT_SYMBOL_GPL)");
+    assert.match(lines[1]!, /^hmm_fault_done \(EXPORT_TRACEPOINT_SYMBOL_GPL, GPL-only\) mm\/hmm\.c:59: /);
+    assert.ok(lines.includes("__SCK__tp_func_hmm_fault_done: a linker name of hmm_fault_done's export (EXPORT_TRACEPOINT_SYMBOL_GPL)"), r.stdout);
+    const j = JSON.parse(runCli(['consumers', '--tree', sampleTree, '--format', 'json', '__traceiter_hmm_fault_done']).stdout) as { symbol: string; linkerNameOf: string }[];
+    assert.deepEqual([j[0]!.symbol, j[0]!.linkerNameOf], ['__traceiter_hmm_fault_done', 'hmm_fault_done']);
+  });
+
+  it('says once, and only where it belongs, that export calls could not be resolved', () => {
+    // an assembler macro's parameter, as arch/s390's expoline thunks spell it
+    const tree = writeTree({ Kbuild: '', MAINTAINERS: '', 'arch/s390/lib/thunk.S': '.macro GEN_BR_THUNK name\nEXPORT_SYMBOL(\\name)\n.endm\n', 'mm/a.c': 'int a;\nEXPORT_SYMBOL(a);\n' });
+    const said = (args: string[]): number => runCli([...args, '--tree', tree, '--no-cache']).stderr.split('\n').filter((l) => l === 'kexports: 1 export call could not be resolved (see UNRESOLVED_EXPORT in check)').length;
+    assert.equal(said(['exports']), 1);
+    assert.equal(said(['exports', 'mm']), 0, 'nothing unresolved under mm/');
+    assert.equal(said(['consumers', 'a']), 0);
+    assert.equal(said(['check', 'mm']), 0);
+    assert.match(runCli(['check', '--tree', tree, '--no-cache', '--fail-on', 'none']).stdout, /INFO:UNRESOLVED_EXPORT: EXPORT_SYMBOL\(\): EXPORT_SYMBOL\(\\name\)/);
+  });
+
   it('exits 1 when no symbol is exported, 2 on bad usage', () => {
     assert.equal(runCli(['consumers', '--tree', sampleTree, 'nope']).code, 1);
     const r = runCli(['consumers', '--tree', sampleTree]);

@@ -38,8 +38,13 @@ export class BuildAnswers {
     return list;
   }
 
+  private readonly moduleMemo = new Map<string, string[]>();
+
   modules(path: string, generated = false): string[] {
-    return modulesOf(this.of(path, generated));
+    if (generated) return modulesOf(this.of(path, true));
+    let list = this.moduleMemo.get(path);
+    if (!list) this.moduleMemo.set(path, (list = modulesOf(this.of(path))));
+    return list;
   }
 
   modular(path: string, generated = false): boolean {
