@@ -16,6 +16,7 @@ import { nativeAddon } from './nativeScanner';
 import { NameTable, scanFiles } from './scanPool';
 import { grown } from './typed';
 import { walkTree, type WalkResult } from './walk';
+import { pastedUses } from './pasted';
 import { expand, type ExpandedExport, expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
 
 export interface Export {
@@ -131,6 +132,9 @@ export interface IndexStats {
   excluded: number;
   unreadableDirs: string[];
 }
+
+/** Lines are below this in a key of (file, line) as one number. */
+const LINE_SPAN = 2 ** 24;
 
 /** Growable postings of one identifier beyond the compact arrays: (file, line, ctx) triples. */
 type Overlay = Map<number, number[]>;
@@ -759,8 +763,10 @@ export class KernelIndex {
       if (ctx === DEF_CTX || fileIdx === own || !files[fileIdx]!.alive) return false;
       if (ctx === 0) {
         if (fileStamp[fileIdx] === stamp) return false;
-        fileStamp[fileIdx] = stamp;
         const path = files[fileIdx]!.path;
+        // assembly cannot call a C inline: `wrmsr` in vmenter.S is the instruction, not msr.h's wrmsr()
+        if (via?.kind === 'inline' && path.endsWith('.S')) return false;
+        fileStamp[fileIdx] = stamp;
         const c: Consumer = { file: path, line, cls: this.classOf(fileIdx, exp.file) };
         if (via) c.via = via;
         out.push(c);
@@ -775,15 +781,33 @@ export class KernelIndex {
       vias.push({ name: this.table.name(nameId), file: files[fileIdx]!.path, line: this.proxyLine[p]!, kind: this.proxyKind[p] === 0 ? 'macro' : 'inline' });
       return false;
     };
-    for (let q = 0; q < queue.length; q++) {
-      const id = queue[q]!;
-      const via = vias[q];
-      if (id + 1 < offsets.length) {
-        const end = offsets[id + 1]!;
-        for (let at = offsets[id]!; at < end; at++) if (visit(postFile[at]!, postLine[at]!, postCtx[at]!, via)) return out;
+    let q = 0;
+    const drain = (): boolean => {
+      for (; q < queue.length; q++) {
+        const id = queue[q]!;
+        const via = vias[q];
+        if (id + 1 < offsets.length) {
+          const end = offsets[id + 1]!;
+          for (let at = offsets[id]!; at < end; at++) if (visit(postFile[at]!, postLine[at]!, postCtx[at]!, via)) return true;
+        }
+        const extra = this.overlay.get(id);
+        if (extra) for (let k = 0; k < extra.length; k += 3) if (visit(extra[k]!, extra[k + 1]!, extra[k + 2]!, via)) return true;
       }
-      const extra = this.overlay.get(id);
-      if (extra) for (let k = 0; k < extra.length; k += 3) if (visit(extra[k]!, extra[k + 1]!, extra[k + 2]!, via)) return out;
+      return false;
+    };
+    if (drain()) return out;
+    // then the uses a macro pastes together (pasted.ts): the macro and its argument on one line
+    for (const p of pastedUses(exp.name, exp.flavour)) {
+      const macroId = this.table.get(p.macro);
+      const argId = this.table.get(p.arg);
+      if (macroId === undefined || argId === undefined) continue;
+      const lines = new Set<number>();
+      this.forEachPosting(macroId, (file, line, ctx) => void (ctx !== DEF_CTX && lines.add(file * LINE_SPAN + line)));
+      if (lines.size === 0) continue;
+      const via: Via = { name: p.macro, file: p.header, line: 0, kind: 'macro' };
+      let stopped = false;
+      this.forEachPosting(argId, (file, line, ctx) => void (!stopped && lines.has(file * LINE_SPAN + line) && (stopped = visit(file, line, ctx, via))));
+      if (stopped || drain()) return out;
     }
     return this.inPathOrder(out, outFile);
   }

@@ -1,0 +1,40 @@
+/** Uses that a macro pastes together at its call site, and uses that cannot be. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildIndex, type Consumer } from '../../src/core/index';
+import { writeTree } from '../helpers';
+
+const line = (c: Consumer): string => `${c.file}:${c.line}${c.via ? ` via ${c.via.name} (${c.via.kind}, ${c.via.file})` : ''}`;
+
+describe('pasted names', () => {
+  it('finds param_ops_bint in module_param(x, bint, 0644), and a tracepoint in tracepoint_enabled() through an inline', async () => {
+    const index = await buildIndex(
+      writeTree({
+        'include/linux/moduleparam.h': '#define module_param(name, type, perm) module_param_named(name, name, type, perm)\n',
+        'kernel/params.c': 'const struct kernel_param_ops param_ops_bint = { 0 };\nEXPORT_SYMBOL(param_ops_bint);\n',
+        'arch/x86/kvm/x86.c': 'static bool ignore_msrs;\nmodule_param(ignore_msrs, bint, 0644);\n',
+        // the word alone, with no pasting macro on its line, is no use
+        'drivers/misc/other.c': 'static int bint = 3;\nint other(void) { return bint; }\n',
+        'include/linux/tracepoint-defs.h': '# define tracepoint_enabled(tp) static_key_false(&(__tracepoint_##tp).key)\n',
+        'mm/mmap_lock.c': 'EXPORT_TRACEPOINT_SYMBOL(mmap_lock_released);\n',
+        'include/linux/mmap_lock.h': 'static inline void mmap_read_unlock(struct mm_struct *mm)\n{\n\tif (tracepoint_enabled(mmap_lock_released))\n\t\t__mmap_lock_do_trace_released(mm, false);\n}\n',
+        'drivers/gpu/drm/vgpu/vgpu.c': 'void vgpu_done(struct mm_struct *mm)\n{\n\tmmap_read_unlock(mm);\n}\n',
+      }),
+    );
+    const of = (name: string): string[] => index.consumers(index.exportsNamed(name)[0]!).map(line);
+    assert.deepEqual(of('param_ops_bint'), ['arch/x86/kvm/x86.c:2 via module_param (macro, include/linux/moduleparam.h)']);
+    assert.deepEqual(of('mmap_lock_released'), ['drivers/gpu/drm/vgpu/vgpu.c:3 via mmap_read_unlock (inline, include/linux/mmap_lock.h)']);
+  });
+
+  it('takes no assembly file for a user of a C inline: `wrmsr` there is the instruction', async () => {
+    const index = await buildIndex(
+      writeTree({
+        'arch/x86/lib/msr.c': 'int msr_hook(int v) { return v; }\nEXPORT_SYMBOL(msr_hook);\n',
+        'arch/x86/include/asm/msr.h': 'static inline void wrmsr(unsigned int msr, int v)\n{\n\tmsr_hook(v);\n}\n',
+        'arch/x86/kvm/vmx/vmenter.S': 'SYM_FUNC_START(vmx_enter)\n\twrmsr\n\tret\nSYM_FUNC_END(vmx_enter)\n',
+        'arch/x86/kvm/vmx/vmx.c': 'void vmx_set(int v)\n{\n\twrmsr(0x10, v);\n}\n',
+      }),
+    );
+    assert.deepEqual(index.consumers(index.exportsNamed('msr_hook')[0]!).map(line), ['arch/x86/kvm/vmx/vmx.c:3 via wrmsr (inline, arch/x86/include/asm/msr.h)']);
+  });
+});
