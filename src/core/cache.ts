@@ -22,7 +22,7 @@ import { decodeName, encodeName } from './fsName';
 import { openRegular } from './regularFile';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-const MAGIC = 'KEXPORTS-IDX-18\n';
+const MAGIC = 'KEXPORTS-IDX-19\n';
 const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';

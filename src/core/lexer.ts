@@ -476,6 +476,39 @@ class ScanState {
     this.defineIsNamespace = false;
   }
 
+  /**
+   * A string literal from `s` (after its quote) to `e` (its closing quote) that holds assembly:
+   * `call NAME` or `jmp NAME` at its start, or after a `\t`, `\n`, `;` or a label's `:`, is a use of
+   * NAME (ALTERNATIVE("", "call entry_untrain_ret", X86_FEATURE_UNRET)). Prose ("cannot call foo") is not.
+   */
+  asmStringUses(s: number, e: number, line: number): void {
+    const buf = this.buf;
+    for (let j = s; j + 5 < e; j++) {
+      const c = buf[j]!;
+      if (c !== 99 /* c */ && c !== 106 /* j */) continue;
+      const before = j === s ? 34 : buf[j - 1]!;
+      const at = before === 34 || before === 59 || before === 9 || (before === 116 || before === 110 ? buf[j - 2] === 92 : before === 32 && j - 2 >= s && buf[j - 2] === 58);
+      if (!at) continue;
+      let k = j;
+      if (c === 99 && buf[k + 1] === 97 && buf[k + 2] === 108 && buf[k + 3] === 108) k += 4;
+      else if (c === 106 && buf[k + 1] === 109 && buf[k + 2] === 112) k += 3;
+      else continue;
+      if (buf[k] === 113 /* q */) k++;
+      const gap = k;
+      while (k < e && (buf[k] === 32 || buf[k] === 9 || (buf[k] === 92 && buf[k + 1] === 116))) k += buf[k] === 92 ? 2 : 1;
+      if (k === gap || k >= e || isIdChar[buf[k]!] !== 1 || (buf[k]! >= 48 && buf[k]! <= 57)) continue;
+      const from = k;
+      while (k < e && isIdChar[buf[k]!] === 1) k++;
+      const id = this.interner.internBytes(buf, from, k, fnv1a(buf, from, k));
+      if (id >= this.voc.flags.length) this.voc.grow(this.interner.size + 4096);
+      if (this.inDefine) {
+        if (this.proxyMode && this.defineCtx === 0) this.openMacroProxy();
+        this.record(id, line, this.defineCtx);
+      } else this.record(id, line, this.ctx);
+      j = k;
+    }
+  }
+
   /** The first identifier use in a header macro body makes the macro a proxy. */
   openMacroProxy(): void {
     this.proxies.push({ name: latin1(this.buf, this.defineNameStart, this.defineNameEnd), line: this.defineLine, kind: 'macro' });
@@ -1215,6 +1248,8 @@ function run(st: ScanState): void {
     if (c === 34) {
       // "E": perhaps an export call that a host program prints into a file it generates.
       if (buf[i + 1] === 69 && !isAsm && !st.inDefine) st.printedExport(i + 1, line);
+      const start = i + 1;
+      const startLine = line;
       i++;
       while (i < n) {
         const d = buf[i]!;
@@ -1224,6 +1259,7 @@ function run(st: ScanState): void {
           i += 2;
         } else i++;
       }
+      if (!isAsm && i - start > 5 && !st.stmtSkip) st.asmStringUses(start, Math.min(i, n), startLine);
       if (i < n && buf[i] === 34) i++;
       if (st.inDefine) st.definePrev = P_OTHER;
       else st.prev = P_OTHER;

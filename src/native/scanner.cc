@@ -834,6 +834,37 @@ struct Scan {
     defineIsNamespace = false;
   }
 
+  // As lexer.ts's asmStringUses(): `call NAME` / `jmp NAME` in a string literal that holds assembly,
+  // from s (after its quote) to e (its closing quote).
+  void asmStringUses(size_t s, size_t e, uint32_t ln) {
+    for (size_t j = s; j + 5 < e; j++) {
+      uint8_t c = buf[j];
+      if (c != 'c' && c != 'j') continue;
+      uint8_t before = j == s ? '"' : buf[j - 1];
+      bool at = before == '"' || before == ';' || before == '\t' ||
+                ((before == 't' || before == 'n') ? j >= 2 && buf[j - 2] == '\\' : before == ' ' && j >= s + 2 && buf[j - 2] == ':');
+      if (!at) continue;
+      size_t k = j;
+      if (c == 'c' && buf[k + 1] == 'a' && buf[k + 2] == 'l' && buf[k + 3] == 'l') k += 4;
+      else if (c == 'j' && buf[k + 1] == 'm' && buf[k + 2] == 'p') k += 3;
+      else continue;
+      if (buf[k] == 'q') k++;
+      size_t gap = k;
+      while (k < e && (buf[k] == ' ' || buf[k] == '\t' || (buf[k] == '\\' && buf[k + 1] == 't'))) k += buf[k] == '\\' ? 2 : 1;
+      if (k == gap || k >= e || !isIdChar[buf[k]] || (buf[k] >= '0' && buf[k] <= '9')) continue;
+      size_t from = k;
+      while (k < e && isIdChar[buf[k]]) k++;
+      uint32_t id = names.intern(buf + from, k - from, hashName(buf + from, k - from));
+      if (inDefine) {
+        if (proxyMode && defineCtx == 0) openMacroProxy();
+        record(id, ln, defineCtx);
+      } else {
+        record(id, ln, ctx);
+      }
+      j = k;
+    }
+  }
+
   void openMacroProxy() {
     size_t len = defineNameEnd - defineNameStart;
     uint32_t id = names.intern(buf + defineNameStart, len, hashName(buf + defineNameStart, len));
@@ -1477,6 +1508,8 @@ struct Scan {
       if (c == 34) {
         // "E": perhaps an export call that a host program prints into a file it generates.
         if (buf[i + 1] == 69 && !isAsm && !inDefine) printedExport(i + 1);
+        size_t start = i + 1;
+        uint32_t startLine = line;
         i++;
         while (i < n) {
           uint8_t d = buf[i];
@@ -1486,6 +1519,7 @@ struct Scan {
             i += 2;
           } else i++;
         }
+        if (!isAsm && i > start + 5 && !stmtSkip) asmStringUses(start, i < n ? i : n, startLine);
         if (i < n && buf[i] == 34) i++;
         if (inDefine) definePrev = P_OTHER;
         else prev = P_OTHER;

@@ -38,3 +38,27 @@ describe('pasted names', () => {
     assert.deepEqual(index.consumers(index.exportsNamed('msr_hook')[0]!).map(line), ['arch/x86/kvm/vmx/vmx.c:3 via wrmsr (inline, arch/x86/include/asm/msr.h)']);
   });
 });
+
+describe('uses in inline assembly', () => {
+  const files = {
+    'arch/x86/lib/retpoline.S': 'SYM_FUNC_START(entry_untrain_ret)\n\tret\nSYM_FUNC_END(entry_untrain_ret)\nEXPORT_SYMBOL(entry_untrain_ret)\nSYM_FUNC_START(__x86_return_thunk)\n\tret\nSYM_FUNC_END(__x86_return_thunk)\nEXPORT_SYMBOL(__x86_return_thunk)\n',
+    'arch/x86/lib/verw.c': 'int x86_verw_sel;\nEXPORT_SYMBOL(x86_verw_sel);\nvoid untrain_sample(void) {}\nEXPORT_SYMBOL(untrain_sample);\n',
+    // a header macro: its users are consumers through it
+    'arch/x86/include/asm/nospec-branch.h': '#define UNTRAIN_RET ALTERNATIVE("", "call entry_untrain_ret", X86_FEATURE_UNRET)\n',
+    'arch/x86/kvm/svm/svm.c': 'void svm_vcpu_run(void)\n{\n\tasm volatile(UNTRAIN_RET);\n\tasm volatile("1:\\tjmp __x86_return_thunk\\n");\n}\n',
+    // prose is no use, nor a call through a register
+    'drivers/misc/talk.c': 'void talk(void)\n{\n\tpr_err("cannot call untrain_sample now\\n");\n\tasm volatile("call *%0" : : "r"(x86_verw_sel));\n}\n',
+  };
+
+  it('takes `call NAME` and `jmp NAME` in a string of assembly as a use, and prose as none', async () => {
+    for (const native of [true, false]) {
+      const index = await buildIndex(writeTree(files), { native });
+      const of = (name: string): string[] => index.consumers(index.exportsNamed(name)[0]!).map(line);
+      assert.deepEqual(of('entry_untrain_ret'), ['arch/x86/kvm/svm/svm.c:3 via UNTRAIN_RET (macro, arch/x86/include/asm/nospec-branch.h)'], `native: ${native}`);
+      assert.deepEqual(of('__x86_return_thunk'), ['arch/x86/kvm/svm/svm.c:4'], `native: ${native}`);
+      assert.deepEqual(of('untrain_sample'), [], `native: ${native}`);
+      // an operand is C, not the string: x86_verw_sel is used as a C expression
+      assert.deepEqual(of('x86_verw_sel'), ['drivers/misc/talk.c:4'], `native: ${native}`);
+    }
+  });
+});
