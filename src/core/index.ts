@@ -961,6 +961,16 @@ export class KernelIndex {
     return out;
   }
 
+  /** Whether the file uses the name in code on that line (not a definition, not in a comment or a string). */
+  usesAt(name: string, path: string, line: number): boolean {
+    const id = this.table.get(name);
+    const file = this.byPath.get(path);
+    if (id === undefined || file === undefined) return false;
+    let found = false;
+    this.forEachPosting(id, (f, l, ctx) => void (found ||= f === file && l === line && ctx !== DEF_CTX));
+    return found;
+  }
+
   /** The class of a consumer file of an export of `exporter`. */
   classify(path: string, exporter: string): ConsumerClass {
     const k = this.byPath.get(path);

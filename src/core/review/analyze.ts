@@ -285,7 +285,7 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   }
 
   // a name the scanner saw as code on that line: not a word in a comment or a string
-  const usedThere = (u: { file: string; line: number; name: string }): boolean => index.directUses(u.name).some((d) => d.file === u.file && d.line === u.line);
+  const usedThere = (u: { file: string; line: number; name: string }): boolean => index.usesAt(u.name, u.file, u.line);
   const textOf = (path: string): string | undefined => (text.has(path) ? text.get(path) : opts.treeText?.(path));
 
   // namespaced symbols the series starts using from a module that does not import them
@@ -326,18 +326,19 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   const called = new Set<string>();
   const realDefs = new Map<string, { file: string; line: number }[]>();
   for (const u of addedUses) {
-    if (!u.call || KEYWORDS.has(u.name) || index.exportsNamed(u.name).length || !usedThere(u)) continue;
+    if (!u.call || KEYWORDS.has(u.name) || index.exportsNamed(u.name).length) continue;
+    // the text first, then the call's line; the build model is read only when all of that holds
     let defs = realDefs.get(u.name);
     if (!defs) {
-      // the text first: the build model is read only when some definition is real
       defs = index
         .definitionsOf(u.name)
         .slice(0, 50)
         .filter((d) => !NOT_KERNEL.test(d.file) && isLinkerDefinition(d.file, textOf(d.file) ?? '', u.name, d.line));
-      if (defs.length) defs = defs.filter((d) => mods().built(d.file));
       realDefs.set(u.name, defs);
     }
-    if (defs.length === 0 || definesStatic(textOf(u.file), u.name)) continue;
+    if (defs.length === 0 || definesStatic(textOf(u.file), u.name) || !usedThere(u)) continue;
+    defs = defs.filter((d) => mods().built(d.file));
+    if (defs.length === 0) continue;
     for (const mod of mods().modulesOf(u.file)) {
       const k = `${mod}\u0000${u.name}`;
       if (called.has(k) || defs.some((d) => mods().linkedInto(d.file, mod))) continue;
