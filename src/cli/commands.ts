@@ -9,7 +9,9 @@ import { historiesFor, historyFindingsFor } from './history';
 import { condText } from '../core/build/cond';
 
 
-export const VERSION = '0.1.0';
+import { VERSION } from '../protocol/version';
+
+export { VERSION };
 
 export const usage = `usage: kexports COMMAND [options]
 

@@ -9,6 +9,7 @@ import { type ReviewSource, runReview } from '../core/review/run';
 import { flag, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 import { sarif } from './format';
+import { VERSION } from '../protocol/version';
 
 export async function reviewCommand(args: ParsedArgs, io: Io): Promise<number> {
   const fmt = flag(args, '--format') ?? 'text';
@@ -41,7 +42,7 @@ export async function reviewCommand(args: ParsedArgs, io: Io): Promise<number> {
   if (review.replies) io.err(`kexports: ignored ${review.replies} repl${review.replies === 1 ? 'y' : 'ies'}\n`);
 
   if (fmt === 'json') io.out(`${JSON.stringify(review, null, 1)}\n`);
-  else if (fmt === 'sarif') io.out(`${JSON.stringify(sarif(review.findings.map((f) => ({ ...f, col: 0, endLine: Math.max(1, f.line), endCol: 0, line: Math.max(1, f.line) })), '0.1.0'), null, 1)}\n`);
+  else if (fmt === 'sarif') io.out(`${JSON.stringify(sarif(review.findings.map((f) => ({ ...f, col: 0, endLine: Math.max(1, f.line), endCol: 0, line: Math.max(1, f.line) })), VERSION), null, 1)}\n`);
   else if (fmt === 'markdown') io.out(markdown(review, series, root));
   else if (fmt === 'reply') io.out(replyText(review, series));
   else if (fmt === 'patchwork') io.out(`${JSON.stringify(checks(review, series), null, 1)}\n`);

@@ -6,8 +6,6 @@
 import * as vscode from 'vscode';
 import { LanguageClient, type LanguageClientOptions, RevealOutputChannelOn, type ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
 import { reindex, status, type StatusParams, trustGranted } from '../protocol/requests';
-import { registerCommands } from './commands';
-import { registerReviewCommands } from './review';
 import { StatusBar } from './statusBar';
 
 export class ExtensionContext {
@@ -20,22 +18,24 @@ export class ExtensionContext {
     readonly statusBar: StatusBar,
   ) {}
 
-  static async create(vs: vscode.ExtensionContext): Promise<ExtensionContext> {
+  /** The extension's parts, before its server starts: commands are registered on it first (extension.ts). */
+  static create(vs: vscode.ExtensionContext): ExtensionContext {
     const output = vscode.window.createOutputChannel('Kernel Exports', { log: true });
     const statusBar = new StatusBar();
     vs.subscriptions.push(output, statusBar);
-    const ctx = new ExtensionContext(vs, output, statusBar);
-    vs.subscriptions.push(...registerCommands(ctx), ...registerReviewCommands(ctx));
+    return new ExtensionContext(vs, output, statusBar);
+  }
+
+  /** Starts the language server; a failure is shown, never thrown (VS Code shows nothing when activation fails). */
+  async launch(): Promise<void> {
     try {
-      await ctx.start();
+      await this.start();
     } catch (e) {
-      // VS Code shows nothing when activation fails: say it ourselves.
       const msg = `Kernel Exports could not start its language server: ${(e as Error).message}`;
-      output.appendLine(msg);
-      statusBar.show({ state: 'error', message: msg });
-      void vscode.window.showErrorMessage(msg, 'Show Log').then((pick) => pick && output.show());
+      this.output.appendLine(msg);
+      this.statusBar.show({ state: 'error', message: msg });
+      void vscode.window.showErrorMessage(msg, 'Show Log').then((pick) => pick && this.output.show());
     }
-    return ctx;
   }
 
   get languageClient(): LanguageClient | undefined {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from './crc32';
 import { type ExportFlavour, type ExportType, linkerSymbols } from './exportMacros';
+import type { MakefileStat, StatList } from './freshness';
 import type { Export, IndexedFile, IndexStats, KernelIndex, Unresolved } from './index';
 import type { InternerState } from './interner';
 import { DEF_CTX, type Definition, type RawExport } from './lexer';
@@ -27,7 +28,6 @@ const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
 
-export type MakefileStat = [path: string, size: number, stamp: number];
 
 /** What a file keeps beyond its scalars, decoded when first asked for: only files that export, import or define small macros have it. */
 type LazyDetail = Pick<IndexedFile, 'exports' | 'defs' | 'imports' | 'localMacros'>;
@@ -641,15 +641,6 @@ function headerOf(read: (at: number, bytes: number) => Buffer, size: number): { 
 }
 
 /** What a warm start compares with the disk, read without the rest of the cache (for a worker). */
-export interface StatList {
-  generation: string;
-  dirs: [string, number][];
-  makefiles: MakefileStat[];
-  paths: string[];
-  size: Float64Array;
-  stamp: Float64Array;
-  alive: Uint8Array;
-}
 
 /**
  * A cache file opened for a warm start's worker: the header is read once; then the file list (a few

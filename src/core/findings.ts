@@ -9,24 +9,8 @@ import type { Consumer, Export, KernelIndex } from './index';
 import type { BuildAnswers } from './build/answers';
 import { moduleFindings } from './build/findings';
 
-export const findingCodes = [
-  'NOT_GPL_ONLY',
-  'NO_CONSUMER',
-  'TEST_ONLY_CONSUMERS',
-  'SAME_DIR_CONSUMERS',
-  'SAME_MODULE_CONSUMERS',
-  'BUILTIN_ONLY_CONSUMERS',
-  'FOR_MODULES_REFUSED',
-  'FOR_MODULES_CANDIDATE',
-  'EXPORT_SYMBOL_PLACEMENT',
-  'STATIC_EXPORT',
-  'DUPLICATE_EXPORT',
-  'DEFAULT_NAMESPACE_IGNORED',
-  'UNRESOLVED_EXPORT',
-  'LATE_CONSUMER',
-  'NEVER_CONSUMED',
-] as const;
-export type FindingCode = (typeof findingCodes)[number];
+export { findingCodes, type FindingCode } from './findingCodes';
+import type { FindingCode } from './findingCodes';
 
 export type Severity = 'error' | 'warning' | 'info' | 'hint' | 'off';
 export const severityRank: Record<Severity, number> = { error: 3, warning: 2, info: 1, hint: 0, off: -1 };

@@ -5,10 +5,23 @@
  * 0.15-0.2 s, against 0.3-0.34 s for statSync.
  */
 import { join } from 'node:path';
-import type { MakefileStat, StatList } from './cache';
 import { nativeAddon } from './nativeScanner';
 import { treeStat } from './stamp';
 import { walkTree } from './walk';
+
+/** A Makefile or Kbuild file as a cache saw it. */
+export type MakefileStat = [path: string, size: number, stamp: number];
+
+/** What a cache says of the tree's files, directories and Makefiles, to be checked against the disk. */
+export interface StatList {
+  generation: string;
+  dirs: [string, number][];
+  makefiles: MakefileStat[];
+  paths: string[];
+  size: Float64Array;
+  stamp: Float64Array;
+  alive: Uint8Array;
+}
 
 /** [size, stamp] pairs of root/paths[k]; -1, -1 for what is gone, or is neither a file nor a directory (links are not followed). */
 function statPaths(root: string, paths: string[], native: boolean): Float64Array {

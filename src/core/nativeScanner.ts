@@ -7,8 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { exportMacros } from './exportMacros';
-import type { Definition, DefKind, FileScan, ImportNs, IncludeRef, LocalMacro, ProxyDef, RawExport, WrapperCandidate } from './lexer';
-import type { ScannedFile } from './scanFile';
+import type { Definition, DefKind, FileScan, ImportNs, IncludeRef, LocalMacro, ProxyDef, RawExport, ScannedFile, WrapperCandidate } from './scanTypes';
 
 declare const handleBrand: unique symbol;
 type Handle = { readonly [handleBrand]: true };

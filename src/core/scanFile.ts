@@ -8,25 +8,12 @@ import { Interner } from './interner';
 import { growKeeping, NOT_REGULAR, NotRegularError, openRegular } from './regularFile';
 import { changeStamp } from './stamp';
 import { type FileScan, Scanner, SourceKind, sourceKindOf } from './lexer';
+import type { ScannedFile } from './scanTypes';
 
 /** Far above the largest kernel source: generated amdgpu register headers pass 10 MB. */
 export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
 
-export type SkipReason = 'binary' | 'too-large' | 'unreadable';
-
-export interface Skipped {
-  path: string;
-  reason: SkipReason;
-  detail: string;
-}
-
-export interface ScannedFile {
-  path: string;
-  size: number;
-  stamp: number;
-  scan?: FileScan;
-  skipped?: Skipped;
-}
+export type { ScannedFile, SkipReason, Skipped } from './scanTypes';
 
 export function newScanner(interner = new Interner()): Scanner {
   return new Scanner(interner, [...exportMacros.keys()]);

@@ -60,6 +60,7 @@ import {
   unusedExports,
 } from '../protocol/requests';
 import { defaults, parseSettings, type Settings } from '../protocol/settings';
+import { VERSION } from '../protocol/version';
 import { exportHover, findingsFor, gplFixes, lenses, toDiagnostic } from './render';
 import { LineReader, treePathToUri, uriToPath, uriToTreePath, wordAt } from './text';
 
@@ -192,7 +193,7 @@ export class KexportsServer {
         referencesProvider: true,
         workspaceSymbolProvider: true,
       },
-      serverInfo: { name: 'kexports', version: '0.1.0' },
+      serverInfo: { name: 'kexports', version: VERSION },
     };
   }
 

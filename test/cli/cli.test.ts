@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { main } from '../../src/cli/main';
-import { runCli, sampleTree, tempDir, writeTree } from '../helpers';
+import { repoRoot, runCli, sampleTree, tempDir, writeTree } from '../helpers';
 
 describe('kexports check', () => {
   it('prints findings like checkpatch, the consumers, a total, and exits 1 on warnings', () => {
@@ -247,6 +247,12 @@ walk_page_range_sample (EXPORT_SYMBOL_GPL, GPL-only) mm/page_walk.c:10: 1 consum
     assert.equal(said(['consumers', 'a']), 0);
     assert.equal(said(['check', 'mm']), 0);
     assert.match(runCli(['check', '--tree', tree, '--no-cache', '--fail-on', 'none']).stdout, /INFO:UNRESOLVED_EXPORT: EXPORT_SYMBOL\(\): EXPORT_SYMBOL\(\\name\)/);
+  });
+
+  it('says its version, from package.json, and which scanner runs', () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(runCli(['--version']).stdout, `kexports ${pkg.version}\nwhole-tree scans use the native scanner\n`);
+    assert.equal(runCli(['--version'], { env: { KEXPORTS_SCANNER: 'js' } }).stdout, `kexports ${pkg.version}\nwhole-tree scans use the JavaScript scanner: KEXPORTS_SCANNER=js\n`);
   });
 
   it('exits 1 when no symbol is exported, 2 on bad usage', () => {

@@ -23,6 +23,42 @@ describe('layering', () => {
     }
   });
 
+  it('has no import cycles, type-only imports included', () => {
+    // every relative import of src/, as a graph of files; a strongly connected part of more than one is a cycle
+    const src = join(repoRoot, 'src');
+    const files = filesUnder(src).filter((f) => f.endsWith('.ts'));
+    const edges = new Map<string, string[]>();
+    for (const f of files) {
+      const targets: string[] = [];
+      for (const m of readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gms)) {
+        const t = join(f, '..', m[1]!);
+        targets.push(files.includes(`${t}.ts`) ? `${t}.ts` : join(t, 'index.ts'));
+      }
+      edges.set(f, targets);
+    }
+    const order = new Map<string, number>();
+    const low = new Map<string, number>();
+    const stack: string[] = [];
+    const cycles: string[] = [];
+    const visit = (v: string): void => {
+      order.set(v, order.size);
+      low.set(v, order.get(v)!);
+      stack.push(v);
+      for (const w of edges.get(v) ?? []) {
+        if (!edges.has(w)) continue;
+        if (!order.has(w)) {
+          visit(w);
+          low.set(v, Math.min(low.get(v)!, low.get(w)!));
+        } else if (stack.includes(w)) low.set(v, Math.min(low.get(v)!, order.get(w)!));
+      }
+      if (low.get(v) !== order.get(v)) return;
+      const part = stack.splice(stack.indexOf(v));
+      if (part.length > 1) cycles.push(part.map((p) => p.slice(src.length + 1)).join(' -> '));
+    };
+    for (const f of files) if (!order.has(f)) visit(f);
+    assert.deepEqual(cycles, []);
+  });
+
   it('keeps the client from importing server code, and the server from importing vscode', () => {
     for (const f of filesUnder(join(repoRoot, 'src/client'))) assert.doesNotMatch(readFileSync(f, 'utf8'), /from ['"]\.\.\/server\//, f);
     for (const f of filesUnder(join(repoRoot, 'src/server'))) assert.doesNotMatch(readFileSync(f, 'utf8'), /from ['"](vscode|vscode-languageclient[^'"]*)['"]/, f);

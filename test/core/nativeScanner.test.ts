@@ -278,7 +278,7 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     assert.deepEqual(Buffer.from(into), part);
     const check = (sections: number[]): Promise<number> => new Promise((settle, reject) => addon!.readChecked(null, 1000, new Float64Array(sections), into, (e, bad) => (e ? reject(e) : settle(bad))));
     assert.equal(await check(sections), -1, 'without a file: the checks of what the buffer holds (a mapping)');
-    sections[5] ^= 1;
+    sections[5] = sections[5]! ^ 1;
     assert.equal(await check(sections), 1);
     assert.equal(await read(join(root, 'cache.idx'), 1000, into, sections), 1, 'the second section');
     assert.equal(await read(join(root, 'cache.idx'), 1000, into, [0, 4001, 0]), 0, 'a section past the buffer fails, never reads past it');

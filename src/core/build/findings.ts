@@ -2,7 +2,7 @@
  * Findings that need the build model: an export's consumers judged by the modules they are linked
  * into, as modpost and the kernel's own unexport patches judge them.
  */
-import type { FindingCode } from '../findings';
+import type { FindingCode } from '../findingCodes';
 import type { Consumer, Export, KernelIndex } from '../index';
 import type { BuildAnswers } from './answers';
 
