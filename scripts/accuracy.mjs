@@ -10,9 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const getKernel = resolve(repo, '../shared/tools/get-kernel.sh');
-const [tree, symvers] = process.argv.length >= 4
-  ? process.argv.slice(2, 4)
-  : [execFileSync(getKernel, ['6.12'], { encoding: 'utf8' }).trim(), execFileSync(getKernel, ['--symvers', '6.12'], { encoding: 'utf8' }).trim()];
+const [tree, symvers] =
+  process.argv.length >= 4 ? process.argv.slice(2, 4) : [execFileSync(getKernel, ['6.12'], { encoding: 'utf8' }).trim(), execFileSync(getKernel, ['--symvers', '6.12'], { encoding: 'utf8' }).trim()];
 if (!existsSync(join(repo, 'dist/cli.js'))) execFileSync('node', ['esbuild.mjs'], { cwd: repo, stdio: 'inherit' });
 
 const run = spawnSync(process.execPath, [join(repo, 'dist/cli.js'), 'exports', '--tree', tree, '--format', 'json', '--no-cache'], { encoding: 'utf8', maxBuffer: 1 << 30 });
@@ -29,7 +28,10 @@ for (const e of found.exports) {
   }
 }
 
-const rows = readFileSync(symvers, 'utf8').trim().split('\n').map((l) => l.split('\t'));
+const rows = readFileSync(symvers, 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => l.split('\t'));
 const result = { total: rows.length, same: 0, byConfig: 0, licenseDiffers: 0, namespaceDiffers: 0, missing: 0 };
 const byConfig = [];
 const missing = [];
@@ -50,7 +52,13 @@ for (const [, sym, mod, type, ns = ''] of rows) {
   const other = cands.find((c) => (c.byConfig ?? []).some((v) => v.type === type && (v.namespace ?? '') === ns));
   if (other) {
     result.byConfig++;
-    byConfig.push({ sym, mod, type, ns, ours: `${other.type} ${other.namespace ?? '-'} ${other.file}:${other.line}, other configs: ${other.byConfig.map((v) => `${v.type} ${v.namespace ?? '-'} by ${v.file}:${v.line}`).join('; ')}` });
+    byConfig.push({
+      sym,
+      mod,
+      type,
+      ns,
+      ours: `${other.type} ${other.namespace ?? '-'} ${other.file}:${other.line}, other configs: ${other.byConfig.map((v) => `${v.type} ${v.namespace ?? '-'} by ${v.file}:${v.line}`).join('; ')}`,
+    });
     continue;
   }
   if (!cands.some((c) => c.type === type)) result.licenseDiffers++;

@@ -41,13 +41,18 @@ function timed(cmd, args, opts = {}) {
   const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
   const ms = performance.now() - t;
   // A tool that did not run (or failed, beyond grep's 'nothing found') would make a row of nonsense.
-  if (r.error || r.status === null || r.status > 1) throw new Error(`bench: ${[cmd, ...args].join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  if (r.error || r.status === null || r.status > 1)
+    throw new Error(`bench: ${[cmd, ...args].join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   const rss = Math.round(Number(r.stderr.trim().split('\n').pop()) / 1024);
   return { ms: Math.round(ms), rss, stdout: r.stdout, status: r.status };
 }
 
 function runner_(mode, cacheDir, env = {}) {
-  const r = spawnSync(process.execPath, [runner, mode, tree, cacheDir, worker, resolve(repo, '../shared/real-series/mt7530.mbox')], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, KEXPORTS_ADDON: join(repo, 'dist/kexports-scanner.node'), ...env } });
+  const r = spawnSync(process.execPath, [runner, mode, tree, cacheDir, worker, resolve(repo, '../shared/real-series/mt7530.mbox')], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    env: { ...process.env, KEXPORTS_ADDON: join(repo, 'dist/kexports-scanner.node'), ...env },
+  });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -119,10 +124,21 @@ const modelCache = mkdtempSync(join(tmpdir(), 'kexports-bench-model-'));
 try {
   const r = spawnSync(process.execPath, [join(repo, '.bench/benchModel.cjs'), tree, modelCache], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  const words = { fresh: 'build model, every Makefile and Kconfig read (in process)', cached: 'build model from its cache file (in process)', makefile: 'build model after one Makefile edit (in process)', kconfig: 'build model after a Kconfig and a Makefile edit (in process)' };
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const words = {
+    fresh: 'build model, every Makefile and Kconfig read (in process)',
+    cached: 'build model from its cache file (in process)',
+    makefile: 'build model after one Makefile edit (in process)',
+    kconfig: 'build model after a Kconfig and a Makefile edit (in process)',
+  };
   for (const l of lines) {
-    if (l.what === 'size') console.log(`build model: ${l.placements} objects in ${l.directories} directories, ${l.makefiles} Makefiles, ${l.kconfigFiles} Kconfig files, ${l.symbols} symbols, ${l.unknown} constructs not understood`);
+    if (l.what === 'size')
+      console.log(
+        `build model: ${l.placements} objects in ${l.directories} directories, ${l.makefiles} Makefiles, ${l.kconfigFiles} Kconfig files, ${l.symbols} symbols, ${l.unknown} constructs not understood`,
+      );
     else row(words[l.what], [...l.runs].sort((a, b) => a - b)[1], l.rssMB, `median of 3: ${l.runs.join(', ')} ms`);
   }
 } finally {
@@ -133,26 +149,52 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-'));
 try {
   const cold = runner_('cold', cacheDir);
   if (cold.scanner !== 'native') throw new Error(`bench: the native scanner did not load in the bench's runner: ${cold.scanner}`);
-  row('kexports cold full index (all exports, all consumers)', cold.openMs, cold.maxRssMB, `${cold.exports} exports, ${cold.files} files, ${(cold.bytes / 1e9).toFixed(2)} GB; ${Object.entries(cold.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  row(
+    'kexports cold full index (all exports, all consumers)',
+    cold.openMs,
+    cold.maxRssMB,
+    `${cold.exports} exports, ${cold.files} files, ${(cold.bytes / 1e9).toFixed(2)} GB; ${Object.entries(cold.phases)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   row('  … and its cache file on disk (written on libuv threads after the index is handed out)', cold.cacheWrittenMs, cold.maxRssMB, '');
   // The same with the JavaScript scanner (lexer.ts), which the native one was ported from.
   const jsCacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-js-'));
   try {
     const js = runner_('cold', jsCacheDir, { KEXPORTS_SCANNER: 'js' });
-    row('the same with the JavaScript scanner (KEXPORTS_SCANNER=js)', js.openMs, js.maxRssMB, `${js.exports} exports; ${Object.entries(js.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    row(
+      'the same with the JavaScript scanner (KEXPORTS_SCANNER=js)',
+      js.openMs,
+      js.maxRssMB,
+      `${js.exports} exports; ${Object.entries(js.phases)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   } finally {
     rmSync(jsCacheDir, { recursive: true, force: true });
   }
   const warm = runner_('warm', cacheDir);
-  row('kexports warm start from the cache', warm.openMs, warm.maxRssMB, Object.entries(warm.phases).map(([k, v]) => `${k} ${v}`).join(', '));
+  row(
+    'kexports warm start from the cache',
+    warm.openMs,
+    warm.maxRssMB,
+    Object.entries(warm.phases)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  );
   console.log('');
   console.log(`lookup of one export's consumers (${warm.lookup.n} exports): p50 ${warm.lookup.p50us} us, p90 ${warm.lookup.p90us} us, p99 ${warm.lookup.p99us} us, max ${warm.lookup.maxUs} us`);
   for (const k of Object.keys(warm).filter((x) => x.startsWith('lookup '))) console.log(`${k}: ${warm[k].us} us, ${warm[k].consumers} consumer files`);
   console.log(`consumers of all ${warm.allConsumers.exports} exports: ${warm.allConsumers.ms} ms (${warm.allConsumers.consumerFiles} consumer files)`);
   console.log(`check of the whole tree: ${warm.checkTree.ms} ms, ${warm.checkTree.findings} findings`);
   console.log(`re-scan of mm/hmm.c and its findings (an editor edit): median ${warm.updateHmmC.medianMs} ms, max ${warm.updateHmmC.maxMs} ms`);
-  console.log(`review of a ${warm.review15.patches}-patch series (mbox, warm index): ${warm.review15.ms} ms (mail parsing ${warm.review15.parseMs} ms), ${warm.review15.findings} findings, ${warm.review15.problems} problems`);
-  if (warm.reviewMt7530) console.log(`review of the real mt7530 series (${warm.reviewMt7530.patches} patches, read from its mbox, warm index): median ${warm.reviewMt7530.medianMs} ms (${warm.reviewMt7530.minMs}-${warm.reviewMt7530.maxMs} in 5 runs), ${warm.reviewMt7530.findings} findings`);
+  console.log(
+    `review of a ${warm.review15.patches}-patch series (mbox, warm index): ${warm.review15.ms} ms (mail parsing ${warm.review15.parseMs} ms), ${warm.review15.findings} findings, ${warm.review15.problems} problems`,
+  );
+  if (warm.reviewMt7530)
+    console.log(
+      `review of the real mt7530 series (${warm.reviewMt7530.patches} patches, read from its mbox, warm index): median ${warm.reviewMt7530.medianMs} ms (${warm.reviewMt7530.minMs}-${warm.reviewMt7530.maxMs} in 5 runs), ${warm.reviewMt7530.findings} findings`,
+    );
   const lspRun = spawnSync(process.execPath, [join(repo, '.bench/benchLsp.cjs'), tree, cacheDir, join(repo, 'dist/server.js')], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (lspRun.status !== 0) throw new Error(lspRun.stderr);
   const l = JSON.parse(lspRun.stdout.trim().split('\n').pop());
@@ -168,7 +210,10 @@ try {
 function historyBench(args) {
   const r = spawnSync(process.execPath, [join(repo, '.bench/benchHistory.cjs'), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(r.stderr);
-  return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 const historyRepo = process.env.KEXPORTS_BENCH_HISTORY ?? execFileSync(resolve(repo, '../shared/tools/make-kernel-history.sh'), { encoding: 'utf8' }).trim();
 console.log('');
@@ -178,7 +223,10 @@ if (historyRepo !== 'skip') {
     console.log(`export history on ${historyRepo} (two commits, tagged v6.1 and v6.12):`);
     for (const h of historyBench(['kernel', historyRepo, hCache, worker])) {
       if (h.what === 'index') console.log(`  index of its work tree (cold): ${h.ms} ms`);
-      else console.log(`  ${h.what}: ${h.exports} exports, ${h.consumerFiles} consumer files; cold ${h.coldMs} ms, warm (cache file) ${h.warmMs} ms, from memory (hover) ${h.peekUs} us; ${JSON.stringify(h.verdicts)}`);
+      else
+        console.log(
+          `  ${h.what}: ${h.exports} exports, ${h.consumerFiles} consumer files; cold ${h.coldMs} ms, warm (cache file) ${h.warmMs} ms, from memory (hover) ${h.peekUs} us; ${JSON.stringify(h.verdicts)}`,
+        );
     }
   } finally {
     rmSync(hCache, { recursive: true, force: true });

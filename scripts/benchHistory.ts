@@ -32,46 +32,57 @@ function summary(h: FileHistory): Record<string, number> {
 }
 
 async function main(): Promise<void> {
-if (mode === 'kernel') {
-  const [tree, cacheDir, workerScript] = rest as [string, string, string];
-  const t = performance.now();
-  const index = await openIndex(tree, { cacheDir, workerScript });
-  console.log(JSON.stringify({ what: 'index', ms: Math.round(performance.now() - t) }));
-  const histDir = mkdtempSync(join(tmpdir(), 'kexports-bench-history-'));
-  try {
-    for (const path of ['mm/hmm.c', 'mm/memremap.c']) {
-      const cold = await timeHistory(index, tree, path, histDir);
-      const warm = await timeHistory(index, tree, path, histDir);
-      const service = new HistoryService(tree, { testsCountAsConsumers: true });
-      await service.history(path, exportRefs(index, path, true));
-      const n = 1000;
-      const t2 = performance.now();
-      for (let k = 0; k < n; k++) service.peek(path);
-      const peekUs = ((performance.now() - t2) * 1000) / n;
-      const consumerFiles = exportRefs(index, path, true).reduce((s, r) => s + r.consumerFiles.length, 0);
-      console.log(JSON.stringify({ what: path, exports: cold.h.exports.length, consumerFiles, coldMs: cold.ms, warmMs: warm.ms, peekUs: Number(peekUs.toFixed(2)), verdicts: summary(cold.h), notes: cold.h.notes }));
-    }
-  } finally {
-    rmSync(histDir, { recursive: true, force: true });
-  }
-} else if (mode === 'grow') {
-  for (const n of rest.map(Number)) {
-    const root = makeRepo(n);
+  if (mode === 'kernel') {
+    const [tree, cacheDir, workerScript] = rest as [string, string, string];
+    const t = performance.now();
+    const index = await openIndex(tree, { cacheDir, workerScript });
+    console.log(JSON.stringify({ what: 'index', ms: Math.round(performance.now() - t) }));
+    const histDir = mkdtempSync(join(tmpdir(), 'kexports-bench-history-'));
     try {
-      const index = await openIndex(root, { workers: 0 });
-      const dir = mkdtempSync(join(tmpdir(), 'kexports-bench-history-'));
-      const cold = await timeHistory(index, root, 'mm/hmm.c', dir);
-      const warm = await timeHistory(index, root, 'mm/hmm.c', dir);
-      rmSync(dir, { recursive: true, force: true });
-      const t = performance.now();
-      execFileSync('git', ['log', '--follow', '-p', '--format=%H', '--', 'mm/hmm.c'], { cwd: root, maxBuffer: 1 << 30 });
-      const gitLogMs = Math.round(performance.now() - t);
-      console.log(JSON.stringify({ what: `grow ${n}`, commits: n, exports: cold.h.exports.length, coldMs: cold.ms, warmMs: warm.ms, gitLogMs, verdicts: summary(cold.h) }));
+      for (const path of ['mm/hmm.c', 'mm/memremap.c']) {
+        const cold = await timeHistory(index, tree, path, histDir);
+        const warm = await timeHistory(index, tree, path, histDir);
+        const service = new HistoryService(tree, { testsCountAsConsumers: true });
+        await service.history(path, exportRefs(index, path, true));
+        const n = 1000;
+        const t2 = performance.now();
+        for (let k = 0; k < n; k++) service.peek(path);
+        const peekUs = ((performance.now() - t2) * 1000) / n;
+        const consumerFiles = exportRefs(index, path, true).reduce((s, r) => s + r.consumerFiles.length, 0);
+        console.log(
+          JSON.stringify({
+            what: path,
+            exports: cold.h.exports.length,
+            consumerFiles,
+            coldMs: cold.ms,
+            warmMs: warm.ms,
+            peekUs: Number(peekUs.toFixed(2)),
+            verdicts: summary(cold.h),
+            notes: cold.h.notes,
+          }),
+        );
+      }
     } finally {
-      rmSync(root, { recursive: true, force: true });
+      rmSync(histDir, { recursive: true, force: true });
+    }
+  } else if (mode === 'grow') {
+    for (const n of rest.map(Number)) {
+      const root = makeRepo(n);
+      try {
+        const index = await openIndex(root, { workers: 0 });
+        const dir = mkdtempSync(join(tmpdir(), 'kexports-bench-history-'));
+        const cold = await timeHistory(index, root, 'mm/hmm.c', dir);
+        const warm = await timeHistory(index, root, 'mm/hmm.c', dir);
+        rmSync(dir, { recursive: true, force: true });
+        const t = performance.now();
+        execFileSync('git', ['log', '--follow', '-p', '--format=%H', '--', 'mm/hmm.c'], { cwd: root, maxBuffer: 1 << 30 });
+        const gitLogMs = Math.round(performance.now() - t);
+        console.log(JSON.stringify({ what: `grow ${n}`, commits: n, exports: cold.h.exports.length, coldMs: cold.ms, warmMs: warm.ms, gitLogMs, verdicts: summary(cold.h) }));
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
     }
   }
-}
 }
 
 main().catch((e: unknown) => {

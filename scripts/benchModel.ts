@@ -45,4 +45,14 @@ time('kconfig', () =>
     ]),
   ),
 );
-console.log(JSON.stringify({ what: 'size', placements: base.placements.size, directories: base.evals.size, makefiles: base.makefiles.length, kconfigFiles: base.kconfig.files.length, symbols: base.kconfig.symbols.size, unknown: base.unknown.length }));
+console.log(
+  JSON.stringify({
+    what: 'size',
+    placements: base.placements.size,
+    directories: base.evals.size,
+    makefiles: base.makefiles.length,
+    kconfigFiles: base.kconfig.files.length,
+    symbols: base.kconfig.symbols.size,
+    unknown: base.unknown.length,
+  }),
+);

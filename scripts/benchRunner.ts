@@ -77,7 +77,10 @@ if (mode === 'warm') {
 }
 if (mode === 'warm') {
   // a 15-patch series over real files: each patch relaxes or tightens one export and adds a new one
-  const files = index.exportsUnder(['mm']).filter((e, k, all) => e.macro.startsWith('EXPORT_SYMBOL') && all.findIndex((x) => x.file === e.file) === k).slice(0, 15);
+  const files = index
+    .exportsUnder(['mm'])
+    .filter((e, k, all) => e.macro.startsWith('EXPORT_SYMBOL') && all.findIndex((x) => x.file === e.file) === k)
+    .slice(0, 15);
   const mails = files.map((e, k) => {
     const lines = readFileSync(join(tree, e.file), 'latin1').split('\n');
     const old = lines[e.line - 1]!;
@@ -106,7 +109,14 @@ if (mode === 'warm') {
     testsCountAsConsumers: true,
     baseText: (p) => readFileSync(join(tree, p), 'latin1'),
   });
-  out.review15 = { ms: Math.round(performance.now() - t), parseMs: Math.round(parsedMs), patches: review.patches.length, findings: review.findings.length, problems: review.problems.length, problemMessages: review.problems.map((p) => p.message) };
+  out.review15 = {
+    ms: Math.round(performance.now() - t),
+    parseMs: Math.round(parsedMs),
+    patches: review.patches.length,
+    findings: review.findings.length,
+    problems: review.problems.length,
+    problemMessages: review.problems.map((p) => p.message),
+  };
   // the real 15-patch mt7530 series, read from its mbox as the CLI reads it, over the live index
   if (mt7530 && existsSync(mt7530) && /linux-6\.1$/.test(tree)) {
     const times: number[] = [];
@@ -115,7 +125,11 @@ if (mode === 'warm') {
       // as runReview() does for a mail file (it is not bundled here: it brings simple-git along)
       const t0 = performance.now();
       const series = await readSeries(mt7530);
-      last = reviewSeries(index, series, { gplOnlyPaths: defaultGplOnlyPaths, testsCountAsConsumers: true, baseText: (p) => (existsSync(join(tree, p)) ? readFileSync(join(tree, p), 'latin1') : undefined) });
+      last = reviewSeries(index, series, {
+        gplOnlyPaths: defaultGplOnlyPaths,
+        testsCountAsConsumers: true,
+        baseText: (p) => (existsSync(join(tree, p)) ? readFileSync(join(tree, p), 'latin1') : undefined),
+      });
       times.push(performance.now() - t0);
       for (const p of touchedPaths(series)) index.rescanFile(p, 64 << 20);
     }

@@ -48,7 +48,10 @@ async function runTarget(target: FuzzTarget, seed: number, count: number, tally:
   let next = 0;
   while (next < count) {
     next = await new Promise<number>((resolve) => {
-      const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', __filename, '--child', target, String(seed), String(next), String(count)], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', __filename, '--child', target, String(seed), String(next), String(count)], {
+        cwd: repo,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let current = next;
       let timer: NodeJS.Timeout | undefined;
       let hung = false;

@@ -41,7 +41,9 @@ async function check(tree: string): Promise<{ same: number; files: number }> {
     }
   };
   await Promise.all([worker(), worker()]);
-  console.log(`${tree}: ${same} of ${files.length} files give the same maintainers and lists (${((100 * same) / files.length).toFixed(1)}%; K: keywords in the file's text ${keywordsInFile ? 'on' : 'off'}, as this tree's script has them)`);
+  console.log(
+    `${tree}: ${same} of ${files.length} files give the same maintainers and lists (${((100 * same) / files.length).toFixed(1)}%; K: keywords in the file's text ${keywordsInFile ? 'on' : 'off'}, as this tree's script has them)`,
+  );
   for (const d of diffs.sort()) console.log(Buffer.from(d, 'latin1').toString('utf8'));
   return { same, files: files.length };
 }

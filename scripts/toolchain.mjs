@@ -17,7 +17,10 @@ export function toolsDir() {
 
 function npmInstall(prefix, spec, env = process.env) {
   mkdirSync(prefix, { recursive: true });
-  execFileSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', '--loglevel=error', '--dangerously-allow-all-scripts', spec], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  execFileSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', '--loglevel=error', '--dangerously-allow-all-scripts', spec], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env,
+  });
 }
 
 /** Node 24's folder (with bin/node and include/node); installs it the first time. */

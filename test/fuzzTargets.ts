@@ -56,8 +56,84 @@ function corpus(): { path: string; text: Buffer }[] {
   return sources;
 }
 
-const C_TOKENS = ['{', '}', '(', ')', '"', "'", '/*', '*/', '//', '\\\n', '#if 0\n', '#ifdef CONFIG_X\n', '#else\n', '#endif\n', '#define X(a) a##_y\n', '#define EXPORT_SYMBOL(x)\n', '#include "hmm.c"\n', '#undef X\n', 'EXPORT_SYMBOL(', 'EXPORT_SYMBOL_GPL(x);\n', 'EXPORT_SYMBOL_NS_GPL(a, B);\n', 'EXPORT_SYMBOL_FOR_MODULES(a, "b");\n', 'MODULE_IMPORT_NS(X);\n', 'asm("call x");\n', '__asm__ volatile(', 'static inline int f(void) { return g(); }\n', 'DEFAULT_SYMBOL_NAMESPACE', 'R"(', '\x00', '\xff', '\xc3\xa4', '\r\n', '\t', 'printf("EXPORT_SYMBOL(y);\\n");\n', '.macro m\n', '.endm\n', 'ENTRY(x)\n', 'SYM_FUNC_START(x)\n'];
-const MAIL_TOKENS = ['diff --git a/mm/hmm.c b/mm/hmm.c\n', '--- a/mm/hmm.c\n', '+++ b/mm/hmm.c\n', '--- /dev/null\n', '+++ /dev/null\n', '@@ -1,0 +1 @@\n', '@@ -1 +0,0 @@\n', '@@ -999999999,3 +1,3 @@\n', '@@ -2,3 +2,4 @@ f\n', '\\ No newline at end of file\n', '+EXPORT_SYMBOL(hmm_x);\n', '-EXPORT_SYMBOL(hmm_range_fault);\n', ' \n', '-- \n', 'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n', 'Subject: [PATCH 3/2] x\n', 'Subject: =?utf-8?b?w6TDtg==?=\n', 'Content-Type: multipart/mixed; boundary="b"\n', '--b\n', 'Content-Transfer-Encoding: base64\n', 'Content-Transfer-Encoding: quoted-printable\n', '=\n', '=3D', '\r\n', 'rename from mm/hmm.c\nrename to mm/hmm2.c\n', 'new file mode 100644\n', 'deleted file mode 100644\n', 'Binary files a/x.c and b/x.c differ\n', 'GIT binary patch\nliteral 5\n', 'diff --git a/../x.c b/../x.c\n', 'diff --git "a/q\\tx.c" "b/q\\tx.c"\n', 'Index: mm/hmm.c\n===================================================================\n', '>From \n', '\x1b[2J', '\x00', '\xff'];
+const C_TOKENS = [
+  '{',
+  '}',
+  '(',
+  ')',
+  '"',
+  "'",
+  '/*',
+  '*/',
+  '//',
+  '\\\n',
+  '#if 0\n',
+  '#ifdef CONFIG_X\n',
+  '#else\n',
+  '#endif\n',
+  '#define X(a) a##_y\n',
+  '#define EXPORT_SYMBOL(x)\n',
+  '#include "hmm.c"\n',
+  '#undef X\n',
+  'EXPORT_SYMBOL(',
+  'EXPORT_SYMBOL_GPL(x);\n',
+  'EXPORT_SYMBOL_NS_GPL(a, B);\n',
+  'EXPORT_SYMBOL_FOR_MODULES(a, "b");\n',
+  'MODULE_IMPORT_NS(X);\n',
+  'asm("call x");\n',
+  '__asm__ volatile(',
+  'static inline int f(void) { return g(); }\n',
+  'DEFAULT_SYMBOL_NAMESPACE',
+  'R"(',
+  '\x00',
+  '\xff',
+  '\xc3\xa4',
+  '\r\n',
+  '\t',
+  'printf("EXPORT_SYMBOL(y);\\n");\n',
+  '.macro m\n',
+  '.endm\n',
+  'ENTRY(x)\n',
+  'SYM_FUNC_START(x)\n',
+];
+const MAIL_TOKENS = [
+  'diff --git a/mm/hmm.c b/mm/hmm.c\n',
+  '--- a/mm/hmm.c\n',
+  '+++ b/mm/hmm.c\n',
+  '--- /dev/null\n',
+  '+++ /dev/null\n',
+  '@@ -1,0 +1 @@\n',
+  '@@ -1 +0,0 @@\n',
+  '@@ -999999999,3 +1,3 @@\n',
+  '@@ -2,3 +2,4 @@ f\n',
+  '\\ No newline at end of file\n',
+  '+EXPORT_SYMBOL(hmm_x);\n',
+  '-EXPORT_SYMBOL(hmm_range_fault);\n',
+  ' \n',
+  '-- \n',
+  'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n',
+  'Subject: [PATCH 3/2] x\n',
+  'Subject: =?utf-8?b?w6TDtg==?=\n',
+  'Content-Type: multipart/mixed; boundary="b"\n',
+  '--b\n',
+  'Content-Transfer-Encoding: base64\n',
+  'Content-Transfer-Encoding: quoted-printable\n',
+  '=\n',
+  '=3D',
+  '\r\n',
+  'rename from mm/hmm.c\nrename to mm/hmm2.c\n',
+  'new file mode 100644\n',
+  'deleted file mode 100644\n',
+  'Binary files a/x.c and b/x.c differ\n',
+  'GIT binary patch\nliteral 5\n',
+  'diff --git a/../x.c b/../x.c\n',
+  'diff --git "a/q\\tx.c" "b/q\\tx.c"\n',
+  'Index: mm/hmm.c\n===================================================================\n',
+  '>From \n',
+  '\x1b[2J',
+  '\x00',
+  '\xff',
+];
 
 /** Applies a few random edits: flips, inserts of tokens, deletions, copies, truncation. */
 function mutate(r: () => number, text: Buffer, tokens: readonly string[], edits: number): Buffer {
@@ -87,7 +163,12 @@ function patchOf(r: () => number, file: { path: string; text: Buffer }): string 
   const at = Math.floor(r() * Math.max(1, lines.length - 4));
   const ctx = lines.slice(at, at + 3);
   const kind = Math.floor(r() * 3);
-  const body = kind === 0 ? [...ctx.map((l) => ` ${l}`), '+EXPORT_SYMBOL_GPL(fuzz_added);'] : kind === 1 ? [` ${ctx[0] ?? ''}`, `-${ctx[1] ?? ''}`, `+${(ctx[1] ?? '').replace('EXPORT_SYMBOL_GPL', 'EXPORT_SYMBOL')}`, ` ${ctx[2] ?? ''}`] : [` ${ctx[0] ?? ''}`, `-${ctx[1] ?? ''}`, ` ${ctx[2] ?? ''}`];
+  const body =
+    kind === 0
+      ? [...ctx.map((l) => ` ${l}`), '+EXPORT_SYMBOL_GPL(fuzz_added);']
+      : kind === 1
+        ? [` ${ctx[0] ?? ''}`, `-${ctx[1] ?? ''}`, `+${(ctx[1] ?? '').replace('EXPORT_SYMBOL_GPL', 'EXPORT_SYMBOL')}`, ` ${ctx[2] ?? ''}`]
+        : [` ${ctx[0] ?? ''}`, `-${ctx[1] ?? ''}`, ` ${ctx[2] ?? ''}`];
   const oldN = body.filter((l) => !l.startsWith('+')).length;
   const newN = body.filter((l) => !l.startsWith('-')).length;
   return `diff --git a/${file.path} b/${file.path}\nindex 1111111..2222222 100644\n--- a/${file.path}\n+++ b/${file.path}\n@@ -${at + 1},${oldN} +${at + 1},${newN} @@\n${body.join('\n')}\n`;
@@ -118,7 +199,11 @@ export function makeInput(target: FuzzTarget, seed: number, k: number): Buffer {
 
 let index: Promise<KernelIndex> | undefined;
 let before: string | undefined;
-const exportsOf = (i: KernelIndex): string => i.exports.map((e) => `${e.file}:${e.line}:${e.name}:${e.type}:${e.namespace ?? ''}`).sort().join('\n');
+const exportsOf = (i: KernelIndex): string =>
+  i.exports
+    .map((e) => `${e.file}:${e.line}:${e.name}:${e.type}:${e.namespace ?? ''}`)
+    .sort()
+    .join('\n');
 
 let native: { dir: string; scanner: NativeScanner } | undefined | null;
 
@@ -141,7 +226,14 @@ export async function runInput(target: FuzzTarget, input: Buffer): Promise<strin
     const batch = native.scanner.scan(native.dir, [path], 1 << 26);
     const n = batch.files[0]!;
     const j = scanPath(newScanner(), native.dir, path, 1 << 26);
-    const shape = (f: typeof n): string => JSON.stringify({ skipped: f.skipped?.reason, exports: f.scan?.exports.map((e) => [e.macro, e.args, e.line]), defs: f.scan?.defs.length, imports: f.scan?.imports, uses: f.scan ? f.scan.uses.length : 0 });
+    const shape = (f: typeof n): string =>
+      JSON.stringify({
+        skipped: f.skipped?.reason,
+        exports: f.scan?.exports.map((e) => [e.macro, e.args, e.line]),
+        defs: f.scan?.defs.length,
+        imports: f.scan?.imports,
+        uses: f.scan ? f.scan.uses.length : 0,
+      });
     if (shape(n) !== shape(j)) return `the addon and lexer.ts differ: ${shape(n).slice(0, 200)} against ${shape(j).slice(0, 200)}`;
     return undefined;
   }

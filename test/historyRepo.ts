@@ -28,7 +28,15 @@ let clock = Date.parse('2019-01-07T12:00:00Z') / 1000;
 
 function env(): NodeJS.ProcessEnv {
   const date = `${clock} +0000`;
-  return { ...process.env, GIT_AUTHOR_NAME: 'A Developer', GIT_AUTHOR_EMAIL: 'dev@example.invalid', GIT_COMMITTER_NAME: 'A Developer', GIT_COMMITTER_EMAIL: 'dev@example.invalid', GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
+  return {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'A Developer',
+    GIT_AUTHOR_EMAIL: 'dev@example.invalid',
+    GIT_COMMITTER_NAME: 'A Developer',
+    GIT_COMMITTER_EMAIL: 'dev@example.invalid',
+    GIT_AUTHOR_DATE: date,
+    GIT_COMMITTER_DATE: date,
+  };
 }
 
 export function gitIn(repo: string, ...args: string[]): string {
@@ -76,7 +84,10 @@ export function makeHistoryRepo(): HistoryRepo {
   gitIn(root, 'init', '-q', '-b', 'master');
   write('Kbuild', 'obj-y += mm/ drivers/\n');
   write('MAINTAINERS', 'HMM - HETEROGENEOUS MEMORY MANAGEMENT\nF:\tmm/hmm*\n');
-  write('include/linux/hmm.h', '#ifndef _LINUX_HMM_H\n#define _LINUX_HMM_H\nstruct hmm_range;\nint hmm_range_fault(struct hmm_range *range);\nint hmm_range_dma_map(struct hmm_range *range);\n#endif\n');
+  write(
+    'include/linux/hmm.h',
+    '#ifndef _LINUX_HMM_H\n#define _LINUX_HMM_H\nstruct hmm_range;\nint hmm_range_fault(struct hmm_range *range);\nint hmm_range_dma_map(struct hmm_range *range);\n#endif\n',
+  );
   write('mm/hmm_core.c', HMM_HEAD);
   write('mm/migrate.c', user('migrate_vma_collect', ['hmm_range_dma_map']));
   commit('initial', 'Linux 5.0 sample');

@@ -6,7 +6,19 @@ import { join } from 'node:path';
 import { sampleTree, tempDir } from './helpers';
 
 export function git(repo: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'A Developer', GIT_AUTHOR_EMAIL: 'dev@example.invalid', GIT_COMMITTER_NAME: 'A Developer', GIT_COMMITTER_EMAIL: 'dev@example.invalid', GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z' } });
+  return execFileSync('git', args, {
+    cwd: repo,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'A Developer',
+      GIT_AUTHOR_EMAIL: 'dev@example.invalid',
+      GIT_COMMITTER_NAME: 'A Developer',
+      GIT_COMMITTER_EMAIL: 'dev@example.invalid',
+      GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z',
+      GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z',
+    },
+  });
 }
 
 export function edit(repo: string, path: string, from: string, to: string): void {
@@ -29,10 +41,20 @@ export function seriesRepo(): string {
   commit(repo, 'Linux sample');
   git(repo, 'tag', 'v1');
   // 1: a non-GPL export with no user
-  edit(repo, 'mm/hmm.c', 'EXPORT_TRACEPOINT_SYMBOL_GPL(hmm_fault_done);', 'EXPORT_TRACEPOINT_SYMBOL_GPL(hmm_fault_done);\n\nint hmm_range_dma_unused(struct hmm_range *range)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL(hmm_range_dma_unused);');
+  edit(
+    repo,
+    'mm/hmm.c',
+    'EXPORT_TRACEPOINT_SYMBOL_GPL(hmm_fault_done);',
+    'EXPORT_TRACEPOINT_SYMBOL_GPL(hmm_fault_done);\n\nint hmm_range_dma_unused(struct hmm_range *range)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL(hmm_range_dma_unused);',
+  );
   commit(repo, 'mm/hmm: add hmm_range_dma_unused()');
   // 2: an export whose user comes three patches later
-  edit(repo, 'mm/migrate_device.c', 'EXPORT_SYMBOL(migrate_vma_setup);', 'EXPORT_SYMBOL(migrate_vma_setup);\n\nint migrate_vma_pages_sample(struct migrate_vma *args)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL_GPL(migrate_vma_pages_sample);');
+  edit(
+    repo,
+    'mm/migrate_device.c',
+    'EXPORT_SYMBOL(migrate_vma_setup);',
+    'EXPORT_SYMBOL(migrate_vma_setup);\n\nint migrate_vma_pages_sample(struct migrate_vma *args)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL_GPL(migrate_vma_pages_sample);',
+  );
   commit(repo, 'mm/migrate_device: add migrate_vma_pages_sample()');
   // 3: a namespaced export used without MODULE_IMPORT_NS
   writeFileSync(join(repo, 'drivers/cxl/mem_sample.c'), '// SPDX-License-Identifier: GPL-2.0-only\nstatic int cxl_mem_probe(int id)\n{\n\treturn devm_cxl_add_port_sample(id) ? 0 : -19;\n}\n');
@@ -48,4 +70,3 @@ export function seriesRepo(): string {
   commit(repo, 'mm/memremap: stop exporting put_devmap_managed_page()');
   return repo;
 }
-

@@ -8,7 +8,6 @@ import { consumerCounts, consumerJson, consumersBlock, consumersSummaryLine, exp
 import { historiesFor, historyFindingsFor } from './history';
 import { condText } from '../core/build/cond';
 
-
 import { VERSION } from '../protocol/version';
 
 export { VERSION };
@@ -57,7 +56,9 @@ export async function runExports(args: ParsedArgs, io: Io): Promise<number> {
   const list = index.exportsUnder(paths);
   if (fmt === 'json') {
     const build = ctx.build();
-    io.out(`${JSON.stringify({ tree: index.root, exports: list.map((e) => exportJson(e, build)), unresolved: index.unresolved, skipped: index.stats.skipped, ...(build ? { buildModelNotUnderstood: build.model.unknown } : {}) }, null, 1)}\n`);
+    io.out(
+      `${JSON.stringify({ tree: index.root, exports: list.map((e) => exportJson(e, build)), unresolved: index.unresolved, skipped: index.stats.skipped, ...(build ? { buildModelNotUnderstood: build.model.unknown } : {}) }, null, 1)}\n`,
+    );
   } else {
     for (const e of list) io.out(`${exportLine(e)}\n`);
     io.err(`kexports: ${list.length} export${list.length === 1 ? '' : 's'}\n`);
@@ -111,8 +112,24 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
         if (linker) io.out(`${linker}: a linker name of ${e.name}'s export (${e.macro})\n`);
         io.out(`${summary ? consumersSummaryLine(e, list, helpers, build) : consumersBlock(e, list, helpers, build)}\n`);
       } else if (summary) out.record({ symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build), ...consumerCounts(list, helpers, build) });
-      else if (fmt === 'jsonl') out.record({ symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build), consumers: list.map((c) => `${c.file}:${c.line}`), throughHelpers: helpers.map((c) => `${c.file}:${c.line}`) });
-      else out.record({ symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build), consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
+      else if (fmt === 'jsonl')
+        out.record({
+          symbol: sym,
+          ...(linker ? { linkerNameOf: e.name } : {}),
+          exported: true,
+          export: exportJson(e, build),
+          consumers: list.map((c) => `${c.file}:${c.line}`),
+          throughHelpers: helpers.map((c) => `${c.file}:${c.line}`),
+        });
+      else
+        out.record({
+          symbol: sym,
+          ...(linker ? { linkerNameOf: e.name } : {}),
+          exported: true,
+          export: exportJson(e, build),
+          consumers: list.map((c) => consumerJson(c, build)),
+          throughHelpers: helpers.map((c) => consumerJson(c, build)),
+        });
     }
   }
   out.end();
@@ -208,7 +225,11 @@ export async function runModule(args: ParsedArgs, io: Io): Promise<number> {
       continue;
     }
     if (list.length === 0) {
-      const why = !ctx.index.byPath.has(path) ? 'not a source file of the tree' : path.endsWith('.h') ? 'a header: it is built with each file that includes it' : 'no Makefile the build reaches names its object';
+      const why = !ctx.index.byPath.has(path)
+        ? 'not a source file of the tree'
+        : path.endsWith('.h')
+          ? 'a header: it is built with each file that includes it'
+          : 'no Makefile the build reaches names its object';
       io.out(`${path}: not built (${why})\n`);
       continue;
     }

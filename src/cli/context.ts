@@ -177,4 +177,3 @@ function reportSkips(index: KernelIndex, io: Io): void {
     if (s.skipped.length > 10) io.err(`kexports:   … and ${s.skipped.length - 10} more (--format json lists them all)\n`);
   }
 }
-

@@ -9,7 +9,6 @@ import type { Consumer, Export, KernelIndex } from '../core/index';
 import { readRegularText } from '../core/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 
-
 const severityWord = { error: 'ERROR', warning: 'WARNING', info: 'INFO', hint: 'HINT' } as const;
 
 /** One finding as checkpatch prints one with --show-types. */
@@ -44,7 +43,8 @@ export function exportLine(e: Export): string {
 export function configWords(e: Export, sep: string): string {
   if (!e.byConfig?.length) return '';
   const one = (v: NonNullable<Export['byConfig']>[number]): string =>
-    [v.type !== e.type ? licenseWords(v.type) : '', v.namespace !== e.namespace ? (v.namespace ? `namespace ${v.namespace}` : 'no namespace') : ''].filter(Boolean).join(', ') + ` by ${v.file}:${v.line}`;
+    [v.type !== e.type ? licenseWords(v.type) : '', v.namespace !== e.namespace ? (v.namespace ? `namespace ${v.namespace}` : 'no namespace') : ''].filter(Boolean).join(', ') +
+    ` by ${v.file}:${v.line}`;
   return `${sep}(other configs: ${e.byConfig.map(one).join('; ')})`;
 }
 
@@ -99,7 +99,10 @@ export function consumerCounts(list: readonly Consumer[], helpers: readonly Cons
 export function consumersSummaryLine(e: Export, list: readonly Consumer[], helpers: readonly Consumer[], build?: BuildAnswers): string {
   const byClass = new Map<string, number>();
   for (const c of list) byClass.set(c.cls, (byClass.get(c.cls) ?? 0) + 1);
-  const classes = [...byClass].sort(([a], [b]) => classOrder.indexOf(a as Consumer['cls']) - classOrder.indexOf(b as Consumer['cls'])).map(([k, n]) => `${k} ${n}`).join(', ');
+  const classes = [...byClass]
+    .sort(([a], [b]) => classOrder.indexOf(a as Consumer['cls']) - classOrder.indexOf(b as Consumer['cls']))
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
   let line = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}) ${e.file}:${e.line}: ${list.length === 0 ? 'no consumer' : `${list.length} consumer${list.length === 1 ? '' : 's'} (${classes})`}`;
   if (helpers.length) line += `; ${helpers.length} more through helper functions`;
   if (build && list.length) {

@@ -28,7 +28,7 @@ async function run(argv: readonly string[], raw: Io): Promise<number> {
   try {
     const args = parseArgs(argv);
     if (!SELF_ESCAPING.includes(flag(args, '--format') ?? '')) io = { ...io, out: (s) => raw.out(printableLines(s)) };
-    if (args.flags.has('--version')) return io.out(`kexports ${VERSION}\n${scannerInUse()}\n`), 0;
+    if (args.flags.has('--version')) return (io.out(`kexports ${VERSION}\n${scannerInUse()}\n`), 0);
     switch (args.command) {
       case 'exports':
         return await runExports(args, io);

@@ -10,7 +10,6 @@ import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
 import { format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 
-
 function answer(m: Maintainers, root: string, file: string, keywords: boolean): Responsible {
   let content: string | undefined;
   try {
@@ -68,11 +67,17 @@ export async function maintainersCommand(args: ParsedArgs, io: Io): Promise<numb
     }
     for (const e of exps) {
       const exporter = answer(m, root, e.file, keywords);
-      const groups = bySubsystem(m, root, index.consumers(e).map((c) => c.file), keywords);
+      const groups = bySubsystem(
+        m,
+        root,
+        index.consumers(e).map((c) => c.file),
+        keywords,
+      );
       out.symbols.push({ name: e.name, macro: e.macro, file: e.file, line: e.line, exporter, consumers: groups });
       report.push(`${e.name} (${e.macro}) ${e.file}:${e.line}`, '  exporter:', ...lines(exporter, '    '));
       report.push(groups.length ? `  consumers, by subsystem (${groups.reduce((n, g) => n + g.files.length, 0)} files):` : '  no consumers');
-      for (const g of groups) report.push(`    ${g.subsystem} (${g.files.length} file${g.files.length === 1 ? '' : 's'}: ${g.files.slice(0, 3).join(', ')}${g.files.length > 3 ? ', …' : ''})`, ...lines(g, '      '));
+      for (const g of groups)
+        report.push(`    ${g.subsystem} (${g.files.length} file${g.files.length === 1 ? '' : 's'}: ${g.files.slice(0, 3).join(', ')}${g.files.length > 3 ? ', …' : ''})`, ...lines(g, '      '));
       report.push('');
     }
   }

@@ -36,13 +36,25 @@ export async function reviewCommand(args: ParsedArgs, io: Io): Promise<number> {
   for (const p of review.problems) io.err(`kexports: ${p.source}:${p.line}: ${p.message}\n`);
   // an input with no patch in it is no clean review
   if (series.patches.length === 0) {
-    io.err(`kexports: ${source.kind === 'path' ? source.path : 'the range'}: no patch to review${review.problems.length ? ` (${review.problems.length} problem${review.problems.length === 1 ? '' : 's'} above)` : ''}\n`);
+    io.err(
+      `kexports: ${source.kind === 'path' ? source.path : 'the range'}: no patch to review${review.problems.length ? ` (${review.problems.length} problem${review.problems.length === 1 ? '' : 's'} above)` : ''}\n`,
+    );
     return 2;
   }
   if (review.replies) io.err(`kexports: ignored ${review.replies} repl${review.replies === 1 ? 'y' : 'ies'}\n`);
 
   if (fmt === 'json') io.out(`${JSON.stringify(review, null, 1)}\n`);
-  else if (fmt === 'sarif') io.out(`${JSON.stringify(sarif(review.findings.map((f) => ({ ...f, col: 0, endLine: Math.max(1, f.line), endCol: 0, line: Math.max(1, f.line) })), VERSION), null, 1)}\n`);
+  else if (fmt === 'sarif')
+    io.out(
+      `${JSON.stringify(
+        sarif(
+          review.findings.map((f) => ({ ...f, col: 0, endLine: Math.max(1, f.line), endCol: 0, line: Math.max(1, f.line) })),
+          VERSION,
+        ),
+        null,
+        1,
+      )}\n`,
+    );
   else if (fmt === 'markdown') io.out(markdown(review, series, root));
   else if (fmt === 'reply') io.out(replyText(review, series));
   else if (fmt === 'patchwork') io.out(`${JSON.stringify(checks(review, series), null, 1)}\n`);
@@ -50,4 +62,3 @@ export async function reviewCommand(args: ParsedArgs, io: Io): Promise<number> {
   const threshold = failOn === 'none' ? Infinity : severityRank[failOn];
   return review.findings.some((f) => severityRank[f.severity] >= threshold) ? 1 : 0;
 }
-

@@ -45,8 +45,9 @@ export function registerCommands(ctx: ExtensionContext): vscode.Disposable[] {
       const uri = target ?? vscode.window.activeTextEditor?.document.uri;
       if (!uri || uri.scheme !== 'file') return void vscode.window.showInformationMessage('Kernel Exports: open a C, header or assembly file of the tree first.');
       try {
-        const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Kernel Exports: reading the git history of ${vscode.workspace.asRelativePath(uri)}` }, () =>
-          client.sendRequest(exportHistory, { uri: uri.toString() }),
+        const result = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Kernel Exports: reading the git history of ${vscode.workspace.asRelativePath(uri)}` },
+          () => client.sendRequest(exportHistory, { uri: uri.toString() }),
         );
         const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: result.markdown });
         await vscode.commands.executeCommand('markdown.showPreview', doc.uri);

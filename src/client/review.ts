@@ -25,7 +25,8 @@ export function registerReviewCommands(ctx: ExtensionContext): vscode.Disposable
       }),
       git('$(diff) Uncommitted changes', 'the working tree against HEAD, before sending', async () => ({ kind: 'uncommitted' })),
     ];
-    if (active && /\.(mbox|patch|eml|diff)$/.test(active.path)) choices.push({ label: '$(mail) The open mbox or patch', detail: vscode.workspace.asRelativePath(active), make: async () => ({ kind: 'path', uri: active.toString() }) });
+    if (active && /\.(mbox|patch|eml|diff)$/.test(active.path))
+      choices.push({ label: '$(mail) The open mbox or patch', detail: vscode.workspace.asRelativePath(active), make: async () => ({ kind: 'path', uri: active.toString() }) });
     choices.push({
       label: '$(folder-opened) A file or folder…',
       detail: 'an mbox from b4 or lore, a .patch or .eml, a git format-patch folder',
@@ -53,7 +54,8 @@ export function registerReviewCommands(ctx: ExtensionContext): vscode.Disposable
         for (const p of result.problems) ctx.output.warn(p);
         const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: result.markdown });
         await vscode.commands.executeCommand('markdown.showPreview', doc.uri);
-        if (result.problems.length) void vscode.window.showWarningMessage(`Kernel Exports: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} reading the series; see the output.`);
+        if (result.problems.length)
+          void vscode.window.showWarningMessage(`Kernel Exports: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} reading the series; see the output.`);
       } catch (e) {
         void vscode.window.showErrorMessage(`Kernel Exports: ${(e as Error).message}`);
       }

@@ -28,7 +28,6 @@ const PREFIX = MAGIC.length + 8;
 
 type ArrayKind = 'u32' | 'i32' | 'u16' | 'u8' | 'f64';
 
-
 /** What a file keeps beyond its scalars, decoded when first asked for: only files that export, import or define small macros have it. */
 type LazyDetail = Pick<IndexedFile, 'exports' | 'defs' | 'imports' | 'localMacros'>;
 /** What a warm start needs of every file at once: few files have any. */
@@ -52,7 +51,23 @@ export interface CacheHeader {
 }
 
 /** The arrays a warm start needs before it can resolve exports; the rest may still be on their way. */
-const SMALL = ['filePaths', 'fileSize', 'fileStamp', 'fileLines', 'fileAlive', 'fileProxyStart', 'fileProxyCount', 'detailsEager', 'detailAt', 'details', 'exports', 'exportRows', 'proxyName', 'proxyLine', 'proxyKind'];
+const SMALL = [
+  'filePaths',
+  'fileSize',
+  'fileStamp',
+  'fileLines',
+  'fileAlive',
+  'fileProxyStart',
+  'fileProxyCount',
+  'detailsEager',
+  'detailAt',
+  'details',
+  'exports',
+  'exportRows',
+  'proxyName',
+  'proxyLine',
+  'proxyKind',
+];
 const LARGE = ['offsets', 'postFile', 'postLine', 'postCtx', 'internTable', 'internHashes', 'internLens', 'internArena'];
 
 type Typed = Uint32Array | Int32Array | Uint16Array | Uint8Array | Float64Array;
@@ -792,7 +807,18 @@ export class CacheReader {
     const h = this.header;
     const file16 = sections.find((x) => x.name === 'postFile')!.kind === 'u16' ? 1 : 0;
     const arena = sections.find((x) => x.name === 'internArena')!.bytes;
-    const ranges = new Float64Array([...range('offsets'), ...range('postFile'), ...range('postCtx'), ...range('internTable'), file16, h.fileCount, h.proxyCount, h.names, ...range('internLens'), arena]);
+    const ranges = new Float64Array([
+      ...range('offsets'),
+      ...range('postFile'),
+      ...range('postCtx'),
+      ...range('internTable'),
+      file16,
+      h.fileCount,
+      h.proxyCount,
+      h.names,
+      ...range('internLens'),
+      arena,
+    ]);
     const starts = new Uint32Array(h.names);
     return new Promise((resolve, reject) =>
       addon.readChecked(
@@ -821,7 +847,12 @@ export class CacheReader {
 
   /** The files' paths (NUL-separated) and which are alive, for a stat pass before small() has decoded and checked them. */
   fileList(): { paths: Uint8Array; alive: Uint8Array } {
-    const arrays = viewsOf(this.bytes.buffer, this.bytes.byteOffset, this.sections.filter((a) => a.name === 'filePaths' || a.name === 'fileAlive'), false);
+    const arrays = viewsOf(
+      this.bytes.buffer,
+      this.bytes.byteOffset,
+      this.sections.filter((a) => a.name === 'filePaths' || a.name === 'fileAlive'),
+      false,
+    );
     return { paths: arrays.get('filePaths') as Uint8Array, alive: arrays.get('fileAlive') as Uint8Array };
   }
 
@@ -872,7 +903,13 @@ type CheckedBy = 'worker' | 'addon';
  * checked them all; the addon's readChecked() their CRCs and ranges, leaving their shapes. Either
  * made the names' starts.
  */
-function checkedLarge(h: CacheHeader, buffer: ArrayBuffer, base: number, sections: Section[], checked?: { by: CheckedBy; starts: Uint32Array }): { arrays: Map<string, Typed>; interner: InternerState } {
+function checkedLarge(
+  h: CacheHeader,
+  buffer: ArrayBuffer,
+  base: number,
+  sections: Section[],
+  checked?: { by: CheckedBy; starts: Uint32Array },
+): { arrays: Map<string, Typed>; interner: InternerState } {
   const arrays = viewsOf(buffer, base, sections, !checked);
   const interner = internerOf(h, arrays, checked?.starts);
   if (checked?.by !== 'worker') {

@@ -69,7 +69,7 @@ export async function openIndex(root: string, opts: OpenOptions = {}): Promise<K
       if (code !== 'ENOENT') opts.log?.(`cache ${file} is unusable (${(e as Error).message}); rebuilding it`);
     }
   }
-  let t = performance.now();
+  const t = performance.now();
   const walk = walkTree(root, opts.exclude);
   // Stat'ed before they are read: an edit after this is seen by the next warm start.
   const makefiles = file ? statMakefiles(root, walk.makefiles, opts.native !== false) : [];
@@ -199,7 +199,11 @@ class AddonWarmStart {
     const { paths, alive } = reader.fileList();
     const { dirs, makefiles } = reader.header;
     const others = [...dirs.map(([dir]) => dir), ...makefiles.map(([path]) => path)];
-    return new AddonWarmStart(reader.readRestWith(addon, opts.mapCache !== false), stat(paths, alive, alive.length, STAT_THREADS), stat(Buffer.from(others.join('\0'), 'utf8'), null, others.length, 1));
+    return new AddonWarmStart(
+      reader.readRestWith(addon, opts.mapCache !== false),
+      stat(paths, alive, alive.length, STAT_THREADS),
+      stat(Buffer.from(others.join('\0'), 'utf8'), null, others.length, 1),
+    );
   }
 
   /** What changed on disk, once the threads are done (the large arrays checked too); undefined when the tree itself is gone. */
@@ -263,7 +267,14 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
   index.restoreExports(exports, unresolved);
   phase('files and exports');
 
-  const list = { dirs: header.dirs, makefiles: header.makefiles, paths, size: arrays.get('fileSize') as Float64Array, stamp: arrays.get('fileStamp') as Float64Array, alive: arrays.get('fileAlive') as Uint8Array };
+  const list = {
+    dirs: header.dirs,
+    makefiles: header.makefiles,
+    paths,
+    size: arrays.get('fileSize') as Float64Array,
+    stamp: arrays.get('fileStamp') as Float64Array,
+    alive: arrays.get('fileAlive') as Uint8Array,
+  };
   // This thread's share of the files' stat pass, while the helper reads the large arrays or stats too.
   const share = helper ? statShare(root, list, helper.claim, opts.native !== false, helper.chunk) : undefined;
   if (share) phase('stat files (with the worker)');

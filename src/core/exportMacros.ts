@@ -3,12 +3,7 @@
  * Export type = the Module.symvers column: EXPORT_SYMBOL or EXPORT_SYMBOL_GPL (plus the legacy types).
  */
 
-export type ExportType =
-  | 'EXPORT_SYMBOL'
-  | 'EXPORT_SYMBOL_GPL'
-  | 'EXPORT_SYMBOL_GPL_FUTURE'
-  | 'EXPORT_UNUSED_SYMBOL'
-  | 'EXPORT_UNUSED_SYMBOL_GPL';
+export type ExportType = 'EXPORT_SYMBOL' | 'EXPORT_SYMBOL_GPL' | 'EXPORT_SYMBOL_GPL_FUTURE' | 'EXPORT_UNUSED_SYMBOL' | 'EXPORT_UNUSED_SYMBOL_GPL';
 
 export type ExportFlavour = 'symbol' | 'per-cpu' | 'tracepoint' | 'static-call' | 'static-call-tramp' | 'kunit' | 'modules';
 

@@ -34,7 +34,15 @@ export const defaultSeverity: Record<FindingCode, Severity> = {
 };
 
 /** The codes that come from an export's consumers. */
-const consumerCodes: readonly FindingCode[] = ['NO_CONSUMER', 'TEST_ONLY_CONSUMERS', 'SAME_DIR_CONSUMERS', 'SAME_MODULE_CONSUMERS', 'BUILTIN_ONLY_CONSUMERS', 'FOR_MODULES_REFUSED', 'FOR_MODULES_CANDIDATE'];
+const consumerCodes: readonly FindingCode[] = [
+  'NO_CONSUMER',
+  'TEST_ONLY_CONSUMERS',
+  'SAME_DIR_CONSUMERS',
+  'SAME_MODULE_CONSUMERS',
+  'BUILTIN_ONLY_CONSUMERS',
+  'FOR_MODULES_REFUSED',
+  'FOR_MODULES_CANDIDATE',
+];
 
 /** The HMM files the 2019 linux-mm review asked to keep GPL-only. */
 export const defaultGplOnlyPaths = ['mm/hmm.c', 'include/linux/hmm.h', 'mm/migrate_device.c', 'mm/memremap.c'];
@@ -111,13 +119,31 @@ export function checkExports(index: KernelIndex, paths: readonly string[], opts:
         const same = v.consumers.filter((c) => c.cls === 'same-dir');
         const tools = v.consumers.filter((c) => c.cls === 'tools');
         if (same.length === 0 && (tests.length === 0 || !opts.testsCountAsConsumers)) {
-          const extra = tests.length ? ` (${tests.length === 1 ? '1 test uses' : `${tests.length} tests use`} it, and tests do not count here)` : tools.length ? ' (only userspace tools/ use the name)' : '';
+          const extra = tests.length
+            ? ` (${tests.length === 1 ? '1 test uses' : `${tests.length} tests use`} it, and tests do not count here)`
+            : tools.length
+              ? ' (only userspace tools/ use the name)'
+              : '';
           add('NO_CONSUMER', exp, `${exp.name} is exported but has no in-tree consumer${extra}`);
         } else if (same.length === 0) {
-          add('TEST_ONLY_CONSUMERS', exp, `${exp.name} is exported but only tests use it: ${tests.map((c) => c.file).slice(0, 3).join(', ')}${tests.length > 3 ? ', …' : ''}`);
+          add(
+            'TEST_ONLY_CONSUMERS',
+            exp,
+            `${exp.name} is exported but only tests use it: ${tests
+              .map((c) => c.file)
+              .slice(0, 3)
+              .join(', ')}${tests.length > 3 ? ', …' : ''}`,
+          );
         } else {
           const dir = exp.file.includes('/') ? exp.file.slice(0, exp.file.lastIndexOf('/') + 1) : './';
-          add('SAME_DIR_CONSUMERS', exp, `${exp.name} is exported but its only consumers are in its own directory ${dir}: ${same.map((c) => c.file).slice(0, 3).join(', ')}${same.length > 3 ? ', …' : ''}`);
+          add(
+            'SAME_DIR_CONSUMERS',
+            exp,
+            `${exp.name} is exported but its only consumers are in its own directory ${dir}: ${same
+              .map((c) => c.file)
+              .slice(0, 3)
+              .join(', ')}${same.length > 3 ? ', …' : ''}`,
+          );
         }
       }
     }

@@ -83,8 +83,20 @@ export interface DirStaleness {
  * files are gone with it. `stats` are the directories' and the cached Makefiles' stats when made
  * elsewhere (the addon's statList()), in the list's order.
  */
-export function staleDirs(root: string, list: Omit<StatList, 'generation'>, native = true, exclude: readonly string[] = [], stats?: { dirs: Float64Array; makefiles: Float64Array }): DirStaleness | undefined {
-  const dirStat = stats?.dirs ?? statPaths(root, list.dirs.map(([dir]) => dir), native);
+export function staleDirs(
+  root: string,
+  list: Omit<StatList, 'generation'>,
+  native = true,
+  exclude: readonly string[] = [],
+  stats?: { dirs: Float64Array; makefiles: Float64Array },
+): DirStaleness | undefined {
+  const dirStat =
+    stats?.dirs ??
+    statPaths(
+      root,
+      list.dirs.map(([dir]) => dir),
+      native,
+    );
   const moved: string[] = [];
   const dirs = new Map<string, number>();
   const goneDirs: string[] = [];
@@ -138,7 +150,11 @@ export function statShare(root: string, list: Omit<StatList, 'generation' | 'dir
   for (let from = Atomics.add(claim, 0, chunk); from < n; from = Atomics.add(claim, 0, chunk)) {
     const at: number[] = [];
     for (let k = from; k < Math.min(n, from + chunk); k++) if (list.alive[k] === 1) at.push(k);
-    const st = statPaths(root, at.map((k) => list.paths[k]!), native);
+    const st = statPaths(
+      root,
+      at.map((k) => list.paths[k]!),
+      native,
+    );
     at.forEach((k, j) => judge(share, list, k, st[j * 2]!, st[j * 2 + 1]!));
   }
   return share;

@@ -16,7 +16,7 @@ export function decodeName(bytes: Uint8Array): string {
   if (isUtf8(buf)) return buf.toString('utf8');
   let out = '';
   const fatal = new TextDecoder('utf-8', { fatal: true });
-  for (let k = 0; k < buf.length; ) {
+  for (let k = 0; k < buf.length;) {
     const len = sequenceLength(buf, k);
     if (len === 0) {
       out += String.fromCharCode(0xdc00 + buf[k]!);

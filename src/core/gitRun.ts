@@ -35,7 +35,10 @@ export async function runGit(git: SimpleGit, args: string[]): Promise<string> {
 function gitError(args: readonly string[], e: unknown): GitError {
   const raw = (e as Error).message ?? String(e);
   // Pathspecs can run to hundreds of files: the command is named by its first words.
-  const cmd = `git ${args.filter((a) => !a.startsWith('--format=') && a !== '--end-of-options').slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''}`;
+  const cmd = `git ${args
+    .filter((a) => !a.startsWith('--format=') && a !== '--end-of-options')
+    .slice(0, 6)
+    .join(' ')}${args.length > 6 ? ' …' : ''}`;
   if (/ENOENT/.test(raw) && /spawn/.test(raw)) return new GitError(`${cmd} failed: git is not installed or not on PATH`);
   if (/not a git repository/i.test(raw)) return new GitError(`${cmd} failed: the tree is not in a git repository`);
   return new GitError(`${cmd} failed: ${raw.trim().split('\n').slice(0, 3).join(' ')}`);

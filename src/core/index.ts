@@ -678,7 +678,10 @@ export class KernelIndex {
     const ns = this.namespaceOf(m.nsArg !== undefined ? call.args[m.nsArg] : undefined, m.fixedNamespace, raw, f.path);
     if (m.flavour === 'modules') {
       const mods = unquote(call.args[1] ?? '');
-      exp.modules = mods.split(',').map((s) => s.trim()).filter(Boolean);
+      exp.modules = mods
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       exp.namespace = `module:${mods}`;
     } else if (ns) exp.namespace = ns;
     if (raw.fileNamespaceLate && raw.fileNamespace && exp.namespace === raw.fileNamespace && m.nsArg === undefined && !m.fixedNamespace) {
@@ -989,7 +992,6 @@ export class KernelIndex {
     return this.exportsByName.get(name) ?? [];
   }
 
-
   /** Exports under the paths (all when none), in file and line order whatever was updated since. */
   exportsUnder(paths: readonly string[]): Export[] {
     const under = underPaths(paths);
@@ -1067,7 +1069,7 @@ export class KernelIndex {
     const after = snapshot();
     const changed = new Set<string>();
     for (const n of new Set([...before.keys(), ...after.keys()])) if (before.get(n) !== after.get(n)) changed.add(n);
-    for (let grew = changed.size > 0; grew; ) {
+    for (let grew = changed.size > 0; grew;) {
       grew = false;
       for (const [n, w] of this.wrappers)
         if (!changed.has(n) && w.calls.some((c) => changed.has(c.macro))) {
@@ -1103,7 +1105,8 @@ export class KernelIndex {
   /** Resolves again the files whose exports come through an #include of `path` (see resolveInclude). */
   private resolveIncluders(path: string): void {
     for (const f of this.files) {
-      if (!f.alive || !f.includes || f.path === path || !f.includes.some((inc) => this.includedFile(f.path, inc)?.path === path || inc.target.endsWith(path.slice(path.lastIndexOf('/') + 1)))) continue;
+      if (!f.alive || !f.includes || f.path === path || !f.includes.some((inc) => this.includedFile(f.path, inc)?.path === path || inc.target.endsWith(path.slice(path.lastIndexOf('/') + 1))))
+        continue;
       this.removeExportsOf(f.path);
       this.resolveFile(f);
     }
@@ -1155,7 +1158,14 @@ function expandLocal(arg: string, macros: readonly LocalMacro[] | undefined, lin
     const same = named(macros, name);
     const m = pick === 'first' ? same.find(fits) : same.findLast(fits);
     if (!m) return cur;
-    cur = m.params === null ? m.body : expand(m.body, m.params, call![2]!.split(',').map((a) => a.trim()));
+    cur =
+      m.params === null
+        ? m.body
+        : expand(
+            m.body,
+            m.params,
+            call![2]!.split(',').map((a) => a.trim()),
+          );
     cur = cur.replace(/\s+/g, '');
   }
   return cur;
@@ -1231,7 +1241,17 @@ export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: I
   const index = new KernelIndex(root, new NameTable(new Interner(Math.max(16, Math.min(23, log2)))));
   const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   index.maxFileBytes = maxBytes;
-  const pool = { root, maxBytes, workers: opts.workers, workerScript: opts.workerScript, onProgress: opts.onProgress, token: opts.token, chunkFiles: opts.chunkFiles, workerNameLimit: opts.workerNameLimit, native: opts.native };
+  const pool = {
+    root,
+    maxBytes,
+    workers: opts.workers,
+    workerScript: opts.workerScript,
+    onProgress: opts.onProgress,
+    token: opts.token,
+    chunkFiles: opts.chunkFiles,
+    workerNameLimit: opts.workerNameLimit,
+    native: opts.native,
+  };
   let t = performance.now();
   const phase = (name: string): void => {
     const now = performance.now();

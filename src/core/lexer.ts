@@ -737,7 +737,9 @@ class ScanState {
     while (j < n && (isIdChar[buf[j]!] === 1 || buf[j] === 44 || buf[j] === 32 || buf[j] === 9)) j++;
     // A whole statement, `);` and all: a literal that merely names a call is no source text.
     if (buf[j] !== 41 || buf[skipSpaces(buf, j + 1, n)] !== 59) return;
-    const args = latin1(buf, open, j).split(',').map((a) => a.trim());
+    const args = latin1(buf, open, j)
+      .split(',')
+      .map((a) => a.trim());
     if (!args.every((a) => cls[a.charCodeAt(0)] === C_IDSTART && !/[ \t]/.test(a))) return;
     const col = s - lineStartOf(buf, s);
     this.exports.push({ macro, args, line, col, endLine: line, endCol: col + (j + 1 - s), cond: this.condPath(), printed: true });
@@ -993,11 +995,7 @@ function run(st: ScanState): void {
       const s = i;
       // Identifiers that are never recorded are not interned: members after . or ->, names in
       // struct/union bodies and in file-scope parameter lists, stringified macro arguments.
-      if (
-        st.inDefine
-          ? st.definePrev === P_MEMBER || st.definePrev === P_HASH
-          : st.prev === P_MEMBER || (st.brace > 0 ? st.bodyKind === B_AGGREGATE : st.inParams)
-      ) {
+      if (st.inDefine ? st.definePrev === P_MEMBER || st.definePrev === P_HASH : st.prev === P_MEMBER || (st.brace > 0 ? st.bodyKind === B_AGGREGATE : st.inParams)) {
         do i++;
         while (i < n && isIdChar[buf[i]!] === 1);
         atLineStart = false;
@@ -1250,7 +1248,6 @@ function lineStartOf(buf: Uint8Array, j: number): number {
 function latin1(buf: Uint8Array, s: number, e: number): string {
   return (buf as Buffer).toString('latin1', s, Math.max(s, e));
 }
-
 
 function isAsmDefMacro(name: string): boolean {
   return (name.startsWith('SYM_') && name.includes('_START')) || name === 'ENTRY' || name === 'GLOBAL' || name === 'SYM_FUNC_ALIAS';

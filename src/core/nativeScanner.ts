@@ -35,17 +35,7 @@ export interface NativeAddon {
   ): void;
   release(handle: Handle): void;
   /** Interner.internPacked on the interner's own arrays, grown by the caller to fit (see interner.ts). */
-  internPacked(
-    table: Int32Array,
-    hashes: Uint32Array,
-    starts: Uint32Array,
-    lens: Uint16Array,
-    arena: Uint8Array,
-    state: Float64Array,
-    bytes: Uint8Array,
-    byteLens: Uint16Array,
-    out: Int32Array,
-  ): void;
+  internPacked(table: Int32Array, hashes: Uint32Array, starts: Uint32Array, lens: Uint16Array, arena: Uint8Array, state: Float64Array, bytes: Uint8Array, byteLens: Uint16Array, out: Int32Array): void;
   /** walk.ts's walk without exclude globs: NUL-separated lists, unsorted. */
   readTree(root: string, from: string[], known: string[]): { dirs: string; dirStamps: Float64Array; sources: string; makefiles: string; unreadable: string; symlinks: number };
   /**
@@ -143,7 +133,9 @@ export function nativeAddon(): NativeAddon | undefined {
   }
   try {
     const addon = createRequire(file)(file) as Partial<NativeAddon>;
-    const missing = (['create', 'scan', 'scanParallel', 'release', 'internPacked', 'statPaths', 'statList', 'readChecked', 'mapFile', 'mappedFaults', 'readTree', 'fillPostings', 'checkRanges', 'crc32'] as const).filter((f) => typeof addon[f] !== 'function');
+    const missing = (
+      ['create', 'scan', 'scanParallel', 'release', 'internPacked', 'statPaths', 'statList', 'readChecked', 'mapFile', 'mappedFaults', 'readTree', 'fillPostings', 'checkRanges', 'crc32'] as const
+    ).filter((f) => typeof addon[f] !== 'function');
     if (missing.length) loadError = `${file} is older than this kexports (no ${missing.join(', ')}): npm run build`;
     else loaded = addon as NativeAddon;
   } catch (e) {

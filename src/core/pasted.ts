@@ -25,7 +25,19 @@ const pattern =
 export const PASTING_MACROS: readonly PastingMacro[] = [
   {
     // #define module_param(name, type, perm) module_param_named(name, name, type, perm) ... &param_ops_##type
-    macros: ['module_param', 'module_param_named', 'module_param_unsafe', 'module_param_named_unsafe', 'module_param_array', 'module_param_array_named', 'module_param_hw', 'module_param_hw_named', 'module_param_hw_array', 'core_param', 'core_param_unsafe'],
+    macros: [
+      'module_param',
+      'module_param_named',
+      'module_param_unsafe',
+      'module_param_named_unsafe',
+      'module_param_array',
+      'module_param_array_named',
+      'module_param_hw',
+      'module_param_hw_named',
+      'module_param_hw_array',
+      'core_param',
+      'core_param_unsafe',
+    ],
     header: 'include/linux/moduleparam.h',
     argOf: pattern(/^param_ops_(\w+)$/),
   },

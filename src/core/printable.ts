@@ -27,5 +27,8 @@ export function printable(s: string): string {
 
 /** Whole output: every control character escaped but the newlines, CRLFs (CSV) and tabs that lay it out. */
 export function printableLines(s: string): string {
-  return s.replace(UNSAFE_KEEP_LINES, escape).replace(/\r(?!\n)/g, '\\r').replace(NAME_BYTE, escape);
+  return s
+    .replace(UNSAFE_KEEP_LINES, escape)
+    .replace(/\r(?!\n)/g, '\\r')
+    .replace(NAME_BYTE, escape);
 }

@@ -84,13 +84,7 @@ export function readShared(abs: string, maxBytes = Infinity): { view: Buffer | u
   }
 }
 
-export function scanPath(
-  scanner: Scanner,
-  root: string,
-  path: string,
-  maxBytes = DEFAULT_MAX_FILE_BYTES,
-  wrapperNames?: ReadonlySet<string>,
-): ScannedFile {
+export function scanPath(scanner: Scanner, root: string, path: string, maxBytes = DEFAULT_MAX_FILE_BYTES, wrapperNames?: ReadonlySet<string>): ScannedFile {
   const abs = join(root, path);
   let size = 0;
   let stamp = 0;

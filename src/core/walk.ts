@@ -40,12 +40,7 @@ function isSourceName(name: string): boolean {
  * and no exclude glob is set (globs are matched here): linux-6.1's 5,096 directories in 0.18-0.19 s,
  * sorting included, against 0.23-0.28 s here.
  */
-export function walkTree(
-  root: string,
-  exclude: readonly string[] = [],
-  part: WalkPart = { from: [''], known: new Set() },
-  native = true,
-): WalkResult {
+export function walkTree(root: string, exclude: readonly string[] = [], part: WalkPart = { from: [''], known: new Set() }, native = true): WalkResult {
   const addon = native && exclude.length === 0 ? nativeAddon() : undefined;
   const out = addon ? readTree(addon, root, part) : walkHere(root, exclude, part);
   out.sources.sort();

@@ -42,7 +42,14 @@ function namespaceSpan(ns: string | undefined): string {
 }
 
 /** The hover of an exported symbol. */
-export function exportHover(index: KernelIndex, exps: readonly Export[], settings: Settings, historyOf?: (e: Export) => string | undefined, whose?: (file: string) => Whose, build?: BuildAnswers): Hover {
+export function exportHover(
+  index: KernelIndex,
+  exps: readonly Export[],
+  settings: Settings,
+  historyOf?: (e: Export) => string | undefined,
+  whose?: (file: string) => Whose,
+  build?: BuildAnswers,
+): Hover {
   const inPolicy = policyMatcher(settings.gplOnlyPaths);
   const parts: string[] = [];
   for (const e of exps) {
@@ -114,7 +121,12 @@ export function consumersMarkdown(index: KernelIndex, all: readonly Consumer[], 
   if (list.length > MAX_LISTED) out.push(`- … and ${list.length - MAX_LISTED} more (${list.length} in all)`);
   const through = helpers.filter((c) => countsAsConsumer(c.cls, settings.testsCountAsConsumers));
   if (through.length) {
-    out.push(`- through helper functions, which only their own module can call: ${through.slice(0, MAX_LISTED).map((c) => consumerItem(index, c, c.file)).join(', ')}${through.length > MAX_LISTED ? `, … (${through.length} in all)` : ''}`);
+    out.push(
+      `- through helper functions, which only their own module can call: ${through
+        .slice(0, MAX_LISTED)
+        .map((c) => consumerItem(index, c, c.file))
+        .join(', ')}${through.length > MAX_LISTED ? `, … (${through.length} in all)` : ''}`,
+    );
   }
   return out.join('\n');
 }
@@ -170,7 +182,10 @@ export function gplFixes(index: KernelIndex, uri: string, path: string, diagnost
     action.isPreferred = true;
     actions.push(action);
   }
-  const all = exps.filter((e) => !isGplOnly(e.type)).map(gplEdit).filter((x): x is TextEdit => x !== undefined);
+  const all = exps
+    .filter((e) => !isGplOnly(e.type))
+    .map(gplEdit)
+    .filter((x): x is TextEdit => x !== undefined);
   if (actions.length && all.length > 1) {
     actions.push(CodeAction.create(`Make all ${all.length} exports in this file GPL-only`, { changes: { [uri]: all } }, CodeActionKind.QuickFix));
   }

@@ -269,7 +269,10 @@ export class KexportsServer {
         progress.done();
         const skipped = index.stats.skipped.length;
         if (run === 1) this.conn.console.log(`kexports: ${scannerInUse()}`);
-        this.setStatus('ready', `${index.exports.length.toLocaleString('en-US')} exports in ${index.files.filter((f) => f.alive).length.toLocaleString('en-US')} files, ${Math.round(performance.now() - t)} ms${skipped ? `; ${skipped} skipped` : ''}`);
+        this.setStatus(
+          'ready',
+          `${index.exports.length.toLocaleString('en-US')} exports in ${index.files.filter((f) => f.alive).length.toLocaleString('en-US')} files, ${Math.round(performance.now() - t)} ms${skipped ? `; ${skipped} skipped` : ''}`,
+        );
         this.republish();
         this.refreshLenses();
       } catch (e) {
@@ -285,7 +288,10 @@ export class KexportsServer {
     const t = performance.now();
     if (this.buildModel === null) this.buildModel = this.guard(() => openBuildModel(root, { cacheDir: this.cacheDir, log: (m) => this.conn.console.log(`kexports: ${m}`) }));
     this.build = this.buildModel ? new BuildAnswers(this.buildModel, index) : undefined;
-    if (this.buildModel) this.conn.console.log(`kexports: build model: ${this.buildModel.placements.size.toLocaleString('en-US')} objects, ${this.buildModel.kconfig.symbols.size.toLocaleString('en-US')} Kconfig symbols, ${Math.round(performance.now() - t)} ms; ${this.buildModel.unknown.length} constructs not understood`);
+    if (this.buildModel)
+      this.conn.console.log(
+        `kexports: build model: ${this.buildModel.placements.size.toLocaleString('en-US')} objects, ${this.buildModel.kconfig.symbols.size.toLocaleString('en-US')} Kconfig symbols, ${Math.round(performance.now() - t)} ms; ${this.buildModel.unknown.length} constructs not understood`,
+      );
   }
 
   /** Makefiles, Kbuild and Kconfig files changed on disk: only they are read again (see updateModel). */
@@ -360,7 +366,6 @@ export class KexportsServer {
     }
     this.index!.rescanFile(path, DEFAULT_MAX_FILE_BYTES);
   }
-
 
   private filesChanged(changes: readonly { uri: string; type: FileChangeType }[]): void {
     if (!this.index) return;
@@ -571,7 +576,13 @@ export class KexportsServer {
     const source = p.source.kind === 'path' ? { kind: 'path' as const, path: uriToPath(p.source.uri) } : p.source;
     let run;
     try {
-      run = await runReview(index, this.root, source, { gplOnlyPaths: this.settings.gplOnlyPaths, testsCountAsConsumers: this.settings.testsCountAsConsumers, trusted: this.trusted, maintainers: this.treeMaintainers(), build: () => this.buildModel ?? undefined });
+      run = await runReview(index, this.root, source, {
+        gplOnlyPaths: this.settings.gplOnlyPaths,
+        testsCountAsConsumers: this.settings.testsCountAsConsumers,
+        trusted: this.trusted,
+        maintainers: this.treeMaintainers(),
+        build: () => this.buildModel ?? undefined,
+      });
     } catch (e) {
       throw new ResponseError(2, (e as Error).message);
     }

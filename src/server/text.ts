@@ -19,7 +19,12 @@ export function uriToPath(uri: string): string {
   } catch (e) {
     const m = /^file:\/\/(?:localhost)?(\/[^?#]*)/.exec(uri);
     if (!m) throw e;
-    return decodeName(Buffer.from(m[1]!.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1'));
+    return decodeName(
+      Buffer.from(
+        m[1]!.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+        'latin1',
+      ),
+    );
   }
 }
 

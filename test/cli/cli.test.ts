@@ -50,7 +50,10 @@ total: 0 errors, 4 warnings, 0 infos, 5 exports checked
     const r = runCli(['check', 'memremap.c', '--fail-on', 'error'], { cwd: join(sampleTree, 'mm') });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^WARNING:NOT_GPL_ONLY: devmap_managed_key /);
-    assert.match(r.stdout, /devmap_managed_key \(EXPORT_SYMBOL, any license\) mm\/memremap.c:8: 1 consumer\n {2}driver {4}drivers\/gpu\/drm\/vgpu\/vgpu_svm.c:22 {2}via put_page\(\) in include\/linux\/mm.h\n/);
+    assert.match(
+      r.stdout,
+      /devmap_managed_key \(EXPORT_SYMBOL, any license\) mm\/memremap.c:8: 1 consumer\n {2}driver {4}drivers\/gpu\/drm\/vgpu\/vgpu_svm.c:22 {2}via put_page\(\) in include\/linux\/mm.h\n/,
+    );
   });
 
   it('sets the exit code by --fail-on', () => {
@@ -94,10 +97,7 @@ total: 0 errors, 4 warnings, 0 infos, 5 exports checked
     });
     const r = runCli(['check', '--tree', root]);
     assert.equal(r.code, 1);
-    assert.equal(
-      r.stderr,
-      'kexports.lenses: expected true or false; using the default\nkexports.severity.NOT_GPL_ONLY: expected one of error, warning, info, hint, off; using warning\n',
-    );
+    assert.equal(r.stderr, 'kexports.lenses: expected true or false; using the default\nkexports.severity.NOT_GPL_ONLY: expected one of error, warning, info, hint, off; using warning\n');
     assert.match(r.stdout, /^WARNING:NOT_GPL_ONLY: a is exported with EXPORT_SYMBOL \(any license\); the GPL-only policy for drivers\/x\/a.c wants EXPORT_SYMBOL_GPL\n/m);
     assert.match(r.stdout, /^ERROR:NO_CONSUMER: a is exported but has no in-tree consumer$/m);
   });
@@ -133,15 +133,19 @@ describe('kexports exports', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^lib\/lzo\/compress_safe\.c:2: lzo1x_1_compress_safe {2}EXPORT_SYMBOL_GPL {2}GPL-only {2}through the #include of lib\/lzo\/compress\.c:4$/m);
     const json = JSON.parse(runCli(['exports', '--tree', root, '--no-cache', '--format', 'json', 'lib/lzo']).stdout);
-    assert.deepEqual(json.exports.map((e: { name: string; includedFrom?: unknown }) => [e.name, e.includedFrom ?? null]), [
-      ['lzo1x_1_compress', null],
-      ['lzo1x_1_compress_safe', { file: 'lib/lzo/compress.c', line: 4 }],
-    ]);
+    assert.deepEqual(
+      json.exports.map((e: { name: string; includedFrom?: unknown }) => [e.name, e.includedFrom ?? null]),
+      [
+        ['lzo1x_1_compress', null],
+        ['lzo1x_1_compress_safe', { file: 'lib/lzo/compress.c', line: 4 }],
+      ],
+    );
   });
 
   it('says what an export is in other configs, and that one is printed into a generated file', () => {
     const root = writeTree({
-      'include/linux/fw_table.h': '#ifndef CONFIG_CXL_BUS\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS_GPL(x, ACPI)\n#else\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS_GPL(x, CXL)\n#endif\n',
+      'include/linux/fw_table.h':
+        '#ifndef CONFIG_CXL_BUS\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS_GPL(x, ACPI)\n#else\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS_GPL(x, CXL)\n#endif\n',
       'lib/fw_table.c': 'int cdat_table_parse(void) { return 0; }\nEXPORT_SYMBOL_FWTBL_LIB(cdat_table_parse);\n',
       'lib/raid6/mktables.c': 'int main(void)\n{\n\tprintf("EXPORT_SYMBOL(raid6_gfmul);\\n");\n}\n',
       'drivers/cxl/cdat.c': 'int f(void) { return cdat_table_parse() + raid6_gfmul[0][0]; }\n',
@@ -204,17 +208,27 @@ walk_page_range_sample (EXPORT_SYMBOL_GPL, GPL-only) mm/page_walk.c:10: 1 consum
     const list = JSON.parse(json.stdout) as { symbol: string; exported: boolean; consumers?: { file: string; line: number }[] }[];
     // written record by record, byte for byte what one JSON.stringify(list, null, 1) gives
     assert.equal(json.stdout, `${JSON.stringify(list, null, 1)}\n`);
-    assert.deepEqual(list.map((r) => [r.symbol, r.exported, r.consumers?.length]), [['devmap_managed_key', true, 1], ['no_such_symbol', false, undefined], ['hmm_range_fault', true, 3]]);
+    assert.deepEqual(
+      list.map((r) => [r.symbol, r.exported, r.consumers?.length]),
+      [
+        ['devmap_managed_key', true, 1],
+        ['no_such_symbol', false, undefined],
+        ['hmm_range_fault', true, 3],
+      ],
+    );
     assert.equal(runCli(['consumers', '--tree', sampleTree, '--format', 'json', 'nope']).stdout, '[\n {\n  "symbol": "nope",\n  "exported": false\n }\n]\n');
 
     const lines = runCli(['consumers', '--tree', sampleTree, '--format', 'jsonl', ...syms]).stdout.split('\n');
     assert.equal(lines.pop(), '');
     const records = lines.map((l) => JSON.parse(l) as { symbol: string; consumers?: string[]; export?: { file: string } });
-    assert.deepEqual(records.map((r) => [r.symbol, r.consumers]), [
-      ['devmap_managed_key', ['drivers/gpu/drm/vgpu/vgpu_svm.c:22']],
-      ['no_such_symbol', undefined],
-      ['hmm_range_fault', list[2]!.consumers!.map((c) => `${c.file}:${c.line}`)],
-    ]);
+    assert.deepEqual(
+      records.map((r) => [r.symbol, r.consumers]),
+      [
+        ['devmap_managed_key', ['drivers/gpu/drm/vgpu/vgpu_svm.c:22']],
+        ['no_such_symbol', undefined],
+        ['hmm_range_fault', list[2]!.consumers!.map((c) => `${c.file}:${c.line}`)],
+      ],
+    );
 
     const sum = runCli(['consumers', '--tree', sampleTree, '--summary', 'hmm_range_fault', 'walk_page_range_sample']);
     assert.equal(
@@ -241,7 +255,10 @@ walk_page_range_sample (EXPORT_SYMBOL_GPL, GPL-only) mm/page_walk.c:10: 1 consum
   it('says once, and only where it belongs, that export calls could not be resolved', () => {
     // an assembler macro's parameter, as arch/s390's expoline thunks spell it
     const tree = writeTree({ Kbuild: '', MAINTAINERS: '', 'arch/s390/lib/thunk.S': '.macro GEN_BR_THUNK name\nEXPORT_SYMBOL(\\name)\n.endm\n', 'mm/a.c': 'int a;\nEXPORT_SYMBOL(a);\n' });
-    const said = (args: string[]): number => runCli([...args, '--tree', tree, '--no-cache']).stderr.split('\n').filter((l) => l === 'kexports: 1 export call could not be resolved (see UNRESOLVED_EXPORT in check)').length;
+    const said = (args: string[]): number =>
+      runCli([...args, '--tree', tree, '--no-cache'])
+        .stderr.split('\n')
+        .filter((l) => l === 'kexports: 1 export call could not be resolved (see UNRESOLVED_EXPORT in check)').length;
     assert.equal(said(['exports']), 1);
     assert.equal(said(['exports', 'mm']), 0, 'nothing unresolved under mm/');
     assert.equal(said(['consumers', 'a']), 0);
@@ -285,11 +302,13 @@ describe('the CLI and its cache', () => {
     assert.match(cold.out, /^devmap_managed_key \(EXPORT_SYMBOL, any license\) mm\/memremap.c:8: 1 consumer\n/);
     assert.equal(cold.cachedAtAnswer, false, 'a cold run answers before its cache is on disk');
     assert.equal(idx().length, 1, 'main() returns with the cache written');
-    assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
     const warm = await run();
     assert.equal(warm.cachedAtAnswer, true);
     assert.deepEqual([warm.code, warm.out, warm.err], [cold.code, cold.out, cold.err]);
     assert.ok(existsSync(join(cacheDir, idx()[0]!)));
   });
 });
-

@@ -15,7 +15,8 @@ interface ReviewJson {
 
 const rows = (r: ReviewJson): string[] => r.findings.map((f) => `${f.severity} ${f.code} ${f.patch} ${f.symbol} ${f.file}:${f.line}`);
 
-const mail = (subject: string, diff: string): string => `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nSubject: ${subject}\n\n---\n${diff}-- \n2.39.5\n\n`;
+const mail = (subject: string, diff: string): string =>
+  `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nSubject: ${subject}\n\n---\n${diff}-- \n2.39.5\n\n`;
 
 describe('review of deletions and zero-context hunks', () => {
   let repo: string;
@@ -49,7 +50,10 @@ describe('review of deletions and zero-context hunks', () => {
     writeFileSync(file, mail('[PATCH] mm/hmm: add hmm_range_u0()', diff));
     const review = JSON.parse(runCli(['review', file, '--tree', repo, '--format', 'json']).stdout) as ReviewJson;
     assert.deepEqual(review.problems, []);
-    assert.deepEqual(review.patches[0]!.added.map((e) => e.name), ['hmm_range_u0']);
+    assert.deepEqual(
+      review.patches[0]!.added.map((e) => e.name),
+      ['hmm_range_u0'],
+    );
     assert.ok(rows(review).includes('warning NOT_GPL_ONLY 1 hmm_range_u0 mm/hmm.c:65'), rows(review).join('\n'));
   });
 });
@@ -66,7 +70,10 @@ describe('review under a user git configuration that changes diff output', () =>
     writeFileSync(ext, `#!/bin/sh\ntouch '${marker}'\necho "external diff"\n`);
     chmodSync(ext, 0o755);
     const config = join(home, '.gitconfig');
-    writeFileSync(config, `[diff]\n\tnoprefix = true\n\tmnemonicPrefix = true\n\tcontext = 0\n\tsuppressBlankEmpty = true\n\texternal = ${ext}\n[color]\n\tui = always\n[format]\n\tsubjectPrefix = RFC\n\tsignature = sig\n\tnumbered = false\n`);
+    writeFileSync(
+      config,
+      `[diff]\n\tnoprefix = true\n\tmnemonicPrefix = true\n\tcontext = 0\n\tsuppressBlankEmpty = true\n\texternal = ${ext}\n[color]\n\tui = always\n[format]\n\tsubjectPrefix = RFC\n\tsignature = sig\n\tnumbered = false\n`,
+    );
     env = { HOME: home, GIT_CONFIG_GLOBAL: config };
   });
 
@@ -78,7 +85,10 @@ describe('review under a user git configuration that changes diff output', () =>
     assert.deepEqual(odd.problems, []);
     assert.equal(odd.findings.length, 8);
     assert.deepEqual(rows(odd), rows(plain));
-    assert.deepEqual(odd.patches.map((p) => p.subject), plain.patches.map((p) => p.subject));
+    assert.deepEqual(
+      odd.patches.map((p) => p.subject),
+      plain.patches.map((p) => p.subject),
+    );
   });
 
   it('reviews uncommitted work, and never runs the external diff program', () => {
@@ -110,7 +120,8 @@ describe('review of mail that names paths outside the tree', () => {
     const root = copySampleTree();
     const outside = join(root, '..', 'kexports-outside.c');
     writeFileSync(outside, 'int outside(void) { return 0; }\nEXPORT_SYMBOL(outside);\n');
-    const diff = 'diff --git a/../kexports-outside.c b/../kexports-outside.c\n--- a/../kexports-outside.c\n+++ b/../kexports-outside.c\n@@ -1,2 +1,2 @@\n int outside(void) { return 0; }\n-EXPORT_SYMBOL(outside);\n+EXPORT_SYMBOL_GPL(outside);\n';
+    const diff =
+      'diff --git a/../kexports-outside.c b/../kexports-outside.c\n--- a/../kexports-outside.c\n+++ b/../kexports-outside.c\n@@ -1,2 +1,2 @@\n int outside(void) { return 0; }\n-EXPORT_SYMBOL(outside);\n+EXPORT_SYMBOL_GPL(outside);\n';
     const file = join(tempDir(), 'climb.patch');
     writeFileSync(file, mail('[PATCH] climb out', diff));
     const r = runCli(['review', file, '--tree', root, '--format', 'json']);
@@ -129,7 +140,10 @@ describe('text output of hostile subjects and names', () => {
     const file = join(tempDir(), 'esc.patch');
     // an encoded-word subject can carry any byte once decoded
     const subject = `=?utf-8?b?${Buffer.from('mm: relax \u001b]0;pwned\u0007\u001b[2J\r\nFake: header').toString('base64')}?=`;
-    writeFileSync(file, mail(`[PATCH] ${subject}`, diff).replace('From: A <a@example.invalid>', `From: =?utf-8?b?${Buffer.from('Evil \u001b[31mRed\u001b[0m').toString('base64')}?= <e@example.invalid>`));
+    writeFileSync(
+      file,
+      mail(`[PATCH] ${subject}`, diff).replace('From: A <a@example.invalid>', `From: =?utf-8?b?${Buffer.from('Evil \u001b[31mRed\u001b[0m').toString('base64')}?= <e@example.invalid>`),
+    );
     for (const format of ['text', 'reply']) {
       const r = runCli(['review', file, '--tree', root, '--format', format]);
       assert.equal(r.code, 1, r.stderr);
@@ -141,7 +155,14 @@ describe('text output of hostile subjects and names', () => {
 
 /** Runs the CLI with a deadline: a run that waits on a FIFO is killed, and says so, instead of hanging the suite. */
 function runBounded(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): { code: number | null; stdout: string; stderr: string; killed: boolean } {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? repoRoot, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...opts.env } });
+  const r = spawnSync(process.execPath, [cliPath, ...args], {
+    cwd: opts.cwd ?? repoRoot,
+    encoding: 'utf8',
+    timeout: 30_000,
+    killSignal: 'SIGKILL',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...opts.env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, killed: r.signal === 'SIGKILL' };
 }
 
@@ -369,17 +390,27 @@ describe('a cold index killed while it writes its cache', () => {
       });
       await new Promise((resolve) => child.on('exit', resolve));
       watcher.close();
-      if (!caught) rmSync(cacheDir, { recursive: true, force: true }), mkdirSync(cacheDir);
+      if (!caught) {
+        rmSync(cacheDir, { recursive: true, force: true });
+        mkdirSync(cacheDir);
+      }
     }
     assert.ok(caught > 0, 'never caught the cache write under way');
-    assert.ok(readdirSync(cacheDir).some((f) => f.endsWith('.tmp')), 'the killed write left its temporary file');
+    assert.ok(
+      readdirSync(cacheDir).some((f) => f.endsWith('.tmp')),
+      'the killed write left its temporary file',
+    );
     const cold = runBounded(['exports', '--tree', root, '--format', 'json', '--no-cache']);
     for (let run = 0; run < 2; run++) {
       const again = runBounded(['exports', '--tree', root, '--format', 'json'], { env: { XDG_CACHE_HOME: cacheHome } });
       assert.equal(again.code, 0, again.stderr);
       assert.equal(again.stdout, cold.stdout, run === 0 ? 'the run after the kill' : 'the warm run after it');
     }
-    assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')), [], 'the dead writer’s temporary file was removed');
+    assert.deepEqual(
+      readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')),
+      [],
+      'the dead writer’s temporary file was removed',
+    );
     assert.equal(JSON.parse(cold.stdout).exports.length, 2400);
   });
 });

@@ -19,17 +19,29 @@ describe('kexports history and check --history', () => {
     const lines = r.stdout.split('\n');
     assert.equal(lines[0], `mm/hmm.c (HEAD ${c.exportRegister!.slice(0, 12)}, newest release merged: v5.10)`);
     assert.equal(lines[1], '  mm/hmm.c:9: hmm_range_dma_map  EXPORT_SYMBOL_GPL');
-    assert.equal(lines[2], `    exported in v5.3 (merge window of v5.3, ${c.exportDmaMap!.slice(0, 7)} 'mm/hmm: export hmm_range_dma_map()'); first consumer v5.0 (migrate.c, ${c.initial!.slice(0, 7)}): consumed before the export existed`);
+    assert.equal(
+      lines[2],
+      `    exported in v5.3 (merge window of v5.3, ${c.exportDmaMap!.slice(0, 7)} 'mm/hmm: export hmm_range_dma_map()'); first consumer v5.0 (migrate.c, ${c.initial!.slice(0, 7)}): consumed before the export existed`,
+    );
     assert.equal(lines.filter((l) => l.startsWith('  mm/hmm.c:')).length, 7);
-    assert.ok(lines.includes(`    exported in v5.2 (merge window of v5.2, ${c.exportDevmem!.slice(0, 7)} 'mm/hmm: add hmm_devmem_add(), for "device" memory <ZONE_DEV…'); never consumed so far`), r.stdout);
+    assert.ok(
+      lines.includes(`    exported in v5.2 (merge window of v5.2, ${c.exportDevmem!.slice(0, 7)} 'mm/hmm: add hmm_devmem_add(), for "device" memory <ZONE_DEV…'); never consumed so far`),
+      r.stdout,
+    );
   });
 
   it('takes folders, and writes JSON and CSV', () => {
     const json = runCli(['history', '--tree', repo.root, '--format', 'json', 'mm']);
     assert.equal(json.code, 0, json.stderr);
     const data = JSON.parse(json.stdout) as { files: { path: string; exports: { symbol: string; verdict: string; gap?: number }[] }[] };
-    assert.deepEqual(data.files.map((f) => f.path), ['mm/hmm.c', 'mm/migrate_device.c']);
-    assert.deepEqual(data.files[1]!.exports.map((e) => [e.symbol, e.verdict]), [['migrate_vma_setup', 'same-window']]);
+    assert.deepEqual(
+      data.files.map((f) => f.path),
+      ['mm/hmm.c', 'mm/migrate_device.c'],
+    );
+    assert.deepEqual(
+      data.files[1]!.exports.map((e) => [e.symbol, e.verdict]),
+      [['migrate_vma_setup', 'same-window']],
+    );
     assert.deepEqual(
       data.files[0]!.exports.map((e) => [e.symbol, e.verdict, e.gap]),
       [
@@ -78,10 +90,16 @@ describe('kexports history and check --history', () => {
       ],
     );
     const plain = runCli(['check', '--tree', repo.root, '--format', 'json', 'mm/hmm.c']);
-    assert.deepEqual((JSON.parse(plain.stdout) as { findings: { code: string }[] }).findings.map((f) => f.code), ['SAME_DIR_CONSUMERS', 'NO_CONSUMER', 'NO_CONSUMER']);
+    assert.deepEqual(
+      (JSON.parse(plain.stdout) as { findings: { code: string }[] }).findings.map((f) => f.code),
+      ['SAME_DIR_CONSUMERS', 'NO_CONSUMER', 'NO_CONSUMER'],
+    );
     // The default age (6 releases) leaves v5.1 and v5.2 exports alone at v5.10.
     const dflt = runCli(['check', '--tree', repo.root, '--history', '--format', 'json', 'mm/hmm.c']);
-    assert.deepEqual((JSON.parse(dflt.stdout) as { findings: { code: string }[] }).findings.map((f) => f.code), ['SAME_DIR_CONSUMERS', 'NO_CONSUMER', 'NO_CONSUMER']);
+    assert.deepEqual(
+      (JSON.parse(dflt.stdout) as { findings: { code: string }[] }).findings.map((f) => f.code),
+      ['SAME_DIR_CONSUMERS', 'NO_CONSUMER', 'NO_CONSUMER'],
+    );
   });
 
   it('without git, history names the command that failed and check still works', () => {

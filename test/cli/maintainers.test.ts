@@ -17,13 +17,36 @@ const people = (a: Answer['paths'][number]): string[] => [...a.people.map((p) =>
 
 describe('kexports maintainers', () => {
   it('names the people and lists get_maintainer.pl names for a file, most specific first', () => {
-    const r = runCli(['maintainers', '--tree', sampleTree, '--no-cache', '--format', 'json', '--keywords', 'drivers/gpu/drm/vgpu/vgpu_svm.c', 'mm/memremap.c', 'mm/page_walk.c', 'lib/test_hmm.c', 'drivers/usb/storage/usb.c']);
+    const r = runCli([
+      'maintainers',
+      '--tree',
+      sampleTree,
+      '--no-cache',
+      '--format',
+      'json',
+      '--keywords',
+      'drivers/gpu/drm/vgpu/vgpu_svm.c',
+      'mm/memremap.c',
+      'mm/page_walk.c',
+      'lib/test_hmm.c',
+      'drivers/usb/storage/usb.c',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const a = JSON.parse(r.stdout) as Answer;
     assert.deepEqual(
       a.paths.map((p) => [p.path, ...people(p)]),
       [
-        ['drivers/gpu/drm/vgpu/vgpu_svm.c', 'Vgpu Person <vgpu@example.invalid>', 'Dave Sample <airlied@example.invalid>', '"Reviewer Ñame" <review@example.invalid>', 'Sample Maintainer <hmm@example.invalid>', 'vgpu@lists.example.invalid', 'dri-devel@lists.example.invalid', 'linux-kernel@vger.kernel.org', 'linux-mm@kvack.org'],
+        [
+          'drivers/gpu/drm/vgpu/vgpu_svm.c',
+          'Vgpu Person <vgpu@example.invalid>',
+          'Dave Sample <airlied@example.invalid>',
+          '"Reviewer Ñame" <review@example.invalid>',
+          'Sample Maintainer <hmm@example.invalid>',
+          'vgpu@lists.example.invalid',
+          'dri-devel@lists.example.invalid',
+          'linux-kernel@vger.kernel.org',
+          'linux-mm@kvack.org',
+        ],
         ['mm/memremap.c', 'Sample Maintainer <hmm@example.invalid>', 'New Name <mm@example.invalid>', 'linux-mm@kvack.org', 'linux-kernel@vger.kernel.org'],
         ['mm/page_walk.c', 'New Name <mm@example.invalid>', 'linux-mm@kvack.org', 'linux-kernel@vger.kernel.org'],
         ['lib/test_hmm.c', 'Sample Maintainer <hmm@example.invalid>', 'linux-kernel@vger.kernel.org', 'linux-mm@kvack.org'],
@@ -50,7 +73,10 @@ describe('kexports maintainers', () => {
     const a = JSON.parse(r.stdout) as Answer & { unknown: string[] };
     assert.deepEqual(a.unknown, ['no_such_symbol']);
     const s = a.symbols[0]!;
-    assert.deepEqual(s.exporter.people.map((p) => p.email), ['Sample Maintainer <hmm@example.invalid>', 'New Name <mm@example.invalid>']);
+    assert.deepEqual(
+      s.exporter.people.map((p) => p.email),
+      ['Sample Maintainer <hmm@example.invalid>', 'New Name <mm@example.invalid>'],
+    );
     assert.deepEqual(
       s.consumers.map((g) => [g.subsystem, g.files.join(' '), g.people.map((p) => p.email).join(', ')]),
       [

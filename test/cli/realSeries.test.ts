@@ -54,7 +54,11 @@ function gitApplies(mbox: string): boolean[] {
 
 describe('kexports review of real series over linux-6.1', { skip: missing ?? false }, () => {
   const cacheDir = tempDir('kexports-real-cache-');
-  for (const name of missing ? [] : readdirSync(seriesDir).filter((f) => f.endsWith('.mbox')).sort()) {
+  for (const name of missing
+    ? []
+    : readdirSync(seriesDir)
+        .filter((f) => f.endsWith('.mbox'))
+        .sort()) {
     it(name, () => {
       const mbox = join(seriesDir, name);
       const r = runCli(['review', '--tree', tree, '--cache-dir', cacheDir, '--format', 'json', mbox]);

@@ -35,16 +35,31 @@ describe('kexports review', () => {
     const r = runCli(['review', 'v1..HEAD', '--format', 'json'], { cwd: repo });
     assert.equal(r.code, 1, r.stderr);
     const review = JSON.parse(r.stdout) as ReviewJson;
-    assert.deepEqual(review.patches.map((p) => `${p.index}/${p.total} ${p.subject}`), [
-      '1/6 mm/hmm: add hmm_range_dma_unused()',
-      '2/6 mm/migrate_device: add migrate_vma_pages_sample()',
-      '3/6 cxl/mem: probe ports',
-      '4/6 mm/memremap: export memunmap_pages() to all modules',
-      '5/6 drm/vgpu: migrate pages',
-      '6/6 mm/memremap: stop exporting put_devmap_managed_page()',
-    ]);
+    assert.deepEqual(
+      review.patches.map((p) => `${p.index}/${p.total} ${p.subject}`),
+      [
+        '1/6 mm/hmm: add hmm_range_dma_unused()',
+        '2/6 mm/migrate_device: add migrate_vma_pages_sample()',
+        '3/6 cxl/mem: probe ports',
+        '4/6 mm/memremap: export memunmap_pages() to all modules',
+        '5/6 drm/vgpu: migrate pages',
+        '6/6 mm/memremap: stop exporting put_devmap_managed_page()',
+      ],
+    );
     assert.deepEqual(rows(review), expected);
-    assert.deepEqual(review.patches[1]!.added, [{ name: 'migrate_vma_pages_sample', macro: 'EXPORT_SYMBOL_GPL', license: 'GPL-only', namespace: null, file: 'mm/migrate_device.c', line: 21, firstConsumer: { patch: 5, file: 'drivers/gpu/drm/vgpu/vgpu_svm.c', line: 37 }, consumerCount: 1, consumers: [{ file: 'drivers/gpu/drm/vgpu/vgpu_svm.c', line: 37, cls: 'driver' }] }]);
+    assert.deepEqual(review.patches[1]!.added, [
+      {
+        name: 'migrate_vma_pages_sample',
+        macro: 'EXPORT_SYMBOL_GPL',
+        license: 'GPL-only',
+        namespace: null,
+        file: 'mm/migrate_device.c',
+        line: 21,
+        firstConsumer: { patch: 5, file: 'drivers/gpu/drm/vgpu/vgpu_svm.c', line: 37 },
+        consumerCount: 1,
+        consumers: [{ file: 'drivers/gpu/drm/vgpu/vgpu_svm.c', line: 37, cls: 'driver' }],
+      },
+    ]);
     const byCode = new Map(review.findings.map((f) => [f.code, f.message]));
     assert.equal(byCode.get('MISSING_NAMESPACE_IMPORT'), 'modpost: module drivers/cxl/mem_sample uses symbol devm_cxl_add_port_sample from namespace CXL, but does not import it.');
     // the finding names whose code uses the export, from the sample tree's MAINTAINERS
@@ -52,7 +67,10 @@ describe('kexports review', () => {
       byCode.get('REMOVED_EXPORT_STILL_USED'),
       'put_devmap_managed_page is no longer exported but 1 file uses it: drivers/gpu/drm/vgpu/vgpu_svm.c:22; modpost: "put_devmap_managed_page" [drivers/gpu/drm/vgpu/vgpu_svm.ko] undefined! (maintainers: Vgpu Person <vgpu@example.invalid>, Dave Sample <airlied@example.invalid>; lists: vgpu@lists.example.invalid, dri-devel@lists.example.invalid, linux-kernel@vger.kernel.org)',
     );
-    assert.equal(byCode.get('NEW_EXPORT_NO_CONSUMER'), 'hmm_range_dma_unused is newly exported but nothing in the series or the tree uses it (rule 2: a new export needs an in-tree user) (maintainers: Sample Maintainer <hmm@example.invalid>, New Name <mm@example.invalid>; lists: linux-mm@kvack.org, linux-kernel@vger.kernel.org)');
+    assert.equal(
+      byCode.get('NEW_EXPORT_NO_CONSUMER'),
+      'hmm_range_dma_unused is newly exported but nothing in the series or the tree uses it (rule 2: a new export needs an in-tree user) (maintainers: Sample Maintainer <hmm@example.invalid>, New Name <mm@example.invalid>; lists: linux-mm@kvack.org, linux-kernel@vger.kernel.org)',
+    );
     assert.equal(
       byCode.get('LICENSE_RELAXED'),
       'memunmap_pages goes from EXPORT_SYMBOL_GPL (GPL-only) to EXPORT_SYMBOL (any license): modules under any license can now use it',
@@ -60,7 +78,10 @@ describe('kexports review', () => {
     );
     assert.equal(byCode.get('CONSUMER_IN_LATER_PATCH'), 'migrate_vma_pages_sample gets its first consumer in patch 5/6: drivers/gpu/drm/vgpu/vgpu_svm.c:37');
     const rule3 = review.findings.find((f) => f.code === 'UNCONSUMED_EXPORTS_NEARBY' && f.patch === 1)!;
-    assert.equal(rule3.message, 'hmm_range_dma_unused is a new export in mm/, where 5 exports have no consumer (rule 3): hmm_range_snapshot_unused (mm/hmm.c:51), memunmap_pages (mm/memremap.c:21), migrate_vma_unmap (mm/migrate_device.c:27), migrate_vma_finalize (mm/migrate_device.c:34), migrate_vma_finalize (mm/migrate_device.c:35)');
+    assert.equal(
+      rule3.message,
+      'hmm_range_dma_unused is a new export in mm/, where 5 exports have no consumer (rule 3): hmm_range_snapshot_unused (mm/hmm.c:51), memunmap_pages (mm/memremap.c:21), migrate_vma_unmap (mm/migrate_device.c:27), migrate_vma_finalize (mm/migrate_device.c:34), migrate_vma_finalize (mm/migrate_device.c:35)',
+    );
   });
 
   it('gives the same review from the mbox git format-patch writes', () => {
@@ -78,14 +99,20 @@ describe('kexports review', () => {
   it('gives Patchwork check results, one per patch and one for the series', () => {
     const r = runCli(['review', 'v1..HEAD', '--format', 'patchwork'], { cwd: repo });
     assert.equal(r.code, 1, r.stderr);
-    const c = JSON.parse(r.stdout) as { series: { state: string; context: string; description: string; target_url: string }; patches: { patch: string; state: string; description: string; target_url: string }[] };
+    const c = JSON.parse(r.stdout) as {
+      series: { state: string; context: string; description: string; target_url: string };
+      patches: { patch: string; state: string; description: string; target_url: string }[];
+    };
     assert.deepEqual(c.series, {
       state: 'fail',
       description: '2 errors, 5 warnings; MISSING_NAMESPACE_IMPORT: modpost: module drivers/cxl/mem_sample uses symbol devm_cxl_add_port_sample from namespace CXL, but does not import it.',
       context: 'kexports',
       target_url: 'https://github.com/kexports/kexports/blob/main/README.md#reviewing-a-series',
     });
-    assert.deepEqual(c.patches.map((p) => `${p.patch} ${p.state}`), ['1/6 warning', '2/6 warning', '3/6 fail', '4/6 warning', '5/6 success', '6/6 fail']);
+    assert.deepEqual(
+      c.patches.map((p) => `${p.patch} ${p.state}`),
+      ['1/6 warning', '2/6 warning', '3/6 fail', '4/6 warning', '5/6 success', '6/6 fail'],
+    );
     assert.equal(c.patches[4]!.description, 'exports keep the rules');
     assert.equal(c.patches[0]!.target_url, 'https://github.com/kexports/kexports/blob/main/README.md#not_gpl_only');
     assert.ok(c.patches.every((p) => p.description.length <= 255));
@@ -127,7 +154,10 @@ memunmap_pages goes from EXPORT_SYMBOL_GPL (GPL-only) to EXPORT_SYMBOL
     try {
       const r = runCli(['review', '--uncommitted', '--format', 'json'], { cwd: repo });
       const review = JSON.parse(r.stdout) as ReviewJson;
-      assert.deepEqual(review.patches.map((p) => p.subject), ['uncommitted changes against HEAD']);
+      assert.deepEqual(
+        review.patches.map((p) => p.subject),
+        ['uncommitted changes against HEAD'],
+      );
       assert.deepEqual(rows(review), ['warning LICENSE_RELAXED 1 walk_page_range_sample mm/page_walk.c:10']);
     } finally {
       git(repo, 'checkout', '--', 'mm/page_walk.c');
@@ -158,7 +188,10 @@ memunmap_pages goes from EXPORT_SYMBOL_GPL (GPL-only) to EXPORT_SYMBOL
     const r = runCli(['review', 'HEAD~1..HEAD', '--format', 'json'], { cwd: r2 });
     const review = JSON.parse(r.stdout) as ReviewJson & { problems: unknown[] };
     assert.deepEqual(review.problems, []);
-    assert.deepEqual(review.patches[0]!.added.map((a) => `${a.name} ${(a as { file?: string }).file}`), ['walk_page_range_sample mm/pagewalk.c']);
+    assert.deepEqual(
+      review.patches[0]!.added.map((a) => `${a.name} ${(a as { file?: string }).file}`),
+      ['walk_page_range_sample mm/pagewalk.c'],
+    );
     assert.ok(!rows(review).some((x) => x.includes('REMOVED_EXPORT_STILL_USED') || x.includes('PATCH_DOES_NOT_APPLY')), rows(review).join('\n'));
   });
 
@@ -199,7 +232,9 @@ describe('kexports review of mail', () => {
       'Content-Transfer-Encoding: base64',
       'Content-Disposition: attachment; filename="0002.patch"',
       '',
-      ...(Buffer.from(patch2).toString('base64').match(/.{1,76}/g) ?? []),
+      ...(Buffer.from(patch2)
+        .toString('base64')
+        .match(/.{1,76}/g) ?? []),
       '--b--',
       '',
       'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001',
@@ -230,7 +265,10 @@ describe('kexports review of mail', () => {
     assert.equal(r.stderr, 'kexports: ignored 1 reply\n');
     const review = JSON.parse(r.stdout) as ReviewJson;
     assert.equal(review.cover?.subject, 'mm: tidy the HMM exports');
-    assert.deepEqual(review.patches.map((p) => `${p.index}/${p.total} ${p.subject}`), ['1/2 mm/hmm: make hmm_range_fault() GPL-only', '2/2 mm/page_walk: add walk_page_range_unused()']);
+    assert.deepEqual(
+      review.patches.map((p) => `${p.index}/${p.total} ${p.subject}`),
+      ['1/2 mm/hmm: make hmm_range_fault() GPL-only', '2/2 mm/page_walk: add walk_page_range_unused()'],
+    );
     assert.deepEqual(rows(review), [
       'info LICENSE_TIGHTENED 1 hmm_range_fault mm/hmm.c:39',
       'warning NEW_EXPORT_NO_CONSUMER 2 walk_page_range_unused mm/page_walk.c:16',
@@ -241,8 +279,14 @@ describe('kexports review of mail', () => {
   it('reports a hunk that does not apply and input that is no mail, and reviews the rest', () => {
     const tree = copySampleTree();
     const dir = tempDir();
-    writeFileSync(join(dir, '0001-bad.patch'), 'From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH 1/2] mm: a stale patch\n\n---\ndiff --git a/mm/hmm.c b/mm/hmm.c\n--- a/mm/hmm.c\n+++ b/mm/hmm.c\n@@ -1,2 +1,2 @@\n-this line is not in the file\n+nor is this one\n context neither\n');
-    writeFileSync(join(dir, '0002-good.patch'), 'From 2222222222222222222222222222222222222222 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH 2/2] mm/memremap: relax memunmap_pages\n\n---\ndiff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -18,4 +18,4 @@ void memunmap_pages(struct dev_pagemap *pgmap)\n {\n \tpgmap->owner = NULL;\n }\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n');
+    writeFileSync(
+      join(dir, '0001-bad.patch'),
+      'From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH 1/2] mm: a stale patch\n\n---\ndiff --git a/mm/hmm.c b/mm/hmm.c\n--- a/mm/hmm.c\n+++ b/mm/hmm.c\n@@ -1,2 +1,2 @@\n-this line is not in the file\n+nor is this one\n context neither\n',
+    );
+    writeFileSync(
+      join(dir, '0002-good.patch'),
+      'From 2222222222222222222222222222222222222222 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH 2/2] mm/memremap: relax memunmap_pages\n\n---\ndiff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -18,4 +18,4 @@ void memunmap_pages(struct dev_pagemap *pgmap)\n {\n \tpgmap->owner = NULL;\n }\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n',
+    );
     writeFileSync(join(dir, 'notes.eml'), 'just some text, no headers at all\n');
     const r = runCli(['review', dir, '--tree', tree, '--format', 'json']);
     const review = JSON.parse(r.stdout) as ReviewJson;
@@ -254,7 +298,10 @@ describe('kexports review of mail', () => {
   it('reports a truncated diff with the patch and line', () => {
     const tree = copySampleTree();
     const file = join(tempDir(), 'cut.patch');
-    writeFileSync(file, 'From 5555555555555555555555555555555555555555 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] mm/memremap: cut short\n\n---\ndiff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -18,6 +18,6 @@ void memunmap_pages(struct dev_pagemap *pgmap)\n {\n \tpgmap->owner = NULL;\n');
+    writeFileSync(
+      file,
+      'From 5555555555555555555555555555555555555555 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] mm/memremap: cut short\n\n---\ndiff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -18,6 +18,6 @@ void memunmap_pages(struct dev_pagemap *pgmap)\n {\n \tpgmap->owner = NULL;\n',
+    );
     const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
     assert.deepEqual(rows(JSON.parse(r.stdout) as ReviewJson), ['error PATCH_DOES_NOT_APPLY 1  mm/memremap.c:0']);
     assert.equal(r.stderr, `kexports: ${file}:6: patch 1/1 "mm/memremap: cut short": mm/memremap.c: hunk 1 (@@ -18,6 +18,6 @@) is cut short: it declares 6 old and 6 new lines but holds 2 and 2\n`);
@@ -263,7 +310,10 @@ describe('kexports review of mail', () => {
   it('reports a call of a symbol defined elsewhere but not exported, as modpost would', () => {
     const tree = copySampleTree();
     const file = join(tempDir(), 'call.patch');
-    writeFileSync(file, 'From 4444444444444444444444444444444444444444 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] drm/vgpu: advise\n\n---\ndiff --git a/drivers/gpu/drm/vgpu/vgpu_svm.c b/drivers/gpu/drm/vgpu/vgpu_svm.c\n--- a/drivers/gpu/drm/vgpu/vgpu_svm.c\n+++ b/drivers/gpu/drm/vgpu/vgpu_svm.c\n@@ -36,3 +36,3 @@ static int vgpu_migrate(struct migrate_vma *args)\n {\n-\treturn migrate_vma_setup(args);\n+\treturn migrate_vma_setup(args) ?: madvise_sample(0, 4096) ?: hmm_vma_walk_range(NULL);\n }\n');
+    writeFileSync(
+      file,
+      'From 4444444444444444444444444444444444444444 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] drm/vgpu: advise\n\n---\ndiff --git a/drivers/gpu/drm/vgpu/vgpu_svm.c b/drivers/gpu/drm/vgpu/vgpu_svm.c\n--- a/drivers/gpu/drm/vgpu/vgpu_svm.c\n+++ b/drivers/gpu/drm/vgpu/vgpu_svm.c\n@@ -36,3 +36,3 @@ static int vgpu_migrate(struct migrate_vma *args)\n {\n-\treturn migrate_vma_setup(args);\n+\treturn migrate_vma_setup(args) ?: madvise_sample(0, 4096) ?: hmm_vma_walk_range(NULL);\n }\n',
+    );
     const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
     const review = JSON.parse(r.stdout) as ReviewJson;
     assert.deepEqual(rows(review), ['error UNEXPORTED_SYMBOL_USE 1 madvise_sample drivers/gpu/drm/vgpu/vgpu_svm.c:37']);
@@ -280,7 +330,10 @@ describe('kexports review of mail', () => {
     const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
     const review = JSON.parse(r.stdout) as ReviewJson & { problems: unknown[] };
     assert.deepEqual(review.problems, []);
-    assert.deepEqual(rows(review), ['error MISSING_NAMESPACE_IMPORT 1 usb_stor_probe_sample drivers/usb/storage/uas_sample.c:7', 'info NAMESPACE_CHANGED 1 usb_stor_probe_sample drivers/usb/storage/usb.c:9']);
+    assert.deepEqual(rows(review), [
+      'error MISSING_NAMESPACE_IMPORT 1 usb_stor_probe_sample drivers/usb/storage/uas_sample.c:7',
+      'info NAMESPACE_CHANGED 1 usb_stor_probe_sample drivers/usb/storage/usb.c:9',
+    ]);
     assert.equal(
       review.findings[0]!.message,
       'modpost: module drivers/usb/storage/uas_sample uses symbol usb_stor_probe_sample from namespace USB_STORAGE_CORE, but does not import it (patch 1/1 moves usb_stor_probe_sample from USB_STORAGE into USB_STORAGE_CORE)',
@@ -299,14 +352,20 @@ describe('kexports review of mail', () => {
     const review = JSON.parse(runCli(['review', file, '--tree', tree, '--format', 'json']).stdout) as ReviewJson;
     const rule3 = review.findings.filter((f) => f.code === 'UNCONSUMED_EXPORTS_NEARBY');
     // the directory's one other export has a consumer: nothing is left for rule 3 to name
-    assert.deepEqual(rule3.map((f) => f.message), []);
+    assert.deepEqual(
+      rule3.map((f) => f.message),
+      [],
+    );
     assert.deepEqual(rows(review), ['warning NEW_EXPORT_NO_CONSUMER 1 usb_stor_quirk_sample drivers/usb/storage/quirks.c:5']);
   });
 
   it('escapes text from patches in the Markdown report', () => {
     const tree = copySampleTree();
     const file = join(tempDir(), 'evil.patch');
-    writeFileSync(file, 'From 3333333333333333333333333333333333333333 Mon Sep 17 00:00:00 2001\nFrom: <script>alert(1)</script> <x@example.invalid>\nSubject: [PATCH] <img src=x onerror=alert(1)> *bold* [link](http://x)\n\n---\ndiff --git a/mm/page_walk.c b/mm/page_walk.c\n--- a/mm/page_walk.c\n+++ b/mm/page_walk.c\n@@ -10,1 +10,1 @@\n-EXPORT_SYMBOL_GPL(walk_page_range_sample);\n+EXPORT_SYMBOL(walk_page_range_sample);\n');
+    writeFileSync(
+      file,
+      'From 3333333333333333333333333333333333333333 Mon Sep 17 00:00:00 2001\nFrom: <script>alert(1)</script> <x@example.invalid>\nSubject: [PATCH] <img src=x onerror=alert(1)> *bold* [link](http://x)\n\n---\ndiff --git a/mm/page_walk.c b/mm/page_walk.c\n--- a/mm/page_walk.c\n+++ b/mm/page_walk.c\n@@ -10,1 +10,1 @@\n-EXPORT_SYMBOL_GPL(walk_page_range_sample);\n+EXPORT_SYMBOL(walk_page_range_sample);\n',
+    );
     const r = runCli(['review', file, '--tree', tree, '--format', 'markdown']);
     assert.doesNotMatch(r.stdout, /<img|<script/);
     assert.match(r.stdout, /\| 1\/1 \| &lt;img src=x onerror=alert\\\(1\\\)&gt; \\\*bold\\\* \\\[link\\\]\\\(http:\/\/x\\\) \|/);
@@ -322,11 +381,17 @@ describe('kexports review of quilt-form patches', () => {
       join(dir, '0001-relax.patch'),
       'From: A <a@example.invalid>\nSubject: [PATCH 1/2] mm/memremap: relax memunmap_pages\n\nWhy.\n\nIndex: linux-6.1/mm/memremap.c\n===================================================================\n--- linux-6.1.orig/mm/memremap.c\t2024-01-01 00:00:00.000000000 +0000\n+++ linux-6.1/mm/memremap.c\t2024-01-02 00:00:00.000000000 +0000\n@@ -21 +21 @@\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n',
     );
-    writeFileSync(join(dir, '0002-drop.patch'), 'From: A <a@example.invalid>\nSubject: [PATCH 2/2] mm/memremap: stop exporting put_devmap_managed_page()\n\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -27 +26,0 @@\n-EXPORT_SYMBOL(put_devmap_managed_page);\n');
+    writeFileSync(
+      join(dir, '0002-drop.patch'),
+      'From: A <a@example.invalid>\nSubject: [PATCH 2/2] mm/memremap: stop exporting put_devmap_managed_page()\n\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -27 +26,0 @@\n-EXPORT_SYMBOL(put_devmap_managed_page);\n',
+    );
     const r = runCli(['review', dir, '--tree', tree, '--format', 'json']);
     assert.equal(r.stderr, '');
     const review = JSON.parse(r.stdout) as ReviewJson;
-    assert.deepEqual(review.patches.map((p) => `${p.index}/${p.total} ${p.subject}`), ['1/2 mm/memremap: relax memunmap_pages', '2/2 mm/memremap: stop exporting put_devmap_managed_page()']);
+    assert.deepEqual(
+      review.patches.map((p) => `${p.index}/${p.total} ${p.subject}`),
+      ['1/2 mm/memremap: relax memunmap_pages', '2/2 mm/memremap: stop exporting put_devmap_managed_page()'],
+    );
     assert.deepEqual(rows(review), ['warning LICENSE_RELAXED 1 memunmap_pages mm/memremap.c:21', 'error REMOVED_EXPORT_STILL_USED 2 put_devmap_managed_page mm/memremap.c:27']);
     assert.equal(r.code, 1);
   });
@@ -348,15 +413,24 @@ describe('kexports review of a series numbered amiss', () => {
     const tree = copySampleTree();
     const doc = (n: number): string => `diff --git a/Documentation/n${n}.txt b/Documentation/n${n}.txt\nnew file mode 100644\n--- /dev/null\n+++ b/Documentation/n${n}.txt\n@@ -0,0 +1 @@\n+${n}\n`;
     const relax = 'diff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -21 +21 @@\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n';
-    const mail = (subject: string, diff: string): string => `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nSubject: ${subject}\n\n---\n${diff}-- \n2.39.5\n\n`;
+    const mail = (subject: string, diff: string): string =>
+      `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nSubject: ${subject}\n\n---\n${diff}-- \n2.39.5\n\n`;
     const file = join(tempDir(), 'amiss.mbox');
-    const text = [mail('[PATCH] mm: a fix sent alone', doc(0)), mail('[PATCH 01/05] mm: one', doc(1)), mail('[PATCH 03/05] mm/memremap: relax', relax), mail('[PATCH 3/5] mm: three again', doc(3))].join('');
+    const text = [
+      mail('[PATCH] mm: a fix sent alone', doc(0)),
+      mail('[PATCH 01/05] mm: one', doc(1)),
+      mail('[PATCH 03/05] mm/memremap: relax', relax),
+      mail('[PATCH 3/5] mm: three again', doc(3)),
+    ].join('');
     writeFileSync(file, text);
     // each mail is named by its first header's line, the one after its From separator
     const at = text.split('\n').flatMap((l, k) => (l.startsWith('From 1111') ? [k + 2] : []));
     const r = runCli(['review', file, '--tree', tree, '--format', 'json']);
     const review = JSON.parse(r.stdout) as ReviewJson;
-    assert.deepEqual((review.patches as unknown as { index: number; label: string; subject: string }[]).map((p) => `${p.index} ${p.label} ${p.subject}`), ['1 #1 mm: a fix sent alone', '2 1/5 mm: one', '3 3/5 mm/memremap: relax', '4 3/5 mm: three again']);
+    assert.deepEqual(
+      (review.patches as unknown as { index: number; label: string; subject: string }[]).map((p) => `${p.index} ${p.label} ${p.subject}`),
+      ['1 #1 mm: a fix sent alone', '2 1/5 mm: one', '3 3/5 mm/memremap: relax', '4 3/5 mm: three again'],
+    );
     assert.equal(
       r.stderr,
       [
@@ -383,7 +457,8 @@ describe('kexports review of mail with UTF-8 in the context', () => {
     const line = text.split('\n').findIndex((l) => l.includes('Rafał')) + 1;
     const diff = `diff --git a/mm/memremap.c b/mm/memremap.c\n--- a/mm/memremap.c\n+++ b/mm/memremap.c\n@@ -${line},2 +${line},2 @@\n /* Copyright (C) 2023 Rafał Miłecki <rafal@milecki.pl> */\n-EXPORT_SYMBOL_GPL(memunmap_pages);\n+EXPORT_SYMBOL(memunmap_pages);\n`;
     const body = `Relax it.\n\nSigned-off-by: Rafał Miłecki <rafal@milecki.pl>\n---\n${diff}-- \n2.39.5\n`;
-    const head = (enc: string): string => `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: =?UTF-8?q?Rafa=C5=82=20Mi=C5=82ecki?= <rafal@milecki.pl>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nSubject: [PATCH] mm: relax memunmap_pages\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: ${enc}\n\n`;
+    const head = (enc: string): string =>
+      `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: =?UTF-8?q?Rafa=C5=82=20Mi=C5=82ecki?= <rafal@milecki.pl>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nSubject: [PATCH] mm: relax memunmap_pages\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: ${enc}\n\n`;
     for (const [enc, mail] of [
       ['8bit', head('8bit') + body],
       ['base64', head('base64') + `${Buffer.from(body).toString('base64').replace(/.{76}/g, '$&\n')}\n`],

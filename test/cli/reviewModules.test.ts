@@ -24,11 +24,21 @@ function moduleSeries(): string {
   git(repo, 'init', '-q', '-b', 'main');
   commit(repo, 'Linux sample');
   // 1: a module calls a built-in function that is not exported; built-in code calls it too
-  edit(repo, 'drivers/gpu/nouveau/nouveau_svm.c', '\treturn hmm_range_fault(range) + nouveau_drm_sample(1);\n}\n', '\treturn hmm_range_fault(range) + nouveau_drm_sample(1);\n}\n\n/* walk_sample(x) would do, in a comment, and "walk_sample(1)" in a string */\nint nouveau_svm_walk(int x)\n{\n\treturn walk_sample(x) + nouveau_drm_sample(x);\n}\n');
+  edit(
+    repo,
+    'drivers/gpu/nouveau/nouveau_svm.c',
+    '\treturn hmm_range_fault(range) + nouveau_drm_sample(1);\n}\n',
+    '\treturn hmm_range_fault(range) + nouveau_drm_sample(1);\n}\n\n/* walk_sample(x) would do, in a comment, and "walk_sample(1)" in a string */\nint nouveau_svm_walk(int x)\n{\n\treturn walk_sample(x) + nouveau_drm_sample(x);\n}\n',
+  );
   edit(repo, 'drivers/nvmem/layouts.c', '\treturn nvmem_sample_read(3);', '\treturn nvmem_sample_read(3) + walk_sample(3);');
   commit(repo, 'nouveau: walk from the svm code');
   // 2: a namespaced export
-  edit(repo, 'virt/kvm/kvm_core.c', 'EXPORT_SYMBOL_FOR_MODULES(kvm_sample_op, "kvm-intel");', 'EXPORT_SYMBOL_FOR_MODULES(kvm_sample_op, "kvm-intel");\n\nint kvm_ns_op(void)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL_NS_GPL(kvm_ns_op, KVM);');
+  edit(
+    repo,
+    'virt/kvm/kvm_core.c',
+    'EXPORT_SYMBOL_FOR_MODULES(kvm_sample_op, "kvm-intel");',
+    'EXPORT_SYMBOL_FOR_MODULES(kvm_sample_op, "kvm-intel");\n\nint kvm_ns_op(void)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL_NS_GPL(kvm_ns_op, KVM);',
+  );
   commit(repo, 'kvm: add kvm_ns_op()');
   // 3: used from nouveau, which imports KVM in another of its files, and from kvm-amd, which does not
   edit(repo, 'drivers/gpu/nouveau/nouveau_svm.c', '\treturn walk_sample(x) + nouveau_drm_sample(x);', '\treturn walk_sample(x) + nouveau_drm_sample(x) + kvm_ns_op();');
@@ -57,11 +67,23 @@ describe('review with the build model', () => {
       findings.map((f) => [f.patch, f.code, f.symbol, `${f.file}:${f.line}`, f.message]),
       [
         // the call, not the comment or the string above it; layouts.c is built in (CONFIG_NVMEM is a bool): no finding
-        [1, 'UNEXPORTED_SYMBOL_USE', 'walk_sample', 'drivers/gpu/nouveau/nouveau_svm.c:12', 'modpost: "walk_sample" [drivers/gpu/nouveau/nouveau.ko] undefined!: walk_sample is defined in mm/walk.c:4 (vmlinux) but not exported'],
+        [
+          1,
+          'UNEXPORTED_SYMBOL_USE',
+          'walk_sample',
+          'drivers/gpu/nouveau/nouveau_svm.c:12',
+          'modpost: "walk_sample" [drivers/gpu/nouveau/nouveau.ko] undefined!: walk_sample is defined in mm/walk.c:4 (vmlinux) but not exported',
+        ],
         // nouveau imports KVM in nouveau_drm.c, which counts for the whole module; kvm-amd does not
         [3, 'MISSING_NAMESPACE_IMPORT', 'kvm_ns_op', 'drivers/kvmx/kvm-amd.c:4', 'modpost: module drivers/kvmx/kvm-amd uses symbol kvm_ns_op from namespace KVM, but does not import it.'],
         // a module the series makes: its Makefile line and Kconfig symbol are the series' own
-        [4, 'UNEXPORTED_SYMBOL_USE', 'walk_sample', 'drivers/nvmem/sl28vpd.c:4', 'modpost: "walk_sample" [drivers/nvmem/nvmem-sl28.ko] undefined!: walk_sample is defined in mm/walk.c:4 (vmlinux) but not exported'],
+        [
+          4,
+          'UNEXPORTED_SYMBOL_USE',
+          'walk_sample',
+          'drivers/nvmem/sl28vpd.c:4',
+          'modpost: "walk_sample" [drivers/nvmem/nvmem-sl28.ko] undefined!: walk_sample is defined in mm/walk.c:4 (vmlinux) but not exported',
+        ],
       ],
     );
   });
@@ -74,7 +96,10 @@ describe('review with the build model', () => {
     const r = runCli(['review', '--tree', repo, '--no-cache', '--format', 'json', 'HEAD~1..HEAD']);
     const findings = (JSON.parse(r.stdout) as { findings: JsonFinding[] }).findings;
     // no config can set CONFIG_NVMEM_NOWHERE: modpost never sees nowhere.o
-    assert.deepEqual(findings.filter((f) => f.code === 'UNEXPORTED_SYMBOL_USE'), []);
+    assert.deepEqual(
+      findings.filter((f) => f.code === 'UNEXPORTED_SYMBOL_USE'),
+      [],
+    );
     git(repo, 'checkout', '-q', 'main');
   });
 });

@@ -26,13 +26,19 @@ describe('bad input', () => {
       ['drivers/gpu/huge_regs.h: too-large: 34000 bytes, over the 20000-byte limit', 'mm/blob.c: binary: NUL byte at line 3'],
     );
     assert.equal(index.stats.symlinks, 2);
-    assert.deepEqual(index.exports.map((e) => `${e.file}:${e.line} ${e.name}`), ['mm/good.c:2 good', 'mm/latin1.c:3 j']);
+    assert.deepEqual(
+      index.exports.map((e) => `${e.file}:${e.line} ${e.name}`),
+      ['mm/good.c:2 good', 'mm/latin1.c:3 j'],
+    );
   });
 
   it('indexes a folder that is not a kernel tree', async () => {
-    const root = writeTree({ 'a.c': 'int x(void) { return 0; }\nEXPORT_SYMBOL(x);\n', 'README': 'no C here\n' }, true);
+    const root = writeTree({ 'a.c': 'int x(void) { return 0; }\nEXPORT_SYMBOL(x);\n', README: 'no C here\n' }, true);
     const index = await buildIndex(root);
-    assert.deepEqual(index.exports.map((e) => e.name), ['x']);
+    assert.deepEqual(
+      index.exports.map((e) => e.name),
+      ['x'],
+    );
   });
 
   it('scans arbitrary bytes without throwing, and ends', () => {
@@ -53,7 +59,11 @@ describe('bad input', () => {
     const mutation = fc.record({
       file: fc.nat(sources.length - 1),
       edits: fc.array(
-        fc.record({ at: fc.nat(), kind: fc.constantFrom('delete', 'insert', 'truncate'), text: fc.constantFrom('{', '}', '(', '"', "'", '/*', '*/', '#if 0\n', '#endif\n', '\\\n', '#define X(a) \\', 'EXPORT_SYMBOL(', '\x00', '\xff') }),
+        fc.record({
+          at: fc.nat(),
+          kind: fc.constantFrom('delete', 'insert', 'truncate'),
+          text: fc.constantFrom('{', '}', '(', '"', "'", '/*', '*/', '#if 0\n', '#endif\n', '\\\n', '#define X(a) \\', 'EXPORT_SYMBOL(', '\x00', '\xff'),
+        }),
         { maxLength: 8 },
       ),
     });

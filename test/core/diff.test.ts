@@ -17,7 +17,14 @@ describe('the diff reader', () => {
           'diff --git a/fw.bin b/fw.bin\nindex 1..2 100644\nBinary files a/fw.bin and b/fw.bin differ\n',
         ].join(''),
       ),
-      ['modify mm/hmm.c -> mm/hmm.c', 'rename mm/old.c -> mm/new.c', 'add /dev/null -> mm/added.c', 'delete mm/gone.c -> /dev/null', 'modify mm/t\tab.c -> mm/t\tab.c ! the path "a/mm/t\\tab.c" holds control characters', 'modify fw.bin -> fw.bin'],
+      [
+        'modify mm/hmm.c -> mm/hmm.c',
+        'rename mm/old.c -> mm/new.c',
+        'add /dev/null -> mm/added.c',
+        'delete mm/gone.c -> /dev/null',
+        'modify mm/t\tab.c -> mm/t\tab.c ! the path "a/mm/t\\tab.c" holds control characters',
+        'modify fw.bin -> fw.bin',
+      ],
     );
     assert.deepEqual(files('diff --git mm/hmm.c mm/hmm.c\n--- mm/hmm.c\n+++ mm/hmm.c\n@@ -1 +1 @@\n-a\n+b\n'), ['modify mm/hmm.c -> mm/hmm.c'], 'diff.noprefix');
     assert.deepEqual(files('diff --git mm/new.c mm/new.c\nnew file mode 100644\n--- /dev/null\n+++ mm/new.c\n@@ -0,0 +1 @@\n+x\n'), ['add /dev/null -> mm/new.c'], 'diff.noprefix, a new file');
@@ -25,7 +32,8 @@ describe('the diff reader', () => {
   });
 
   it('reads the plain form quilt writes, with timestamps and Index: lines, as patch -p1 does', () => {
-    const quilt = 'Index: linux-6.1/drivers/nvmem/core.c\n===================================================================\n--- linux-6.1.orig/drivers/nvmem/core.c\t2024-01-01 00:00:00.000000000 +0000\n+++ linux-6.1/drivers/nvmem/core.c\t2024-01-02 00:00:00.000000000 +0000\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n--- a/drivers/nvmem/new.c\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n';
+    const quilt =
+      'Index: linux-6.1/drivers/nvmem/core.c\n===================================================================\n--- linux-6.1.orig/drivers/nvmem/core.c\t2024-01-01 00:00:00.000000000 +0000\n+++ linux-6.1/drivers/nvmem/core.c\t2024-01-02 00:00:00.000000000 +0000\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n--- a/drivers/nvmem/new.c\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n';
     const d = parseDiff(quilt);
     assert.equal(d.form, 'plain');
     assert.deepEqual(files(quilt), ['modify drivers/nvmem/core.c -> drivers/nvmem/core.c', 'delete drivers/nvmem/new.c -> /dev/null']);

@@ -10,16 +10,25 @@ import { type FuzzTarget, fuzzTargets, runInput } from '../fuzzTargets';
 import { repoRoot } from '../helpers';
 
 const dir = join(repoRoot, 'test/fuzz-regressions');
-const cases = readdirSync(dir).filter((f) => f.endsWith('.bin')).sort();
+const cases = readdirSync(dir)
+  .filter((f) => f.endsWith('.bin'))
+  .sort();
 
 describe('the fuzzer’s saved inputs', () => {
   it('holds cases for each target', () => {
-    for (const t of fuzzTargets) assert.ok(cases.some((c) => c.startsWith(`${t.name}-`)), `no case for ${t.name}`);
+    for (const t of fuzzTargets)
+      assert.ok(
+        cases.some((c) => c.startsWith(`${t.name}-`)),
+        `no case for ${t.name}`,
+      );
   });
   for (const name of cases) {
     it(name, async () => {
       const target = name.slice(0, name.indexOf('-')) as FuzzTarget;
-      assert.ok(fuzzTargets.some((t) => t.name === target), `${name}: no target ${target}`);
+      assert.ok(
+        fuzzTargets.some((t) => t.name === target),
+        `${name}: no target ${target}`,
+      );
       assert.equal(await runInput(target, readFileSync(join(dir, name))), undefined);
     });
   }

@@ -56,8 +56,14 @@ describe('consumers through a helper function', () => {
       }),
     );
     const [a] = sameDir.exportsNamed('mm_a');
-    assert.deepEqual(helperConsumers(sameDir, a!, sameDir.consumers(a!)).map((c) => `${c.cls} ${c.file} via ${c.via?.name}`), ['driver drivers/x/x.c via mm_b']);
-    assert.deepEqual(checkExports(sameDir, ['mm'], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).map((f) => f.code), ['SAME_DIR_CONSUMERS']);
+    assert.deepEqual(
+      helperConsumers(sameDir, a!, sameDir.consumers(a!)).map((c) => `${c.cls} ${c.file} via ${c.via?.name}`),
+      ['driver drivers/x/x.c via mm_b'],
+    );
+    assert.deepEqual(
+      checkExports(sameDir, ['mm'], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).map((f) => f.code),
+      ['SAME_DIR_CONSUMERS'],
+    );
   });
 
   it('shows them in the CLI after the consumers, counted apart', () => {
@@ -75,7 +81,10 @@ describe('consumers through a helper function', () => {
       ].join('\n'),
     );
     const json = JSON.parse(runCli(['consumers', '--tree', root, '--no-cache', '--format', 'json', 'hmm_range_fault']).stdout);
-    assert.deepEqual(json[0].consumers.map((c: { file: string }) => c.file), ['drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', 'drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c']);
+    assert.deepEqual(
+      json[0].consumers.map((c: { file: string }) => c.file),
+      ['drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', 'drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c'],
+    );
     assert.deepEqual(json[0].throughHelpers, [
       { file: 'drivers/gpu/drm/amd/amdkfd/kfd_svm.c', line: 4, cls: 'driver', via: { name: 'amdgpu_hmm_get_pages', file: 'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', line: 2, kind: 'function' } },
     ]);

@@ -144,14 +144,24 @@ describe('export history of a repository with kernel tags', () => {
     const m = await historyOf(repo.root, 'mm/migrate_device.c');
     const r = row(m, 'migrate_vma_setup');
     assert.deepEqual([r.exported?.hash, r.exported?.path, r.exported?.landing.release], [repo.commits.exportMigrate, 'mm/migrate.c', 'v5.5']);
-    assert.deepEqual(r.moves.map((x) => [x.hash, x.from, x.to, x.landing.release]), [[repo.commits.moveMigrate, 'mm/migrate.c', 'mm/migrate_device.c', 'v5.7']]);
-    assert.deepEqual(r.licenseChanges.map((l) => [l.from, l.to, l.hash]), [['EXPORT_SYMBOL', 'EXPORT_SYMBOL_GPL', repo.commits.moveMigrate]]);
+    assert.deepEqual(
+      r.moves.map((x) => [x.hash, x.from, x.to, x.landing.release]),
+      [[repo.commits.moveMigrate, 'mm/migrate.c', 'mm/migrate_device.c', 'v5.7']],
+    );
+    assert.deepEqual(
+      r.licenseChanges.map((l) => [l.from, l.to, l.hash]),
+      [['EXPORT_SYMBOL', 'EXPORT_SYMBOL_GPL', repo.commits.moveMigrate]],
+    );
     assert.deepEqual([r.firstConsumer?.hash, r.firstConsumer?.file, r.verdict], [repo.commits.useMigrate, 'drivers/gpu/drm/nouveau/nouveau_dmem.c', 'same-window']);
     assert.equal(
       historyLine(r),
       `exported in v5.5 (merge window of v5.5, ${repo.commits.exportMigrate!.slice(0, 7)} 'mm/migrate: export migrate_vma_setup()'); moved from mm/migrate.c in v5.7 (${repo.commits.moveMigrate!.slice(0, 7)}); first consumer v5.5 (nouveau_dmem.c, ${repo.commits.useMigrate!.slice(0, 7)}): same window; EXPORT_SYMBOL → EXPORT_SYMBOL_GPL in v5.7 (${repo.commits.moveMigrate!.slice(0, 7)})`,
     );
-    assert.ok(historyCsv([m]).split('\r\n')[1]!.endsWith(`,mm/migrate.c@${repo.commits.moveMigrate!.slice(0, 12)}`));
+    assert.ok(
+      historyCsv([m])
+        .split('\r\n')[1]!
+        .endsWith(`,mm/migrate.c@${repo.commits.moveMigrate!.slice(0, 12)}`),
+    );
   });
 
   it('counts windows by version: v5.9 to v5.10 is the next window', () => {
@@ -161,7 +171,10 @@ describe('export history of a repository with kernel tags', () => {
 
   it('an export after the newest tag is in the coming window', () => {
     const r = row(h, 'hmm_range_register');
-    assert.deepEqual([r.exported?.hash, r.exported?.landing.release, r.exported?.landing.window, r.verdict], [repo.commits.exportRegister, 'after v5.10 (not yet released)', 'merge window after v5.10', 'never']);
+    assert.deepEqual(
+      [r.exported?.hash, r.exported?.landing.release, r.exported?.landing.window, r.verdict],
+      [repo.commits.exportRegister, 'after v5.10 (not yet released)', 'merge window after v5.10', 'never'],
+    );
   });
 
   it('says it in one line, as the hover shows it', () => {
@@ -187,17 +200,29 @@ describe('export history of a repository with kernel tags', () => {
         ['NEVER_CONSUMED', 'warning', 'hmm_devmem_add', row(h, 'hmm_devmem_add').line],
       ],
     );
-    assert.equal(found[0]!.message, 'hmm_vma_walk was exported in v5.1 and first consumed in v5.4 (drivers/gpu/drm/amd/amdgpu/amdgpu_mn.c), 3 windows later; rule 2 wants a consumer in the same merge window or the next');
+    assert.equal(
+      found[0]!.message,
+      'hmm_vma_walk was exported in v5.1 and first consumed in v5.4 (drivers/gpu/drm/amd/amdgpu/amdgpu_mn.c), 3 windows later; rule 2 wants a consumer in the same merge window or the next',
+    );
     assert.equal(found[1]!.message, 'hmm_devmem_add was exported in v5.2 and has no in-tree consumer after v5.10; rule 2 wants one by the next merge window, else the export is reverted');
     // v5.1 is 9 releases before v5.10, v5.2 8: past the default age of 6, they are left alone.
     assert.deepEqual(historyFindings(h, { severity: {}, maxAgeReleases: 6 }), []);
-    assert.deepEqual(historyFindings(h, { severity: {}, maxAgeReleases: 8 }).map((f) => f.code), ['NEVER_CONSUMED']);
-    assert.deepEqual(historyFindings(h, { severity: { LATE_CONSUMER: 'off', NEVER_CONSUMED: 'error' }, maxAgeReleases: 20 }).map((f) => [f.code, f.severity]), [['NEVER_CONSUMED', 'error']]);
+    assert.deepEqual(
+      historyFindings(h, { severity: {}, maxAgeReleases: 8 }).map((f) => f.code),
+      ['NEVER_CONSUMED'],
+    );
+    assert.deepEqual(
+      historyFindings(h, { severity: { LATE_CONSUMER: 'off', NEVER_CONSUMED: 'error' }, maxAgeReleases: 20 }).map((f) => [f.code, f.severity]),
+      [['NEVER_CONSUMED', 'error']],
+    );
   });
 
   it('writes CSV with one row per export, quoting what needs it', () => {
     const lines = historyCsv([h]).split('\r\n');
-    assert.equal(lines[0], 'file,line,symbol,macro,export_commit,export_date,export_subject,export_path,export_tag,export_release,export_window,consumer_commit,consumer_date,consumer_file,consumer_tag,consumer_release,consumer_window,gap_windows,verdict,license_changes,history_cut,moved_from');
+    assert.equal(
+      lines[0],
+      'file,line,symbol,macro,export_commit,export_date,export_subject,export_path,export_tag,export_release,export_window,consumer_commit,consumer_date,consumer_file,consumer_tag,consumer_release,consumer_window,gap_windows,verdict,license_changes,history_cut,moved_from',
+    );
     assert.equal(lines.length, h.exports.length + 2);
     const devmem = lines.find((l) => l.includes(',hmm_devmem_add,'))!;
     assert.ok(devmem.includes(',"mm/hmm: add hmm_devmem_add(), for ""device"" memory <ZONE_DEVICE>",mm/hmm_core.c,v5.2-rc1,v5.2,merge window of v5.2,'), devmem);
@@ -266,7 +291,10 @@ describe('export history of a repository with kernel tags', () => {
     assert.deepEqual(again, first);
     const file = execFileSync('sh', ['-c', `ls ${dir}/history-*.json`], { encoding: 'utf8' }).trim();
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { entries: [string, FileHistory][] };
-    assert.deepEqual(saved.entries.map(([k]) => k.split('\0').slice(0, 2)), [['mm/hmm.c', repo.commits.exportRegister]]);
+    assert.deepEqual(
+      saved.entries.map(([k]) => k.split('\0').slice(0, 2)),
+      [['mm/hmm.c', repo.commits.exportRegister]],
+    );
     execFileSync('sh', ['-c', `printf '{"format":1,"root":' > ${file}`]);
     const logs: string[] = [];
     const rebuilt = await historyOf(repo.root, 'mm/hmm.c', dir, (m) => logs.push(m));
@@ -280,7 +308,13 @@ describe('export history of a repository with kernel tags', () => {
     const files: Record<string, string> = { 'lib/popular.c': 'int popular(void)\n{\n\treturn 1;\n}\nEXPORT_SYMBOL(popular);\n' };
     for (let k = 0; k < 401; k++) files[`drivers/many/user${String(k).padStart(3, '0')}.c`] = `int user${k}(void)\n{\n\treturn popular();\n}\n`;
     const root = writeTree(files);
-    for (const args of [['init', '-q', '-b', 'master'], ['add', '-A'], ['commit', '-q', '-m', 'popular'], ['tag', 'v6.0']]) gitIn(root, ...args);
+    for (const args of [
+      ['init', '-q', '-b', 'master'],
+      ['add', '-A'],
+      ['commit', '-q', '-m', 'popular'],
+      ['tag', 'v6.0'],
+    ])
+      gitIn(root, ...args);
     const p = row(await historyOf(root, 'lib/popular.c'), 'popular');
     assert.deepEqual(p.searched, { files: 400, of: 401 });
     assert.equal(p.firstConsumer?.file, 'drivers/many/user000.c');
@@ -289,7 +323,13 @@ describe('export history of a repository with kernel tags', () => {
 
   it('does not look for moves in a commit of more than 300 files (an import, not a move)', async () => {
     const root = writeTree({ 'lib/a.c': 'int foo(void)\n{\n\treturn 1;\n}\nEXPORT_SYMBOL(foo);\n' });
-    for (const args of [['init', '-q', '-b', 'master'], ['add', '-A'], ['commit', '-q', '-m', 'a'], ['tag', 'v6.0']]) gitIn(root, ...args);
+    for (const args of [
+      ['init', '-q', '-b', 'master'],
+      ['add', '-A'],
+      ['commit', '-q', '-m', 'a'],
+      ['tag', 'v6.0'],
+    ])
+      gitIn(root, ...args);
     const files: Record<string, string> = {};
     for (let k = 0; k < 300; k++) files[`drivers/bulk/f${k}.c`] = `int f${k};\n`;
     // b.c is mostly new code, so git does not take it for a copy of a.c
@@ -298,7 +338,11 @@ describe('export history of a repository with kernel tags', () => {
       mkdirSync(join(root, path, '..'), { recursive: true });
       writeFileSync(join(root, path), text);
     }
-    for (const args of [['add', '-A'], ['commit', '-q', '-m', 'import']]) gitIn(root, ...args);
+    for (const args of [
+      ['add', '-A'],
+      ['commit', '-q', '-m', 'import'],
+    ])
+      gitIn(root, ...args);
     const b = row(await historyOf(root, 'lib/b.c'), 'foo');
     assert.deepEqual([b.exported?.subject, b.moves], ['import', []]);
   });

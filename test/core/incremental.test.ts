@@ -41,7 +41,7 @@ function findings(index: KernelIndex, path: string): string[] {
 }
 
 describe('incremental updates', () => {
-  it('replaces one file\'s exports and uses without a rebuild', async () => {
+  it("replaces one file's exports and uses without a rebuild", async () => {
     const index = await buildIndex(sampleTree);
     assert.deepEqual(findings(index, 'mm/hmm.c'), [
       'NOT_GPL_ONLY hmm_range_fault:39',
@@ -76,7 +76,7 @@ describe('incremental updates', () => {
 });
 
 describe('the cache', () => {
-  it("computes the same CRC-32 in the addon (carry-less multiplies), in zlib.crc32 and in the table loop, across any split and any alignment of the bytes", () => {
+  it('computes the same CRC-32 in the addon (carry-less multiplies), in zlib.crc32 and in the table loop, across any split and any alignment of the bytes', () => {
     const addon = nativeAddon();
     const zlibCrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
     assert.equal(crc32Portable(Buffer.from('123456789')), 0xcbf43926);
@@ -120,7 +120,10 @@ describe('the cache', () => {
       assert.deepEqual(findings(warm, 'mm'), before);
       assert.deepEqual(warm.exports, first.exports, 'the exports come back from the cache as the build resolved them');
       assert.deepEqual(warm.unresolved, first.unresolved);
-      assert.ok(['definition', 'namespace', 'wrapper'].every((k) => first.exports.some((e) => k in e)), 'the sample has exports with each optional field');
+      assert.ok(
+        ['definition', 'namespace', 'wrapper'].every((k) => first.exports.some((e) => k in e)),
+        'the sample has exports with each optional field',
+      );
 
       // changed: the export becomes GPL-only; added: a user of memunmap_pages; deleted: the test user
       const hmmPath = join(root, 'mm/hmm.c');
@@ -169,10 +172,28 @@ describe('the cache', () => {
       'drivers/gpu/blob.h': Buffer.from([0x23, 0x64, 0x0a, 0x00, 0x01]),
     });
     const cacheDir = tempDir();
-    const record = (f: IndexedFile) => ({ path: f.path, size: f.size, stamp: f.stamp, alive: f.alive, lines: f.lines, exports: f.exports, defs: f.defs, imports: f.imports, wrappers: f.wrappers, localMacros: f.localMacros, includes: f.includes, skipped: f.skipped, proxyStart: f.proxyStart, proxyCount: f.proxyCount });
+    const record = (f: IndexedFile) => ({
+      path: f.path,
+      size: f.size,
+      stamp: f.stamp,
+      alive: f.alive,
+      lines: f.lines,
+      exports: f.exports,
+      defs: f.defs,
+      imports: f.imports,
+      wrappers: f.wrappers,
+      localMacros: f.localMacros,
+      includes: f.includes,
+      skipped: f.skipped,
+      proxyStart: f.proxyStart,
+      proxyCount: f.proxyCount,
+    });
     const cold = (await openIndex(root, { cacheDir, workers: 0 })).files.map(record);
     for (const k of ['exports', 'defs', 'imports', 'wrappers', 'localMacros', 'includes', 'skipped'] as const) {
-      assert.ok(cold.some((f) => (Array.isArray(f[k]) ? f[k].length : f[k] !== undefined)), `the tree has a file with ${k}`);
+      assert.ok(
+        cold.some((f) => (Array.isArray(f[k]) ? f[k].length : f[k] !== undefined)),
+        `the tree has a file with ${k}`,
+      );
     }
     const phases: string[] = [];
     const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => phases.push(p) });
@@ -195,7 +216,11 @@ describe('the cache', () => {
     cold.updateFile('mm/hmm.c', Buffer.from(readFileSync(join(root, 'mm/hmm.c'), 'latin1').replace('EXPORT_SYMBOL(hmm_range_fault);', 'EXPORT_SYMBOL_GPL(hmm_range_fault);'), 'latin1'));
     assert.notDeepEqual(findings(cold, 'mm'), before);
     assert.equal(await done, undefined);
-    assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+    assert.deepEqual(
+      readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temporary file left',
+    );
     const warmPhases: string[] = [];
     const warm = await openIndex(root, { cacheDir, workers: 0, onPhase: (p) => warmPhases.push(p) });
     assert.ok(!warmPhases.includes('scan'), warmPhases.join(', '));
@@ -210,7 +235,15 @@ describe('the cache', () => {
       const logs: string[] = [];
       let started: Promise<void> | undefined;
       let error: Error | undefined;
-      const cold = await openIndex(root, { cacheDir, workers: 0, cacheWrite: 'after', onCacheWriteStarted: (p) => (started = p), onCacheWritten: (e) => (error = e), log: (m) => logs.push(m), onPhase: (p) => phases.push(p) });
+      const cold = await openIndex(root, {
+        cacheDir,
+        workers: 0,
+        cacheWrite: 'after',
+        onCacheWriteStarted: (p) => (started = p),
+        onCacheWritten: (e) => (error = e),
+        log: (m) => logs.push(m),
+        onPhase: (p) => phases.push(p),
+      });
       assert.ok(started, 'a write is under way');
       assert.ok(!phases.includes('take cache bytes'), `the bytes are taken after the return: ${phases.join(', ')}`);
       if (change) cold.updateFile('mm/hmm.c', Buffer.from('int x;\n'));
@@ -359,14 +392,29 @@ describe('the cache', () => {
       const phases: string[] = [];
       let written!: (e?: Error) => void;
       const done = new Promise<Error | undefined>((r) => (written = r));
-      const refreshed = await openIndex(root, { cacheDir, ...statOpts, cacheRewriteMin: 3, cacheWrite: 'background', onCacheWritten: (e) => written(e), log: (m) => logs.push(m), onPhase: (p) => phases.push(p) });
+      const refreshed = await openIndex(root, {
+        cacheDir,
+        ...statOpts,
+        cacheRewriteMin: 3,
+        cacheWrite: 'background',
+        onCacheWritten: (e) => written(e),
+        log: (m) => logs.push(m),
+        onPhase: (p) => phases.push(p),
+      });
       assert.deepEqual(logs, ['cache refreshed: 2 changed or added, 1 deleted, 1 Makefile read again']);
       assert.ok(phases.includes('fold the refresh into the postings') && phases.includes('take cache bytes'), phases.join(', '));
       assert.equal(await done, undefined);
       const summary = (index: KernelIndex) => ({
         findings: findings(index, ''),
         exports: index.exports.map((e) => `${e.file}:${e.line} ${e.name} ${e.type} ${e.namespace ?? '-'}`).sort(),
-        consumers: index.exports.map((e) => index.consumers(e).map((c) => `${c.file}:${c.line} ${c.cls} ${JSON.stringify(c.via ?? null)}`).join(' ')).sort(),
+        consumers: index.exports
+          .map((e) =>
+            index
+              .consumers(e)
+              .map((c) => `${c.file}:${c.line} ${c.cls} ${JSON.stringify(c.via ?? null)}`)
+              .join(' '),
+          )
+          .sort(),
       });
       const cold = summary(await openIndex(root, { workers: 0 }));
       assert.deepEqual(summary(refreshed), cold, 'folding the refresh into the postings changes no answer');
@@ -383,44 +431,53 @@ describe('the cache', () => {
   for (const [name, damage] of [
     ['truncated', (f: string) => truncateSync(f, 100)],
     ['garbage', (f: string) => writeFileSync(f, 'not an index at all')],
-    ['bit-flipped', (f: string) => {
-      const b = readFileSync(f);
-      b.writeUInt32LE(0xffffffff, b.length - 64);
-      writeFileSync(f, b);
-    }],
-    ['file-list-damaged', (f: string) => {
-      // the first array after the header: the file paths
-      const b = readFileSync(f);
-      const at = 24 + b.readUInt32LE(20);
-      b[at + 8 + 3]! ^= 0x20;
-      writeFileSync(f, b);
-    }],
-    ['out-of-range', (f: string) => {
-      // A posting's file past the file list, under checksums that match: only the range checks see it.
-      const b = readFileSync(f);
-      const hlen = b.readUInt32LE(20);
-      const header = JSON.parse(b.toString('utf8', 24, 24 + hlen)) as { arrays: { name: string; kind: string; length: number; crc: number }[] };
-      const width: Record<string, number> = { u8: 1, u16: 2, u32: 4, i32: 4, f64: 8 };
-      let at = 24 + hlen;
-      for (const a of header.arrays) {
-        at += (8 - (at % 8)) % 8;
-        const bytes = a.length * width[a.kind]!;
-        // A file number past the list whose CRC has as many digits as the old one: the header keeps its length, and the arrays their places.
-        for (let v = 0xffff; a.name === 'postFile'; v--) {
-          b.writeUInt16LE(v, at);
-          const crc = crc32(b.subarray(at, at + bytes));
-          if (String(crc).length !== String(a.crc).length) continue;
-          a.crc = crc;
-          break;
+    [
+      'bit-flipped',
+      (f: string) => {
+        const b = readFileSync(f);
+        b.writeUInt32LE(0xffffffff, b.length - 64);
+        writeFileSync(f, b);
+      },
+    ],
+    [
+      'file-list-damaged',
+      (f: string) => {
+        // the first array after the header: the file paths
+        const b = readFileSync(f);
+        const at = 24 + b.readUInt32LE(20);
+        b[at + 8 + 3]! ^= 0x20;
+        writeFileSync(f, b);
+      },
+    ],
+    [
+      'out-of-range',
+      (f: string) => {
+        // A posting's file past the file list, under checksums that match: only the range checks see it.
+        const b = readFileSync(f);
+        const hlen = b.readUInt32LE(20);
+        const header = JSON.parse(b.toString('utf8', 24, 24 + hlen)) as { arrays: { name: string; kind: string; length: number; crc: number }[] };
+        const width: Record<string, number> = { u8: 1, u16: 2, u32: 4, i32: 4, f64: 8 };
+        let at = 24 + hlen;
+        for (const a of header.arrays) {
+          at += (8 - (at % 8)) % 8;
+          const bytes = a.length * width[a.kind]!;
+          // A file number past the list whose CRC has as many digits as the old one: the header keeps its length, and the arrays their places.
+          for (let v = 0xffff; a.name === 'postFile'; v--) {
+            b.writeUInt16LE(v, at);
+            const crc = crc32(b.subarray(at, at + bytes));
+            if (String(crc).length !== String(a.crc).length) continue;
+            a.crc = crc;
+            break;
+          }
+          at += bytes;
         }
-        at += bytes;
-      }
-      const text = Buffer.from(JSON.stringify(header), 'utf8');
-      assert.equal(text.length, hlen);
-      b.writeUInt32LE(crc32(text), 16);
-      text.copy(b, 24);
-      writeFileSync(f, b);
-    }],
+        const text = Buffer.from(JSON.stringify(header), 'utf8');
+        assert.equal(text.length, hlen);
+        b.writeUInt32LE(crc32(text), 16);
+        text.copy(b, 24);
+        writeFileSync(f, b);
+      },
+    ],
   ] as const) {
     for (const [how, checkOpts] of statWays) {
       it(`rebuilds a ${name} cache and says so (the stat pass ${how})`, async () => {

@@ -70,7 +70,12 @@ describe('settings', () => {
   const props = manifest.contributes.configuration.properties as Record<string, { default: unknown }>;
 
   it('declares in package.json exactly the settings the code reads, with the same defaults', () => {
-    assert.deepEqual(Object.keys(props).sort(), Object.keys(defaults).map((k) => `kexports.${k}`).sort());
+    assert.deepEqual(
+      Object.keys(props).sort(),
+      Object.keys(defaults)
+        .map((k) => `kexports.${k}`)
+        .sort(),
+    );
     for (const [key, value] of Object.entries(defaults)) assert.deepEqual(props[`kexports.${key}`]!.default, value, key);
   });
 
@@ -92,7 +97,15 @@ describe('documentation', () => {
   it('has a README section for every code the Problems panel and the reports link to', () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     // GitHub's heading slugs: lower case, punctuation but - and _ dropped, spaces to -
-    const anchors = new Set([...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
+    const anchors = new Set(
+      [...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+        m[1]!
+          .trim()
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
     for (const code of [...findingCodes, ...reviewCodes]) {
       const anchor = codeAnchor(code).replace(/.*#/, '');
       assert.ok(anchors.has(anchor), `${code} links to #${anchor}, which the README lacks`);

@@ -54,7 +54,12 @@ function withNames(f: ScannedFile, name: (id: number) => string): ScannedFile & 
   const named: string[] = [];
   for (let k = 0; k < f.scan.uses.length; k += 3) named.push(`${name(f.scan.uses[k]!)}:${f.scan.uses[k + 1]}:${f.scan.uses[k + 2]}`);
   const { proxyIds, ...scan } = f.scan;
-  if (proxyIds) assert.deepEqual([...proxyIds].map(name), scan.proxies.map((p) => p.name), `${f.path}: the proxies' name ids`);
+  if (proxyIds)
+    assert.deepEqual(
+      [...proxyIds].map(name),
+      scan.proxies.map((p) => p.name),
+      `${f.path}: the proxies' name ids`,
+    );
   return { ...f, scan: { ...scan, uses: new Uint32Array(0) }, named };
 }
 
@@ -100,16 +105,103 @@ function writeFiles(files: { path: string; bytes: Uint8Array }[]): string {
 
 /** Pieces of C that reach every path of the scanner: directives, export and wrapper calls, proxies, bad bytes. */
 const PIECES = [
-  'EXPORT_SYMBOL', 'EXPORT_SYMBOL_GPL', 'EXPORT_SYMBOL_NS_GPL', 'EXPORT_TRACEPOINT_SYMBOL', 'MODULE_IMPORT_NS', 'MY_EXPORT', 'DEFAULT_SYMBOL_NAMESPACE',
-  'static', 'extern', 'typedef', 'inline', 'const', 'struct', 'enum', 'DEFINE_MUTEX', 'DECLARE_BITMAP', 'LIST_HEAD', 'SYM_FUNC_START', 'ENTRY', 'GLOBAL',
-  'foo', 'bar', 'hmm_range_fault', 'x', 'y', '_z9', 'int', 'void',
-  '(', ')', '{', '}', ';', ',', '=', '==', '[', ']', '*', '.', '->', '-', ':', '##', '#', '"str\\"ing"', '"', "'a'", "'\\''", "'",
-  '/* c */', '/*', '*/', '// line', '\\\n', '\\\r\n', '\r\n', '\n', '\n', '\n', ' ', ' ', '\t', '0x1f', '1e+5', '42UL', '\xe9', '\xa0', '\x85', '\xff', '\r',
-  '\n#define ', '\n#define W(s) EXPORT_SYMBOL(s)\n', '\n#define DEFAULT_SYMBOL_NAMESPACE "NS" /* x */\n', '\n#define DEFAULT_SYMBOL_NAMESPACE CXL\n', '\n#define N 0x10 // n\n',
-  '\n#define P(a, b) a ## b\n', '\n#define Q foo bar\n', '\n#if 0\n', '\n#if (0)\n', '\n#ifdef X\n', '\n#else\n', '\n#elif 0\n', '\n#endif\n', '\n#undef W\n',
-  '\n#undef DEFAULT_SYMBOL_NAMESPACE\n', '\n#include "other.c"\n', '\n#include <asm/b.h>\n', '\n# 1 "x"\n',
+  'EXPORT_SYMBOL',
+  'EXPORT_SYMBOL_GPL',
+  'EXPORT_SYMBOL_NS_GPL',
+  'EXPORT_TRACEPOINT_SYMBOL',
+  'MODULE_IMPORT_NS',
+  'MY_EXPORT',
+  'DEFAULT_SYMBOL_NAMESPACE',
+  'static',
+  'extern',
+  'typedef',
+  'inline',
+  'const',
+  'struct',
+  'enum',
+  'DEFINE_MUTEX',
+  'DECLARE_BITMAP',
+  'LIST_HEAD',
+  'SYM_FUNC_START',
+  'ENTRY',
+  'GLOBAL',
+  'foo',
+  'bar',
+  'hmm_range_fault',
+  'x',
+  'y',
+  '_z9',
+  'int',
+  'void',
+  '(',
+  ')',
+  '{',
+  '}',
+  ';',
+  ',',
+  '=',
+  '==',
+  '[',
+  ']',
+  '*',
+  '.',
+  '->',
+  '-',
+  ':',
+  '##',
+  '#',
+  '"str\\"ing"',
+  '"',
+  "'a'",
+  "'\\''",
+  "'",
+  '/* c */',
+  '/*',
+  '*/',
+  '// line',
+  '\\\n',
+  '\\\r\n',
+  '\r\n',
+  '\n',
+  '\n',
+  '\n',
+  ' ',
+  ' ',
+  '\t',
+  '0x1f',
+  '1e+5',
+  '42UL',
+  '\xe9',
+  '\xa0',
+  '\x85',
+  '\xff',
+  '\r',
+  '\n#define ',
+  '\n#define W(s) EXPORT_SYMBOL(s)\n',
+  '\n#define DEFAULT_SYMBOL_NAMESPACE "NS" /* x */\n',
+  '\n#define DEFAULT_SYMBOL_NAMESPACE CXL\n',
+  '\n#define N 0x10 // n\n',
+  '\n#define P(a, b) a ## b\n',
+  '\n#define Q foo bar\n',
+  '\n#if 0\n',
+  '\n#if (0)\n',
+  '\n#ifdef X\n',
+  '\n#else\n',
+  '\n#elif 0\n',
+  '\n#endif\n',
+  '\n#undef W\n',
+  '\n#undef DEFAULT_SYMBOL_NAMESPACE\n',
+  '\n#include "other.c"\n',
+  '\n#include <asm/b.h>\n',
+  '\n# 1 "x"\n',
   // export calls printed in string literals (lib/raid6/mktables.c)
-  '"EXPORT_SYMBOL(foo);\\n"', '"EXPORT_SYMBOL_GPL( bar , x ) ;"', '"EXPORT_SYMBOL(', '"EXPORT_SYMBOL(x y);"', '"EXPORT_SYMBOL(%s);\\n"', '"MY_EXPORT(foo);"', '"E',
+  '"EXPORT_SYMBOL(foo);\\n"',
+  '"EXPORT_SYMBOL_GPL( bar , x ) ;"',
+  '"EXPORT_SYMBOL(',
+  '"EXPORT_SYMBOL(x y);"',
+  '"EXPORT_SYMBOL(%s);\\n"',
+  '"MY_EXPORT(foo);"',
+  '"E',
 ];
 const PATHS = ['a.c', 'b.h', 'c.S', 'include/linux/d.h', 'tools/e.h', 'f.c_shipped'];
 
@@ -131,7 +223,12 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     fc.assert(
       fc.property(fc.array(file, { minLength: 1, maxLength: 6 }), fc.boolean(), (files, keepDefs) => {
         const written = files.map((f, k) => ({ path: `${k}/${f.path}`, bytes: Buffer.from(f.pieces.join(''), 'latin1') }));
-        sameScans(writeFiles(written), written.map((f) => f.path), keepDefs, new Set(['MY_EXPORT']));
+        sameScans(
+          writeFiles(written),
+          written.map((f) => f.path),
+          keepDefs,
+          new Set(['MY_EXPORT']),
+        );
       }),
       { numRuns: 250 },
     );
@@ -147,10 +244,36 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
   });
 
   it('never takes a large header for define-only (skipped) where lexer.ts indexes something in it', () => {
-    const line = fc.constantFrom('#define REG_A 0x1f\n', '#define REG_I 0xAB\n', '#define REG_B (0x20UL)\n', '#define REG_C 7 /* c */\n', '#define REG_D 7 // d\n', '#ifndef G\n', '#endif\n', '/* c\n', ' * x\n', '\n', '\r\n',
-      '#define REG_E 0x\n', '#define REG_F foo\n', 'int x;\n', '#define REG_G 1 /* a */ b\n', '#ifdefx\n', '\tfoo\r\n', '#define REG_H\t(12)\t\n',
+    const line = fc.constantFrom(
+      '#define REG_A 0x1f\n',
+      '#define REG_I 0xAB\n',
+      '#define REG_B (0x20UL)\n',
+      '#define REG_C 7 /* c */\n',
+      '#define REG_D 7 // d\n',
+      '#ifndef G\n',
+      '#endif\n',
+      '/* c\n',
+      ' * x\n',
+      '\n',
+      '\r\n',
+      '#define REG_E 0x\n',
+      '#define REG_F foo\n',
+      'int x;\n',
+      '#define REG_G 1 /* a */ b\n',
+      '#ifdefx\n',
+      '\tfoo\r\n',
+      '#define REG_H\t(12)\t\n',
       // around the plain `#define NAME number` line that the addon takes without searching for its end
-      '#define  REG_J 1\n', '#define REG_K 1UL \n', '#define REG_L 1\r\n', '#define 9REG 0x1\n', '#define REG_M 0x1g\n', '#define REG_N\t42u\n', '#define REG_O 0x\n', '#define REG_P 12', '#define REG_Q 0x7fUL\n');
+      '#define  REG_J 1\n',
+      '#define REG_K 1UL \n',
+      '#define REG_L 1\r\n',
+      '#define 9REG 0x1\n',
+      '#define REG_M 0x1g\n',
+      '#define REG_N\t42u\n',
+      '#define REG_O 0x\n',
+      '#define REG_P 12',
+      '#define REG_Q 0x7fUL\n',
+    );
     const big = (lines: string[]): Buffer => {
       const chunk = lines.join('');
       return Buffer.from(chunk.length ? chunk.repeat(Math.ceil((260 * 1024) / chunk.length)) : '', 'latin1');
@@ -180,7 +303,10 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
       [undefined, 'NUL byte at line 3', `${(1 << 20) + 1} bytes, over the ${1 << 20}-byte limit`, 'not a regular file', 'ENOENT', undefined],
     );
     assert.equal(native[0]!.stamp, treeStat(join(root, 'ok.c'), true)!.stamp);
-    assert.deepEqual(native[5]!.scan?.exports.map((e) => e.args), [['y']]);
+    assert.deepEqual(
+      native[5]!.scan?.exports.map((e) => e.args),
+      [['y']],
+    );
   });
 
   it('starts a new name table past its limit and says so, so the pool can map the names again', () => {
@@ -202,7 +328,10 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
         bulk.intern('already_there');
         const one = new Interner(4);
         one.intern('already_there');
-        assert.deepEqual([...bulk.internPacked(bytes, lens)], batch.map((n) => one.intern(n)));
+        assert.deepEqual(
+          [...bulk.internPacked(bytes, lens)],
+          batch.map((n) => one.intern(n)),
+        );
         assert.equal(bulk.size, one.size);
         for (const n of [...batch, ...later]) assert.equal(bulk.intern(n), one.intern(n));
         for (let id = 0; id < one.size; id++) {
@@ -259,7 +388,11 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     const joined = Buffer.from(paths.join('\0'), 'utf8');
     for (const threads of [1, 2, 3]) assert.deepEqual([...(await statList(joined, null, paths.length, threads))], expected(), `${threads} threads`);
     const only = Uint8Array.from(paths, (_, k) => k % 2);
-    assert.deepEqual([...(await statList(joined, only, paths.length, 2))], expected().map((v, j) => (only[j >> 1] ? v : 7)), 'what `only` leaves out stays as it was');
+    assert.deepEqual(
+      [...(await statList(joined, only, paths.length, 2))],
+      expected().map((v, j) => (only[j >> 1] ? v : 7)),
+      'what `only` leaves out stays as it was',
+    );
     assert.deepEqual([...(await statList(Buffer.alloc(0), null, 1, 1))], expected().slice(0, 2), 'no bytes as one path: the root');
     assert.deepEqual([...(await statList(Buffer.alloc(0), null, 0, 1))], []);
     await assert.rejects(statList(joined, null, paths.length + 1, 2), /statList: 11 paths for 12 results/);
@@ -299,7 +432,15 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     const withLens = new Uint32Array([...arrays, 3 | (2 << 16)]);
     const named = (lens: number[], starts: Uint32Array): Promise<number> =>
       new Promise((settle, reject) =>
-        addon!.readChecked(null, 0, new Float64Array([0, 28, crc32(new Uint8Array(withLens.buffer))]), withLens.buffer, (e, bad) => (e ? reject(e) : settle(bad)), new Float64Array([...ranges(1, 2), ...lens]), starts),
+        addon!.readChecked(
+          null,
+          0,
+          new Float64Array([0, 28, crc32(new Uint8Array(withLens.buffer))]),
+          withLens.buffer,
+          (e, bad) => (e ? reject(e) : settle(bad)),
+          new Float64Array([...ranges(1, 2), ...lens]),
+          starts,
+        ),
       );
     const starts = new Uint32Array(2);
     assert.equal(await named([24, 4, 5], starts), -1);
@@ -307,7 +448,11 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     await assert.rejects(named([24, 4, 6], new Uint32Array(2)), /^Error: name lengths do not add up to the names$/);
     await assert.rejects(named([24, 2, 3], new Uint32Array(2)), /^Error: name arrays$/, 'one length for two names');
     await assert.rejects(named([26, 4, 5], new Uint32Array(2)), /^Error: name arrays$/, 'lengths past the buffer');
-    assert.throws(() => addon!.readChecked(null, 0, new Float64Array(), withLens.buffer, () => {}, new Float64Array([...ranges(1, 2), 24, 4, 5])), /readChecked\(/, 'three ranges more need the starts');
+    assert.throws(
+      () => addon!.readChecked(null, 0, new Float64Array(), withLens.buffer, () => {}, new Float64Array([...ranges(1, 2), 24, 4, 5])),
+      /readChecked\(/,
+      'three ranges more need the starts',
+    );
   });
 
   it('maps a file copy-on-write, and reads zeros, counted, past the end of a file cut short under the mapping instead of ending the process', () => {
@@ -351,7 +496,23 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
 
   it('walks a tree as walk.ts does: the same files, Makefiles, directories, links and unreadable directories', () => {
     const root = tempDir();
-    const files = ['mm/hmm.c', 'mm/hmm.h', 'mm/Makefile', 'mm/Kbuild', 'arch/x86/entry.S', 'lib/fw.c_shipped', 'lib/.c', 'lib/notes.txt', 'Ärger/ä.c', 'Zed/z.c', 'a b/with space.c', 'nl/new\nline.c', '.git/hooks/x.c', 'node_modules/m/y.c', 'drivers/.tmp_versions/t.c'];
+    const files = [
+      'mm/hmm.c',
+      'mm/hmm.h',
+      'mm/Makefile',
+      'mm/Kbuild',
+      'arch/x86/entry.S',
+      'lib/fw.c_shipped',
+      'lib/.c',
+      'lib/notes.txt',
+      'Ärger/ä.c',
+      'Zed/z.c',
+      'a b/with space.c',
+      'nl/new\nline.c',
+      '.git/hooks/x.c',
+      'node_modules/m/y.c',
+      'drivers/.tmp_versions/t.c',
+    ];
     for (const f of files) {
       mkdirSync(dirname(join(root, f)), { recursive: true });
       writeFileSync(join(root, f), 'int x;\n');
@@ -446,7 +607,7 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
       await worker.terminate();
       const live = paths.map((_, k) => k).filter((k) => list.alive[k] === 1);
       const seen = [...ours.changed, ...ours.gone, ...other.changed, ...other.gone].sort((a, b) => a - b);
-      assert.deepEqual(seen, live, 'each live file stat\'ed by exactly one thread');
+      assert.deepEqual(seen, live, "each live file stat'ed by exactly one thread");
       assert.deepEqual(
         [...ours.gone, ...other.gone].sort((a, b) => a - b),
         live.filter((k) => k % 9 === 0),
@@ -488,7 +649,10 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
           const table = Int32Array.from(slots);
           const js = outcome(() => validateRanges(h, arrays, { table }, false));
           seen.add(js);
-          assert.equal(outcome(() => validateRanges(h, arrays, { table }, true)), js);
+          assert.equal(
+            outcome(() => validateRanges(h, arrays, { table }, true)),
+            js,
+          );
         },
       ),
       // A valid set among the random ones, which are seldom all in range (500 runs once found none).
@@ -514,7 +678,11 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
     });
     // Each scanner took its chunks in the list's order, and the three took every file once, in
     // chunks of at least two.
-    for (const list of firsts) assert.deepEqual(list, [...list].sort((a, b) => a - b));
+    for (const list of firsts)
+      assert.deepEqual(
+        list,
+        [...list].sort((a, b) => a - b),
+      );
     let at = 0;
     for (const first of firsts.flat().sort((a, b) => a - b)) {
       assert.equal(first, at);
@@ -559,7 +727,10 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
     assert.ok(out.length > 0 && out.length < paths.length, `${out.length} of ${paths.length} files`);
     assert.equal(out.length, progress.at(-1));
     const at = out.map((f) => paths.indexOf(f.path));
-    assert.deepEqual(at, [...at].sort((a, b) => a - b));
+    assert.deepEqual(
+      at,
+      [...at].sort((a, b) => a - b),
+    );
     assert.ok(out.every((f) => f.scan || f.skipped));
   });
 
@@ -571,13 +742,21 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
     const there = new KernelIndex(sampleTree, table);
     const built = there.addScannedInBackground(scanned);
     // The records are filed at once; the postings come with the promise.
-    assert.deepEqual(there.files.map((f) => [f.path, f.proxyStart, f.proxyCount]), here.files.map((f) => [f.path, f.proxyStart, f.proxyCount]));
+    assert.deepEqual(
+      there.files.map((f) => [f.path, f.proxyStart, f.proxyCount]),
+      here.files.map((f) => [f.path, f.proxyStart, f.proxyCount]),
+    );
     await built;
     for (const key of ['offsets', 'postFile', 'postLine', 'postCtx'] as const) assert.deepEqual([...there[key]], [...here[key]], key);
-    assert.ok(here.postCtx.some((c) => c > 0 && c !== 0xffffffff), 'uses inside proxies, numbered globally');
+    assert.ok(
+      here.postCtx.some((c) => c > 0 && c !== 0xffffffff),
+      'uses inside proxies, numbered globally',
+    );
 
     const fill = (uses: Uint32Array, names: number) =>
-      new Promise<string>((resolve) => addon!.fillPostings([uses], new Uint32Array(1), new Uint32Array(names + 1), new Uint16Array(1), new Uint16Array(1), new Uint32Array(1), (e) => resolve(e ? e.message : 'ok')));
+      new Promise<string>((resolve) =>
+        addon!.fillPostings([uses], new Uint32Array(1), new Uint32Array(names + 1), new Uint16Array(1), new Uint16Array(1), new Uint32Array(1), (e) => resolve(e ? e.message : 'ok')),
+      );
     assert.equal(await fill(Uint32Array.of(0, 1, 0), 1), 'ok');
     assert.equal(await fill(Uint32Array.of(5, 1, 0), 1), 'a use of a name past the table');
     assert.equal(await fill(Uint32Array.of(0, 70000, 0), 1), 'a line past 65,535 in 16-bit postings');
@@ -587,7 +766,12 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
   it('builds the same index of the sample tree as lexer.ts, in-process, on its threads, and in JS workers', async () => {
     const summary = (index: Awaited<ReturnType<typeof buildIndex>>) => ({
       exports: index.exports.map((e) => `${e.name} ${e.type} ${e.namespace ?? ''} ${e.file}:${e.line}`),
-      consumers: index.exports.map((e) => index.consumers(e).map((c) => `${c.file}:${c.line} ${c.cls} ${JSON.stringify(c.via ?? null)}`).join(' ')),
+      consumers: index.exports.map((e) =>
+        index
+          .consumers(e)
+          .map((c) => `${c.file}:${c.line} ${c.cls} ${JSON.stringify(c.via ?? null)}`)
+          .join(' '),
+      ),
     });
     const js = summary(await buildIndex(sampleTree, { native: false }));
     assert.deepEqual(summary(await buildIndex(sampleTree, { workers: 0 })), js);

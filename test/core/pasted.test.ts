@@ -41,7 +41,8 @@ describe('pasted names', () => {
 
 describe('uses in inline assembly', () => {
   const files = {
-    'arch/x86/lib/retpoline.S': 'SYM_FUNC_START(entry_untrain_ret)\n\tret\nSYM_FUNC_END(entry_untrain_ret)\nEXPORT_SYMBOL(entry_untrain_ret)\nSYM_FUNC_START(__x86_return_thunk)\n\tret\nSYM_FUNC_END(__x86_return_thunk)\nEXPORT_SYMBOL(__x86_return_thunk)\n',
+    'arch/x86/lib/retpoline.S':
+      'SYM_FUNC_START(entry_untrain_ret)\n\tret\nSYM_FUNC_END(entry_untrain_ret)\nEXPORT_SYMBOL(entry_untrain_ret)\nSYM_FUNC_START(__x86_return_thunk)\n\tret\nSYM_FUNC_END(__x86_return_thunk)\nEXPORT_SYMBOL(__x86_return_thunk)\n',
     'arch/x86/lib/verw.c': 'int x86_verw_sel;\nEXPORT_SYMBOL(x86_verw_sel);\nvoid untrain_sample(void) {}\nEXPORT_SYMBOL(untrain_sample);\n',
     // a header macro: its users are consumers through it
     'arch/x86/include/asm/nospec-branch.h': '#define UNTRAIN_RET ALTERNATIVE("", "call entry_untrain_ret", X86_FEATURE_UNRET)\n',

@@ -49,25 +49,22 @@ describe('export resolution, as the kernel spells it', () => {
     );
   });
 
-  it('expands export names built by the file\'s own macros', async () => {
+  it("expands export names built by the file's own macros", async () => {
     assert.deepEqual(
       await exportsOf({
         'kernel/locking/qspinlock.c': '#define queued_spin_lock_slowpath native_queued_spin_lock_slowpath\nvoid queued_spin_lock_slowpath(void) { }\nEXPORT_SYMBOL(queued_spin_lock_slowpath);\n',
         'lib/lzo/compress.c': '#ifndef LZO_SAFE\n#define LZO_SAFE(name) name\n#endif\nint LZO_SAFE(lzo1x_1_compress)(void) { return 0; }\nEXPORT_SYMBOL_GPL(LZO_SAFE(lzo1x_1_compress));\n',
         'drivers/x/paste.c': '#define SYM(n) x_##n##_op\nint x_read_op;\nEXPORT_SYMBOL(SYM(read));\n',
       }),
-      [
-        'drivers/x/paste.c:3 x_read_op EXPORT_SYMBOL -',
-        'kernel/locking/qspinlock.c:3 native_queued_spin_lock_slowpath EXPORT_SYMBOL -',
-        'lib/lzo/compress.c:5 lzo1x_1_compress EXPORT_SYMBOL_GPL -',
-      ],
+      ['drivers/x/paste.c:3 x_read_op EXPORT_SYMBOL -', 'kernel/locking/qspinlock.c:3 native_queued_spin_lock_slowpath EXPORT_SYMBOL -', 'lib/lzo/compress.c:5 lzo1x_1_compress EXPORT_SYMBOL_GPL -'],
     );
   });
 
   it('finds wrapper calls spelled DECLARE_*(), tracepoints named with a digit, EXPORT_SYMBOL_GPL_FOR_MODULES and .c_shipped sources', async () => {
     assert.deepEqual(
       await exportsOf({
-        'drivers/acpi/property.c': '#define DECLARE_ACPI_FWNODE_OPS(ops) \\\n\tconst struct fwnode_operations ops = { }; \\\n\tEXPORT_SYMBOL_GPL(ops)\nDECLARE_ACPI_FWNODE_OPS(acpi_device_fwnode_ops);\n',
+        'drivers/acpi/property.c':
+          '#define DECLARE_ACPI_FWNODE_OPS(ops) \\\n\tconst struct fwnode_operations ops = { }; \\\n\tEXPORT_SYMBOL_GPL(ops)\nDECLARE_ACPI_FWNODE_OPS(acpi_device_fwnode_ops);\n',
         'net/9p/client.c': 'EXPORT_TRACEPOINT_SYMBOL(9p_fid_ref);\n',
         'fs/anon_inodes.c': 'int anon_inode_make_secure_inode(void) { return 0; }\nEXPORT_SYMBOL_GPL_FOR_MODULES(anon_inode_make_secure_inode, "kvm");\n',
         'fs/unicode/utf8data.c_shipped': 'const struct utf8data_table utf8_data_table = { };\nEXPORT_SYMBOL_GPL(utf8_data_table);\n',
@@ -105,10 +102,13 @@ describe('export resolution, as the kernel spells it', () => {
     const index = await buildIndex(writeTree({ 'arch/s390/lib/thunk.S': '.macro GEN_BR_THUNK name\nEXPORT_SYMBOL(\\name)\n.endm\nEXPORT_SYMBOL(ok);\n' }));
     assert.deepEqual(index.unresolved, [{ file: 'arch/s390/lib/thunk.S', line: 2, macro: 'EXPORT_SYMBOL', reason: 'EXPORT_SYMBOL(\\name): "\\name" is not an identifier' }]);
     const f = checkExports(index, [], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).filter((x) => x.code === 'UNRESOLVED_EXPORT');
-    assert.deepEqual(f.map((x) => `${x.severity} ${x.file}:${x.line} ${x.message}`), ['info arch/s390/lib/thunk.S:2 EXPORT_SYMBOL(): EXPORT_SYMBOL(\\name): "\\name" is not an identifier']);
+    assert.deepEqual(
+      f.map((x) => `${x.severity} ${x.file}:${x.line} ${x.message}`),
+      ['info arch/s390/lib/thunk.S:2 EXPORT_SYMBOL(): EXPORT_SYMBOL(\\name): "\\name" is not an identifier'],
+    );
   });
 
-  it('follows edits of a wrapper\'s definition: its callers\' exports change, come and go', async () => {
+  it("follows edits of a wrapper's definition: its callers' exports change, come and go", async () => {
     const root = writeTree({
       'include/linux/acpi.h': '#define ACPI_EXPORT_SYMBOL(s) EXPORT_SYMBOL(s)\n',
       'drivers/acpi/a.c': 'int acpi_a(void) { return 0; }\nACPI_EXPORT_SYMBOL(acpi_a);\n',
@@ -157,7 +157,8 @@ describe('export resolution, as the kernel spells it', () => {
       'include/linux/acpi.h': '#ifdef CONFIG_ACPI\n#define EXPORT_SYMBOL_ACPI_LIB(x) EXPORT_SYMBOL_NS_GPL(x, ACPI)\n#else\n#define EXPORT_SYMBOL_ACPI_LIB(x)\n#endif\n',
       // another header defining the same name later in the tree is not another config of the first
       'sound/soc/foo.h': '#define EXPORT_FOO(x) EXPORT_SYMBOL_NS(x, SOUND)\n',
-      'lib/fw_table.c': 'int cdat_table_parse(void) { return 0; }\nEXPORT_SYMBOL_FWTBL_LIB(cdat_table_parse);\nint foo(void) { return 0; }\nEXPORT_FOO(foo);\nint same(void) { return 0; }\nEXPORT_SAME(same);\n',
+      'lib/fw_table.c':
+        'int cdat_table_parse(void) { return 0; }\nEXPORT_SYMBOL_FWTBL_LIB(cdat_table_parse);\nint foo(void) { return 0; }\nEXPORT_FOO(foo);\nint same(void) { return 0; }\nEXPORT_SAME(same);\n',
     };
     const rows = (index: KernelIndex): string[] =>
       index.exports.map((e) => `${describeExport(e)}${(e.byConfig ?? []).map((v) => ` | ${v.type} ${v.namespace ?? '-'} by ${v.file}:${v.line}`).join('')}`).sort();
@@ -219,9 +220,16 @@ describe('export resolution, as the kernel spells it', () => {
         assert.deepEqual(rows(index), expected);
         const gfmul = index.exportsNamed('raid6_gfmul')[0]!;
         assert.deepEqual([gfmul.col, gfmul.endCol, gfmul.definition], [9, 35, undefined], 'the call inside the literal; the symbol is defined in the generated file');
-        assert.deepEqual(index.consumers(gfmul).map((c) => `${c.cls} ${c.file}:${c.line}`), ['same-dir lib/raid6/recov.c:1']);
+        assert.deepEqual(
+          index.consumers(gfmul).map((c) => `${c.cls} ${c.file}:${c.line}`),
+          ['same-dir lib/raid6/recov.c:1'],
+        );
         const findings = checkExports(index, [], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).map((f) => `${f.code} ${f.symbol} ${f.file}:${f.line}`);
-        assert.deepEqual(findings.filter((f) => !f.startsWith('SAME_DIR')), ['NO_CONSUMER utf8_data_table fs/unicode/mkutf8data.c:1', 'NO_CONSUMER utf8_data_table fs/unicode/utf8data.c_shipped:2'], 'the shipped copy and the generator are no duplicate');
+        assert.deepEqual(
+          findings.filter((f) => !f.startsWith('SAME_DIR')),
+          ['NO_CONSUMER utf8_data_table fs/unicode/mkutf8data.c:1', 'NO_CONSUMER utf8_data_table fs/unicode/utf8data.c_shipped:2'],
+          'the shipped copy and the generator are no duplicate',
+        );
       });
     }
 
@@ -229,13 +237,19 @@ describe('export resolution, as the kernel spells it', () => {
       const warm = await warmIndex(tree);
       assert.deepEqual(rows(warm), expected);
       warm.updateFile('lib/raid6/mktables.c', Buffer.from('int main(void) { printf("EXPORT_SYMBOL(raid6_gflog);\\n"); }\n'));
-      assert.deepEqual(warm.exports.filter((e) => e.generated && e.file.startsWith('lib/')).map((e) => `${e.name}:${e.line}`), ['raid6_gflog:1']);
+      assert.deepEqual(
+        warm.exports.filter((e) => e.generated && e.file.startsWith('lib/')).map((e) => `${e.name}:${e.line}`),
+        ['raid6_gflog:1'],
+      );
     });
   });
 
   it('takes $ in a name, as GCC does: parisc exports its millicode as $$divI', async () => {
     const index = await buildIndex(writeTree({ 'arch/parisc/kernel/ksyms.c': 'EXPORT_SYMBOL($$divI);\nEXPORT_SYMBOL($global$);\n' }));
-    assert.deepEqual(index.exports.map((e) => `${e.line} ${e.name}`), ['1 $$divI', '2 $global$']);
+    assert.deepEqual(
+      index.exports.map((e) => `${e.line} ${e.name}`),
+      ['1 $$divI', '2 $global$'],
+    );
     assert.deepEqual(index.unresolved, []);
   });
 
@@ -246,11 +260,12 @@ describe('export resolution, as the kernel spells it', () => {
     assert.deepEqual(codes(['mm']), ['NO_CONSUMER mm/a.c']);
   });
 
-  it('takes a file\'s own wrapper definition in force, and no other file\'s #undef\'d one', async () => {
+  it("takes a file's own wrapper definition in force, and no other file's #undef'd one", async () => {
     assert.deepEqual(
       await exportsOf({
         // sparc: a wrapper defined, called and #undef'd in one file
-        'arch/sparc/lib/atomic_64.S': '#define ATOMIC64_OP_RETURN(op) \\\nENTRY(arch_atomic64_##op##_return) \\\nEXPORT_SYMBOL(arch_atomic64_##op##_return);\nATOMIC64_OP_RETURN(add)\n#undef ATOMIC64_OP_RETURN\n',
+        'arch/sparc/lib/atomic_64.S':
+          '#define ATOMIC64_OP_RETURN(op) \\\nENTRY(arch_atomic64_##op##_return) \\\nEXPORT_SYMBOL(arch_atomic64_##op##_return);\nATOMIC64_OP_RETURN(add)\n#undef ATOMIC64_OP_RETURN\n',
         // lib: the same name, never #undef'd: tree-wide, but not in atomic_64.S
         'lib/atomic64.c': '#define ATOMIC64_OP_RETURN(op) long generic_atomic64_##op##_return(long a) { return a; } EXPORT_SYMBOL(generic_atomic64_##op##_return);\nATOMIC64_OP_RETURN(sub)\n',
         // a header calling a name another file defines as a scoped wrapper: no export
@@ -284,7 +299,8 @@ describe('export resolution, as the kernel spells it', () => {
     const tree = {
       'arch/x86/lib/thunks.S': thunksS,
       'arch/x86/include/asm/GEN-for-each-reg.h': regs,
-      'lib/lzo/compress.c': '#ifndef LZO_SAFE\n#define LZO_SAFE(name) name\n#endif\nint LZO_SAFE(lzo1x_1_compress)(void) { return 0; }\nEXPORT_SYMBOL_GPL(LZO_SAFE(lzo1x_1_compress));\nEXPORT_SYMBOL_GPL(lzo_version);\n',
+      'lib/lzo/compress.c':
+        '#ifndef LZO_SAFE\n#define LZO_SAFE(name) name\n#endif\nint LZO_SAFE(lzo1x_1_compress)(void) { return 0; }\nEXPORT_SYMBOL_GPL(LZO_SAFE(lzo1x_1_compress));\nEXPORT_SYMBOL_GPL(lzo_version);\n',
       'lib/lzo/compress_safe.c': '#define LZO_SAFE(name) name##_safe\n#include "compress.c"\n',
       'kernel/locking/qspin.c': selfIncludingQspin,
     };
@@ -317,8 +333,21 @@ describe('export resolution, as the kernel spells it', () => {
       assert.deepEqual(warm.exportsNamed('lzo1x_1_compress_safe')[0]!.includedFrom, { file: 'lib/lzo/compress.c', line: 5 });
       warm.updateFile('arch/x86/include/asm/GEN-for-each-reg.h', Buffer.from(regs.replace('GEN(rcx)', 'GEN(rcx)\nGEN(rdx)')));
       assert.deepEqual(
-        warm.exports.filter((e) => e.file === 'arch/x86/lib/thunks.S').map((e) => e.name).sort(),
-        ['__x86_indirect_call_thunk_eax', '__x86_indirect_call_thunk_rax', '__x86_indirect_call_thunk_rcx', '__x86_indirect_call_thunk_rdx', '__x86_indirect_thunk_eax', '__x86_indirect_thunk_rax', '__x86_indirect_thunk_rcx', '__x86_indirect_thunk_rdx', 'entry_untrain_ret'],
+        warm.exports
+          .filter((e) => e.file === 'arch/x86/lib/thunks.S')
+          .map((e) => e.name)
+          .sort(),
+        [
+          '__x86_indirect_call_thunk_eax',
+          '__x86_indirect_call_thunk_rax',
+          '__x86_indirect_call_thunk_rcx',
+          '__x86_indirect_call_thunk_rdx',
+          '__x86_indirect_thunk_eax',
+          '__x86_indirect_thunk_rax',
+          '__x86_indirect_thunk_rcx',
+          '__x86_indirect_thunk_rdx',
+          'entry_untrain_ret',
+        ],
       );
       warm.deleteFile('lib/lzo/compress.c');
       assert.deepEqual(warm.exportsNamed('lzo1x_1_compress_safe'), []);

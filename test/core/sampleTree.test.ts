@@ -50,20 +50,11 @@ describe('the sample tree', () => {
   });
 
   it('gives tracepoints their linker symbols', () => {
-    assert.deepEqual(index.exportsNamed('hmm_fault_done')[0]!.symbols, [
-      '__tracepoint_hmm_fault_done',
-      '__traceiter_hmm_fault_done',
-      '__SCK__tp_func_hmm_fault_done',
-      '__SCT__tp_func_hmm_fault_done',
-    ]);
+    assert.deepEqual(index.exportsNamed('hmm_fault_done')[0]!.symbols, ['__tracepoint_hmm_fault_done', '__traceiter_hmm_fault_done', '__SCK__tp_func_hmm_fault_done', '__SCT__tp_func_hmm_fault_done']);
   });
 
   it('lists consumers by class, skipping comments, strings, members and prototypes', () => {
-    assert.deepEqual(consumersOf('hmm_range_fault'), [
-      'driver drivers/gpu/drm/vgpu/vgpu_svm.c:21',
-      'driver drivers/infiniband/core/odp_umem.c:13',
-      'test lib/test_hmm.c:12',
-    ]);
+    assert.deepEqual(consumersOf('hmm_range_fault'), ['driver drivers/gpu/drm/vgpu/vgpu_svm.c:21', 'driver drivers/infiniband/core/odp_umem.c:13', 'test lib/test_hmm.c:12']);
   });
 
   it('finds consumers through header inline functions, transitively', () => {
@@ -131,7 +122,16 @@ describe('the sample tree', () => {
   for (const native of [true, false]) {
     it(`gives the same index through ${native ? "the native scanner's threads" : 'JS worker threads'}`, async () => {
       const viaThreads = await buildIndex(sampleTree, { workers: 1, workerScript: workerPath, native });
-      const key = (i: KernelIndex): string[] => i.exports.map((e) => `${e.file}:${e.line} ${e.name} ${i.consumers(e).map((c) => c.file).join(',')}`).sort();
+      const key = (i: KernelIndex): string[] =>
+        i.exports
+          .map(
+            (e) =>
+              `${e.file}:${e.line} ${e.name} ${i
+                .consumers(e)
+                .map((c) => c.file)
+                .join(',')}`,
+          )
+          .sort();
       assert.deepEqual(key(viaThreads), key(index));
       // small chunks, and scanners that start a new name table every few names
       const resetting = await buildIndex(sampleTree, { workers: 1, workerScript: workerPath, chunkFiles: 2, workerNameLimit: 8, native });

@@ -40,7 +40,11 @@ async function hoverText(page: Page, word: Locator, hasText: string, attempts = 
   for (let attempt = 0; attempt < attempts; attempt++) {
     await page.mouse.move(5, 5);
     await word.hover();
-    const text = (await hover.first().textContent({ timeout: 3000 }).catch(() => '')) ?? '';
+    const text =
+      (await hover
+        .first()
+        .textContent({ timeout: 3000 })
+        .catch(() => '')) ?? '';
     if (text) return text;
   }
   return '';
@@ -50,7 +54,10 @@ async function hoverText(page: Page, word: Locator, hasText: string, attempts = 
 async function healthy(port: number): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     assert.ok(Date.now() < deadline, 'code-server did not answer /healthz within 60 s');
     await new Promise((r) => setTimeout(r, 250)); // polling a port, not waiting on the UI
@@ -137,7 +144,12 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
 
     // A repository with one release tag, for the export timeline.
     const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'A Developer', GIT_AUTHOR_EMAIL: 'dev@example.invalid', GIT_COMMITTER_NAME: 'A Developer', GIT_COMMITTER_EMAIL: 'dev@example.invalid' };
-    for (const args of [['init', '-q', '-b', 'master'], ['add', '-A'], ['commit', '-q', '-m', 'Linux 6.1 sample'], ['tag', '-a', '-m', 'Linux 6.1', 'v6.1']]) {
+    for (const args of [
+      ['init', '-q', '-b', 'master'],
+      ['add', '-A'],
+      ['commit', '-q', '-m', 'Linux 6.1 sample'],
+      ['tag', '-a', '-m', 'Linux 6.1', 'v6.1'],
+    ]) {
       execFileSync('git', args, { cwd: tree, env: gitEnv });
     }
 
@@ -175,7 +187,20 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     const port = await freePort();
     server = spawn(
       tools.node,
-      [tools.codeServer, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--reconnection-grace-time', '10', '--disable-workspace-trust', ...common],
+      [
+        tools.codeServer,
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--auth',
+        'none',
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-getting-started-override',
+        '--reconnection-grace-time',
+        '10',
+        '--disable-workspace-trust',
+        ...common,
+      ],
       { env, detached: true, stdio: 'ignore' },
     );
     await healthy(port);
@@ -274,12 +299,19 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     const deadline = Date.now() + 30_000;
     let rows = await problems();
     while (rows.some((r) => r.includes('hmm_range_fault is exported with EXPORT_SYMBOL')) && Date.now() < deadline) {
-      await page.locator(sel.problemRow, { hasText: 'hmm_range_fault is exported' }).first().waitFor({ state: 'detached', timeout: 3000 }).catch(() => undefined);
+      await page
+        .locator(sel.problemRow, { hasText: 'hmm_range_fault is exported' })
+        .first()
+        .waitFor({ state: 'detached', timeout: 3000 })
+        .catch(() => undefined);
       rows = await problems();
     }
     await shot('after-quick-fix');
     assert.ok(!rows.some((r) => r.includes('hmm_range_fault is exported with EXPORT_SYMBOL')), rows.join('\n'));
-    assert.ok(rows.some((r) => r.includes('NO_CONSUMER')), 'the other findings stay');
+    assert.ok(
+      rows.some((r) => r.includes('NO_CONSUMER')),
+      'the other findings stay',
+    );
   });
 
   it('runs "Kernel Exports: Show Unused Exports"', async () => {
@@ -340,7 +372,14 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     while (!body.includes('Export timeline') && Date.now() < deadline) {
       await frames.last().waitFor({ state: 'attached', timeout: 15_000 });
       for (let k = (await frames.count()) - 1; k >= 0 && !body.includes('Export timeline'); k--) {
-        body = (await page.frameLocator('iframe.webview.ready').nth(k).frameLocator('#active-frame').locator('body').textContent({ timeout: 2000 }).catch(() => '')) ?? '';
+        body =
+          (await page
+            .frameLocator('iframe.webview.ready')
+            .nth(k)
+            .frameLocator('#active-frame')
+            .locator('body')
+            .textContent({ timeout: 2000 })
+            .catch(() => '')) ?? '';
       }
     }
     await shot('export-timeline');
@@ -384,11 +423,37 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     // A second code-server with Workspace Trust on, the same extension, the same folder.
     const data = join(launch.base, 'data-restricted');
     mkdirSync(join(data, 'User'), { recursive: true });
-    writeFileSync(join(data, 'User/settings.json'), JSON.stringify({ 'workbench.startupEditor': 'none', 'chat.disableAIFeatures': true, 'telemetry.telemetryLevel': 'off', 'update.mode': 'none', 'editor.hover.delay': 100, 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'always' }));
+    writeFileSync(
+      join(data, 'User/settings.json'),
+      JSON.stringify({
+        'workbench.startupEditor': 'none',
+        'chat.disableAIFeatures': true,
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'editor.hover.delay': 100,
+        'security.workspace.trust.enabled': true,
+        'security.workspace.trust.startupPrompt': 'always',
+      }),
+    );
     const port = await freePort();
     restricted = spawn(
       launch.node,
-      [launch.codeServer, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--user-data-dir', data, '--extensions-dir', launch.ext, '--config', launch.config],
+      [
+        launch.codeServer,
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--auth',
+        'none',
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-getting-started-override',
+        '--user-data-dir',
+        data,
+        '--extensions-dir',
+        launch.ext,
+        '--config',
+        launch.config,
+      ],
       { env: { ...launch.env, XDG_CACHE_HOME: join(launch.base, 'xdg-restricted') }, detached: true, stdio: 'ignore' },
     );
     await healthy(port);

@@ -25,7 +25,10 @@ describe('the language server with the build model', () => {
       const h = await hover('mm/hmm.c', 8, 20); // EXPORT_SYMBOL_GPL(hmm_range_fault);
       const lines = h.split('\n\n');
       assert.ok(lines.includes('built into: built in only \\(CONFIG\\_HMM\\_MIRROR, bool\\)'), h);
-      assert.equal(lines.at(-1), `**1 consumer**\n- drivers/gpu/nouveau/nouveau \\(CONFIG\\_DRM\\_NOUVEAU, tristate\\): [drivers/gpu/nouveau/nouveau\\_svm\\.c:6](${lsp.uri('drivers/gpu/nouveau/nouveau_svm.c')}#L6)`);
+      assert.equal(
+        lines.at(-1),
+        `**1 consumer**\n- drivers/gpu/nouveau/nouveau \\(CONFIG\\_DRM\\_NOUVEAU, tristate\\): [drivers/gpu/nouveau/nouveau\\_svm\\.c:6](${lsp.uri('drivers/gpu/nouveau/nouveau_svm.c')}#L6)`,
+      );
 
       // nvmem's core.c becomes a module of its own: its one consumer, layouts.c, stays built in
       const core = readFileSync(join(tree, 'drivers/nvmem/core.c'), 'latin1');
@@ -39,7 +42,10 @@ describe('the language server with the build model', () => {
       const after = (await hover('drivers/nvmem/core.c', 7, 20)).split('\n\n');
       assert.ok(after.includes('built into: drivers/nvmem/nvmem\\_core \\(CONFIG\\_NVMEM=y\\)'), after.join('\n\n'));
       assert.ok(after.at(-1)!.startsWith('**1 consumer**\n- drivers/nvmem/layouts \\(CONFIG\\_NVMEM=y\\): '), after.join('\n\n'));
-      assert.ok(lsp.logs.some((l) => /build model updated for drivers\/nvmem\/Makefile in \d+ ms/.test(l)), lsp.logs.join('\n'));
+      assert.ok(
+        lsp.logs.some((l) => /build model updated for drivers\/nvmem\/Makefile in \d+ ms/.test(l)),
+        lsp.logs.join('\n'),
+      );
     });
   });
 });

@@ -62,7 +62,10 @@ describe('export history in the language server', () => {
           ['NO_CONSUMER', 44, 0, 37],
         ].map((x) => [...x, `#${String(x[0]).toLowerCase()}`]),
       );
-      assert.equal(pub.diagnostics[1]!.message, 'hmm_vma_walk was exported in v5.1 and first consumed in v5.4 (drivers/gpu/drm/amd/amdgpu/amdgpu_mn.c), 3 windows later; rule 2 wants a consumer in the same merge window or the next');
+      assert.equal(
+        pub.diagnostics[1]!.message,
+        'hmm_vma_walk was exported in v5.1 and first consumed in v5.4 (drivers/gpu/drm/amd/amdgpu/amdgpu_mn.c), 3 windows later; rule 2 wants a consumer in the same merge window or the next',
+      );
 
       const before = spy.calls().length;
       assert.ok(before > 0);
@@ -70,11 +73,13 @@ describe('export history in the language server', () => {
       const c = repo.commits;
       const v = await hover(lsp, 'mm/hmm.c', 20, 20); // EXPORT_SYMBOL_GPL(hmm_mirror_register);
       assert.ok(
-        v.includes(`history: exported in v5\\.1 (merge window of v5\\.1, ${c.exportMirror!.slice(0, 7)} 'mm/hmm: add hmm\\_mirror\\_register\\(\\) and hmm\\_vma\\_walk\\(\\)'); first consumer v5\\.2 (umem\\_odp\\.c, ${c.useMirror!.slice(0, 7)}): 1 window later`),
+        v.includes(
+          `history: exported in v5\\.1 (merge window of v5\\.1, ${c.exportMirror!.slice(0, 7)} 'mm/hmm: add hmm\\_mirror\\_register\\(\\) and hmm\\_vma\\_walk\\(\\)'); first consumer v5\\.2 (umem\\_odp\\.c, ${c.useMirror!.slice(0, 7)}): 1 window later`,
+        ),
         v,
       );
       const subject = await hover(lsp, 'mm/hmm.c', 32, 20); // hmm_devmem_add: a subject with markup in it
-      assert.ok(subject.includes("'mm/hmm: add hmm\\_devmem\\_add\\(\\), for \"device\" memory &lt;ZONE\\_DEV…'); never consumed so far"), subject);
+      assert.ok(subject.includes('\'mm/hmm: add hmm\\_devmem\\_add\\(\\), for "device" memory &lt;ZONE\\_DEV…\'); never consumed so far'), subject);
       for (let k = 0; k < 20; k++) await hover(lsp, 'mm/hmm.c', 14, 20);
       assert.equal(spy.calls().length, before, 'no git process for hovers');
 

@@ -81,7 +81,10 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
     assert.match(v, /- drivers\/gpu\/drm\/vgpu\/ \[vgpu\\_svm\\.c:21\]/);
     assert.match(v, /- lib\/ \[test\\_hmm\\.c:12\]\(.*\) \(test\)/);
     // who maintains the exporting file, and its list, from the sample tree's MAINTAINERS
-    assert.match(v, /\n\nmaintained by Sample Maintainer &lt;hmm@example\\\.invalid&gt;, New Name &lt;mm@example\\\.invalid&gt; · list linux\\-mm@kvack\\\.org, linux\\-kernel@vger\\\.kernel\\\.org\n\n/);
+    assert.match(
+      v,
+      /\n\nmaintained by Sample Maintainer &lt;hmm@example\\\.invalid&gt;, New Name &lt;mm@example\\\.invalid&gt; · list linux\\-mm@kvack\\\.org, linux\\-kernel@vger\\\.kernel\\\.org\n\n/,
+    );
   });
 
   it('marks consumers via a header inline in the hover', async () => {
@@ -112,7 +115,10 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
       kind: string;
       edit: { changes: Record<string, { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[]> };
     }[];
-    assert.deepEqual(actions.map((a) => [a.title, a.kind]), [['Use EXPORT_SYMBOL_GPL for hmm_range_fault', 'quickfix']]);
+    assert.deepEqual(
+      actions.map((a) => [a.title, a.kind]),
+      [['Use EXPORT_SYMBOL_GPL for hmm_range_fault', 'quickfix']],
+    );
     const [edit] = actions[0]!.edit.changes[lsp.uri('mm/hmm.c')]!;
     assert.deepEqual(edit, { range: { start: { line: 38, character: 0 }, end: { line: 38, character: 13 } }, newText: 'EXPORT_SYMBOL_GPL' });
 
@@ -124,7 +130,10 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
       const p = lsp.published.get(lsp.uri('mm/hmm.c'));
       return p?.version === 2 && p;
     }, 'diagnostics of version 2');
-    assert.deepEqual(after.diagnostics.map((d) => d.code), ['TEST_ONLY_CONSUMERS', 'NO_CONSUMER', 'TEST_ONLY_CONSUMERS']);
+    assert.deepEqual(
+      after.diagnostics.map((d) => d.code),
+      ['TEST_ONLY_CONSUMERS', 'NO_CONSUMER', 'TEST_ONLY_CONSUMERS'],
+    );
     // the editor is asked to fetch lenses again, and they follow the edit
     const refreshes = lsp.lensRefreshes;
     await lsp.until(() => lsp.lensRefreshes > refreshes || lsp.lensRefreshes, 'a code lens refresh');
@@ -232,14 +241,20 @@ describe('the review request', () => {
     assert.equal(r.findings, 8);
     assert.deepEqual(r.problems, []);
     assert.match(r.markdown, /\| 1\/6 \| mm\/hmm: add hmm\\_range\\_dma\\_unused\\\(\\\) \| hmm\\_range\\_dma\\_unused \|/);
-    assert.match(r.markdown, /- migrate\\_vma\\_pages\\_sample \(EXPORT_SYMBOL_GPL, GPL-only\) in patch 2\/6, \[mm\/migrate\\_device\\.c:21\]\(<\/.*\/mm\/migrate_device\.c#L21>\): first consumer in patch 5/);
+    assert.match(
+      r.markdown,
+      /- migrate\\_vma\\_pages\\_sample \(EXPORT_SYMBOL_GPL, GPL-only\) in patch 2\/6, \[mm\/migrate\\_device\\.c:21\]\(<\/.*\/mm\/migrate_device\.c#L21>\): first consumer in patch 5/,
+    );
     assert.match(r.reply, /^> \+EXPORT_SYMBOL\(hmm_range_dma_unused\);$/m);
     assert.match(r.markdown, /first consumer in patch 5.*\n {2}- driver: \[drivers\/gpu\/drm\/vgpu\/vgpu\\_svm\\.c:37\]/);
     assert.deepEqual(await lensesOf(), before, 'the live index is as it was');
     // mail needs no git: it is reviewed in an untrusted workspace too
     edit(repo, 'mm/page_walk.c', 'EXPORT_SYMBOL_GPL(walk_page_range_sample);', 'EXPORT_SYMBOL(walk_page_range_sample);');
     const mbox = join(tempDir(), 'relax.patch');
-    writeFileSync(mbox, `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] mm: relax\n\n---\n${execFileSync('git', ['diff'], { cwd: repo, encoding: 'utf8' })}`);
+    writeFileSync(
+      mbox,
+      `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.invalid>\nSubject: [PATCH] mm: relax\n\n---\n${execFileSync('git', ['diff'], { cwd: repo, encoding: 'utf8' })}`,
+    );
     execFileSync('git', ['checkout', '--', 'mm/page_walk.c'], { cwd: repo });
     const m = (await lsp.conn.sendRequest('kexports/review', { source: { kind: 'path', uri: pathToFileURL(mbox).toString() } })) as { findings: number; reply: string };
     assert.equal(m.findings, 1);
@@ -303,15 +318,29 @@ describe('the language server on exports an #include makes', () => {
     lsp.settings = { gplOnlyPaths: ['kernel/locking/**'] };
     await withServer(lsp, async () => {
       await lsp.open('arch/x86/lib/thunks.S', thunks);
-      const lenses = (await lsp.conn.sendRequest('textDocument/codeLens', { textDocument: { uri: lsp.uri('arch/x86/lib/thunks.S') } })) as { range: { start: { line: number } }; command: { title: string } }[];
-      assert.deepEqual(lenses.map((l) => [l.range.start.line, l.command.title]), [[1, '2 exports · all GPL-only · 1 with no consumer']]);
+      const lenses = (await lsp.conn.sendRequest('textDocument/codeLens', { textDocument: { uri: lsp.uri('arch/x86/lib/thunks.S') } })) as {
+        range: { start: { line: number } };
+        command: { title: string };
+      }[];
+      assert.deepEqual(
+        lenses.map((l) => [l.range.start.line, l.command.title]),
+        [[1, '2 exports · all GPL-only · 1 with no consumer']],
+      );
 
       await lsp.open('kernel/locking/qspin.c', qspin);
       const pub = await lsp.until(() => lsp.published.get(lsp.uri('kernel/locking/qspin.c')), 'diagnostics of qspin.c');
       const gpl = pub.diagnostics.filter((d) => d.code === 'NOT_GPL_ONLY');
-      assert.deepEqual(gpl.map((d) => [d.range.start.line, d.range.start.character, d.range.end.character]), [[4, 0, 40], [9, 0, 18]]);
+      assert.deepEqual(
+        gpl.map((d) => [d.range.start.line, d.range.start.character, d.range.end.character]),
+        [
+          [4, 0, 40],
+          [9, 0, 18],
+        ],
+      );
       const fixes = async (d: (typeof gpl)[number]): Promise<string[]> =>
-        ((await lsp.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: lsp.uri('kernel/locking/qspin.c') }, range: d.range, context: { diagnostics: [d] } })) as { title: string }[]).map((a) => a.title);
+        (
+          (await lsp.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: lsp.uri('kernel/locking/qspin.c') }, range: d.range, context: { diagnostics: [d] } })) as { title: string }[]
+        ).map((a) => a.title);
       assert.deepEqual(await fixes(gpl[0]!), ['Use EXPORT_SYMBOL_GPL for native_queued_spin_lock_slowpath']);
       assert.deepEqual(await fixes(gpl[1]!), [], 'the #include line is left as it is');
 
@@ -322,7 +351,8 @@ describe('the language server on exports an #include makes', () => {
 
   it('hovers with what an export is in other configs, and where a generated one is printed', async () => {
     const root = writeTree({
-      'include/linux/fw_table.h': '#ifndef CONFIG_CXL_BUS\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS_GPL(x, ACPI)\n#else\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS(x, CXL)\n#endif\n',
+      'include/linux/fw_table.h':
+        '#ifndef CONFIG_CXL_BUS\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS_GPL(x, ACPI)\n#else\n#define EXPORT_SYMBOL_FWTBL_LIB(x) EXPORT_SYMBOL_NS(x, CXL)\n#endif\n',
       'lib/fw_table.c': 'int cdat_table_parse(void) { return 0; }\nEXPORT_SYMBOL_FWTBL_LIB(cdat_table_parse);\n',
       'lib/raid6/mktables.c': 'int main(void)\n{\n\tprintf("EXPORT_SYMBOL(raid6_gfmul);\\n");\n}\n',
       'drivers/cxl/cdat.c': 'int f(void) { return cdat_table_parse() + raid6_gfmul[0][0]; }\n',

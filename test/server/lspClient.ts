@@ -8,7 +8,14 @@ import { repoRoot, tempDir } from '../helpers';
 export interface Published {
   uri: string;
   version?: number;
-  diagnostics: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; severity: number; code: string; source: string; message: string; codeDescription?: { href: string } }[];
+  diagnostics: {
+    range: { start: { line: number; character: number }; end: { line: number; character: number } };
+    severity: number;
+    code: string;
+    source: string;
+    message: string;
+    codeDescription?: { href: string };
+  }[];
 }
 
 export class LspClient {
@@ -78,10 +85,16 @@ export class LspClient {
   /** Waits until the diagnostics published for `path` have exactly these codes. */
   untilCodes(path: string, codes: string[]): Promise<Published> {
     const want = codes.join(',');
-    return this.until(() => {
-      const p = this.published.get(this.uri(path));
-      return p && p.diagnostics.map((d) => d.code).join(',') === want && p;
-    }, `diagnostics ${want || '(none)'} for ${path}; last: ${this.published.get(this.uri(path))?.diagnostics.map((d) => d.code).join(',')}`);
+    return this.until(
+      () => {
+        const p = this.published.get(this.uri(path));
+        return p && p.diagnostics.map((d) => d.code).join(',') === want && p;
+      },
+      `diagnostics ${want || '(none)'} for ${path}; last: ${this.published
+        .get(this.uri(path))
+        ?.diagnostics.map((d) => d.code)
+        .join(',')}`,
+    );
   }
 
   uri(path: string): string {

@@ -98,7 +98,5 @@ export function groupByModule<C extends { file: string }>(list: readonly C[], bu
     if (!g) groups.set(label, (g = { rank, list: [] }));
     g.list.push(c);
   }
-  return [...groups]
-    .sort(([a, ga], [b, gb]) => ga.rank - gb.rank || (a < b ? -1 : a > b ? 1 : 0))
-    .map(([label, g]) => [label, g.list]);
+  return [...groups].sort(([a, ga], [b, gb]) => ga.rank - gb.rank || (a < b ? -1 : a > b ? 1 : 0)).map(([label, g]) => [label, g.list]);
 }

@@ -59,10 +59,11 @@ export function andTerm(a: Term, b: Term): Term | undefined {
 
 export function and(a: Cond, b: Cond): Cond {
   const out: Term[] = [];
-  for (const x of a) for (const y of b) {
-    const t = andTerm(x, y);
-    if (t) out.push(t);
-  }
+  for (const x of a)
+    for (const y of b) {
+      const t = andTerm(x, y);
+      if (t) out.push(t);
+    }
   return simplify(out);
 }
 
@@ -121,7 +122,7 @@ export function simplify(terms: Term[]): Term[] {
   if (terms.length < 2) return terms;
   if (terms.length > MAX_TERMS) return [widen(terms)];
   const list = terms.slice();
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     outer: for (let i = 0; i < list.length; i++) {
       for (let j = 0; j < list.length; j++) {

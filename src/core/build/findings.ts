@@ -109,7 +109,10 @@ export function moduleFindings(index: KernelIndex, build: BuildAnswers, exp: Exp
   }
   if (counted === 0) return undefined; // no consumer at all: NO_CONSUMER and TEST_ONLY_CONSUMERS as without a model
   if (builtinOnly > 0) {
-    out.push({ code: 'BUILTIN_ONLY_CONSUMERS', message: `${exp.name} has no modular users: ${counted === 1 ? 'its only consumer is' : `all ${counted} consumers are`} built into vmlinux (${exp.file}: ${build.label(exp.file, exp.generated)}); the export can be dropped` });
+    out.push({
+      code: 'BUILTIN_ONLY_CONSUMERS',
+      message: `${exp.name} has no modular users: ${counted === 1 ? 'its only consumer is' : `all ${counted} consumers are`} built into vmlinux (${exp.file}: ${build.label(exp.file, exp.generated)}); the export can be dropped`,
+    });
   } else if (sameModule > 0) {
     const mods = [...ownKos].sort();
     const into = mods.length ? `${mods.map((m) => `${m}.ko`).join(', ')}, the module that exports it` : `${[...ownComposites].sort().join(', ')}, the object that exports it`;

@@ -46,12 +46,7 @@ export type ReadText = (path: string) => string | undefined;
 
 // ---- expressions ----
 
-type Expr =
-  | { k: 'sym'; name: string }
-  | { k: 'str'; text: string }
-  | { k: 'not'; e: Expr }
-  | { k: 'and' | 'or'; a: Expr; b: Expr }
-  | { k: 'cmp'; op: string; l: Expr; r: Expr };
+type Expr = { k: 'sym'; name: string } | { k: 'str'; text: string } | { k: 'not'; e: Expr } | { k: 'and' | 'or'; a: Expr; b: Expr } | { k: 'cmp'; op: string; l: Expr; r: Expr };
 
 const TOKEN = /\s*(\|\||&&|!=|<=|>=|[()!=<>]|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[A-Za-z0-9_.-]+)/y;
 
@@ -88,18 +83,16 @@ export function parseExpr(text: string): Expr | undefined {
   if (!toks || toks.length === 0) return undefined;
   let p = 0;
   // one loop for both binary operators: `||` over `&&` terms, `&&` over unary ones
-  const binary =
-    (op: '||' | '&&', k: 'or' | 'and', operand: () => Expr | undefined) =>
-    (): Expr | undefined => {
-      let a = operand();
-      while (a && toks[p] === op) {
-        p++;
-        const b = operand();
-        if (!b) return undefined;
-        a = { k, a, b };
-      }
-      return a;
-    };
+  const binary = (op: '||' | '&&', k: 'or' | 'and', operand: () => Expr | undefined) => (): Expr | undefined => {
+    let a = operand();
+    while (a && toks[p] === op) {
+      p++;
+      const b = operand();
+      if (!b) return undefined;
+      a = { k, a, b };
+    }
+    return a;
+  };
   const andE = binary('&&', 'and', () => unary());
   const orE = binary('||', 'or', andE);
   const unary = (): Expr | undefined => {
@@ -468,4 +461,3 @@ export function impliedBy(sym: KSymbol | undefined): Cond {
   for (const s of sym.selects) c = or(c, s);
   return (sym.implied = c);
 }
-

@@ -261,11 +261,12 @@ export class MakeEval {
       return ALWAYS;
     }
     let eq: Cond = NEVER;
-    for (const a of l) for (const b of r) {
-      if (a.text.trim() !== b.text.trim()) continue;
-      const t = andTerm(a.term, b.term);
-      if (t) eq = or(eq, [t]);
-    }
+    for (const a of l)
+      for (const b of r) {
+        if (a.text.trim() !== b.text.trim()) continue;
+        const t = andTerm(a.term, b.term);
+        if (t) eq = or(eq, [t]);
+      }
     return kw === 'ifeq' ? eq : not(eq, this.base.arch);
   }
 
@@ -387,7 +388,13 @@ export class MakeEval {
     if (sub) {
       const from = sub[2]!;
       const to = sub[3]!;
-      alts = alts.map((a) => ({ ...a, text: a.text.split(/\s+/).map((w) => (from.includes('%') ? patsubst(from, to, w) : w.endsWith(from) ? w.slice(0, w.length - from.length) + to : w)).join(' ') }));
+      alts = alts.map((a) => ({
+        ...a,
+        text: a.text
+          .split(/\s+/)
+          .map((w) => (from.includes('%') ? patsubst(from, to, w) : w.endsWith(from) ? w.slice(0, w.length - from.length) + to : w))
+          .join(' '),
+      }));
     }
     return alts;
   }
@@ -416,20 +423,33 @@ export class MakeEval {
       case 'subst':
       case 'patsubst':
         return cross(one(0), one(1), one(2), (f, t, x) =>
-          fn === 'subst' ? x.split(f).join(t) : x.split(/\s+/).filter(Boolean).map((w) => patsubst(f.trim(), t.trim(), w)).join(' '),
+          fn === 'subst'
+            ? x.split(f).join(t)
+            : x
+                .split(/\s+/)
+                .filter(Boolean)
+                .map((w) => patsubst(f.trim(), t.trim(), w))
+                .join(' '),
         );
       case 'strip':
         return one(0).map((a) => ({ ...a, text: a.text.trim().replace(/\s+/g, ' ') }));
       case 'addprefix':
       case 'addsuffix':
         return cross(one(0), one(1), [{ text: '', term: TRUE }], (p, list) =>
-          list.split(/\s+/).filter(Boolean).map((w) => (fn === 'addprefix' ? p.trim() + w : w + p.trim())).join(' '),
+          list
+            .split(/\s+/)
+            .filter(Boolean)
+            .map((w) => (fn === 'addprefix' ? p.trim() + w : w + p.trim()))
+            .join(' '),
         );
       case 'filter':
       case 'filter-out':
         return cross(one(0), one(1), [{ text: '', term: TRUE }], (p, list) => {
           const pats = p.trim().split(/\s+/);
-          return list.split(/\s+/).filter((w) => w && pats.some((q) => patMatch(q, w) !== undefined) === (fn === 'filter')).join(' ');
+          return list
+            .split(/\s+/)
+            .filter((w) => w && pats.some((q) => patMatch(q, w) !== undefined) === (fn === 'filter'))
+            .join(' ');
         });
       case 'if': {
         const out: Alt[] = [];
@@ -451,12 +471,14 @@ export class MakeEval {
 
 function cross(a: Alt[], b: Alt[], c: Alt[], f: (a: string, b: string, c: string) => string): Alt[] {
   const out: Alt[] = [];
-  for (const x of a) for (const y of b) for (const z of c) {
-    const t1 = andTerm(x.term, y.term);
-    const t = t1 && andTerm(t1, z.term);
-    if (t) out.push({ text: f(x.text, y.text, z.text), term: t });
-    if (out.length > MAX_ALTS) return out;
-  }
+  for (const x of a)
+    for (const y of b)
+      for (const z of c) {
+        const t1 = andTerm(x.term, y.term);
+        const t = t1 && andTerm(t1, z.term);
+        if (t) out.push({ text: f(x.text, y.text, z.text), term: t });
+        if (out.length > MAX_ALTS) return out;
+      }
   return out;
 }
 
@@ -591,4 +613,3 @@ function eqArgs(rest: string): [string, string] | undefined {
   const q = /^(["'])(.*?)\1\s+(["'])(.*?)\3$/.exec(t);
   return q ? [q[2]!, q[4]!] : undefined;
 }
-

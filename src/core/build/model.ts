@@ -147,8 +147,14 @@ function readHeads(read: ReadText, arches: readonly string[]): Heads {
   const unknown: Unknown[] = [];
   const files: string[] = [];
   const archItem = (text: string, arch: string): Item => ({ text, term: archTerm(arch), raw: false, line: 0 });
-  common.set('SRCARCH', arches.map((a) => archItem(a, a)));
-  common.set('ARCH', arches.map((a) => archItem(a, a)));
+  common.set(
+    'SRCARCH',
+    arches.map((a) => archItem(a, a)),
+  );
+  common.set(
+    'ARCH',
+    arches.map((a) => archItem(a, a)),
+  );
   common.set('srctree', [{ text: '.', term: TRUE, raw: false, line: 0 }]);
   const archCore: Item[] = [];
   const archLib: Item[] = [{ text: 'lib/', term: TRUE, raw: false, line: 0 }];
@@ -206,11 +212,12 @@ function walk(evals: Map<string, DirEval>, from: readonly string[], input: Model
 /** Placements from the walk: each directory's conditions (linked into vmlinux, built at all), then each object's. */
 export function derive(kconfig: Kconfig, evals: Map<string, DirEval>, heads: string[], headsUnknown: readonly Unknown[]): BuildModel {
   const parents = new Map<string, { from: string; term: Term; linked: boolean }[]>();
-  for (const ev of evals.values()) for (const e of ev.edges) {
-    let list = parents.get(e.dir);
-    if (!list) parents.set(e.dir, (list = []));
-    list.push({ from: ev.dir, term: e.term, linked: e.linked });
-  }
+  for (const ev of evals.values())
+    for (const e of ev.edges) {
+      let list = parents.get(e.dir);
+      if (!list) parents.set(e.dir, (list = []));
+      list.push({ from: ev.dir, term: e.term, linked: e.linked });
+    }
   const linkedCond = new Map<string, Cond>();
   const builtCond = new Map<string, Cond>();
   const condOf = (dir: string, linked: boolean, visiting: Set<string>): Cond => {
@@ -399,7 +406,12 @@ function fallbackRoots(evals: Map<string, DirEval>, heads: Heads, input: ModelIn
   }
   if (!root.read.includes('Makefile')) root.read.push('Makefile');
   evals.set('', root);
-  walk(evals, root.edges.map((e) => e.dir), input, heads);
+  walk(
+    evals,
+    root.edges.map((e) => e.dir),
+    input,
+    heads,
+  );
 }
 
 /** dir + rel, with ./ and ../ taken out; undefined when it leaves the tree. */
@@ -530,4 +542,3 @@ export function placementLabel(model: BuildModel, list: readonly Placement[]): s
   const when = condText(p.cond);
   return `built in only (${p.gate ? gateOf(p) : when === 'always' ? 'always built' : when})`;
 }
-

@@ -28,8 +28,26 @@ interface Stored {
   arches: string[];
   kconfigFiles: string[];
   terms: TermData[];
-  symbols: [name: string, type: SymbolType | null, archs: string[] | null, defs: [string, number][], prompt: boolean, choices: number[] | null, deps: number[], defaults: number[], selects: number[][]][];
-  evals: [dir: string, makefile: string, arch: string | null, edges: [dir: string, term: number, linked: boolean][], objects: [object: string, file: string | null, modular: boolean, term: number, gate: string | null, line: number, composite: string | null][], read: string[], unknown: Unknown[]][];
+  symbols: [
+    name: string,
+    type: SymbolType | null,
+    archs: string[] | null,
+    defs: [string, number][],
+    prompt: boolean,
+    choices: number[] | null,
+    deps: number[],
+    defaults: number[],
+    selects: number[][],
+  ][];
+  evals: [
+    dir: string,
+    makefile: string,
+    arch: string | null,
+    edges: [dir: string, term: number, linked: boolean][],
+    objects: [object: string, file: string | null, modular: boolean, term: number, gate: string | null, line: number, composite: string | null][],
+    read: string[],
+    unknown: Unknown[],
+  ][];
   heads: string[];
   headsUnknown: Unknown[];
   kconfigUnknown: Unknown[];
@@ -194,7 +212,17 @@ function encode(root: string, files: FileStat[], m: BuildModel): Stored {
     files,
     arches: m.kconfig.arches,
     kconfigFiles: m.kconfig.files,
-    symbols: [...m.kconfig.symbols.values()].map((s) => [s.name, s.type ?? null, s.archs ? [...s.archs] : null, s.defs.slice(0, 4).map((d) => [d.file, d.line]), s.prompt, s.choices ?? null, terms.cond(s.deps), terms.cond(s.defaults), s.selects.map((c) => terms.cond(c))]),
+    symbols: [...m.kconfig.symbols.values()].map((s) => [
+      s.name,
+      s.type ?? null,
+      s.archs ? [...s.archs] : null,
+      s.defs.slice(0, 4).map((d) => [d.file, d.line]),
+      s.prompt,
+      s.choices ?? null,
+      terms.cond(s.deps),
+      terms.cond(s.defaults),
+      s.selects.map((c) => terms.cond(c)),
+    ]),
     evals: [...m.evals.values()].map((ev) => [
       ev.dir,
       ev.makefile,

@@ -166,7 +166,14 @@ export async function computeFileHistory(path: string, exports: readonly ExportR
   const removals = new Map<string, Promise<Map<string, string[]>>>();
   const removedBy = (hash: string): Promise<Map<string, string[]>> => {
     let p = removals.get(hash);
-    if (!p) removals.set(hash, (p = git.removedLines(hash, exports.map((e) => e.name))));
+    if (!p)
+      removals.set(
+        hash,
+        (p = git.removedLines(
+          hash,
+          exports.map((e) => e.name),
+        )),
+      );
     return p;
   };
   const logs = new Map<string, Promise<Map<string, Span>>>();
@@ -196,10 +203,7 @@ export async function computeFileHistory(path: string, exports: readonly ExportR
 
   // HEAD's time matters only without tags, where windows are estimated from dates.
   const headTime = tagged ? 0 : await git.commitTime(o.head);
-  const [closedTags, current] = await Promise.all([
-    tagged ? git.tags({ merged: o.head }) : Promise.resolve([]),
-    landingOf({ hash: o.head, parents: [], authorDate: '', time: headTime, subject: '' }),
-  ]);
+  const [closedTags, current] = await Promise.all([tagged ? git.tags({ merged: o.head }) : Promise.resolve([]), landingOf({ hash: o.head, parents: [], authorDate: '', time: headTime, subject: '' })]);
   const newestClosed = releases.tags.filter((t) => closedTags.some((c) => c.tag === t.tag)).at(-1);
 
   const out = await Promise.all(

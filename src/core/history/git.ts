@@ -7,7 +7,6 @@ import { FIXED_CONFIG, runGit } from '../gitRun';
 import { type KernelVersion, parseTag } from './versions';
 import { readRegularFile } from '../regularFile';
 
-
 /** A commit changing more files than this is not searched for exports moved between files. */
 export const MAX_MOVE_FILES = 300;
 
@@ -62,7 +61,12 @@ export class HistoryGit {
     if ((await this.run(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') return new Set();
     const file = (await this.run(['rev-parse', '--path-format=absolute', '--git-path', 'shallow'])).trim();
     try {
-      return new Set(readRegularFile(file, { follow: true, maxBytes: 64 * 1024 * 1024 }).toString('utf8').split('\n').filter(Boolean));
+      return new Set(
+        readRegularFile(file, { follow: true, maxBytes: 64 * 1024 * 1024 })
+          .toString('utf8')
+          .split('\n')
+          .filter(Boolean),
+      );
     } catch {
       return new Set(['?']);
     }
@@ -74,7 +78,10 @@ export class HistoryGit {
     if (filter && 'contains' in filter) args.push('--contains', filter.contains);
     if (filter && 'merged' in filter) args.push('--merged', filter.merged);
     const out = await this.run(args);
-    return out.split('\n').map((t) => parseTag(t.trim())).filter((v): v is KernelVersion => v !== undefined);
+    return out
+      .split('\n')
+      .map((t) => parseTag(t.trim()))
+      .filter((v): v is KernelVersion => v !== undefined);
   }
 
   /** Every commit that changed the file, following renames, newest first, with its changed lines; up to `until` when given. */
@@ -111,9 +118,7 @@ export class HistoryGit {
     const CHUNK = 200;
     const chunks: string[][] = [];
     for (let k = 0; k < paths.length; k += CHUNK) chunks.push(paths.slice(k, k + CHUNK) as string[]);
-    const texts = await Promise.all(
-      chunks.map((chunk) => this.run(['log', '--no-color', '--no-ext-diff', '--relative', `-G${re}`, '--name-only', `--format=%x1e${FIELDS}`, '--', ...chunk])),
-    );
+    const texts = await Promise.all(chunks.map((chunk) => this.run(['log', '--no-color', '--no-ext-diff', '--relative', `-G${re}`, '--name-only', `--format=%x1e${FIELDS}`, '--', ...chunk])));
     for (const text of texts) {
       for (const rec of text.split('\x1e')) {
         if (!rec) continue;

@@ -155,7 +155,12 @@ export function historyCsv(files: readonly FileHistory[]): string {
 /** The timeline as a Markdown document: one table row per export. */
 export function historyMarkdown(f: FileHistory): string {
   const cell = (s: string): string => md(s).replace(/\n/g, ' ');
-  const out = [`# Export timeline: ${md(f.path)}`, '', `HEAD ${f.head.slice(0, 12)}${f.closed ? ` · newest release merged: ${md(f.closed.tag)}` : ''}${f.current ? ` · current: ${cell(f.current.window)}` : ''}`, ''];
+  const out = [
+    `# Export timeline: ${md(f.path)}`,
+    '',
+    `HEAD ${f.head.slice(0, 12)}${f.closed ? ` · newest release merged: ${md(f.closed.tag)}` : ''}${f.current ? ` · current: ${cell(f.current.window)}` : ''}`,
+    '',
+  ];
   for (const n of f.notes) out.push(`> ${cell(n)}`, '');
   out.push('| Line | Export | Exported | First consumer | Windows | Verdict | License changes |', '|---:|---|---|---|---:|---|---|');
   for (const h of f.exports) {
@@ -174,7 +179,9 @@ export function historyMarkdown(f: FileHistory): string {
         cell(verdictWords(h)),
         h.licenseChanges.map((l) => `${cell(l.from)} → ${cell(l.to)} ${cell(released(l))} (${short(l)})`).join('<br>'),
         '',
-      ].join(' | ').trim(),
+      ]
+        .join(' | ')
+        .trim(),
     );
   }
   return `${out.join('\n')}\n`;
@@ -204,13 +211,23 @@ export function historyFindings(f: FileHistory, opts: HistoryFindingOptions): Fi
     if (h.verdict === 'late' && h.firstConsumer) {
       const s = opts.severity.LATE_CONSUMER ?? 'warning';
       if (s !== 'off') {
-        out.push({ code: 'LATE_CONSUMER', severity: s, message: `${h.symbol} was exported ${released(e)} and first consumed ${released(h.firstConsumer)} (${h.firstConsumer.file}), ${windows(h.gap ?? 0)} later; rule 2 wants a consumer in the same merge window or the next`, ...at });
+        out.push({
+          code: 'LATE_CONSUMER',
+          severity: s,
+          message: `${h.symbol} was exported ${released(e)} and first consumed ${released(h.firstConsumer)} (${h.firstConsumer.file}), ${windows(h.gap ?? 0)} later; rule 2 wants a consumer in the same merge window or the next`,
+          ...at,
+        });
       }
     }
     if (h.verdict === 'never' && age >= 1 && !(e.landing.estimated && age < 2)) {
       const s = opts.severity.NEVER_CONSUMED ?? 'warning';
       if (s !== 'off') {
-        out.push({ code: 'NEVER_CONSUMED', severity: s, message: `${h.symbol} was exported ${released(e)} and has no in-tree consumer ${f.closed ? `after ${f.closed.tag}` : 'since'}; rule 2 wants one by the next merge window, else the export is reverted`, ...at });
+        out.push({
+          code: 'NEVER_CONSUMED',
+          severity: s,
+          message: `${h.symbol} was exported ${released(e)} and has no in-tree consumer ${f.closed ? `after ${f.closed.tag}` : 'since'}; rule 2 wants one by the next merge window, else the export is reverted`,
+          ...at,
+        });
       }
     }
   }

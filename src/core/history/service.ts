@@ -105,7 +105,15 @@ export class HistoryService {
     // HEAD first: when git is missing or the tree is not a repository, that is the command named.
     const head = await this.git.head();
     const [tagList, shallow] = await Promise.all([this.git.tags(), this.git.shallowBoundary()]);
-    const tagsKey = createHash('sha1').update(tagList.map((t) => t.tag).sort().join('\n')).digest('hex').slice(0, 12);
+    const tagsKey = createHash('sha1')
+      .update(
+        tagList
+          .map((t) => t.tag)
+          .sort()
+          .join('\n'),
+      )
+      .digest('hex')
+      .slice(0, 12);
     if (tagsKey !== this.tagsKey) {
       this.landings.clear();
       this.tagsKey = tagsKey;

@@ -82,8 +82,7 @@ export class Releases {
     if (first) {
       const rel = releaseName(first);
       const released = containing.some((t) => t.major === first.major && t.minor === first.minor && t.rc === 0);
-      const window =
-        first.rc === 1 ? `merge window of ${rel}` : first.rc > 1 || this.withRc.has(rel) ? `${first.tag}, after the merge window of ${rel}` : `cycle of ${rel}`;
+      const window = first.rc === 1 ? `merge window of ${rel}` : first.rc > 1 || this.withRc.has(rel) ? `${first.tag}, after the merge window of ${rel}` : `cycle of ${rel}`;
       return { firstTag: first.tag, release: released ? rel : `${rel} (not yet released)`, window, ordinal: this.ordinal(first) };
     }
     const newest = this.newest;

@@ -126,7 +126,10 @@ function extended(pattern: string): RegExp | undefined {
   if (patterns.has(pattern)) return patterns.get(pattern);
   let re: RegExp | undefined;
   try {
-    let src = pattern.replace(/\\#/g, '\u0000').replace(/\s+|#.*$/g, '').replace(/\u0000/g, '\\#');
+    let src = pattern
+      .replace(/\\#/g, '\u0000')
+      .replace(/\s+|#.*$/g, '')
+      .replace(/\u0000/g, '\\#');
     const insensitive = /\(\?i\)|\(\?i:/.test(src);
     src = src.replace(/\(\?i\)/g, '').replace(/\(\?i:/g, '(?:');
     re = new RegExp(src, insensitive ? 'i' : '');
@@ -251,7 +254,7 @@ export function parseEmail(line: string): { name: string; address: string } {
 /** The name as both parse_email() and format_email() leave it: trimmed, and quoted when it is more than ASCII words. */
 function quotedName(name: string): string {
   const n = name.trim().replace(/^"|"$/g, '');
-  return /[^\w \-]/.test(n) ? `"${n.replace(/(?<!\\)"/g, '\\"')}"` : n;
+  return /[^\w -]/.test(n) ? `"${n.replace(/(?<!\\)"/g, '\\"')}"` : n;
 }
 
 function formatEmail(name: string, address: string): string {

@@ -117,7 +117,41 @@ export const MAKEFILE = /(^|\/)(Makefile|Kbuild)$/;
 /** Makefiles and Kconfig files: what the build model is read from. */
 export const BUILD_FILE = /(^|\/)(Makefile|Kbuild|Kconfig[^/]*)$/;
 
-const KEYWORDS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'do', 'else', 'case', 'goto', 'alignof', '_Alignof', '__alignof__', 'offsetof', 'asm', '__asm__', 'volatile', 'void', 'char', 'short', 'int', 'long', 'unsigned', 'signed', 'float', 'double', 'const', 'struct', 'union', 'enum']);
+const KEYWORDS = new Set([
+  'if',
+  'for',
+  'while',
+  'switch',
+  'return',
+  'sizeof',
+  'typeof',
+  '__typeof__',
+  'defined',
+  'do',
+  'else',
+  'case',
+  'goto',
+  'alignof',
+  '_Alignof',
+  '__alignof__',
+  'offsetof',
+  'asm',
+  '__asm__',
+  'volatile',
+  'void',
+  'char',
+  'short',
+  'int',
+  'long',
+  'unsigned',
+  'signed',
+  'float',
+  'double',
+  'const',
+  'struct',
+  'union',
+  'enum',
+]);
 
 /** Whether the file has a static function of the name: a call in it goes there, not to another file's. */
 function definesStatic(text: string | undefined, name: string): boolean {
@@ -152,7 +186,8 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     const base = opts.baseText(path);
     text.set(path, base);
     if (MAKEFILE.test(path)) index.setMakefile(path, base);
-    else if (!SOURCE.test(path)) continue; // a Kconfig file: the build model reads it
+    else if (!SOURCE.test(path))
+      continue; // a Kconfig file: the build model reads it
     else if (base === undefined) index.deleteFile(path);
     else index.updateFile(path, Buffer.from(base, 'latin1'));
   }
@@ -173,7 +208,14 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       for (const { f, error } of attempt.failed) {
         const path = pathOf(f);
         review.problems.push({ patch: patch.index, source: patch.source, line: patch.diffLine, message: `patch ${patch.label} "${patch.subject}": ${path}: ${error}` });
-        add({ code: 'PATCH_DOES_NOT_APPLY', patch: patch.index, symbol: '', file: path, line: 0, message: `${path}: ${error}; no file of this patch is applied, and what the rest of the series adds is still analysed` });
+        add({
+          code: 'PATCH_DOES_NOT_APPLY',
+          patch: patch.index,
+          symbol: '',
+          file: path,
+          line: 0,
+          message: `${path}: ${error}; no file of this patch is applied, and what the rest of the series adds is still analysed`,
+        });
       }
       continue;
     }
@@ -228,13 +270,39 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     n.exp.consumerCount = all.length;
     n.exp.consumers = all.slice(0, 20).map((c) => ({ file: c.file, line: c.line, cls: c.cls, ...(c.via ? { via: c.via.name } : {}) }));
     if (inPolicy(e.file) && !isGplOnly(e.type) && e.flavour !== 'kunit') {
-      add({ code: 'NOT_GPL_ONLY', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} is newly exported with ${e.macro} (${licenseWords(e.type)}); the GPL-only policy for ${e.file} wants EXPORT_SYMBOL_GPL` });
+      add({
+        code: 'NOT_GPL_ONLY',
+        patch: n.patch,
+        symbol: e.name,
+        file: e.file,
+        line: e.line,
+        message: `${e.name} is newly exported with ${e.macro} (${licenseWords(e.type)}); the GPL-only policy for ${e.file} wants EXPORT_SYMBOL_GPL`,
+      });
     }
     const fc = n.exp.firstConsumer;
     if (!fc) {
-      add(told({ code: 'NEW_EXPORT_NO_CONSUMER', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} is newly exported but nothing in the series or the tree uses it (rule 2: a new export needs an in-tree user)` }, [e.file]));
+      add(
+        told(
+          {
+            code: 'NEW_EXPORT_NO_CONSUMER',
+            patch: n.patch,
+            symbol: e.name,
+            file: e.file,
+            line: e.line,
+            message: `${e.name} is newly exported but nothing in the series or the tree uses it (rule 2: a new export needs an in-tree user)`,
+          },
+          [e.file],
+        ),
+      );
     } else if (typeof fc.patch === 'number' && fc.patch > n.patch) {
-      add({ code: 'CONSUMER_IN_LATER_PATCH', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} gets its first consumer in patch ${series.patches[fc.patch - 1]?.label ?? fc.patch}: ${fc.file}:${fc.line}` });
+      add({
+        code: 'CONSUMER_IN_LATER_PATCH',
+        patch: n.patch,
+        symbol: e.name,
+        file: e.file,
+        line: e.line,
+        message: `${e.name} gets its first consumer in patch ${series.patches[fc.patch - 1]?.label ?? fc.patch}: ${fc.file}:${fc.line}`,
+      });
     }
     // rule 3: base exports of the same file or directory without a consumer
     const dir = e.file.slice(0, e.file.lastIndexOf('/') + 1);
@@ -243,8 +311,18 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       .filter((x) => x.file.slice(0, x.file.lastIndexOf('/') + 1) === dir && !added.has(`${x.file}\u0000${key(x)}`))
       .filter((x) => !index.consumers(x, counts).some(counts));
     if (idle.length) {
-      const list = idle.slice(0, 5).map((x) => `${x.name} (${x.file}:${x.line})`).join(', ');
-      add({ code: 'UNCONSUMED_EXPORTS_NEARBY', patch: n.patch, symbol: e.name, file: e.file, line: e.line, message: `${e.name} is a new export in ${dir || './'}, where ${idle.length} export${idle.length === 1 ? ' has' : 's have'} no consumer (rule 3): ${list}${idle.length > 5 ? ', …' : ''}` });
+      const list = idle
+        .slice(0, 5)
+        .map((x) => `${x.name} (${x.file}:${x.line})`)
+        .join(', ');
+      add({
+        code: 'UNCONSUMED_EXPORTS_NEARBY',
+        patch: n.patch,
+        symbol: e.name,
+        file: e.file,
+        line: e.line,
+        message: `${e.name} is a new export in ${dir || './'}, where ${idle.length} export${idle.length === 1 ? ' has' : 's have'} no consumer (rule 3): ${list}${idle.length > 5 ? ', …' : ''}`,
+      });
     }
   }
 
@@ -255,12 +333,40 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       const isGpl = c.license === 'GPL-only';
       if (wasGpl && !isGpl) {
         const live = index.exportsNamed(c.name).find((x) => x.file === c.file);
-        const users = live ? index.consumers(live).filter((u) => u.cls !== 'tools').map((u) => u.file) : [];
-        const base = { code: 'LICENSE_RELAXED' as const, patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} goes from ${c.before.macro} (GPL-only) to ${c.macro} (any license): modules under any license can now use it` };
+        const users = live
+          ? index
+              .consumers(live)
+              .filter((u) => u.cls !== 'tools')
+              .map((u) => u.file)
+          : [];
+        const base = {
+          code: 'LICENSE_RELAXED' as const,
+          patch: report.index,
+          symbol: c.name,
+          file: c.file,
+          line: c.line,
+          message: `${c.name} goes from ${c.before.macro} (GPL-only) to ${c.macro} (any license): modules under any license can now use it`,
+        };
         add(users.length ? told(base, users) : base);
       }
-      if (!wasGpl && isGpl) add({ code: 'LICENSE_TIGHTENED', patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} goes from ${c.before.macro} to ${c.macro}: modules that are not GPL lose it` });
-      if (c.before.namespace !== c.namespace) add({ code: 'NAMESPACE_CHANGED', patch: report.index, symbol: c.name, file: c.file, line: c.line, message: `${c.name} moves from namespace ${c.before.namespace ?? '(none)'} to ${c.namespace ?? '(none)'}` });
+      if (!wasGpl && isGpl)
+        add({
+          code: 'LICENSE_TIGHTENED',
+          patch: report.index,
+          symbol: c.name,
+          file: c.file,
+          line: c.line,
+          message: `${c.name} goes from ${c.before.macro} to ${c.macro}: modules that are not GPL lose it`,
+        });
+      if (c.before.namespace !== c.namespace)
+        add({
+          code: 'NAMESPACE_CHANGED',
+          patch: report.index,
+          symbol: c.name,
+          file: c.file,
+          line: c.line,
+          message: `${c.name} moves from namespace ${c.before.namespace ?? '(none)'} to ${c.namespace ?? '(none)'}`,
+        });
     }
   }
 
@@ -273,14 +379,29 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
     if (index.exportsNamed(r.exp.name).some((x) => x.flavour === r.exp.flavour)) continue; // exported again elsewhere
     const users = index.consumers(r.exp).filter((c) => c.cls !== 'tools');
     if (users.length === 0) continue;
-    const names = users.slice(0, 5).map((c) => `${c.file}:${c.line}`).join(', ');
+    const names = users
+      .slice(0, 5)
+      .map((c) => `${c.file}:${c.line}`)
+      .join(', ');
     removedUses.push({ r, users, names });
   }
   if (removedUses.length) {
     for (const { r, users, names } of removedUses) {
       const first = users.flatMap((u) => mods().modulesOf(u.file))[0];
       const modpost = first ? `; modpost: "${r.exp.name}" [${first}.ko] undefined!` : '';
-      add(told({ code: 'REMOVED_EXPORT_STILL_USED', patch: r.patch, symbol: r.exp.name, file: r.exp.file, line: r.exp.line, message: `${r.exp.name} is no longer exported but ${users.length} file${users.length === 1 ? ' uses' : 's use'} it: ${names}${users.length > 5 ? ', …' : ''}${modpost}` }, users.map((u) => u.file)));
+      add(
+        told(
+          {
+            code: 'REMOVED_EXPORT_STILL_USED',
+            patch: r.patch,
+            symbol: r.exp.name,
+            file: r.exp.file,
+            line: r.exp.line,
+            message: `${r.exp.name} is no longer exported but ${users.length} file${users.length === 1 ? ' uses' : 's use'} it: ${names}${users.length > 5 ? ', …' : ''}${modpost}`,
+          },
+          users.map((u) => u.file),
+        ),
+      );
     }
   }
 
@@ -299,7 +420,14 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
         const k = `${mod}\u0000${e.name}`;
         if (seen.has(k) || imports.has(e.namespace!) || mods().linkedInto(e.file, mod) || !usedThere(u)) continue;
         seen.add(k);
-        add({ code: 'MISSING_NAMESPACE_IMPORT', patch: u.patch, symbol: e.name, file: u.file, line: u.line, message: `modpost: module ${mod} uses symbol ${e.name} from namespace ${e.namespace}, but does not import it.` });
+        add({
+          code: 'MISSING_NAMESPACE_IMPORT',
+          patch: u.patch,
+          symbol: e.name,
+          file: u.file,
+          line: u.line,
+          message: `modpost: module ${mod} uses symbol ${e.name} from namespace ${e.namespace}, but does not import it.`,
+        });
       }
     }
   }
@@ -316,7 +444,14 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
           const k = `${mod}\u0000${c.name}`;
           if (seen.has(k) || mods().imports(mod, u.file).has(c.namespace) || mods().linkedInto(live.file, mod)) continue;
           seen.add(k);
-          add({ code: 'MISSING_NAMESPACE_IMPORT', patch: report.index, symbol: c.name, file: u.file, line: u.line, message: `modpost: module ${mod} uses symbol ${c.name} from namespace ${c.namespace}, but does not import it (patch ${report.label} moves ${c.name} from ${c.before.namespace ?? 'no namespace'} into ${c.namespace})` });
+          add({
+            code: 'MISSING_NAMESPACE_IMPORT',
+            patch: report.index,
+            symbol: c.name,
+            file: u.file,
+            line: u.line,
+            message: `modpost: module ${mod} uses symbol ${c.name} from namespace ${c.namespace}, but does not import it (patch ${report.label} moves ${c.name} from ${c.before.namespace ?? 'no namespace'} into ${c.namespace})`,
+          });
         }
       }
     }
@@ -344,7 +479,14 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       if (called.has(k) || defs.some((d) => mods().linkedInto(d.file, mod))) continue;
       called.add(k);
       const d = defs[0]!;
-      add({ code: 'UNEXPORTED_SYMBOL_USE', patch: u.patch, symbol: u.name, file: u.file, line: u.line, message: `modpost: "${u.name}" [${mod}.ko] undefined!: ${u.name} is defined in ${d.file}:${d.line} (${mods().where(d.file)}) but not exported` });
+      add({
+        code: 'UNEXPORTED_SYMBOL_USE',
+        patch: u.patch,
+        symbol: u.name,
+        file: u.file,
+        line: u.line,
+        message: `modpost: "${u.name}" [${mod}.ko] undefined!: ${u.name} is defined in ${d.file}:${d.line} (${mods().where(d.file)}) but not exported`,
+      });
     }
   }
 
@@ -352,7 +494,14 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   return review;
 }
 
-function diffExports(before: readonly Export[], after: readonly Export[], patch: number, report: PatchReport, newExports: { exp: ExportChange; live: Export; patch: number }[], removed: { exp: Export; patch: number }[]): void {
+function diffExports(
+  before: readonly Export[],
+  after: readonly Export[],
+  patch: number,
+  report: PatchReport,
+  newExports: { exp: ExportChange; live: Export; patch: number }[],
+  removed: { exp: Export; patch: number }[],
+): void {
   const b = new Map(before.map((e) => [key(e), e]));
   const a = new Map(after.map((e) => [key(e), e]));
   for (const [k, e] of a) {

@@ -15,7 +15,10 @@ export function applyFileDiff(base: string | undefined, file: FileDiff): ApplyRe
     const oldCount = hunk.changes.filter((c) => c.type !== 'insert').length;
     const newCount = hunk.changes.filter((c) => c.type !== 'delete').length;
     if ((file.type !== 'add' && oldCount < hunk.oldLines) || newCount < hunk.newLines) {
-      return { error: `hunk ${h + 1} (${hunk.content.replace(/ @@.*$/, ' @@')}) is cut short: it declares ${hunk.oldLines} old and ${hunk.newLines} new lines but holds ${oldCount} and ${newCount}`, hunk: h + 1 };
+      return {
+        error: `hunk ${h + 1} (${hunk.content.replace(/ @@.*$/, ' @@')}) is cut short: it declares ${hunk.oldLines} old and ${hunk.newLines} new lines but holds ${oldCount} and ${newCount}`,
+        hunk: h + 1,
+      };
     }
   }
   if (file.type === 'delete') return { text: undefined };

@@ -11,9 +11,7 @@
 import { parsePatch, type StructuredPatch } from 'diff';
 
 export type Change =
-  | { type: 'insert'; content: string; lineNumber: number }
-  | { type: 'delete'; content: string; lineNumber: number }
-  | { type: 'normal'; content: string; oldLineNumber: number; newLineNumber: number };
+  { type: 'insert'; content: string; lineNumber: number } | { type: 'delete'; content: string; lineNumber: number } | { type: 'normal'; content: string; oldLineNumber: number; newLineNumber: number };
 
 export interface Hunk {
   /** The `@@ -a,b +c,d @@` line as written. */
@@ -120,7 +118,14 @@ function convert(p: StructuredPatch, form: ParsedDiff['form'], headers: string[]
   const bad = (type !== 'add' ? o.error : undefined) ?? (type !== 'delete' ? n.error : undefined);
   if (bad) file.error = bad;
   for (const h of p.hunks) {
-    const hunk: Hunk = { content: headers.shift() ?? `@@ -${h.oldStart - (h.oldLines === 0 ? 1 : 0)},${h.oldLines} +${h.newStart - (h.newLines === 0 ? 1 : 0)},${h.newLines} @@`, oldStart: h.oldStart, oldLines: h.oldLines, newStart: h.newStart, newLines: h.newLines, changes: [] };
+    const hunk: Hunk = {
+      content: headers.shift() ?? `@@ -${h.oldStart - (h.oldLines === 0 ? 1 : 0)},${h.oldLines} +${h.newStart - (h.newLines === 0 ? 1 : 0)},${h.newLines} @@`,
+      oldStart: h.oldStart,
+      oldLines: h.oldLines,
+      newStart: h.newStart,
+      newLines: h.newLines,
+      changes: [],
+    };
     let oldLine = h.oldStart;
     let newLine = h.newStart;
     let last: Change['type'] | undefined;
@@ -155,10 +160,13 @@ function cutShort(section: string): string | undefined {
       const op = lines[j]![0];
       if (op === '-') old++;
       else if (op === '+') neu++;
-      else if (op === ' ' || (lines[j] === '' && j < lines.length - 1)) (old++, neu++);
-      else if (op !== '\\') break;
+      else if (op === ' ' || (lines[j] === '' && j < lines.length - 1)) {
+        old++;
+        neu++;
+      } else if (op !== '\\') break;
     }
-    if (old < want[0] || neu < want[1]) return `hunk ${n} (@@ -${m[1]},${want[0]} +${m[3]},${want[1]} @@) is cut short: it declares ${want[0]} old and ${want[1]} new lines but holds ${old} and ${neu}`;
+    if (old < want[0] || neu < want[1])
+      return `hunk ${n} (@@ -${m[1]},${want[0]} +${m[3]},${want[1]} @@) is cut short: it declares ${want[0]} old and ${want[1]} new lines but holds ${old} and ${neu}`;
   }
   return undefined;
 }
@@ -195,7 +203,12 @@ export function parseDiff(text: string): ParsedDiff {
   const headersOf = (t: string): string[] => [...t.matchAll(/^@@ -[^\n]*/gm)].map((m) => m[0].replace(/\s+$/, ''));
   try {
     const headers = headersOf(diff);
-    return { files: parsePatch(diff).filter((p) => p.oldFileName !== undefined || p.newFileName !== undefined || p.hunks.length).map((p) => convert(p, form, headers)), form };
+    return {
+      files: parsePatch(diff)
+        .filter((p) => p.oldFileName !== undefined || p.newFileName !== undefined || p.hunks.length)
+        .map((p) => convert(p, form, headers)),
+      form,
+    };
   } catch {
     // one file's hunks are unreadable: read the others, and mark that one
     const files: FileDiff[] = [];

@@ -54,7 +54,21 @@ export async function seriesFromGit(repo: string, range: string | undefined, pat
   const { base, tip, label } = await resolveRange(git, range);
   // the tip is checked as a commit first: it goes into a range argument, after --end-of-options
   const tipId = (await run(git, ['rev-parse', '--verify', '--end-of-options', `${tip}^{commit}`])).trim();
-  const mbox = await run(git, ['format-patch', '--stdout', '--no-signature', '--no-stat', ...FIXED_DIFF, '--subject-prefix=PATCH', '--numbered', '--no-attach', '--no-thread', '--no-cover-letter', '--no-notes', '--end-of-options', `${base}..${tipId}`]);
+  const mbox = await run(git, [
+    'format-patch',
+    '--stdout',
+    '--no-signature',
+    '--no-stat',
+    ...FIXED_DIFF,
+    '--subject-prefix=PATCH',
+    '--numbered',
+    '--no-attach',
+    '--no-thread',
+    '--no-cover-letter',
+    '--no-notes',
+    '--end-of-options',
+    `${base}..${tipId}`,
+  ]);
   if (!mbox.trim()) throw new GitError(`${label} holds no commits`);
   const baseText = new Map<string, string | undefined>();
   for (const path of await pathsOf(mbox)) {
@@ -67,7 +81,9 @@ export async function seriesFromGit(repo: string, range: string | undefined, pat
 export async function workingTreeDiff(repo: string): Promise<{ diff: string; baseText: Map<string, string | undefined>; paths: string[] }> {
   const git = reviewGit(repo);
   const diff = await run(git, ['diff', ...FIXED_DIFF, '--end-of-options', 'HEAD']);
-  const paths = parseDiff(diff).files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath])).filter((p) => p !== '/dev/null');
+  const paths = parseDiff(diff)
+    .files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath]))
+    .filter((p) => p !== '/dev/null');
   const baseText = new Map<string, string | undefined>();
   for (const p of new Set(paths)) baseText.set(p, await blob(git, 'HEAD', p));
   return { diff, baseText, paths };

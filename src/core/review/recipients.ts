@@ -11,7 +11,6 @@ export interface Whose {
   lists: string[];
 }
 
-
 /** The people and lists of the files, in the order get_maintainer.pl gives them, each once. */
 export function whoseFiles(m: Maintainers, files: readonly string[]): Whose {
   const out: Whose = { maintainers: [], reviewers: [], lists: [] };
@@ -37,6 +36,7 @@ export function recipients(m: Maintainers, series: Series, concerned: readonly W
   const files = [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => (f.error ? [] : [f.oldPath, f.newPath]))).filter((p) => p && p !== '/dev/null'))];
   const own = whoseFiles(m, files);
   const cc: string[] = [];
-  for (const x of [...own.reviewers, ...concerned.flatMap((w) => [...w.maintainers, ...w.reviewers]), ...own.lists, ...concerned.flatMap((w) => w.lists)]) if (!own.maintainers.includes(x) && !cc.includes(x)) cc.push(x);
+  for (const x of [...own.reviewers, ...concerned.flatMap((w) => [...w.maintainers, ...w.reviewers]), ...own.lists, ...concerned.flatMap((w) => w.lists)])
+    if (!own.maintainers.includes(x) && !cc.includes(x)) cc.push(x);
   return { to: own.maintainers, cc };
 }

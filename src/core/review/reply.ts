@@ -69,7 +69,10 @@ export function replyText(review: Review, series: Series): string {
   // whom to answer, as get_maintainer.pl would name them: header lines for the mail client
   const r = review.recipients;
   if (r && (r.to.length || r.cc.length)) out.unshift(...(r.to.length ? [`To: ${r.to.map(pr).join(', ')}`] : []), ...(r.cc.length ? [`Cc: ${r.cc.map(pr).join(', ')}`] : []), '');
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 /** Wraps prose at 72 columns, as mail wants; long tokens (paths) stay whole. */

@@ -13,7 +13,10 @@ export function text(r: Review): string {
   if (r.cover) out.push(`Cover letter: ${pr(r.cover.subject)}${r.cover.author ? ` (${pr(r.cover.author)})` : ''}`, '');
   for (const p of r.patches) {
     out.push(`[PATCH ${p.label}] ${pr(p.subject)}`);
-    for (const a of p.added) out.push(`  + ${a.name} ${a.macro} (${a.license}${a.namespace ? `, namespace ${a.namespace}` : ''}) ${a.file}:${a.line}${a.firstConsumer ? `; first consumer ${a.firstConsumer.patch === 'tree' ? 'already in the tree' : `in patch ${a.firstConsumer.patch}`}: ${a.firstConsumer.file}:${a.firstConsumer.line}` : '; no consumer'}`);
+    for (const a of p.added)
+      out.push(
+        `  + ${a.name} ${a.macro} (${a.license}${a.namespace ? `, namespace ${a.namespace}` : ''}) ${a.file}:${a.line}${a.firstConsumer ? `; first consumer ${a.firstConsumer.patch === 'tree' ? 'already in the tree' : `in patch ${a.firstConsumer.patch}`}: ${a.firstConsumer.file}:${a.firstConsumer.line}` : '; no consumer'}`,
+      );
     for (const c of p.changed) out.push(`  ~ ${c.name} ${c.before!.macro} -> ${c.macro} ${c.file}:${c.line}`);
     for (const d of p.removed) out.push(`  - ${d.name} ${d.macro} ${d.file}`);
     for (const f of r.findings.filter((x) => x.patch === p.index)) out.push(`  ${word[f.severity]}:${f.code}: ${pr(f.message)}${f.line ? ` (${f.file}:${f.line})` : ''}`);
@@ -35,7 +38,9 @@ export function markdown(r: Review, series?: Series, root?: string): string {
   out.push('| patch | subject | exports added | removed | changed | findings |', '|---|---|---|---|---|---|');
   for (const p of r.patches) {
     const f = r.findings.filter((x) => x.patch === p.index).length;
-    out.push(`| ${esc(p.label)} | ${esc(p.subject)} | ${p.added.map((a) => esc(a.name)).join(', ')} | ${p.removed.map((a) => esc(a.name)).join(', ')} | ${p.changed.map((a) => esc(a.name)).join(', ')} | ${f} |`);
+    out.push(
+      `| ${esc(p.label)} | ${esc(p.subject)} | ${p.added.map((a) => esc(a.name)).join(', ')} | ${p.removed.map((a) => esc(a.name)).join(', ')} | ${p.changed.map((a) => esc(a.name)).join(', ')} | ${f} |`,
+    );
   }
   out.push('', '## Findings', '');
   for (const f of r.findings) {
@@ -49,7 +54,9 @@ export function markdown(r: Review, series?: Series, root?: string): string {
     out.push('', '## New exports and their consumers', '');
     for (const { p, a } of added) {
       const fc = a.firstConsumer;
-      out.push(`- ${esc(a.name)} (${a.macro}, ${a.license}) in patch ${esc(p.label)}, ${fileLink(a.file, a.line)}: ${fc ? `first consumer ${fc.patch === 'tree' ? 'already in the tree' : `in patch ${fc.patch}`}, ${fileLink(fc.file, fc.line)}` : '**no consumer**'}`);
+      out.push(
+        `- ${esc(a.name)} (${a.macro}, ${a.license}) in patch ${esc(p.label)}, ${fileLink(a.file, a.line)}: ${fc ? `first consumer ${fc.patch === 'tree' ? 'already in the tree' : `in patch ${fc.patch}`}, ${fileLink(fc.file, fc.line)}` : '**no consumer**'}`,
+      );
       for (const c of a.consumers ?? []) out.push(`  - ${c.cls}: ${fileLink(c.file, c.line)}${c.via ? ` via ${esc(c.via)}` : ''}`);
       if ((a.consumerCount ?? 0) > (a.consumers?.length ?? 0)) out.push(`  - … ${a.consumerCount} in all`);
     }

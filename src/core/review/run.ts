@@ -23,7 +23,9 @@ export type ReviewSource = { kind: 'range'; range?: string } | { kind: 'uncommit
 
 export class UntrustedError extends Error {
   constructor() {
-    super("git ranges and uncommitted work are not reviewed in an untrusted workspace: git would read the repository's config, which can run programs. Trust the workspace, or review an mbox or patch file.");
+    super(
+      "git ranges and uncommitted work are not reviewed in an untrusted workspace: git would read the repository's config, which can run programs. Trust the workspace, or review an mbox or patch file.",
+    );
   }
 }
 
@@ -85,7 +87,12 @@ export async function runReview(index: KernelIndex, root: string, source: Review
     return new BuildAnswers(modelAfter(model, root, changed), index, texts);
   };
   const review = reviewSeries(index, series, { gplOnlyPaths: opts.gplOnlyPaths, testsCountAsConsumers: opts.testsCountAsConsumers, baseText, treeText: fromDisk, build, ...(whose ? { whose } : {}) });
-  if (maintainers) review.recipients = recipients(maintainers, series, review.findings.flatMap((f) => (f.whose ? [f.whose] : [])));
+  if (maintainers)
+    review.recipients = recipients(
+      maintainers,
+      series,
+      review.findings.flatMap((f) => (f.whose ? [f.whose] : [])),
+    );
   // Kconfig files went to the build model only: the index holds none
   return { review, series, touched: touchedPaths(series).filter((p) => !/(^|\/)Kconfig[^/]*$/.test(p)) };
 }

@@ -56,7 +56,10 @@ const SUBJECT = /\[(?:[^\]]*?\bPATCH\b[^\]]*?)\]/i;
 
 export function parseSubject(subject: string): { version: number; index?: number; total?: number; title: string } {
   const tag = SUBJECT.exec(subject);
-  const title = subject.replace(/^(\s*(re|fwd?):\s*)+/i, '').replace(SUBJECT, '').trim();
+  const title = subject
+    .replace(/^(\s*(re|fwd?):\s*)+/i, '')
+    .replace(SUBJECT, '')
+    .trim();
   if (!tag) return { version: 1, title };
   const v = /\bv(\d+)\b/i.exec(tag[0]);
   const n = /\b(\d+)\s*\/\s*(\d+)\b/.exec(tag[0]);
@@ -106,7 +109,12 @@ async function readMessage(raw: string, source: string, line: number, series: Se
   const parsed = parseSubject(subject);
   const author = mail.from ? `${mail.from.name ?? ''} <${mail.from.address ?? ''}>`.trim() : '';
   const isReply = /^\s*re:/i.test(subject) || (!!mail.inReplyTo && !SUBJECT.test(subject));
-  const candidates = [mail.text ?? '', ...(mail.attachments ?? []).filter((a) => /patch|diff|text/.test(a.mimeType) || /\.(patch|diff)$/.test(a.filename ?? '')).map((a) => (typeof a.content === 'string' ? a.content : Buffer.from(a.content as ArrayBuffer).toString('utf8')))];
+  const candidates = [
+    mail.text ?? '',
+    ...(mail.attachments ?? [])
+      .filter((a) => /patch|diff|text/.test(a.mimeType) || /\.(patch|diff)$/.test(a.filename ?? ''))
+      .map((a) => (typeof a.content === 'string' ? a.content : Buffer.from(a.content as ArrayBuffer).toString('utf8'))),
+  ];
   let found: { diff: string; offset: number } | undefined;
   for (const c of candidates) if ((found = diffOf(c.replace(/\r\n/g, '\n')))) break;
   if (isReply) {
@@ -174,7 +182,22 @@ export async function seriesFromTexts(inputs: readonly { source: string; text: s
     if (messages.length === 0) {
       // a plain diff with no mail around it
       const d = diffOf(text);
-      if (d) series.patches.push({ index: ++order, total: 0, label: '', version: 1, subject: file, written: file, author: '', date: '', messageId: '', source: file, line: 1, diffLine: d.offset + 1, files: parseDiff(byteString(d.diff)).files });
+      if (d)
+        series.patches.push({
+          index: ++order,
+          total: 0,
+          label: '',
+          version: 1,
+          subject: file,
+          written: file,
+          author: '',
+          date: '',
+          messageId: '',
+          source: file,
+          line: 1,
+          diffLine: d.offset + 1,
+          files: parseDiff(byteString(d.diff)).files,
+        });
       else series.problems.push({ source: file, line: 1, message: 'neither an mbox, a mail nor a diff' });
       continue;
     }
@@ -204,7 +227,9 @@ function numberSeries(series: Series): void {
   const clean = numbered.length === patches.length;
   for (const p of patches) p.label = p.number !== undefined ? `${p.number}/${p.total}` : clean || numbered.length === 0 ? `${p.index}/${p.total}` : `#${p.index}`;
   if (numbered.length === 0) return;
-  for (const p of patches) if (p.number === undefined) series.problems.push({ source: p.source, line: p.line, message: `${where(p)} has no patch number, in a series numbered to ${total}; it is reviewed as patch #${p.index}, in the order read` });
+  for (const p of patches)
+    if (p.number === undefined)
+      series.problems.push({ source: p.source, line: p.line, message: `${where(p)} has no patch number, in a series numbered to ${total}; it is reviewed as patch #${p.index}, in the order read` });
   const seen = new Map<number, Patch>();
   for (const p of numbered) {
     const first = seen.get(p.number!);
@@ -223,7 +248,7 @@ function numberSeries(series: Series): void {
 /** 1, 2, 3, 5, 7, 8 as "1-3, 5, 7-8". */
 function ranges(list: readonly number[]): string {
   const out: string[] = [];
-  for (let k = 0; k < list.length; ) {
+  for (let k = 0; k < list.length;) {
     let j = k;
     while (j + 1 < list.length && list[j + 1] === list[j]! + 1) j++;
     out.push(j === k ? `${list[k]}` : `${list[k]}-${list[j]}`);
