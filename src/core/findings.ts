@@ -7,7 +7,7 @@ import type { Cancellation } from './cancel';
 import { gplVariant, isGplOnly, licenseWords } from './exportMacros';
 import type { Consumer, Export, KernelIndex } from './index';
 import type { BuildAnswers } from './build/answers';
-import { moduleFindings } from './build/findings';
+import { compilerEmitted, moduleFindings } from './build/findings';
 
 export { findingCodes, type FindingCode } from './findingCodes';
 import type { FindingCode } from './findingCodes';
@@ -108,11 +108,14 @@ export function checkExports(index: KernelIndex, paths: readonly string[], opts:
       const want = gplVariant(exp.macro) ?? 'EXPORT_SYMBOL_GPL';
       add('NOT_GPL_ONLY', exp, `${exp.name} is exported with ${exp.macro} (${licenseWords(exp.type)}); the GPL-only policy for ${exp.file} wants ${want}`);
     }
+    // Names the compiler calls on its own (__ashldi3, memcpy): modules use them through code no source
+    // shows, so no consumer finding can be true of them.
+    const compiler = exp.symbols.some(compilerEmitted);
     // the consumer walk, by module or by path, only while one of its codes is on
-    const byModule = opts.build && consumerCodes.some((c) => sev[c] !== 'off') ? moduleFindings(index, opts.build, exp, opts.testsCountAsConsumers) : undefined;
+    const byModule = !compiler && opts.build && consumerCodes.some((c) => sev[c] !== 'off') ? moduleFindings(index, opts.build, exp, opts.testsCountAsConsumers) : undefined;
     if (byModule) {
       for (const f of byModule) add(f.code, exp, f.message);
-    } else if (sev.NO_CONSUMER !== 'off' || sev.TEST_ONLY_CONSUMERS !== 'off' || sev.SAME_DIR_CONSUMERS !== 'off') {
+    } else if (!compiler && (sev.NO_CONSUMER !== 'off' || sev.TEST_ONLY_CONSUMERS !== 'off' || sev.SAME_DIR_CONSUMERS !== 'off')) {
       const v = consumerVerdict(index, exp);
       if (!v.real) {
         const tests = v.consumers.filter((c) => c.cls === 'test');

@@ -1,6 +1,7 @@
 /** Uses that a macro pastes together at its call site, and uses that cannot be. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { checkExports } from '../../src/core/findings';
 import { buildIndex, type Consumer } from '../../src/core/index';
 import { writeTree } from '../helpers';
 
@@ -61,5 +62,18 @@ describe('uses in inline assembly', () => {
       // an operand is C, not the string: x86_verw_sel is used as a C expression
       assert.deepEqual(of('x86_verw_sel'), ['drivers/misc/talk.c:4'], `native: ${native}`);
     }
+  });
+});
+
+describe('names the compiler calls', () => {
+  it('gets no consumer finding: modules call them through generated code', async () => {
+    const index = await buildIndex(
+      writeTree({
+        'arch/arc/kernel/arcksyms.c':
+          'extern void __ashldi3(void);\nEXPORT_SYMBOL(__ashldi3);\nextern void __tsan_read4(void);\nEXPORT_SYMBOL(__tsan_read4);\nint arc_unused;\nEXPORT_SYMBOL(arc_unused);\n',
+      }),
+    );
+    const found = checkExports(index, [], { gplOnlyPaths: [], severity: {}, testsCountAsConsumers: true }).map((f) => `${f.code} ${f.symbol}`);
+    assert.deepEqual(found, ['NO_CONSUMER arc_unused']);
   });
 });
