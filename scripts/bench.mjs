@@ -107,6 +107,30 @@ try {
     const mod = await cliRun(['module', '--tree', tree, '--cache-dir', cliCache, 'mm/hmm.c']);
     row(`kexports module mm/hmm.c, warm index, the build model from its cache${k ? ' (again)' : ''}`, mod.answerMs, undefined, `exits at ${mod.exitMs} ms`);
   }
+  // every export of the tree in one `consumers` call, per output form, the output thrown away
+  const names = [
+    ...new Set(
+      spawnSync(process.execPath, [join(repo, 'dist/cli.js'), 'exports', '--tree', tree, '--cache-dir', cliCache], { encoding: 'utf8', maxBuffer: 1 << 28 })
+        .stdout.split('\n')
+        .map((l) => l.split(/\s+/)[1])
+        .filter(Boolean),
+    ),
+  ];
+  for (const form of [
+    ['--format', 'jsonl'],
+    ['--summary', '--format', 'jsonl'],
+    ['--format', 'json'],
+  ]) {
+    const t = performance.now();
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, join(repo, 'dist/cli.js'), 'consumers', '--tree', tree, '--cache-dir', cliCache, ...form, '-'], {
+      input: names.join('\n'),
+      stdio: ['pipe', 'ignore', 'pipe'],
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
+    const rss = Math.round(Number(r.stderr.trim().split('\n').pop()) / 1024);
+    row(`kexports consumers ${form.join(' ')} - (all ${names.length} export names), a new process`, Math.round(performance.now() - t), rss, `exit ${r.status}; 10x cat is ${10 * cat.ms} ms`);
+  }
   // a real 15-patch series (../shared/real-series, OpenWrt's 6.1 backports), when it is there and the tree is 6.1
   const mt7530 = resolve(repo, '../shared/real-series/mt7530.mbox');
   if (existsSync(mt7530) && /linux-6\.1$/.test(tree)) {
