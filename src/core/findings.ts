@@ -10,7 +10,7 @@ import type { BuildAnswers } from './build/answers';
 import { compilerEmitted, moduleFindings } from './build/findings';
 
 export { findingCodes, type FindingCode } from './findingCodes';
-import type { FindingCode } from './findingCodes';
+import { consumerCodes, type FindingCode } from './findingCodes';
 
 export type Severity = 'error' | 'warning' | 'info' | 'hint' | 'off';
 export const severityRank: Record<Severity, number> = { error: 3, warning: 2, info: 1, hint: 0, off: -1 };
@@ -32,17 +32,6 @@ export const defaultSeverity: Record<FindingCode, Severity> = {
   LATE_CONSUMER: 'warning',
   NEVER_CONSUMED: 'warning',
 };
-
-/** The codes that come from an export's consumers. */
-const consumerCodes: readonly FindingCode[] = [
-  'NO_CONSUMER',
-  'TEST_ONLY_CONSUMERS',
-  'SAME_DIR_CONSUMERS',
-  'SAME_MODULE_CONSUMERS',
-  'BUILTIN_ONLY_CONSUMERS',
-  'FOR_MODULES_REFUSED',
-  'FOR_MODULES_CANDIDATE',
-];
 
 /** The HMM files the 2019 linux-mm review asked to keep GPL-only. */
 export const defaultGplOnlyPaths = ['mm/hmm.c', 'include/linux/hmm.h', 'mm/migrate_device.c', 'mm/memremap.c'];
