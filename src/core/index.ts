@@ -801,6 +801,19 @@ export class KernelIndex {
     if (drain()) return out;
     // then the uses a macro pastes together (pasted.ts): the macro and its argument on one line
     for (const p of pastedUses(exp.name, exp.flavour)) {
+      if (p.proxies) {
+        // the macro defines inline functions around the export, whose names no other code makes: their
+        // users are its consumers (the definitions themselves are macro calls the scanner reads as none)
+        for (const name of p.proxies) {
+          const id = this.table.get(name);
+          if (id === undefined || nameStamp[id] === stamp) continue;
+          nameStamp[id] = stamp;
+          queue.push(id);
+          vias.push({ name, file: p.header, line: 0, kind: 'inline' });
+        }
+        if (drain()) return out;
+        continue;
+      }
       const macroId = this.table.get(p.macro);
       const argId = this.table.get(p.arg);
       if (macroId === undefined || argId === undefined) continue;

@@ -5,7 +5,8 @@
  * the export's name is written anywhere: the use is the macro and its argument on one line.
  *
  * These are the kernel's own macros, named here with the header that defines them; the index finds a
- * use where the macro and the argument stand on the same line (a call spread over lines is missed).
+ * use where the macro and the argument stand on the same line (a call spread over lines is missed),
+ * or, for a macro that defines inline functions around the export, a use of those functions.
  */
 import type { ExportFlavour } from './exportMacros';
 
@@ -15,6 +16,14 @@ export interface PastingMacro {
   header: string;
   /** the argument the export's name comes from, or undefined when the name is not one these macros make */
   argOf: (name: string, flavour: ExportFlavour) => string | undefined;
+  /**
+   * For a macro that defines inline functions around the export (LV1_CALL(put_iopte, …) defines
+   * lv1_put_iopte(), which calls _lv1_put_iopte): those functions' names. Their users are the
+   * export's consumers, through them. The macro's own line is no use, and is not looked for: the
+   * scanner reads `static inline int BTREE_FN(init)(…)` as no use of anything, and no other code
+   * makes these names.
+   */
+  proxies?: (arg: string) => string[];
 }
 
 const pattern =
@@ -23,6 +32,21 @@ const pattern =
     flavour === 'tracepoint' ? undefined : re.exec(name)?.[1];
 
 export const PASTING_MACROS: readonly PastingMacro[] = [
+  {
+    // #define LV1_CALL(name, in, out, num) … static inline int lv1_##name(…) {return _lv1_##name(…);}
+    macros: ['LV1_CALL'],
+    header: 'arch/powerpc/include/asm/lv1call.h',
+    argOf: pattern(/^_lv1_(\w+)$/),
+    proxies: (arg) => [`lv1_${arg}`],
+  },
+  {
+    // #define BTREE_FN(name) BTREE_TP(btree_ ## name), pasted with BTREE_TYPE_SUFFIX, which
+    // include/linux/btree.h sets to l, 32 and 64 and btree-128.h to 128 around its #include
+    macros: ['BTREE_FN'],
+    header: 'include/linux/btree-type.h',
+    argOf: pattern(/^btree_(\w+)$/),
+    proxies: (arg) => ['l', '32', '64', '128'].map((suffix) => `btree_${arg}${suffix}`),
+  },
   {
     // #define module_param(name, type, perm) module_param_named(name, name, type, perm) ... &param_ops_##type
     macros: [
@@ -61,12 +85,21 @@ export const PASTING_MACROS: readonly PastingMacro[] = [
   },
 ];
 
+export interface PastedUse {
+  macro: string;
+  arg: string;
+  header: string;
+  /** the inline functions the macro defines around the export, when it does (see PastingMacro.proxies) */
+  proxies?: string[];
+}
+
 /** The macro uses that stand for a use of the export: each macro with the argument that makes its name. */
-export function pastedUses(name: string, flavour: ExportFlavour): { macro: string; arg: string; header: string }[] {
-  const out: { macro: string; arg: string; header: string }[] = [];
+export function pastedUses(name: string, flavour: ExportFlavour): PastedUse[] {
+  const out: PastedUse[] = [];
   for (const p of PASTING_MACROS) {
     const arg = p.argOf(name, flavour);
-    if (arg) for (const macro of p.macros) out.push({ macro, arg, header: p.header });
+    if (!arg) continue;
+    for (const macro of p.macros) out.push(p.proxies ? { macro, arg, header: p.header, proxies: p.proxies(arg) } : { macro, arg, header: p.header });
   }
   return out;
 }

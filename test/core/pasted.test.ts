@@ -27,6 +27,24 @@ describe('pasted names', () => {
     assert.deepEqual(of('mmap_lock_released'), ['drivers/gpu/drm/vgpu/vgpu.c:3 via mmap_read_unlock (inline, include/linux/mmap_lock.h)']);
   });
 
+  it('follows inline functions a macro names around the export: LV1_CALL() and BTREE_FN()', async () => {
+    const index = await buildIndex(
+      writeTree({
+        'arch/powerpc/include/asm/lv1call.h':
+          '#define LV1_CALL(name, in, out, num) \\\n  extern s64 _lv1_##name(LV1_##in##_IN_##out##_OUT_ARG_DECL); \\\n  static inline int lv1_##name(LV1_##in##_IN_##out##_OUT_ARG_DECL) \\\n    {return _lv1_##name(LV1_##in##_IN_##out##_OUT_ARGS);}\n\nLV1_CALL(put_iopte, 5, 0, 15)\nLV1_CALL(unused_call, 1, 0, 16)\n',
+        'arch/powerpc/platforms/ps3/exports.c': '#define LV1_CALL(name, in, out, num) \\\n  extern s64 _lv1_##name(void); \\\n  EXPORT_SYMBOL(_lv1_##name);\n\n#include <asm/lv1call.h>\n',
+        'arch/powerpc/platforms/ps3/mm.c': 'int ps3_map(void)\n{\n\treturn lv1_put_iopte(0, 1, 2, 3, 4);\n}\n',
+        'include/linux/btree-type.h': '#define BTREE_FN(name) BTREE_TP(btree_ ## name)\nstatic inline int BTREE_FN(init)(BTREE_TYPE_HEAD *head)\n{\n\treturn btree_init(&head->h);\n}\n',
+        'lib/btree.c': 'int btree_init(struct btree_head *head) { return 0; }\nEXPORT_SYMBOL_GPL(btree_init);\n',
+        'drivers/scsi/qla2xxx/qla_os.c': 'int qla_setup(struct qla_hw_data *ha)\n{\n\treturn btree_init32(&ha->host_map);\n}\n',
+      }),
+    );
+    const of = (name: string): string[] => index.consumers(index.exportsNamed(name)[0]!).map(line);
+    assert.deepEqual(of('_lv1_put_iopte'), ['arch/powerpc/platforms/ps3/mm.c:3 via lv1_put_iopte (inline, arch/powerpc/include/asm/lv1call.h)']);
+    assert.deepEqual(of('_lv1_unused_call'), []);
+    assert.deepEqual(of('btree_init'), ['drivers/scsi/qla2xxx/qla_os.c:3 via btree_init32 (inline, include/linux/btree-type.h)']);
+  });
+
   it('takes no assembly file for a user of a C inline: `wrmsr` there is the instruction', async () => {
     const index = await buildIndex(
       writeTree({
