@@ -89,8 +89,8 @@ export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean,
   const index = await openIndex(root, {
     exclude: settings.exclude,
     cacheDir,
-    // A cold build's answer need not wait for its cache file (0.5-0.9 s for linux), nor, unless the
-    // command changes the index, for the cache's bytes (0.12-0.2 s); main() waits for both.
+    // A cold build's answer need not wait for its cache file, nor, unless the command changes the
+    // index, for the cache's bytes (README, Performance); main() waits for both.
     cacheWrite: changes ? 'background' : 'after',
     onCacheWriteStarted: (settled) => cacheWrites.push(settled),
     workers,

@@ -195,8 +195,8 @@ interface FileColumns {
 /**
  * A file record of a warm start: its path and its place in the cache's per-file arrays, whose values
  * it reads and writes there. Its exports, definitions, imports and local macros are decoded when
- * first asked for. (Records of eleven fields each took 9 MB of a linux warm start's heap, which the
- * garbage collector copied twice; these take 3.)
+ * first asked for. (Records of eleven fields took megabytes of a warm start's heap, which the garbage
+ * collector copied twice; these take three fields.)
  */
 class CachedFile implements IndexedFile {
   declare wrappers: IndexedFile['wrappers'];
@@ -289,9 +289,8 @@ Object.defineProperty(CachedFile.prototype, 'wrappers', { value: NONE, writable:
  * The resolved exports and the unresolved calls, so that a warm start need not resolve them again.
  * Each export is a row of EXPORT_ROW int32s in `exportRows`, its strings (names, files, macros, types,
  * namespaces, #if paths) indices into the list of strings in the JSON of `exports`, -1 for none; the
- * few fields most exports lack are in that JSON's `rare`. (Rows as JSON tuples took 120-170 ms of a
- * linux warm start to parse and map, much of it collecting the tuples' garbage; 36,541 rows of ints,
- * 45-105 ms, most of which is making and collecting the exports themselves.)
+ * few fields most exports lack are in that JSON's `rare`. (Rows as JSON tuples took about twice as long
+ * to parse and map, much of it collecting the tuples' garbage.)
  */
 const EXPORT_ROW = 16;
 const enum Col {
@@ -741,7 +740,7 @@ export class CacheReader {
   /**
    * Opens the file and reads its header and small arrays. With `map`, a file of at least
    * `map.minBytes` is mapped whole instead, copy-on-write (addon.mapFile()), where the runtime allows:
-   * the small arrays are then not copied (a linux cache's first 13.5 MB: 15-22 ms of the main thread),
+   * the small arrays are then not copied (the main thread's largest cost in a warm start, before),
    * and readRestWith() takes the large ones from the same mapping.
    */
   constructor(
@@ -970,7 +969,7 @@ function validateShape(h: CacheHeader, arrays: Map<string, Typed>, st: InternerS
   if (st.hashes.length !== h.names) throw new Error('name arrays');
 }
 
-/** Every posting's file and context, and every name slot, in range; in the addon when it loads (for linux 19-23 ms, against 36-63 ms). */
+/** Every posting's file and context, and every name slot, in range; in the addon when it loads, where it is faster. */
 export function validateRanges(h: Pick<CacheHeader, 'fileCount' | 'proxyCount' | 'names'>, arrays: Map<string, Typed>, st: Pick<InternerState, 'table'>, native = true): void {
   const offsets = arrays.get('offsets') as Uint32Array;
   const postFile = arrays.get('postFile') as Uint32Array | Uint16Array;

@@ -28,9 +28,9 @@ export interface OpenOptions extends IndexOptions {
   statChunk?: number;
   /**
    * After a full build: 'wait' (the default) returns once the cache is on disk; 'background' returns
-   * once its bytes are taken, and writes the file on libuv's threads meanwhile (about 0.5 s for
-   * linux), then calls onCacheWritten. Edits to the index after the return do not reach that file.
-   * 'after' returns before the bytes are taken (0.12-0.2 s for linux) and takes them on the event
+   * once its bytes are taken, and writes the file on libuv's threads meanwhile, then calls
+   * onCacheWritten. Edits to the index after the return do not reach that file.
+   * 'after' returns before the bytes are taken and takes them on the event
    * loop's next turn, for a caller that answers from the index at once: an index changed by then is
    * not written (onCacheWritten gets why), so that a cache never holds what the files do not.
    */
@@ -50,9 +50,9 @@ export interface OpenOptions extends IndexOptions {
 /** Above this many changed files a full rebuild is cheaper than updating one file at a time. */
 const REFRESH_LIMIT = 2000;
 /**
- * From this many changes on, a refreshed warm start is written as the cache again: for linux, 0.35-0.7 s
- * to fold the refresh into the postings and 0.25-0.4 s to take the bytes, once, against refreshing the
- * same files again at every start (300 amdgpu files: 1.9 s).
+ * From this many changes on, a refreshed warm start is written as the cache again: folding the refresh
+ * into the postings and taking the bytes, once, costs less than refreshing the same files again at
+ * every start (a few hundred large amdgpu headers take seconds).
  */
 const REWRITE_MIN = 200;
 
@@ -126,7 +126,7 @@ async function writeCache(index: KernelIndex, dirs: [string, number][], makefile
   opts.onCacheWritten?.();
 }
 
-/** A cache this large belongs to a tree whose stat pass and checks are worth other threads (about 0.6 s for linux). */
+/** A cache this large belongs to a tree whose stat pass and checks are worth other threads. */
 const STAT_WORKER_MIN_BYTES = 16 << 20;
 
 /**

@@ -355,8 +355,8 @@ export class KernelIndex {
       this.ensureProxies(this.proxyCount + scan.proxies.length);
       for (let k = 0; k < scan.proxies.length; k++) {
         const p = scan.proxies[k]!;
-        // The native scanner numbers the names for us (the pool mapped them): looking up linux's
-        // 297,000 proxy names here, one string at a time, took 0.25-0.45 s.
+        // The native scanner numbers the names for us (the pool mapped them): looking up a kernel
+        // tree's proxy names here, one string at a time, was a large part of the warm-up.
         this.proxyName[this.proxyCount] = scan.proxyIds ? scan.proxyIds[k]! : this.table.idOf(p.name);
         this.proxyLine[this.proxyCount] = p.line;
         this.proxyKind[this.proxyCount] = p.kind === 'macro' ? 0 : 1;
@@ -502,7 +502,7 @@ export class KernelIndex {
   /**
    * Files exports by name and by file (not in the list of all). A file's exports mostly come in a
    * row: one lookup by file a row. A list made as `[e]` holds one slot; made empty and pushed to, it
-   * reserves 17 (a linux warm start's 36,541 exports: 6 MB more for the garbage collector to copy).
+   * reserves 17, which for a kernel tree's exports is megabytes more for the garbage collector to copy.
    */
   private fileExports(list: readonly Export[]): void {
     let file: string | undefined;
@@ -1291,7 +1291,7 @@ export async function buildIndexFromWalk(root: string, walk: WalkResult, opts: I
   index.resolveAll();
   phase('resolve');
   await postings;
-  // The per-file uses are in the postings now: let them go (75 MB for linux).
+  // The per-file uses are in the postings now: let them go (tens of MB for a kernel tree).
   for (const f of scanned) if (f.scan) f.scan.uses = NO_USES;
   phase('postings (waited)');
   index.stats = { files: 0, bytes: 0, skipped: [], symlinks: walk.symlinks, excluded: walk.excluded, unreadableDirs: walk.unreadableDirs };

@@ -46,8 +46,8 @@ export class Interner {
     this.hashes = new Uint32Array(ids);
     this.starts = new Uint32Array(ids);
     this.lens = new Uint16Array(ids);
-    // About 20 bytes a name (linux-6.1: 2.14 M names, 40 MB), reserved but not touched: from 1 MB,
-    // doubling copied 63 MB and ended at a 64 MB arena.
+    // About 20 bytes a name, reserved but not touched: growing from 1 MB by doubling copied the arena
+    // over and over on a kernel tree, and ended larger than this.
     this.arena = Buffer.allocUnsafe(Math.max(1 << 20, ids * 20));
   }
 
@@ -163,7 +163,7 @@ export class Interner {
     this.arenaUsed += len;
     this.table[slot] = id;
     this.count++;
-    // Linear probing stays short up to 0.6 full; at 0.5, linux's 2.2 M names took a table of 8 M slots (34 MB).
+    // Linear probing stays short up to 0.6 full; at 0.5 a kernel tree's names took twice the slots.
     if (this.count * 5 > this.table.length * 3) this.rehash();
     return id;
   }

@@ -39,9 +39,8 @@ export function readMakefile(root: string, path: string): string | undefined {
 }
 
 /**
- * The namespaces a tree's Makefiles set, the files read one by one: for linux's 2,918, 37-47 ms and as
- * much CPU. (fs.promises' readFile of them all at once took 360-480 ms, and 0.5-0.7 s of CPU that a
- * full build's scan threads, running meanwhile, wanted.)
+ * The namespaces a tree's Makefiles set, the files read one by one. (fs.promises' readFile of them all
+ * at once took ten times as long, and CPU that a full build's scan threads, running meanwhile, wanted.)
  */
 export function readKbuildNamespaces(root: string, makefiles: readonly string[]): KbuildNamespaces {
   const out = emptyKbuild();

@@ -177,9 +177,8 @@ export class NativeScanner {
 
 /**
  * Past this many names a pool's scanner (a scanParallel() thread, a worker's lexer.ts) starts a new
- * name table: the pool maps every batch's names anyway. A worker's table of all the names it had seen
- * in a kernel tree took 35-40 MB more at the peak; on linux-6.1, two threads' tables of up to 1M names
- * each peaked 60 MB higher than at 256K, in the same time.
+ * name table: the pool maps every batch's names anyway. A table of every name a thread has seen in a
+ * kernel tree raises the peak memory by tens of MB, and saves no time.
  */
 export const POOL_SCANNER_NAMES = 1 << 18;
 

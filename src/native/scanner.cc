@@ -2079,9 +2079,8 @@ struct Parallel {
 };
 
 // Guided chunks: a share of what is left, from MAX_CHUNK down to the caller's chunk. Long runs of one
-// directory's files keep a thread's name cache warm and its batches few (on linux-6.1, two threads alone
-// took 3.1-3.3 s so, against 3.5-4.4 s in 128-file chunks), and the small last chunks leave no thread
-// waiting long for another.
+// directory's files keep a thread's name cache warm and its batches few (faster than fixed 128-file
+// chunks: README, Performance), and the small last chunks leave no thread waiting long for another.
 const size_t MAX_CHUNK = 4096;
 
 void parallelThread(Parallel *par, uint32_t t) {
@@ -2496,8 +2495,8 @@ napi_value StatListAsync(napi_env env, napi_callback_info info) {
 // CRC-32 of zlib (the reflected polynomial 0xedb88320). Where the CPU multiplies without carries
 // (PCLMULQDQ: every x86-64 since 2010), 64 bytes a step are folded into four 128-bit lanes, then
 // reduced to 32 bits by Barrett's method, as in Intel's paper "Fast CRC Computation for Generic
-// Polynomials Using PCLMULQDQ Instruction" (the constants are x^k mod P for its fold distances): a
-// linux cache's 141 MB in 17 ms here, against 33-42 ms for Node's crc32_z and 62 ms for zlib's table.
+// Polynomials Using PCLMULQDQ Instruction" (the constants are x^k mod P for its fold distances): about
+// twice as fast as Node's crc32_z and four times a table (README, Performance, the warm start).
 // Else Node's own crc32_z when the process exports it, else a table, eight bytes a step.
 typedef unsigned long (*Crc32Z)(unsigned long, const unsigned char *, size_t);
 uint32_t crcTable[8][256];
@@ -2987,7 +2986,7 @@ napi_value CheckRanges(napi_env env, napi_callback_info info) {
 
 // mapFile(file, at, bytes): `bytes` bytes of `file` from `at` (a multiple of the page size) mapped
 // copy-on-write, as an ArrayBuffer: no page of fresh memory to fault in and fill, as a read needs
-// (linux's 127 MB of postings and names: 0.01 s of CPU against 0.12-0.16 s). undefined where the
+// (README, Performance, the warm start). undefined where the
 // runtime allows no memory from outside its heap (Electron); the caller reads instead. The mapping
 // is released with the ArrayBuffer.
 //
