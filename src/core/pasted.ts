@@ -78,6 +78,13 @@ export const PASTING_MACROS: readonly PastingMacro[] = [
     argOf: pattern(/^bpf_dispatcher_(\w+)_func$/),
   },
   {
+    // #define do_get_user_call(fn,x,ptr) … asm volatile("call __" #fn "_%P4" …), the size pasted in
+    // by the assembler: get_user() makes __get_user_1 … __get_user_8, __get_user() the _nocheck ones
+    macros: ['do_get_user_call', 'do_put_user_call'],
+    header: 'arch/x86/include/asm/uaccess.h',
+    argOf: pattern(/^__((?:get|put)_user(?:_nocheck)?)_\d+$/),
+  },
+  {
     // #define gov_attr_rw(_name) ... __ATTR(_name, 0644, _name##_show, _name##_store)
     macros: ['gov_attr_rw', 'gov_attr_ro', 'gov_attr_wo'],
     header: 'drivers/cpufreq/cpufreq_governor.h',

@@ -45,6 +45,22 @@ describe('pasted names', () => {
     assert.deepEqual(of('btree_init'), ['drivers/scsi/qla2xxx/qla_os.c:3 via btree_init32 (inline, include/linux/btree-type.h)']);
   });
 
+  it('finds __get_user_4 behind get_user(): the asm pastes "call __" #fn and the size', async () => {
+    const index = await buildIndex(
+      writeTree({
+        'arch/x86/include/asm/uaccess.h':
+          '#define do_get_user_call(fn,x,ptr) \\\n({ asm volatile("call __" #fn "_%P4" : "=a" (x) : "0" (ptr)); })\n#define get_user(x,ptr) ({ might_fault(); do_get_user_call(get_user,x,ptr); })\n#define __get_user(x,ptr) do_get_user_call(get_user_nocheck,x,ptr)\n',
+        'arch/x86/lib/getuser.S':
+          'SYM_FUNC_START(__get_user_4)\n\tret\nSYM_FUNC_END(__get_user_4)\nEXPORT_SYMBOL(__get_user_4)\nSYM_FUNC_START(__get_user_nocheck_4)\n\tret\nSYM_FUNC_END(__get_user_nocheck_4)\nEXPORT_SYMBOL(__get_user_nocheck_4)\n',
+        'drivers/char/mem.c': 'int read_one(int __user *p)\n{\n\tint v;\n\treturn get_user(v, p);\n}\n',
+        'drivers/char/fast.c': 'int read_fast(int __user *p)\n{\n\tint v;\n\treturn __get_user(v, p);\n}\n',
+      }),
+    );
+    const of = (name: string): string[] => index.consumers(index.exportsNamed(name)[0]!).map(line);
+    assert.deepEqual(of('__get_user_4'), ['drivers/char/mem.c:4 via get_user (macro, arch/x86/include/asm/uaccess.h)']);
+    assert.deepEqual(of('__get_user_nocheck_4'), ['drivers/char/fast.c:4 via __get_user (macro, arch/x86/include/asm/uaccess.h)']);
+  });
+
   it('takes no assembly file for a user of a C inline: `wrmsr` there is the instruction', async () => {
     const index = await buildIndex(
       writeTree({
