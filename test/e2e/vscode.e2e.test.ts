@@ -64,6 +64,11 @@ async function healthy(port: number): Promise<void> {
   }
 }
 
+/** code-server on a local port, with no login, telemetry, update check or welcome page. */
+function serveArgs(port: number): string[] {
+  return ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override'];
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -185,24 +190,7 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
     execFileSync(tools.node, [tools.codeServer, ...common, '--install-extension', vsix, '--force'], { env, stdio: 'ignore' });
 
     const port = await freePort();
-    server = spawn(
-      tools.node,
-      [
-        tools.codeServer,
-        '--bind-addr',
-        `127.0.0.1:${port}`,
-        '--auth',
-        'none',
-        '--disable-telemetry',
-        '--disable-update-check',
-        '--disable-getting-started-override',
-        '--reconnection-grace-time',
-        '10',
-        '--disable-workspace-trust',
-        ...common,
-      ],
-      { env, detached: true, stdio: 'ignore' },
-    );
+    server = spawn(tools.node, [tools.codeServer, ...serveArgs(port), '--reconnection-grace-time', '10', '--disable-workspace-trust', ...common], { env, detached: true, stdio: 'ignore' });
     await healthy(port);
 
     browser = await chromium.launch({
@@ -436,26 +424,11 @@ describe('the extension in VS Code (code-server)', { timeout: 900_000 }, () => {
       }),
     );
     const port = await freePort();
-    restricted = spawn(
-      launch.node,
-      [
-        launch.codeServer,
-        '--bind-addr',
-        `127.0.0.1:${port}`,
-        '--auth',
-        'none',
-        '--disable-telemetry',
-        '--disable-update-check',
-        '--disable-getting-started-override',
-        '--user-data-dir',
-        data,
-        '--extensions-dir',
-        launch.ext,
-        '--config',
-        launch.config,
-      ],
-      { env: { ...launch.env, XDG_CACHE_HOME: join(launch.base, 'xdg-restricted') }, detached: true, stdio: 'ignore' },
-    );
+    restricted = spawn(launch.node, [launch.codeServer, ...serveArgs(port), '--user-data-dir', data, '--extensions-dir', launch.ext, '--config', launch.config], {
+      env: { ...launch.env, XDG_CACHE_HOME: join(launch.base, 'xdg-restricted') },
+      detached: true,
+      stdio: 'ignore',
+    });
     await healthy(port);
     const p = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await p.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(tree)}`);
