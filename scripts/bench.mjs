@@ -219,10 +219,17 @@ try {
     console.log(
       `review of the real mt7530 series (${warm.reviewMt7530.patches} patches, read from its mbox, warm index): median ${warm.reviewMt7530.medianMs} ms (${warm.reviewMt7530.minMs}-${warm.reviewMt7530.maxMs} in 5 runs), ${warm.reviewMt7530.findings} findings`,
     );
-  const lspRun = spawnSync(process.execPath, [join(repo, '.bench/benchLsp.cjs'), tree, cacheDir, join(repo, 'dist/server.js')], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (lspRun.status !== 0) throw new Error(lspRun.stderr);
-  const l = JSON.parse(lspRun.stdout.trim().split('\n').pop());
-  console.log(`language server (warm cache): ready after ${l.readyMs} ms; mm/hmm.c open to diagnostics ${l.openToDiagnosticsMs} ms:`);
+  // twice: the first start reads the build model afresh (and caches it), the second from its cache
+  const lspOnce = () => {
+    const run = spawnSync(process.execPath, [join(repo, '.bench/benchLsp.cjs'), tree, cacheDir, join(repo, 'dist/server.js')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (run.status !== 0) throw new Error(run.stderr);
+    return JSON.parse(run.stdout.trim().split('\n').pop());
+  };
+  const first = lspOnce();
+  const l = lspOnce();
+  console.log(
+    `language server (warm index cache): ready after ${first.readyMs} ms with the build model read afresh, ${l.readyMs} ms with it from its cache; mm/hmm.c open to diagnostics ${l.openToDiagnosticsMs} ms:`,
+  );
   for (const d of l.diagnostics) console.log(`  ${d}`);
   console.log(`hover over ${l.hover.n} identifiers (${l.hover.answered} exports): p50 ${l.hover.p50Ms} ms, p99 ${l.hover.p99Ms} ms, max ${l.hover.maxMs} ms`);
   console.log(`edit of mm/hmm.c to new diagnostics (20 ms debounce included): median ${l.editToDiagnostics.medianMs} ms, max ${l.editToDiagnostics.maxMs} ms`);
