@@ -7,7 +7,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openIndex } from '../src/core/engine';
 import type { KernelIndex } from '../src/core/index';
-import { MAKEFILE, reviewSeries, touchedPaths } from '../src/core/review/analyze';
+import { KCONFIG, MAKEFILE } from '../src/core/kbuild';
+import { reviewSeries, touchedPaths } from '../src/core/review/analyze';
 import { parseDiff } from '../src/core/review/diff';
 import { seriesFromTexts } from '../src/core/review/series';
 import { nativeAddon, NativeScanner } from '../src/core/nativeScanner';
@@ -265,7 +266,7 @@ export async function runInput(target: FuzzTarget, input: Buffer): Promise<strin
     // put the tree back as the server does after a review
     for (const p of touchedPaths(series)) {
       if (MAKEFILE.test(p)) idx.setMakefile(p, baseText(p));
-      else idx.rescanFile(p, 1 << 26);
+      else if (!KCONFIG.test(p)) idx.rescanFile(p, 1 << 26); // a Kconfig file went to the build model only
     }
   }
   const after = exportsOf(idx);

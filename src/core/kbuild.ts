@@ -16,6 +16,13 @@ export interface KbuildNamespaces {
 
 const FLAG = /-DDEFAULT_SYMBOL_NAMESPACE=(\S+)/;
 
+/** A Makefile or Kbuild file, by its path: what Kbuild reads in a directory. */
+export const MAKEFILE = /(^|\/)(Makefile|Kbuild)$/;
+/** A Kconfig file (Kconfig, Kconfig.debug, …). */
+export const KCONFIG = /(^|\/)Kconfig[^/]*$/;
+/** Makefiles, Kbuild and Kconfig files: what the build model is read from. */
+export const BUILD_FILE = /(^|\/)(Makefile|Kbuild|Kconfig[^/]*)$/;
+
 /** The directory of a tree path, '' at the top (where dirname says '.'). */
 export function treeDir(path: string): string {
   const d = dirname(path);

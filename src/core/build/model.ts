@@ -12,7 +12,7 @@
  * without .ko (drivers/gpu/drm/nouveau/nouveau), and vmlinux for the core kernel.
  */
 import { and, ANY, type Cond, condText, N, NEVER, or, type Term, TRUE, archTerm, Y } from './cond';
-import { treeDir } from '../kbuild';
+import { KCONFIG, treeDir } from '../kbuild';
 import { impliedBy, type Kconfig, type KSymbol, readKconfig, type ReadText, type SymbolType } from './kconfig';
 import { type Item, MakeEval, type Word } from './makefile';
 import type { Unknown } from './unknown';
@@ -118,8 +118,8 @@ export function updateModel(model: BuildModel, input: ModelInput, changed: Itera
   if (paths.size === 0) return model;
   if ([...paths].some((p) => model.heads.includes(p) || /^arch\/[^/]+\/Makefile$/.test(p))) return buildModel(input);
   const arches = model.kconfig.arches;
-  const kconfig = [...paths].some((p) => /(^|\/)Kconfig[^/]*$/.test(p)) ? readKconfig(input.read, arches) : model.kconfig;
-  const build = [...paths].filter((p) => /(^|\/)(Makefile|Kbuild)$/.test(p) || !/(^|\/)Kconfig[^/]*$/.test(p));
+  const kconfig = [...paths].some((p) => KCONFIG.test(p)) ? readKconfig(input.read, arches) : model.kconfig;
+  const build = [...paths].filter((p) => !KCONFIG.test(p));
   if (build.length === 0) return derive(kconfig, model.evals, model.heads, model.headsUnknown);
   const heads = readHeads(input.read, arches);
   const evals = new Map(model.evals);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readMakefile } from '../kbuild';
+import { BUILD_FILE, readMakefile } from '../kbuild';
 import { type Cond, type Term, type TermData, termData, termFromData } from './cond';
 import type { Kconfig, KSymbol, SymbolType } from './kconfig';
 import { type BuildModel, buildModel, derive, type DirEval, type ModelInput, type ObjEntry, updateModel } from './model';
@@ -118,7 +118,7 @@ function archesOf(root: string): string[] {
  * read again (see updateModel).
  */
 export function modelAfter(model: BuildModel, root: string, texts: ReadonlyMap<string, string | undefined>): BuildModel {
-  const changed = [...texts.keys()].filter((p) => /(^|\/)(Makefile|Kbuild|Kconfig[^/]*)$/.test(p));
+  const changed = [...texts.keys()].filter((p) => BUILD_FILE.test(p));
   if (changed.length === 0) return model;
   const input: ModelInput = {
     read: (path) => (texts.has(path) ? texts.get(path) : readMakefile(root, path)),

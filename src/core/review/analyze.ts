@@ -10,6 +10,8 @@ import { countsAsConsumer } from '../classify';
 import { isGplOnly, licenseWords } from '../exportMacros';
 import { policyMatcher, type Severity } from '../findings';
 import type { Consumer, Export, KernelIndex } from '../index';
+// Makefiles can set DEFAULT_SYMBOL_NAMESPACE for a directory through ccflags; Kconfig files go to the build model
+import { BUILD_FILE, MAKEFILE } from '../kbuild';
 import { applyFileDiff } from './apply';
 import type { FileDiff } from './diff';
 import { isLinkerDefinition, type ModuleView, moduleView, NOT_KERNEL } from './modules';
@@ -112,10 +114,6 @@ export interface ReviewOptions {
 }
 
 const SOURCE = /\.(c|h|S)$/;
-/** Makefiles can set DEFAULT_SYMBOL_NAMESPACE for a directory through ccflags. */
-export const MAKEFILE = /(^|\/)(Makefile|Kbuild)$/;
-/** Makefiles and Kconfig files: what the build model is read from. */
-export const BUILD_FILE = /(^|\/)(Makefile|Kbuild|Kconfig[^/]*)$/;
 
 const KEYWORDS = new Set([
   'if',

@@ -8,9 +8,9 @@ import { BuildAnswers } from '../build/answers';
 import type { BuildModel } from '../build/model';
 import { modelAfter } from '../build/store';
 import type { KernelIndex } from '../index';
-import { readMakefile } from '../kbuild';
+import { BUILD_FILE, KCONFIG, readMakefile } from '../kbuild';
 import { type Maintainers, readMaintainers } from '../maintainers/maintainers';
-import { BUILD_FILE, type Review, reviewSeries, touchedPaths } from './analyze';
+import { type Review, reviewSeries, touchedPaths } from './analyze';
 import { recipients, type Whose, whoseFiles } from './recipients';
 import { seriesFromGit, workingTreeDiff } from './git';
 import { readSeries, type Series, seriesFromTexts } from './series';
@@ -94,5 +94,5 @@ export async function runReview(index: KernelIndex, root: string, source: Review
       review.findings.flatMap((f) => (f.whose ? [f.whose] : [])),
     );
   // Kconfig files went to the build model only: the index holds none
-  return { review, series, touched: touchedPaths(series).filter((p) => !/(^|\/)Kconfig[^/]*$/.test(p)) };
+  return { review, series, touched: touchedPaths(series).filter((p) => !KCONFIG.test(p)) };
 }
