@@ -372,7 +372,6 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
   // Kconfig files, else a file for a module. Made when first asked: most series never ask.
   let view: ModuleView | undefined;
   const mods = (): ModuleView => (view ??= moduleView(index, opts.build?.(text)));
-  const removedUses: { r: { exp: Export; patch: number }; users: Consumer[]; names: string }[] = [];
   for (const r of removed) {
     if (index.exportsNamed(r.exp.name).some((x) => x.flavour === r.exp.flavour)) continue; // exported again elsewhere
     const users = index.consumers(r.exp).filter((c) => c.cls !== 'tools');
@@ -381,26 +380,21 @@ export function reviewSeries(index: KernelIndex, series: Series, opts: ReviewOpt
       .slice(0, 5)
       .map((c) => `${c.file}:${c.line}`)
       .join(', ');
-    removedUses.push({ r, users, names });
-  }
-  if (removedUses.length) {
-    for (const { r, users, names } of removedUses) {
-      const first = users.flatMap((u) => mods().modulesOf(u.file))[0];
-      const modpost = first ? `; modpost: "${r.exp.name}" [${first}.ko] undefined!` : '';
-      add(
-        told(
-          {
-            code: 'REMOVED_EXPORT_STILL_USED',
-            patch: r.patch,
-            symbol: r.exp.name,
-            file: r.exp.file,
-            line: r.exp.line,
-            message: `${r.exp.name} is no longer exported but ${users.length} file${users.length === 1 ? ' uses' : 's use'} it: ${names}${users.length > 5 ? ', …' : ''}${modpost}`,
-          },
-          users.map((u) => u.file),
-        ),
-      );
-    }
+    const first = users.flatMap((u) => mods().modulesOf(u.file))[0];
+    const modpost = first ? `; modpost: "${r.exp.name}" [${first}.ko] undefined!` : '';
+    add(
+      told(
+        {
+          code: 'REMOVED_EXPORT_STILL_USED',
+          patch: r.patch,
+          symbol: r.exp.name,
+          file: r.exp.file,
+          line: r.exp.line,
+          message: `${r.exp.name} is no longer exported but ${users.length} file${users.length === 1 ? ' uses' : 's use'} it: ${names}${users.length > 5 ? ', …' : ''}${modpost}`,
+        },
+        users.map((u) => u.file),
+      ),
+    );
   }
 
   // a name the scanner saw as code on that line: not a word in a comment or a string
