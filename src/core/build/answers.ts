@@ -4,6 +4,7 @@
  */
 import type { KernelIndex } from '../index';
 import { readRegularFile } from '../regularFile';
+import { DEFAULT_MAX_FILE_BYTES } from '../scanFile';
 import { join } from 'node:path';
 import { type BuildModel, canCoexist, isModular, modulesOf, type Placement, placementsOf, placementLabel, sourceOf } from './model';
 
@@ -24,13 +25,17 @@ export class BuildAnswers {
   private readonly read = (path: string): string | undefined => {
     if (this.texts?.has(path)) return this.texts.get(path);
     try {
-      return readRegularFile(join(this.index.root, path), { maxBytes: 64 << 20 }).toString('latin1');
+      return readRegularFile(join(this.index.root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES }).toString('latin1');
     } catch {
       return undefined;
     }
   };
 
-  /** Where the file is built ([] when no Makefile builds it: a header, userspace, a file of no config). */
+  /**
+   * Where the file is built ([] when no Makefile builds it: a header, userspace, a file of no config).
+   * Kept here, not in the model: a file #included by another is placed by the texts this reads, which
+   * a series under review changes.
+   */
   of(path: string, generated = false): Placement[] {
     const key = generated ? `\0${path}` : path;
     let list = this.memo.get(key);

@@ -75,8 +75,6 @@ export interface BuildModel {
   /** directories the walk reached, with when they are built at all */
   dirs: Map<string, Cond>;
   unknown: Unknown[];
-  /** placementsOf()'s answers for files the Makefiles do not name */
-  includedBy: Map<string, Placement[]>;
   /** the placements' object stems by directory, made when first asked (stemsIn()) */
   stemsByDir?: Map<string, string[]>;
 }
@@ -271,7 +269,7 @@ export function derive(kconfig: Kconfig, evals: Map<string, DirEval>, heads: str
       else list.push(p);
     }
   }
-  return { placements, kconfig, evals, heads, headsUnknown: [...headsUnknown], makefiles, dirs, unknown, includedBy: new Map() };
+  return { placements, kconfig, evals, heads, headsUnknown: [...headsUnknown], makefiles, dirs, unknown };
 }
 
 /**
@@ -289,8 +287,6 @@ export function placementsOf(model: BuildModel, path: string, read: ReadText, ex
   if (!m) return [];
   const own = model.placements.get(path.slice(0, m.index));
   if (own) return own;
-  const known = model.includedBy.get(path);
-  if (known) return known;
   const base = path.slice(dir ? dir.length + 1 : 0);
   const out: Placement[] = [];
   const include = new RegExp(`^\\s*#\\s*include\\s+"${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`, 'm');
@@ -300,7 +296,6 @@ export function placementsOf(model: BuildModel, path: string, read: ReadText, ex
     const text = read(src);
     if (text?.includes(base) && include.test(text)) out.push(...model.placements.get(stem)!);
   }
-  model.includedBy.set(path, out);
   return out;
 }
 
