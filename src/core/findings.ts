@@ -7,10 +7,22 @@ import type { Cancellation } from './cancel';
 import { gplVariant, isGplOnly, licenseWords } from './exportMacros';
 import type { Consumer, Export, KernelIndex } from './index';
 import type { BuildAnswers } from './build/answers';
-import { compilerEmitted, moduleFindings } from './build/findings';
+import { moduleFindings } from './build/findings';
 
 export { findingCodes, type FindingCode } from './findingCodes';
 import { consumerCodes, type FindingCode } from './findingCodes';
+
+/**
+ * Names the compiler calls on its own (libgcc's division and shifts, ARM's EABI helpers, tracing
+ * and sanitizer hooks, memcpy and friends): modules use them through code no source shows, so no
+ * consumer finding, by module or by path, can be true of them.
+ */
+const COMPILER_EMITTED =
+  /^(?:__(?:u?(?:div|mod|mul|rem)|ashl|ashr|lshr|cmp|ucmp|neg|ffs|clz|ctz|popcount|parity|bswap)[a-z]*\d|__aeabi_\w+|__gnu_mcount_nc|_?mcount|__fentry__|__stack_chk_(?:fail|guard)|__x86_(?:indirect_thunk|return_thunk)\w*|__(?:asan|ubsan|tsan|kcsan|msan|sanitizer|gcov|llvm)_\w+|_(?:save|rest)(?:gpr|fpr|vr)\w*|\$\$\w+|(?:__)?mem(?:cpy|set|move|cmp)|bcmp|__(?:udiv|div|mod|umod)\w*)$/;
+
+function compilerEmitted(name: string): boolean {
+  return COMPILER_EMITTED.test(name);
+}
 
 export type Severity = 'error' | 'warning' | 'info' | 'hint' | 'off';
 export const severityRank: Record<Severity, number> = { error: 3, warning: 2, info: 1, hint: 0, off: -1 };
@@ -97,8 +109,6 @@ export function checkExports(index: KernelIndex, paths: readonly string[], opts:
       const want = gplVariant(exp.macro) ?? 'EXPORT_SYMBOL_GPL';
       add('NOT_GPL_ONLY', exp, `${exp.name} is exported with ${exp.macro} (${licenseWords(exp.type)}); the GPL-only policy for ${exp.file} wants ${want}`);
     }
-    // Names the compiler calls on its own (__ashldi3, memcpy): modules use them through code no source
-    // shows, so no consumer finding can be true of them.
     const compiler = exp.symbols.some(compilerEmitted);
     // the consumer walk, by module or by path, only while one of its codes is on
     const byModule = !compiler && opts.build && consumerCodes.some((c) => sev[c] !== 'off') ? moduleFindings(index, opts.build, exp, opts.testsCountAsConsumers) : undefined;

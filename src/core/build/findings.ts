@@ -30,18 +30,6 @@ export function permits(list: readonly string[], module: string): boolean {
 }
 
 /**
- * Names the compiler calls on its own (libgcc's division and shifts, ARM's EABI helpers, tracing
- * and sanitizer hooks, memcpy and friends): modules use them through code no source shows, so the
- * source cannot say they have no modular users.
- */
-const COMPILER_EMITTED =
-  /^(?:__(?:u?(?:div|mod|mul|rem)|ashl|ashr|lshr|cmp|ucmp|neg|ffs|clz|ctz|popcount|parity|bswap)[a-z]*\d|__aeabi_\w+|__gnu_mcount_nc|_?mcount|__fentry__|__stack_chk_(?:fail|guard)|__x86_(?:indirect_thunk|return_thunk)\w*|__(?:asan|ubsan|tsan|kcsan|msan|sanitizer|gcov|llvm)_\w+|_(?:save|rest)(?:gpr|fpr|vr)\w*|\$\$\w+|(?:__)?mem(?:cpy|set|move|cmp)|bcmp|__(?:udiv|div|mod|umod)\w*)$/;
-
-export function compilerEmitted(name: string): boolean {
-  return COMPILER_EMITTED.test(name);
-}
-
-/**
  * The consumer findings for one export, or undefined when the model cannot judge it (the exporting
  * file is built by no Makefile the model reads): NO_CONSUMER and the rest then apply as without one.
  *
@@ -51,7 +39,6 @@ export function compilerEmitted(name: string): boolean {
 export function moduleFindings(index: KernelIndex, build: BuildAnswers, exp: Export, testsCount: boolean): ModuleFinding[] | undefined {
   const own = build.of(exp.file, exp.generated);
   if (own.length === 0) return undefined;
-  if (exp.symbols.some(compilerEmitted)) return undefined;
   const ownKos = new Set(own.filter((p) => p.modular).map((p) => p.module));
   const ownComposites = new Set(own.map((p) => p.composite).filter((c): c is string => c !== undefined));
   const permitted = exp.flavour === 'modules' ? (exp.modules ?? []) : undefined;
