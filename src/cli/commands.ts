@@ -3,7 +3,7 @@ import { checkExports, type Finding, type Severity, severityRank, withHistoryFin
 import { flag, format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 import { helperConsumers } from '../core/helpers';
-import type { Export } from '../core/index';
+import type { Consumer, Export } from '../core/index';
 import { consumerCounts, consumerJson, consumersBlock, consumersSummaryLine, exportJson, exportLine, findingText, sarif } from './format';
 import { historiesFor, historyFindingsFor } from './history';
 import { condText } from '../core/build/cond';
@@ -82,7 +82,7 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
   const build = ctx.build();
   // Written as it goes, one symbol at a time: tens of thousands of symbols make gigabytes of JSON,
   // more than one string holds, so the whole is never made at once.
-  const out = recordWriter(fmt, io);
+  const out = fmt === 'text' ? undefined : recordWriter(fmt === 'jsonl', io);
   // the linker names that are not C names, made when a name is first not found
   let linked: Map<string, Export[]> | undefined;
   const linkedAs = (sym: string): Export[] => {
@@ -100,57 +100,39 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     const exps = named.length ? named : linkedAs(sym);
     if (exps.length === 0) {
       missing++;
-      if (fmt === 'text') io.out(`${sym}: not exported in this tree\n`);
-      else out.record({ symbol: sym, exported: false });
+      if (out) out.record({ symbol: sym, exported: false });
+      else io.out(`${sym}: not exported in this tree\n`);
       continue;
     }
     for (const e of exps) {
       const list = index.consumers(e);
       const helpers = helperConsumers(index, e, list);
       const linker = e.name === sym ? undefined : sym;
-      if (fmt === 'text') {
+      if (!out) {
         if (linker) io.out(`${linker}: a linker name of ${e.name}'s export (${e.macro})\n`);
         io.out(`${summary ? consumersSummaryLine(e, list, helpers, build) : consumersBlock(e, list, helpers, build)}\n`);
-      } else if (summary) out.record({ symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build), ...consumerCounts(list, helpers, build) });
-      else if (fmt === 'jsonl')
-        out.record({
-          symbol: sym,
-          ...(linker ? { linkerNameOf: e.name } : {}),
-          exported: true,
-          export: exportJson(e, build),
-          consumers: list.map((c) => `${c.file}:${c.line}`),
-          throughHelpers: helpers.map((c) => `${c.file}:${c.line}`),
-        });
-      else
-        out.record({
-          symbol: sym,
-          ...(linker ? { linkerNameOf: e.name } : {}),
-          exported: true,
-          export: exportJson(e, build),
-          consumers: list.map((c) => consumerJson(c, build)),
-          throughHelpers: helpers.map((c) => consumerJson(c, build)),
-        });
+        continue;
+      }
+      // counts, or the consumers as file:line (JSON Lines) or in full (JSON)
+      const each = fmt === 'jsonl' ? (c: Consumer): unknown => `${c.file}:${c.line}` : (c: Consumer): unknown => consumerJson(c, build);
+      const answer = summary ? consumerCounts(list, helpers, build) : { consumers: list.map(each), throughHelpers: helpers.map(each) };
+      out.record({ symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build), ...answer });
     }
   }
-  out.end();
+  out?.end();
   return missing === symbols.length ? 1 : 0;
 }
 
 /**
- * Records written one at a time: a JSON array, byte for byte what JSON.stringify(list, null, 1) gives,
- * or JSON Lines, one compact record a line.
+ * Records written one at a time: JSON Lines, one compact record a line, or a JSON array, byte for
+ * byte what JSON.stringify(list, null, 1) gives.
  */
-function recordWriter(fmt: string, io: Io): { record: (r: unknown) => void; end: () => void } {
+function recordWriter(lines: boolean, io: Io): { record: (r: unknown) => void; end: () => void } {
+  if (lines) return { record: (r) => io.out(`${JSON.stringify(r)}\n`), end: () => undefined };
   let n = 0;
-  if (fmt === 'jsonl') return { record: (r) => io.out(`${JSON.stringify(r)}\n`), end: () => undefined };
   return {
-    record: (r) => {
-      if (fmt !== 'json') return;
-      io.out(`${n++ === 0 ? '[\n' : ',\n'} ${JSON.stringify(r, null, 1).replace(/\n/g, '\n ')}`);
-    },
-    end: () => {
-      if (fmt === 'json') io.out(n === 0 ? '[]\n' : '\n]\n');
-    },
+    record: (r) => io.out(`${n++ === 0 ? '[\n' : ',\n'} ${JSON.stringify(r, null, 1).replace(/\n/g, '\n ')}`),
+    end: () => io.out(n === 0 ? '[]\n' : '\n]\n'),
   };
 }
 

@@ -82,39 +82,37 @@ function moduleKeys(file: string, build: BuildAnswers): string[] {
   return [file.endsWith('.h') ? '(headers)' : '(not built)'];
 }
 
-/** An export's consumers as counts: by class, and with a build model by module (a file counts once for each module it can be linked into). */
+/** An export's consumers counted by class, and with a build model by module (a file counts once for each module it can be linked into). */
+function tally(list: readonly Consumer[], build?: BuildAnswers): { byClass: Map<string, number>; byModule?: Map<string, number> } {
+  const byClass = new Map<string, number>();
+  for (const c of list) byClass.set(c.cls, (byClass.get(c.cls) ?? 0) + 1);
+  if (!build) return { byClass };
+  const byModule = new Map<string, number>();
+  for (const c of list) for (const m of moduleKeys(c.file, build)) byModule.set(m, (byModule.get(m) ?? 0) + 1);
+  return { byClass, byModule };
+}
+
+/** An export's consumers as counts, for JSON: by class, and with a build model by module, most used first. */
 export function consumerCounts(list: readonly Consumer[], helpers: readonly Consumer[], build?: BuildAnswers): Record<string, unknown> {
-  const byClass: Record<string, number> = {};
-  for (const c of list) byClass[c.cls] = (byClass[c.cls] ?? 0) + 1;
-  const out: Record<string, unknown> = { consumerCount: list.length, byClass, throughHelperCount: helpers.length };
-  if (build) {
-    const byModule = new Map<string, number>();
-    for (const c of list) for (const m of moduleKeys(c.file, build)) byModule.set(m, (byModule.get(m) ?? 0) + 1);
-    out.byModule = Object.fromEntries([...byModule].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)));
-  }
+  const { byClass, byModule } = tally(list, build);
+  const out: Record<string, unknown> = { consumerCount: list.length, byClass: Object.fromEntries(byClass), throughHelperCount: helpers.length };
+  if (byModule) out.byModule = Object.fromEntries([...byModule].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)));
   return out;
 }
 
-/** One line per export: "hmm_range_fault (EXPORT_SYMBOL_GPL, GPL-only) mm/hmm.c:9: 3 consumers (driver 2, test 1); 2 modules: a, b; built in: 1". */
+/** One line per export: "hmm_range_fault (EXPORT_SYMBOL_GPL, GPL-only) mm/hmm.c:9: 3 consumers (driver 2, test 1); 2 modules: a, b; built in only: 1". */
 export function consumersSummaryLine(e: Export, list: readonly Consumer[], helpers: readonly Consumer[], build?: BuildAnswers): string {
-  const byClass = new Map<string, number>();
-  for (const c of list) byClass.set(c.cls, (byClass.get(c.cls) ?? 0) + 1);
+  const { byClass, byModule } = tally(list, build);
   const classes = [...byClass]
     .sort(([a], [b]) => classOrder.indexOf(a as Consumer['cls']) - classOrder.indexOf(b as Consumer['cls']))
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
   let line = `${e.name} (${e.macro}, ${licenseWords(e.type)}${e.namespace ? `, namespace ${e.namespace}` : ''}) ${e.file}:${e.line}: ${list.length === 0 ? 'no consumer' : `${list.length} consumer${list.length === 1 ? '' : 's'} (${classes})`}`;
   if (helpers.length) line += `; ${helpers.length} more through helper functions`;
-  if (build && list.length) {
-    const mods = new Set<string>();
-    let builtIn = 0;
-    for (const c of list) {
-      const keys = moduleKeys(c.file, build);
-      if (keys[0] === 'vmlinux') builtIn++;
-      else for (const k of keys) if (!k.startsWith('(')) mods.add(k);
-    }
-    const names = [...mods].sort();
-    line += `; ${names.length} module${names.length === 1 ? '' : 's'}${names.length ? `: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}` : ''}; built in only: ${builtIn}`;
+  if (byModule && list.length) {
+    // a file only built in counts under vmlinux; headers and files no Makefile builds under "(…)"
+    const names = [...byModule.keys()].filter((m) => m !== 'vmlinux' && !m.startsWith('(')).sort();
+    line += `; ${names.length} module${names.length === 1 ? '' : 's'}${names.length ? `: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}` : ''}; built in only: ${byModule.get('vmlinux') ?? 0}`;
   }
   return line;
 }
