@@ -1,14 +1,26 @@
-// Builds the native scanner (src/native/scanner.cc) into dist/kexports-scanner.node with the machine's
-// C++ compiler and Node's own headers. Without either, the build goes on: kexports then scans with
-// lexer.ts, the same scan, about three times slower. Rebuilt only when the source is newer.
+// Builds the scanner (src/scanner) as a Node-API addon, dist/kexports-scanner.node, with the machine's
+// C++ compiler and Node's own headers. Without either, the build goes on: kexports then scans with the
+// WebAssembly build of the same source (scripts/wasm.mjs), slower on a whole tree. Rebuilt only when
+// a source is newer.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(repo, 'src/native/scanner.cc');
+const sources = join(repo, 'src/scanner');
+const source = join(sources, 'node/addon.cc');
 const out = join(repo, 'dist/kexports-scanner.node');
+
+/** The newest modification time of the scanner's sources. */
+export function newestSource(dir = sources) {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
 
 function headers() {
   const dirs = [process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include/node'), join(dirname(process.execPath), '..', 'include', 'node')];
@@ -17,7 +29,7 @@ function headers() {
 
 export function buildNative({ force = false, log = console.warn } = {}) {
   if (process.env.KEXPORTS_SCANNER === 'js') return false;
-  if (!force && existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return true;
+  if (!force && existsSync(out) && statSync(out).mtimeMs >= newestSource()) return true;
   const include = headers();
   if (!include) {
     log(`kexports: no node_api.h beside ${process.execPath}: the native scanner is not built; scans use the JavaScript scanner`);

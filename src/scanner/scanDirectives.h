@@ -1,0 +1,335 @@
+// Preprocessor lines: #define bodies and the macros they make, #include, #if and its dead branches.
+#pragma once
+#include "scan.h"
+
+namespace kx {
+
+inline void Scan::endDefine(size_t end) {
+  if (!defineHasExport) {
+    size_t from = defineBodyStart;
+    if (from < exportSearchFrom || (nextExport >= 0 && (size_t)nextExport < from)) {
+      nextExport = -1;
+      for (size_t k = from; k + 6 <= n; k++) {
+        const void *e = memchr(buf + k, 'E', n - k);
+        if (!e) break;
+        k = (const uint8_t *)e - buf;
+        if (k + 6 <= n && memcmp(buf + k, "EXPORT", 6) == 0) {
+          nextExport = (int64_t)k;
+          break;
+        }
+      }
+      exportSearchFrom = from;
+    }
+    defineHasExport = nextExport >= 0 && (size_t)nextExport < end;
+  }
+  if (defineHasExport) {
+    Wrapper w;
+    w.name = latin1(defineNameStart, defineNameEnd);
+    w.params = defineParamNames;
+    w.line = defineLine;
+    w.body = joinContinuations(latin1(defineBodyStart, end));
+    wrappers.push_back(std::move(w));
+  }
+  if (defineIsNamespace) {
+    fileNamespace = unquote(jsTrim(stripComments(latin1(defineBodyStart, end))));
+    hasNs = true;
+    fileNamespaceLine = defineLine;
+    fileNamespaceLate = seenInclude;
+  } else if (!proxyMode && (int64_t)end - (int64_t)defineBodyStart < 96) {
+    std::string body = jsTrim(latin1(defineBodyStart, end));
+    if (isNameBody(body)) {
+      LocalMacro m;
+      m.name = latin1(defineNameStart, defineNameEnd);
+      m.hasParams = defineHasParams;
+      if (defineHasParams) m.params = defineParamNames;
+      m.body = body;
+      m.line = defineLine;
+      localMacros.push_back(std::move(m));
+    }
+  }
+  inDefine = false;
+  defineHasParams = false;
+  defineParams.clear();
+  defineHasExport = false;
+  defineIsNamespace = false;
+}
+
+inline void Scan::openMacroProxy() {
+  size_t len = defineNameEnd - defineNameStart;
+  uint32_t id = names.intern(buf + defineNameStart, len, hashName(buf + defineNameStart, len));
+  proxies.push_back({latin1(defineNameStart, defineNameEnd), defineLine, true, id});
+  defineCtx = (uint32_t)proxies.size();
+  ctxStamp = sh.stamp();
+}
+
+// To the next "*/" with memchr, then the newlines in between, also with memchr.
+inline size_t Scan::skipComment(size_t j) {
+  size_t k = j;
+  size_t end = n;
+  while (k < n) {
+    const uint8_t *star = (const uint8_t *)memchr(buf + k, 42, n - k);
+    if (!star) break;
+    k = (size_t)(star - buf);
+    if (buf[k + 1] == 47) {
+      end = k + 2;
+      break;
+    }
+    k++;
+  }
+  size_t stop = end == n ? n : end - 2;
+  for (const uint8_t *q = buf + j; (q = (const uint8_t *)memchr(q, 10, buf + stop - q)) != nullptr; q++) line++;
+  return end;
+}
+
+inline size_t Scan::skipBlank(size_t j) {
+  while (j < n) {
+    uint8_t c = buf[j];
+    if (c == 10) {
+      line++;
+      j++;
+    } else if (cls[c] == C_SPACE) j++;
+    else if (c == 92 && buf[j + 1] == 10) {
+      line++;
+      j += 2;
+    } else if (c == 47 && buf[j + 1] == 42) j = skipComment(j + 2);
+    else if (c == 47 && buf[j + 1] == 47) {
+      while (j < n && buf[j] != 10) j++;
+    } else break;
+  }
+  return j;
+}
+
+inline size_t Scan::skipLine(size_t j) {
+  while (j < n) {
+    uint8_t c = buf[j];
+    if (c == 10) return j;
+    if (c == 92 && buf[j + 1] == 10) {
+      line++;
+      j += 2;
+    } else if (c == 47 && buf[j + 1] == 42) j = skipComment(j + 2);
+    else j++;
+  }
+  return n;
+}
+
+inline std::vector<std::string> Scan::parseArgs(size_t j) {
+  std::vector<std::string> args;
+  std::string cur;
+  int depth = 0;
+  size_t limit = n < j + 4096 ? n : j + 4096;
+  while (j < limit) {
+    uint8_t c = buf[j];
+    if (c == 40) {
+      if (depth > 0) cur.push_back('(');
+      depth++;
+      j++;
+    } else if (c == 41) {
+      depth--;
+      j++;
+      if (depth == 0) {
+        args.push_back(cur);
+        argsEnd = j;
+        return args;
+      }
+      cur.push_back(')');
+    } else if (c == 44 && depth == 1) {
+      args.push_back(cur);
+      cur.clear();
+      j++;
+    } else if (c == 34) {
+      size_t s = j;
+      j++;
+      while (j < n && buf[j] != 34 && buf[j] != 10) j += buf[j] == 92 ? 2 : 1;
+      j++;
+      cur += latin1(s, j < n ? j : n);
+    } else if (c == 10 || cls[c] == C_SPACE || c == 47 || (c == 92 && buf[j + 1] == 10)) {
+      size_t before = j;
+      j = skipBlank(j);
+      if (j == before) {
+        cur.push_back('/');
+        j++;
+      }
+    } else {
+      cur.push_back((char)c);
+      j++;
+    }
+  }
+  argsEnd = j < n ? j : n;
+  args.push_back(cur);
+  return args;
+}
+
+inline size_t Scan::directive(size_t j) {
+  size_t hashAt = j - 1;
+  j = skipSpaces(j);
+  size_t s = j;
+  while (j < n && isIdChar[buf[j]]) j++;
+  if (j == s) return skipLine(j);
+  uint32_t id = names.intern(buf + s, j - s, hashName(buf + s, j - s));
+  if (id == sh.kDefine) {
+    j = skipSpaces(j);
+    size_t ns = j;
+    while (j < n && isIdChar[buf[j]]) j++;
+    if (j == ns) return skipLine(j);
+    defineNameStart = ns;
+    defineNameEnd = j;
+    defineLine = line;
+    defineParamNames.clear();
+    defineParams.clear();
+    defineHasParams = false;
+    if (buf[j] == 40) {
+      j++;
+      while (j < n && buf[j] != 41 && buf[j] != 10) {
+        uint8_t c = buf[j];
+        if (cls[c] == C_IDSTART) {
+          size_t ps = j;
+          while (j < n && isIdChar[buf[j]]) j++;
+          uint32_t pid = names.intern(buf + ps, j - ps, hashName(buf + ps, j - ps));
+          defineParams.push_back(pid);
+          defineParamNames.push_back(names.name(pid));
+        } else if (c == 92 && buf[j + 1] == 10) {
+          line++;
+          j += 2;
+        } else j++;
+      }
+      if (buf[j] == 41) j++;
+      defineHasParams = true;
+    }
+    if (!defineHasParams && isPlainNumberBody(j)) return skipLine(j);
+    inDefine = true;
+    definePrev = P_OTHER;
+    defineBodyStart = j;
+    defineIsNamespace = j - ns == 24 && startsWithAscii(ns, "DEFAULT_SYMBOL_NAMESPACE");
+    defineCtx = 0;
+    return j;
+  }
+  if (id == sh.kIf || id == sh.kIfdef || id == sh.kIfndef) {
+    condIds.push_back(++condCounter);
+    condBranch.push_back(0);
+    condBrace.push_back(brace);
+    condBraceAfterFirst.push_back(brace);
+    if (id == sh.kIf && isZeroCondition(j)) return skipFalseBranch(j);
+    return skipLine(j);
+  }
+  if (id == sh.kElif || id == sh.kElse) {
+    if (!condIds.empty()) {
+      size_t top = condIds.size() - 1;
+      if (condBranch[top] == 0) {
+        condBraceAfterFirst[top] = brace;
+        if (condBrace[top] == 0 && brace > 0 && bodyKind == B_FUNCTION) {
+          altFnDef = fnDefIndex;
+          altFnCtx = ctx;
+          altFnStamp = ctxStamp;
+          bodyKind = B_NONE;
+          ctx = 0;
+          resetStmt();
+        }
+      }
+      condBranch[top]++;
+      brace = condBrace[top];
+    }
+    return skipLine(j);
+  }
+  if (id == sh.kEndif) {
+    if (!condIds.empty()) {
+      size_t top = condIds.size() - 1;
+      if (condBranch[top] > 0) {
+        brace = condBraceAfterFirst[top];
+        if (altFnDef >= 0) reopenAltFn();
+      }
+      popCond();
+    }
+    return skipLine(j);
+  }
+  if (id == sh.kInclude) {
+    seenInclude = true;
+    if (!proxyMode) include(hashAt, skipSpaces(j));
+  }
+  if (id == sh.kUndef) {
+    size_t t = skipSpaces(j);
+    if (startsWithAscii(t, "DEFAULT_SYMBOL_NAMESPACE")) {
+      hasNs = false;
+      fileNamespace.clear();
+    }
+    size_t e = t;
+    while (e < n && isIdChar[buf[e]]) e++;
+    if (!wrappers.empty() && e > t) {
+      std::string nm = latin1(t, e);
+      for (Wrapper &w : wrappers)
+        if (w.name == nm && w.undefLine < 0) w.undefLine = line;
+    }
+  }
+  return skipLine(j);
+}
+
+inline void Scan::include(size_t hash, size_t j) {
+  int close = buf[j] == 34 ? 34 : buf[j] == 60 ? 62 : -1;
+  if (close < 0) return;
+  size_t e = j + 1;
+  while (e < n && buf[e] != close && buf[e] != 10) e++;
+  if (buf[e] != close) return;
+  std::string target = latin1(j + 1, e);
+  if (!endsWith(target, ".c") && wrappers.empty()) return;
+  size_t ls = lineStartOf(hash);
+  includes.push_back({target, close == 62, line, (uint32_t)(hash - ls), (uint32_t)(e + 1 - ls)});
+}
+
+inline void Scan::reopenAltFn() {
+  fnDefIndex = altFnDef;
+  ctx = altFnCtx;
+  ctxStamp = altFnStamp;
+  bodyKind = B_FUNCTION;
+  altFnDef = -1;
+  resetStmt();
+}
+
+inline void Scan::popCond() {
+  condIds.pop_back();
+  condBranch.pop_back();
+  condBrace.pop_back();
+  condBraceAfterFirst.pop_back();
+}
+
+inline size_t Scan::skipFalseBranch(size_t j) {
+  int nest = 0;
+  j = skipLine(j);
+  while (j < n) {
+    j++;
+    line++;
+    size_t t = skipSpaces(j);
+    if (buf[t] == 35) {
+      size_t ds = skipSpaces(t + 1);
+      size_t de = ds;
+      while (de < n && isIdChar[buf[de]]) de++;
+      std::string word = latin1(ds, de);
+      if (word == "if" || word == "ifdef" || word == "ifndef") nest++;
+      else if (word == "endif") {
+        if (nest == 0) {
+          popCond();
+          return skipLine(de);
+        }
+        nest--;
+      } else if ((word == "else" || word == "elif") && nest == 0) {
+        if (!condIds.empty()) condBranch[condIds.size() - 1]++;
+        if (word == "elif" && isZeroCondition(de)) {
+          j = skipLine(de);
+          continue;
+        }
+        return skipLine(de);
+      }
+      j = skipLine(de);
+    } else {
+      j = t;
+      while (j < n && buf[j] != 10) {
+        if (buf[j] == 47 && buf[j + 1] == 42) j = skipComment(j + 2);
+        else if (buf[j] == 92 && buf[j + 1] == 10) {
+          line++;
+          j += 2;
+        } else j++;
+      }
+    }
+  }
+  return n;
+}
+
+}  // namespace kx
