@@ -1,7 +1,8 @@
-// One bundle per entry: the extension, the language server, the CLI and the scan worker; and the
-// native scanner, where this machine can compile it.
+// One bundle per entry: the extension, the language server, the CLI and the scan worker; the
+// scanner's WebAssembly build beside them; and its native addon, where this machine can compile it.
 import { build } from 'esbuild';
 import { buildNative } from './scripts/native.mjs';
+import { buildWasm } from './scripts/wasm.mjs';
 
 const common = {
   bundle: true,
@@ -18,4 +19,5 @@ await Promise.all([
   build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
   build({ ...common, entryPoints: { scanWorker: 'src/core/scanWorker.ts' }, outdir: 'dist' }),
 ]);
+buildWasm();
 buildNative();

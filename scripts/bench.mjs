@@ -185,9 +185,9 @@ try {
   // The same with the JavaScript scanner (lexer.ts), which the native one was ported from.
   const jsCacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-js-'));
   try {
-    const js = runner_('cold', jsCacheDir, { KEXPORTS_SCANNER: 'js' });
+    const js = runner_('cold', jsCacheDir, { KEXPORTS_SCANNER: 'wasm' });
     row(
-      'the same with the JavaScript scanner (KEXPORTS_SCANNER=js)',
+      'the same with the JavaScript scanner (KEXPORTS_SCANNER=wasm)',
       js.openMs,
       js.maxRssMB,
       `${js.exports} exports; ${Object.entries(js.phases)

@@ -30,7 +30,7 @@ const index = await openIndex(tree, {
 });
 const openMs = performance.now() - t0;
 // Which scanner indexed the tree: an addon that did not load would make every figure the JavaScript scanner's.
-const scanner = process.env.KEXPORTS_SCANNER === 'js' ? 'js' : nativeAddon() ? 'native' : `js (${nativeLoadError() ?? 'no addon'})`;
+const scanner = process.env.KEXPORTS_SCANNER === 'wasm' ? 'js' : nativeAddon() ? 'native' : `js (${nativeLoadError() ?? 'no addon'})`;
 const out: Record<string, unknown> = { mode, scanner, openMs: Math.round(openMs), phases, exports: index.exports.length, files: index.stats.files, bytes: index.stats.bytes };
 if (written) out.cacheWrittenMs = Math.round(await written);
 

@@ -7,7 +7,7 @@
  * says "start k" before each one. The parent counts:
  *   - a crash: an exception (the child says so), or the child dying (a signal, from the addon);
  *   - a hang: no word from the child for HANG_MS;
- *   - a mismatch: the addon and lexer.ts scanned the same bytes differently.
+ *   - a mismatch: the addon and the wasm build scanned the same bytes differently.
  * Each failing input is saved under test/fuzz-regressions/, where test/core/fuzzRegressions.test.ts
  * replays it in every `npm test`. The run closes with "N inputs, N crashes, N hangs" and exits 1 when
  * anything failed.

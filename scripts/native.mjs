@@ -28,11 +28,11 @@ function headers() {
 }
 
 export function buildNative({ force = false, log = console.warn } = {}) {
-  if (process.env.KEXPORTS_SCANNER === 'js') return false;
+  if (process.env.KEXPORTS_SCANNER === 'wasm') return false;
   if (!force && existsSync(out) && statSync(out).mtimeMs >= newestSource()) return true;
   const include = headers();
   if (!include) {
-    log(`kexports: no node_api.h beside ${process.execPath}: the native scanner is not built; scans use the JavaScript scanner`);
+    log(`kexports: no node_api.h beside ${process.execPath}: the native scanner is not built; scans use the scanner's WebAssembly build`);
     return false;
   }
   const cxx = process.env.CXX || 'g++';
@@ -46,7 +46,7 @@ export function buildNative({ force = false, log = console.warn } = {}) {
     rmSync(tmp, { force: true });
     // An addon from an older source must not stay behind, built from code that no longer compiles.
     rmSync(out, { force: true });
-    log(`kexports: ${cxx} could not build the native scanner (${e.message.split('\n')[0]}); scans use the JavaScript scanner`);
+    log(`kexports: ${cxx} could not build the native scanner (${e.message.split('\n')[0]}); scans use the scanner's WebAssembly build`);
     return false;
   }
 }

@@ -220,10 +220,10 @@ let native: { dir: string; scanner: NativeScanner } | undefined | null;
 export async function runInput(target: FuzzTarget, input: Buffer): Promise<string | undefined> {
   if (target === 'scanner') {
     const path = 'mm/fuzz.c';
-    // the editor's way, which keeps definitions, then the whole-tree ways: the addon against lexer.ts
+    // the editor's way, which keeps definitions, then the whole-tree ways: the addon against the wasm build
     scanBuffer(newScanner(), path, input, undefined, true);
     if (native === undefined) {
-      const addon = process.env.KEXPORTS_SCANNER === 'js' ? undefined : nativeAddon();
+      const addon = process.env.KEXPORTS_SCANNER === 'wasm' ? undefined : nativeAddon();
       native = addon ? { dir: tempDir('kexports-fuzz-'), scanner: new NativeScanner(addon) } : null;
       if (native) mkdirSync(join(native.dir, 'mm'));
     }
@@ -240,7 +240,7 @@ export async function runInput(target: FuzzTarget, input: Buffer): Promise<strin
         imports: f.scan?.imports,
         uses: f.scan ? f.scan.uses.length : 0,
       });
-    if (shape(n) !== shape(j)) return `the addon and lexer.ts differ: ${shape(n).slice(0, 200)} against ${shape(j).slice(0, 200)}`;
+    if (shape(n) !== shape(j)) return `the addon and the wasm build differ: ${shape(n).slice(0, 200)} against ${shape(j).slice(0, 200)}`;
     return undefined;
   }
   const text = input.toString(target === 'diff' ? 'latin1' : 'utf8');

@@ -16,7 +16,7 @@ import { type ExportFlavour, type ExportType, linkerSymbols } from './exportMacr
 import type { MakefileStat, StatList } from './freshness';
 import type { Export, IndexedFile, IndexStats, KernelIndex, Unresolved } from './index';
 import type { InternerState } from './interner';
-import { DEF_CTX, type Definition, type RawExport } from './lexer';
+import { DEF_CTX, type Definition, type RawExport } from './scanTypes';
 import type { KbuildNamespaces } from './kbuild';
 import { type NativeAddon, nativeAddon } from './nativeScanner';
 import { decodeName, encodeName } from './fsName';

@@ -217,7 +217,7 @@ class AddonWarmStart {
 
 /** The cached index brought up to date; undefined when too much changed to be worth it. */
 async function fromCache(root: string, file: string, key: string, opts: OpenOptions): Promise<KernelIndex | undefined> {
-  // The addon's threads when it loads, else a worker thread (which scans with lexer.ts).
+  // The addon's threads when it loads, else a worker thread (which scans with the wasm build).
   const addon = opts.native !== false && opts.workers !== 0 ? nativeAddon() : undefined;
   const helper = addon ? undefined : WarmStartWorker.start(root, file, opts);
   // Counted from before the file is mapped: what the cut-short file failed is not the reason.

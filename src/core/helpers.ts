@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { consumerNames } from './exportMacros';
 import type { Consumer, Export, KernelIndex } from './index';
 import { Interner } from './interner';
-import { type Scanner, SourceKind } from './lexer';
-import { newScanner } from './scanFile';
+import { newScanner, type Scanner, SourceKind } from './scanFile';
 import { readRegularFile } from './regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
 

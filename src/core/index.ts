@@ -8,9 +8,9 @@ import type { Cancellation } from './cancel';
 import { type BaseClass, baseClass, classify, type ConsumerClass } from './classify';
 import { consumerNames, type ExportFlavour, exportMacros, type ExportType, linkerSymbols } from './exportMacros';
 import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readKbuildNamespaces, readMakefile, treeDir } from './kbuild';
-import { DEF_CTX, type Definition, type FileScan, type ImportNs, type IncludeRef, type LocalMacro, type RawExport, type WrapperCandidate } from './lexer';
+import { DEF_CTX, type Definition, type FileScan, type ImportNs, type IncludeRef, type LocalMacro, type RawExport, type WrapperCandidate } from './scanTypes';
 import { NOT_REGULAR } from './regularFile';
-import { BUFFER_STAMP, DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer, scanPath } from './scanFile';
+import { BUFFER_STAMP, countLines, DEFAULT_MAX_FILE_BYTES, type ScannedFile, type Skipped, newScanner, scanBuffer, scanPath } from './scanFile';
 import { Interner } from './interner';
 import { nativeAddon } from './nativeScanner';
 import { NameTable, scanFiles } from './scanPool';
@@ -116,7 +116,7 @@ export interface IndexOptions {
   /** Tests' knobs for the scan pool: files per chunk, names per worker table (see scanPool.ts). */
   chunkFiles?: number;
   workerNameLimit?: number;
-  /** false: scan with lexer.ts even where the native scanner was built (tests compare the two). */
+  /** false: scan with the wasm build even where the addon was built (tests compare the two). */
   native?: boolean;
   onProgress?: (done: number, total: number) => void;
   /** Called after each build phase with its wall time, for the bench. */
@@ -1021,7 +1021,9 @@ export class KernelIndex {
 
   /** Re-scans one file from its bytes (an editor buffer or the disk) and replaces its contribution. */
   updateFile(path: string, buf: Uint8Array, stamp = BUFFER_STAMP): void {
-    this.replaceFile({ path, size: buf.length, stamp, scan: scanBuffer(this.scanner, path, buf, this.wrapperNames()) });
+    const nul = buf.indexOf(0);
+    if (nul >= 0) this.replaceFile({ path, size: buf.length, stamp, skipped: { path, reason: 'binary', detail: `NUL byte at line ${countLines(buf, nul)}` } });
+    else this.replaceFile({ path, size: buf.length, stamp, scan: scanBuffer(this.scanner, path, buf, this.wrapperNames()) });
   }
 
   /** Re-reads one file from the disk as a full build does: binary and too-large files are skipped, and counted; a file gone meanwhile is dropped. */

@@ -1,14 +1,66 @@
 /**
- * Reads and scans one file, turning bad input into a counted skip instead of an exception.
+ * Reads and scans one file, turning bad input into a counted skip instead of an exception: the
+ * editor's scans, and whole-tree scans in-process, with the scanner's WebAssembly build.
  */
 import { closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportMacros } from './exportMacros';
 import { Interner } from './interner';
 import { growKeeping, NOT_REGULAR, NotRegularError, openRegular } from './regularFile';
 import { changeStamp } from './stamp';
-import { type FileScan, Scanner, SourceKind, sourceKindOf } from './lexer';
-import type { ScannedFile } from './scanTypes';
+import type { FileScan, ScannedFile } from './scanTypes';
+import { WasmKind, WasmScanner } from './wasmScanner';
+import { IdMap } from './idMap';
+import { toFiles } from './wire';
+
+export const enum SourceKind {
+  C = 0,
+  Header = 1,
+  Asm = 2,
+}
+
+/** The kind of source a path holds, by its name; undefined for anything else. */
+export function sourceKindOf(path: string): SourceKind | undefined {
+  if (path.endsWith('.c') || path.endsWith('.c_shipped')) return SourceKind.C;
+  if (path.endsWith('.h')) return SourceKind.Header;
+  if (path.endsWith('.S')) return SourceKind.Asm;
+  return undefined;
+}
+
+export interface ScanOptions {
+  kind: SourceKind;
+  /** Record header inline/macro bodies as proxies (headers outside tools/ and scripts/). */
+  proxies: boolean;
+  /** Keep definitions even when the file has no export (the editor wants them). */
+  keepDefs?: boolean;
+  /** Extra macro names to treat as export calls: wrapper macros found elsewhere in the tree. */
+  wrapperNames?: ReadonlySet<string>;
+}
+
+/** Scans buffers, with names numbered by `interner`: the scanner's own names are mapped to it. */
+export class Scanner {
+  private readonly wasm: WasmScanner;
+  private readonly map: IdMap;
+
+  /** nameLimit: past this many names the wasm build's own table starts afresh (tests make it small). */
+  constructor(
+    readonly interner: Interner,
+    nameLimit?: number,
+  ) {
+    this.wasm = new WasmScanner(nameLimit);
+    this.map = new IdMap(interner);
+  }
+
+  scan(buf: Uint8Array, opts: ScanOptions): FileScan {
+    const kind = opts.kind === SourceKind.Asm ? WasmKind.Asm : opts.kind === SourceKind.Header ? (opts.proxies ? WasmKind.HeaderWithProxies : WasmKind.Header) : WasmKind.C;
+    const raw = this.wasm.scanBytes(buf, kind, opts.wrapperNames, opts.keepDefs);
+    this.map.add(raw.names, raw.nameLens, raw.fresh);
+    const scan = toFiles([''], raw, Infinity)[0]!.scan;
+    // A NUL byte: the whole-tree scan skips such a file as binary (scanPath() says so); here, nothing.
+    if (!scan) return { exports: [], defs: [], proxies: [], wrappers: [], imports: [], localMacros: [], includes: [], uses: new Uint32Array(0), lines: countLines(buf, buf.length) };
+    this.map.translate(scan);
+    return scan;
+  }
+}
 
 /** Far above the largest kernel source: generated amdgpu register headers pass 10 MB. */
 export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -16,7 +68,7 @@ export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
 export type { ScannedFile, SkipReason, Skipped } from './scanTypes';
 
 export function newScanner(interner = new Interner()): Scanner {
-  return new Scanner(interner, [...exportMacros.keys()]);
+  return new Scanner(interner);
 }
 
 /** Headers outside tools/ and scripts/ can hold proxies: inline functions and macros that kernel code uses. */
@@ -25,29 +77,7 @@ export function proxiesAllowed(path: string): boolean {
 }
 
 export function scanBuffer(scanner: Scanner, path: string, buf: Uint8Array, wrapperNames?: ReadonlySet<string>, keepDefs = false): FileScan {
-  const kind = sourceKindOf(path) ?? SourceKind.C;
-  if (kind === SourceKind.Header && buf.length >= DEFINE_ONLY_MIN_BYTES && isDefineOnly(buf)) return emptyScan(buf);
-  return scanner.scan(buf, { kind, proxies: proxiesAllowed(path), wrapperNames, keepDefs });
-}
-
-/** Below this size the tokenizer is as fast as the check. */
-const DEFINE_ONLY_MIN_BYTES = 256 * 1024;
-
-/**
- * A line that is none of: `#define NAME <number>`, a guard (#ifndef/#define/#endif/#if/#else),
- * blank, or comment. Generated register headers (a third of a kernel tree's bytes, under
- * drivers/gpu/drm/amd/include/asic_reg) have no such line, and so nothing to index.
- */
-const NOT_DEFINE_ONLY =
-  /^(?![ \t]*(?:#[ \t]*define[ \t]+\w+(?:[ \t]+\(?(?:0x[0-9a-fA-F]+|\d+)[uUlL]*\)?)?[ \t]*(?:\/\/.*|\/\*.*\*\/[ \t]*)?|#[ \t]*(?:ifndef|ifdef|endif|else)\b.*|\/\/.*|\/\*.*|\*.*|)\r?$)/m;
-
-export function isDefineOnly(buf: Uint8Array): boolean {
-  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1');
-  return !NOT_DEFINE_ONLY.test(text);
-}
-
-function emptyScan(buf: Uint8Array): FileScan {
-  return { exports: [], defs: [], proxies: [], wrappers: [], imports: [], localMacros: [], includes: [], uses: new Uint32Array(0), lines: countLines(buf, buf.length) };
+  return scanner.scan(buf, { kind: sourceKindOf(path) ?? SourceKind.C, proxies: proxiesAllowed(path), wrapperNames, keepDefs });
 }
 
 /**

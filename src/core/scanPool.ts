@@ -1,6 +1,6 @@
 /**
  * Scans many files, on more threads where it pays, and maps every file's identifier ids onto one
- * global name table: the native scanner's own threads, else lexer.ts in worker threads. Small jobs run
+ * global name table: the native scanner's own threads, else its wasm build in worker threads. Small jobs run
  * in-process: starting threads costs more than scanning a few files.
  */
 import { existsSync } from 'node:fs';
@@ -9,11 +9,11 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Cancellation } from './cancel';
 import { Interner } from './interner';
-import type { FileScan } from './lexer';
 import { type NativeAddon, nativeAddon, NativeScanner, type ParallelScan, scanParallel } from './nativeScanner';
-import { grown } from './typed';
-import { type ScannedFile, newScanner, scanPath } from './scanFile';
+import type { ScannedFile } from './scanFile';
+import { WasmScanner } from './wasmScanner';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
+import { IdMap } from './idMap';
 
 /** The global name table: identifier ids shared by every file of one index. */
 export class NameTable {
@@ -48,7 +48,7 @@ export interface PoolOptions {
   /**
    * Threads besides the main thread; 0 scans in-process. Default: cores - 1, none below 2,000 files.
    * The native scanner runs one more than this on threads of its own while the main thread maps
-   * their batches; lexer.ts runs this many worker threads, and the main thread scans too.
+   * their batches; the wasm build runs in this many worker threads, and the main thread scans too.
    */
   workers?: number;
   workerScript?: string;
@@ -59,7 +59,7 @@ export interface PoolOptions {
   chunkFiles?: number;
   /** See WorkerSetup.nameLimit. */
   workerNameLimit?: number;
-  /** false: scan with lexer.ts even where the native scanner was built. */
+  /** false: scan with the wasm build even where the addon was built. */
   native?: boolean;
 }
 
@@ -78,17 +78,13 @@ export async function scanFiles(paths: readonly string[], table: NameTable, opts
 }
 
 /**
- * This thread's scanner for a pool: native where built, its names mapped to the table by an IdMap;
- * else lexer.ts, interning straight into the table.
+ * This thread's scanner for a pool: the addon where built, else the wasm build; its names mapped to
+ * the table by an IdMap.
  */
 function chunkScanner(table: NameTable, opts: PoolOptions): { scan: (chunk: string[]) => ScannedFile[]; close: () => void } {
   const addon = opts.native === false ? undefined : nativeAddon();
-  if (!addon) {
-    const scanner = newScanner(table.interner);
-    return { scan: (chunk) => chunk.map((p) => scanPath(scanner, opts.root, p, opts.maxBytes, opts.wrapperNames)), close: () => {} };
-  }
-  const scanner = new NativeScanner(addon, opts.workerNameLimit);
-  const map = new IdMap(table);
+  const scanner = addon ? new NativeScanner(addon, opts.workerNameLimit) : new WasmScanner(opts.workerNameLimit);
+  const map = new IdMap(table.interner);
   const scan = (chunk: string[]): ScannedFile[] => {
     const batch = scanner.scan(opts.root, chunk, opts.maxBytes, opts.wrapperNames);
     map.add(batch.names, batch.nameLens, batch.fresh);
@@ -115,37 +111,12 @@ function scanInProcess(paths: readonly string[], table: NameTable, opts: PoolOpt
   return out;
 }
 
-/** Maps one scanner's identifier ids (a worker's, an addon thread's) to the global table's, from the packed names it sends. */
-export class IdMap {
-  private map = new Int32Array(1024);
-  private mapped = 0;
-  constructor(private readonly table: NameTable) {}
-
-  /** Maps the names a scanner sent; `fresh`: it started a new name table, with ids from 0 again. */
-  add(bytes: Uint8Array, lens: Uint16Array, fresh = false): void {
-    if (fresh) this.mapped = 0;
-    const ids = this.table.interner.internPacked(bytes, lens);
-    if (this.mapped + ids.length > this.map.length) this.map = grown(this.map, this.mapped + ids.length);
-    this.map.set(ids, this.mapped);
-    this.mapped += ids.length;
-  }
-
-  /** A scan's uses and proxy names, from the worker's ids to the table's. */
-  translate(scan: FileScan): void {
-    const map = this.map;
-    const uses = scan.uses;
-    for (let k = 0; k < uses.length; k += 3) uses[k] = map[uses[k]!]!;
-    const proxies = scan.proxyIds;
-    if (proxies) for (let k = 0; k < proxies.length; k++) proxies[k] = map[proxies[k]!]!;
-  }
-}
-
 /**
  * Native scanners on the addon's own threads, a name table each, take chunks of one list in turn;
  * this thread maps their batches to the table as they come.
  */
 async function scanOnNativeThreads(paths: readonly string[], table: NameTable, opts: PoolOptions, addon: NativeAddon, threads: number): Promise<ScannedFile[]> {
-  const maps = Array.from({ length: threads }, () => new IdMap(table));
+  const maps = Array.from({ length: threads }, () => new IdMap(table.interner));
   const results: ScannedFile[] = new Array<ScannedFile>(paths.length);
   let done = 0;
   const scan: ParallelScan = { root: opts.root, paths: paths as string[], maxBytes: opts.maxBytes, threads, chunkFiles: opts.chunkFiles ?? CHUNK };
@@ -168,9 +139,9 @@ async function scanOnNativeThreads(paths: readonly string[], table: NameTable, o
 }
 
 /**
- * lexer.ts's scans: workers and the main thread take chunks from one queue. The main thread scans
- * between handling the workers' replies, interning straight into the global table; on two cores that
- * beat two workers plus a main thread that only merges.
+ * The wasm build's scans: workers and the main thread take chunks from one queue. The main thread
+ * scans between handling the workers' replies; on two cores that beat two workers plus a main thread
+ * that only merges.
  */
 function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolOptions, script: string, count: number): Promise<ScannedFile[]> {
   return new Promise((resolve, reject) => {
@@ -198,7 +169,7 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
     for (let k = 0; k < count; k++) {
       const w = new Worker(script, { workerData: setup });
       workers.push(w);
-      const map = new IdMap(table);
+      const map = new IdMap(table.interner);
       // Chunks in flight: the worker goes on while this thread, busy with its own chunk, has not yet
       // read its last replies (with one, the worker waited half the time).
       const pending: number[] = [];

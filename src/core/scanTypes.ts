@@ -1,4 +1,4 @@
-/** What a scan yields, as both scanners (lexer.ts, the native addon) give it: types only, and the context of a definition. */
+/** What a scan yields, as both builds of the scanner (src/scanner) give it: types only, and the context of a definition. */
 export interface RawExport {
   /** The export macro or wrapper macro called. */
   macro: string;

@@ -8,17 +8,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CacheFile } from './cache';
 import { staleDirs, statShare } from './freshness';
 import { nativeAddon, NativeScanner, POOL_SCANNER_NAMES } from './nativeScanner';
-import { newScanner, scanPath } from './scanFile';
 import type { StatReply, WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
+import { WasmScanner } from './wasmScanner';
 
 const setup = workerData as WorkerSetup;
-const RESET_NAMES = setup.nameLimit ?? POOL_SCANNER_NAMES;
 const addon = setup.native ? nativeAddon() : undefined;
-/** Made at the first scan, as lexer.ts's scanner below: a warm start's worker never scans. */
-let native: NativeScanner | undefined;
-/** lexer.ts, made at the first scan without the native scanner (a stat-only worker never scans). */
-let scanner: ReturnType<typeof newScanner> | undefined;
-let sent = 0;
+/** The addon where it loads, else the wasm build; made at the first scan: a warm start's worker never scans. */
+let scanner: NativeScanner | WasmScanner | undefined;
 
 parentPort!.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'stat') {
@@ -53,25 +49,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     return;
   }
   const wrappers = msg.wrapperNames ? new Set(msg.wrapperNames) : undefined;
-  if (addon) {
-    native ??= new NativeScanner(addon, setup.nameLimit);
-    const batch = native.scan(setup.root, msg.paths, setup.maxBytes, wrappers);
-    const reply: WorkerReply = { type: 'batch', names: batch.names, nameLens: batch.nameLens, files: batch.files };
-    if (batch.fresh) reply.fresh = true;
-    parentPort!.postMessage(reply, [batch.names.buffer as ArrayBuffer, batch.nameLens.buffer as ArrayBuffer, ...batch.buffers]);
-    return;
-  }
-  const fresh = scanner !== undefined && scanner.interner.size > RESET_NAMES;
-  if (!scanner || fresh) {
-    scanner = newScanner();
-    sent = 0;
-  }
-  const js = scanner;
-  const files = msg.paths.map((p) => scanPath(js, setup.root, p, setup.maxBytes, wrappers));
-  const packed = js.interner.packSince(sent);
-  sent = js.interner.size;
-  const reply: WorkerReply = { type: 'batch', names: packed.bytes, nameLens: packed.lens, files };
-  if (fresh) reply.fresh = true;
-  const transfer = [packed.bytes.buffer as ArrayBuffer, packed.lens.buffer as ArrayBuffer, ...files.flatMap((f) => (f.scan ? [f.scan.uses.buffer as ArrayBuffer] : []))];
-  parentPort!.postMessage(reply, transfer);
+  scanner ??= addon ? new NativeScanner(addon, setup.nameLimit) : new WasmScanner(setup.nameLimit ?? POOL_SCANNER_NAMES);
+  const batch = scanner.scan(setup.root, msg.paths, setup.maxBytes, wrappers);
+  const reply: WorkerReply = { type: 'batch', names: batch.names, nameLens: batch.nameLens, files: batch.files };
+  if (batch.fresh) reply.fresh = true;
+  parentPort!.postMessage(reply, [batch.names.buffer as ArrayBuffer, batch.nameLens.buffer as ArrayBuffer, ...batch.buffers]);
 });

@@ -5,7 +5,7 @@
  * Their call sites are exports. Wrappers of wrappers resolve too, to a bounded depth.
  */
 import { exportMacros } from './exportMacros';
-import type { WrapperCandidate } from './lexer';
+import type { WrapperCandidate } from './scanTypes';
 
 export interface WrapperExport {
   /** The export macro (or inner wrapper) the body calls. */

@@ -52,11 +52,18 @@ Shared *newShared(const std::vector<std::string> &exportNames) {
   return sh;
 }
 
-// Kind and proxies from the path, as sourceKindOf() and proxiesAllowed().
-void kindOf(const std::string &p, bool &isAsm, bool &isHeader, bool &proxies) {
-  isAsm = endsWith(p, ".S") && !endsWith(p, ".c") && !endsWith(p, ".c_shipped");
-  isHeader = endsWith(p, ".h");
-  proxies = isHeader && !startsWith(p, "tools/") && !startsWith(p, "scripts/");
+// How a file is scanned: as assembly, as a header (define-only ones skipped), with proxies.
+struct FileKind {
+  bool isAsm = false, isHeader = false, proxies = false;
+};
+
+// The kind from the path, as sourceKindOf() and proxiesAllowed() in src/core/scan/scanFile.ts.
+FileKind kindOf(const std::string &p) {
+  FileKind k;
+  k.isAsm = endsWith(p, ".S") && !endsWith(p, ".c") && !endsWith(p, ".c_shipped");
+  k.isHeader = endsWith(p, ".h");
+  k.proxies = k.isHeader && !startsWith(p, "tools/") && !startsWith(p, "scripts/");
+  return k;
 }
 
 
@@ -121,7 +128,7 @@ void endBatch(Instance &in, ScanOut &batch) {
 
 // Adds one file to the batch: `out` as the reader left it (status, size, stamp, error), and for a
 // file read whole, its bytes b[0, len) followed by PAD zero bytes.
-void scanInto(Instance &in, const std::string &path, const uint8_t *b, size_t len, bool keepDefs, FileOut &out, ScanOut &batch) {
+void scanInto(Instance &in, FileKind kind, const uint8_t *b, size_t len, bool keepDefs, FileOut &out, ScanOut &batch) {
   Shared &sh = *in.sh;
   Names &names = sh.names;
   std::vector<uint32_t> &uses = batch.uses;
@@ -134,16 +141,14 @@ void scanInto(Instance &in, const std::string &path, const uint8_t *b, size_t le
     json.ch('0');
   } else {
     const void *nul = memchr(b, 0, len);
-    bool isAsm, isHeader, proxies;
-    kindOf(path, isAsm, isHeader, proxies);
     if (nul) {
       out.status = S_BINARY;
       out.nulLine = countLines(b, (const uint8_t *)nul - b);
       json.ch('0');
-    } else if (isHeader && len >= DEFINE_ONLY_MIN_BYTES && isDefineOnly(b, len, out.lines)) {
+    } else if (kind.isHeader && len >= DEFINE_ONLY_MIN_BYTES && isDefineOnly(b, len, out.lines)) {
       json.ch('0');
     } else {
-      Scan scan(b, len, sh, isAsm, proxies, keepDefs);
+      Scan scan(b, len, sh, kind.isAsm, kind.proxies, keepDefs);
       scan.run();
       out.lines = scan.line;
       scan.json(json);

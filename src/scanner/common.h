@@ -14,7 +14,7 @@ namespace kx {
 #endif
 typedef std::vector<uint8_t> Bytes;
 
-// Character classes, as lexer.ts.
+// Character classes.
 enum { C_OTHER = 0, C_IDSTART = 1, C_DIGIT = 2, C_SPACE = 3, C_NL = 4 };
 uint8_t cls[256];
 uint8_t isIdChar[256];
@@ -45,6 +45,20 @@ inline const uint8_t *idEnd(const uint8_t *p) {
     __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, d0), _mm_cmplt_epi8(v, d9));
     __m128i id = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(v, under));
     unsigned stop = ~(unsigned)_mm_movemask_epi8(id) & 0xffffu;
+    if (stop) return p + __builtin_ctz(stop);
+    p += 16;
+  }
+#elif defined(__wasm_simd128__)
+  // The same in WebAssembly's SIMD: i8x16 compares are signed as SSE2's.
+  const v128_t a = wasm_i8x16_splat('a' - 1), z = wasm_i8x16_splat('z' + 1), d0 = wasm_i8x16_splat('0' - 1), d9 = wasm_i8x16_splat('9' + 1);
+  const v128_t under = wasm_i8x16_splat('_'), caseBit = wasm_i8x16_splat(0x20);
+  for (;;) {
+    v128_t v = wasm_v128_load(p);
+    v128_t lower = wasm_v128_or(v, caseBit);
+    v128_t letter = wasm_v128_and(wasm_i8x16_gt(lower, a), wasm_i8x16_lt(lower, z));
+    v128_t digit = wasm_v128_and(wasm_i8x16_gt(v, d0), wasm_i8x16_lt(v, d9));
+    v128_t id = wasm_v128_or(wasm_v128_or(letter, digit), wasm_i8x16_eq(v, under));
+    unsigned stop = ~(unsigned)wasm_i8x16_bitmask(id) & 0xffffu;
     if (stop) return p + __builtin_ctz(stop);
     p += 16;
   }

@@ -50,7 +50,11 @@ struct PodArray {
   void reserve(size_t c) {
     if (c <= cap) return;
     T *q = (T *)realloc(p, c * sizeof(T));
+#if __cpp_exceptions
     if (!q) throw std::bad_alloc();
+#else
+    if (!q) abort();  // the wasm build: a trap, after which JS drops the instance
+#endif
     p = q;
     cap = c;
   }

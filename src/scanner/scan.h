@@ -19,7 +19,7 @@ struct Export {
   std::string ns;
   uint32_t nsLine = 0;
   bool late = false;
-  bool printed = false;  // text in a string literal that a program prints (lexer.ts's RawExport.printed)
+  bool printed = false;  // text in a string literal that a program prints (RawExport.printed)
 };
 struct Proxy {
   std::string name;

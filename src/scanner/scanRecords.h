@@ -4,7 +4,7 @@
 
 namespace kx {
 
-// As lexer.ts's asmStringUses(): `call NAME` / `jmp NAME` in a string literal that holds assembly,
+// `call NAME` / `jmp NAME` in a string literal that holds assembly,
 // from s (after its quote) to e (its closing quote).
 inline void Scan::asmStringUses(size_t s, size_t e, uint32_t ln) {
   for (size_t j = s; j + 5 < e; j++) {
@@ -35,7 +35,7 @@ inline void Scan::asmStringUses(size_t s, size_t e, uint32_t ln) {
   }
 }
 
-// As lexer.ts's printedExport(): `EXPORT_SYMBOL(name);` at the start of a string literal, s after its quote.
+// `EXPORT_SYMBOL(name);` at the start of a string literal, s after its quote.
 inline void Scan::printedExport(size_t s) {
   size_t j = s;
   while (j < n && isIdChar[buf[j]]) j++;
@@ -152,7 +152,7 @@ inline size_t Scan::asmIdent(uint32_t id, size_t i) {
   return i;
 }
 
-// The rare parts, as lexer.ts's FileScan, minus uses and lines: each record a JSON tuple, read
+// The rare parts, as scanTypes.ts's FileScan, minus uses and lines: each record a JSON tuple, read
 // back by nativeScanner.ts's toScan().
 inline void Scan::json(Json &out) {
   bool keep = !exports.empty() || keepDefs;

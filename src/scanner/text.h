@@ -1,11 +1,11 @@
-// What lexer.ts once did with regular expressions on define bodies, as plain loops.
+// Tests on define bodies, in the terms of the JavaScript regular expressions they were first written as.
 #pragma once
 #include <string>
 #include "common.h"
 
 namespace kx {
 
-// The regular expressions lexer.ts applies to define bodies, as plain loops. `.` in JS excludes
+// The regular expressions, as plain loops. `.` in JS excludes
 // \n and \r; trim() and \s take, of latin1, \t..\r, space and no-break space.
 inline bool isLineTerm(uint8_t c) { return c == 10 || c == 13; }
 inline bool isJsSpace(uint8_t c) { return (c >= 9 && c <= 13) || c == 32 || c == 0xa0; }

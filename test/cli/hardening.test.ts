@@ -431,7 +431,7 @@ describe('a file name that is not UTF-8', () => {
     writeFileSync(name, 'int fx(void) { return 0; }\nEXPORT_SYMBOL(fx);\nEXPORT_SYMBOL(fy);\n');
     const warm = text();
     assert.match(warm, /^mm\/f\\xff\.c:3: fy {2}EXPORT_SYMBOL {2}any license$/m);
-    assert.equal(text(['--no-cache'], { KEXPORTS_SCANNER: 'js' }), warm);
+    assert.equal(text(['--no-cache'], { KEXPORTS_SCANNER: 'wasm' }), warm);
     const json = JSON.parse(runBounded(['exports', '--tree', root, '--format', 'json', 'mm'], { env }).stdout) as { exports: { name: string; file: string }[] };
     assert.equal(json.exports.find((e) => e.name === 'fy')?.file, 'mm/f\udcff.c');
   });

@@ -26,8 +26,8 @@ const allStatWays = [
   // Where the runtime takes no mapped memory (Electron).
   ["on the addon's threads, the large arrays read", { statWorkerMinBytes: 0, mapCache: false }],
 ] as const satisfies readonly (readonly [string, object])[];
-// KEXPORTS_SCANNER=js loads no addon: its ways would be the main thread's again.
-const statWays = allStatWays.filter(([how]) => process.env.KEXPORTS_SCANNER !== 'js' || !how.includes('addon'));
+// KEXPORTS_SCANNER=wasm loads no addon: its ways would be the main thread's again.
+const statWays = allStatWays.filter(([how]) => process.env.KEXPORTS_SCANNER !== 'wasm' || !how.includes('addon'));
 
 const warmPhases: Record<(typeof allStatWays)[number][0], string[]> = {
   'on the main thread': ['files and exports', 'read large arrays', 'check postings and names', 'stat tree', 'refresh'],

@@ -1,6 +1,7 @@
 /**
- * The native scanner against lexer.ts, the reference: the same FileScan for every input, names
- * compared as text. CI builds the addon; without it (KEXPORTS_SCANNER=js) there is nothing to compare.
+ * The scanner's two builds, the addon and the wasm, from one source: the same FileScan for every
+ * input, names compared as text. CI builds the addon; without it (KEXPORTS_SCANNER=wasm) there is
+ * nothing to compare.
  */
 import assert from 'node:assert/strict';
 import { treeStat } from '../../src/core/stamp';
@@ -17,11 +18,12 @@ import { type FileShare, mergeStaleness, staleFiles, statShare } from '../../src
 import { buildIndex, KernelIndex } from '../../src/core/index';
 import { Interner } from '../../src/core/interner';
 import { nativeAddon, nativeLoadError, NativeScanner, scanParallel } from '../../src/core/nativeScanner';
-import { IdMap, NameTable, scanFiles } from '../../src/core/scanPool';
+import { NameTable, scanFiles } from '../../src/core/scanPool';
+import { IdMap } from '../../src/core/idMap';
 import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scanFile';
 import { copySampleTree, repoRoot, sampleTree, tempDir, workerPath, writeTree } from '../helpers';
 
-const addon = process.env.KEXPORTS_SCANNER === 'js' ? undefined : nativeAddon();
+const addon = process.env.KEXPORTS_SCANNER === 'wasm' ? undefined : nativeAddon();
 
 /** A native scanner whose wire numbers are read back as names. */
 class Native {
@@ -47,7 +49,7 @@ class Native {
 
 /**
  * A scanned file with its uses as "name:line:ctx" strings. The native scanner also numbers each
- * proxy's name (proxyIds), which lexer.ts leaves to the index: those must name the proxies.
+ * proxy's name (proxyIds): those must name the proxies.
  */
 function withNames(f: ScannedFile, name: (id: number) => string): ScannedFile & { named?: string[] } {
   if (!f.scan) return f;
@@ -205,12 +207,12 @@ const PIECES = [
 ];
 const PATHS = ['a.c', 'b.h', 'c.S', 'include/linux/d.h', 'tools/e.h', 'f.c_shipped'];
 
-describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? 'KEXPORTS_SCANNER=js' : false }, () => {
+describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'wasm' ? 'KEXPORTS_SCANNER=wasm' : false }, () => {
   it('was built and loads', () => {
     assert.ok(addon, `the native scanner did not load: ${nativeLoadError()}`);
   });
 
-  it('scans every file of the sample tree as lexer.ts does, with and without definitions kept', () => {
+  it('scans every file of the sample tree as the wasm build does, with and without definitions kept', () => {
     const paths = filesUnder(sampleTree);
     assert.ok(paths.length > 20);
     sameScans(sampleTree, paths);
@@ -218,7 +220,7 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     sameScans(sampleTree, paths, false, new Set(['HMM_EXPORT', 'EXPORT_SYMBOL']));
   });
 
-  it('scans random C-like pieces as lexer.ts does', () => {
+  it('scans random C-like pieces as the wasm build does', () => {
     const file = fc.record({ path: fc.constantFrom(...PATHS), pieces: fc.array(fc.constantFrom(...PIECES), { maxLength: 120 }) });
     fc.assert(
       fc.property(fc.array(file, { minLength: 1, maxLength: 6 }), fc.boolean(), (files, keepDefs) => {
@@ -234,7 +236,7 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     );
   });
 
-  it('scans arbitrary bytes as lexer.ts does', () => {
+  it('scans arbitrary bytes as the wasm build does', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 3000 }), fc.constantFrom(...PATHS), (bytes, path) => {
         sameScans(writeFiles([{ path, bytes }]), [path]);
@@ -243,7 +245,7 @@ describe('the native scanner', { skip: process.env.KEXPORTS_SCANNER === 'js' ? '
     );
   });
 
-  it('never takes a large header for define-only (skipped) where lexer.ts indexes something in it', () => {
+  it('never takes a large header for define-only (skipped) where the wasm build indexes something in it', () => {
     const line = fc.constantFrom(
       '#define REG_A 0x1f\n',
       '#define REG_I 0xAB\n',
@@ -668,7 +670,7 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
     const seen: ScannedFile[][] = [];
     const firsts: number[][] = [[], [], []];
     const table = new NameTable();
-    const maps = [0, 1, 2].map(() => new IdMap(table));
+    const maps = [0, 1, 2].map(() => new IdMap(table.interner));
     await scanParallel(addon, { root: sampleTree, paths, maxBytes: 1 << 20, threads: 3, chunkFiles: 2, nameLimit: 8 }, (scanner, first, batch) => {
       firsts[scanner]!.push(first);
       maps[scanner]!.add(batch.names, batch.nameLens, batch.fresh);
@@ -691,7 +693,7 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
     }
     assert.equal(at, paths.length);
     // With each scanner's names, new tables past every eighth name included, mapped to one table:
-    // the files lexer.ts scans.
+    // the files the wasm build scans.
     assert.deepEqual(
       seen.flat().map((f) => withNames(f, (id) => table.name(id))),
       expected,
@@ -763,7 +765,7 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
     assert.equal(await fill(Uint32Array.of(0, 1, 0, 0, 2, 0), 1), 'uses and postings of different counts');
   });
 
-  it('builds the same index of the sample tree as lexer.ts, in-process, on its threads, and in JS workers', async () => {
+  it('builds the same index of the sample tree as the wasm build, in-process, on its threads, and in JS workers', async () => {
     const summary = (index: Awaited<ReturnType<typeof buildIndex>>) => ({
       exports: index.exports.map((e) => `${e.name} ${e.type} ${e.namespace ?? ''} ${e.file}:${e.line}`),
       consumers: index.exports.map((e) =>

@@ -38,16 +38,16 @@ describe('the language server over JSON-RPC, on the sample tree', () => {
     assert.deepEqual(lsp.statuses[0], { state: 'indexing', message: `indexing ${root}` });
     assert.match(lsp.statuses[1]!.message, /^22 exports in 28 files, \d+ ms$/);
     // The Output channel says which scanner indexed the tree (the JavaScript one, and why, below).
-    const scanner = process.env.KEXPORTS_SCANNER === 'js' ? 'the JavaScript scanner: KEXPORTS_SCANNER=js' : 'the native scanner';
+    const scanner = process.env.KEXPORTS_SCANNER === 'wasm' ? 'the WebAssembly scanner, slower: KEXPORTS_SCANNER=wasm' : 'the native scanner';
     assert.ok(lsp.logs.includes(`kexports: whole-tree scans use ${scanner}`), lsp.logs.join(' | '));
   });
 
-  it('says in its log when whole-tree scans use the JavaScript scanner, and why', async () => {
-    const js = new LspClient(copySampleTree(), undefined, { env: { KEXPORTS_SCANNER: 'js' } });
+  it('says in its log when whole-tree scans use the WebAssembly build, and why', async () => {
+    const js = new LspClient(copySampleTree(), undefined, { env: { KEXPORTS_SCANNER: 'wasm' } });
     try {
       await js.start();
       await js.until(() => js.statuses.find((s) => s.state === 'ready'), 'the index');
-      assert.ok(js.logs.includes('kexports: whole-tree scans use the JavaScript scanner: KEXPORTS_SCANNER=js'), js.logs.join(' | '));
+      assert.ok(js.logs.includes('kexports: whole-tree scans use the WebAssembly scanner, slower: KEXPORTS_SCANNER=wasm'), js.logs.join(' | '));
     } finally {
       await js.stop();
     }

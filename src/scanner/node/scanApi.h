@@ -90,7 +90,7 @@ void runScan(Instance &in, const ScanInput &input, size_t from, size_t to, ScanO
       out.size = 0;
       out.stamp = 0;
     }
-    scanInto(in, path, in.readBuf.data(), len, input.keepDefs, out, batch);
+    scanInto(in, kindOf(path), in.readBuf.data(), len, input.keepDefs, out, batch);
   }
   endBatch(in, batch);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEF_CTX } from '../../src/core/lexer';
+import { DEF_CTX } from '../../src/core/scanTypes';
 import { newScanner, scanBuffer } from '../../src/core/scanFile';
 
 /** Scans `text` as `path`; returns exports, definitions, and uses as name -> [line, proxy name or ''][]. */
@@ -23,7 +23,7 @@ function scan(text: string, path = 'mm/x.c', wrappers?: string[]) {
   return { ...r, useOf: uses, posted };
 }
 
-describe('lexer: export macros', () => {
+describe('scanner: export macros', () => {
   it('reads every spelling with its arguments and position', () => {
     const r = scan(
       [
@@ -120,7 +120,7 @@ describe('lexer: export macros', () => {
   });
 });
 
-describe('lexer: definitions', () => {
+describe('scanner: definitions', () => {
   it('finds functions, variables and DEFINE_*() variables with their extent and linkage', () => {
     const r = scan(
       [
@@ -182,7 +182,7 @@ describe('lexer: definitions', () => {
   });
 });
 
-describe('lexer: uses', () => {
+describe('scanner: uses', () => {
   it('counts calls and references, not members, prototypes, extern declarations or DECLARE_*()', () => {
     const r = scan(
       [
@@ -245,7 +245,7 @@ describe('lexer: uses', () => {
   });
 });
 
-describe('lexer: broken input', () => {
+describe('scanner: broken input', () => {
   for (const [name, text] of [
     ['unterminated comment', 'int a;\n/* never closed\nEXPORT_SYMBOL(x);'],
     ['unterminated string', 'char *s = "never closed\nEXPORT_SYMBOL(x);\n'],

@@ -1,0 +1,253 @@
+/**
+ * The scanner's WebAssembly build (src/scanner/wasm/wasm.cc): the same rules as the addon, on every
+ * platform. The editor's single-file scans use it always; whole-tree scans use it where the addon is
+ * not built or does not load. It reads no file itself: JS reads each file into the scanner's buffer.
+ */
+import { closeSync, readFileSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportMacros } from './exportMacros';
+import { NOT_REGULAR, NotRegularError, openRegular } from './regularFile';
+import { changeStamp } from './stamp';
+import { type NativeBatch, type RawBatch, toBatch } from './wire';
+
+export const WASM_FILE = 'kexports-scanner.wasm';
+
+/** The kind bits of kx_file(). */
+export const enum WasmKind {
+  C = 0,
+  Asm = 1,
+  Header = 2,
+  /** A header whose inline functions and macros are proxies (outside tools/ and scripts/). */
+  HeaderWithProxies = 6,
+}
+
+/** Statuses of a batch's files (src/scanner/batch.h). */
+const S_OK = 0,
+  S_TOO_LARGE = 2,
+  S_UNREADABLE = 3;
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  kx_alloc(bytes: number): number;
+  kx_free(ptr: number): void;
+  kx_create(bytes: number, lens: number, count: number, nameLimit: number): number;
+  kx_release(handle: number): void;
+  kx_begin(handle: number, bytes: number, lens: number, count: number): number;
+  kx_buffer(handle: number, bytes: number): number;
+  kx_file(handle: number, batch: number, len: number, kind: number, keepDefs: number, status: number, size: number, stamp: number, error: number, errorLen: number): void;
+  kx_end(handle: number, batch: number): void;
+  kx_part(batch: number, which: number): number;
+  kx_count(batch: number, which: number): number;
+  kx_drop(batch: number): void;
+}
+
+/**
+ * Where the build puts the wasm: beside the bundles, or dist/ when running from src/ (tests).
+ * KEXPORTS_WASM names it for a bundle elsewhere (the bench's ES module, which has no __dirname).
+ */
+function candidates(): string[] {
+  const here = typeof __dirname === 'string' ? [join(__dirname, WASM_FILE), join(__dirname, '..', '..', 'dist', WASM_FILE)] : [];
+  return process.env.KEXPORTS_WASM ? [process.env.KEXPORTS_WASM, ...here] : here;
+}
+
+let compiled: WebAssembly.Module | undefined;
+/** This thread's instance: every WasmScanner of the thread shares its memory. */
+let instance: Exports | undefined;
+/** Bumped when a trap throws the instance away: scanners of the old one start afresh. */
+let generation = 0;
+
+function wasmModule(): WebAssembly.Module {
+  if (compiled) return compiled;
+  const errors: string[] = [];
+  for (const file of candidates()) {
+    try {
+      compiled = new WebAssembly.Module(readFileSync(file));
+      return compiled;
+    } catch (e) {
+      errors.push(`${file}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`kexports: the scanner's WebAssembly build did not load (npm run build puts ${WASM_FILE} in dist/): ${errors.join('; ')}`);
+}
+
+function exportsNow(): Exports {
+  if (!instance) instance = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as Exports;
+  return instance;
+}
+
+/** Packed latin1 names and their 16-bit lengths, copied into wasm memory; free both with kx_free. */
+function packNames(w: Exports, names: readonly string[]): { bytes: number; lens: number } {
+  const total = names.reduce((n, s) => n + s.length, 0);
+  const bytes = w.kx_alloc(total);
+  const lens = w.kx_alloc(names.length * 2 + 2);
+  const mem = new Uint8Array(w.memory.buffer);
+  const lenView = new Uint16Array(w.memory.buffer, lens, names.length);
+  let at = bytes;
+  names.forEach((s, k) => {
+    mem.set(Buffer.from(s, 'latin1'), at);
+    at += s.length;
+    lenView[k] = s.length;
+  });
+  return { bytes, lens };
+}
+
+/** A copy of a batch part out of wasm memory, which the next call may move. */
+function part<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array | Int32Array>(w: Exports, batch: number, which: number, Kind: { new (b: ArrayBuffer, at: number, n: number): T }): T {
+  const at = w.kx_part(batch, which);
+  const count = w.kx_count(batch, which);
+  return new Kind(w.memory.buffer, at, count).slice() as T;
+}
+
+/** One file of a batch, as its reader left it: `len` bytes in the scanner's buffer, or why none. */
+interface FileRead {
+  status: number;
+  size: number;
+  stamp: number;
+  len: number;
+  /** An errno name or NOT_REGULAR, with S_UNREADABLE. */
+  error?: string;
+}
+
+/** A scanner with its own names, kept until `nameLimit` is passed; then it starts afresh (batch.fresh). */
+export class WasmScanner {
+  private handle = 0;
+  private made = -1;
+  private readonly exportNames = [...exportMacros.keys()];
+
+  constructor(private readonly nameLimit = 1 << 20) {}
+
+  /** Reads and scans `paths` under root, as the addon's scan(). */
+  scan(root: string, paths: string[], maxBytes: number, wrapperNames?: ReadonlySet<string>, keepDefs = false): NativeBatch {
+    const raw = this.batch(
+      wrapperNames,
+      (add) => {
+        for (const path of paths) add(kindOf(path), (w, handle) => readInto(w, handle, join(root, path), maxBytes));
+      },
+      keepDefs,
+    );
+    return toBatch(paths, raw, maxBytes);
+  }
+
+  /** Scans bytes already in memory as a file of `kind`: one file's batch. */
+  scanBytes(buf: Uint8Array, kind: number, wrapperNames?: ReadonlySet<string>, keepDefs = false): RawBatch {
+    return this.batch(
+      wrapperNames,
+      (add) =>
+        add(kind, (w, handle) => {
+          const at = w.kx_buffer(handle, buf.length); // first: growing the memory detaches its old buffer
+          new Uint8Array(w.memory.buffer, at, buf.length).set(buf);
+          return { status: S_OK, size: buf.length, stamp: 0, len: buf.length };
+        }),
+      keepDefs,
+    );
+  }
+
+  /** Frees the names now; a later scan starts afresh. */
+  release(): void {
+    if (this.handle && this.made === generation) instance?.kx_release(this.handle);
+    this.handle = 0;
+  }
+
+  private batch(wrapperNames: ReadonlySet<string> | undefined, files: (add: (kind: number, read: (w: Exports, handle: number) => FileRead) => void) => void, keepDefs: boolean): RawBatch {
+    const w = exportsNow();
+    let fresh = false;
+    if (!this.handle || this.made !== generation) {
+      const names = packNames(w, this.exportNames);
+      this.handle = w.kx_create(names.bytes, names.lens, this.exportNames.length, this.nameLimit);
+      w.kx_free(names.bytes);
+      w.kx_free(names.lens);
+      this.made = generation;
+      fresh = true;
+    }
+    const handle = this.handle;
+    let batch = 0;
+    try {
+      const wrappers = wrapperNames ? [...wrapperNames] : [];
+      const packed = packNames(w, wrappers);
+      batch = w.kx_begin(handle, packed.bytes, packed.lens, wrappers.length);
+      w.kx_free(packed.bytes);
+      w.kx_free(packed.lens);
+      files((kind, read) => {
+        const f = read(w, handle);
+        let error = 0;
+        let errorLen = 0;
+        if (f.error !== undefined) {
+          const bytes = Buffer.from(f.error, 'latin1');
+          error = w.kx_alloc(bytes.length);
+          errorLen = bytes.length;
+          new Uint8Array(w.memory.buffer, error, bytes.length).set(bytes);
+        }
+        w.kx_file(handle, batch, f.len, kind, keepDefs ? 1 : 0, f.status, f.size, f.stamp, error, errorLen);
+        if (error) w.kx_free(error);
+      });
+      w.kx_end(handle, batch);
+      const json = Buffer.from(w.memory.buffer, w.kx_part(batch, 6), w.kx_count(batch, 6)).toString('latin1');
+      return {
+        fresh: fresh || w.kx_count(batch, 7) === 1,
+        names: part(w, batch, 0, Uint8Array),
+        nameLens: part(w, batch, 1, Uint16Array),
+        uses: part(w, batch, 2, Uint32Array),
+        proxyNames: part(w, batch, 3, Uint32Array),
+        stat: part(w, batch, 4, Float64Array),
+        info: part(w, batch, 5, Int32Array),
+        json,
+      };
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) {
+        // A trap (out of memory) leaves the instance's state undefined: every scanner starts afresh.
+        instance = undefined;
+        generation++;
+        this.handle = 0;
+        throw new Error(`kexports: the scanner stopped (${e.message}); it starts afresh at the next scan`);
+      }
+      throw e;
+    } finally {
+      if (batch && instance === w) w.kx_drop(batch);
+    }
+  }
+}
+
+/** The kind of a path, as the addon's kindOf() (src/scanner/batch.h). */
+export function kindOf(path: string): number {
+  if (path.endsWith('.S') && !path.endsWith('.c') && !path.endsWith('.c_shipped')) return WasmKind.Asm;
+  if (!path.endsWith('.h')) return WasmKind.C;
+  return path.startsWith('tools/') || path.startsWith('scripts/') ? WasmKind.Header : WasmKind.HeaderWithProxies;
+}
+
+/**
+ * Reads a whole file into the scanner's buffer, as the addon's readFile(): size and change stamp, the
+ * limit held for the bytes read, and an errno name (or NOT_REGULAR) for a file it cannot read.
+ */
+function readInto(w: Exports, handle: number, abs: string, maxBytes: number): FileRead {
+  let opened: ReturnType<typeof openRegular>;
+  try {
+    opened = openRegular(abs);
+  } catch (e) {
+    const error = e instanceof NotRegularError ? NOT_REGULAR : ((e as NodeJS.ErrnoException).code ?? String(e));
+    return { status: S_UNREADABLE, size: 0, stamp: 0, error, len: 0 };
+  }
+  const { fd, st } = opened;
+  try {
+    const size = Number(st.size);
+    const stamp = changeStamp(st);
+    if (size > maxBytes) return { status: S_TOO_LARGE, size, stamp, len: 0 };
+    let room = size + 1;
+    let ptr = w.kx_buffer(handle, room);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, new Uint8Array(w.memory.buffer, ptr + got, room - got), 0, room - got, null);
+      if (n === 0) break;
+      got += n;
+      if (got > maxBytes) return { status: S_TOO_LARGE, size: got, stamp, len: 0 };
+      if (got === room) {
+        room *= 2;
+        ptr = w.kx_buffer(handle, room);
+      }
+    }
+    return { status: S_OK, size: got, stamp, len: got };
+  } catch (e) {
+    return { status: S_UNREADABLE, size: 0, stamp: 0, error: (e as NodeJS.ErrnoException).code ?? String(e), len: 0 };
+  } finally {
+    closeSync(fd);
+  }
+}

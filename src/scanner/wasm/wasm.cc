@@ -1,0 +1,99 @@
+// The scanner as WebAssembly (src/core/scan/wasmScanner.ts): the same rules as the addon, for the
+// editor's single-file scans and for whole-tree scans wherever the addon is not built. It reads no
+// file: JS reads each file into the scanner's buffer (kx_buffer()), then hands it over with its kind
+// (kx_file()). A batch is the addon's, read back the same way: kx_part() and kx_count() give where
+// each of its arrays lies in memory.
+#include <cstdlib>
+
+#include "../batch.h"
+
+using namespace kx;
+
+#define EXPORT(name) extern "C" __attribute__((export_name(#name)))
+
+namespace {
+
+// Packed latin1 names with their 16-bit lengths, as JS sends them.
+std::vector<std::string> unpack(const uint8_t *bytes, const uint16_t *lens, uint32_t count) {
+  std::vector<std::string> out(count);
+  for (uint32_t k = 0, at = 0; k < count; at += lens[k], k++) out[k].assign((const char *)bytes + at, lens[k]);
+  return out;
+}
+
+}  // namespace
+
+EXPORT(kx_alloc) void *kxAlloc(uint32_t bytes) { return malloc(bytes ? bytes : 1); }
+EXPORT(kx_free) void kxFree(void *p) { free(p); }
+
+// A scanner with its own names: the export macros' names, and past how many names it starts afresh.
+EXPORT(kx_create) Instance *kxCreate(const uint8_t *bytes, const uint16_t *lens, uint32_t count, uint32_t nameLimit) {
+  initClasses();
+  Instance *in = new Instance();
+  in->exportNames = unpack(bytes, lens, count);
+  in->nameLimit = nameLimit ? nameLimit : 1u << 20;
+  return in;
+}
+
+EXPORT(kx_release) void kxRelease(Instance *in) { delete in; }
+
+// A batch, with the wrapper names flagged for it.
+EXPORT(kx_begin) ScanOut *kxBegin(Instance *in, const uint8_t *bytes, const uint16_t *lens, uint32_t count) {
+  ScanOut *batch = new ScanOut();
+  beginBatch(*in, unpack(bytes, lens, count), *batch);
+  return batch;
+}
+
+// Room for a file of `bytes` bytes and the zeros after it; valid until the next call.
+EXPORT(kx_buffer) uint8_t *kxBuffer(Instance *in, uint32_t bytes) {
+  size_t want = (size_t)bytes + 1 + PAD;
+  if (in->readBuf.size() < want) in->readBuf.resize(want);
+  return in->readBuf.data();
+}
+
+// Adds the file in the buffer: its first `len` bytes, scanned as `kind` (1: assembly, 2: header,
+// 4: with proxies). status is S_TOO_LARGE or S_UNREADABLE (with the error's latin1 bytes) for a file
+// JS could not read whole, and its bytes are not looked at.
+EXPORT(kx_file) void kxFile(Instance *in, ScanOut *batch, uint32_t len, uint32_t kind, uint32_t keepDefs, int32_t status, double size, double stamp, const char *error, uint32_t errorLen) {
+  FileOut out;
+  out.status = status;
+  out.size = size;
+  out.stamp = stamp;
+  if (status == S_UNREADABLE) out.error.assign(error, errorLen);
+  FileKind k;
+  k.isAsm = kind & 1;
+  k.isHeader = kind & 2;
+  k.proxies = kind & 4;
+  if (status == S_OK) memset(in->readBuf.data() + len, 0, PAD);
+  scanInto(*in, k, in->readBuf.data(), len, keepDefs != 0, out, *batch);
+}
+
+EXPORT(kx_end) void kxEnd(Instance *in, ScanOut *batch) { endBatch(*in, *batch); }
+
+// Where a batch's parts are: 0 names, 1 their lengths, 2 uses, 3 proxy names, 4 stat, 5 info, 6 json.
+EXPORT(kx_part) const void *kxPart(ScanOut *b, uint32_t which) {
+  switch (which) {
+    case 0: return b->packed.data();
+    case 1: return b->packedLens.data();
+    case 2: return b->uses.data();
+    case 3: return b->proxyNames.data();
+    case 4: return b->stat.data();
+    case 5: return b->info.data();
+    default: return b->json.s.data();
+  }
+}
+
+// How many values each part holds; 7: 1 when the batch started a new name table.
+EXPORT(kx_count) uint32_t kxCount(ScanOut *b, uint32_t which) {
+  switch (which) {
+    case 0: return (uint32_t)b->packed.size();
+    case 1: return (uint32_t)b->packedLens.size();
+    case 2: return (uint32_t)b->uses.size();
+    case 3: return (uint32_t)b->proxyNames.size();
+    case 4: return (uint32_t)b->stat.size();
+    case 5: return (uint32_t)b->info.size();
+    case 6: return (uint32_t)b->json.s.size();
+    default: return b->fresh ? 1 : 0;
+  }
+}
+
+EXPORT(kx_drop) void kxDrop(ScanOut *b) { delete b; }
