@@ -17,7 +17,7 @@ await Promise.all([
   build({ ...common, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
   build({ ...common, entryPoints: { server: 'src/server/main.ts' }, outdir: 'dist' }),
   build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
-  build({ ...common, entryPoints: { scanWorker: 'src/core/scanWorker.ts' }, outdir: 'dist' }),
+  build({ ...common, entryPoints: { scanWorker: 'src/core/scan/scanWorker.ts' }, outdir: 'dist' }),
 ]);
 buildWasm();
 buildNative();

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { openIndex } from '../src/core/engine';
 import type { FileHistory } from '../src/core/history/compute';
 import { exportRefs, HistoryService } from '../src/core/history/service';
-import type { KernelIndex } from '../src/core/index';
+import type { KernelIndex } from '../src/core/index/index';
 
 const [mode, ...rest] = process.argv.slice(2) as [string, ...string[]];
 

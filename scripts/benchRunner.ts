@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openIndex } from '../src/core/engine';
-import { nativeAddon, nativeLoadError } from '../src/core/nativeScanner';
-import { checkExports, defaultGplOnlyPaths } from '../src/core/findings';
+import { nativeAddon, nativeLoadError } from '../src/core/scan/nativeScanner';
+import { checkExports, defaultGplOnlyPaths } from '../src/core/findings/findings';
 import { reviewSeries, touchedPaths } from '../src/core/review/analyze';
 import { readSeries, seriesFromTexts } from '../src/core/review/series';
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { readMaintainers, responsibleFor } from '../src/core/maintainers/maintainers';
-import { walkTree } from '../src/core/walk';
+import { walkTree } from '../src/core/scan/walk';
 
 const run = promisify(execFile);
 const SAMPLE = Number(process.env.KEXPORTS_MAINTAINERS_SAMPLE ?? 300);

@@ -6,10 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { nativeAddon, NativeScanner } from '../src/core/nativeScanner';
-import { walkTree } from '../src/core/walk';
-import { WasmScanner } from '../src/core/wasmScanner';
-import type { NativeBatch } from '../src/core/wire';
+import { nativeAddon, NativeScanner } from '../src/core/scan/nativeScanner';
+import { walkTree } from '../src/core/scan/walk';
+import { WasmScanner } from '../src/core/scan/wasmScanner';
+import type { NativeBatch } from '../src/core/scan/wire';
 
 const tree = process.argv[2] ?? execFileSync(resolve(__dirname, '../../shared/tools/get-kernel.sh'), ['6.1'], { encoding: 'utf8' }).trim();
 const addon = nativeAddon();

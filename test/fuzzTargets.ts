@@ -6,13 +6,13 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openIndex } from '../src/core/engine';
-import type { KernelIndex } from '../src/core/index';
-import { KCONFIG, MAKEFILE } from '../src/core/kbuild';
+import type { KernelIndex } from '../src/core/index/index';
+import { KCONFIG, MAKEFILE } from '../src/core/build/kbuild';
 import { reviewSeries, touchedPaths } from '../src/core/review/analyze';
 import { parseDiff } from '../src/core/review/diff';
 import { seriesFromTexts } from '../src/core/review/series';
-import { nativeAddon, NativeScanner } from '../src/core/nativeScanner';
-import { newScanner, scanBuffer, scanPath } from '../src/core/scanFile';
+import { nativeAddon, NativeScanner } from '../src/core/scan/nativeScanner';
+import { newScanner, scanBuffer, scanPath } from '../src/core/scan/scanFile';
 import { sampleTree, tempDir } from './helpers';
 
 export type FuzzTarget = 'scanner' | 'diff' | 'mail' | 'review';

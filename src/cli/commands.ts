@@ -1,9 +1,9 @@
 /** The CLI's commands: argv in, text out, an exit code back. */
-import { checkExports, type Finding, type Severity, severityRank, withHistoryFindings } from '../core/findings';
+import { checkExports, type Finding, type Severity, severityRank, withHistoryFindings } from '../core/findings/findings';
 import { flag, format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
-import { helperConsumers } from '../core/helpers';
-import type { Consumer, Export } from '../core/index';
+import { helperConsumers } from '../core/index/helpers';
+import type { Consumer, Export } from '../core/index/index';
 import { consumerCounts, consumerJson, consumersBlock, consumersSummaryLine, exportJson, exportLine, findingText, sarif } from './format';
 import { historiesFor, historyFindingsFor } from './history';
 import { condText } from '../core/build/cond';

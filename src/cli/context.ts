@@ -1,11 +1,11 @@
 /** What every command starts from: the tree, its settings, its index. */
 import { rmSync, statSync } from 'node:fs';
-import { readRegularFile } from '../core/regularFile';
+import { readRegularFile } from '../core/util/regularFile';
 import { join, relative, resolve } from 'node:path';
 import { BuildAnswers } from '../core/build/answers';
 import { openBuildModel } from '../core/build/store';
 import { openIndex } from '../core/engine';
-import type { KernelIndex } from '../core/index';
+import type { KernelIndex } from '../core/index/index';
 import { findTreeRoot } from '../core/tree';
 import { parseSettings, type Settings } from '../protocol/settings';
 import { flag, flags, has, type ParsedArgs, UsageError } from './args';

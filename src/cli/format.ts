@@ -1,13 +1,13 @@
 /** CLI output: checkpatch-style text, JSON, and SARIF 2.1.0. */
 import { join } from 'node:path';
-import { classOrder } from '../core/classify';
-import { codeAnchor, README_URL } from '../core/docs';
+import { classOrder } from '../core/index/classify';
+import { codeAnchor, README_URL } from '../core/findings/docs';
 import { licenseWords } from '../core/exportMacros';
-import type { Finding } from '../core/findings';
+import type { Finding } from '../core/findings/findings';
 import { type BuildAnswers, groupByModule } from '../core/build/answers';
-import type { Consumer, Export, KernelIndex } from '../core/index';
-import { readRegularText } from '../core/regularFile';
-import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
+import type { Consumer, Export, KernelIndex } from '../core/index/index';
+import { readRegularText } from '../core/util/regularFile';
+import { DEFAULT_MAX_FILE_BYTES } from '../core/scan/scanFile';
 
 const severityWord = { error: 'ERROR', warning: 'WARNING', info: 'INFO', hint: 'HINT' } as const;
 

@@ -1,5 +1,5 @@
 /** `kexports history PATH...` and `check --history`: export history from the tree's git log. */
-import type { Finding } from '../core/findings';
+import type { Finding } from '../core/findings/findings';
 import type { FileHistory } from '../core/history/compute';
 import { historyCsv, historyFindings, historyText } from '../core/history/render';
 import { exportRefs, HistoryService } from '../core/history/service';

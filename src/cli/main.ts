@@ -1,7 +1,7 @@
 /** kexports: argv -> core -> stdout and an exit code. */
 import { readFileSync } from 'node:fs';
-import { scannerInUse } from '../core/nativeScanner';
-import { printableLines } from '../core/printable';
+import { scannerInUse } from '../core/scan/nativeScanner';
+import { printableLines } from '../core/util/printable';
 import { flag, parseArgs, UsageError } from './args';
 import { runCheck, runConsumers, runExports, runModule, usage, VERSION } from './commands';
 import { cacheWritesSettled, type Io, reportCutShortCaches } from './context';

@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { type Maintainers, readMaintainers, type Responsible, responsibleFor, shownText } from '../core/maintainers/maintainers';
-import { readRegularFile } from '../core/regularFile';
-import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
+import { readRegularFile } from '../core/util/regularFile';
+import { DEFAULT_MAX_FILE_BYTES } from '../core/scan/scanFile';
 import { format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 

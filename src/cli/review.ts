@@ -1,7 +1,7 @@
 /** `kexports review RANGE|FILE|DIR`: what a series does to exports, in text, JSON, Markdown or SARIF. */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { severityRank, type Severity } from '../core/findings';
+import { severityRank, type Severity } from '../core/findings/findings';
 import { checks } from '../core/review/checks';
 import { replyText } from '../core/review/reply';
 import { markdown, text } from '../core/review/report';

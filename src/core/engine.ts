@@ -6,17 +6,17 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CacheReader, cacheKey, cachePath, kbuildFrom, snapshotIndex, writeSnapshotAsync } from './cache';
-import type { MakefileStat, StatList } from './freshness';
-import { mergeStaleness, shareOf, STAT_CHUNK, type Staleness, staleDirs, staleFiles, statMakefiles, statShare } from './freshness';
-import type { StatReply, WorkerRequest, WorkerSetup } from './scanProtocol';
-import { buildIndexFromWalk, type IndexOptions, KernelIndex } from './index';
-import { readMakefile } from './kbuild';
-import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
-import { Interner } from './interner';
-import { type NativeAddon, nativeAddon } from './nativeScanner';
-import { NameTable } from './scanPool';
-import { walkTree } from './walk';
+import { CacheReader, cacheKey, cachePath, kbuildFrom, snapshotIndex, writeSnapshotAsync } from './cache/cache';
+import type { MakefileStat, StatList } from './cache/freshness';
+import { mergeStaleness, shareOf, STAT_CHUNK, type Staleness, staleDirs, staleFiles, statMakefiles, statShare } from './cache/freshness';
+import type { StatReply, WorkerRequest, WorkerSetup } from './scan/scanProtocol';
+import { buildIndexFromWalk, type IndexOptions, KernelIndex } from './index/index';
+import { readMakefile } from './build/kbuild';
+import { DEFAULT_MAX_FILE_BYTES } from './scan/scanFile';
+import { Interner } from './scan/interner';
+import { type NativeAddon, nativeAddon } from './scan/nativeScanner';
+import { NameTable } from './scan/scanPool';
+import { walkTree } from './scan/walk';
 
 export interface OpenOptions extends IndexOptions {
   /** Where the cache lives; undefined: no cache. */
@@ -250,21 +250,25 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
   const threads = addon && AddonWarmStart.start(root, reader, addon, opts);
   const { header } = reader;
   const { files, paths, eager, exports, unresolved, arrays } = reader.small();
-  // A table of one slot until adoptNames(), not one made for a scan.
-  const index = new KernelIndex(root, new NameTable(new Interner(0)));
-  index.files = files;
-  index.maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const alive = arrays.get('fileAlive') as Uint8Array;
-  for (let k = 0; k < paths.length; k++) if (alive[k] === 1) index.byPath.set(paths[k]!, k);
-  index.proxyName = arrays.get('proxyName') as Uint32Array;
-  index.proxyLine = arrays.get('proxyLine') as Uint32Array;
-  index.proxyKind = arrays.get('proxyKind') as Uint8Array;
-  index.proxyCount = header.proxyCount;
-  index.kbuild = kbuildFrom(header);
-  index.stats = header.stats;
-  // Only files with eager details can have wrappers.
-  index.collectWrappers(eager.map((k) => files[k]!));
-  index.restoreExports(exports, unresolved);
+  const index = KernelIndex.restored({
+    root,
+    files,
+    paths,
+    alive: arrays.get('fileAlive') as Uint8Array,
+    proxies: {
+      proxyName: arrays.get('proxyName') as Uint32Array,
+      proxyLine: arrays.get('proxyLine') as Uint32Array,
+      proxyKind: arrays.get('proxyKind') as Uint8Array,
+      proxyCount: header.proxyCount,
+    },
+    kbuild: kbuildFrom(header),
+    stats: header.stats,
+    maxFileBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    // Only files with eager details can have wrappers.
+    wrapperFiles: eager.map((k) => files[k]!),
+    exports,
+    unresolved,
+  });
   phase('files and exports');
 
   const list = {
@@ -302,11 +306,12 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
     if (cutShort()) throw new Error('cut short');
     index.mappedCache = { file, cutShort };
   }
-  index.adoptNames(new NameTable(new Interner(0, large.interner)));
-  index.offsets = large.arrays.get('offsets') as Uint32Array;
-  index.postFile = large.arrays.get('postFile') as Uint32Array | Uint16Array;
-  index.postLine = large.arrays.get('postLine') as Uint32Array | Uint16Array;
-  index.postCtx = large.arrays.get('postCtx') as Uint32Array;
+  index.adoptPostings(new NameTable(new Interner(0, large.interner)), {
+    offsets: large.arrays.get('offsets') as Uint32Array,
+    postFile: large.arrays.get('postFile') as Uint32Array | Uint16Array,
+    postLine: large.arrays.get('postLine') as Uint32Array | Uint16Array,
+    postCtx: large.arrays.get('postCtx') as Uint32Array,
+  });
   phase(helped ? 'names' : 'check postings and names');
   if (!helped && !threads) {
     // No helper, or its list was of another write: the whole pass here.

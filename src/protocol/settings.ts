@@ -2,7 +2,7 @@
  * The settings, declared once: package.json's contributes.configuration is the schema, this is the
  * typed reader. The CLI reads the same keys from its config file (.kexports.json) and flags.
  */
-import { defaultGplOnlyPaths, defaultSeverity, type FindingCode, findingCodes, type Severity } from '../core/findings';
+import { defaultGplOnlyPaths, defaultSeverity, type FindingCode, findingCodes, type Severity } from '../core/findings/findings';
 
 export interface Settings {
   /** Path globs whose exports must be GPL-only. */

@@ -4,12 +4,12 @@
  */
 import { CodeAction, CodeActionKind, CodeLens, Diagnostic, DiagnosticSeverity, type Hover, MarkupKind, Range, TextEdit, type WorkspaceEdit } from 'vscode-languageserver';
 import { type BuildAnswers, groupByModule } from '../core/build/answers';
-import { classOrder, countsAsConsumer } from '../core/classify';
-import { codeAnchor } from '../core/docs';
+import { classOrder, countsAsConsumer } from '../core/index/classify';
+import { codeAnchor } from '../core/findings/docs';
 import { gplVariant, isGplOnly, licenseWords } from '../core/exportMacros';
-import { checkExports, type Finding, policyMatcher } from '../core/findings';
-import { helperConsumers } from '../core/helpers';
-import type { Consumer, Export, KernelIndex } from '../core/index';
+import { checkExports, type Finding, policyMatcher } from '../core/findings/findings';
+import { helperConsumers } from '../core/index/helpers';
+import type { Consumer, Export, KernelIndex } from '../core/index/index';
 import type { Whose } from '../core/review/recipients';
 import type { Settings } from '../protocol/settings';
 import { md, treePathToUri } from './text';

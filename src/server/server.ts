@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 import { type Maintainers, readMaintainers } from '../core/maintainers/maintainers';
 import { whoseFiles } from '../core/review/recipients';
-import { readRegularFile } from '../core/regularFile';
+import { readRegularFile } from '../core/util/regularFile';
 import { join } from 'node:path';
 import {
   type CancellationToken,
@@ -28,21 +28,21 @@ import { BuildAnswers } from '../core/build/answers';
 import type { BuildModel } from '../core/build/model';
 import { modelAfter, openBuildModel } from '../core/build/store';
 import { openIndex } from '../core/engine';
-import { countsAsConsumer } from '../core/classify';
+import { countsAsConsumer } from '../core/index/classify';
 import { licenseWords } from '../core/exportMacros';
-import type { Consumer, Export, KernelIndex } from '../core/index';
-import { scannerInUse } from '../core/nativeScanner';
-import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
-import { BUILD_FILE, MAKEFILE, readMakefile } from '../core/kbuild';
+import type { Consumer, Export, KernelIndex } from '../core/index/index';
+import { scannerInUse } from '../core/scan/nativeScanner';
+import { DEFAULT_MAX_FILE_BYTES } from '../core/scan/scanFile';
+import { BUILD_FILE, MAKEFILE, readMakefile } from '../core/build/kbuild';
 import { findTreeRoot } from '../core/tree';
 import { replyText } from '../core/review/reply';
 import { markdown } from '../core/review/report';
 import { runReview } from '../core/review/run';
-import { withHistoryFindings } from '../core/findings';
+import { withHistoryFindings } from '../core/findings/findings';
 import type { FileHistory } from '../core/history/compute';
 import { historyFindings, historyLine, historyMarkdown, unavailableLine } from '../core/history/render';
 import { exportRefs, HistoryService, relocate } from '../core/history/service';
-import { md } from '../core/markdown';
+import { md } from '../core/util/markdown';
 import {
   exportHistory,
   type HistoryParams,

@@ -1,9 +1,9 @@
 /** Positions, words and paths: what the LSP speaks in, converted to the engine's tree paths. */
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { decodeName, fsPath } from '../core/fsName';
-import { readRegularText } from '../core/regularFile';
-import { DEFAULT_MAX_FILE_BYTES } from '../core/scanFile';
+import { decodeName, fsPath } from '../core/util/fsName';
+import { readRegularText } from '../core/util/regularFile';
+import { DEFAULT_MAX_FILE_BYTES } from '../core/scan/scanFile';
 
 export function uriToTreePath(root: string, uri: string): string | undefined {
   if (!uri.startsWith('file:')) return undefined;
@@ -36,15 +36,16 @@ export function treePathToUri(root: string, path: string): string {
   return `file://${[...raw].map((b) => (/[A-Za-z0-9\-._~/!$&'()*+,;=:@]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('')}`;
 }
 
-const isId = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+/** [A-Za-z0-9_] */
+const isId = (c: string): boolean => (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c === '_';
 
 /** The C identifier at a character of a line, if any. */
 export function wordAt(line: string, character: number): { word: string; start: number; end: number } | undefined {
   let s = Math.min(character, line.length);
   let e = s;
-  while (s > 0 && isId(line.charCodeAt(s - 1))) s--;
-  while (e < line.length && isId(line.charCodeAt(e))) e++;
-  if (s === e || (line.charCodeAt(s) >= 48 && line.charCodeAt(s) <= 57)) return undefined;
+  while (s > 0 && isId(line[s - 1]!)) s--;
+  while (e < line.length && isId(line[e]!)) e++;
+  if (s === e || (line[s]! >= '0' && line[s]! <= '9')) return undefined;
   return { word: line.slice(s, e), start: s, end: e };
 }
 
@@ -75,4 +76,4 @@ export class LineReader {
   }
 }
 
-export { md } from '../core/markdown';
+export { md } from '../core/util/markdown';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { decodeName, encodeName, fsPath } from '../../src/core/fsName';
+import { decodeName, encodeName, fsPath } from '../../src/core/util/fsName';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { buildIndex } from '../../src/core/index';
-import { newScanner, scanBuffer } from '../../src/core/scanFile';
+import { buildIndex } from '../../src/core/index/index';
+import { newScanner, scanBuffer } from '../../src/core/scan/scanFile';
 import { sampleTree, writeTree } from '../helpers';
 
 describe('bad input', () => {

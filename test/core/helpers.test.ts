@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkExports } from '../../src/core/findings';
-import { functionsUsing, helperConsumers } from '../../src/core/helpers';
-import { buildIndex } from '../../src/core/index';
+import { checkExports } from '../../src/core/findings/findings';
+import { functionsUsing, helperConsumers } from '../../src/core/index/helpers';
+import { buildIndex } from '../../src/core/index/index';
 import { runCli, writeTree } from '../helpers';
 import { LspClient, withServer } from '../server/lspClient';
 

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { crc32, crc32Portable } from '../../src/core/crc32';
+import { crc32, crc32Portable } from '../../src/core/cache/crc32';
 import { openIndex } from '../../src/core/engine';
-import { checkExports, defaultGplOnlyPaths } from '../../src/core/findings';
-import { buildIndex, type IndexedFile, type KernelIndex } from '../../src/core/index';
-import { nativeAddon } from '../../src/core/nativeScanner';
+import { checkExports, defaultGplOnlyPaths } from '../../src/core/findings/findings';
+import { buildIndex, type IndexedFile, type KernelIndex } from '../../src/core/index/index';
+import { nativeAddon } from '../../src/core/scan/nativeScanner';
 import { copySampleTree, sampleTree, tempDir, workerPath, writeTree } from '../helpers';
 
 const opts = { gplOnlyPaths: defaultGplOnlyPaths, severity: {}, testsCountAsConsumers: true };

@@ -4,23 +4,23 @@
  * nothing to compare.
  */
 import assert from 'node:assert/strict';
-import { treeStat } from '../../src/core/stamp';
+import { treeStat } from '../../src/core/util/stamp';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { validateRanges } from '../../src/core/cache';
-import { crc32 } from '../../src/core/crc32';
-import { walkTree } from '../../src/core/walk';
-import { type FileShare, mergeStaleness, staleFiles, statShare } from '../../src/core/freshness';
-import { buildIndex, KernelIndex } from '../../src/core/index';
-import { Interner } from '../../src/core/interner';
-import { nativeAddon, nativeLoadError, NativeScanner, scanParallel } from '../../src/core/nativeScanner';
-import { NameTable, scanFiles } from '../../src/core/scanPool';
-import { IdMap } from '../../src/core/idMap';
-import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scanFile';
+import { validateRanges } from '../../src/core/cache/cache';
+import { crc32 } from '../../src/core/cache/crc32';
+import { walkTree } from '../../src/core/scan/walk';
+import { type FileShare, mergeStaleness, staleFiles, statShare } from '../../src/core/cache/freshness';
+import { buildIndex, KernelIndex } from '../../src/core/index/index';
+import { Interner } from '../../src/core/scan/interner';
+import { nativeAddon, nativeLoadError, NativeScanner, scanParallel } from '../../src/core/scan/nativeScanner';
+import { NameTable, scanFiles } from '../../src/core/scan/scanPool';
+import { IdMap } from '../../src/core/scan/idMap';
+import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scan/scanFile';
 import { copySampleTree, repoRoot, sampleTree, tempDir, workerPath, writeTree } from '../helpers';
 
 const addon = process.env.KEXPORTS_SCANNER === 'wasm' ? undefined : nativeAddon();
@@ -749,9 +749,9 @@ console.log(JSON.stringify({ unaligned: unaligned === undefined, pastEnd: pastEn
       here.files.map((f) => [f.path, f.proxyStart, f.proxyCount]),
     );
     await built;
-    for (const key of ['offsets', 'postFile', 'postLine', 'postCtx'] as const) assert.deepEqual([...there[key]], [...here[key]], key);
+    for (const key of ['offsets', 'postFile', 'postLine', 'postCtx'] as const) assert.deepEqual([...there.postings[key]], [...here.postings[key]], key);
     assert.ok(
-      here.postCtx.some((c) => c > 0 && c !== 0xffffffff),
+      here.postings.postCtx.some((c) => c > 0 && c !== 0xffffffff),
       'uses inside proxies, numbered globally',
     );
 

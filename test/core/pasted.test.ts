@@ -1,8 +1,8 @@
 /** Uses that a macro pastes together at its call site, and uses that cannot be. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkExports } from '../../src/core/findings';
-import { buildIndex, type Consumer } from '../../src/core/index';
+import { checkExports } from '../../src/core/findings/findings';
+import { buildIndex, type Consumer } from '../../src/core/index/index';
 import { writeTree } from '../helpers';
 
 const line = (c: Consumer): string => `${c.file}:${c.line}${c.via ? ` via ${c.via.name} (${c.via.kind}, ${c.via.file})` : ''}`;

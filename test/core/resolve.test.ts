@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { checkExports } from '../../src/core/findings';
+import { checkExports } from '../../src/core/findings/findings';
 import { openIndex } from '../../src/core/engine';
-import { buildIndex, type Export, type KernelIndex } from '../../src/core/index';
+import { buildIndex, type Export, type KernelIndex } from '../../src/core/index/index';
 import { selfIncludingQspin, tempDir, writeTree } from '../helpers';
 
 function describeExport(e: Export): string {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { checkExports, defaultGplOnlyPaths } from '../../src/core/findings';
-import { buildIndex, type KernelIndex } from '../../src/core/index';
+import { checkExports, defaultGplOnlyPaths } from '../../src/core/findings/findings';
+import { buildIndex, type KernelIndex } from '../../src/core/index/index';
 import { sampleTree, workerPath } from '../helpers';
 
 let index: KernelIndex;

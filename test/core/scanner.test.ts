@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEF_CTX } from '../../src/core/scanTypes';
-import { newScanner, scanBuffer } from '../../src/core/scanFile';
+import { DEF_CTX } from '../../src/core/scan/scanTypes';
+import { newScanner, scanBuffer } from '../../src/core/scan/scanFile';
 
 /** Scans `text` as `path`; returns exports, definitions, and uses as name -> [line, proxy name or ''][]. */
 function scan(text: string, path = 'mm/x.c', wrappers?: string[]) {

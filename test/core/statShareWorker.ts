@@ -1,6 +1,6 @@
 /** For nativeScanner.test.ts: one thread's statShare() on a list shared with the test's thread. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { statShare } from '../../src/core/freshness';
+import { statShare } from '../../src/core/cache/freshness';
 
 const { root, list, claim, go, native } = workerData as { root: string; list: Parameters<typeof statShare>[1]; claim: SharedArrayBuffer; go: SharedArrayBuffer; native: boolean };
 const start = new Int32Array(go);

@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Interner } from '../../src/core/interner';
-import { Scanner, scanBuffer } from '../../src/core/scanFile';
-import { DEF_CTX, type FileScan } from '../../src/core/scanTypes';
-import { WasmScanner } from '../../src/core/wasmScanner';
+import { Interner } from '../../src/core/scan/interner';
+import { Scanner, scanBuffer } from '../../src/core/scan/scanFile';
+import { DEF_CTX, type FileScan } from '../../src/core/scan/scanTypes';
+import { WasmScanner } from '../../src/core/scan/wasmScanner';
 // @ts-expect-error: a plain ES module of the build, without types
 import { sourceHash, STAMP } from '../../scripts/wasm.mjs';
 import { readFileSync } from 'node:fs';

@@ -2,9 +2,9 @@
  * The build model's answers for the rest of the engine: where a file is built, under which modules,
  * and whether two exports can be linked into one build. Files are looked up in the index.
  */
-import type { KernelIndex } from '../index';
-import { readRegularFile } from '../regularFile';
-import { DEFAULT_MAX_FILE_BYTES } from '../scanFile';
+import type { KernelIndex } from '../index/index';
+import { readRegularFile } from '../util/regularFile';
+import { DEFAULT_MAX_FILE_BYTES } from '../scan/scanFile';
 import { join } from 'node:path';
 import { type BuildModel, canCoexist, isModular, modulesOf, type Placement, placementsOf, placementLabel, sourceOf } from './model';
 

@@ -2,8 +2,8 @@
  * Findings that need the build model: an export's consumers judged by the modules they are linked
  * into, as modpost and the kernel's own unexport patches judge them.
  */
-import type { FindingCode } from '../findingCodes';
-import type { Consumer, Export, KernelIndex } from '../index';
+import type { FindingCode } from '../findings/findingCodes';
+import type { Consumer, Export, KernelIndex } from '../index/index';
 import type { BuildAnswers } from './answers';
 
 export interface ModuleFinding {

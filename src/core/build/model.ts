@@ -12,7 +12,7 @@
  * without .ko (drivers/gpu/drm/nouveau/nouveau), and vmlinux for the core kernel.
  */
 import { and, ANY, type Cond, condText, N, NEVER, or, type Term, TRUE, archTerm, Y } from './cond';
-import { KCONFIG, treeDir } from '../kbuild';
+import { KCONFIG, treeDir } from './kbuild';
 import { impliedBy, type Kconfig, type KSymbol, readKconfig, type ReadText, type SymbolType } from './kconfig';
 import { type Item, MakeEval, type Word } from './makefile';
 import type { Unknown } from './unknown';

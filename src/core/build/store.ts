@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILD_FILE, readMakefile } from '../kbuild';
+import { BUILD_FILE, readMakefile } from './kbuild';
 import { type Cond, type Term, type TermData, termData, termFromData } from './cond';
 import type { Kconfig, KSymbol, SymbolType } from './kconfig';
 import { type BuildModel, buildModel, derive, type DirEval, type ModelInput, type ObjEntry, updateModel } from './model';

@@ -7,8 +7,8 @@
  * today, one `git tag --contains` per distinct commit, and a `git show` to confirm a use.
  */
 import { exportMacros, isGplOnly } from '../exportMacros';
-import { DEF_CTX } from '../scanTypes';
-import { newScanner, scanBuffer } from '../scanFile';
+import { DEF_CTX } from '../scan/scanTypes';
+import { newScanner, scanBuffer } from '../scan/scanFile';
 import { type HistoryGit, type LogCommit, type PatchCommit } from './git';
 import { estimatedLanding, type Landing, type Releases } from './versions';
 

@@ -3,9 +3,9 @@
  * number of git processes running at once. Every failure becomes a GitError naming the command.
  */
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { FIXED_CONFIG, runGit } from '../gitRun';
+import { FIXED_CONFIG, runGit } from '../util/gitRun';
 import { type KernelVersion, parseTag } from './versions';
-import { readRegularFile } from '../regularFile';
+import { readRegularFile } from '../util/regularFile';
 
 /** A commit changing more files than this is not searched for exports moved between files. */
 export const MAX_MOVE_FILES = 300;

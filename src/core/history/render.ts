@@ -2,8 +2,8 @@
  * Export history in words: the hover's one line, the CLI's table and CSV, the timeline's Markdown,
  * and the rule 2 findings. Subjects come from commits anyone can write: the Markdown forms escape them.
  */
-import { md } from '../markdown';
-import type { Finding, FindingCode, Severity } from '../findings';
+import { md } from '../util/markdown';
+import type { Finding, FindingCode, Severity } from '../findings/findings';
 import type { CommitRef, ExportHistory, FileHistory } from './compute';
 
 const SUBJECT_MAX = 60;

@@ -7,13 +7,13 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { consumerNames, isGplOnly } from '../exportMacros';
-import type { Export, KernelIndex } from '../index';
-import { isTestPath, isToolsPath } from '../classify';
+import type { Export, KernelIndex } from '../index/index';
+import { isTestPath, isToolsPath } from '../index/classify';
 import { computeFileHistory, type ExportRef, type FileHistory } from './compute';
 import { HistoryGit } from './git';
 import type { Landing } from './versions';
 import { Releases } from './versions';
-import { readRegularFile } from '../regularFile';
+import { readRegularFile } from '../util/regularFile';
 
 const FORMAT = 2;
 /** Files kept in the persisted cache; the oldest entries go first. */

@@ -11,7 +11,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readRegularFile } from '../regularFile';
+import { readRegularFile } from '../util/regularFile';
 
 export interface Section {
   title: string;

@@ -6,12 +6,12 @@
  * The series is applied in memory, patch by patch, over the index of the base tree.
  */
 import type { BuildAnswers } from '../build/answers';
-import { countsAsConsumer } from '../classify';
+import { countsAsConsumer } from '../index/classify';
 import { isGplOnly, licenseWords } from '../exportMacros';
-import { policyMatcher, type Severity } from '../findings';
-import type { Consumer, Export, KernelIndex } from '../index';
+import { policyMatcher, type Severity } from '../findings/findings';
+import type { Consumer, Export, KernelIndex } from '../index/index';
 // Makefiles can set DEFAULT_SYMBOL_NAMESPACE for a directory through ccflags; Kconfig files go to the build model
-import { BUILD_FILE, MAKEFILE } from '../kbuild';
+import { BUILD_FILE, MAKEFILE } from '../build/kbuild';
 import { applyFileDiff } from './apply';
 import type { FileDiff } from './diff';
 import { isLinkerDefinition, type ModuleView, moduleView, NOT_KERNEL } from './modules';

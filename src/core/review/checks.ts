@@ -4,7 +4,7 @@
  * `description`, `context` and `target_url`. A patch is told apart by its Message-Id, which is how
  * Patchwork names it.
  */
-import { codeAnchor } from '../docs';
+import { codeAnchor } from '../findings/docs';
 import type { Review, ReviewFinding } from './analyze';
 import type { Series } from './series';
 

@@ -8,7 +8,7 @@
  * has fixed options and `-c` overrides, and `--end-of-options` before a ref the user typed.
  */
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { FIXED_CONFIG, GitError, runGit as run } from '../gitRun';
+import { FIXED_CONFIG, GitError, runGit as run } from '../util/gitRun';
 import { byteString, parseDiff } from './diff';
 
 /** Diff options that no setting can override. */

@@ -8,7 +8,7 @@
  * of C), a file under drivers/, fs/, net/ and the like stands for a module of its own.
  */
 import type { BuildAnswers } from '../build/answers';
-import type { KernelIndex } from '../index';
+import type { KernelIndex } from '../index/index';
 
 /** Top-level folders whose code can be a module, for a folder with no build model. */
 const MODULAR = /^(drivers|sound|fs|net|crypto|lib|security|virt|samples)\//;

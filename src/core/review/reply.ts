@@ -5,7 +5,7 @@
  */
 import { type Change, type FileDiff as DiffFile, textOfBytes } from './diff';
 import type { Review, ReviewFinding } from './analyze';
-import { printable as pr, printableLines } from '../printable';
+import { printable as pr, printableLines } from '../util/printable';
 import type { Series } from './series';
 
 const CONTEXT = 3;

@@ -1,9 +1,9 @@
 /** The review as text for a terminal and as Markdown for the editor's report. */
 import { join } from 'node:path';
-import { codeAnchor } from '../docs';
-import { md } from '../markdown';
+import { codeAnchor } from '../findings/docs';
+import { md } from '../util/markdown';
 import type { Review } from './analyze';
-import { printable as pr } from '../printable';
+import { printable as pr } from '../util/printable';
 import type { Series } from './series';
 
 const word = { error: 'ERROR', warning: 'WARNING', info: 'INFO', hint: 'HINT' } as const;

@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { BuildAnswers } from '../build/answers';
 import type { BuildModel } from '../build/model';
 import { modelAfter } from '../build/store';
-import type { KernelIndex } from '../index';
-import { BUILD_FILE, KCONFIG, readMakefile } from '../kbuild';
+import type { KernelIndex } from '../index/index';
+import { BUILD_FILE, KCONFIG, readMakefile } from '../build/kbuild';
 import { type Maintainers, readMaintainers } from '../maintainers/maintainers';
 import { type Review, reviewSeries, touchedPaths } from './analyze';
 import { recipients, type Whose, whoseFiles } from './recipients';
 import { seriesFromGit, workingTreeDiff } from './git';
 import { readSeries, type Series, seriesFromTexts } from './series';
-import { readRegularFile } from '../regularFile';
+import { readRegularFile } from '../util/regularFile';
 
 /** A patch may touch a generated header far over the index's limit; past this it is no source file. */
 const MAX_BASE_BYTES = 256 * 1024 * 1024;

@@ -7,7 +7,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import PostalMime from 'postal-mime';
-import { readRegularFile } from '../regularFile';
+import { readRegularFile } from '../util/regularFile';
 import { byteString, cutSignature, diffStart, type FileDiff, parseDiff } from './diff';
 
 export interface Patch {

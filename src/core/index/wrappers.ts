@@ -4,8 +4,8 @@
  *   #define EXPORT_FOO(name) EXPORT_SYMBOL_GPL(foo_##name)
  * Their call sites are exports. Wrappers of wrappers resolve too, to a bounded depth.
  */
-import { exportMacros } from './exportMacros';
-import type { WrapperCandidate } from './scanTypes';
+import { exportMacros } from '../exportMacros';
+import type { WrapperCandidate } from '../scan/scanTypes';
 
 export interface WrapperExport {
   /** The export macro (or inner wrapper) the body calls. */

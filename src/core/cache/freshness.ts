@@ -5,9 +5,9 @@
  * statSync takes.
  */
 import { join } from 'node:path';
-import { nativeAddon } from './nativeScanner';
-import { treeStat } from './stamp';
-import { walkTree } from './walk';
+import { nativeAddon } from '../scan/nativeScanner';
+import { treeStat } from '../util/stamp';
+import { walkTree } from '../scan/walk';
 
 /** A Makefile or Kbuild file as a cache saw it. */
 export type MakefileStat = [path: string, size: number, stamp: number];

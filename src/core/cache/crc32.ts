@@ -4,7 +4,7 @@
  * and about ten times faster than the table loop that older runtimes fall back to.
  */
 import * as zlib from 'node:zlib';
-import { nativeAddon } from './nativeScanner';
+import { nativeAddon } from '../scan/nativeScanner';
 
 const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 

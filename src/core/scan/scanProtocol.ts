@@ -1,5 +1,5 @@
 /** Messages between the scan pool and its workers. */
-import type { DirStaleness, FileShare } from './freshness';
+import type { DirStaleness, FileShare } from '../cache/freshness';
 import type { ScannedFile } from './scanFile';
 
 export interface WorkerSetup {

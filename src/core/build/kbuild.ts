@@ -6,7 +6,7 @@
  *   CFLAGS_foo.o += -DDEFAULT_SYMBOL_NAMESPACE=FOO               (one object)
  */
 import { dirname, join } from 'node:path';
-import { readRegularFile } from './regularFile';
+import { readRegularFile } from '../util/regularFile';
 
 export interface KbuildNamespaces {
   dir: Map<string, string>;

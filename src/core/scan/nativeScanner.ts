@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { exportMacros } from './exportMacros';
+import { exportMacros } from '../exportMacros';
 import { type NativeBatch, type RawBatch, toBatch } from './wire';
 
 export type { NativeBatch } from './wire';
@@ -92,11 +92,11 @@ let loaded: NativeAddon | null | undefined;
 let loadError: string | undefined;
 
 /**
- * Where the build puts the addon: beside the bundles, or dist/ when running from src/ (tests).
+ * Where the build puts the addon: beside the bundles, or dist/ when running from src/core/scan (tests).
  * KEXPORTS_ADDON names it for a bundle elsewhere (the bench's ES module, which has no __dirname).
  */
 function candidates(): string[] {
-  const here = typeof __dirname === 'string' ? [join(__dirname, ADDON_FILE), join(__dirname, '..', '..', 'dist', ADDON_FILE)] : [];
+  const here = typeof __dirname === 'string' ? [join(__dirname, ADDON_FILE), join(__dirname, '..', '..', '..', 'dist', ADDON_FILE)] : [];
   return process.env.KEXPORTS_ADDON ? [process.env.KEXPORTS_ADDON, ...here] : here;
 }
 

@@ -5,9 +5,9 @@
  */
 import { closeSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportMacros } from './exportMacros';
-import { NOT_REGULAR, NotRegularError, openRegular } from './regularFile';
-import { changeStamp } from './stamp';
+import { exportMacros } from '../exportMacros';
+import { NOT_REGULAR, NotRegularError, openRegular } from '../util/regularFile';
+import { changeStamp } from '../util/stamp';
 import { type NativeBatch, type RawBatch, toBatch } from './wire';
 
 export const WASM_FILE = 'kexports-scanner.wasm';
@@ -42,11 +42,11 @@ interface Exports {
 }
 
 /**
- * Where the build puts the wasm: beside the bundles, or dist/ when running from src/ (tests).
+ * Where the build puts the wasm: beside the bundles, or dist/ when running from src/core/scan (tests).
  * KEXPORTS_WASM names it for a bundle elsewhere (the bench's ES module, which has no __dirname).
  */
 function candidates(): string[] {
-  const here = typeof __dirname === 'string' ? [join(__dirname, WASM_FILE), join(__dirname, '..', '..', 'dist', WASM_FILE)] : [];
+  const here = typeof __dirname === 'string' ? [join(__dirname, WASM_FILE), join(__dirname, '..', '..', '..', 'dist', WASM_FILE)] : [];
   return process.env.KEXPORTS_WASM ? [process.env.KEXPORTS_WASM, ...here] : here;
 }
 

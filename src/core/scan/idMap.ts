@@ -1,7 +1,7 @@
 /** Wire numbers to a name table's ids: each scanner numbers names its own way, in the order it first sends them. */
 import type { Interner } from './interner';
 import type { FileScan } from './scanTypes';
-import { grown } from './typed';
+import { grown } from '../util/typed';
 
 /** Maps one scanner's identifier ids (a worker's, an addon thread's) to the global table's, from the packed names it sends. */
 export class IdMap {

@@ -5,12 +5,12 @@
  * code), so these files are listed beside the consumers but never decide a finding.
  */
 import { join } from 'node:path';
-import { consumerNames } from './exportMacros';
+import { consumerNames } from '../exportMacros';
 import type { Consumer, Export, KernelIndex } from './index';
-import { Interner } from './interner';
-import { newScanner, type Scanner, SourceKind } from './scanFile';
-import { readRegularFile } from './regularFile';
-import { DEFAULT_MAX_FILE_BYTES } from './scanFile';
+import { Interner } from '../scan/interner';
+import { newScanner, type Scanner, SourceKind } from '../scan/scanFile';
+import { readRegularFile } from '../util/regularFile';
+import { DEFAULT_MAX_FILE_BYTES } from '../scan/scanFile';
 
 /** Above this many direct consumer files, helpers are not looked for: each of those files is read again. */
 export const MAX_HELPER_SOURCES = 24;

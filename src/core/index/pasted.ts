@@ -8,7 +8,7 @@
  * use where the macro and the argument stand on the same line (a call spread over lines is missed),
  * or, for a macro that defines inline functions around the export, a use of those functions.
  */
-import type { ExportFlavour } from './exportMacros';
+import type { ExportFlavour } from '../exportMacros';
 
 export interface PastingMacro {
   /** the macros that paste the name, all defined in `header` */

@@ -3,8 +3,8 @@
  * so a link loop cannot trap the walk; they are counted instead.
  */
 import { type Dirent, lstatSync, readdirSync } from 'node:fs';
-import { decodeName, fsPath } from './fsName';
-import { treeStat } from './stamp';
+import { decodeName, fsPath } from '../util/fsName';
+import { treeStat } from '../util/stamp';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { type NativeAddon, nativeAddon } from './nativeScanner';
@@ -30,8 +30,7 @@ const skipDirs = new Set(['.git', '.hg', '.svn', 'node_modules', '.pc', '.tmp_ve
 
 /** Whether a file name is one the index scans: .c, .h, .S, .c_shipped. */
 function isSourceName(name: string): boolean {
-  const last = name.charCodeAt(name.length - 1);
-  return (name.length > 2 && name.charCodeAt(name.length - 2) === 46 && (last === 99 || last === 104 || last === 83)) || name.endsWith('.c_shipped');
+  return name.endsWith('.c') || name.endsWith('.h') || name.endsWith('.S') ? name.length > 2 : name.endsWith('.c_shipped');
 }
 
 /**

@@ -5,8 +5,8 @@
  * then stats the cache's files with the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CacheFile } from './cache';
-import { staleDirs, statShare } from './freshness';
+import { CacheFile } from '../cache/cache';
+import { staleDirs, statShare } from '../cache/freshness';
 import { nativeAddon, NativeScanner, POOL_SCANNER_NAMES } from './nativeScanner';
 import type { StatReply, WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 import { WasmScanner } from './wasmScanner';

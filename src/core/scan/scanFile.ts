@@ -5,8 +5,8 @@
 import { closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { Interner } from './interner';
-import { growKeeping, NOT_REGULAR, NotRegularError, openRegular } from './regularFile';
-import { changeStamp } from './stamp';
+import { growKeeping, NOT_REGULAR, NotRegularError, openRegular } from '../util/regularFile';
+import { changeStamp } from '../util/stamp';
 import type { FileScan, ScannedFile } from './scanTypes';
 import { WasmKind, WasmScanner } from './wasmScanner';
 import { IdMap } from './idMap';

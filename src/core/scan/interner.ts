@@ -4,7 +4,7 @@
  * saved as typed arrays and restored without hashing anything again.
  */
 import { nativeAddon } from './nativeScanner';
-import { grown } from './typed';
+import { grown } from '../util/typed';
 
 export interface InternerState {
   table: Int32Array;

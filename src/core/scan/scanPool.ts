@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Cancellation } from './cancel';
+import type { Cancellation } from '../cancel';
 import { Interner } from './interner';
 import { type NativeAddon, nativeAddon, NativeScanner, type ParallelScan, scanParallel } from './nativeScanner';
 import type { ScannedFile } from './scanFile';

@@ -3,11 +3,11 @@
  * and modpost's duplicate rule. Codes are stable and documented in the README.
  */
 import picomatch from 'picomatch';
-import type { Cancellation } from './cancel';
-import { gplVariant, isGplOnly, licenseWords } from './exportMacros';
-import type { Consumer, Export, KernelIndex } from './index';
-import type { BuildAnswers } from './build/answers';
-import { moduleFindings } from './build/findings';
+import type { Cancellation } from '../cancel';
+import { gplVariant, isGplOnly, licenseWords } from '../exportMacros';
+import type { Consumer, Export, KernelIndex } from '../index/index';
+import type { BuildAnswers } from '../build/answers';
+import { moduleFindings } from '../build/findings';
 
 export { findingCodes, type FindingCode } from './findingCodes';
 import { consumerCodes, type FindingCode } from './findingCodes';

@@ -1,0 +1,253 @@
+/**
+ * Consumers: who uses an export, directly or through header inline functions and macros (proxies),
+ * and the other questions asked of the postings by name.
+ */
+import { consumerNames } from '../exportMacros';
+import type { NameTable } from '../scan/scanPool';
+import { DEF_CTX } from '../scan/scanTypes';
+import { grown } from '../util/typed';
+import { type BaseClass, baseClass, classify, type ConsumerClass } from './classify';
+import { pastedUses } from './pasted';
+import type { Postings } from './postings';
+import type { Consumer, Export, IndexedFile, Via } from './types';
+
+/** Lines are below this in a key of (file, line) as one number. */
+const LINE_SPAN = 2 ** 24;
+
+/** What the search reads of the index. */
+export interface SearchedTree {
+  readonly files: readonly IndexedFile[];
+  readonly byPath: ReadonlyMap<string, number>;
+  readonly table: NameTable;
+  readonly postings: Postings;
+}
+
+export class ConsumerSearch {
+  constructor(private readonly tree: SearchedTree) {}
+
+  /** File indices in path order, and each file's place in it, for the `files` array they were made for. */
+  private ranked: number[] = [];
+  private rank = new Uint32Array(0);
+  private rankedFor: readonly IndexedFile[] | undefined;
+  /** A consumer per rank, for ordering one list; empty again after each use. */
+  private byRankScratch: (Consumer | undefined)[] = [];
+
+  /**
+   * Consumers of an export: uses outside the exporting file, and, transitively, uses of the header
+   * inline functions and macros (proxies) whose bodies use it. `stop` ends the search early;
+   * a whole list comes in path order (inPathOrder()).
+   * Popular exports reach tens of thousands of files through proxies such as printk(), so the walk
+   * runs on integers: file stamps instead of a map, cached per-file classes.
+   */
+  consumers(exp: Export, stop?: (c: Consumer) => boolean): Consumer[] {
+    const out: Consumer[] = [];
+    const nFiles = this.tree.files.length;
+    if (this.fileStamp.length < nFiles) this.fileStamp = grown(this.fileStamp, nFiles, 1024);
+    if (this.nameStamp.length < this.tree.table.size) this.nameStamp = grown(this.nameStamp, this.tree.table.size, 1024);
+    const stamp = ++this.queryStamp;
+    const fileStamp = this.fileStamp;
+    const nameStamp = this.nameStamp;
+    const own = this.tree.byPath.get(exp.file) ?? -1;
+    const queue: number[] = [];
+    const vias: (Via | undefined)[] = [];
+    const outFile: number[] = [];
+    for (const n of consumerNames(exp.flavour, exp.name)) {
+      const id = this.tree.table.get(n);
+      if (id !== undefined && nameStamp[id] !== stamp) {
+        nameStamp[id] = stamp;
+        queue.push(id);
+        vias.push(undefined);
+      }
+    }
+    const { offsets, postFile, postLine, postCtx, proxyName, proxyLine, proxyKind, overlay } = this.tree.postings;
+    const files = this.tree.files;
+    const visit = (fileIdx: number, line: number, ctx: number, via: Via | undefined): boolean => {
+      if (ctx === DEF_CTX || fileIdx === own || !files[fileIdx]!.alive) return false;
+      if (ctx === 0) {
+        if (fileStamp[fileIdx] === stamp) return false;
+        const path = files[fileIdx]!.path;
+        // assembly cannot call a C inline: `wrmsr` in vmenter.S is the instruction, not msr.h's wrmsr()
+        if (via?.kind === 'inline' && path.endsWith('.S')) return false;
+        fileStamp[fileIdx] = stamp;
+        const c: Consumer = { file: path, line, cls: this.classOf(fileIdx, exp.file) };
+        if (via) c.via = via;
+        out.push(c);
+        outFile.push(fileIdx);
+        return stop !== undefined && stop(c);
+      }
+      const p = ctx - 1;
+      const nameId = proxyName[p]!;
+      if (nameStamp[nameId] === stamp) return false;
+      nameStamp[nameId] = stamp;
+      queue.push(nameId);
+      vias.push({ name: this.tree.table.name(nameId), file: files[fileIdx]!.path, line: proxyLine[p]!, kind: proxyKind[p] === 0 ? 'macro' : 'inline' });
+      return false;
+    };
+    let q = 0;
+    const drain = (): boolean => {
+      for (; q < queue.length; q++) {
+        const id = queue[q]!;
+        const via = vias[q];
+        if (id + 1 < offsets.length) {
+          const end = offsets[id + 1]!;
+          for (let at = offsets[id]!; at < end; at++) if (visit(postFile[at]!, postLine[at]!, postCtx[at]!, via)) return true;
+        }
+        const extra = overlay.get(id);
+        if (extra) for (let k = 0; k < extra.length; k += 3) if (visit(extra[k]!, extra[k + 1]!, extra[k + 2]!, via)) return true;
+      }
+      return false;
+    };
+    if (drain()) return out;
+    // then the uses a macro pastes together (pasted.ts): the macro and its argument on one line
+    for (const p of pastedUses(exp.name, exp.flavour)) {
+      if (p.proxies) {
+        // the macro defines inline functions around the export, whose names no other code makes: their
+        // users are its consumers (the definitions themselves are macro calls the scanner reads as none)
+        for (const name of p.proxies) {
+          const id = this.tree.table.get(name);
+          if (id === undefined || nameStamp[id] === stamp) continue;
+          nameStamp[id] = stamp;
+          queue.push(id);
+          vias.push({ name, file: p.header, line: 0, kind: 'inline' });
+        }
+        if (drain()) return out;
+        continue;
+      }
+      const macroId = this.tree.table.get(p.macro);
+      const argId = this.tree.table.get(p.arg);
+      if (macroId === undefined || argId === undefined) continue;
+      const lines = new Set<number>();
+      this.tree.postings.forEach(macroId, (file, line, ctx) => void (ctx !== DEF_CTX && lines.add(file * LINE_SPAN + line)));
+      if (lines.size === 0) continue;
+      const via: Via = { name: p.macro, file: p.header, line: 0, kind: 'macro' };
+      let stopped = false;
+      this.tree.postings.forEach(argId, (file, line, ctx) => void (!stopped && lines.has(file * LINE_SPAN + line) && (stopped = visit(file, line, ctx, via))));
+      if (stopped || drain()) return out;
+    }
+    return this.inPathOrder(out, outFile);
+  }
+
+  /**
+   * Consumers in path order, however the index was made: a file edited since the build has its
+   * postings at the end, so the traversal order alone would differ between a warm refresh and a cold
+   * build. Each file comes once in a list, so its path's rank alone orders it, in a typed array's
+   * numeric sort; most lists come in that order already.
+   */
+  private inPathOrder(out: Consumer[], outFile: number[]): Consumer[] {
+    if (out.length < 2) return out;
+    const rank = this.pathRanks();
+    let inOrder = true;
+    for (let k = 1; k < outFile.length && inOrder; k++) inOrder = rank[outFile[k]!]! > rank[outFile[k - 1]!]!;
+    if (inOrder) return out;
+    if (this.byRankScratch.length < this.tree.files.length) this.byRankScratch = new Array<Consumer | undefined>(this.tree.files.length).fill(undefined);
+    const at = this.byRankScratch;
+    const keys = new Uint32Array(out.length);
+    for (let k = 0; k < out.length; k++) {
+      keys[k] = rank[outFile[k]!]!;
+      at[keys[k]!] = out[k]!;
+    }
+    keys.sort();
+    for (let k = 0; k < keys.length; k++) {
+      out[k] = at[keys[k]!]!;
+      at[keys[k]!] = undefined;
+    }
+    return out;
+  }
+
+  /**
+   * Each file's place in path order. A build's files, and a cache written from one, are in path order
+   * already (checked, not sorted); files added since are put in their places one at a time.
+   */
+  private pathRanks(): Uint32Array {
+    const files = this.tree.files;
+    if (this.rankedFor !== files) {
+      this.rankedFor = files;
+      this.ranked = [];
+    }
+    if (this.ranked.length === files.length) return this.rank;
+    const path = (k: number): string => files[k]!.path;
+    if (this.ranked.length === 0) {
+      const order = Array.from(files.keys());
+      let sorted = true;
+      for (let k = 1; k < files.length && sorted; k++) sorted = path(k - 1) <= path(k);
+      if (!sorted) order.sort((a, b) => (path(a) < path(b) ? -1 : path(a) > path(b) ? 1 : a - b));
+      this.ranked = order;
+    } else {
+      for (let f = this.ranked.length; f < files.length; f++) {
+        let lo = 0;
+        let hi = this.ranked.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (path(this.ranked[mid]!) <= path(f)) lo = mid + 1;
+          else hi = mid;
+        }
+        this.ranked.splice(lo, 0, f);
+      }
+    }
+    if (this.rank.length < files.length) this.rank = new Uint32Array(files.length + 1024);
+    for (let k = 0; k < this.ranked.length; k++) this.rank[this.ranked[k]!] = k;
+    return this.rank;
+  }
+
+  /**
+   * Files other than the exporter's that name the export in code today: direct uses, and header
+   * inlines and macros whose bodies use it. Export history searches these for the first consumer.
+   */
+  literalUsers(exp: Export): string[] {
+    const own = this.tree.byPath.get(exp.file) ?? -1;
+    const seen = new Set<number>();
+    for (const n of consumerNames(exp.flavour, exp.name)) {
+      const id = this.tree.table.get(n);
+      if (id === undefined) continue;
+      this.tree.postings.forEach(id, (file, _line, ctx) => {
+        if (ctx !== DEF_CTX && file !== own) seen.add(file);
+      });
+    }
+    return [...seen].map((f) => this.tree.files[f]!.path).sort();
+  }
+
+  private fileStamp: Uint32Array = new Uint32Array(0);
+  private nameStamp: Uint32Array = new Uint32Array(0);
+  private queryStamp = 0;
+  /** Per file, its base class, computed once: popular exports have tens of thousands of consumers. */
+  private fileBase: (BaseClass | undefined)[] = [];
+
+  classOf(fileIdx: number, exporter: string): ConsumerClass {
+    const path = this.tree.files[fileIdx]!.path;
+    let base = this.fileBase[fileIdx];
+    if (base === undefined) this.fileBase[fileIdx] = base = baseClass(path);
+    return classify(path, exporter, base);
+  }
+
+  /** A name's uses in code, first per file: no definitions, nothing inside a header macro or inline. */
+  directUses(name: string): { file: string; line: number }[] {
+    const id = this.tree.table.get(name);
+    const out: { file: string; line: number }[] = [];
+    if (id !== undefined) this.tree.postings.forEach(id, (file, line, ctx) => void (ctx === 0 && out.push({ file: this.tree.files[file]!.path, line })));
+    return out;
+  }
+
+  /** Whether the file uses the name in code on that line (not a definition, not in a comment or a string). */
+  usesAt(name: string, path: string, line: number): boolean {
+    const id = this.tree.table.get(name);
+    const file = this.tree.byPath.get(path);
+    if (id === undefined || file === undefined) return false;
+    let found = false;
+    this.tree.postings.forEach(id, (f, l, ctx) => void (found ||= f === file && l === line && ctx !== DEF_CTX));
+    return found;
+  }
+
+  /** The class of a consumer file of an export of `exporter`. */
+  classify(path: string, exporter: string): ConsumerClass {
+    const k = this.tree.byPath.get(path);
+    return k === undefined ? classify(path, exporter, baseClass(path)) : this.classOf(k, exporter);
+  }
+
+  /** Where a name has a non-static definition (a function, a variable, an asm symbol). */
+  definitionsOf(name: string): { file: string; line: number }[] {
+    const id = this.tree.table.get(name);
+    const out: { file: string; line: number }[] = [];
+    if (id !== undefined) this.tree.postings.forEach(id, (file, line, ctx) => void (ctx === DEF_CTX && out.push({ file: this.tree.files[file]!.path, line })));
+    return out;
+  }
+}
