@@ -67,7 +67,7 @@ FileKind kindOf(const std::string &p) {
 }
 
 
-// A file's status in a batch, as nativeScanner.ts's toFiles() reads it.
+// A file's status in a batch, as wire.ts's toFiles() reads it.
 enum { S_OK = 0, S_BINARY = 1, S_TOO_LARGE = 2, S_UNREADABLE = 3 };
 
 struct FileOut {

@@ -21,10 +21,10 @@ uint8_t isIdChar[256];
 
 void initClasses() {
   for (int c = 0; c < 256; c++) {
-    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95) cls[c] = C_IDSTART;
-    else if (c >= 48 && c <= 57) cls[c] = C_DIGIT;
-    else if (c == 32 || c == 9 || c == 13 || c == 11 || c == 12) cls[c] = C_SPACE;
-    else if (c == 10) cls[c] = C_NL;
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_') cls[c] = C_IDSTART;
+    else if (c >= '0' && c <= '9') cls[c] = C_DIGIT;
+    else if (c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f') cls[c] = C_SPACE;
+    else if (c == '\n') cls[c] = C_NL;
     else cls[c] = C_OTHER;
     isIdChar[c] = cls[c] == C_IDSTART || cls[c] == C_DIGIT;
   }

@@ -4,7 +4,7 @@
 
 namespace kx {
 
-// isDefineOnly (scanFile.ts): every line, split at \n and \r, is a `#define NAME [number]`, a guard
+// isDefineOnly: every line, split at \n and \r, is a `#define NAME [number]`, a guard
 // directive, a comment line or blank.
 inline bool isHex(uint8_t c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 

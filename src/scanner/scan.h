@@ -135,23 +135,23 @@ struct Scan {
   std::string latin1(size_t s, size_t e) const { return e > s ? std::string((const char *)buf + s, e - s) : std::string(); }
 
   size_t skipSpaces(size_t j) const {
-    while (j < n && (buf[j] == 32 || buf[j] == 9 || buf[j] == 13)) j++;
+    while (j < n && (buf[j] == ' ' || buf[j] == '\t' || buf[j] == '\r')) j++;
     return j;
   }
 
   bool nextIsPaste(size_t j) const {
     j = skipSpaces(j);
-    return buf[j] == 35 && buf[j + 1] == 35;
+    return buf[j] == '#' && buf[j + 1] == '#';
   }
 
   bool isZeroCondition(size_t j) const {
     j = skipSpaces(j);
-    while (buf[j] == 40) j = skipSpaces(j + 1);
-    if (buf[j] != 48) return false;
+    while (buf[j] == '(') j = skipSpaces(j + 1);
+    if (buf[j] != '0') return false;
     j++;
-    while (buf[j] == 41) j++;
+    while (buf[j] == ')') j++;
     j = skipSpaces(j);
-    return j >= n || buf[j] == 10 || buf[j] == 47;
+    return j >= n || buf[j] == '\n' || buf[j] == '/';
   }
 
   bool startsWithAscii(size_t j, const char *w) const {
@@ -166,25 +166,25 @@ struct Scan {
     size_t end = nl ? (const uint8_t *)nl - buf : n;
     if (end == 0) return false;
     size_t k = end - 1;
-    if (buf[k] == 13) {
+    if (buf[k] == '\r') {
       if (k == 0) return false;
       k--;
     }
-    return buf[k] == 92;
+    return buf[k] == '\\';
   }
 
   bool isPlainNumberBody(size_t j) const {
     j = skipSpaces(j);
-    if (buf[j] == 40) j++;
+    if (buf[j] == '(') j++;
     if (j >= n || cls[buf[j]] != C_DIGIT) return false;
-    while (j < n && (isIdChar[buf[j]] || buf[j] == 46)) j++;
-    if (buf[j] == 41) j++;
+    while (j < n && (isIdChar[buf[j]] || buf[j] == '.')) j++;
+    if (buf[j] == ')') j++;
     j = skipSpaces(j);
-    return j >= n || buf[j] == 10 || (buf[j] == 47 && (buf[j + 1] == 42 || buf[j + 1] == 47) && !hasContinuation(j));
+    return j >= n || buf[j] == '\n' || (buf[j] == '/' && (buf[j + 1] == '*' || buf[j + 1] == '/') && !hasContinuation(j));
   }
 
   size_t lineStartOf(size_t j) const {
-    while (j > 0 && buf[j - 1] != 10) j--;
+    while (j > 0 && buf[j - 1] != '\n') j--;
     return j;
   }
 

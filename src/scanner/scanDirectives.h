@@ -70,7 +70,7 @@ inline size_t Scan::skipComment(size_t j) {
     const uint8_t *star = (const uint8_t *)memchr(buf + k, 42, n - k);
     if (!star) break;
     k = (size_t)(star - buf);
-    if (buf[k + 1] == 47) {
+    if (buf[k + 1] == '/') {
       end = k + 2;
       break;
     }
@@ -84,16 +84,16 @@ inline size_t Scan::skipComment(size_t j) {
 inline size_t Scan::skipBlank(size_t j) {
   while (j < n) {
     uint8_t c = buf[j];
-    if (c == 10) {
+    if (c == '\n') {
       line++;
       j++;
     } else if (cls[c] == C_SPACE) j++;
-    else if (c == 92 && buf[j + 1] == 10) {
+    else if (c == '\\' && buf[j + 1] == '\n') {
       line++;
       j += 2;
-    } else if (c == 47 && buf[j + 1] == 42) j = skipComment(j + 2);
-    else if (c == 47 && buf[j + 1] == 47) {
-      while (j < n && buf[j] != 10) j++;
+    } else if (c == '/' && buf[j + 1] == '*') j = skipComment(j + 2);
+    else if (c == '/' && buf[j + 1] == '/') {
+      while (j < n && buf[j] != '\n') j++;
     } else break;
   }
   return j;
@@ -102,11 +102,11 @@ inline size_t Scan::skipBlank(size_t j) {
 inline size_t Scan::skipLine(size_t j) {
   while (j < n) {
     uint8_t c = buf[j];
-    if (c == 10) return j;
-    if (c == 92 && buf[j + 1] == 10) {
+    if (c == '\n') return j;
+    if (c == '\\' && buf[j + 1] == '\n') {
       line++;
       j += 2;
-    } else if (c == 47 && buf[j + 1] == 42) j = skipComment(j + 2);
+    } else if (c == '/' && buf[j + 1] == '*') j = skipComment(j + 2);
     else j++;
   }
   return n;
@@ -119,11 +119,11 @@ inline std::vector<std::string> Scan::parseArgs(size_t j) {
   size_t limit = n < j + 4096 ? n : j + 4096;
   while (j < limit) {
     uint8_t c = buf[j];
-    if (c == 40) {
+    if (c == '(') {
       if (depth > 0) cur.push_back('(');
       depth++;
       j++;
-    } else if (c == 41) {
+    } else if (c == ')') {
       depth--;
       j++;
       if (depth == 0) {
@@ -132,17 +132,17 @@ inline std::vector<std::string> Scan::parseArgs(size_t j) {
         return args;
       }
       cur.push_back(')');
-    } else if (c == 44 && depth == 1) {
+    } else if (c == ',' && depth == 1) {
       args.push_back(cur);
       cur.clear();
       j++;
-    } else if (c == 34) {
+    } else if (c == '"') {
       size_t s = j;
       j++;
-      while (j < n && buf[j] != 34 && buf[j] != 10) j += buf[j] == 92 ? 2 : 1;
+      while (j < n && buf[j] != '"' && buf[j] != '\n') j += buf[j] == '\\' ? 2 : 1;
       j++;
       cur += latin1(s, j < n ? j : n);
-    } else if (c == 10 || cls[c] == C_SPACE || c == 47 || (c == 92 && buf[j + 1] == 10)) {
+    } else if (c == '\n' || cls[c] == C_SPACE || c == '/' || (c == '\\' && buf[j + 1] == '\n')) {
       size_t before = j;
       j = skipBlank(j);
       if (j == before) {
@@ -177,9 +177,9 @@ inline size_t Scan::directive(size_t j) {
     defineParamNames.clear();
     defineParams.clear();
     defineHasParams = false;
-    if (buf[j] == 40) {
+    if (buf[j] == '(') {
       j++;
-      while (j < n && buf[j] != 41 && buf[j] != 10) {
+      while (j < n && buf[j] != ')' && buf[j] != '\n') {
         uint8_t c = buf[j];
         if (cls[c] == C_IDSTART) {
           size_t ps = j;
@@ -187,12 +187,12 @@ inline size_t Scan::directive(size_t j) {
           uint32_t pid = names.intern(buf + ps, j - ps, hashName(buf + ps, j - ps));
           defineParams.push_back(pid);
           defineParamNames.push_back(names.name(pid));
-        } else if (c == 92 && buf[j + 1] == 10) {
+        } else if (c == '\\' && buf[j + 1] == '\n') {
           line++;
           j += 2;
         } else j++;
       }
-      if (buf[j] == 41) j++;
+      if (buf[j] == ')') j++;
       defineHasParams = true;
     }
     if (!defineHasParams && isPlainNumberBody(j)) return skipLine(j);
@@ -263,10 +263,10 @@ inline size_t Scan::directive(size_t j) {
 }
 
 inline void Scan::include(size_t hash, size_t j) {
-  int close = buf[j] == 34 ? 34 : buf[j] == 60 ? 62 : -1;
+  int close = buf[j] == '"' ? 34 : buf[j] == '<' ? 62 : -1;
   if (close < 0) return;
   size_t e = j + 1;
-  while (e < n && buf[e] != close && buf[e] != 10) e++;
+  while (e < n && buf[e] != close && buf[e] != '\n') e++;
   if (buf[e] != close) return;
   std::string target = latin1(j + 1, e);
   if (!endsWith(target, ".c") && wrappers.empty()) return;
@@ -297,7 +297,7 @@ inline size_t Scan::skipFalseBranch(size_t j) {
     j++;
     line++;
     size_t t = skipSpaces(j);
-    if (buf[t] == 35) {
+    if (buf[t] == '#') {
       size_t ds = skipSpaces(t + 1);
       size_t de = ds;
       while (de < n && isIdChar[buf[de]]) de++;
@@ -320,9 +320,9 @@ inline size_t Scan::skipFalseBranch(size_t j) {
       j = skipLine(de);
     } else {
       j = t;
-      while (j < n && buf[j] != 10) {
-        if (buf[j] == 47 && buf[j + 1] == 42) j = skipComment(j + 2);
-        else if (buf[j] == 92 && buf[j + 1] == 10) {
+      while (j < n && buf[j] != '\n') {
+        if (buf[j] == '/' && buf[j + 1] == '*') j = skipComment(j + 2);
+        else if (buf[j] == '\\' && buf[j + 1] == '\n') {
           line++;
           j += 2;
         } else j++;

@@ -39,25 +39,25 @@ inline void Scan::asmStringUses(size_t s, size_t e, uint32_t ln) {
 inline void Scan::printedExport(size_t s) {
   size_t j = s;
   while (j < n && isIdChar[buf[j]]) j++;
-  if (buf[j] != 40) return;
+  if (buf[j] != '(') return;
   std::string macro((const char *)buf + s, j - s);
   if (!sh.exportNames.count(macro)) return;
   size_t open = j + 1;
   j = open;
-  while (j < n && (isIdChar[buf[j]] || buf[j] == 44 || buf[j] == 32 || buf[j] == 9)) j++;
+  while (j < n && (isIdChar[buf[j]] || buf[j] == ',' || buf[j] == ' ' || buf[j] == '\t')) j++;
   size_t semi = j + 1;
-  while (buf[semi] == 32 || buf[semi] == 9 || buf[semi] == 13) semi++;
-  if (buf[j] != 41 || buf[semi] != 59) return;
+  while (buf[semi] == ' ' || buf[semi] == '\t' || buf[semi] == '\r') semi++;
+  if (buf[j] != ')' || buf[semi] != ';') return;
   // Identifiers between commas, blanks around them only.
   std::vector<std::string> args;
   for (size_t k = open; k <= j; k++) {
     size_t a = k;
-    while (buf[a] == 32 || buf[a] == 9) a++;
+    while (buf[a] == ' ' || buf[a] == '\t') a++;
     size_t e = a;
     while (isIdChar[buf[e]]) e++;
     k = e;
-    while (buf[k] == 32 || buf[k] == 9) k++;
-    if (e == a || cls[buf[a]] != C_IDSTART || (buf[k] != 44 && buf[k] != 41)) return;
+    while (buf[k] == ' ' || buf[k] == '\t') k++;
+    if (e == a || cls[buf[a]] != C_IDSTART || (buf[k] != ',' && buf[k] != ')')) return;
     args.emplace_back((const char *)buf + a, e - a);
   }
   Export e;
@@ -75,7 +75,7 @@ inline size_t Scan::exportCall(uint32_t id, size_t s, size_t i) {
   uint32_t startLine = line;
   uint32_t col = (uint32_t)(s - lineStartOf(s));
   size_t j = skipBlank(i);
-  if (buf[j] != 40) {
+  if (buf[j] != '(') {
     prev = P_IDENT;
     return j;
   }
@@ -102,7 +102,7 @@ inline size_t Scan::exportCall(uint32_t id, size_t s, size_t i) {
 
 inline size_t Scan::importCall(size_t i) {
   size_t j = skipBlank(i);
-  if (buf[j] != 40) return j;
+  if (buf[j] != '(') return j;
   uint32_t ln = line;
   std::vector<std::string> args = parseArgs(j);
   imports.push_back({unquote(args.empty() ? std::string() : args[0]), ln});
@@ -121,12 +121,12 @@ inline void Scan::fileScopeIdentInner(uint32_t id, uint8_t flags, size_t i) {
   else if (flags & F_AGGREGATE) stmtAggregate = true;
   if (stmtHasEq) {
     if (!stmtSkip) record(id, line, ctx);
-  } else if ((prev == P_IDENT || prev == P_STAR) && !(flags & F_QUALIFIER) && !(prevStorage && buf[skipSpaces(i)] == 40)) {
+  } else if ((prev == P_IDENT || prev == P_STAR) && !(flags & F_QUALIFIER) && !(prevStorage && buf[skipSpaces(i)] == '(')) {
     declId = id;
     declLine = line;
   } else if (prev == P_NONE || prev == P_OTHER || prevStorage) {
     size_t t = skipSpaces(i);
-    if (buf[t] == 40 && !(flags & F_STORAGE)) {
+    if (buf[t] == '(' && !(flags & F_STORAGE)) {
       if (!stmtSkip) record(id, line, ctx);
       if (names.startsWith(id, "DECLARE_")) macroSkip = true;
       else if (names.startsWith(id, "DEFINE_") || names.endsWith(id, "_HEAD")) macroDefines = true;
@@ -136,11 +136,11 @@ inline void Scan::fileScopeIdentInner(uint32_t id, uint8_t flags, size_t i) {
 }
 
 inline size_t Scan::asmIdent(uint32_t id, size_t i) {
-  if (buf[i] == 58 && brace == 0) {
+  if (buf[i] == ':' && brace == 0) {
     addDef(id, line, line, false, 3);
   } else {
     size_t t = skipSpaces(i);
-    if (buf[t] == 40 && ((names.startsWith(id, "SYM_") && names.contains(id, "_START")) || names.is(id, "ENTRY") || names.is(id, "GLOBAL") || names.is(id, "SYM_FUNC_ALIAS"))) {
+    if (buf[t] == '(' && ((names.startsWith(id, "SYM_") && names.contains(id, "_START")) || names.is(id, "ENTRY") || names.is(id, "GLOBAL") || names.is(id, "SYM_FUNC_ALIAS"))) {
       std::vector<std::string> args = parseArgs(t);
       if (!args.empty() && isIdentifier(args[0])) addDef(names.intern(args[0]), line, line, false, 3);
       prev = P_OTHER;
@@ -153,7 +153,7 @@ inline size_t Scan::asmIdent(uint32_t id, size_t i) {
 }
 
 // The rare parts, as scanTypes.ts's FileScan, minus uses and lines: each record a JSON tuple, read
-// back by nativeScanner.ts's toScan().
+// back by wire.ts's toScan().
 inline void Scan::json(Json &out) {
   bool keep = !exports.empty() || keepDefs;
   bool macros = (!exports.empty() || !includes.empty()) && !localMacros.empty();

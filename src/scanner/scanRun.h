@@ -6,7 +6,7 @@ namespace kx {
 
 inline __attribute__((always_inline)) size_t Scan::punct(uint8_t c, size_t i) {
   switch (c) {
-    case 40:
+    case '(':
       if (brace == 0 && paren == 0 && declId >= 0 && prev == P_IDENT && !stmtHasEq && !macroCallParen) {
         inParams = true;
         paramsParen = 1;
@@ -17,7 +17,7 @@ inline __attribute__((always_inline)) size_t Scan::punct(uint8_t c, size_t i) {
       paren++;
       prev = P_OTHER;
       break;
-    case 41:
+    case ')':
       if (paren > 0) paren--;
       if (inParams && paren < paramsParen) {
         inParams = false;
@@ -27,7 +27,7 @@ inline __attribute__((always_inline)) size_t Scan::punct(uint8_t c, size_t i) {
       if (paren == 0) macroCallParen = 0;
       prev = P_RPAREN;
       break;
-    case 123:
+    case '{':
       if (brace == 0) {
         if (pendingFn >= 0 && !stmtHasEq && altFnDef >= 0) {
           reopenAltFn();
@@ -46,7 +46,7 @@ inline __attribute__((always_inline)) size_t Scan::punct(uint8_t c, size_t i) {
       brace++;
       prev = P_OTHER;
       break;
-    case 125:
+    case '}':
       if (brace > 0) brace--;
       if (brace == 0) {
         if (bodyKind == B_FUNCTION) {
@@ -61,7 +61,7 @@ inline __attribute__((always_inline)) size_t Scan::punct(uint8_t c, size_t i) {
       }
       prev = P_OTHER;
       break;
-    case 59:
+    case ';':
       if (brace == 0 && paren == 0) {
         if (declId >= 0 && !stmtSkip) addDef((uint32_t)declId, declLine, line, stmtStatic, 1);
         for (size_t d = stmtDefStart; d < defIds.size(); d++) defMeta[d * 4 + 1] = line;
@@ -70,15 +70,15 @@ inline __attribute__((always_inline)) size_t Scan::punct(uint8_t c, size_t i) {
       }
       prev = P_OTHER;
       break;
-    case 61:
-      if (brace == 0 && paren == 0 && buf[i + 1] != 61) {
+    case '=':
+      if (brace == 0 && paren == 0 && buf[i + 1] != '=') {
         if (declId >= 0 && !stmtSkip && !stmtHasEq) addDef((uint32_t)declId, declLine, line, stmtStatic, 1);
         declId = -1;
         stmtHasEq = true;
       }
       prev = P_OTHER;
       break;
-    case 44:
+    case ',':
       if (brace == 0 && paren == 0) {
         if (declId >= 0 && !stmtSkip && !stmtHasEq) addDef((uint32_t)declId, declLine, line, stmtStatic, 1);
         declId = -1;
@@ -86,21 +86,21 @@ inline __attribute__((always_inline)) size_t Scan::punct(uint8_t c, size_t i) {
       }
       prev = P_OTHER;
       break;
-    case 91:
+    case '[':
       if (brace == 0 && paren == 0 && declId >= 0 && !stmtSkip && !stmtHasEq) {
         addDef((uint32_t)declId, declLine, line, stmtStatic, 1);
         declId = -1;
       }
       prev = P_OTHER;
       break;
-    case 42:
+    case '*':
       prev = P_STAR;
       break;
-    case 46:
+    case '.':
       prev = P_MEMBER;
       break;
-    case 45:
-      if (buf[i + 1] == 62) {
+    case '-':
+      if (buf[i + 1] == '>') {
         prev = P_MEMBER;
         return i + 2;
       }
@@ -193,8 +193,8 @@ inline void Scan::run() {
       i++;
       while (i < n) {
         uint8_t d = buf[i];
-        if (isIdChar[d] || d == 46) i++;
-        else if ((d == 43 || d == 45) && (buf[i - 1] == 101 || buf[i - 1] == 69 || buf[i - 1] == 112 || buf[i - 1] == 80)) i++;
+        if (isIdChar[d] || d == '.') i++;
+        else if ((d == '+' || d == '-') && (buf[i - 1] == 'e' || buf[i - 1] == 'E' || buf[i - 1] == 'p' || buf[i - 1] == 'P')) i++;
         else break;
       }
       atLineStart = false;
@@ -203,13 +203,13 @@ inline void Scan::run() {
       continue;
     }
 
-    if (c == 47) {
+    if (c == '/') {
       uint8_t d = buf[i + 1];
-      if (d == 42) {
+      if (d == '*') {
         i = skipComment(i + 2);
         continue;
       }
-      if (d == 47) {
+      if (d == '/') {
         for (;;) {
           const void *nlp = i < n ? memchr(buf + i, 10, n - i) : nullptr;
           if (!nlp) {
@@ -217,7 +217,7 @@ inline void Scan::run() {
             break;
           }
           size_t nl = (const uint8_t *)nlp - buf;
-          if (!isAsm && nl > 0 && buf[nl - 1] == 92) {
+          if (!isAsm && nl > 0 && buf[nl - 1] == '\\') {
             line++;
             i = nl + 1;
             continue;
@@ -228,12 +228,12 @@ inline void Scan::run() {
         continue;
       }
     }
-    if (c == 92 && (buf[i + 1] == 10 || (buf[i + 1] == 13 && buf[i + 2] == 10))) {
-      i += buf[i + 1] == 10 ? 2 : 3;
+    if (c == '\\' && (buf[i + 1] == '\n' || (buf[i + 1] == '\r' && buf[i + 2] == '\n'))) {
+      i += buf[i + 1] == '\n' ? 2 : 3;
       line++;
       continue;
     }
-    if (c == 35) {
+    if (c == '#') {
       if (atLineStart && !inDefine) {
         i = directive(i + 1);
         continue;
@@ -243,39 +243,39 @@ inline void Scan::run() {
       continue;
     }
     atLineStart = false;
-    if (c == 34) {
+    if (c == '"') {
       // "E": perhaps an export call that a host program prints into a file it generates.
-      if (buf[i + 1] == 69 && !isAsm && !inDefine) printedExport(i + 1);
+      if (buf[i + 1] == 'E' && !isAsm && !inDefine) printedExport(i + 1);
       size_t start = i + 1;
       uint32_t startLine = line;
       i++;
       while (i < n) {
         uint8_t d = buf[i];
-        if (d == 34 || d == 10) break;
-        if (d == 92) {
-          if (buf[i + 1] == 10) line++;
+        if (d == '"' || d == '\n') break;
+        if (d == '\\') {
+          if (buf[i + 1] == '\n') line++;
           i += 2;
         } else i++;
       }
       if (!isAsm && i > start + 5 && !stmtSkip) asmStringUses(start, i < n ? i : n, startLine);
-      if (i < n && buf[i] == 34) i++;
+      if (i < n && buf[i] == '"') i++;
       if (inDefine) definePrev = P_OTHER;
       else prev = P_OTHER;
       continue;
     }
-    if (c == 39) {
+    if (c == '\'') {
       i++;
       if (!isAsm) {
         size_t limit = n < i + 12 ? n : i + 12;
-        while (i < limit && buf[i] != 39 && buf[i] != 10) i += buf[i] == 92 ? 2 : 1;
-        if (i < n && buf[i] == 39) i++;
+        while (i < limit && buf[i] != '\'' && buf[i] != '\n') i += buf[i] == '\\' ? 2 : 1;
+        if (i < n && buf[i] == '\'') i++;
       }
       continue;
     }
 
     if (inDefine) {
-      bool arrow = c == 45 && buf[i + 1] == 62;
-      definePrev = c == 46 || arrow ? P_MEMBER : P_OTHER;
+      bool arrow = c == '-' && buf[i + 1] == '>';
+      definePrev = c == '.' || arrow ? P_MEMBER : P_OTHER;
       i += arrow ? 2 : 1;
       continue;
     }

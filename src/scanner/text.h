@@ -7,8 +7,8 @@ namespace kx {
 
 // The regular expressions, as plain loops. `.` in JS excludes
 // \n and \r; trim() and \s take, of latin1, \t..\r, space and no-break space.
-inline bool isLineTerm(uint8_t c) { return c == 10 || c == 13; }
-inline bool isJsSpace(uint8_t c) { return (c >= 9 && c <= 13) || c == 32 || c == 0xa0; }
+inline bool isLineTerm(uint8_t c) { return c == '\n' || c == '\r'; }
+inline bool isJsSpace(uint8_t c) { return (c >= 9 && c <= '\r') || c == ' ' || c == 0xa0; }
 
 std::string jsTrim(const std::string &t) {
   size_t a = 0, b = t.size();

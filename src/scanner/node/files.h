@@ -17,7 +17,7 @@ namespace kx {
 
 // A file's change stamp: its inode, mtime and ctime in nanoseconds, folded into 52 bits so that a double
 // holds it exactly. Same-size edits with the mtime put back, or moved by 1 ns, still change the ctime; a
-// file replaced by another changes the inode. changeStamp() in src/core/stamp.ts computes the same.
+// file replaced by another changes the inode. changeStamp() in src/core/util/stamp.ts computes the same.
 double changeStamp(const struct stat &st) {
   uint64_t m = (uint64_t)((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
   uint64_t c = (uint64_t)((int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec);
@@ -28,7 +28,7 @@ double changeStamp(const struct stat &st) {
   return (double)(h & 0xFFFFFFFFFFFFFull);
 }
 
-// What src/core/regularFile.ts's NOT_REGULAR says: a link, a FIFO or a device where a file was.
+// What src/core/util/regularFile.ts's NOT_REGULAR says: a link, a FIFO or a device where a file was.
 const char *const NOT_REGULAR = "not a regular file";
 
 // Reads a whole file as readShared() does; false with out.error (an errno name) when it cannot.

@@ -14,7 +14,7 @@ namespace kx {
     }                                                                    \
   } while (0)
 
-// A path's bytes from its JS string, as src/core/fsName.ts's encodeName() makes them: UTF-8, but
+// A path's bytes from its JS string, as src/core/util/fsName.ts's encodeName() makes them: UTF-8, but
 // for the code units U+DC80..U+DCFF alone, which stand for the bytes 0x80..0xFF of a name that is not
 // UTF-8 (Python's surrogateescape).
 bool getPath(napi_env env, napi_value v, std::string &out) {

@@ -95,7 +95,7 @@ void runScan(Instance &in, const ScanInput &input, size_t from, size_t to, ScanO
   endBatch(in, batch);
 }
 
-// A batch as nativeScanner.ts's RawBatch.
+// A batch as wire.ts's RawBatch.
 napi_value scanResult(napi_env env, const ScanOut &batch) {
   napi_value result, v;
   CHECK(napi_create_object(env, &result));
