@@ -2,14 +2,10 @@
  * Opening a tree's index: from the cache when it is valid, refreshed for what changed on disk since,
  * else by a full scan that is then cached.
  */
-import { existsSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { CacheReader, cacheKey, cachePath, kbuildFrom, snapshotIndex, writeSnapshotAsync } from './cache/cache';
-import type { MakefileStat, StatList } from './cache/freshness';
-import { mergeStaleness, shareOf, STAT_CHUNK, type Staleness, staleDirs, staleFiles, statMakefiles, statShare } from './cache/freshness';
-import type { StatReply, WorkerRequest, WorkerSetup } from './scan/scanProtocol';
+import type { MakefileStat } from './cache/freshness';
+import { statMakefiles } from './cache/freshness';
+import { AddonWarmStart, type FileList, InProcessCheck, STAT_WORKER_MIN_BYTES, type WarmStartCheck, WarmStartWorker } from './cache/warmStart';
 import { buildIndexFromWalk, type IndexOptions, KernelIndex } from './index/index';
 import { readMakefile } from './build/kbuild';
 import { DEFAULT_MAX_FILE_BYTES } from './scan/scanFile';
@@ -126,113 +122,24 @@ async function writeCache(index: KernelIndex, dirs: [string, number][], makefile
   opts.onCacheWritten?.();
 }
 
-/** A cache this large belongs to a tree whose stat pass and checks are worth other threads. */
-const STAT_WORKER_MIN_BYTES = 16 << 20;
-
-/**
- * A worker thread for a warm start without the addon: it compares the cache's directories with the disk (reading the
- * cache's lists itself) and reads the large arrays while the main thread decodes the rest; then both
- * stat the files.
- */
-class WarmStartWorker {
-  readonly stat: Promise<StatReply>;
-  /** The next file of the list to stat, for whichever thread claims it first (freshness.ts's statShare). */
-  readonly claim = new Int32Array(new SharedArrayBuffer(4));
-
-  private constructor(
-    private readonly worker: Worker,
-    file: string,
-    exclude: readonly string[],
-    readonly chunk: number,
-  ) {
-    let settle!: (r: StatReply) => void;
-    this.stat = new Promise((r) => (settle = r));
-    worker.on('message', (r: StatReply) => settle(r));
-    worker.once('error', (e) => settle({ type: 'stat', error: e.message }));
-    worker.postMessage({ type: 'stat', cacheFile: file, exclude: [...exclude], claim: this.claim.buffer as SharedArrayBuffer, chunk } satisfies WorkerRequest);
-  }
-
-  static start(root: string, file: string, opts: OpenOptions): WarmStartWorker | undefined {
-    if (opts.workers === 0) return undefined;
-    const script = resolve(opts.workerScript ?? join(__dirname, 'scanWorker.js'));
-    try {
-      if (!existsSync(script) || statSync(file).size < (opts.statWorkerMinBytes ?? STAT_WORKER_MIN_BYTES)) return undefined;
-    } catch {
-      return undefined;
-    }
-    const setup: WorkerSetup = { root, maxBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, native: opts.native !== false };
-    return new WarmStartWorker(new Worker(script, { workerData: setup }), file, opts.exclude ?? [], opts.statChunk ?? STAT_CHUNK);
-  }
-
-  close(): void {
-    void this.worker.terminate();
-  }
-}
-
-/** Threads of the addon's stat pass: beside the main thread and the large arrays' checks, one on two cores. */
-const STAT_THREADS = Math.max(1, Math.min(2, availableParallelism() - 1));
-
-/**
- * A warm start's helpers on the addon's threads, started once the cache's small arrays are read: one
- * of libuv's threads checks the large arrays' CRCs and ranges (mapped, or read where the runtime
- * refuses the mapping: CacheReader.readRestWith()), STAT_THREADS stat the files and one the
- * directories and Makefiles, while the main thread decodes the rest. No worker thread to start, and
- * no stat pass left to the main thread.
- */
-class AddonWarmStart {
-  private constructor(
-    private readonly rest: Promise<void>,
-    private readonly files: Promise<Float64Array>,
-    private readonly dirs: Promise<Float64Array>,
-  ) {
-    // Each is awaited by staleness(); until then, or if decoding throws first, a failure is not an unhandled rejection.
-    for (const p of [rest, files, dirs]) p.catch(() => {});
-  }
-
-  static start(root: string, reader: CacheReader, addon: NativeAddon, opts: OpenOptions): AddonWarmStart | undefined {
-    if (reader.size < (opts.statWorkerMinBytes ?? STAT_WORKER_MIN_BYTES)) return undefined;
-    const stat = (paths: Uint8Array, only: Uint8Array | null, count: number, threads: number): Promise<Float64Array> =>
-      new Promise((settle, reject) => {
-        const out = new Float64Array(count * 2);
-        addon.statList(root, paths, only, out, threads, (e) => (e ? reject(e) : settle(out)));
-      });
-    const { paths, alive } = reader.fileList();
-    const { dirs, makefiles } = reader.header;
-    const others = [...dirs.map(([dir]) => dir), ...makefiles.map(([path]) => path)];
-    return new AddonWarmStart(
-      reader.readRestWith(addon, opts.mapCache !== false),
-      stat(paths, alive, alive.length, STAT_THREADS),
-      stat(Buffer.from(others.join('\0'), 'utf8'), null, others.length, 1),
-    );
-  }
-
-  /** What changed on disk, once the threads are done (the large arrays checked too); undefined when the tree itself is gone. */
-  async staleness(root: string, list: Omit<StatList, 'generation'>, exclude: readonly string[]): Promise<Staleness | undefined> {
-    const [, files, others] = await Promise.all([this.rest, this.files, this.dirs]);
-    const n = list.dirs.length * 2;
-    const dirs = staleDirs(root, list, true, exclude, { dirs: others.subarray(0, n), makefiles: others.subarray(n) });
-    return dirs && mergeStaleness(list.paths, dirs, [shareOf(list, files)], list.alive);
-  }
-}
-
 /** The cached index brought up to date; undefined when too much changed to be worth it. */
 async function fromCache(root: string, file: string, key: string, opts: OpenOptions): Promise<KernelIndex | undefined> {
   // The addon's threads when it loads, else a worker thread (which scans with the wasm build).
   const addon = opts.native !== false && opts.workers !== 0 ? nativeAddon() : undefined;
-  const helper = addon ? undefined : WarmStartWorker.start(root, file, opts);
+  const worker = addon ? undefined : WarmStartWorker.start(root, file, opts);
   // Counted from before the file is mapped: what the cut-short file failed is not the reason.
   const faults = addon?.mappedFaults();
   try {
-    return await fromCacheWith(helper, addon, root, file, key, opts);
+    return await fromCacheWith(worker, addon, root, file, key, opts);
   } catch (e) {
     if (addon && addon.mappedFaults() !== faults) throw new Error('the file was cut short while it was read');
     throw e;
   } finally {
-    helper?.close();
+    worker?.close();
   }
 }
 
-async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeAddon | undefined, root: string, file: string, key: string, opts: OpenOptions): Promise<KernelIndex | undefined> {
+async function fromCacheWith(worker: WarmStartWorker | undefined, addon: NativeAddon | undefined, root: string, file: string, key: string, opts: OpenOptions): Promise<KernelIndex | undefined> {
   let t = performance.now();
   const phase = (name: string): void => {
     const now = performance.now();
@@ -240,14 +147,12 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
     t = now;
   };
   // This thread decodes the files and the exports, which come resolved as the full build left them,
-  // while the addon's threads stat the tree and check the large arrays (postings, names), mapped from
-  // the file (or read, where the runtime refuses the mapping). Without the addon, a worker stats the
-  // directories and Makefiles, then reads and checks the large arrays; then both it and this thread
-  // stat the files, a chunk at a time, until none is left. A small cache: all of it here.
+  // while a WarmStartCheck compares the tree with the cache and reads the large arrays (postings,
+  // names): see warmStart.ts for its three ways.
   // Counted from before the mapping: a file cut short under this thread's decoding is found too.
   const faults = addon?.mappedFaults();
   const reader = new CacheReader(file, key, addon && opts.mapCache !== false ? { addon, minBytes: opts.statWorkerMinBytes ?? STAT_WORKER_MIN_BYTES } : undefined);
-  const threads = addon && AddonWarmStart.start(root, reader, addon, opts);
+  const check: WarmStartCheck = (addon && AddonWarmStart.start(root, reader, addon, opts)) || worker || new InProcessCheck(root, opts);
   const { header } = reader;
   const { files, paths, eager, exports, unresolved, arrays } = reader.small();
   const index = KernelIndex.restored({
@@ -271,7 +176,7 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
   });
   phase('files and exports');
 
-  const list = {
+  const list: FileList = {
     dirs: header.dirs,
     makefiles: header.makefiles,
     paths,
@@ -279,26 +184,9 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
     stamp: arrays.get('fileStamp') as Float64Array,
     alive: arrays.get('fileAlive') as Uint8Array,
   };
-  // This thread's share of the files' stat pass, while the helper reads the large arrays or stats too.
-  const share = helper ? statShare(root, list, helper.claim, opts.native !== false, helper.chunk) : undefined;
-  if (share) phase('stat files (with the worker)');
-
-  let stale: Staleness | undefined;
-  const reply = helper ? await helper.stat : undefined;
-  const helped = reply && !reply.error && reply.generation === header.generation;
-  if (threads) {
-    stale = await threads.staleness(root, list, opts.exclude ?? []);
-    phase(`stat files, ${reader.mapped ? 'map' : 'read'} large arrays (addon threads, waited)`);
-  } else if (helped) {
-    if (!reply.dirs) return undefined;
-    if (reply.restError) throw new Error(reply.restError);
-    stale = mergeStaleness(list.paths, reply.dirs, [reply.share!, share!], list.alive);
-    reader.adoptRest(reply.rest!, reply.restStarts!);
-    phase('large arrays, stat files (worker, waited)');
-  } else {
-    reader.readRest();
-    phase('read large arrays');
-  }
+  if (check.meanwhile(list)) phase(check.meanwhileIs);
+  if (!(await check.largeArrays(reader, list, header.generation))) return undefined;
+  phase(check.largeArraysIs(reader));
   const large = reader.large();
   if (addon && reader.mapped) {
     const cutShort = (): boolean => addon.mappedFaults() !== faults;
@@ -312,12 +200,9 @@ async function fromCacheWith(helper: WarmStartWorker | undefined, addon: NativeA
     postLine: large.arrays.get('postLine') as Uint32Array | Uint16Array,
     postCtx: large.arrays.get('postCtx') as Uint32Array,
   });
-  phase(helped ? 'names' : 'check postings and names');
-  if (!helped && !threads) {
-    // No helper, or its list was of another write: the whole pass here.
-    stale = staleFiles(root, list, opts.native !== false, opts.exclude);
-    phase('stat tree');
-  }
+  phase(check.namesIs);
+  const stale = check.staleness(list);
+  if (check.stalenessIs) phase(check.stalenessIs);
   // undefined: the tree itself is gone, rebuild (and fail there, saying so).
   if (!stale) return undefined;
   const { changed, gone, makefiles } = stale;
