@@ -106,6 +106,7 @@ struct Scan {
   bool seenInclude = false;
   std::vector<LocalMacro> localMacros;
   std::vector<Include> includes;
+  std::vector<Include> ownHeaders;  // #include "x.h", beside includes
   bool inDefine = false;
   uint32_t defineCtx = 0;
   bool defineHasParams = false;

@@ -35,9 +35,11 @@ inline void Scan::endDefine(size_t end) {
     hasNs = true;
     fileNamespaceLine = defineLine;
     fileNamespaceLate = seenInclude;
-  } else if (!proxyMode && (int64_t)end - (int64_t)defineBodyStart < 96) {
+  } else if ((int64_t)end - (int64_t)defineBodyStart < 96) {
     std::string body = jsTrim(latin1(defineBodyStart, end));
-    if (isNameBody(body)) {
+    // A header's macros are proxies; of them only its renames are kept here as well
+    // (`#define ieee80211_rx ieee80211_rx_rsl`): a file that includes it exports the new name.
+    if (proxyMode ? !defineHasParams && isIdentifier(body) && body != latin1(defineNameStart, defineNameEnd) : isNameBody(body)) {
       LocalMacro m;
       m.name = latin1(defineNameStart, defineNameEnd);
       m.hasParams = defineHasParams;
@@ -263,15 +265,17 @@ inline size_t Scan::directive(size_t j) {
 }
 
 inline void Scan::include(size_t hash, size_t j) {
-  int close = buf[j] == '"' ? 34 : buf[j] == '<' ? 62 : -1;
+  int close = buf[j] == '"' ? '"' : buf[j] == '<' ? '>' : -1;
   if (close < 0) return;
   size_t e = j + 1;
   while (e < n && buf[e] != close && buf[e] != '\n') e++;
   if (buf[e] != close) return;
   std::string target = latin1(j + 1, e);
-  if (!endsWith(target, ".c") && wrappers.empty()) return;
   size_t ls = lineStartOf(hash);
-  includes.push_back({target, close == 62, line, (uint32_t)(hash - ls), (uint32_t)(e + 1 - ls)});
+  Include inc{target, close == '>', line, (uint32_t)(hash - ls), (uint32_t)(e + 1 - ls)};
+  if (endsWith(target, ".c") || !wrappers.empty()) includes.push_back(std::move(inc));
+  // The file's own headers, for their renames: sent only if the file exports (json()).
+  else if (close == '"' && endsWith(target, ".h")) ownHeaders.push_back(std::move(inc));
 }
 
 inline void Scan::reopenAltFn() {

@@ -1,5 +1,6 @@
 // Records: export calls, namespace imports, file-scope definitions, uses inside asm, and the JSON they go out as.
 #pragma once
+#include <algorithm>
 #include "scan.h"
 
 namespace kx {
@@ -156,7 +157,11 @@ inline size_t Scan::asmIdent(uint32_t id, size_t i) {
 // back by wire.ts's toScan().
 inline void Scan::json(Json &out) {
   bool keep = !exports.empty() || keepDefs;
-  bool macros = (!exports.empty() || !includes.empty()) && !localMacros.empty();
+  if (!exports.empty() && !ownHeaders.empty()) {
+    includes.insert(includes.end(), ownHeaders.begin(), ownHeaders.end());
+    std::stable_sort(includes.begin(), includes.end(), [](const Include &a, const Include &b) { return a.line < b.line; });
+  }
+  bool macros = (!exports.empty() || !includes.empty() || proxyMode) && !localMacros.empty();
   if (exports.empty() && !(keep && !defIds.empty()) && proxies.empty() && wrappers.empty() && imports.empty() && !macros && includes.empty()) {
     out.ch('0');
     return;

@@ -353,4 +353,36 @@ describe('export resolution, as the kernel spells it', () => {
       assert.deepEqual(warm.exportsNamed('lzo1x_1_compress_safe'), []);
     });
   });
+
+  describe("a rename in the exporting file's own header", () => {
+    // drivers/staging/rtl8192u/ieee80211/ieee80211.h: #define ieee80211_rx ieee80211_rx_rsl
+    const tree = {
+      'drivers/staging/wlan/ieee80211.h': ['#include <linux/types.h>', '#define ieee80211_rx\t\tieee80211_rx_rsl', '#define IEEE_NAME "wlan"', 'int ieee80211_rx(void *dev);'].join('\n'),
+      'include/linux/types.h': ['#define ieee80211_tx ieee80211_tx_kernel_wide', 'typedef int s32;'].join('\n'),
+      'drivers/staging/wlan/rx.c': [
+        '#include <linux/types.h>',
+        '#include "ieee80211.h"',
+        'int ieee80211_rx(void *dev) { return 0; }',
+        'EXPORT_SYMBOL(ieee80211_rx);',
+        'int ieee80211_tx(void *dev) { return 0; }',
+        'EXPORT_SYMBOL(ieee80211_tx);',
+      ].join('\n'),
+      'drivers/staging/wlan/main.c': ['#include "ieee80211.h"', 'void poll(void *d) { ieee80211_rx(d); }'].join('\n'),
+    };
+
+    it('exports the linker symbol the #define makes, and not through a kernel-wide header', async () => {
+      assert.deepEqual(await exportsOf(tree), ['drivers/staging/wlan/rx.c:4 ieee80211_rx_rsl EXPORT_SYMBOL -', 'drivers/staging/wlan/rx.c:6 ieee80211_tx EXPORT_SYMBOL -']);
+    });
+
+    it('keeps it across the cache, and drops it when the header no longer renames', async () => {
+      const warm = await warmIndex(tree);
+      assert.deepEqual(warm.exportsNamed('ieee80211_rx')[0]!.symbols, ['ieee80211_rx_rsl']);
+      assert.deepEqual(
+        warm.consumers(warm.exportsNamed('ieee80211_rx')[0]!).map((c) => c.file),
+        ['drivers/staging/wlan/main.c'],
+      );
+      warm.updateFile('drivers/staging/wlan/ieee80211.h', Buffer.from(tree['drivers/staging/wlan/ieee80211.h'].replace('#define ieee80211_rx', '#define ieee80211_rx_old')));
+      assert.deepEqual(warm.exportsNamed('ieee80211_rx')[0]!.symbols, ['ieee80211_rx']);
+    });
+  });
 });

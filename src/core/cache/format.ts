@@ -10,7 +10,7 @@ import type { MakefileStat } from './freshness';
 import type { IndexStats } from '../index/index';
 
 /** 16 bytes, so that what follows is 4-byte aligned. */
-export const MAGIC = 'KEXPORTS-IDX-19\n';
+export const MAGIC = 'KEXPORTS-IDX-20\n';
 
 export const PREFIX = MAGIC.length + 8;
 

@@ -256,7 +256,7 @@ const enum Col {
   DefKind,
 }
 
-type Rare = Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace' | 'generated' | 'byConfig'>>;
+type Rare = Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace' | 'generated' | 'byConfig' | 'linkerName'>>;
 
 interface ExportsJson {
   strings: string[];
@@ -279,6 +279,7 @@ export function encodeExports(index: KernelIndex): { json: Buffer; rows: Int32Ar
     if (e.ignoredNamespace !== undefined) r.ignoredNamespace = e.ignoredNamespace;
     if (e.generated !== undefined) r.generated = e.generated;
     if (e.byConfig !== undefined) r.byConfig = e.byConfig;
+    if (e.linkerName !== undefined) r.linkerName = e.linkerName;
     if (Object.keys(r).length) rare.push([k, r]);
   });
   const unresolved = index.unresolved.map((u): ExportsJson['unresolved'][number] => [str(u.file), u.line, str(u.macro), u.reason]);
@@ -313,8 +314,10 @@ export function decodeExports(text: string, rows: Int32Array): { exports: Export
     exports[k] = e;
   }
   for (const [k, fields] of json.rare) {
-    if (!exports[k]) throw new Error('exports: rare fields out of range');
-    Object.assign(exports[k], fields);
+    const e = exports[k];
+    if (!e) throw new Error('exports: rare fields out of range');
+    Object.assign(e, fields);
+    if (fields.linkerName !== undefined) e.symbols = linkerSymbols(e.flavour, fields.linkerName);
   }
   const unresolved = json.unresolved.map((u): Unresolved => ({ file: str(u[0]), line: u[1], macro: str(u[2]), reason: u[3] }));
   return { exports, unresolved };

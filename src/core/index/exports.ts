@@ -33,7 +33,33 @@ export class ExportTable {
   unresolved: Unresolved[] = [];
   kbuild: KbuildNamespaces = emptyKbuild();
 
+  /** The renames in force for the file being resolved (renamesOf()). */
+  private renames: ReadonlyMap<string, string> = new Map();
+
   constructor(private readonly tree: ResolvedTree) {}
+
+  /**
+   * The object-like renames the file's own headers make, `#define ieee80211_rx ieee80211_rx_rsl` in
+   * drivers/staging/rtl8192u/ieee80211/ieee80211.h: the file exports the linker symbol the name
+   * becomes. Only headers it includes with quotes, found beside it: a kernel-wide header's
+   * `#define` of a common name is more often a compiler builtin or an arch's alias, which the index
+   * does not follow.
+   */
+  private renamesOf(f: IndexedFile): ReadonlyMap<string, string> {
+    const out = new Map<string, string>();
+    if (!f.includes || !f.exports.length) return out;
+    for (const inc of f.includes) {
+      if (inc.system) continue;
+      const g = this.includedFile(f.path, inc);
+      if (!g?.localMacros || g === f) continue;
+      for (const m of g.localMacros) {
+        const body = m.body.trim();
+        // Not `#define rt2x00mac_set_key NULL` in an #else: a constant is no linker name.
+        if (m.params === null && body !== m.name && IDENTIFIER.test(body) && !CONSTANT.test(body) && !out.has(m.name)) out.set(m.name, body);
+      }
+    }
+    return out;
+  }
 
   /**
    * Parses wrapper definitions found anywhere in the tree (outside tools/ and scripts/). A wrapper its
@@ -159,6 +185,7 @@ export class ExportTable {
   }
 
   resolveFile(f: IndexedFile): void {
+    this.renames = this.renamesOf(f);
     const mine: Export[] = [];
     // A program under tools/ or scripts/ that prints export calls (modpost, checkpatch's tests) generates no kernel source.
     const printing = !f.path.startsWith('tools/') && !f.path.startsWith('scripts/');
@@ -299,7 +326,7 @@ export class ExportTable {
     const license = m.licenseArg !== undefined ? unquote(call.args[m.licenseArg] ?? '') : undefined;
     const exp: Export = {
       name,
-      symbols: linkerSymbols(m.flavour, name),
+      symbols: linkerSymbols(m.flavour, this.renames.get(name) ?? name),
       type: license === undefined ? m.type : /gpl/i.test(license) ? 'EXPORT_SYMBOL_GPL' : 'EXPORT_SYMBOL',
       macro: m.name,
       flavour: m.flavour,
@@ -311,6 +338,8 @@ export class ExportTable {
       cond: raw.cond,
     };
     if (raw.macro !== m.name) exp.wrapper = raw.macro;
+    const renamed = this.renames.get(name);
+    if (renamed !== undefined) exp.linkerName = renamed;
     if (raw.printed) exp.generated = true;
     const ns = this.namespaceOf(m.nsArg !== undefined ? call.args[m.nsArg] : undefined, m.fixedNamespace, raw, f.path);
     if (m.flavour === 'modules') {
@@ -488,6 +517,8 @@ export class ExportTable {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const TRACEPOINT_NAME = /^\w+$/;
+/** NULL, FOO_NONE: a macro's constant, never a function or variable the linker sees. */
+const CONSTANT = /^[A-Z0-9_]+$/;
 
 type WrapperLookup = Pick<ReadonlyMap<string, Wrapper>, 'get'>;
 

@@ -10,6 +10,11 @@ export interface Export {
   name: string;
   /** Linker symbols, as Module.symvers lists them. */
   symbols: string[];
+  /**
+   * The linker name a header of the exporting file renames `name` to with an object-like #define
+   * (`#define ieee80211_rx ieee80211_rx_rsl`): `symbols` are made from it.
+   */
+  linkerName?: string;
   type: ExportType;
   /** The export macro, after expanding any wrapper. */
   macro: string;
