@@ -147,8 +147,12 @@ export class NativeScanner {
   }
 
   scan(root: string, paths: string[], maxBytes: number, wrapperNames?: ReadonlySet<string>, keepDefs = false): NativeBatch {
-    const raw = this.addon.scan(this.handle, root, paths, maxBytes, wrapperNames ? [...wrapperNames] : null, keepDefs);
-    return toBatch(paths, raw, maxBytes);
+    return toBatch(paths, this.scanRaw(root, paths, maxBytes, wrapperNames, keepDefs), maxBytes);
+  }
+
+  /** scan() before decoding: for a worker to hand over. */
+  scanRaw(root: string, paths: string[], maxBytes: number, wrapperNames?: ReadonlySet<string>, keepDefs = false): RawBatch {
+    return this.addon.scan(this.handle, root, paths, maxBytes, wrapperNames ? [...wrapperNames] : null, keepDefs);
   }
 
   /** Frees the names now (tens of MB for a kernel tree); a later scan starts afresh. */

@@ -14,6 +14,7 @@ import type { ScannedFile } from './scanFile';
 import { WasmScanner } from './wasmScanner';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './scanProtocol';
 import { IdMap } from './idMap';
+import { toBatch } from './wire';
 
 /** The global name table: identifier ids shared by every file of one index. */
 export class NameTable {
@@ -172,7 +173,7 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
       const map = new IdMap(table.interner);
       // Chunks in flight: the worker goes on while this thread, busy with its own chunk, has not yet
       // read its last replies (with one, the worker waited half the time).
-      const pending: number[] = [];
+      const pending: { slot: number; chunk: string[] }[] = [];
       let closed = false;
       const feed = (): void => {
         const job = closed ? undefined : take();
@@ -184,16 +185,18 @@ function scanWithWorkers(paths: readonly string[], table: NameTable, opts: PoolO
           }
           return;
         }
-        pending.push(job.slot);
+        pending.push(job);
         const req: WorkerRequest = { type: 'scan', paths: job.chunk };
         if (wrapperNames) req.wrapperNames = wrapperNames;
         w.postMessage(req);
       };
       w.on('message', (reply: WorkerReply) => {
-        map.add(reply.names, reply.nameLens, reply.fresh === true);
-        for (const f of reply.files) if (f.scan) map.translate(f.scan);
-        results[pending.shift()!] = reply.files;
-        done += reply.files.length;
+        const job = pending.shift()!;
+        const batch = toBatch(job.chunk, reply.raw, opts.maxBytes);
+        map.add(batch.names, batch.nameLens, batch.fresh);
+        for (const f of batch.files) if (f.scan) map.translate(f.scan);
+        results[job.slot] = batch.files;
+        done += batch.files.length;
         opts.onProgress?.(done, paths.length);
         feed();
       });

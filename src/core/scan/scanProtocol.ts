@@ -1,6 +1,6 @@
 /** Messages between the scan pool and its workers. */
 import type { DirStaleness, FileShare } from '../cache/freshness';
-import type { ScannedFile } from './scanFile';
+import type { RawBatch } from './wire';
 
 export interface WorkerSetup {
   root: string;
@@ -41,12 +41,12 @@ export interface StatReply {
   restError?: string;
 }
 
+/**
+ * A batch as the scanner made it, decoded on the pool's thread (wire.ts's toBatch()): typed arrays
+ * move without a copy, and one JSON string clones at a fraction of the cost of the objects it
+ * decodes to.
+ */
 export interface WorkerReply {
   type: 'batch';
-  /** The worker started a new name table for this batch: its ids start again at 0. */
-  fresh?: true;
-  /** The names this worker interned since its last reply, packed: latin1 bytes and their lengths. */
-  names: Uint8Array;
-  nameLens: Uint16Array;
-  files: ScannedFile[];
+  raw: RawBatch;
 }

@@ -50,8 +50,10 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   }
   const wrappers = msg.wrapperNames ? new Set(msg.wrapperNames) : undefined;
   scanner ??= addon ? new NativeScanner(addon, setup.nameLimit) : new WasmScanner(setup.nameLimit ?? POOL_SCANNER_NAMES);
-  const batch = scanner.scan(setup.root, msg.paths, setup.maxBytes, wrappers);
-  const reply: WorkerReply = { type: 'batch', names: batch.names, nameLens: batch.nameLens, files: batch.files };
-  if (batch.fresh) reply.fresh = true;
-  parentPort!.postMessage(reply, [batch.names.buffer as ArrayBuffer, batch.nameLens.buffer as ArrayBuffer, ...batch.buffers]);
+  const raw = scanner.scanRaw(setup.root, msg.paths, setup.maxBytes, wrappers);
+  const reply: WorkerReply = { type: 'batch', raw };
+  parentPort!.postMessage(
+    reply,
+    [raw.names, raw.nameLens, raw.uses, raw.proxyNames, raw.stat, raw.info].map((a) => a.buffer as ArrayBuffer),
+  );
 });

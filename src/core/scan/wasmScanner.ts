@@ -118,14 +118,18 @@ export class WasmScanner {
 
   /** Reads and scans `paths` under root, as the addon's scan(). */
   scan(root: string, paths: string[], maxBytes: number, wrapperNames?: ReadonlySet<string>, keepDefs = false): NativeBatch {
-    const raw = this.batch(
+    return toBatch(paths, this.scanRaw(root, paths, maxBytes, wrapperNames, keepDefs), maxBytes);
+  }
+
+  /** scan() before decoding: for a worker to hand over. */
+  scanRaw(root: string, paths: string[], maxBytes: number, wrapperNames?: ReadonlySet<string>, keepDefs = false): RawBatch {
+    return this.batch(
       wrapperNames,
       (add) => {
         for (const path of paths) add(kindOf(path), (w, handle) => readInto(w, handle, join(root, path), maxBytes));
       },
       keepDefs,
     );
-    return toBatch(paths, raw, maxBytes);
   }
 
   /** Scans bytes already in memory as a file of `kind`: one file's batch. */
