@@ -3,7 +3,7 @@
 //   KEXPORTS_BENCH_HISTORY=DIR|skip           the two-release repository for export history; default:
 //                                             ../shared/tools/make-kernel-history.sh (builds it once)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +14,12 @@ const tree = process.env.KEXPORTS_BENCH_TREE ?? execFileSync(resolve(repo, '../s
 await build({ entryPoints: [join(repo, 'scripts/benchRunner.ts')], bundle: true, platform: 'node', format: 'esm', outfile: join(repo, '.bench/benchRunner.mjs'), logLevel: 'warning' });
 await build({ entryPoints: [join(repo, 'scripts/benchLsp.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchLsp.cjs'), logLevel: 'warning' });
 await build({ entryPoints: [join(repo, 'scripts/benchModel.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchModel.cjs'), logLevel: 'warning' });
+await build({ entryPoints: [join(repo, 'scripts/benchScan.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchScan.cjs'), logLevel: 'warning' });
 await build({ entryPoints: [join(repo, 'scripts/benchHistory.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/benchHistory.cjs'), logLevel: 'warning' });
 const runner = join(repo, '.bench/benchRunner.mjs');
+// The bundles in .bench/ find the scanner's builds in dist/ through these, as their children do.
+process.env.KEXPORTS_ADDON ??= join(repo, 'dist/kexports-scanner.node');
+process.env.KEXPORTS_WASM ??= join(repo, 'dist/kexports-scanner.wasm');
 const worker = join(repo, 'dist/scanWorker.js');
 
 /** The comparison tools, from Debian's packages: installed here when missing (the bench runs as root on this project's machines), else a clear stop. */
@@ -51,10 +55,28 @@ function runner_(mode, cacheDir, env = {}) {
   const r = spawnSync(process.execPath, [runner, mode, tree, cacheDir, worker, resolve(repo, '../shared/real-series/mt7530.mbox')], {
     encoding: 'utf8',
     maxBuffer: 1 << 28,
-    env: { ...process.env, KEXPORTS_ADDON: join(repo, 'dist/kexports-scanner.node'), ...env },
+    env: { ...process.env, KEXPORTS_ADDON: join(repo, 'dist/kexports-scanner.node'), KEXPORTS_WASM: join(repo, 'dist/kexports-scanner.wasm'), ...env },
   });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+/**
+ * lexer.ts, the JavaScript scanner the wasm build replaced, from the commit before its removal, bundled
+ * for the single-file comparison; undefined in a clone without that commit (shallow).
+ */
+async function oldLexer() {
+  const rev = '535d9ee';
+  const src = spawnSync('git', ['show', `${rev}:src/core/lexer.ts`], { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (src.status !== 0) return undefined;
+  const file = join(repo, '.bench/lexerOld.ts');
+  const moved = { interner: 'scan/interner', scanTypes: 'scan/scanTypes', typed: 'util/typed' };
+  writeFileSync(
+    file,
+    src.stdout.replace(/from '\.\/(\w+)'/g, (_, m) => `from '../src/core/${moved[m] ?? m}'`),
+  );
+  await build({ entryPoints: [file], bundle: true, platform: 'node', format: 'cjs', outfile: join(repo, '.bench/lexerOld.cjs'), logLevel: 'warning' });
+  return join(repo, '.bench/lexerOld.cjs');
 }
 
 console.log(`tree: ${tree}`);
@@ -182,12 +204,12 @@ try {
       .join(', ')}`,
   );
   row('  … and its cache file on disk (written on libuv threads after the index is handed out)', cold.cacheWrittenMs, cold.maxRssMB, '');
-  // The same with the JavaScript scanner (lexer.ts), which the native one was ported from.
-  const jsCacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-js-'));
+  // The same with the scanner's WebAssembly build, as on a machine where the addon is not built.
+  const jsCacheDir = mkdtempSync(join(tmpdir(), 'kexports-bench-wasm-'));
   try {
     const js = runner_('cold', jsCacheDir, { KEXPORTS_SCANNER: 'wasm' });
     row(
-      'the same with the JavaScript scanner (KEXPORTS_SCANNER=wasm)',
+      `the same with the scanner's WebAssembly build (KEXPORTS_SCANNER=wasm): ${(js.openMs / cold.openMs).toFixed(2)}x the addon`,
       js.openMs,
       js.maxRssMB,
       `${js.exports} exports; ${Object.entries(js.phases)
@@ -212,6 +234,19 @@ try {
   console.log(`consumers of all ${warm.allConsumers.exports} exports: ${warm.allConsumers.ms} ms (${warm.allConsumers.consumerFiles} consumer files)`);
   console.log(`check of the whole tree: ${warm.checkTree.ms} ms, ${warm.checkTree.findings} findings`);
   console.log(`re-scan of mm/hmm.c and its findings (an editor edit): median ${warm.updateHmmC.medianMs} ms, max ${warm.updateHmmC.maxMs} ms`);
+  {
+    const lexer = await oldLexer();
+    const r = spawnSync(process.execPath, [join(repo, '.bench/benchScan.cjs'), tree, lexer ?? '-'], {
+      encoding: 'utf8',
+      env: { ...process.env, KEXPORTS_ADDON: join(repo, 'dist/kexports-scanner.node'), KEXPORTS_WASM: join(repo, 'dist/kexports-scanner.wasm') },
+    });
+    if (r.status !== 0) throw new Error(r.stderr);
+    const scans = JSON.parse(r.stdout.trim().split('\n').pop());
+    console.log(
+      `one file scanned, keeping definitions as the editor does (median of 201 rounds, ms): wasm build${lexer ? ' | the JavaScript scanner it replaced (lexer.ts at 535d9ee)' : ''} | addon, with its read`,
+    );
+    for (const [path, s] of Object.entries(scans)) console.log(`  ${path} (${(s.bytes / 1024).toFixed(0)} KB): ${s.wasm}${s.js !== undefined ? ` | ${s.js}` : ''} | ${s.addonWithRead ?? 'n/a'}`);
+  }
   console.log(
     `review of a ${warm.review15.patches}-patch series (mbox, warm index): ${warm.review15.ms} ms (mail parsing ${warm.review15.parseMs} ms), ${warm.review15.findings} findings, ${warm.review15.problems} problems`,
   );
