@@ -30,35 +30,34 @@ void initClasses() {
   }
 }
 
-// The end of an identifier: the first byte from p on that is not [A-Za-z0-9_]. Sixteen bytes at a
-// time where SSE2 is (every x86-64): the byte loop's exit branch, mispredicted once an identifier,
-// was a sixth of the scan. Reads up to 15 bytes past the end: file buffers end in PAD zero bytes.
-inline const uint8_t *idEnd(const uint8_t *p) {
+#if defined(__SSE2__) || defined(__wasm_simd128__)
+// Sixteen bytes as signed lanes, in the compiler's vector extensions: one source for both targets,
+// whose byte compares are signed alike. lanesSet() is the one step each spells its own way.
+typedef signed char Lanes __attribute__((vector_size(16)));
+
+// The top bit of each lane, one bit a lane.
+inline unsigned lanesSet(Lanes m) {
 #ifdef __SSE2__
-  const __m128i a = _mm_set1_epi8('a' - 1), z = _mm_set1_epi8('z' + 1), d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1);
-  const __m128i under = _mm_set1_epi8('_'), caseBit = _mm_set1_epi8(0x20);
+  return (unsigned)_mm_movemask_epi8((__m128i)m);
+#else
+  return (unsigned)wasm_i8x16_bitmask((v128_t)m);
+#endif
+}
+#endif
+
+// The end of an identifier: the first byte from p on that is not [A-Za-z0-9_]. Sixteen bytes at a
+// time where SIMD is (SSE2 on every x86-64, WebAssembly's SIMD): the byte loop's exit branch,
+// mispredicted once an identifier, was a sixth of the scan. Reads up to 15 bytes past the end: file
+// buffers end in PAD zero bytes.
+inline const uint8_t *idEnd(const uint8_t *p) {
+#if defined(__SSE2__) || defined(__wasm_simd128__)
   for (;;) {
-    __m128i v = _mm_loadu_si128((const __m128i *)p);
-    // Bytes from 0x80 are negative to the signed compares, so never letters or digits.
-    __m128i lower = _mm_or_si128(v, caseBit);
-    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, a), _mm_cmplt_epi8(lower, z));
-    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, d0), _mm_cmplt_epi8(v, d9));
-    __m128i id = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(v, under));
-    unsigned stop = ~(unsigned)_mm_movemask_epi8(id) & 0xffffu;
-    if (stop) return p + __builtin_ctz(stop);
-    p += 16;
-  }
-#elif defined(__wasm_simd128__)
-  // The same in WebAssembly's SIMD: i8x16 compares are signed as SSE2's.
-  const v128_t a = wasm_i8x16_splat('a' - 1), z = wasm_i8x16_splat('z' + 1), d0 = wasm_i8x16_splat('0' - 1), d9 = wasm_i8x16_splat('9' + 1);
-  const v128_t under = wasm_i8x16_splat('_'), caseBit = wasm_i8x16_splat(0x20);
-  for (;;) {
-    v128_t v = wasm_v128_load(p);
-    v128_t lower = wasm_v128_or(v, caseBit);
-    v128_t letter = wasm_v128_and(wasm_i8x16_gt(lower, a), wasm_i8x16_lt(lower, z));
-    v128_t digit = wasm_v128_and(wasm_i8x16_gt(v, d0), wasm_i8x16_lt(v, d9));
-    v128_t id = wasm_v128_or(wasm_v128_or(letter, digit), wasm_i8x16_eq(v, under));
-    unsigned stop = ~(unsigned)wasm_i8x16_bitmask(id) & 0xffffu;
+    Lanes v;
+    memcpy(&v, p, 16);
+    // Bytes from 0x80 are negative, so never letters or digits.
+    Lanes lower = v | 0x20;
+    Lanes id = ((lower > 'a' - 1) & (lower < 'z' + 1)) | ((v > '0' - 1) & (v < '9' + 1)) | (v == '_');
+    unsigned stop = ~lanesSet(id) & 0xffffu;
     if (stop) return p + __builtin_ctz(stop);
     p += 16;
   }
