@@ -33,6 +33,9 @@ export class ExportTable {
   unresolved: Unresolved[] = [];
   kbuild: KbuildNamespaces = emptyKbuild();
 
+  /** File records by the last component of what they #include (resolveIncluders()), up to includersUpTo. */
+  private readonly includers = new Map<string, number[]>();
+  private includersUpTo = 0;
   /** The renames in force for the file being resolved (renamesOf()). */
   private renames: ReadonlyMap<string, string> = new Map();
 
@@ -132,7 +135,12 @@ export class ExportTable {
       rec.exports = f.scan.exports;
       rec.defs = exportedDefs(f.scan);
       if (f.scan.localMacros.length) rec.localMacros = f.scan.localMacros;
-      if (f.scan.includes.length) rec.includes = f.scan.includes;
+      if (f.scan.includes.length) {
+        rec.includes = f.scan.includes;
+        // an existing record's includes changed: resolveIncluders() files them again
+        this.includers.clear();
+        this.includersUpTo = 0;
+      }
     }
   }
 
@@ -430,7 +438,10 @@ export class ExportTable {
   /** Exports under the paths (all when none), in file and line order whatever was updated since. */
   exportsUnder(paths: readonly string[]): Export[] {
     const under = underPaths(paths);
-    return this.exports.filter((e) => under(e.file)).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+    const out: Export[] = [];
+    // By file: a review asks for one directory at a time, a few dozen times a series.
+    for (const [file, list] of this.exportsByFile) if (under(file)) for (const e of list) out.push(e);
+    return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
   }
 
   /** Export calls that could not be resolved, under the paths (all when none). */
@@ -492,9 +503,19 @@ export class ExportTable {
 
   /** Resolves again the files whose exports come through an #include of `path` (see resolveInclude). */
   resolveIncluders(path: string): void {
-    for (const f of this.tree.files) {
-      if (!f.alive || !f.includes || f.path === path || !f.includes.some((inc) => this.includedFile(f.path, inc)?.path === path || inc.target.endsWith(path.slice(path.lastIndexOf('/') + 1))))
-        continue;
+    const files = this.tree.files;
+    // Files by the last component of what they #include, extended with the records added since.
+    for (; this.includersUpTo < files.length; this.includersUpTo++) {
+      for (const inc of files[this.includersUpTo]!.includes ?? []) {
+        const base = inc.target.slice(inc.target.lastIndexOf('/') + 1);
+        const list = this.includers.get(base);
+        if (!list) this.includers.set(base, [this.includersUpTo]);
+        else if (list[list.length - 1] !== this.includersUpTo) list.push(this.includersUpTo);
+      }
+    }
+    for (const k of this.includers.get(path.slice(path.lastIndexOf('/') + 1)) ?? []) {
+      const f = files[k]!;
+      if (!f.alive || f.path === path) continue;
       this.removeExportsOf(f.path);
       this.resolveFile(f);
     }

@@ -127,7 +127,11 @@ export class Interner {
    * names, millions for a kernel tree) go through the native scanner's loop on these same arrays.
    */
   internPacked(bytes: Uint8Array, lens: Uint16Array): Int32Array {
-    const addon = lens.length >= 256 ? nativeAddon() : undefined;
+    // The addon writes into the arrays as they are, so they must have room for every name first.
+    // Where that means growing them, the loop below grows them only for the names that are new:
+    // the editor's one-file scan into a warm start's full table sends a thousand names, nearly all
+    // known, and room for all of them cost a copy of the whole table (tens of MB).
+    const addon = lens.length >= 256 && this.fits(lens.length, bytes.length) ? nativeAddon() : undefined;
     if (addon) {
       this.reserve(lens.length, bytes.length);
       const ids = new Int32Array(lens.length);
@@ -169,6 +173,11 @@ export class Interner {
   }
 
   /** Room for `names` more names of `bytes` bytes in all, with the table at most 0.6 full after. */
+  /** Whether `names` more names of `bytes` bytes fit without growing anything. */
+  private fits(names: number, bytes: number): boolean {
+    return this.count + names <= this.hashes.length && this.arenaUsed + bytes <= this.arena.length && (this.count + names) * 5 <= this.table.length * 3;
+  }
+
   private reserve(names: number, bytes: number): void {
     this.roomFor(names, bytes);
     while ((this.count + names) * 5 > this.table.length * 3) this.rehash();
