@@ -34,6 +34,15 @@ struct CacheLine {
 };
 const uint32_t CACHE_BITS = 14;
 
+// A table's first size. The addon's scanners each read thousands of files; the wasm build's are
+// also made for one file at a time (an editor's edit, a history query), in a memory the garbage
+// collector does not see and that never shrinks: they start small and grow as the addon's would.
+#ifdef __wasm__
+const uint32_t TABLE_BITS = 10, ARENA_BYTES = 1 << 14;
+#else
+const uint32_t TABLE_BITS = 16, ARENA_BYTES = 1 << 20;
+#endif
+
 // A growable array of plain values on malloc and realloc. A tree's name table grows to tens of MB:
 // std::vector copies it to grow, holding old and new at once, and zero-fills room not yet used, while
 // realloc moves a large block's pages (mremap) and new room costs memory only once written.
@@ -81,10 +90,10 @@ struct Names {
   uint32_t count = 0;
 
   Names() {
-    table.assign(1 << 16, Slot{0, -1});
-    mask = (1 << 16) - 1;
+    table.assign(1 << TABLE_BITS, Slot{0, -1});
+    mask = (1 << TABLE_BITS) - 1;
     cache.assign(1 << CACHE_BITS, CacheLine{0, 0, 0, 0});
-    arena.reserve(1 << 20);
+    arena.reserve(ARENA_BYTES);
   }
 
   uint32_t intern(const uint8_t *p, size_t n0, uint32_t h) {

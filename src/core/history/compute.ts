@@ -8,7 +8,7 @@
  */
 import { exportMacros, isGplOnly } from '../exportMacros';
 import { DEF_CTX } from '../scan/scanTypes';
-import { newScanner, scanBuffer } from '../scan/scanFile';
+import { scanBuffer, scratchScanner } from '../scan/scanFile';
 import { type HistoryGit, type LogCommit, type PatchCommit } from './git';
 import { estimatedLanding, type Landing, type Releases } from './versions';
 
@@ -287,7 +287,7 @@ async function firstConsumer(git: HistoryGit, names: readonly string[], files: r
 
 /** Whether the text uses one of the names, as the index counts uses: not in comments, strings or declarations. */
 export function usesName(path: string, buf: Uint8Array, names: readonly string[]): boolean {
-  const scanner = newScanner();
+  const scanner = scratchScanner();
   const scan = scanBuffer(scanner, path, buf);
   const ids = new Set(names.map((n) => scanner.interner.find(n)).filter((id) => id >= 0));
   const u = scan.uses;

@@ -7,8 +7,7 @@
 import { join } from 'node:path';
 import { consumerNames } from '../exportMacros';
 import type { Consumer, Export, KernelIndex } from './index';
-import { Interner } from '../scan/interner';
-import { newScanner, type Scanner, SourceKind } from '../scan/scanFile';
+import { scratchScanner, SourceKind } from '../scan/scanFile';
 import { readRegularFile } from '../util/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../scan/scanFile';
 
@@ -21,15 +20,10 @@ export interface Helper {
 }
 
 /**
- * One scanner for every helper search: making one sets up its vocabulary's tables, which cost more
- * than the scan itself when a bulk query asks for thousands of exports. Made again when its names
- * pass 2^16, so that it never grows without bound.
+ * One scanner for every helper search (scanFile.ts's scratch scanner): making one sets up its
+ * tables, which cost more than the scan itself when a bulk query asks for thousands of exports.
  */
-let shared: Scanner | undefined;
-function sharedScanner(): Scanner {
-  if (!shared || shared.interner.size > 1 << 16) shared = newScanner(new Interner(12));
-  return shared;
-}
+const sharedScanner = scratchScanner;
 
 interface FunctionSpan {
   name: string;

@@ -50,6 +50,11 @@ export class Scanner {
     this.map = new IdMap(interner);
   }
 
+  /** Frees the wasm build's names now rather than when this is collected. */
+  release(): void {
+    this.wasm.release();
+  }
+
   scan(buf: Uint8Array, opts: ScanOptions): FileScan {
     const kind = opts.kind === SourceKind.Asm ? WasmKind.Asm : opts.kind === SourceKind.Header ? (opts.proxies ? WasmKind.HeaderWithProxies : WasmKind.Header) : WasmKind.C;
     const raw = this.wasm.scanBytes(buf, kind, opts.wrapperNames, opts.keepDefs);
@@ -69,6 +74,18 @@ export type { ScannedFile, SkipReason, Skipped } from './scanTypes';
 
 export function newScanner(interner = new Interner()): Scanner {
   return new Scanner(interner);
+}
+
+let scratch: Scanner | undefined;
+
+/**
+ * One scanner of this thread's for one-off questions (does this text use a name, which functions does
+ * it define), with names of its own: renewed past 65,536 of them, the old one freed at once.
+ */
+export function scratchScanner(): Scanner {
+  if (scratch && scratch.interner.size <= 1 << 16) return scratch;
+  scratch?.release();
+  return (scratch = newScanner(new Interner(12)));
 }
 
 /** Headers outside tools/ and scripts/ can hold proxies: inline functions and macros that kernel code uses. */

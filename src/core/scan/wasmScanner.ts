@@ -71,9 +71,34 @@ function wasmModule(): WebAssembly.Module {
 }
 
 function exportsNow(): Exports {
-  if (!instance) instance = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as Exports;
+  if (instance) return instance;
+  const raw = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as Exports;
+  // wasm32 returns its pointers as signed 32-bit numbers: past 2 GB of memory they would read as negative.
+  const ptr =
+    <A extends number[]>(f: (...a: A) => number) =>
+    (...a: A): number =>
+      f(...a) >>> 0;
+  instance = {
+    ...raw,
+    memory: raw.memory,
+    kx_alloc: ptr(raw.kx_alloc),
+    kx_create: ptr(raw.kx_create),
+    kx_begin: ptr(raw.kx_begin),
+    kx_buffer: ptr(raw.kx_buffer),
+    kx_part: ptr(raw.kx_part),
+    kx_count: ptr(raw.kx_count),
+  };
   return instance;
 }
+
+/**
+ * A scanner's names live in wasm memory, which the garbage collector does not see: each is freed when
+ * its WasmScanner is collected (a scanner made per file, per index or per query would otherwise keep
+ * megabytes each), unless the instance was thrown away since.
+ */
+const handles = new FinalizationRegistry<{ handle: number; made: number }>(({ handle, made }) => {
+  if (instance && made === generation) instance.kx_release(handle);
+});
 
 /** Packed latin1 names and their 16-bit lengths, copied into wasm memory; free both with kx_free. */
 function packNames(w: Exports, names: readonly string[]): { bytes: number; lens: number } {
@@ -149,6 +174,7 @@ export class WasmScanner {
   /** Frees the names now; a later scan starts afresh. */
   release(): void {
     if (this.handle && this.made === generation) instance?.kx_release(this.handle);
+    handles.unregister(this);
     this.handle = 0;
   }
 
@@ -161,6 +187,7 @@ export class WasmScanner {
       w.kx_free(names.bytes);
       w.kx_free(names.lens);
       this.made = generation;
+      handles.register(this, { handle: this.handle, made: generation }, this);
       fresh = true;
     }
     const handle = this.handle;
