@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -64,5 +64,20 @@ describe('the WebAssembly build', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /hmm_range_fault/);
     assert.equal(r.stdout, native.stdout);
+  });
+
+  it('says so, where single-file scans cannot run, when the build is missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kexports-nowasm-'));
+    try {
+      copyFileSync(join(repo, 'dist/cli.js'), join(dir, 'cli.js'));
+      const r = spawnSync(process.execPath, [join(dir, 'cli.js'), '--version'], { encoding: 'utf8', env: { ...process.env, KEXPORTS_SCANNER: 'wasm' } });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        /^whole-tree scans use the WebAssembly scanner, slower: KEXPORTS_SCANNER=wasm; single-file scans cannot run: the scanner's WebAssembly build did not load \(npm run build puts kexports-scanner.wasm in dist\/\): .*kexports-scanner.wasm: ENOENT/m,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { exportMacros } from '../exportMacros';
+import { wasmLoadError } from './wasmScanner';
 import { type NativeBatch, type RawBatch, toBatch } from './wire';
 
 export type { NativeBatch } from './wire';
@@ -96,7 +97,7 @@ let loadError: string | undefined;
  * KEXPORTS_ADDON names it for a bundle elsewhere (the bench's ES module, which has no __dirname).
  */
 function candidates(): string[] {
-  const here = typeof __dirname === 'string' ? [join(__dirname, ADDON_FILE), join(__dirname, '..', '..', '..', 'dist', ADDON_FILE)] : [];
+  const here = typeof __dirname !== 'string' ? [] : __dirname.endsWith(join('src', 'core', 'scan')) ? [join(__dirname, '..', '..', '..', 'dist', ADDON_FILE)] : [join(__dirname, ADDON_FILE)];
   return process.env.KEXPORTS_ADDON ? [process.env.KEXPORTS_ADDON, ...here] : here;
 }
 
@@ -132,7 +133,9 @@ export function nativeLoadError(): string | undefined {
 
 /** Which scanner whole-tree scans use, and why not the native one, for logs. */
 export function scannerInUse(): string {
-  return nativeAddon() ? 'whole-tree scans use the native scanner' : `whole-tree scans use the WebAssembly scanner, slower: ${nativeLoadError()}`;
+  const whole = nativeAddon() ? 'whole-tree scans use the native scanner' : `whole-tree scans use the WebAssembly scanner, slower: ${nativeLoadError()}`;
+  const wasm = wasmLoadError();
+  return wasm ? `${whole}; single-file scans cannot run: ${wasm}` : whole;
 }
 
 /** A scanner with its own names, kept until `nameLimit` is passed; then it starts afresh (batch.fresh). */

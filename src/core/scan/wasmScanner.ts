@@ -46,7 +46,7 @@ interface Exports {
  * KEXPORTS_WASM names it for a bundle elsewhere (the bench's ES module, which has no __dirname).
  */
 function candidates(): string[] {
-  const here = typeof __dirname === 'string' ? [join(__dirname, WASM_FILE), join(__dirname, '..', '..', '..', 'dist', WASM_FILE)] : [];
+  const here = typeof __dirname !== 'string' ? [] : __dirname.endsWith(join('src', 'core', 'scan')) ? [join(__dirname, '..', '..', '..', 'dist', WASM_FILE)] : [join(__dirname, WASM_FILE)];
   return process.env.KEXPORTS_WASM ? [process.env.KEXPORTS_WASM, ...here] : here;
 }
 
@@ -67,7 +67,17 @@ function wasmModule(): WebAssembly.Module {
       errors.push(`${file}: ${(e as Error).message}`);
     }
   }
-  throw new Error(`kexports: the scanner's WebAssembly build did not load (npm run build puts ${WASM_FILE} in dist/): ${errors.join('; ')}`);
+  throw new Error(`the scanner's WebAssembly build did not load (npm run build puts ${WASM_FILE} in dist/): ${errors.join('; ')}`);
+}
+
+/** Why the wasm build cannot load here, or undefined when it can: for --version and the server's log. */
+export function wasmLoadError(): string | undefined {
+  try {
+    wasmModule();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 function exportsNow(): Exports {
@@ -229,7 +239,7 @@ export class WasmScanner {
         instance = undefined;
         generation++;
         this.handle = 0;
-        throw new Error(`kexports: the scanner stopped (${e.message}); it starts afresh at the next scan`);
+        throw new Error(`the scanner's WebAssembly build stopped (${e.message}); it starts afresh at the next scan`);
       }
       throw e;
     } finally {
