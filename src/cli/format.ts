@@ -131,7 +131,7 @@ export function exportJson(e: Export, build?: BuildAnswers): Record<string, unkn
     type: e.type,
     macro: e.macro,
     ...(e.wrapper ? { wrapper: e.wrapper } : {}),
-    ...(e.linkerName ? { linkerName: e.linkerName } : {}),
+    ...(e.linkerName ? { linkerName: e.linkerName, renamedBy: e.renamedBy } : {}),
     license: licenseWords(e.type),
     namespace: e.namespace ?? null,
     ...(e.modules ? { forModules: e.modules } : {}),

@@ -368,6 +368,8 @@ describe('export resolution, as the kernel spells it', () => {
         'EXPORT_SYMBOL(ieee80211_tx);',
       ].join('\n'),
       'drivers/staging/wlan/main.c': ['#include "ieee80211.h"', 'void poll(void *d) { ieee80211_rx(d); }'].join('\n'),
+      // mac80211's own ieee80211_rx(), a name this driver's header does not rename there
+      'drivers/net/wireless/ath/rx.c': ['#include <net/mac80211.h>', 'void deliver(void *d) { ieee80211_rx(d); }'].join('\n'),
     };
 
     it('exports the linker symbol the #define makes, and not through a kernel-wide header', async () => {
@@ -377,6 +379,7 @@ describe('export resolution, as the kernel spells it', () => {
     it('keeps it across the cache, and drops it when the header no longer renames', async () => {
       const warm = await warmIndex(tree);
       assert.deepEqual(warm.exportsNamed('ieee80211_rx')[0]!.symbols, ['ieee80211_rx_rsl']);
+      assert.deepEqual(warm.exportsNamed('ieee80211_rx')[0]!.renamedBy, { file: 'drivers/staging/wlan/ieee80211.h', line: 2 });
       assert.deepEqual(
         warm.consumers(warm.exportsNamed('ieee80211_rx')[0]!).map((c) => c.file),
         ['drivers/staging/wlan/main.c'],

@@ -256,7 +256,7 @@ const enum Col {
   DefKind,
 }
 
-type Rare = Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace' | 'generated' | 'byConfig' | 'linkerName'>>;
+type Rare = Partial<Pick<Export, 'modules' | 'includedFrom' | 'ignoredNamespace' | 'generated' | 'byConfig' | 'linkerName' | 'renamedBy'>>;
 
 interface ExportsJson {
   strings: string[];
@@ -280,6 +280,7 @@ export function encodeExports(index: KernelIndex): { json: Buffer; rows: Int32Ar
     if (e.generated !== undefined) r.generated = e.generated;
     if (e.byConfig !== undefined) r.byConfig = e.byConfig;
     if (e.linkerName !== undefined) r.linkerName = e.linkerName;
+    if (e.renamedBy !== undefined) r.renamedBy = e.renamedBy;
     if (Object.keys(r).length) rare.push([k, r]);
   });
   const unresolved = index.unresolved.map((u): ExportsJson['unresolved'][number] => [str(u.file), u.line, str(u.macro), u.reason]);

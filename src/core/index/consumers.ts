@@ -61,11 +61,13 @@ export class ConsumerSearch {
     }
     const { offsets, postFile, postLine, postCtx, proxyName, proxyLine, proxyKind, overlay } = this.tree.postings;
     const files = this.tree.files;
+    const scope = renameScope(exp);
     const visit = (fileIdx: number, line: number, ctx: number, via: Via | undefined): boolean => {
       if (ctx === DEF_CTX || fileIdx === own || !files[fileIdx]!.alive) return false;
       if (ctx === 0) {
         if (fileStamp[fileIdx] === stamp) return false;
         const path = files[fileIdx]!.path;
+        if (scope !== undefined && !path.startsWith(scope)) return false;
         // assembly cannot call a C inline: `wrmsr` in vmenter.S is the instruction, not msr.h's wrmsr()
         if (via?.kind === 'inline' && path.endsWith('.S')) return false;
         fileStamp[fileIdx] = stamp;
@@ -250,4 +252,21 @@ export class ConsumerSearch {
     if (id !== undefined) this.tree.postings.forEach(id, (file, line, ctx) => void (ctx === DEF_CTX && out.push({ file: this.tree.files[file]!.path, line })));
     return out;
   }
+}
+
+/**
+ * Where the uses of a renamed export's C name can be its uses: a header's `#define ieee80211_rx
+ * ieee80211_rx_rsl` is in force only in the files that include it, and a header included with quotes
+ * is included from beside it. The index has no include graph, so this takes the directory above the
+ * one that holds both the header and the exporting file: drivers/staging/rtl8192u/ for rtl8192u's
+ * ieee80211/ headers, which keeps out the wireless drivers that call mac80211's own ieee80211_rx().
+ */
+function renameScope(exp: Export): string | undefined {
+  if (!exp.renamedBy) return undefined;
+  const a = exp.renamedBy.file.split('/').slice(0, -1);
+  const b = exp.file.split('/').slice(0, -1);
+  let k = 0;
+  while (k < a.length && k < b.length && a[k] === b[k]) k++;
+  const up = a.slice(0, Math.max(0, k - 1));
+  return up.length ? `${up.join('/')}/` : '';
 }

@@ -13,6 +13,13 @@ import { CONSTANT, expandLocal, exportedDefs, IDENTIFIER, parsedWrappers, pickDe
 import type { ConfigVariant, Export, IndexedFile, Unresolved } from './types';
 import { type ExpandedExport, expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
 
+/** A header's `#define name other`, in force for the file being resolved. */
+interface Rename {
+  to: string;
+  file: string;
+  line: number;
+}
+
 /** What resolving reads of the index, and asks of it. */
 export interface ResolvedTree extends SearchedTree {
   readonly root: string;
@@ -38,7 +45,7 @@ export class ExportTable {
   private readonly includers = new Map<string, number[]>();
   private includersUpTo = 0;
   /** The renames in force for the file being resolved (renamesOf()). */
-  private renames: ReadonlyMap<string, string> = new Map();
+  private renames: ReadonlyMap<string, Rename> = new Map();
 
   constructor(private readonly tree: ResolvedTree) {}
 
@@ -49,8 +56,8 @@ export class ExportTable {
    * `#define` of a common name is more often a compiler builtin or an arch's alias, which the index
    * does not follow.
    */
-  private renamesOf(f: IndexedFile): ReadonlyMap<string, string> {
-    const out = new Map<string, string>();
+  private renamesOf(f: IndexedFile): ReadonlyMap<string, Rename> {
+    const out = new Map<string, Rename>();
     if (!f.includes || !f.exports.length) return out;
     for (const inc of f.includes) {
       if (inc.system) continue;
@@ -59,7 +66,7 @@ export class ExportTable {
       for (const m of g.localMacros) {
         const body = m.body.trim();
         // Not `#define rt2x00mac_set_key NULL` in an #else: a constant is no linker name.
-        if (m.params === null && body !== m.name && IDENTIFIER.test(body) && !CONSTANT.test(body) && !out.has(m.name)) out.set(m.name, body);
+        if (m.params === null && body !== m.name && IDENTIFIER.test(body) && !CONSTANT.test(body) && !out.has(m.name)) out.set(m.name, { to: body, file: g.path, line: m.line });
       }
     }
     return out;
@@ -335,7 +342,7 @@ export class ExportTable {
     const license = m.licenseArg !== undefined ? unquote(call.args[m.licenseArg] ?? '') : undefined;
     const exp: Export = {
       name,
-      symbols: linkerSymbols(m.flavour, this.renames.get(name) ?? name),
+      symbols: linkerSymbols(m.flavour, this.renames.get(name)?.to ?? name),
       type: license === undefined ? m.type : /gpl/i.test(license) ? 'EXPORT_SYMBOL_GPL' : 'EXPORT_SYMBOL',
       macro: m.name,
       flavour: m.flavour,
@@ -348,7 +355,10 @@ export class ExportTable {
     };
     if (raw.macro !== m.name) exp.wrapper = raw.macro;
     const renamed = this.renames.get(name);
-    if (renamed !== undefined) exp.linkerName = renamed;
+    if (renamed !== undefined) {
+      exp.linkerName = renamed.to;
+      exp.renamedBy = { file: renamed.file, line: renamed.line };
+    }
     if (raw.printed) exp.generated = true;
     const ns = this.namespaceOf(m.nsArg !== undefined ? call.args[m.nsArg] : undefined, m.fixedNamespace, raw, f.path);
     if (m.flavour === 'modules') {

@@ -15,6 +15,8 @@ export interface Export {
    * (`#define ieee80211_rx ieee80211_rx_rsl`): `symbols` are made from it.
    */
   linkerName?: string;
+  /** The header line that renames it (see linkerName). */
+  renamedBy?: { file: string; line: number };
   type: ExportType;
   /** The export macro, after expanding any wrapper. */
   macro: string;
