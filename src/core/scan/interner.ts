@@ -172,12 +172,12 @@ export class Interner {
     return id;
   }
 
-  /** Room for `names` more names of `bytes` bytes in all, with the table at most 0.6 full after. */
   /** Whether `names` more names of `bytes` bytes fit without growing anything. */
   private fits(names: number, bytes: number): boolean {
     return this.count + names <= this.hashes.length && this.arenaUsed + bytes <= this.arena.length && (this.count + names) * 5 <= this.table.length * 3;
   }
 
+  /** Room for `names` more names of `bytes` bytes in all, with the table at most 0.6 full after. */
   private reserve(names: number, bytes: number): void {
     this.roomFor(names, bytes);
     while ((this.count + names) * 5 > this.table.length * 3) this.rehash();
