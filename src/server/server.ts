@@ -18,8 +18,6 @@ import {
   Location,
   Range,
   ResponseError,
-  SymbolKind,
-  type SymbolInformation,
   TextDocuments,
   TextDocumentSyncKind,
 } from 'vscode-languageserver';
@@ -28,9 +26,7 @@ import { BuildAnswers } from '../core/build/answers';
 import type { BuildModel } from '../core/build/model';
 import { modelAfter, openBuildModel } from '../core/build/store';
 import { openIndex } from '../core/engine';
-import { countsAsConsumer } from '../core/index/classify';
-import { licenseWords } from '../core/exportMacros';
-import type { Consumer, Export, KernelIndex } from '../core/index/index';
+import type { Export, KernelIndex } from '../core/index/index';
 import { scannerInUse } from '../core/scan/nativeScanner';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scan/scanFile';
 import { BUILD_FILE, MAKEFILE, readMakefile } from '../core/build/kbuild';
@@ -60,6 +56,7 @@ import {
 } from '../protocol/requests';
 import { defaults, parseSettings, type Settings } from '../protocol/settings';
 import { VERSION } from '../protocol/version';
+import { exportsUnused, references, workspaceSymbols } from './queries';
 import { exportHover, findingsFor, gplFixes, lenses, toDiagnostic } from './render';
 import { LineReader, treePathToUri, uriToPath, uriToTreePath, wordAt } from './text';
 
@@ -110,7 +107,7 @@ export class KexportsServer {
     c.onCodeLens((p) => this.guard(() => this.codeLenses(p.textDocument.uri)));
     c.onCodeAction((p) => this.guard(() => this.codeActions(p.textDocument.uri, p.context.diagnostics)));
     c.onReferences((p, token) => this.guard(() => this.references(p.textDocument.uri, p.position.line, p.position.character, p.context.includeDeclaration, token)));
-    c.onWorkspaceSymbol((p, token) => this.guard(() => this.workspaceSymbols(p.query, token)));
+    c.onWorkspaceSymbol((p, token) => this.guard(() => (this.index ? workspaceSymbols(this.index, this.root!, p.query, token) : [])));
     c.onDidChangeConfiguration(() =>
       this.quiet(
         this.loadSettings().then(() => {
@@ -528,44 +525,7 @@ export class KexportsServer {
   }
 
   private references(uri: string, line: number, character: number, includeDeclaration: boolean, token: CancellationToken): Location[] {
-    const index = this.index;
-    if (!index) return [];
-    const reader = new LineReader(this.root!);
-    const out: Location[] = [];
-    for (const e of this.exportsAt(uri, line, character)) {
-      if (includeDeclaration) {
-        if (e.definition) out.push(this.location(reader, e.file, e.definition.line, e.name));
-        out.push(this.location(reader, e.file, e.line, e.name));
-      }
-      for (const c of index.consumers(e)) {
-        if (token.isCancellationRequested) return out;
-        out.push(this.location(reader, c.file, c.line, c.via ? c.via.name : e.name));
-      }
-    }
-    return out;
-  }
-
-  private location(reader: LineReader, path: string, line: number, word: string): Location {
-    const span = reader.span(path, line, word);
-    return Location.create(treePathToUri(this.root!, path), Range.create(line - 1, span.start, line - 1, span.end));
-  }
-
-  private workspaceSymbols(query: string, token: CancellationToken): SymbolInformation[] {
-    const index = this.index;
-    if (!index) return [];
-    const q = query.toLowerCase();
-    const out: SymbolInformation[] = [];
-    for (const e of index.exports) {
-      if (token.isCancellationRequested || out.length >= 500) break;
-      if (q && !e.name.toLowerCase().includes(q)) continue;
-      out.push({
-        name: e.name,
-        kind: e.definition?.kind === 'function' || e.definition?.kind === 'asm-label' ? SymbolKind.Function : SymbolKind.Variable,
-        location: Location.create(treePathToUri(this.root!, e.file), Range.create(e.line - 1, e.col, e.line - 1, e.col)),
-        containerName: `${e.macro} · ${licenseWords(e.type)}${e.namespace ? ` · ${e.namespace}` : ''}`,
-      });
-    }
-    return out;
+    return this.index ? references(this.index, this.root!, this.exportsAt(uri, line, character), includeDeclaration, token) : [];
   }
 
   /** Reviews a series over the live index, then puts the files it touched back as they are. */
@@ -601,20 +561,8 @@ export class KexportsServer {
   }
 
   private unused(under: string | undefined, token: CancellationToken): UnusedExport[] {
-    const index = this.index;
-    if (!index) return [];
+    if (!this.index) return [];
     const prefix = under ? this.pathOf(under) : undefined;
-    const out: UnusedExport[] = [];
-    const counts = (c: Consumer): boolean => countsAsConsumer(c.cls, this.settings.testsCountAsConsumers);
-    for (const e of index.exportsUnder(prefix ? [prefix] : [])) {
-      if (token.isCancellationRequested) break;
-      // Up to the first consumer that counts: the others are named when none does.
-      const all = index.consumers(e, counts);
-      const kernel = all.filter(counts);
-      if (kernel.length) continue;
-      const others = [...new Set(all.map((c) => c.cls))];
-      out.push({ name: e.name, macro: e.macro, license: licenseWords(e.type), uri: treePathToUri(this.root!, e.file), line: e.line, note: others.length ? `used only by ${others.join(', ')}` : '' });
-    }
-    return out;
+    return exportsUnused(this.index, this.root!, prefix, this.settings.testsCountAsConsumers, token);
   }
 }
