@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { exportMacros } from '../src/core/exportMacros';
 import { Interner } from '../src/core/scan/interner';
 import { nativeAddon, NativeScanner } from '../src/core/scan/nativeScanner';
-import { newScanner, proxiesAllowed, scanBuffer, SourceKind, sourceKindOf } from '../src/core/scan/scanFile';
+import { newScanner, scanBuffer } from '../src/core/scan/scanFile';
 
 const [tree, oldLexer] = process.argv.slice(2) as [string, string];
 const FILES = ['mm/hmm.c', 'kernel/sched/core.c', 'include/linux/mm.h', 'arch/x86/entry/entry_64.S'];
@@ -46,7 +46,9 @@ for (const path of FILES) {
   }
   if (old) {
     const js = new old.Scanner(new Interner(), [...exportMacros.keys()]);
-    fs.js = () => js.scan(buf, { kind: sourceKindOf(path) ?? SourceKind.C, proxies: proxiesAllowed(path), keepDefs: true });
+    // lexer.ts's own options: kind 0 C, 1 a header, 2 assembly; proxies in headers outside tools/ and scripts/
+    const kind = path.endsWith('.h') ? 1 : path.endsWith('.S') ? 2 : 0;
+    fs.js = () => js.scan(buf, { kind, proxies: kind === 1 && !path.startsWith('tools/') && !path.startsWith('scripts/'), keepDefs: true });
   }
   out[path] = { bytes: buf.length, ...medians(fs) };
 }

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { consumerNames } from '../exportMacros';
 import type { Consumer, Export, KernelIndex } from './index';
-import { scratchScanner, SourceKind } from '../scan/scanFile';
+import { AS_C_SOURCE, scratchScanner } from '../scan/scanFile';
 import { readRegularFile } from '../util/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../scan/scanFile';
 
@@ -36,7 +36,7 @@ interface FunctionSpan {
 /** The non-static function definitions of a C file, with where each starts and ends. */
 function functionSpans(buf: Uint8Array): FunctionSpan[] {
   const fns = sharedScanner()
-    .scan(buf, { kind: SourceKind.C, proxies: false, keepDefs: true })
+    .scan(buf, AS_C_SOURCE, { keepDefs: true })
     .defs.filter((d) => d.kind === 'function' && !d.isStatic);
   if (fns.length === 0) return [];
   const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -60,7 +60,7 @@ export function functionsUsing(buf: Uint8Array, names: readonly string[], spans 
     if (!hits.some((at) => at >= d.from && at < d.to)) continue;
     // The definition alone, scanned as a file of its own: its uses are exactly the body's, outside
     // comments and strings.
-    const uses = scanner.scan(text.subarray(d.from, d.to), { kind: SourceKind.C, proxies: false }).uses;
+    const uses = scanner.scan(text.subarray(d.from, d.to), AS_C_SOURCE).uses;
     const ids = new Set(names.map((n) => scanner.interner.find(n)).filter((id) => id >= 0));
     let found = false;
     for (let k = 0; k < uses.length && !found; k += 3) found = ids.has(uses[k]!) && uses[k + 2] === 0;

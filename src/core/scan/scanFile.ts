@@ -8,33 +8,19 @@ import { Interner } from './interner';
 import { growKeeping, NOT_REGULAR, NotRegularError, openRegular } from '../util/regularFile';
 import { changeStamp } from '../util/stamp';
 import type { FileScan, ScannedFile } from './scanTypes';
-import { WasmKind, WasmScanner } from './wasmScanner';
+import { WasmScanner } from './wasmScanner';
 import { IdMap } from './idMap';
 import { toFiles } from './wire';
 
-export const enum SourceKind {
-  C = 0,
-  Header = 1,
-  Asm = 2,
-}
-
-/** The kind of source a path holds, by its name; undefined for anything else. */
-export function sourceKindOf(path: string): SourceKind | undefined {
-  if (path.endsWith('.c') || path.endsWith('.c_shipped')) return SourceKind.C;
-  if (path.endsWith('.h')) return SourceKind.Header;
-  if (path.endsWith('.S')) return SourceKind.Asm;
-  return undefined;
-}
-
 export interface ScanOptions {
-  kind: SourceKind;
-  /** Record header inline/macro bodies as proxies (headers outside tools/ and scripts/). */
-  proxies: boolean;
   /** Keep definitions even when the file has no export (the editor wants them). */
   keepDefs?: boolean;
   /** Extra macro names to treat as export calls: wrapper macros found elsewhere in the tree. */
   wrapperNames?: ReadonlySet<string>;
 }
+
+/** A path to scan text under as a C source, whatever file it came from (a consumer's helper functions). */
+export const AS_C_SOURCE = 'as-c-source.c';
 
 /** Scans buffers, with names numbered by `interner`: the scanner's own names are mapped to it. */
 export class Scanner {
@@ -55,9 +41,9 @@ export class Scanner {
     this.wasm.release();
   }
 
-  scan(buf: Uint8Array, opts: ScanOptions): FileScan {
-    const kind = opts.kind === SourceKind.Asm ? WasmKind.Asm : opts.kind === SourceKind.Header ? (opts.proxies ? WasmKind.HeaderWithProxies : WasmKind.Header) : WasmKind.C;
-    const raw = this.wasm.scanBytes(buf, kind, opts.wrapperNames, opts.keepDefs);
+  /** Scans `buf` as the file `path`: its name says how (assembly, a header, proxies), as in a whole-tree scan. */
+  scan(buf: Uint8Array, path: string, opts: ScanOptions = {}): FileScan {
+    const raw = this.wasm.scanBytes(buf, path, opts.wrapperNames, opts.keepDefs);
     this.map.add(raw.names, raw.nameLens, raw.fresh);
     const scan = toFiles([''], raw, Infinity)[0]!.scan;
     // A NUL byte: the whole-tree scan skips such a file as binary (scanPath() says so); here, nothing.
@@ -88,13 +74,8 @@ export function scratchScanner(): Scanner {
   return (scratch = newScanner(new Interner(12)));
 }
 
-/** Headers outside tools/ and scripts/ can hold proxies: inline functions and macros that kernel code uses. */
-export function proxiesAllowed(path: string): boolean {
-  return path.endsWith('.h') && !path.startsWith('tools/') && !path.startsWith('scripts/');
-}
-
 export function scanBuffer(scanner: Scanner, path: string, buf: Uint8Array, wrapperNames?: ReadonlySet<string>, keepDefs = false): FileScan {
-  return scanner.scan(buf, { kind: sourceKindOf(path) ?? SourceKind.C, proxies: proxiesAllowed(path), wrapperNames, keepDefs });
+  return scanner.scan(buf, path, { wrapperNames, keepDefs });
 }
 
 /**

@@ -12,15 +12,6 @@ import { type NativeBatch, type RawBatch, toBatch } from './wire';
 
 export const WASM_FILE = 'kexports-scanner.wasm';
 
-/** The kind bits of kx_file(). */
-export const enum WasmKind {
-  C = 0,
-  Asm = 1,
-  Header = 2,
-  /** A header whose inline functions and macros are proxies (outside tools/ and scripts/). */
-  HeaderWithProxies = 6,
-}
-
 /** Statuses of a batch's files (src/scanner/batch.h). */
 const S_OK = 0,
   S_TOO_LARGE = 2,
@@ -34,7 +25,7 @@ interface Exports {
   kx_release(handle: number): void;
   kx_begin(handle: number, bytes: number, lens: number, count: number): number;
   kx_buffer(handle: number, bytes: number): number;
-  kx_file(handle: number, batch: number, len: number, kind: number, keepDefs: number, status: number, size: number, stamp: number, error: number, errorLen: number): void;
+  kx_file(handle: number, batch: number, path: number, pathLen: number, len: number, keepDefs: number, status: number, size: number, stamp: number, error: number, errorLen: number): void;
   kx_end(handle: number, batch: number): void;
   kx_part(batch: number, which: number): number;
   kx_count(batch: number, which: number): number;
@@ -126,6 +117,13 @@ function packNames(w: Exports, names: readonly string[]): { bytes: number; lens:
   return { bytes, lens };
 }
 
+/** Bytes copied into wasm memory; free with kx_free. */
+function copyIn(w: Exports, bytes: Uint8Array): { at: number; len: number } {
+  const at = w.kx_alloc(bytes.length);
+  new Uint8Array(w.memory.buffer, at, bytes.length).set(bytes);
+  return { at, len: bytes.length };
+}
+
 /** A copy of a batch part out of wasm memory, which the next call may move. */
 function part<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array | Int32Array>(w: Exports, batch: number, which: number, Kind: { new (b: ArrayBuffer, at: number, n: number): T }): T {
   const at = w.kx_part(batch, which);
@@ -161,18 +159,18 @@ export class WasmScanner {
     return this.batch(
       wrapperNames,
       (add) => {
-        for (const path of paths) add(kindOf(path), (w, handle) => readInto(w, handle, join(root, path), maxBytes));
+        for (const path of paths) add(path, (w, handle) => readInto(w, handle, join(root, path), maxBytes));
       },
       keepDefs,
     );
   }
 
-  /** Scans bytes already in memory as a file of `kind`: one file's batch. */
-  scanBytes(buf: Uint8Array, kind: number, wrapperNames?: ReadonlySet<string>, keepDefs = false): RawBatch {
+  /** Scans bytes already in memory as the file `path` (whose name says how: src/scanner's kindOf()): one file's batch. */
+  scanBytes(buf: Uint8Array, path: string, wrapperNames?: ReadonlySet<string>, keepDefs = false): RawBatch {
     return this.batch(
       wrapperNames,
       (add) =>
-        add(kind, (w, handle) => {
+        add(path, (w, handle) => {
           const at = w.kx_buffer(handle, buf.length); // first: growing the memory detaches its old buffer
           new Uint8Array(w.memory.buffer, at, buf.length).set(buf);
           return { status: S_OK, size: buf.length, stamp: 0, len: buf.length };
@@ -188,7 +186,7 @@ export class WasmScanner {
     this.handle = 0;
   }
 
-  private batch(wrapperNames: ReadonlySet<string> | undefined, files: (add: (kind: number, read: (w: Exports, handle: number) => FileRead) => void) => void, keepDefs: boolean): RawBatch {
+  private batch(wrapperNames: ReadonlySet<string> | undefined, files: (add: (path: string, read: (w: Exports, handle: number) => FileRead) => void) => void, keepDefs: boolean): RawBatch {
     const w = exportsNow();
     let fresh = false;
     if (!this.handle || this.made !== generation) {
@@ -208,18 +206,13 @@ export class WasmScanner {
       batch = w.kx_begin(handle, packed.bytes, packed.lens, wrappers.length);
       w.kx_free(packed.bytes);
       w.kx_free(packed.lens);
-      files((kind, read) => {
+      files((path, read) => {
         const f = read(w, handle);
-        let error = 0;
-        let errorLen = 0;
-        if (f.error !== undefined) {
-          const bytes = Buffer.from(f.error, 'latin1');
-          error = w.kx_alloc(bytes.length);
-          errorLen = bytes.length;
-          new Uint8Array(w.memory.buffer, error, bytes.length).set(bytes);
-        }
-        w.kx_file(handle, batch, f.len, kind, keepDefs ? 1 : 0, f.status, f.size, f.stamp, error, errorLen);
-        if (error) w.kx_free(error);
+        const name = copyIn(w, Buffer.from(path, 'utf8'));
+        const error = f.error !== undefined ? copyIn(w, Buffer.from(f.error, 'latin1')) : { at: 0, len: 0 };
+        w.kx_file(handle, batch, name.at, name.len, f.len, keepDefs ? 1 : 0, f.status, f.size, f.stamp, error.at, error.len);
+        w.kx_free(name.at);
+        if (error.at) w.kx_free(error.at);
       });
       w.kx_end(handle, batch);
       const json = Buffer.from(w.memory.buffer, w.kx_part(batch, 6), w.kx_count(batch, 6)).toString('latin1');
@@ -246,13 +239,6 @@ export class WasmScanner {
       if (batch && instance === w) w.kx_drop(batch);
     }
   }
-}
-
-/** The kind of a path, as the addon's kindOf() (src/scanner/batch.h). */
-export function kindOf(path: string): number {
-  if (path.endsWith('.S') && !path.endsWith('.c') && !path.endsWith('.c_shipped')) return WasmKind.Asm;
-  if (!path.endsWith('.h')) return WasmKind.C;
-  return path.startsWith('tools/') || path.startsWith('scripts/') ? WasmKind.Header : WasmKind.HeaderWithProxies;
 }
 
 /**

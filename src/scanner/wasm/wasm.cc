@@ -50,21 +50,17 @@ EXPORT(kx_buffer) uint8_t *kxBuffer(Instance *in, uint32_t bytes) {
   return in->readBuf.data();
 }
 
-// Adds the file in the buffer: its first `len` bytes, scanned as `kind` (1: assembly, 2: header,
-// 4: with proxies). status is S_TOO_LARGE or S_UNREADABLE (with the error's latin1 bytes) for a file
-// JS could not read whole, and its bytes are not looked at.
-EXPORT(kx_file) void kxFile(Instance *in, ScanOut *batch, uint32_t len, uint32_t kind, uint32_t keepDefs, int32_t status, double size, double stamp, const char *error, uint32_t errorLen) {
+// Adds the file in the buffer: its first `len` bytes, scanned as its path says (kindOf(), as the
+// addon does). status is S_TOO_LARGE or S_UNREADABLE (with the error's latin1 bytes) for a file JS
+// could not read whole, and its bytes are not looked at.
+EXPORT(kx_file) void kxFile(Instance *in, ScanOut *batch, const char *path, uint32_t pathLen, uint32_t len, uint32_t keepDefs, int32_t status, double size, double stamp, const char *error, uint32_t errorLen) {
   FileOut out;
   out.status = status;
   out.size = size;
   out.stamp = stamp;
   if (status == S_UNREADABLE) out.error.assign(error, errorLen);
-  FileKind k;
-  k.isAsm = kind & 1;
-  k.isHeader = kind & 2;
-  k.proxies = kind & 4;
   if (status == S_OK) memset(in->readBuf.data() + len, 0, PAD);
-  scanInto(*in, k, in->readBuf.data(), len, keepDefs != 0, out, *batch);
+  scanInto(*in, kindOf(std::string(path, pathLen)), in->readBuf.data(), len, keepDefs != 0, out, *batch);
 }
 
 EXPORT(kx_end) void kxEnd(Instance *in, ScanOut *batch) { endBatch(*in, *batch); }
