@@ -57,7 +57,8 @@ struct FileKind {
   bool isAsm = false, isHeader = false, proxies = false;
 };
 
-// The kind from the path, as sourceKindOf() and proxiesAllowed() in src/core/scan/scanFile.ts.
+// The kind from the path, the one place that decides it: assembly (.S), a header (.h), and proxies
+// in headers outside tools/ and scripts/ (inline functions and macros that kernel code uses).
 FileKind kindOf(const std::string &p) {
   FileKind k;
   k.isAsm = endsWith(p, ".S") && !endsWith(p, ".c") && !endsWith(p, ".c_shipped");
