@@ -12,14 +12,19 @@ const sources = join(repo, 'src/scanner');
 const source = join(sources, 'node/addon.cc');
 const out = join(repo, 'dist/kexports-scanner.node');
 
-/** The newest modification time of the scanner's sources. */
-export function newestSource(dir = sources) {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
+/**
+ * The scanner's sources (.h and .cc under src/scanner), sorted, but for the folder of the other
+ * build: 'wasm' for the addon, 'node' for the WebAssembly build.
+ */
+export function scannerSources(skip, dir = sources) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+    if (e.isDirectory()) {
+      if (e.name !== skip) out.push(...scannerSources(skip, p));
+    } else if (/\.(h|cc)$/.test(e.name)) out.push(p);
   }
-  return newest;
+  return out;
 }
 
 function headers() {
@@ -29,7 +34,7 @@ function headers() {
 
 export function buildNative({ force = false, log = console.warn } = {}) {
   if (process.env.KEXPORTS_SCANNER === 'wasm') return false;
-  if (!force && existsSync(out) && statSync(out).mtimeMs >= newestSource()) return true;
+  if (!force && existsSync(out) && statSync(out).mtimeMs >= Math.max(...scannerSources('wasm').map((f) => statSync(f).mtimeMs))) return true;
   const include = headers();
   if (!include) {
     log(`kexports: no node_api.h beside ${process.execPath}: the native scanner is not built; scans use the scanner's WebAssembly build`);

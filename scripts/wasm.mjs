@@ -10,10 +10,11 @@
 // change to the rules cannot land without its build, on a machine without clang too.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scannerSources } from './native.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const scanner = join(repo, 'src/scanner');
@@ -25,22 +26,10 @@ const CXX = process.env.KEXPORTS_WASM_CXX || 'clang++-14';
 // Relative paths only, from src/scanner/wasm: nothing in the output depends on where the clone is.
 const FLAGS = ['--target=wasm32-wasi', '-O2', '-std=c++17', '-fno-exceptions', '-fno-rtti', '-msimd128', '-DNDEBUG', '-mexec-model=reactor', '-Wall', '-Werror', '-Wl,--strip-all'];
 
-/** The scanner's sources the wasm build compiles: every file but the Node glue and the build itself. */
-function sources(dir = scanner) {
-  const out = [];
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (e.name !== 'node') out.push(...sources(p));
-    } else if (/\.(h|cc)$/.test(e.name)) out.push(p);
-  }
-  return out;
-}
-
 /** SHA-256 of the sources, names and bytes. */
 export function sourceHash() {
   const h = createHash('sha256');
-  for (const f of sources())
+  for (const f of scannerSources('node'))
     h.update(`${relative(scanner, f)}\0`)
       .update(readFileSync(f))
       .update('\0');
