@@ -40,6 +40,22 @@ describe('the WebAssembly build', () => {
     }
   });
 
+  it('reads a file larger than its memory was, as the memory grows under the read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kexports-wasm-'));
+    try {
+      // 48 MB: more than the instance's memory holds before, so that it grows while the file is read
+      writeFileSync(join(dir, 'big.c'), 'int x;\n'.repeat(6 << 20) + 'EXPORT_SYMBOL(x);\n');
+      const [big] = new WasmScanner().scan(dir, ['big.c'], 64 << 20).files;
+      assert.equal(big!.skipped, undefined);
+      assert.deepEqual(
+        big!.scan!.exports.map((e) => [e.args, e.line]),
+        [[['x'], (6 << 20) + 1]],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('gives names in the caller’s table, across a name table started afresh', () => {
     // a wasm table of 200 names at most: the second scan passes it, the third starts afresh
     const scanner = new Scanner(new Interner(), 200);

@@ -19,12 +19,6 @@ export interface Helper {
   line: number;
 }
 
-/**
- * One scanner for every helper search (scanFile.ts's scratch scanner): making one sets up its
- * tables, which cost more than the scan itself when a bulk query asks for thousands of exports.
- */
-const sharedScanner = scratchScanner;
-
 interface FunctionSpan {
   name: string;
   line: number;
@@ -35,7 +29,7 @@ interface FunctionSpan {
 
 /** The non-static function definitions of a C file, with where each starts and ends. */
 function functionSpans(buf: Uint8Array): FunctionSpan[] {
-  const fns = sharedScanner()
+  const fns = scratchScanner()
     .scan(buf, AS_C_SOURCE, { keepDefs: true })
     .defs.filter((d) => d.kind === 'function' && !d.isStatic);
   if (fns.length === 0) return [];
@@ -54,7 +48,7 @@ export function functionsUsing(buf: Uint8Array, names: readonly string[], spans 
   for (const n of names) for (let at = text.indexOf(n); at >= 0; at = text.indexOf(n, at + n.length)) hits.push(at);
   if (hits.length === 0) return [];
   hits.sort((a, b) => a - b);
-  const scanner = sharedScanner();
+  const scanner = scratchScanner();
   const out: Helper[] = [];
   for (const d of spans) {
     if (!hits.some((at) => at >= d.from && at < d.to)) continue;

@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { exportMacros } from '../exportMacros';
+import { builtFilePaths } from './dist';
 import { wasmLoadError } from './wasmScanner';
 import { type NativeBatch, type RawBatch, toBatch } from './wire';
 
@@ -92,15 +92,6 @@ export const ADDON_FILE = 'kexports-scanner.node';
 let loaded: NativeAddon | null | undefined;
 let loadError: string | undefined;
 
-/**
- * Where the build puts the addon: beside the bundles, or dist/ when running from src/core/scan (tests).
- * KEXPORTS_ADDON names it for a bundle elsewhere (the bench's ES module, which has no __dirname).
- */
-function candidates(): string[] {
-  const here = typeof __dirname !== 'string' ? [] : __dirname.endsWith(join('src', 'core', 'scan')) ? [join(__dirname, '..', '..', '..', 'dist', ADDON_FILE)] : [join(__dirname, ADDON_FILE)];
-  return process.env.KEXPORTS_ADDON ? [process.env.KEXPORTS_ADDON, ...here] : here;
-}
-
 /** The addon, or undefined (and why, in nativeLoadError()) when it is missing, fails to load or is turned off. */
 export function nativeAddon(): NativeAddon | undefined {
   if (loaded !== undefined) return loaded ?? undefined;
@@ -109,7 +100,7 @@ export function nativeAddon(): NativeAddon | undefined {
     loadError = 'KEXPORTS_SCANNER=wasm';
     return undefined;
   }
-  const file = candidates().find((f) => existsSync(f));
+  const file = builtFilePaths(ADDON_FILE, 'KEXPORTS_ADDON').find((f) => existsSync(f));
   if (!file) {
     loadError = `${ADDON_FILE} was not built`;
     return undefined;

@@ -2,15 +2,14 @@
  * Reads and scans one file, turning bad input into a counted skip instead of an exception: the
  * editor's scans, and whole-tree scans in-process, with the scanner's WebAssembly build.
  */
-import { closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { Interner } from './interner';
-import { growKeeping, NOT_REGULAR, NotRegularError, openRegular } from '../util/regularFile';
+import { readWhole, unreadableWhy } from '../util/regularFile';
 import { changeStamp } from '../util/stamp';
 import type { FileScan, ScannedFile } from './scanTypes';
 import { WasmScanner } from './wasmScanner';
 import { IdMap } from './idMap';
-import { toFiles } from './wire';
+import { emptyScan, toFiles } from './wire';
 
 export interface ScanOptions {
   /** Keep definitions even when the file has no export (the editor wants them). */
@@ -47,7 +46,7 @@ export class Scanner {
     this.map.add(raw.names, raw.nameLens, raw.fresh);
     const scan = toFiles([''], raw, Infinity)[0]!.scan;
     // A NUL byte: the whole-tree scan skips such a file as binary (scanPath() says so); here, nothing.
-    if (!scan) return { exports: [], defs: [], proxies: [], wrappers: [], imports: [], localMacros: [], includes: [], uses: new Uint32Array(0), lines: countLines(buf, buf.length) };
+    if (!scan) return emptyScan(new Uint32Array(0), countLines(buf, buf.length));
     this.map.translate(scan);
     return scan;
   }
@@ -66,7 +65,8 @@ let scratch: Scanner | undefined;
 
 /**
  * One scanner of this thread's for one-off questions (does this text use a name, which functions does
- * it define), with names of its own: renewed past 65,536 of them, the old one freed at once.
+ * it define), with names of its own: making one sets up tables that cost more than the scan itself
+ * when a bulk query asks for thousands of exports. Renewed past 65,536 names, the old one freed at once.
  */
 export function scratchScanner(): Scanner {
   if (scratch && scratch.interner.size <= 1 << 16) return scratch;
@@ -92,24 +92,15 @@ export const BUFFER_STAMP = -2;
  * to the bytes read, not only to the size stat gives: a file that grows while it is read stops there.
  */
 export function readShared(abs: string, maxBytes = Infinity): { view: Buffer | undefined; size: number; stamp: number } {
-  const { fd, st } = openRegular(abs);
-  try {
-    const size = Number(st.size);
-    const stamp = changeStamp(st);
-    if (size > maxBytes) return { view: undefined, size, stamp };
-    if (size + 1 > readBuf.length) readBuf = Buffer.allocUnsafe(Math.max(size + 1, readBuf.length * 2));
-    let got = 0;
-    for (;;) {
-      const n = readSync(fd, readBuf, got, readBuf.length - got, null);
-      if (n === 0) break;
-      got += n;
-      if (got > maxBytes) return { view: undefined, size: got, stamp };
-      if (got === readBuf.length) readBuf = growKeeping(readBuf, got);
+  const read = readWhole(abs, maxBytes, (bytes, kept) => {
+    if (bytes > readBuf.length) {
+      const next = Buffer.allocUnsafe(Math.max(bytes, readBuf.length * 2));
+      readBuf.copy(next, 0, 0, kept);
+      readBuf = next;
     }
-    return { view: readBuf.subarray(0, got), size: got, stamp };
-  } finally {
-    closeSync(fd);
-  }
+    return readBuf;
+  });
+  return { view: read.data, size: read.got, stamp: changeStamp(read.st) };
 }
 
 export function scanPath(scanner: Scanner, root: string, path: string, maxBytes = DEFAULT_MAX_FILE_BYTES, wrapperNames?: ReadonlySet<string>): ScannedFile {
@@ -132,8 +123,7 @@ export function scanPath(scanner: Scanner, root: string, path: string, maxBytes 
     return { path, size, stamp, scan: scanBuffer(scanner, path, view, wrapperNames) };
   } catch (err) {
     // the addon's scan says the same for a link, a FIFO or a device in place of a file
-    const code = err instanceof NotRegularError ? NOT_REGULAR : ((err as NodeJS.ErrnoException).code ?? String(err));
-    return { path, size, stamp, skipped: { path, reason: 'unreadable', detail: code } };
+    return { path, size, stamp, skipped: { path, reason: 'unreadable', detail: unreadableWhy(err) } };
   }
 }
 

@@ -3,10 +3,11 @@
  * platform. The editor's single-file scans use it always; whole-tree scans use it where the addon is
  * not built or does not load. It reads no file itself: JS reads each file into the scanner's buffer.
  */
-import { closeSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportMacros } from '../exportMacros';
-import { NOT_REGULAR, NotRegularError, openRegular } from '../util/regularFile';
+import { builtFilePaths } from './dist';
+import { readWhole, unreadableWhy } from '../util/regularFile';
 import { changeStamp } from '../util/stamp';
 import { type NativeBatch, type RawBatch, toBatch } from './wire';
 
@@ -32,15 +33,6 @@ interface Exports {
   kx_drop(batch: number): void;
 }
 
-/**
- * Where the build puts the wasm: beside the bundles, or dist/ when running from src/core/scan (tests).
- * KEXPORTS_WASM names it for a bundle elsewhere (the bench's ES module, which has no __dirname).
- */
-function candidates(): string[] {
-  const here = typeof __dirname !== 'string' ? [] : __dirname.endsWith(join('src', 'core', 'scan')) ? [join(__dirname, '..', '..', '..', 'dist', WASM_FILE)] : [join(__dirname, WASM_FILE)];
-  return process.env.KEXPORTS_WASM ? [process.env.KEXPORTS_WASM, ...here] : here;
-}
-
 let compiled: WebAssembly.Module | undefined;
 /** This thread's instance: every WasmScanner of the thread shares its memory. */
 let instance: Exports | undefined;
@@ -50,7 +42,7 @@ let generation = 0;
 function wasmModule(): WebAssembly.Module {
   if (compiled) return compiled;
   const errors: string[] = [];
-  for (const file of candidates()) {
+  for (const file of builtFilePaths(WASM_FILE, 'KEXPORTS_WASM')) {
     try {
       compiled = new WebAssembly.Module(readFileSync(file));
       return compiled;
@@ -246,35 +238,16 @@ export class WasmScanner {
  * limit held for the bytes read, and an errno name (or NOT_REGULAR) for a file it cannot read.
  */
 function readInto(w: Exports, handle: number, abs: string, maxBytes: number): FileRead {
-  let opened: ReturnType<typeof openRegular>;
   try {
-    opened = openRegular(abs);
+    // kx_buffer() keeps what the buffer holds when it grows; the memory's views are made afresh each time
+    const read = readWhole(abs, maxBytes, (bytes) => {
+      const at = w.kx_buffer(handle, bytes); // first: growing the memory detaches its old buffer
+      return new Uint8Array(w.memory.buffer, at, bytes);
+    });
+    const stamp = changeStamp(read.st);
+    if (!read.data) return { status: S_TOO_LARGE, size: read.got, stamp, len: 0 };
+    return { status: S_OK, size: read.got, stamp, len: read.got };
   } catch (e) {
-    const error = e instanceof NotRegularError ? NOT_REGULAR : ((e as NodeJS.ErrnoException).code ?? String(e));
-    return { status: S_UNREADABLE, size: 0, stamp: 0, error, len: 0 };
-  }
-  const { fd, st } = opened;
-  try {
-    const size = Number(st.size);
-    const stamp = changeStamp(st);
-    if (size > maxBytes) return { status: S_TOO_LARGE, size, stamp, len: 0 };
-    let room = size + 1;
-    let ptr = w.kx_buffer(handle, room);
-    let got = 0;
-    for (;;) {
-      const n = readSync(fd, new Uint8Array(w.memory.buffer, ptr + got, room - got), 0, room - got, null);
-      if (n === 0) break;
-      got += n;
-      if (got > maxBytes) return { status: S_TOO_LARGE, size: got, stamp, len: 0 };
-      if (got === room) {
-        room *= 2;
-        ptr = w.kx_buffer(handle, room);
-      }
-    }
-    return { status: S_OK, size: got, stamp, len: got };
-  } catch (e) {
-    return { status: S_UNREADABLE, size: 0, stamp: 0, error: (e as NodeJS.ErrnoException).code ?? String(e), len: 0 };
-  } finally {
-    closeSync(fd);
+    return { status: S_UNREADABLE, size: 0, stamp: 0, error: unreadableWhy(e), len: 0 };
   }
 }

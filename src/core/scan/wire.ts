@@ -89,8 +89,13 @@ function some<T, U>(list: T[], f: (x: T) => U): U[] {
   return list.length ? list.map(f) : NONE;
 }
 
+/** A scan with nothing in it but its uses and lines. */
+export function emptyScan(uses: Uint32Array, lines: number): FileScan {
+  return { exports: NONE, defs: NONE, proxies: NONE, wrappers: NONE, imports: NONE, localMacros: NONE, includes: NONE, uses, lines };
+}
+
 function toScan(p: JFile | 0, uses: Uint32Array, lines: number): FileScan {
-  if (p === 0) return { exports: NONE, defs: NONE, proxies: NONE, wrappers: NONE, imports: NONE, localMacros: NONE, includes: NONE, uses, lines };
+  if (p === 0) return emptyScan(uses, lines);
   const exports = some(p.e, (e): RawExport => {
     const x: RawExport = { macro: e[0], args: e[1], line: e[2], col: e[3], endLine: e[4], endCol: e[5], cond: e[6] };
     if (typeof e[7] === 'string') {

@@ -48,33 +48,54 @@ export interface ReadOptions {
 
 export class FileTooLargeError extends Error {}
 
-/** The whole of a regular file, or a clear error naming it. */
-export function readRegularFile(abs: string, opts: ReadOptions = {}): Buffer {
-  const max = opts.maxBytes ?? Infinity;
-  const { fd, st } = openRegular(abs, opts.follow);
+/**
+ * Reads a whole regular file into the buffers `room` gives: `room(bytes, kept)` returns one of at
+ * least `bytes` bytes that holds the first `kept` bytes read so far. The limit holds for the bytes read,
+ * not only for the size stat gave: past it, `data` is undefined and `got` says how far it came.
+ */
+export function readWhole<T extends Uint8Array>(abs: string, maxBytes: number, room: (bytes: number, kept: number) => T, follow = false): { st: BigIntStats; got: number; data: T | undefined } {
+  const { fd, st } = openRegular(abs, follow);
   try {
-    if (Number(st.size) > max) throw new FileTooLargeError(`${abs}: ${st.size} bytes, over the ${max}-byte limit`);
-    // one buffer of the size stat gave, and a byte more to see the end; grown only if the file grows
-    let buf: Buffer = Buffer.allocUnsafe(Number(st.size) + 1);
+    const size = Number(st.size);
+    if (size > maxBytes) return { st, got: size, data: undefined };
+    // the size stat gave, and a byte more to see the end; grown only if the file grows
+    let buf = room(size + 1, 0);
     let got = 0;
     for (;;) {
       const n = readSync(fd, buf, got, buf.length - got, null);
       if (n === 0) break;
       got += n;
-      if (got > max) throw new FileTooLargeError(`${abs}: over the ${max}-byte limit (it grew while it was read)`);
-      if (got === buf.length) buf = growKeeping(buf, got);
+      if (got > maxBytes) return { st, got, data: undefined };
+      if (got === buf.length) buf = room(buf.length * 2, got);
     }
-    return buf.subarray(0, got);
+    return { st, got, data: buf.subarray(0, got) as T };
   } finally {
     closeSync(fd);
   }
 }
 
-/** A buffer twice the size, holding the first `used` bytes of this one. */
-export function growKeeping(buf: Buffer, used: number): Buffer {
-  const next = Buffer.allocUnsafe(buf.length * 2);
-  buf.copy(next, 0, 0, used);
-  return next;
+/** Why a file could not be read, as a skip says it: NOT_REGULAR for a link, a FIFO or a device, else the errno's name. */
+export function unreadableWhy(err: unknown): string {
+  return err instanceof NotRegularError ? NOT_REGULAR : ((err as NodeJS.ErrnoException).code ?? String(err));
+}
+
+/** The whole of a regular file, or a clear error naming it. */
+export function readRegularFile(abs: string, opts: ReadOptions = {}): Buffer {
+  const max = opts.maxBytes ?? Infinity;
+  let buf = Buffer.alloc(0);
+  const read = readWhole(
+    abs,
+    max,
+    (bytes, kept) => {
+      const next = Buffer.allocUnsafe(bytes);
+      buf.copy(next, 0, 0, kept);
+      return (buf = next);
+    },
+    opts.follow,
+  );
+  if (read.data) return read.data;
+  const size = Number(read.st.size);
+  throw new FileTooLargeError(size > max ? `${abs}: ${size} bytes, over the ${max}-byte limit` : `${abs}: over the ${max}-byte limit (it grew while it was read)`);
 }
 
 /** A file's text for showing: UTF-8 where the file is valid UTF-8, else a byte a character (latin1). */
