@@ -1,5 +1,6 @@
-// One bundle per entry: the extension, the language server, the CLI and the scan worker; the
-// scanner's WebAssembly build beside them; and its native addon, where this machine can compile it.
+// One bundle per entry: the extension, the language server, the CLI, the scan worker and the build
+// model's worker; the scanner's WebAssembly build beside them; and its native addon, where this
+// machine can compile it.
 import { build } from 'esbuild';
 import { buildNative } from './scripts/native.mjs';
 import { buildWasm } from './scripts/wasm.mjs';
@@ -18,6 +19,7 @@ await Promise.all([
   build({ ...common, entryPoints: { server: 'src/server/main.ts' }, outdir: 'dist' }),
   build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
   build({ ...common, entryPoints: { scanWorker: 'src/core/scan/scanWorker.ts' }, outdir: 'dist' }),
+  build({ ...common, entryPoints: { modelWorker: 'src/core/build/modelWorker.ts' }, outdir: 'dist' }),
 ]);
 buildWasm();
 buildNative();

@@ -48,7 +48,7 @@ time('kconfig', () =>
 console.log(
   JSON.stringify({
     what: 'size',
-    placements: base.placements.size,
+    placements: base.placements.count(),
     directories: base.evals.size,
     makefiles: base.makefiles.length,
     kconfigFiles: base.kconfig.files.length,

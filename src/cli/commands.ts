@@ -51,7 +51,7 @@ options:
 
 export async function runExports(args: ParsedArgs, io: Io): Promise<number> {
   const fmt = format(args, ['text', 'json']);
-  const ctx = await openContext(args, io, true);
+  const ctx = await openContext(args, io, { paths: true, model: fmt === 'json' });
   const { index, paths } = ctx;
   const list = index.exportsUnder(paths);
   if (fmt === 'json') {
@@ -77,7 +77,7 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     symbols = [...symbols.filter((s) => s !== '-'), ...extra];
   }
   if (symbols.length === 0) throw new UsageError('consumers needs at least one SYMBOL');
-  const ctx = await openContext(args, io, false);
+  const ctx = await openContext(args, io, { model: true });
   const { index } = ctx;
   const build = ctx.build();
   // Written as it goes, one symbol at a time: tens of thousands of symbols make gigabytes of JSON,
@@ -140,7 +140,7 @@ export async function runCheck(args: ParsedArgs, io: Io): Promise<number> {
   const fmt = format(args, ['text', 'json', 'sarif']);
   const failOn = (flag(args, '--fail-on') ?? 'warning') as Severity | 'none';
   if (failOn !== 'none' && !(failOn in severityRank)) throw new UsageError(`--fail-on ${failOn}: expected error, warning, info, hint or none`);
-  const ctx = await openContext(args, io, true);
+  const ctx = await openContext(args, io, { paths: true, model: true });
   const { index, settings, paths } = ctx;
   const exports = index.exportsUnder(paths);
   const build = ctx.build();
@@ -179,7 +179,7 @@ function summary(findings: readonly Finding[], exports: number): string {
 /** `kexports module FILE...`: where each file is built, from the build model, with the Makefile line and the Kconfig symbol. */
 export async function runModule(args: ParsedArgs, io: Io): Promise<number> {
   const fmt = format(args, ['text', 'json']);
-  const ctx = await openContext(args, io, true);
+  const ctx = await openContext(args, io, { paths: true, model: true });
   if (ctx.paths.length === 0) throw new UsageError('module needs at least one FILE');
   const build = ctx.build();
   if (!build) {

@@ -3,7 +3,7 @@ import { rmSync, statSync } from 'node:fs';
 import { readRegularFile } from '../core/util/regularFile';
 import { join, relative, resolve } from 'node:path';
 import { BuildAnswers } from '../core/build/answers';
-import { openBuildModel } from '../core/build/store';
+import { openBuildModel, startBuildModel } from '../core/build/store';
 import { openIndex } from '../core/engine';
 import type { KernelIndex } from '../core/index/index';
 import { findTreeRoot } from '../core/tree';
@@ -69,8 +69,18 @@ export function reportCutShortCaches(io: Io): boolean {
   return any;
 }
 
-/** `changes`: the command changes the index (a review applies its series), so the cache's bytes are taken before it may. */
-export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean, changes = false): Promise<Context> {
+export interface ContextNeeds {
+  /** the command's positional arguments are paths in the tree */
+  paths?: boolean;
+  /** the command changes the index (a review applies its series), so the cache's bytes are taken before it may */
+  changes?: boolean;
+  /** every run of the command asks the build model: it is read alongside the index (in a worker thread when not cached) */
+  model?: boolean;
+}
+
+export async function openContext(args: ParsedArgs, io: Io, needs: ContextNeeds = {}): Promise<Context> {
+  const takesPaths = !!needs.paths;
+  const changes = !!needs.changes;
   const treeArg = flag(args, '--tree');
   if (treeArg !== undefined) {
     const st = statSync(resolve(io.cwd, treeArg), { throwIfNoEntry: false });
@@ -86,6 +96,9 @@ export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean,
   const root = found.root;
   const settings = loadSettings(args, io, root);
   const cacheDir = has(args, '--no-cache') ? undefined : (flag(args, '--cache-dir') ?? defaultCacheDir());
+  const log = (m: string): void => io.err(`kexports: ${m}\n`);
+  // read while the index opens: on a cold start the model's worker and the scan share the machine
+  const model = needs.model ? startBuildModel(root, { cacheDir, log }) : undefined;
   const index = await openIndex(root, {
     exclude: settings.exclude,
     cacheDir,
@@ -95,16 +108,17 @@ export async function openContext(args: ParsedArgs, io: Io, takesPaths: boolean,
     onCacheWriteStarted: (settled) => cacheWrites.push(settled),
     workers,
     maxFileBytes: maxBytes,
-    log: (s) => io.err(`kexports: ${s}\n`),
+    log,
   });
   opened.push(index);
   const paths = takesPaths ? args.positionals.map((p) => toTreePath(root, io.cwd, p, !!treeArg)) : [];
   reportSkips(index, io);
-  let build: BuildAnswers | undefined | null = null;
+  const started = model && (await model);
+  let build: BuildAnswers | undefined | null = model ? started && new BuildAnswers(started, index) : null;
   const buildOf = (): BuildAnswers | undefined => {
     if (build === null) {
-      const model = openBuildModel(root, { cacheDir, log: (m) => io.err(`kexports: ${m}\n`) });
-      build = model && new BuildAnswers(model, index);
+      const m = openBuildModel(root, { cacheDir, log });
+      build = m && new BuildAnswers(m, index);
     }
     return build;
   };

@@ -34,7 +34,7 @@ export function historyFindingsFor(ctx: Context, histories: readonly FileHistory
 export async function historyCommand(args: ParsedArgs, io: Io): Promise<number> {
   const fmt = format(args, ['text', 'json', 'csv']);
   if (args.positionals.length === 0) throw new UsageError('history needs at least one PATH: a file or a folder');
-  const ctx = await openContext(args, io, true);
+  const ctx = await openContext(args, io, { paths: true });
   const histories = await historiesFor(ctx, io);
   if (histories.length === 0) {
     io.err(`kexports: no export under ${ctx.paths.join(', ')}\n`);

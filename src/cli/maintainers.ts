@@ -41,7 +41,7 @@ export async function maintainersCommand(args: ParsedArgs, io: Io): Promise<numb
   // K: keywords match a file's text only when asked for, as get_maintainer.pl --keywords-in-file
   const keywords = has(args, '--keywords');
   if (args.positionals.length === 0) throw new UsageError('maintainers needs a PATH or a SYMBOL');
-  const { index, root } = await openContext(args, io, false);
+  const { index, root } = await openContext(args, io);
   const m = readMaintainers(root);
   if (!m) {
     io.err(`kexports: ${root} has no MAINTAINERS to read\n`);

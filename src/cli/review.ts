@@ -18,7 +18,7 @@ export async function reviewCommand(args: ParsedArgs, io: Io): Promise<number> {
   if (failOn !== 'none' && !(failOn in severityRank)) throw new UsageError(`--fail-on ${failOn}: expected error, warning, info, hint or none`);
   if (args.positionals.length > 1) throw new UsageError('review takes one RANGE, FILE or DIR');
   const what = args.positionals[0];
-  const ctx = await openContext(args, io, false, true);
+  const ctx = await openContext(args, io, { changes: true });
   const { index, settings, root } = ctx;
 
   const source: ReviewSource = has(args, '--uncommitted')

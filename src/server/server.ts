@@ -24,7 +24,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { BuildAnswers } from '../core/build/answers';
 import type { BuildModel } from '../core/build/model';
-import { modelAfter, openBuildModel } from '../core/build/store';
+import { modelAfter, openBuildModel, startBuildModel } from '../core/build/store';
 import { openIndex } from '../core/engine';
 import type { Export, KernelIndex } from '../core/index/index';
 import { scannerInUse } from '../core/scan/nativeScanner';
@@ -238,6 +238,9 @@ export class KexportsServer {
       let last = 0;
       try {
         const t = performance.now();
+        // the build model alongside the index: from its cache at once, else in a worker thread while the index is scanned
+        if (mode === 'fresh') this.buildModel = null;
+        const model = this.buildModel === null ? this.startModel(root) : undefined;
         const index = await openIndex(root, {
           exclude,
           cacheDir: mode === 'fresh' ? undefined : this.cacheDir,
@@ -259,7 +262,7 @@ export class KexportsServer {
         }
         this.index = index;
         this.maintainers = undefined;
-        if (mode === 'fresh') this.buildModel = null;
+        if (model) this.buildModel = await model;
         this.loadBuildModel(root, index);
         for (const d of this.documents.all()) this.applyDocument(d);
         progress.done();
@@ -279,14 +282,30 @@ export class KexportsServer {
     return this.indexing;
   }
 
-  /** The build model, from its cache beside the index's when that is still true: modules in hovers and findings. */
+  /** The build model, from its cache beside the index's when that is still true, else read in a worker thread; undefined when that fails (said in the log). */
+  private startModel(root: string): Promise<BuildModel | undefined> {
+    const t = performance.now();
+    const log = (m: string): void => this.conn.console.log(`kexports: ${m}`);
+    return startBuildModel(root, { cacheDir: this.cacheDir, log, workerScript: join(__dirname, 'modelWorker.js') }).then(
+      (m) => {
+        if (m) log(`build model ready ${Math.round(performance.now() - t)} ms after indexing started`);
+        return m;
+      },
+      (e: unknown) => {
+        this.conn.console.error(`kexports: ${(e as Error).stack ?? String(e)}`);
+        return undefined;
+      },
+    );
+  }
+
+  /** Answers from the build model, read now if the index's start did not read it: modules in hovers and findings. */
   private loadBuildModel(root: string, index: KernelIndex): void {
     const t = performance.now();
     if (this.buildModel === null) this.buildModel = this.guard(() => openBuildModel(root, { cacheDir: this.cacheDir, log: (m) => this.conn.console.log(`kexports: ${m}`) }));
     this.build = this.buildModel ? new BuildAnswers(this.buildModel, index) : undefined;
     if (this.buildModel)
       this.conn.console.log(
-        `kexports: build model: ${this.buildModel.placements.size.toLocaleString('en-US')} objects, ${this.buildModel.kconfig.symbols.size.toLocaleString('en-US')} Kconfig symbols, ${Math.round(performance.now() - t)} ms; ${this.buildModel.unknown.length} constructs not understood`,
+        `kexports: build model: ${this.buildModel.makefiles.length.toLocaleString('en-US')} Makefiles, ${this.buildModel.kconfig.symbols.size.toLocaleString('en-US')} Kconfig symbols, ${Math.round(performance.now() - t)} ms; ${this.buildModel.unknown.length} constructs not understood`,
       );
   }
 

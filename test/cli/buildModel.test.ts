@@ -152,10 +152,23 @@ vmalloc_sample (EXPORT_SYMBOL, any license) mm/vmalloc.c:8: 1 consumer  [built i
     const after = module();
     assert.equal(after.code, 0, after.stderr);
     assert.equal(after.stdout.split('\n')[0], 'drivers/nvmem/core.c: drivers/nvmem/nvmem_core (CONFIG_NVMEM, tristate)');
-    writeFileSync(join(cache, file), '{"format": 2, "root": ');
-    const damaged = module();
-    assert.match(damaged.stderr, /build model cache .* is damaged/);
-    assert.equal(damaged.stdout.split('\n')[0], 'drivers/nvmem/core.c: drivers/nvmem/nvmem_core (CONFIG_NVMEM, tristate)');
+    // cut short, then one byte of its body changed: each is said, and the model read again
+    const bytes = readFileSync(join(cache, file));
+    writeFileSync(join(cache, file), bytes.subarray(0, bytes.length - 100));
+    const cut = module();
+    assert.match(cut.stderr, /build model cache .* is damaged \(\d+ bytes where its header says \d+\); rebuilding it/);
+    assert.equal(cut.stdout.split('\n')[0], 'drivers/nvmem/core.c: drivers/nvmem/nvmem_core (CONFIG_NVMEM, tristate)');
+    const again = readFileSync(join(cache, file));
+    again.writeUInt8(again.readUInt8(again.length - 10) ^ 0x20, again.length - 10);
+    writeFileSync(join(cache, file), again);
+    const flipped = module();
+    assert.match(flipped.stderr, /build model cache .* is damaged \(its CRC-32 does not match\); rebuilding it/);
+    assert.equal(flipped.stdout.split('\n')[0], 'drivers/nvmem/core.c: drivers/nvmem/nvmem_core (CONFIG_NVMEM, tristate)');
+    // the JSON file of an older kexports: of another format, read again without a word of damage
+    writeFileSync(join(cache, file), '{"format": 4, "root": "x"}');
+    const old = module();
+    assert.match(old.stderr, /build model cache .* is of another format; rebuilding it/);
+    assert.doesNotMatch(module().stderr, /build model/, 'rewritten: the next run says nothing of it');
   });
 
   it('leaves a folder with no Kconfig as it was: no module answers, the path-based findings', () => {

@@ -11,59 +11,19 @@
  * Modules are named as modpost names them in Module.symvers and modules.order: the .ko's path
  * without .ko (drivers/gpu/drm/nouveau/nouveau), and vmlinux for the core kernel.
  */
-import { and, ANY, type Cond, condText, N, NEVER, or, type Term, TRUE, archTerm, Y } from './cond';
+import { and, type Cond, condText, N, NEVER, or, type Term, TRUE, archTerm, Y } from './cond';
 import { KCONFIG, treeDir } from './kbuild';
-import { impliedBy, type Kconfig, type KSymbol, readKconfig, type ReadText, type SymbolType } from './kconfig';
+import { impliedBy, type Kconfig, readKconfig, type ReadText, type SymbolType } from './kconfig';
 import { type Item, MakeEval, type Word } from './makefile';
+import { type DirConds, type DirEval, dirPart, feasible, type ObjEntry, Placements, type PlaceSource, type Placement } from './derive';
 import type { Unknown } from './unknown';
 
-export interface Placement {
-  /** the object file, tree-relative (drivers/gpu/drm/nouveau/nouveau_svm.o) */
-  object: string;
-  /** modpost's module name, or vmlinux */
-  module: string;
-  /** linked into a .ko (module is its name) rather than vmlinux */
-  modular: boolean;
-  /** when it is built so, checked against Kconfig */
-  cond: Cond;
-  /** the config symbol of the Makefile line that lists it (obj-$(CONFIG_FOO)) */
-  gate?: string;
-  /** the Makefile line that lists the object (or the composite's member); a file it includes, if there */
-  makefile: string;
-  line: number;
-  /** the composite object it is linked into (nouveau.o), when it is a member of one */
-  composite?: string;
-}
-
-export interface ObjEntry {
-  object: string;
-  /** the file that lists it, when it is not the directory's Makefile (a file that Makefile includes) */
-  file?: string;
-  module: string;
-  modular: boolean;
-  term: Term;
-  gate?: string;
-  line: number;
-  composite?: string;
-}
-
-/** One directory's Makefile, evaluated for every config: what the walk keeps, and placements are made from. */
-export interface DirEval {
-  dir: string;
-  makefile: string;
-  /** the architecture it is built for, when its path does not say (arch/x86/um for ARCH=um) */
-  arch?: string;
-  /** subdirectories from obj-y and lib-y (linked into vmlinux), and from obj-m (modules only) */
-  edges: { dir: string; term: Term; linked: boolean }[];
-  objects: ObjEntry[];
-  /** the files it read: the Makefile and the files it includes */
-  read: string[];
-  unknown: Unknown[];
-}
+export type { DirEval, ObjEntry, Placement } from './derive';
+export { feasible } from './derive';
 
 export interface BuildModel {
   /** object stem (drivers/gpu/drm/nouveau/nouveau_svm) -> where that object is linked */
-  placements: Map<string, Placement[]>;
+  placements: Placements;
   kconfig: Kconfig;
   /** every directory's Makefile as the walk read it: an edit re-reads only the Makefiles it touches */
   evals: Map<string, DirEval>;
@@ -72,11 +32,7 @@ export interface BuildModel {
   headsUnknown: Unknown[];
   /** Makefiles and Kbuild files read, tree-relative */
   makefiles: string[];
-  /** directories the walk reached, with when they are built at all */
-  dirs: Map<string, Cond>;
   unknown: Unknown[];
-  /** the placements' object stems by directory, made when first asked (stemsIn()) */
-  stemsByDir?: Map<string, string[]>;
 }
 
 export interface ModelInput {
@@ -236,40 +192,33 @@ export function derive(kconfig: Kconfig, evals: Map<string, DirEval>, heads: str
     return c;
   };
 
-  const placements = new Map<string, Placement[]>();
-  const dirs = new Map<string, Cond>();
   const makefiles = [...heads];
   const unknown: Unknown[] = [...kconfig.unknown, ...headsUnknown];
+  const byDir = new Map<string, DirEval[]>();
   for (const ev of evals.values()) {
-    const built = condOf(ev.dir, false, new Set());
     makefiles.push(ev.makefile);
     unknown.push(...ev.unknown);
-    // a directory no edge reaches any more (an edit took its line out) places nothing
-    if (built.length === 0 && ev.dir !== '' && !parents.has(ev.dir)) continue;
-    const linked = condOf(ev.dir, true, new Set());
-    dirs.set(ev.dir, built);
-    // objects of a directory often hold under one term (a cache file gives them one object for it)
-    const memo = new Map<Term, [Cond | undefined, Cond | undefined]>();
     for (const o of ev.objects) {
-      let pair = memo.get(o.term);
-      if (!pair) memo.set(o.term, (pair = [undefined, undefined]));
-      const k = o.modular ? 1 : 0;
-      const cond = (pair[k] ??= feasible(and(o.modular ? built : linked, [o.term]), kconfig));
-      if (cond.length === 0) continue;
-      const p: Placement = { object: o.object, module: o.module, modular: o.modular, cond, makefile: o.file ?? ev.makefile, line: o.line };
-      // keyed by the object's stem: which source builds it (.c, .S, .c_shipped, or none: generated) is
-      // asked when answering, so the model depends on the Makefiles and Kconfig files alone
-      const source = o.object.slice(0, -2);
-      if (o.gate) p.gate = o.gate;
-      if (o.composite) p.composite = o.composite;
-      let list = placements.get(source);
-      if (!list) placements.set(source, (list = []));
-      const same = list.find((q) => q.module === p.module && q.object === p.object);
-      if (same) same.cond = or(same.cond, p.cond);
-      else list.push(p);
+      const d = dirPart(o.object);
+      const list = byDir.get(d);
+      if (!list) byDir.set(d, [ev]);
+      else if (list[list.length - 1] !== ev) list.push(ev);
     }
   }
-  return { placements, kconfig, evals, heads, headsUnknown: [...headsUnknown], makefiles, dirs, unknown };
+  const conds = new Map<DirEval, DirConds | undefined>();
+  const source: PlaceSource = {
+    objectDirs: () => [...byDir.keys()],
+    evalsFor: (dir) => byDir.get(dir) ?? [],
+    condsOf: (ev) => {
+      if (conds.has(ev)) return conds.get(ev);
+      const built = condOf(ev.dir, false, new Set());
+      // a directory no edge reaches any more (an edit took its line out) places nothing
+      const c = built.length === 0 && ev.dir !== '' && !parents.has(ev.dir) ? undefined : { built, linked: condOf(ev.dir, true, new Set()) };
+      conds.set(ev, c);
+      return c;
+    },
+  };
+  return { placements: new Placements(source, kconfig), kconfig, evals, heads, headsUnknown: [...headsUnknown], makefiles, unknown };
 }
 
 /**
@@ -281,7 +230,7 @@ export function derive(kconfig: Kconfig, evals: Map<string, DirEval>, heads: str
  */
 export function placementsOf(model: BuildModel, path: string, read: ReadText, exists: (p: string) => boolean, generated = false): Placement[] {
   const dir = treeDir(path);
-  const stems = stemsIn(model, dir);
+  const stems = model.placements.stemsIn(dir);
   if (generated) return stems.filter((stem) => !sourceOf(stem, exists)?.endsWith('.c')).flatMap((stem) => model.placements.get(stem)!);
   const m = /\.(c|S|c_shipped)$/.exec(path);
   if (!m) return [];
@@ -297,20 +246,6 @@ export function placementsOf(model: BuildModel, path: string, read: ReadText, ex
     if (text?.includes(base) && include.test(text)) out.push(...model.placements.get(stem)!);
   }
   return out;
-}
-
-/** The object stems the model places in a directory: an index made on first use, not a walk of every placement per question. */
-function stemsIn(model: BuildModel, dir: string): string[] {
-  if (!model.stemsByDir) {
-    model.stemsByDir = new Map();
-    for (const stem of model.placements.keys()) {
-      const d = treeDir(stem);
-      const list = model.stemsByDir.get(d);
-      if (list) list.push(stem);
-      else model.stemsByDir.set(d, [stem]);
-    }
-  }
-  return model.stemsByDir.get(dir) ?? [];
 }
 
 function wordItem(w: Word): Item {
@@ -432,46 +367,6 @@ export function sourceOf(stem: string, exists: (p: string) => boolean): string |
 }
 
 // ---- Kconfig's word on conditions ----
-
-/** The values a symbol can take in a build of `arch` (undefined: any architecture). */
-function allowed(sym: KSymbol | undefined, arch: string | undefined): number {
-  if (!sym || sym.defs.length === 0) return N;
-  if (arch && sym.archs && !sym.archs.has(arch)) return N;
-  return sym.type === 'tristate' ? ANY : N | Y;
-}
-
-/**
- * The terms Kconfig allows: a bool is never m, a symbol no Kconfig defines (or none of the
- * architecture's) is never set. A term that needs a symbol only one architecture defines is limited
- * to that architecture.
- */
-export function feasible(c: Cond, kconfig: Kconfig): Cond {
-  const out: Term[] = [];
-  let changed = false;
-  next: for (const t of c) {
-    let arch = t.arch;
-    let lits: Map<string, number> | undefined;
-    for (const [s, m] of t.lits) {
-      const sym = kconfig.symbols.get(s);
-      const v = m & allowed(sym, arch);
-      if (v === 0) {
-        changed = true;
-        continue next;
-      }
-      if ((v & N) === 0 && !arch && sym?.archs?.size === 1) arch = sym.archs.values().next().value;
-      if (arch && sym?.archs && !sym.archs.has(arch) && (v & N) === 0) {
-        changed = true;
-        continue next;
-      }
-      if (v !== m) (lits ??= new Map(t.lits)).set(s, v);
-    }
-    if (lits || arch !== t.arch) {
-      changed = true;
-      out.push({ lits: lits ?? t.lits, arch });
-    } else out.push(t);
-  }
-  return changed ? out : c;
-}
 
 /** Whether some config of one architecture builds both: Kconfig's dependencies, defaults and choices followed. */
 export function canCoexist(a: Cond, b: Cond, kconfig: Kconfig): boolean {

@@ -1,57 +1,16 @@
 /**
- * The build model, kept beside the index's cache: one JSON file per tree, written to a temporary file
- * and renamed into place, and used only while every Makefile, Kbuild and Kconfig file it was read
- * from has the size, mtime and inode it had then. A damaged or stale file is rebuilt (and said so).
+ * The build model, kept beside the index's cache: one file per tree (modelCache.ts), written to a
+ * temporary file and renamed into place, and used only while every Makefile, Kbuild and Kconfig file
+ * it was read from has the size, mtime and inode it had then. A damaged or stale file is rebuilt
+ * (and said so).
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { BUILD_FILE, readMakefile } from './kbuild';
-import { type Cond, type Term, type TermData, termData, termFromData } from './cond';
-import type { Kconfig, KSymbol, SymbolType } from './kconfig';
-import { type BuildModel, buildModel, derive, type DirEval, type ModelInput, type ObjEntry, updateModel } from './model';
-import type { Unknown } from './unknown';
-
-const FORMAT = 4;
-
-type FileStat = [path: string, size: number, mtimeMs: number, ino: number];
-
-/**
- * The cache file. Terms are stored once, in `terms`, and named by their place there (a Kconfig symbol's
- * `depends on` is often every object's term in its directory); objects are named relative to their
- * directory when they are in it, and their module is not stored: it follows from the object.
- */
-interface Stored {
-  format: number;
-  root: string;
-  files: FileStat[];
-  arches: string[];
-  kconfigFiles: string[];
-  terms: TermData[];
-  symbols: [
-    name: string,
-    type: SymbolType | null,
-    archs: string[] | null,
-    defs: [string, number][],
-    prompt: boolean,
-    choices: number[] | null,
-    deps: number[],
-    defaults: number[],
-    selects: number[][],
-  ][];
-  evals: [
-    dir: string,
-    makefile: string,
-    arch: string | null,
-    edges: [dir: string, term: number, linked: boolean][],
-    objects: [object: string, file: string | null, modular: boolean, term: number, gate: string | null, line: number, composite: string | null][],
-    read: string[],
-    unknown: Unknown[],
-  ][];
-  heads: string[];
-  headsUnknown: Unknown[];
-  kconfigUnknown: Unknown[];
-}
+import { type BuildModel, buildModel, type ModelInput, updateModel } from './model';
+import { decodeModel, encodeModel, type FileStat } from './modelCache';
 
 /** A regular file of the tree, not followed through a link. */
 function isTreeFile(root: string, path: string): boolean {
@@ -73,10 +32,15 @@ export interface OpenBuildOptions {
   onPhase?: (phase: string, ms: number) => void;
 }
 
+/** The cache file of a tree's model in a cache folder. */
+function cacheFileOf(root: string, cacheDir: string | undefined): string | undefined {
+  return cacheDir ? join(cacheDir, `build-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.model`) : undefined;
+}
+
 /** The tree's build model, from its cache when that is still true; undefined for a folder that is no Kbuild tree. */
 export function openBuildModel(root: string, opts: OpenBuildOptions = {}): BuildModel | undefined {
   if (!isKbuildTree(root)) return undefined;
-  const file = opts.cacheDir ? join(opts.cacheDir, `build-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.json`) : undefined;
+  const file = cacheFileOf(root, opts.cacheDir);
   const t = performance.now();
   if (file) {
     const cached = readStored(file, root, opts.log);
@@ -85,6 +49,67 @@ export function openBuildModel(root: string, opts: OpenBuildOptions = {}): Build
       return cached;
     }
   }
+  const { model } = buildFresh(root, file, opts.log);
+  opts.onPhase?.('build model', performance.now() - t);
+  return model;
+}
+
+/**
+ * The build model for a command that will need it: from its cache at once when that holds, else
+ * read in a worker thread (dist/modelWorker.js) while this thread goes on (a cold index's scan).
+ * Without the worker's script, or when the worker fails, it is read on this thread, and said so.
+ */
+export function startBuildModel(root: string, opts: OpenBuildOptions & { workerScript?: string } = {}): Promise<BuildModel | undefined> {
+  if (!isKbuildTree(root)) return Promise.resolve(undefined);
+  const file = cacheFileOf(root, opts.cacheDir);
+  if (file) {
+    const cached = readStored(file, root, opts.log);
+    if (cached) return Promise.resolve(cached);
+  }
+  const here = (): BuildModel => buildFresh(root, file, opts.log).model;
+  const script = resolve(opts.workerScript ?? join(__dirname, 'modelWorker.js'));
+  if (!existsSync(script)) return Promise.resolve(here());
+  const t = performance.now();
+  return new Promise((done) => {
+    let settled = false;
+    const settle = (model: () => BuildModel): void => {
+      if (settled) return;
+      settled = true;
+      worker.unref();
+      const m = model();
+      opts.onPhase?.('build model', performance.now() - t);
+      done(m);
+    };
+    const fail = (why: string): void => {
+      if (settled) return;
+      opts.log?.(`the build model's worker thread ${why}; reading the model on the main thread`);
+      settle(here);
+    };
+    const worker = new Worker(script, { workerData: { root, file } satisfies ModelWorkerSetup });
+    worker.once('message', (msg: ModelWorkerReply) => {
+      for (const line of msg.logs) opts.log?.(line);
+      if ('error' in msg) return fail(`failed: ${msg.error}`);
+      const got = decodeModel(Buffer.from(msg.bytes), root);
+      if ('error' in got) return fail(`sent a model that does not decode (${got.error})`);
+      settle(got.model);
+    });
+    worker.once('error', (e) => fail(`failed: ${e.message}`));
+    worker.once('exit', (code) => fail(`exited (${code}) without a model`));
+  });
+}
+
+/** What the model's worker thread is given, and what it posts back. */
+export interface ModelWorkerSetup {
+  root: string;
+  file: string | undefined;
+}
+export type ModelWorkerReply = { logs: string[]; bytes: ArrayBuffer } | { logs: string[]; error: string };
+
+/**
+ * The model read afresh from every Makefile, Kbuild and Kconfig file, and its cache file's bytes,
+ * written to `file` when one is given.
+ */
+export function buildFresh(root: string, file: string | undefined, log?: (msg: string) => void): { model: BuildModel; bytes: Buffer } {
   const files = new Map<string, FileStat>();
   // stat'ed before it is read: an edit after this is seen by the next run
   const read = (path: string): string | undefined => {
@@ -99,9 +124,9 @@ export function openBuildModel(root: string, opts: OpenBuildOptions = {}): Build
     return text;
   };
   const model = buildModel({ read, exists: (path) => isTreeFile(root, path), arches: archesOf(root) });
-  opts.onPhase?.('build model', performance.now() - t);
-  if (file) writeStored(file, root, [...files.values()], model, opts.log);
-  return model;
+  const bytes = encodeModel(root, [...files.values()], model);
+  if (file) writeStored(file, bytes, log);
+  return { model, bytes };
 }
 
 function archesOf(root: string): string[] {
@@ -129,24 +154,18 @@ export function modelAfter(model: BuildModel, root: string, texts: ReadonlyMap<s
 }
 
 function readStored(file: string, root: string, log?: (msg: string) => void): BuildModel | undefined {
-  let text: string;
+  let buf: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    buf = readFileSync(file);
   } catch {
     return undefined;
   }
-  let s: Stored;
-  try {
-    s = JSON.parse(text) as Stored;
-    if (s.format !== FORMAT || s.root !== root || !Array.isArray(s.files)) {
-      log?.(`build model cache ${file} is of another format or tree; rebuilding it`);
-      return undefined;
-    }
-  } catch (e) {
-    log?.(`build model cache ${file} is damaged (${(e as Error).message}); rebuilding it`);
+  const got = decodeModel(buf, root);
+  if ('error' in got) {
+    log?.(`build model cache ${file} is ${got.stale ? got.error : `damaged (${got.error})`}; rebuilding it`);
     return undefined;
   }
-  for (const [path, size, mtimeMs, ino] of s.files) {
+  for (const [path, size, mtimeMs, ino] of got.files) {
     try {
       const st = lstatSync(join(root, path));
       if (st.size !== size || st.mtimeMs !== mtimeMs || st.ino !== ino) return undefined;
@@ -154,20 +173,17 @@ function readStored(file: string, root: string, log?: (msg: string) => void): Bu
       return undefined;
     }
   }
-  try {
-    return decode(s);
-  } catch (e) {
-    log?.(`build model cache ${file} is damaged (${(e as Error).message}); rebuilding it`);
-    return undefined;
-  }
+  return got.model();
 }
 
-function writeStored(file: string, root: string, files: FileStat[], model: BuildModel, log?: (msg: string) => void): void {
+function writeStored(file: string, bytes: Uint8Array, log?: (msg: string) => void): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(join(file, '..'), { recursive: true });
-    writeFileSync(tmp, JSON.stringify(encode(root, files, model)));
+    writeFileSync(tmp, bytes);
     renameSync(tmp, file);
+    // the JSON file of format 4 and before, under its old name
+    rmSync(file.replace(/\.model$/, '.json'), { force: true });
   } catch (e) {
     log?.(`could not write the build model cache ${file}: ${(e as Error).message}`);
     try {
@@ -176,106 +192,4 @@ function writeStored(file: string, root: string, files: FileStat[], model: Build
       // nothing was left
     }
   }
-}
-
-/** Terms by their place in the cache's table: each distinct term written once, and read once into one object. */
-class TermTable {
-  readonly list: TermData[] = [];
-  private readonly places = new Map<string, number>();
-
-  place(t: Term): number {
-    const d = termData(t);
-    const key = JSON.stringify(d);
-    let k = this.places.get(key);
-    if (k === undefined) {
-      k = this.list.length;
-      this.list.push(d);
-      this.places.set(key, k);
-    }
-    return k;
-  }
-
-  cond(c: Cond): number[] {
-    return c.map((t) => this.place(t));
-  }
-}
-
-/** A path in `dir` by its name there; any other by its whole path after a slash, which no tree path starts with. */
-const inDir = (dir: string, path: string): string => (dir && path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : `/${path}`);
-const fromDir = (dir: string, name: string): string => (name.startsWith('/') ? name.slice(1) : `${dir}/${name}`);
-
-function encode(root: string, files: FileStat[], m: BuildModel): Stored {
-  const terms = new TermTable();
-  return {
-    format: FORMAT,
-    root,
-    files,
-    arches: m.kconfig.arches,
-    kconfigFiles: m.kconfig.files,
-    symbols: [...m.kconfig.symbols.values()].map((s) => [
-      s.name,
-      s.type ?? null,
-      s.archs ? [...s.archs] : null,
-      s.defs.slice(0, 4).map((d) => [d.file, d.line]),
-      s.prompt,
-      s.choices ?? null,
-      terms.cond(s.deps),
-      terms.cond(s.defaults),
-      s.selects.map((c) => terms.cond(c)),
-    ]),
-    evals: [...m.evals.values()].map((ev) => [
-      ev.dir,
-      ev.makefile,
-      ev.arch ?? null,
-      ev.edges.map((e) => [e.dir, terms.place(e.term), e.linked]),
-      ev.objects.map((o) => [inDir(ev.dir, o.object), o.file ?? null, o.modular, terms.place(o.term), o.gate ?? null, o.line, o.composite ? inDir(ev.dir, o.composite) : null]),
-      ev.read,
-      ev.unknown,
-    ]),
-    terms: terms.list,
-    heads: m.heads,
-    headsUnknown: m.headsUnknown,
-    kconfigUnknown: m.kconfig.unknown,
-  };
-}
-
-function decode(s: Stored): BuildModel {
-  const terms = s.terms.map(termFromData);
-  const term = (k: number): Term => {
-    const t = terms[k];
-    if (!t) throw new Error(`term ${k} is not in the table`);
-    return t;
-  };
-  const cond = (list: number[]): Cond => list.map(term);
-  const symbols = new Map<string, KSymbol>();
-  for (const [name, type, archs, defs, prompt, choices, deps, defaults, selects] of s.symbols) {
-    const sym: KSymbol = { name, defs: defs.map(([file, line]) => ({ file, line })), prompt, deps: cond(deps), defaults: cond(defaults), selects: selects.map(cond) };
-    if (type) sym.type = type;
-    if (archs) sym.archs = new Set(archs);
-    if (choices) sym.choices = choices;
-    symbols.set(name, sym);
-  }
-  const kconfig: Kconfig = { symbols, files: s.kconfigFiles, arches: s.arches, unknown: s.kconfigUnknown };
-  const evals = new Map<string, DirEval>();
-  for (const [dir, makefile, arch, edges, objects, read, unknown] of s.evals) {
-    const ev: DirEval = {
-      dir,
-      makefile,
-      edges: edges.map(([d, t, linked]) => ({ dir: d, term: term(t), linked })),
-      objects: objects.map(([name, file, modular, t, gate, line, comp]) => {
-        const object = fromDir(dir, name);
-        const composite = comp === null ? undefined : fromDir(dir, comp);
-        const o: ObjEntry = { object, module: modular ? (composite ?? object).slice(0, -2) : 'vmlinux', modular, term: term(t), line };
-        if (file) o.file = file;
-        if (gate) o.gate = gate;
-        if (composite) o.composite = composite;
-        return o;
-      }),
-      read,
-      unknown,
-    };
-    if (arch) ev.arch = arch;
-    evals.set(dir, ev);
-  }
-  return derive(kconfig, evals, s.heads, s.headsUnknown);
 }
