@@ -29,7 +29,21 @@ export interface Item {
   gate?: string;
 }
 
-export type Vars = Map<string, Item[]>;
+/** Where a Makefile's evaluation finds the variables it did not set: the architecture's head, and obj and src. */
+export type Lookup = (name: string) => Item[] | undefined;
+
+/**
+ * A variable's value: the items resolved so far, then the assignments not yet applied. `=` and `:=`
+ * narrow every earlier item to where the new one does not hold, which grows with each assignment
+ * (mips' Kbuild.platforms sets load-y a hundred times); most variables are never read as a list, so
+ * assignments are applied when the variable is first read.
+ */
+interface VarState {
+  items: Item[];
+  /** the items start from the outer value (the architecture's), taken when first resolved */
+  inherit: boolean;
+  pending: { fresh: Item[]; replace?: Term }[];
+}
 
 export interface Word {
   word: string;
@@ -49,7 +63,7 @@ const MAX_ALTS = 64;
 const MAX_DEPTH = 24;
 
 export class MakeEval {
-  readonly vars: Vars = new Map();
+  private readonly vars = new Map<string, VarState>();
   readonly unknown: Unknown[] = [];
   private line = 0;
   private reported = new Set<string>();
@@ -60,7 +74,7 @@ export class MakeEval {
 
   constructor(
     readonly file: string,
-    private readonly globals: ReadonlyMap<string, Item[]> = new Map(),
+    private readonly globals: Lookup = () => undefined,
     private readonly base: Term = TRUE,
     /** reads a file the Makefile includes (`include $(srctree)/virt/kvm/Makefile.kvm`) */
     private readonly read?: (path: string) => string | undefined,
@@ -75,8 +89,40 @@ export class MakeEval {
     this.unknown.push({ file: this.current, line, what });
   }
 
-  private itemsOf(name: string): Item[] | undefined {
-    return this.vars.get(name) ?? this.globals.get(name);
+  /** Whether the Makefile (or a file it includes) assigns the variable. */
+  has(name: string): boolean {
+    return this.vars.has(name);
+  }
+
+  /** A variable's items, its assignments applied; the outer value when the Makefile does not assign it. */
+  itemsOf(name: string): Item[] | undefined {
+    const v = this.vars.get(name);
+    if (!v) return this.globals(name);
+    if (v.inherit) {
+      v.inherit = false;
+      const g = this.globals(name);
+      if (g) v.items.unshift(...g);
+    }
+    if (v.pending.length) {
+      const ops = v.pending;
+      v.pending = [];
+      for (const op of ops) {
+        if (op.replace) {
+          // = and := replace what was there where the new assignment's term holds
+          const keep = notTerm(op.replace, this.base.arch);
+          const kept: Item[] = [];
+          for (const it of v.items) {
+            for (const k of keep) {
+              const t = andTerm(it.term, k);
+              if (t) kept.push(t === it.term ? it : { ...it, term: t });
+            }
+          }
+          v.items = kept;
+        }
+        v.items.push(...op.fresh);
+      }
+    }
+    return v.items;
   }
 
   /** Reads the Makefile's text: assignments and conditionals; everything else is passed over. */
@@ -201,12 +247,8 @@ export class MakeEval {
   }
 
   private assign(name: string, op: string, value: string, term: Term, gate: string | undefined): void {
-    let list = this.vars.get(name);
-    if (!list) {
-      const g = this.globals.get(name);
-      list = g ? g.slice() : [];
-      this.vars.set(name, list);
-    }
+    let v = this.vars.get(name);
+    if (!v) this.vars.set(name, (v = { items: [], inherit: true, pending: [] }));
     // `:=` expands at once only where the value reads the variable itself (x := $(filter-out a.o,$(x)));
     // elsewhere the value is kept and expanded where a list is read, so that flags nobody reads as a
     // list ($(call cc-option,…)) are never expanded, nor reported.
@@ -221,24 +263,15 @@ export class MakeEval {
     if (immediate) for (const w of this.expandList(value, term)) fresh.push(make(w.word, w.term, false));
     else if (value.trim()) fresh.push(make(value, term, true));
     if (op === '+=') {
-      list.push(...fresh);
+      if (v.pending.length) v.pending.push({ fresh });
+      else v.items.push(...fresh);
       return;
     }
     if (op === '?=') {
-      if (list.length === 0) list.push(...fresh);
+      if ((this.itemsOf(name) ?? []).length === 0) v.items.push(...fresh);
       return;
     }
-    // = and := replace what was there where `term` holds
-    const keep = notTerm(term, this.base.arch);
-    const kept: Item[] = [];
-    for (const it of list) {
-      for (const k of keep) {
-        const t = andTerm(it.term, k);
-        if (t) kept.push({ ...it, term: t });
-      }
-    }
-    list.length = 0;
-    list.push(...kept, ...fresh);
+    v.pending.push({ fresh, replace: term });
   }
 
   /** ifdef/ifndef/ifeq/ifneq as a condition (the then-branch's). */

@@ -14,7 +14,7 @@
 import { and, type Cond, condText, N, NEVER, or, type Term, TRUE, archTerm, Y } from './cond';
 import { KCONFIG, treeDir } from './kbuild';
 import { impliedBy, type Kconfig, readKconfig, type ReadText, type SymbolType } from './kconfig';
-import { type Item, MakeEval, type Word } from './makefile';
+import { type Item, type Lookup, MakeEval, type Word } from './makefile';
 import { type DirConds, type DirEval, dirPart, feasible, type ObjEntry, Placements, type PlaceSource, type Placement } from './derive';
 import type { Unknown } from './unknown';
 
@@ -46,7 +46,7 @@ const ARCH_OF = /^arch\/([^/]+)\//;
 
 interface Heads {
   common: Map<string, Item[]>;
-  archVars: Map<string, Map<string, Item[]>>;
+  archVars: Map<string, Lookup>;
   files: string[];
   unknown: Unknown[];
 }
@@ -113,7 +113,7 @@ function readHeads(read: ReadText, arches: readonly string[]): Heads {
   const archCore: Item[] = [];
   const archLib: Item[] = [{ text: 'lib/', term: TRUE, raw: false, line: 0 }];
   const archDrivers: Item[] = [];
-  const archVars = new Map<string, Map<string, Item[]>>();
+  const archVars = new Map<string, Lookup>();
   for (const a of arches) {
     const path = `arch/${a}/Makefile`;
     const text = read(path);
@@ -122,11 +122,10 @@ function readHeads(read: ReadText, arches: readonly string[]): Heads {
     const g = new Map(common);
     g.set('SRCARCH', [archItem(a, a)]);
     g.set('ARCH', [archItem(a, a)]);
-    const ev = new MakeEval(path, g, archTerm(a), read).run(text);
+    const ev = new MakeEval(path, (name) => g.get(name), archTerm(a), read).run(text);
     unknown.push(...ev.unknown);
-    const vars = new Map(g);
-    for (const [k, v] of ev.vars) vars.set(k, v);
-    archVars.set(a, vars);
+    // what the head sets, then what it was given (ARCH_CORE and the rest are not given to heads)
+    archVars.set(a, (name) => ev.itemsOf(name));
     const items = (name: string): Item[] => ev.expandList(`$(${name})`, archTerm(a)).map(wordItem);
     archCore.push(...items('core-y'));
     archLib.push(...items('libs-y').filter((i) => i.text.endsWith('/')));
@@ -274,9 +273,9 @@ function evalDir(dir: string, input: ModelInput, heads: Heads, archHint?: string
   const text = reading(makefile);
   if (text === undefined) return undefined;
   const arch = archHint ?? ARCH_OF.exec(`${dir}/`)?.[1];
-  const globals = new Map(arch ? (heads.archVars.get(arch) ?? heads.common) : heads.common);
-  globals.set('obj', [{ text: dir || '.', term: TRUE, raw: false, line: 0 }]);
-  globals.set('src', [{ text: dir || '.', term: TRUE, raw: false, line: 0 }]);
+  const outer = (arch && heads.archVars.get(arch)) || ((name: string): Item[] | undefined => heads.common.get(name));
+  const here: Item[] = [{ text: dir || '.', term: TRUE, raw: false, line: 0 }];
+  const globals = (name: string): Item[] | undefined => (name === 'obj' || name === 'src' ? here : outer(name));
   const base = arch ? archTerm(arch) : TRUE;
   const ev = new MakeEval(makefile, globals, base, reading).run(text);
   const out: DirEval = { dir, makefile, edges: [], objects: [], read, unknown: ev.unknown };
@@ -302,7 +301,7 @@ function evalDir(dir: string, input: ModelInput, heads: Heads, archHint?: string
       const module = linked ? 'vmlinux' : object.slice(0, -2);
       const suffixes = linked ? ['-objs', '-y'] : ['-objs', '-y', '-m'];
       const members: Word[] = [];
-      for (const s of suffixes) if (ev.vars.has(baseName + s)) members.push(...ev.expandList(`$(${baseName}${s})`, w.term));
+      for (const s of suffixes) if (ev.has(baseName + s)) members.push(...ev.expandList(`$(${baseName}${s})`, w.term));
       const gate = w.gate;
       if (members.length === 0) {
         out.objects.push(entry({ object, module, modular: !linked, term: w.term, line: w.line }, gate, w.file, makefile));
@@ -329,7 +328,7 @@ function entry(o: ObjEntry, gate: string | undefined, file: string | undefined, 
 function fallbackRoots(evals: Map<string, DirEval>, heads: Heads, input: ModelInput): void {
   const text = input.read('Makefile');
   if (text === undefined) return;
-  const ev = new MakeEval('Makefile', heads.common).run(text);
+  const ev = new MakeEval('Makefile', (name) => heads.common.get(name)).run(text);
   const root: DirEval = evals.get('') ?? { dir: '', makefile: 'Makefile', edges: [], objects: [], read: ['Makefile'], unknown: [] };
   for (const name of ['core-y', 'drivers-y', 'libs-y', 'init-y', 'net-y', 'virt-y', 'ARCH_CORE', 'ARCH_LIB', 'ARCH_DRIVERS']) {
     for (const w of ev.expandList(`$(${name})`, TRUE)) if (w.word.endsWith('/')) root.edges.push({ dir: w.word.slice(0, -1), term: w.term, linked: true });
