@@ -85,6 +85,17 @@ uint32_t countLines(const uint8_t *b, size_t end) {
   return line;
 }
 
+// A batch's arrays as both builds hand them to JS, under wire.ts's RawBatch names: X(the name JS
+// reads, the ScanOut field, its element type). The addon makes a typed array of each; the wasm build
+// exports kx_NAME() and kx_NAME_count() for each.
+#define KX_BATCH_ARRAYS(X)        \
+  X(names, packed, uint8)         \
+  X(nameLens, packedLens, uint16) \
+  X(uses, uses, uint32)           \
+  X(proxyNames, proxyNames, uint32) \
+  X(stat, stat, float64)          \
+  X(info, info, int32)
+
 // One batch: what scanInto() fills for each file and the glue hands to JS (src/core/scan/wire.ts).
 struct ScanOut {
   bool fresh = false;

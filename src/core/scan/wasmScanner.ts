@@ -18,7 +18,7 @@ const S_OK = 0,
   S_TOO_LARGE = 2,
   S_UNREADABLE = 3;
 
-interface Exports {
+interface Calls {
   memory: WebAssembly.Memory;
   kx_alloc(bytes: number): number;
   kx_free(ptr: number): void;
@@ -28,10 +28,12 @@ interface Exports {
   kx_buffer(handle: number, bytes: number): number;
   kx_file(handle: number, batch: number, path: number, pathLen: number, len: number, keepDefs: number, status: number, size: number, stamp: number, error: number, errorLen: number): void;
   kx_end(handle: number, batch: number): void;
-  kx_part(batch: number, which: number): number;
-  kx_count(batch: number, which: number): number;
   kx_drop(batch: number): void;
 }
+
+/** A batch's arrays, each with kx_NAME() and kx_NAME_count() (KX_BATCH_ARRAYS in src/scanner/batch.h), its JSON part and whether it started a new name table. */
+type BatchArray = Exclude<keyof RawBatch, 'fresh' | 'json'>;
+type Exports = Calls & Record<`kx_${BatchArray | 'json'}` | `kx_${BatchArray | 'json'}_count` | 'kx_fresh', (batch: number) => number>;
 
 let compiled: WebAssembly.Module | undefined;
 /** This thread's instance: every WasmScanner of the thread shares its memory. */
@@ -65,22 +67,11 @@ export function wasmLoadError(): string | undefined {
 
 function exportsNow(): Exports {
   if (instance) return instance;
-  const raw = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as Exports;
-  // wasm32 returns its pointers as signed 32-bit numbers: past 2 GB of memory they would read as negative.
-  const ptr =
-    <A extends number[]>(f: (...a: A) => number) =>
-    (...a: A): number =>
-      f(...a) >>> 0;
-  instance = {
-    ...raw,
-    memory: raw.memory,
-    kx_alloc: ptr(raw.kx_alloc),
-    kx_create: ptr(raw.kx_create),
-    kx_begin: ptr(raw.kx_begin),
-    kx_buffer: ptr(raw.kx_buffer),
-    kx_part: ptr(raw.kx_part),
-    kx_count: ptr(raw.kx_count),
-  };
+  const raw = new WebAssembly.Instance(wasmModule(), {}).exports;
+  // wasm32 returns its pointers and counts as signed 32-bit numbers: past 2 GB of memory they would read as negative.
+  const calls: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) calls[name] = typeof value === 'function' ? (...a: number[]): number => (value as (...a: number[]) => number)(...a) >>> 0 : value;
+  instance = calls as unknown as Exports;
   return instance;
 }
 
@@ -117,10 +108,8 @@ function copyIn(w: Exports, bytes: Uint8Array): { at: number; len: number } {
 }
 
 /** A copy of a batch part out of wasm memory, which the next call may move. */
-function part<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array | Int32Array>(w: Exports, batch: number, which: number, Kind: { new (b: ArrayBuffer, at: number, n: number): T }): T {
-  const at = w.kx_part(batch, which);
-  const count = w.kx_count(batch, which);
-  return new Kind(w.memory.buffer, at, count).slice() as T;
+function part<K extends BatchArray>(w: Exports, batch: number, name: K, Kind: { new (b: ArrayBuffer, at: number, n: number): RawBatch[K] }): RawBatch[K] {
+  return new Kind(w.memory.buffer, w[`kx_${name}`](batch), w[`kx_${name}_count`](batch)).slice() as RawBatch[K];
 }
 
 /** One file of a batch, as its reader left it: `len` bytes in the scanner's buffer, or why none. */
@@ -207,16 +196,15 @@ export class WasmScanner {
         if (error.at) w.kx_free(error.at);
       });
       w.kx_end(handle, batch);
-      const json = Buffer.from(w.memory.buffer, w.kx_part(batch, 6), w.kx_count(batch, 6)).toString('latin1');
       return {
-        fresh: fresh || w.kx_count(batch, 7) === 1,
-        names: part(w, batch, 0, Uint8Array),
-        nameLens: part(w, batch, 1, Uint16Array),
-        uses: part(w, batch, 2, Uint32Array),
-        proxyNames: part(w, batch, 3, Uint32Array),
-        stat: part(w, batch, 4, Float64Array),
-        info: part(w, batch, 5, Int32Array),
-        json,
+        fresh: fresh || w.kx_fresh(batch) === 1,
+        names: part(w, batch, 'names', Uint8Array),
+        nameLens: part(w, batch, 'nameLens', Uint16Array),
+        uses: part(w, batch, 'uses', Uint32Array),
+        proxyNames: part(w, batch, 'proxyNames', Uint32Array),
+        stat: part(w, batch, 'stat', Float64Array),
+        info: part(w, batch, 'info', Int32Array),
+        json: Buffer.from(w.memory.buffer, w.kx_json(batch), w.kx_json_count(batch)).toString('latin1'),
       };
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) {

@@ -101,18 +101,11 @@ napi_value scanResult(napi_env env, const ScanOut &batch) {
   CHECK(napi_create_object(env, &result));
   CHECK(napi_get_boolean(env, batch.fresh, &v));
   CHECK(napi_set_named_property(env, result, "fresh", v));
-  CHECK((v = typedArray(env, napi_uint8_array, batch.packed.data(), batch.packed.size())) ? napi_ok : napi_generic_failure);
-  CHECK(napi_set_named_property(env, result, "names", v));
-  CHECK((v = typedArray(env, napi_uint16_array, batch.packedLens.data(), batch.packedLens.size())) ? napi_ok : napi_generic_failure);
-  CHECK(napi_set_named_property(env, result, "nameLens", v));
-  CHECK((v = typedArray(env, napi_uint32_array, batch.uses.data(), batch.uses.size())) ? napi_ok : napi_generic_failure);
-  CHECK(napi_set_named_property(env, result, "uses", v));
-  CHECK((v = typedArray(env, napi_uint32_array, batch.proxyNames.data(), batch.proxyNames.size())) ? napi_ok : napi_generic_failure);
-  CHECK(napi_set_named_property(env, result, "proxyNames", v));
-  CHECK((v = typedArray(env, napi_float64_array, batch.stat.data(), batch.stat.size())) ? napi_ok : napi_generic_failure);
-  CHECK(napi_set_named_property(env, result, "stat", v));
-  CHECK((v = typedArray(env, napi_int32_array, batch.info.data(), batch.info.size())) ? napi_ok : napi_generic_failure);
-  CHECK(napi_set_named_property(env, result, "info", v));
+#define KX_SET_ARRAY(name, field, type)                                                                               \
+  CHECK((v = typedArray(env, napi_##type##_array, batch.field.data(), batch.field.size())) ? napi_ok : napi_generic_failure); \
+  CHECK(napi_set_named_property(env, result, #name, v));
+  KX_BATCH_ARRAYS(KX_SET_ARRAY)
+#undef KX_SET_ARRAY
   CHECK(napi_create_string_latin1(env, batch.json.s.data(), batch.json.s.size(), &v));
   CHECK(napi_set_named_property(env, result, "json", v));
   return result;

@@ -1,8 +1,8 @@
 // The scanner as WebAssembly (src/core/scan/wasmScanner.ts): the same rules as the addon, for the
 // editor's single-file scans and for whole-tree scans wherever the addon is not built. It reads no
 // file: JS reads each file into the scanner's buffer (kx_buffer()), then hands it over with its kind
-// (kx_file()). A batch is the addon's, read back the same way: kx_part() and kx_count() give where
-// each of its arrays lies in memory.
+// (kx_file()). A batch is the addon's, read back the same way: kx_NAME() and kx_NAME_count() give
+// where each of its arrays lies in memory (KX_BATCH_ARRAYS in batch.h).
 #include <cstdlib>
 
 #include "../batch.h"
@@ -65,31 +65,16 @@ EXPORT(kx_file) void kxFile(Instance *in, ScanOut *batch, const char *path, uint
 
 EXPORT(kx_end) void kxEnd(Instance *in, ScanOut *batch) { endBatch(*in, *batch); }
 
-// Where a batch's parts are: 0 names, 1 their lengths, 2 uses, 3 proxy names, 4 stat, 5 info, 6 json.
-EXPORT(kx_part) const void *kxPart(ScanOut *b, uint32_t which) {
-  switch (which) {
-    case 0: return b->packed.data();
-    case 1: return b->packedLens.data();
-    case 2: return b->uses.data();
-    case 3: return b->proxyNames.data();
-    case 4: return b->stat.data();
-    case 5: return b->info.data();
-    default: return b->json.s.data();
-  }
-}
+// Where each of a batch's arrays lies, and how many values it holds: kx_names(), kx_names_count(), ...
+#define KX_ARRAY_EXPORTS(name, field, type)                                                   \
+  EXPORT(kx_##name) const void *kx_##name(ScanOut *b) { return b->field.data(); } \
+  EXPORT(kx_##name##_count) uint32_t kx_##name##_count(ScanOut *b) { return (uint32_t)b->field.size(); }
+KX_BATCH_ARRAYS(KX_ARRAY_EXPORTS)
+#undef KX_ARRAY_EXPORTS
 
-// How many values each part holds; 7: 1 when the batch started a new name table.
-EXPORT(kx_count) uint32_t kxCount(ScanOut *b, uint32_t which) {
-  switch (which) {
-    case 0: return (uint32_t)b->packed.size();
-    case 1: return (uint32_t)b->packedLens.size();
-    case 2: return (uint32_t)b->uses.size();
-    case 3: return (uint32_t)b->proxyNames.size();
-    case 4: return (uint32_t)b->stat.size();
-    case 5: return (uint32_t)b->info.size();
-    case 6: return (uint32_t)b->json.s.size();
-    default: return b->fresh ? 1 : 0;
-  }
-}
+// The batch's JSON part (latin1), and whether the batch started a new name table.
+EXPORT(kx_json) const char *kxJson(ScanOut *b) { return b->json.s.data(); }
+EXPORT(kx_json_count) uint32_t kxJsonCount(ScanOut *b) { return (uint32_t)b->json.s.size(); }
+EXPORT(kx_fresh) uint32_t kxFresh(ScanOut *b) { return b->fresh ? 1 : 0; }
 
 EXPORT(kx_drop) void kxDrop(ScanOut *b) { delete b; }
