@@ -15,6 +15,21 @@ export interface InternerState {
   size: number;
 }
 
+/** Names in one internPacked() call for which the addon's loop is worth growing the arrays. */
+const BULK = 1 << 16;
+
+/** Ids in the main arrays when there is no overflow: all of them. */
+const NO_OVERFLOW = 2 ** 31;
+
+interface Overflow {
+  hashes: Uint32Array;
+  starts: Uint32Array;
+  lens: Uint16Array;
+  arena: Buffer;
+  /** Bytes of `arena` in use. */
+  used: number;
+}
+
 export class Interner {
   private table: Int32Array;
   private mask: number;
@@ -25,6 +40,15 @@ export class Interner {
   private arenaUsed = 0;
   private count = 0;
   private names: (string | undefined)[] = [];
+  /**
+   * Names added once the arrays above were full, from id `base` on. A warm start's arrays are the
+   * mapped cache's, exactly full: growing them for a review's or an edit's first new name copied all
+   * of them (tens of MB, each page faulted in). They are joined when the whole state is needed.
+   */
+  private base = NO_OVERFLOW;
+  private more: Overflow | undefined;
+  /** Made from a saved state, and not grown since: new names go to the overflow. */
+  private restored = false;
 
   constructor(capacityLog2 = 16, state?: InternerState) {
     if (state) {
@@ -36,6 +60,7 @@ export class Interner {
       this.arena = Buffer.from(state.arena.buffer, state.arena.byteOffset, state.arena.byteLength);
       this.arenaUsed = state.arena.length;
       this.count = state.size;
+      this.restored = true;
       return;
     }
     this.table = new Int32Array(1 << capacityLog2).fill(-1);
@@ -59,8 +84,14 @@ export class Interner {
   name(id: number): string {
     let s = this.names[id];
     if (s === undefined) {
-      const start = this.starts[id]!;
-      s = this.arena.toString('latin1', start, start + this.lens[id]!);
+      if (id < this.base) {
+        const start = this.starts[id]!;
+        s = this.arena.toString('latin1', start, start + this.lens[id]!);
+      } else {
+        const m = this.more!;
+        const start = m.starts[id - this.base]!;
+        s = m.arena.toString('latin1', start, start + m.lens[id - this.base]!);
+      }
       this.names[id] = s;
     }
     return s;
@@ -68,6 +99,7 @@ export class Interner {
 
   /** The state to save; restoring it with `new Interner(0, state)` gives the same ids. */
   state(): InternerState {
+    this.join();
     const n = this.count;
     return {
       table: this.table,
@@ -88,12 +120,7 @@ export class Interner {
       if (id < 0) break;
       // A table with no free slot: a mapped cache cut short under the index reads as zeros.
       if (probes > this.mask) throw new Error('the name table is damaged');
-      if (this.hashes[id] === hash && this.lens[id] === len) {
-        const s = this.starts[id]!;
-        let k = 0;
-        while (k < len && this.arena[s + k] === buf[start + k]) k++;
-        if (k === len) return id;
-      }
+      if (this.matches(id, buf, start, len, hash)) return id;
       slot = (slot + 1) & this.mask;
     }
     return this.insert(buf, start, end, hash, slot);
@@ -108,30 +135,42 @@ export class Interner {
     for (let probes = 0; probes <= this.mask; probes++) {
       const id = this.table[slot]!;
       if (id < 0) return -1;
-      if (this.hashes[id] === hash && this.lens[id] === len && this.arena.compare(bytes, 0, len, this.starts[id]!, this.starts[id]! + len) === 0) return id;
+      if (this.matches(id, bytes, 0, len, hash)) return id;
       slot = (slot + 1) & this.mask;
     }
     return -1;
   }
 
-  /** Names [from, size) as one latin1 byte run plus their lengths, for sending to another thread. */
-  packSince(from: number): { bytes: Uint8Array; lens: Uint16Array } {
-    const n = this.count - from;
-    const lens = this.lens.slice(from, from + n);
-    if (n === 0) return { bytes: new Uint8Array(0), lens };
-    return { bytes: new Uint8Array(this.arena.subarray(this.starts[from]!, this.arenaUsed)), lens };
+  /** Whether id's name is `buf[start, start + len)`, whose hash is `hash`. */
+  private matches(id: number, buf: Uint8Array, start: number, len: number, hash: number): boolean {
+    let hashes = this.hashes;
+    let lens = this.lens;
+    let starts = this.starts;
+    let arena = this.arena;
+    let at = id;
+    if (id >= this.base) {
+      ({ hashes, lens, starts, arena } = this.more!);
+      at = id - this.base;
+    }
+    if (hashes[at] !== hash || lens[at] !== len) return false;
+    const s = starts[at]!;
+    let k = 0;
+    while (k < len && arena[s + k] === buf[start + k]) k++;
+    return k === len;
   }
 
   /**
-   * Interns names packed by packSince; returns their ids here, in order. Large batches (the scanners'
-   * names, millions for a kernel tree) go through the native scanner's loop on these same arrays.
+   * Interns names packed as one latin1 byte run and their lengths; returns their ids here, in order.
+   * Large batches (the scanners' names, millions for a kernel tree) go through the native scanner's
+   * loop on these same arrays.
    */
   internPacked(bytes: Uint8Array, lens: Uint16Array): Int32Array {
     // The addon writes into the arrays as they are, so they must have room for every name first.
     // Where that means growing them, the loop below grows them only for the names that are new:
     // the editor's one-file scan into a warm start's full table sends a thousand names, nearly all
-    // known, and room for all of them cost a copy of the whole table (tens of MB).
-    const addon = lens.length >= 256 && this.fits(lens.length, bytes.length) ? nativeAddon() : undefined;
+    // known, and room for all of them cost a copy of the whole table (tens of MB). A batch as large
+    // as a tree's rescan is worth that copy.
+    const addon = lens.length >= 256 && (lens.length >= BULK || this.fits(lens.length, bytes.length)) ? nativeAddon() : undefined;
     if (addon) {
       this.reserve(lens.length, bytes.length);
       const ids = new Int32Array(lens.length);
@@ -159,12 +198,22 @@ export class Interner {
   private insert(buf: Uint8Array, start: number, end: number, hash: number, slot: number): number {
     const id = this.count;
     const len = Math.min(end - start, 0xffff);
-    this.roomFor(1, len);
-    this.arena.set(buf.subarray(start, start + len), this.arenaUsed);
-    this.hashes[id] = hash;
-    this.starts[id] = this.arenaUsed;
-    this.lens[id] = len;
-    this.arenaUsed += len;
+    if (!this.restored || (this.more === undefined && id < this.hashes.length && this.arenaUsed + len <= this.arena.length)) {
+      this.roomFor(1, len);
+      this.arena.set(buf.subarray(start, start + len), this.arenaUsed);
+      this.hashes[id] = hash;
+      this.starts[id] = this.arenaUsed;
+      this.lens[id] = len;
+      this.arenaUsed += len;
+    } else {
+      const m = this.overflowFor(len);
+      const at = id - this.base;
+      m.arena.set(buf.subarray(start, start + len), m.used);
+      m.hashes[at] = hash;
+      m.starts[at] = m.used;
+      m.lens[at] = len;
+      m.used += len;
+    }
     this.table[slot] = id;
     this.count++;
     // Linear probing stays short up to 0.6 full; at 0.5 a kernel tree's names took twice the slots.
@@ -172,13 +221,54 @@ export class Interner {
     return id;
   }
 
-  /** Whether `names` more names of `bytes` bytes fit without growing anything. */
+  /** The overflow, started or grown (by doubling) to take one more name of `len` bytes. */
+  private overflowFor(len: number): Overflow {
+    if (!this.more) {
+      this.base = this.count;
+      this.more = { hashes: new Uint32Array(1024), starts: new Uint32Array(1024), lens: new Uint16Array(1024), arena: Buffer.allocUnsafe(1 << 16), used: 0 };
+    }
+    const m = this.more;
+    const n = this.count - this.base + 1;
+    if (n > m.hashes.length) {
+      m.hashes = grown(m.hashes, n);
+      m.starts = grown(m.starts, n);
+      m.lens = grown(m.lens, n);
+    }
+    if (m.used + len > m.arena.length) {
+      const next = Buffer.allocUnsafe(Math.max(m.arena.length * 2, m.used + len));
+      m.arena.copy(next, 0, 0, m.used);
+      m.arena = next;
+    }
+    return m;
+  }
+
+  /** The overflow's names moved into the main arrays, grown to take them. */
+  private join(): void {
+    const m = this.more;
+    if (!m) return;
+    const n = this.count - this.base;
+    this.count = this.base;
+    this.more = undefined;
+    this.base = NO_OVERFLOW;
+    this.restored = false;
+    this.roomFor(n, m.used);
+    this.hashes.set(m.hashes.subarray(0, n), this.count);
+    this.lens.set(m.lens.subarray(0, n), this.count);
+    for (let k = 0; k < n; k++) this.starts[this.count + k] = m.starts[k]! + this.arenaUsed;
+    m.arena.copy(this.arena, this.arenaUsed, 0, m.used);
+    this.arenaUsed += m.used;
+    this.count += n;
+  }
+
+  /** Whether `names` more names of `bytes` bytes fit without growing anything (never with an overflow). */
   private fits(names: number, bytes: number): boolean {
-    return this.count + names <= this.hashes.length && this.arenaUsed + bytes <= this.arena.length && (this.count + names) * 5 <= this.table.length * 3;
+    return this.more === undefined && this.count + names <= this.hashes.length && this.arenaUsed + bytes <= this.arena.length && (this.count + names) * 5 <= this.table.length * 3;
   }
 
   /** Room for `names` more names of `bytes` bytes in all, with the table at most 0.6 full after. */
   private reserve(names: number, bytes: number): void {
+    this.join();
+    this.restored = false;
     this.roomFor(names, bytes);
     while ((this.count + names) * 5 > this.table.length * 3) this.rehash();
   }
@@ -202,7 +292,7 @@ export class Interner {
     const table = new Int32Array(this.table.length * 2).fill(-1);
     const mask = table.length - 1;
     for (let id = 0; id < this.count; id++) {
-      let slot = this.hashes[id]! & mask;
+      let slot = (id < this.base ? this.hashes[id]! : this.more!.hashes[id - this.base]!) & mask;
       while (table[slot]! >= 0) slot = (slot + 1) & mask;
       table[slot] = id;
     }
