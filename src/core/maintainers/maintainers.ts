@@ -98,22 +98,51 @@ export function parseMaintainers(text: string, isDir: (path: string) => boolean 
   return sections;
 }
 
-const slashes = (s: string): number => s.split('/').length - 1;
+/**
+ * An F:, X: or N: entry made ready to test a file against. F: and X: are get_maintainer.pl's
+ * file_match_pattern(): anchored, and a file pattern matches only at its own depth (`slashes`; -1
+ * for a directory pattern, which matches below it). N: is a regex anywhere in the path, depth 0.
+ */
+interface Matcher {
+  /** null for a pattern JS cannot read: it matches nothing */
+  re: RegExp | null;
+  slashes: number;
+  /** how specific a match is: get_maintainer.pl's pattern depth */
+  depth: number;
+}
 
-/** get_maintainer.pl's file_match_pattern(): a directory pattern matches below it, a file pattern only at its own depth. */
-const compiled = new Map<string, RegExp | null>();
-function fileMatchPattern(file: string, pattern: string): boolean {
-  let re = compiled.get(pattern);
-  if (re === undefined) {
-    try {
-      re = new RegExp(`^${pattern}`);
-    } catch {
-      re = null;
-    }
-    compiled.set(pattern, re);
+/** A section's entries that decide whether a file is its: X: first, then F: and N: in order. */
+interface SectionMatchers {
+  exclude: Matcher[];
+  include: Matcher[];
+}
+
+function fileMatcher(pattern: string): Matcher {
+  let re: RegExp | null;
+  try {
+    re = new RegExp(`^${pattern}`);
+  } catch {
+    re = null;
   }
-  if (!re || !re.test(file)) return false;
-  return pattern.endsWith('/') || slashes(file) === slashes(pattern);
+  const dir = pattern.endsWith('/');
+  const depth = pattern.startsWith('.*') ? -1 : slashes(pattern) + (dir ? 0 : 1);
+  return { re, slashes: dir ? -1 : slashes(pattern), depth };
+}
+
+function matchersOf(s: Section): SectionMatchers {
+  const out: SectionMatchers = { exclude: [], include: [] };
+  for (const [t, v] of s.entries) {
+    if (t === 'X') out.exclude.push(fileMatcher(v));
+    else if (t === 'F') out.include.push(fileMatcher(v));
+    else if (t === 'N') out.include.push({ re: extended(v) ?? null, slashes: -1, depth: 0 });
+  }
+  return out;
+}
+
+function slashes(s: string): number {
+  let n = 0;
+  for (let at = s.indexOf('/'); at >= 0; at = s.indexOf('/', at + 1)) n++;
+  return n;
 }
 
 /**
@@ -145,7 +174,7 @@ function extended(pattern: string): RegExp | undefined {
  * directory (up to its first glob) holds the file, and those with an N: regex. Testing 20,000
  * patterns for each file took most of a review's MAINTAINERS time.
  */
-const byDir = new WeakMap<Maintainers, { under: Map<string, number[]>; always: number[] }>();
+const byDir = new WeakMap<Maintainers, { under: Map<string, number[]>; always: number[]; matchers: (SectionMatchers | undefined)[] }>();
 
 /** The directory part of a converted F: pattern that is plain text: "drivers/net/dsa" of drivers/net/dsa/mt7530\.c. */
 function literalDir(pattern: string): string {
@@ -160,20 +189,24 @@ function literalDir(pattern: string): string {
   return slash < 0 ? '' : text.slice(0, slash);
 }
 
-function candidates(m: Maintainers, file: string): number[] {
+function sectionIndex(m: Maintainers): { under: Map<string, number[]>; always: number[]; matchers: (SectionMatchers | undefined)[] } {
+  const under = new Map<string, number[]>();
+  const always: number[] = [];
+  m.sections.forEach((s, k) => {
+    if (s.entries.some(([t]) => t === 'N')) return void always.push(k);
+    for (const dir of new Set(s.entries.filter(([t]) => t === 'F').map(([, v]) => literalDir(v)))) under.set(dir, [...(under.get(dir) ?? []), k]);
+  });
+  return { under, always, matchers: [] };
+}
+
+/** The sections that can match the file, each with its matchers, made when first asked for. */
+function candidates(m: Maintainers, file: string): [number, SectionMatchers][] {
   let index = byDir.get(m);
-  if (!index) {
-    const under = new Map<string, number[]>();
-    const always: number[] = [];
-    m.sections.forEach((s, k) => {
-      if (s.entries.some(([t]) => t === 'N')) return void always.push(k);
-      for (const dir of new Set(s.entries.filter(([t]) => t === 'F').map(([, v]) => literalDir(v)))) under.set(dir, [...(under.get(dir) ?? []), k]);
-    });
-    byDir.set(m, (index = { under, always }));
-  }
+  if (!index) byDir.set(m, (index = sectionIndex(m)));
+  const { matchers } = index;
   const out = [...index.always, ...(index.under.get('') ?? [])];
   for (let at = file.indexOf('/'); at > 0; at = file.indexOf('/', at + 1)) out.push(...(index.under.get(file.slice(0, at)) ?? []));
-  return [...new Set(out)].sort((a, b) => a - b);
+  return [...new Set(out)].sort((a, b) => a - b).map((k) => [k, (matchers[k] ??= matchersOf(m.sections[k]!))]);
 }
 
 /**
@@ -182,27 +215,35 @@ function candidates(m: Maintainers, file: string): number[] {
  * linux-6.1's script) has it.
  */
 export function responsibleFor(m: Maintainers, file: string, text?: string): Responsible {
+  return collect(m, matchingSections(m, file, text));
+}
+
+/** The sections of a file, most specific first (get_maintainer.pl's order), then those its K: keywords give. */
+function matchingSections(m: Maintainers, file: string, text?: string): number[] {
   const depth = new Map<number, number>();
-  for (const k of candidates(m, file)) {
-    const s = m.sections[k]!;
-    if (s.entries.some(([t, v]) => t === 'X' && fileMatchPattern(file, v))) continue;
-    for (const [t, v] of s.entries) {
-      if (t === 'F' && fileMatchPattern(file, v)) {
-        let pd = slashes(v);
-        if (!v.endsWith('/')) pd++;
-        if (v.startsWith('.*')) pd = -1;
-        depth.set(k, pd);
-      } else if (t === 'N' && extended(v)?.test(file)) depth.set(k, 0);
-    }
+  const fileSlashes = slashes(file);
+  const hit = (x: Matcher): boolean => x.re !== null && x.re.test(file) && (x.slashes < 0 || x.slashes === fileSlashes);
+  for (const [k, s] of candidates(m, file)) {
+    if (s.exclude.some(hit)) continue;
+    // the last entry that matches gives the depth
+    for (const x of s.include) if (hit(x)) depth.set(k, x.depth);
   }
   const order = [...depth.keys()].sort((a, b) => depth.get(b)! - depth.get(a)! || a - b);
-  if (text !== undefined) {
-    const byKeyword: number[] = [];
-    m.sections.forEach((s, k) => {
-      if (s.entries.some(([t, v]) => t === 'K' && extended(v)?.test(text))) byKeyword.push(k);
-    });
-    order.push(...byKeyword);
-  }
+  if (text !== undefined) order.push(...keywordSections(m, text));
+  return order;
+}
+
+/** The sections whose K: keywords the text holds, in MAINTAINERS order. */
+function keywordSections(m: Maintainers, text: string): number[] {
+  const out: number[] = [];
+  m.sections.forEach((s, k) => {
+    for (const e of s.entries) if (e[0] === 'K' && extended(e[1])?.test(text)) return void out.push(k);
+  });
+  return out;
+}
+
+/** The people, lists, status and trees of the sections, in their order, each once. */
+function collect(m: Maintainers, order: readonly number[]): Responsible {
   const out: Responsible = { people: [], lists: [], sections: [], status: [], trees: [] };
   const names = new Set<string>();
   const addresses = new Set<string>();
