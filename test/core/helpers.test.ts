@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkExports } from '../../src/core/findings/findings';
 import { functionsUsing, helperConsumers } from '../../src/core/index/helpers';
@@ -36,7 +38,8 @@ describe('consumers through a helper function', () => {
   });
 
   it('lists the callers of such a helper in other files, and leaves the findings to direct consumers', async () => {
-    const index = await buildIndex(writeTree(tree));
+    const root = writeTree(tree);
+    const index = await buildIndex(root);
     const [exp] = index.exportsNamed('hmm_range_fault');
     const direct = index.consumers(exp!);
     assert.deepEqual(direct.map((c) => c.file).sort(), ['drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', 'drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c']);
@@ -46,6 +49,17 @@ describe('consumers through a helper function', () => {
     // asked again after kfd_svm.c stops calling the helper: not the answer from before
     index.updateFile('drivers/gpu/drm/amd/amdkfd/kfd_svm.c', Buffer.from('static int svm_range_validate(void)\n{\n\treturn 0;\n}\n'));
     assert.deepEqual(helperConsumers(index, exp!, index.consumers(exp!)), []);
+    // the helper's own file, whose functions were found for the first answer, read again after an edit
+    index.updateFile('drivers/gpu/drm/amd/amdkfd/kfd_svm.c', Buffer.from(tree['drivers/gpu/drm/amd/amdkfd/kfd_svm.c']));
+    assert.equal(helperConsumers(index, exp!, index.consumers(exp!)).length, 1);
+    // a long comment above it moves every function: found where they are now, the helper still counts
+    const moved = `/*${'-'.repeat(400)}*/\n${tree['drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c']}`;
+    writeFileSync(join(root, 'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c'), moved);
+    index.updateFile('drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', Buffer.from(moved));
+    assert.deepEqual(
+      helperConsumers(index, exp!, index.consumers(exp!)).map((c) => `${c.file}:${c.line} via ${c.via?.name}:${c.via?.line}`),
+      ['drivers/gpu/drm/amd/amdkfd/kfd_svm.c:4 via amdgpu_hmm_get_pages:3'],
+    );
 
     // An export used only in its own directory stays SAME_DIR_CONSUMERS, whoever calls the user's helper.
     const sameDir = await buildIndex(
