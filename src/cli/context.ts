@@ -1,5 +1,6 @@
 /** What every command starts from: the tree, its settings, its index. */
 import { rmSync, statSync } from 'node:fs';
+import { defaultCacheDir } from '../core/util/cacheDir';
 import { readRegularFile } from '../core/util/regularFile';
 import { join, relative, resolve } from 'node:path';
 import { BuildAnswers } from '../core/build/answers';
@@ -152,11 +153,6 @@ function toTreePath(root: string, cwd: string, p: string, treeGiven: boolean): s
 
 function existsFile(p: string): boolean {
   return statSync(p, { throwIfNoEntry: false }) !== undefined;
-}
-
-function defaultCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/tmp', '.cache');
-  return join(base, 'kexports');
 }
 
 /** A settings file is a few hundred bytes; one far larger is not one. */

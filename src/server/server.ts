@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs';
 import { type Maintainers, readMaintainers } from '../core/maintainers/maintainers';
 import { whoseFiles } from '../core/review/recipients';
+import { defaultCacheDir } from '../core/util/cacheDir';
 import { readRegularFile } from '../core/util/regularFile';
 import { join } from 'node:path';
 import {
@@ -176,7 +177,7 @@ export class KexportsServer {
     }
     const opts = (p.initializationOptions ?? {}) as InitializationOptions;
     this.trusted = opts.trusted ?? true;
-    this.cacheDir = opts.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/tmp', '.cache'), 'kexports');
+    this.cacheDir = opts.cacheDir ?? defaultCacheDir();
     this.canConfigure = !!p.capabilities.workspace?.configuration;
     this.canWatch = !!p.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration;
     this.canRefreshLenses = !!p.capabilities.workspace?.codeLens?.refreshSupport;
