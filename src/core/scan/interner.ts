@@ -234,11 +234,7 @@ export class Interner {
       m.starts = grown(m.starts, n);
       m.lens = grown(m.lens, n);
     }
-    if (m.used + len > m.arena.length) {
-      const next = Buffer.allocUnsafe(Math.max(m.arena.length * 2, m.used + len));
-      m.arena.copy(next, 0, 0, m.used);
-      m.arena = next;
-    }
+    m.arena = withRoom(m.arena, m.used, len);
     return m;
   }
 
@@ -281,11 +277,7 @@ export class Interner {
       this.starts = grown(this.starts, n);
       this.lens = grown(this.lens, n);
     }
-    if (this.arenaUsed + bytes > this.arena.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaUsed + bytes));
-      this.arena.copy(next, 0, 0, this.arenaUsed);
-      this.arena = next;
-    }
+    this.arena = withRoom(this.arena, this.arenaUsed, bytes);
   }
 
   private rehash(): void {
@@ -299,6 +291,14 @@ export class Interner {
     this.table = table;
     this.mask = mask;
   }
+}
+
+/** The arena, or a copy of its first `used` bytes at least twice as large, with room for `bytes` more. */
+function withRoom(arena: Buffer, used: number, bytes: number): Buffer {
+  if (used + bytes <= arena.length) return arena;
+  const next = Buffer.allocUnsafe(Math.max(arena.length * 2, used + bytes));
+  arena.copy(next, 0, 0, used);
+  return next;
 }
 
 export function fnv1a(buf: Uint8Array, start: number, end: number): number {
