@@ -62,10 +62,13 @@ export class ConsumerSearch {
     const { offsets, postFile, postLine, postCtx, proxyName, proxyLine, proxyKind, overlay } = this.tree.postings;
     const files = this.tree.files;
     const scope = renameScope(exp);
+    // Most postings repeat a file or a proxy already seen: the stamps, plain integers, are checked
+    // before the file's record is read (its `alive`), which cost the walk over every export of a
+    // tree a quarter of its time.
     const visit = (fileIdx: number, line: number, ctx: number, via: Via | undefined): boolean => {
-      if (ctx === DEF_CTX || fileIdx === own || !files[fileIdx]!.alive) return false;
+      if (ctx === DEF_CTX || fileIdx === own) return false;
       if (ctx === 0) {
-        if (fileStamp[fileIdx] === stamp) return false;
+        if (fileStamp[fileIdx] === stamp || !files[fileIdx]!.alive) return false;
         const path = files[fileIdx]!.path;
         if (scope !== undefined && !path.startsWith(scope)) return false;
         // assembly cannot call a C inline: `wrmsr` in vmenter.S is the instruction, not msr.h's wrmsr()
@@ -79,7 +82,7 @@ export class ConsumerSearch {
       }
       const p = ctx - 1;
       const nameId = proxyName[p]!;
-      if (nameStamp[nameId] === stamp) return false;
+      if (nameStamp[nameId] === stamp || !files[fileIdx]!.alive) return false;
       nameStamp[nameId] = stamp;
       queue.push(nameId);
       vias.push({ name: this.tree.table.name(nameId), file: files[fileIdx]!.path, line: proxyLine[p]!, kind: proxyKind[p] === 0 ? 'macro' : 'inline' });
