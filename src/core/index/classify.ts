@@ -32,11 +32,26 @@ export function baseClass(path: string): BaseClass {
 
 /** The class of a consumer of an export in `exporter`; `base` is baseClass(consumer), if known. */
 export function classify(consumer: string, exporter: string, base = baseClass(consumer)): ConsumerClass {
-  if (base === 'tools' || base === 'test') return base;
-  if (posix.dirname(consumer) === posix.dirname(exporter)) return 'same-dir';
-  const arch = archOf(consumer);
-  if (arch !== undefined && arch !== archOf(exporter)) return 'arch';
-  return base;
+  return classOfPlace({ base, dir: posix.dirname(consumer), arch: archOf(consumer) }, posix.dirname(exporter), archOf(exporter));
+}
+
+/** What classify() needs of a consumer's path, worked out once for a file that consumes many exports. */
+export interface Place {
+  base: BaseClass;
+  dir: string;
+  arch: string | undefined;
+}
+
+export function placeOf(path: string): Place {
+  return { base: baseClass(path), dir: posix.dirname(path), arch: archOf(path) };
+}
+
+/** classify() of a consumer's place, the exporter's directory and architecture given. */
+export function classOfPlace(c: Place, exporterDir: string, exporterArch: string | undefined): ConsumerClass {
+  if (c.base === 'tools' || c.base === 'test') return c.base;
+  if (c.dir === exporterDir) return 'same-dir';
+  if (c.arch !== undefined && c.arch !== exporterArch) return 'arch';
+  return c.base;
 }
 
 export function archOf(path: string): string | undefined {
