@@ -32,26 +32,19 @@ export function baseClass(path: string): BaseClass {
 
 /** The class of a consumer of an export in `exporter`; `base` is baseClass(consumer), if known. */
 export function classify(consumer: string, exporter: string, base = baseClass(consumer)): ConsumerClass {
-  return classOfPlace({ base, dir: posix.dirname(consumer), arch: archOf(consumer) }, posix.dirname(exporter), archOf(exporter));
+  const arch = archOf(consumer);
+  return classFrom(base, posix.dirname(consumer) === posix.dirname(exporter), arch !== undefined && arch !== archOf(exporter));
 }
 
-/** What classify() needs of a consumer's path, worked out once for a file that consumes many exports. */
-export interface Place {
-  base: BaseClass;
-  dir: string;
-  arch: string | undefined;
-}
-
-export function placeOf(path: string): Place {
-  return { base: baseClass(path), dir: posix.dirname(path), arch: archOf(path) };
-}
-
-/** classify() of a consumer's place, the exporter's directory and architecture given. */
-export function classOfPlace(c: Place, exporterDir: string, exporterArch: string | undefined): ConsumerClass {
-  if (c.base === 'tools' || c.base === 'test') return c.base;
-  if (c.dir === exporterDir) return 'same-dir';
-  if (c.arch !== undefined && c.arch !== exporterArch) return 'arch';
-  return c.base;
+/**
+ * classify() from what it looks at: the consumer's base class, whether it sits in the exporter's
+ * directory, and whether it is under another architecture's arch/ than the exporter.
+ */
+export function classFrom(base: BaseClass, sameDir: boolean, otherArch: boolean): ConsumerClass {
+  if (base === 'tools' || base === 'test') return base;
+  if (sameDir) return 'same-dir';
+  if (otherArch) return 'arch';
+  return base;
 }
 
 export function archOf(path: string): string | undefined {

@@ -7,7 +7,7 @@ import { consumerNames } from '../exportMacros';
 import type { NameTable } from '../scan/scanPool';
 import { DEF_CTX } from '../scan/scanTypes';
 import { grown } from '../util/typed';
-import { archOf, baseClass, classify, classOfPlace, type ConsumerClass, type Place, placeOf } from './classify';
+import { archOf, type BaseClass, baseClass, classFrom, classify, type ConsumerClass } from './classify';
 import { pastedUses } from './pasted';
 import type { Postings } from './postings';
 import type { Consumer, Export, IndexedFile, Via } from './types';
@@ -22,6 +22,8 @@ export interface SearchedTree {
   readonly table: NameTable;
   readonly postings: Postings;
 }
+
+const BASES: readonly BaseClass[] = ['tools', 'test', 'driver', 'subsystem'];
 
 export class ConsumerSearch {
   constructor(private readonly tree: SearchedTree) {}
@@ -217,22 +219,45 @@ export class ConsumerSearch {
   private queryStamp = 0;
   /**
    * Per file, what its class depends on, worked out once: popular exports have tens of thousands of
-   * consumers, and a query for every export of linux-6.1 classes 12 M of them. Sized ahead: an
-   * array written at scattered indices past its end becomes a dictionary in V8.
+   * consumers, and a query for every export of linux-6.1 classes 12 M of them (two dirname() calls
+   * and two regexes each took 2 s of it). Directories and architectures are numbered; 0 in
+   * `placeBase` is a file not yet worked out.
    */
-  private places: (Place | undefined)[] = [];
-  /** The last exporter asked about, with its directory and architecture. */
-  private exporter = { path: '', dir: '', arch: undefined as string | undefined };
+  private placeBase = new Uint8Array(0);
+  private placeDir = new Int32Array(0);
+  private placeArch = new Int32Array(0);
+  private readonly placeIds = new Map<string, number>();
+  /** The last exporter asked about: its directory's and architecture's numbers. */
+  private exporter = { path: '', dir: -1, arch: -1 };
 
   classOf(fileIdx: number, exporter: string): ConsumerClass {
-    if (fileIdx >= this.places.length) {
-      const next = new Array<Place | undefined>(Math.max(this.tree.files.length, fileIdx + 1, this.places.length * 2));
-      this.places.forEach((p, k) => (next[k] = p));
-      this.places = next;
+    if (fileIdx >= this.placeBase.length) {
+      const n = Math.max(this.tree.files.length, fileIdx + 1);
+      this.placeBase = grown(this.placeBase, n);
+      this.placeDir = grown(this.placeDir, n);
+      this.placeArch = grown(this.placeArch, n);
     }
-    const place = (this.places[fileIdx] ??= placeOf(this.tree.files[fileIdx]!.path));
-    if (this.exporter.path !== exporter) this.exporter = { path: exporter, dir: posix.dirname(exporter), arch: archOf(exporter) };
-    return classOfPlace(place, this.exporter.dir, this.exporter.arch);
+    if (this.placeBase[fileIdx] === 0) {
+      const path = this.tree.files[fileIdx]!.path;
+      this.placeBase[fileIdx] = BASES.indexOf(baseClass(path)) + 1;
+      this.placeDir[fileIdx] = this.placeId(`d${posix.dirname(path)}`);
+      this.placeArch[fileIdx] = this.archId(path);
+    }
+    if (this.exporter.path !== exporter) this.exporter = { path: exporter, dir: this.placeId(`d${posix.dirname(exporter)}`), arch: this.archId(exporter) };
+    const arch = this.placeArch[fileIdx]!;
+    return classFrom(BASES[this.placeBase[fileIdx]! - 1]!, this.placeDir[fileIdx] === this.exporter.dir, arch >= 0 && arch !== this.exporter.arch);
+  }
+
+  private placeId(key: string): number {
+    let id = this.placeIds.get(key);
+    if (id === undefined) this.placeIds.set(key, (id = this.placeIds.size));
+    return id;
+  }
+
+  /** The number of the architecture whose arch/ holds the path, or -1. */
+  private archId(path: string): number {
+    const arch = archOf(path);
+    return arch === undefined ? -1 : this.placeId(`a${arch}`);
   }
 
   /** A name's uses in code, first per file: no definitions, nothing inside a header macro or inline. */
