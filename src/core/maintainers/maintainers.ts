@@ -121,11 +121,10 @@ interface SectionMatchers {
 
 function fileMatcher(pattern: string): Matcher {
   const dir = pattern.endsWith('/');
-  const depth = pattern.startsWith('.*') ? -1 : slashes(pattern) + (dir ? 0 : 1);
-  const match = { prefix: null, re: null, slashes: dir ? -1 : slashes(pattern), depth };
+  const n = slashes(pattern);
+  const match = { prefix: null, re: null, slashes: dir ? -1 : n, depth: pattern.startsWith('.*') ? -1 : n + (dir ? 0 : 1) };
   // most F: values name a file or a directory: only their dots were escaped
-  const text = pattern.replace(/\\\./g, '.');
-  if (!/[\\^$.*+?()[\]{}|]/.test(pattern.replace(/\\\./g, ''))) return { ...match, prefix: text };
+  if (!/[\\^$.*+?()[\]{}|]/.test(pattern.replace(/\\\./g, ''))) return { ...match, prefix: pattern.replace(/\\\./g, '.') };
   try {
     return { ...match, re: new RegExp(`^${pattern}`) };
   } catch {
@@ -174,11 +173,10 @@ function extended(pattern: string): RegExp | undefined {
 }
 
 /**
- * The sections that can match a file, in MAINTAINERS order: those with an F: pattern whose literal
- * directory (up to its first glob) holds the file, and those with an N: regex. Testing 20,000
+ * Each MAINTAINERS' section index (sectionIndex()), made when first asked for: testing 20,000
  * patterns for each file took most of a review's MAINTAINERS time.
  */
-const byDir = new WeakMap<Maintainers, SectionIndex>();
+const indexes = new WeakMap<Maintainers, SectionIndex>();
 
 /** The directory part of a converted F: pattern that is plain text: "drivers/net/dsa" of drivers/net/dsa/mt7530\.c. */
 function literalDir(pattern: string): string {
@@ -237,8 +235,8 @@ function sectionIndex(m: Maintainers): SectionIndex {
  * run, took a review a millisecond a file).
  */
 function candidates(m: Maintainers, file: string): [number, SectionMatchers][] {
-  let index = byDir.get(m);
-  if (!index) byDir.set(m, (index = sectionIndex(m)));
+  let index = indexes.get(m);
+  if (!index) indexes.set(m, (index = sectionIndex(m)));
   const { matchers } = index;
   const out = [...index.always, ...(index.under.get('') ?? [])];
   if (index.anyName?.test(file)) out.push(...index.named);
