@@ -49,10 +49,11 @@ describe('consumers through a helper function', () => {
     // asked again after kfd_svm.c stops calling the helper: not the answer from before
     index.updateFile('drivers/gpu/drm/amd/amdkfd/kfd_svm.c', Buffer.from('static int svm_range_validate(void)\n{\n\treturn 0;\n}\n'));
     assert.deepEqual(helperConsumers(index, exp!, index.consumers(exp!)), []);
-    // the helper's own file, whose functions were found for the first answer, read again after an edit
+    // kfd_svm.c calls the helper again
     index.updateFile('drivers/gpu/drm/amd/amdkfd/kfd_svm.c', Buffer.from(tree['drivers/gpu/drm/amd/amdkfd/kfd_svm.c']));
     assert.equal(helperConsumers(index, exp!, index.consumers(exp!)).length, 1);
-    // a long comment above it moves every function: found where they are now, the helper still counts
+    // The helper's own file, whose functions were found for the answers above, edited: a long comment
+    // above them moves every function. Found where they are now, the helper still counts.
     const moved = `/*${'-'.repeat(400)}*/\n${tree['drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c']}`;
     writeFileSync(join(root, 'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c'), moved);
     index.updateFile('drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c', Buffer.from(moved));
