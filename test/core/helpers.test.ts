@@ -118,4 +118,33 @@ describe('consumers through a helper function', () => {
       );
     });
   });
+
+  it('finds them the same way through a bulk query, where files without a possible helper are not read', async () => {
+    // 80 exports, each with a helper in its consumer's file; past 64 files read, the files are judged
+    // from the postings first (mayHaveHelpers)
+    const files: Record<string, string> = {};
+    for (let k = 0; k < 80; k++) {
+      files[`lib/e${k}.c`] = `int e${k}(void)\n{\n\treturn ${k};\n}\nEXPORT_SYMBOL(e${k});\n`;
+      files[`drivers/d${k}/a.c`] = `static int local${k}(void)\n{\n\treturn e${k}();\n}\nint h${k}(void)\n{\n\treturn e${k}() + local${k}();\n}\n`;
+      files[`drivers/d${k}/b.c`] = `int b${k}(void)\n{\n\treturn h${k}();\n}\n`;
+    }
+    // a consumer file whose only non-static function nobody else calls: no helper
+    files['drivers/d0/lonely.c'] = 'int lonely(void)\n{\n\treturn e0();\n}\n';
+    const root = writeTree(files);
+    const index = await buildIndex(root);
+    const helpersOf = (k: number): string[] => {
+      const [e] = index.exportsNamed(`e${k}`);
+      return helperConsumers(index, e!, index.consumers(e!)).map((c) => `${c.file}:${c.line} via ${c.via?.name}`);
+    };
+    for (let k = 0; k < 80; k++) assert.deepEqual(helpersOf(k), [`drivers/d${k}/b.c:3 via h${k}`], `e${k}`);
+    // an edited file (its postings in the overlay) gains a helper, called from a new file
+    const edit = (path: string, text: string): void => {
+      writeFileSync(join(root, path), text);
+      index.updateFile(path, Buffer.from(text));
+    };
+    edit('drivers/d79/a.c', `${files['drivers/d79/a.c']}int g79(void)\n{\n\treturn e79();\n}\n`);
+    edit('drivers/d79/c.c', 'int c79(void)\n{\n\treturn g79();\n}\n');
+    for (let k = 0; k < 79; k++) assert.deepEqual(helpersOf(k), [`drivers/d${k}/b.c:3 via h${k}`], `e${k} again`);
+    assert.deepEqual(helpersOf(79), ['drivers/d79/b.c:3 via h79', 'drivers/d79/c.c:3 via g79']);
+  });
 });

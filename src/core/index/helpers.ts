@@ -10,6 +10,8 @@ import type { Consumer, Export, KernelIndex } from './index';
 import { AS_C_SOURCE, scratchScanner } from '../scan/scanFile';
 import { readRegularFile } from '../util/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../scan/scanFile';
+import { DEF_CTX, type Definition } from '../scan/scanTypes';
+import { NativeScanner, nativeAddon } from '../scan/nativeScanner';
 
 /** Above this many direct consumer files, helpers are not looked for: each of those files is read again. */
 export const MAX_HELPER_SOURCES = 24;
@@ -27,40 +29,61 @@ interface FunctionSpan {
   to: number;
 }
 
-/** The non-static function definitions of a C file, with where each starts and ends. */
-function functionSpans(buf: Uint8Array): FunctionSpan[] {
-  const fns = scratchScanner()
+/** The non-static function definitions of a C file, by line. */
+function functionDefs(buf: Uint8Array): Definition[] {
+  return scratchScanner()
     .scan(buf, AS_C_SOURCE, { keepDefs: true })
     .defs.filter((d) => d.kind === 'function' && !d.isStatic);
-  if (fns.length === 0) return [];
+}
+
+/** The definitions' byte offsets in the file. */
+function spansOf(buf: Uint8Array, defs: readonly Definition[]): FunctionSpan[] {
+  if (defs.length === 0) return [];
   const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const starts = [0];
   for (let k = text.indexOf(10); k >= 0; k = text.indexOf(10, k + 1)) starts.push(k + 1);
-  return fns.map((d) => ({ name: d.name, line: d.line, from: starts[d.line - 1] ?? buf.length, to: starts[d.endLine] ?? buf.length }));
+  return defs.map((d) => ({ name: d.name, line: d.line, from: starts[d.line - 1] ?? buf.length, to: starts[d.endLine] ?? buf.length }));
+}
+
+/** The non-static function definitions of a C file, with where each starts and ends. */
+function functionSpans(buf: Uint8Array): FunctionSpan[] {
+  return spansOf(buf, functionDefs(buf));
+}
+
+/**
+ * A tree file's non-static function definitions, read and scanned by the addon where it loads (a
+ * third faster than the WebAssembly build, and only files with a possible helper are then read here).
+ */
+let defScanner: NativeScanner | undefined;
+function functionDefsOf(root: string, path: string): Definition[] | undefined {
+  const addon = nativeAddon();
+  if (!addon) {
+    try {
+      return functionDefs(readRegularFile(join(root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES }));
+    } catch {
+      return undefined;
+    }
+  }
+  defScanner ??= new NativeScanner(addon, 1 << 16);
+  const scan = defScanner.scan(root, [path], DEFAULT_MAX_FILE_BYTES, undefined, true).files[0]?.scan;
+  return scan?.defs.filter((d) => d.kind === 'function' && !d.isStatic);
+}
+
+/** The names a function's body uses in code (outside comments and strings), scanned as a file of its own. */
+function bodyNames(text: Buffer, d: FunctionSpan): string[] {
+  const scanner = scratchScanner();
+  const uses = scanner.scan(text.subarray(d.from, d.to), AS_C_SOURCE).uses;
+  const out: string[] = [];
+  for (let k = 0; k < uses.length; k += 3) if (uses[k + 2] === 0) out.push(scanner.interner.name(uses[k]!));
+  return out;
 }
 
 /** The non-static functions of a C file whose bodies use one of `names`, outside comments and strings. */
-export function functionsUsing(buf: Uint8Array, names: readonly string[], spans = functionSpans(buf)): Helper[] {
-  if (spans.length === 0) return [];
+export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helper[] {
   const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  // where the names occur at all, found once for the file, not once per function
-  const hits: number[] = [];
-  for (const n of names) for (let at = text.indexOf(n); at >= 0; at = text.indexOf(n, at + n.length)) hits.push(at);
-  if (hits.length === 0) return [];
-  hits.sort((a, b) => a - b);
-  const scanner = scratchScanner();
-  const out: Helper[] = [];
-  for (const d of spans) {
-    if (!hits.some((at) => at >= d.from && at < d.to)) continue;
-    // The definition alone, scanned as a file of its own: its uses are exactly the body's, outside
-    // comments and strings.
-    const uses = scanner.scan(text.subarray(d.from, d.to), AS_C_SOURCE).uses;
-    const ids = new Set(names.map((n) => scanner.interner.find(n)).filter((id) => id >= 0));
-    let found = false;
-    for (let k = 0; k < uses.length && !found; k += 3) found = ids.has(uses[k]!) && uses[k + 2] === 0;
-    if (found) out.push({ name: d.name, line: d.line });
-  }
-  return out;
+  return functionSpans(buf)
+    .filter((d) => bodyNames(text, d).some((n) => names.includes(n)))
+    .map((d) => ({ name: d.name, line: d.line }));
 }
 
 /**
@@ -79,58 +102,136 @@ export function helperConsumers(index: KernelIndex, exp: Export, direct: readonl
 const answered = new WeakMap<Export, { version: number; consumers: Consumer[] }>();
 
 function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[]): Consumer[] {
-  const sources = direct.filter((c) => !c.via && c.cls !== 'tools' && c.file.endsWith('.c'));
-  if (sources.length === 0 || sources.length > MAX_HELPER_SOURCES) return [];
-  const names = consumerNames(exp.flavour, exp.name);
-  const seen = new Set([exp.file, ...direct.map((c) => c.file)]);
+  const sources: string[] = [];
+  for (const c of direct) {
+    if (c.via || c.cls === 'tools' || !c.file.endsWith('.c')) continue;
+    // most lists of a tree's popular exports are long: counted only as far as the limit
+    if (sources.push(c.file) > MAX_HELPER_SOURCES) return [];
+  }
+  if (sources.length === 0) return [];
+  const ids: number[] = [];
+  for (const n of consumerNames(exp.flavour, exp.name)) {
+    const id = index.table.get(n);
+    if (id !== undefined) ids.push(id);
+  }
+  let seen: Set<string> | undefined;
   const out: Consumer[] = [];
   for (const src of sources) {
-    const file = fileSpans(index, src.file);
-    if (!file) continue;
-    for (const h of functionsUsing(file.buf, names, file.spans)) {
-      if (index.exportsNamed(h.name).length) continue;
+    for (const h of candidatesOf(index, src) ?? []) {
+      if (!ids.some((id) => has(h.uses, id))) continue;
+      seen ??= new Set([exp.file, ...direct.map((c) => c.file)]);
       for (const use of index.directUses(h.name)) {
         if (seen.has(use.file)) continue;
         seen.add(use.file);
-        out.push({ file: use.file, line: use.line, cls: index.classify(use.file, exp.file), via: { name: h.name, file: src.file, line: h.line, kind: 'function' } });
+        out.push({ file: use.file, line: use.line, cls: index.classify(use.file, exp.file), via: { name: h.name, file: src, line: h.line, kind: 'function' } });
       }
     }
   }
   return out;
 }
 
-/**
- * Consumer files' functions, found once for the index's version: a query for every export of a tree
- * asks 107,000 times about 17,500 files (linux-6.1), and scanning a file for its functions is most
- * of the cost. The spans of up to 32,768 files are kept, and the bytes of the last 512 read. A file
- * whose length is not what its spans were found in is scanned again.
- */
-const spansCache = new Map<string, { version: number; bytes: number; spans: FunctionSpan[] }>();
-const bufCache = new Map<string, { version: number; buf: Buffer }>();
-const MAX_SPANS_FILES = 32_768;
-const MAX_BUF_FILES = 512;
+/** A non-static, non-exported function of a consumer file that another file calls: a possible helper. */
+interface Candidate {
+  name: string;
+  line: number;
+  /** the index's ids of the names its body uses in code, sorted */
+  uses: Uint32Array;
+}
 
-function fileSpans(index: KernelIndex, path: string): { buf: Buffer; spans: FunctionSpan[] } | undefined {
+function has(sorted: Uint32Array, id: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted[lo] === id;
+}
+
+/**
+ * A consumer file's possible helpers, found once for the index's version: a query for every export
+ * of a tree asks 107,000 times about 17,500 files (linux-6.1). Reading each file again for each
+ * question, and finding its functions, was most of the time of that query. The answers for up to
+ * 32,768 files are kept.
+ */
+const candidatesCache = new Map<string, { version: number; list: Candidate[] }>();
+const MAX_CANDIDATE_FILES = 32_768;
+
+function candidatesOf(index: KernelIndex, path: string): Candidate[] | undefined {
   const key = `${index.root}\u0000${path}`;
-  let buf = bufCache.get(key);
-  if (buf?.version !== index.version) {
+  const cached = candidatesCache.get(key);
+  if (cached?.version === index.version) return cached.list;
+  const fileIdx = index.byPath.get(path);
+  if (fileIdx !== undefined && !mayHaveHelpers(index, fileIdx)) return [];
+  const list: Candidate[] = [];
+  const defs = functionDefsOf(index.root, path)?.filter((d) => !index.exportsNamed(d.name).length && index.directUses(d.name).some((u) => u.file !== path));
+  if (defs === undefined) return undefined;
+  if (defs.length) {
+    let buf: Buffer;
     try {
-      buf = { version: index.version, buf: readRegularFile(join(index.root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES }) };
+      buf = readRegularFile(join(index.root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES });
     } catch {
       return undefined;
     }
-    remember(bufCache, key, buf, MAX_BUF_FILES);
+    for (const d of spansOf(buf, defs)) {
+      const uses = new Set<number>();
+      for (const n of bodyNames(buf, d)) {
+        const id = index.table.get(n);
+        if (id !== undefined) uses.add(id);
+      }
+      list.push({ name: d.name, line: d.line, uses: Uint32Array.from(uses).sort() });
+    }
   }
-  let spans = spansCache.get(key);
-  if (spans?.version !== index.version || spans.bytes !== buf.buf.length) {
-    spans = { version: index.version, bytes: buf.buf.length, spans: functionSpans(buf.buf) };
-    remember(spansCache, key, spans, MAX_SPANS_FILES);
-  }
-  return { buf: buf.buf, spans: spans.spans };
+  candidatesCache.delete(key);
+  if (candidatesCache.size >= MAX_CANDIDATE_FILES) candidatesCache.delete(candidatesCache.keys().next().value!);
+  candidatesCache.set(key, { version: index.version, list });
+  return list;
 }
 
-function remember<V>(cache: Map<string, V>, key: string, value: V, max: number): void {
-  cache.delete(key);
-  if (cache.size >= max) cache.delete(cache.keys().next().value!);
-  cache.set(key, value);
+/**
+ * Per file of the index, whether it defines a name that another file uses and that is not exported:
+ * a file without one has no helper, and is not read. Worked out in one pass over the postings (60 ms
+ * on linux-6.1), once a version of the index has had its files read for 64 questions: a bulk query
+ * skips 44% of them, a hover never waits for the pass.
+ */
+let definers: { index: WeakRef<KernelIndex>; version: number; misses: number; flags?: Uint8Array } | undefined;
+
+function mayHaveHelpers(index: KernelIndex, fileIdx: number): boolean {
+  if (definers?.index.deref() !== index || definers.version !== index.version) definers = { index: new WeakRef(index), version: index.version, misses: 0 };
+  if (!definers.flags && ++definers.misses > 64) definers.flags = definingFiles(index);
+  return definers.flags ? definers.flags[fileIdx] === 1 : true;
+}
+
+function definingFiles(index: KernelIndex): Uint8Array {
+  const exported = new Set<number>();
+  for (const e of index.exports) {
+    const id = index.table.get(e.name);
+    if (id !== undefined) exported.add(id);
+  }
+  const flags = new Uint8Array(index.files.length);
+  const { offsets, postFile, postCtx } = index.postings;
+  for (let id = 0; id + 1 < offsets.length; id++) {
+    if (exported.has(id)) continue;
+    // defined in one file or more, and used in a file that is not the only one defining it
+    let defFile = -1;
+    let defs = 0;
+    let usedAway = false;
+    for (let at = offsets[id]!, end = offsets[id + 1]!; at < end; at++) {
+      if (postCtx[at] === DEF_CTX) {
+        if (defs++ === 0) defFile = postFile[at]!;
+        else if (postFile[at] !== defFile) defFile = -2;
+      }
+    }
+    if (defs === 0) continue;
+    for (let at = offsets[id]!, end = offsets[id + 1]!; at < end && !usedAway; at++) usedAway = postCtx[at] === 0 && (defFile === -2 || postFile[at] !== defFile);
+    if (!usedAway) continue;
+    for (let at = offsets[id]!, end = offsets[id + 1]!; at < end; at++) if (postCtx[at] === DEF_CTX) flags[postFile[at]!] = 1;
+  }
+  // files scanned again since the build (the overlay): every definer of a name they touch counts
+  for (const [id, extra] of index.postings.overlay) {
+    for (let k = 0; k < extra.length; k += 3) if (extra[k + 2] === DEF_CTX) flags[extra[k]!] = 1;
+    if (id + 1 < offsets.length) for (let at = offsets[id]!, end = offsets[id + 1]!; at < end; at++) if (postCtx[at] === DEF_CTX) flags[postFile[at]!] = 1;
+  }
+  return flags;
 }
