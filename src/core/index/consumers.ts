@@ -21,8 +21,6 @@ export interface SearchedTree {
   readonly byPath: ReadonlyMap<string, number>;
   readonly table: NameTable;
   readonly postings: Postings;
-  /** Goes up with every change to the files. */
-  readonly version: number;
 }
 
 const BASES: readonly BaseClass[] = ['tools', 'test', 'driver', 'subsystem'];
@@ -46,7 +44,7 @@ export class ConsumerSearch {
    */
   consumers(exp: Export, stop?: (c: Consumer) => boolean): Consumer[] {
     const out: Consumer[] = [];
-    const { live, paths, asm } = this.fileFacts();
+    const { state, paths, asm } = this.fileFacts();
     if (this.fileStamp.length < paths.length) this.fileStamp = grown(this.fileStamp, paths.length, 1024);
     if (this.nameStamp.length < this.tree.table.size) this.nameStamp = grown(this.nameStamp, this.tree.table.size, 1024);
     const stamp = ++this.queryStamp;
@@ -66,12 +64,11 @@ export class ConsumerSearch {
     }
     const { offsets, postFile, postLine, postCtx, proxyName, proxyLine, proxyKind, overlay } = this.tree.postings;
     const scope = renameScope(exp);
+    if (this.proxyVias.length < this.tree.postings.proxyCount) this.proxyVias = sized(this.proxyVias, this.tree.postings.proxyCount + 4096);
     const viaOf = this.proxyVias;
-    // kept dense (holes would make it a dictionary)
-    while (viaOf.length < this.tree.postings.proxyCount) viaOf.push(undefined);
     // viaInline: the use is inside a header inline function
     const visit = (fileIdx: number, line: number, ctx: number, via: Via | undefined, viaInline: boolean): boolean => {
-      if (ctx === DEF_CTX || fileIdx === own || live[fileIdx] === 0) return false;
+      if (ctx === DEF_CTX || fileIdx === own || (state[fileIdx] !== 1 && (state[fileIdx] === 2 || !this.learn(fileIdx)))) return false;
       if (ctx === 0) {
         // assembly cannot call a C inline: `wrmsr` in vmenter.S is the instruction, not msr.h's wrmsr()
         if (fileStamp[fileIdx] === stamp || (viaInline && asm[fileIdx] === 1)) return false;
@@ -226,36 +223,41 @@ export class ConsumerSearch {
    * The Via of each proxy, made the first time a query reaches it: a query for every export of
    * linux-6.1 reaches 14 M proxies, of 297,000. Proxies are only ever added, under new numbers.
    */
-  private readonly proxyVias: (Via | undefined)[] = [];
+  private proxyVias: (Via | undefined)[] = [];
   /**
-   * Per file what the walk asks of its record, in flat arrays: a query for every export of linux-6.1
-   * reads it 26 M times, and reading the records themselves, scattered over the heap, was a third of
-   * the walk. Made again (2 ms on linux-6.1) when the index changes (version), its files array is
-   * replaced, or grows.
+   * Per file what the walk asks of its record, in flat arrays, learnt the first time a query reaches
+   * the file: a query for every export of linux-6.1 reads it 26 M times, and reading the records
+   * themselves, scattered over the heap, was a third of the walk. `state`: 0 not learnt yet, 1 live,
+   * 2 dropped. Files are only ever added at the end, or dropped (fileDropped()).
    */
-  private facts = { files: undefined as readonly IndexedFile[] | undefined, n: -1, version: -1, live: new Uint8Array(0), asm: new Uint8Array(0), paths: [] as string[] };
+  private facts = { files: undefined as readonly IndexedFile[] | undefined, state: new Uint8Array(0), asm: new Uint8Array(0), paths: [] as string[] };
 
-  private fileFacts(): { live: Uint8Array; asm: Uint8Array; paths: readonly string[] } {
+  private fileFacts(): { state: Uint8Array; asm: Uint8Array; paths: string[] } {
     const files = this.tree.files;
+    if (this.facts.files !== files) this.facts = { files, state: new Uint8Array(0), asm: new Uint8Array(0), paths: [] };
     const f = this.facts;
-    if (f.files === files && f.n === files.length && f.version === this.tree.version) return f;
     const n = files.length;
-    if (f.live.length < n) {
-      f.live = new Uint8Array(n + 1024);
-      f.asm = new Uint8Array(n + 1024);
+    if (f.state.length < n) {
+      f.state = grown(f.state, n, 1024);
+      f.asm = grown(f.asm, n, 1024);
     }
-    f.paths = [];
-    for (let k = 0; k < n; k++) {
-      const rec = files[k]!;
-      const path = rec.path;
-      f.paths.push(path);
-      f.live[k] = rec.alive ? 1 : 0;
-      f.asm[k] = path.endsWith('.S') ? 1 : 0;
-    }
-    f.files = files;
-    f.n = n;
-    f.version = this.tree.version;
+    if (f.paths.length < n) f.paths = sized(f.paths, n + 1024);
     return f;
+  }
+
+  /** Learns a file's facts from its record: whether it is live. */
+  private learn(fileIdx: number): boolean {
+    const rec = this.tree.files[fileIdx]!;
+    const f = this.facts;
+    f.paths[fileIdx] = rec.path;
+    f.asm[fileIdx] = rec.path.endsWith('.S') ? 1 : 0;
+    f.state[fileIdx] = rec.alive ? 1 : 2;
+    return rec.alive;
+  }
+
+  /** The index marked a file's record dead (replaced or deleted). */
+  fileDropped(fileIdx: number): void {
+    if (fileIdx < this.facts.state.length) this.facts.state[fileIdx] = 0;
   }
 
   private fileStamp: Uint32Array = new Uint32Array(0);
@@ -335,6 +337,16 @@ export class ConsumerSearch {
     if (id !== undefined) this.tree.postings.forEach(id, (file, line, ctx) => void (ctx === DEF_CTX && out.push({ file: this.tree.files[file]!.path, line })));
     return out;
   }
+}
+
+/**
+ * A copy of `a` with room for `n` items, made in one step: an array that grows by stores past its end
+ * here and there becomes a dictionary. What is not stored yet reads as undefined.
+ */
+function sized<T>(a: readonly T[], n: number): T[] {
+  const out = new Array<T>(n);
+  for (let k = 0; k < a.length; k++) out[k] = a[k]!;
+  return out;
 }
 
 /**

@@ -217,9 +217,14 @@ export class KernelIndex {
     if (scan && scan.localMacros.length) rec.localMacros = scan.localMacros;
     if (scan && scan.includes.length) rec.includes = scan.includes;
     const old = this.byPath.get(f.path);
-    if (old !== undefined) this.files[old]!.alive = false;
+    if (old !== undefined) this.dropFile(old);
     this.files[fileIdx] = rec;
     this.byPath.set(f.path, fileIdx);
+  }
+
+  private dropFile(fileIdx: number): void {
+    this.files[fileIdx]!.alive = false;
+    this.search.fileDropped(fileIdx);
   }
 
   /** Names a scan must take as export calls: tree-wide and scoped wrappers. */
@@ -325,7 +330,7 @@ export class KernelIndex {
     const idx = this.byPath.get(path);
     if (idx === undefined) return;
     this.changes++;
-    this.files[idx]!.alive = false;
+    this.dropFile(idx);
     this.byPath.delete(path);
     this.exportTable.removeExportsOf(path);
     if (this.files[idx]!.wrappers.length) this.exportTable.refreshWrappers();
