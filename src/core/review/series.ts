@@ -97,10 +97,44 @@ export function diffOf(text: string): { diff: string; offset: number } | undefin
   return { diff: cutSignature(text.slice(at)), offset: text.slice(0, at).split('\n').length - 1 };
 }
 
+/**
+ * A mail, parsed by postal-mime. A body that is plain text as it stands (one part, no transfer
+ * encoding, UTF-8, or ASCII that is ASCII) is taken as postal-mime would give it, but without its
+ * decoders: they go through a Blob each, a third of the review of a 15-patch series in a new process
+ * (35-45 ms of mail parsing, 6-8 ms for the headers alone). git format-patch writes such mails.
+ */
+export async function parseMail(raw: string): Promise<Awaited<ReturnType<typeof PostalMime.parse>>> {
+  const end = /\r?\n\r?\n/.exec(raw);
+  if (!end) return PostalMime.parse(raw);
+  const mail = await PostalMime.parse(raw.slice(0, end.index + end[0].length));
+  const body = raw.slice(end.index + end[0].length);
+  if (!plainAsItStands(mail.headers, body)) return PostalMime.parse(raw);
+  // as postal-mime gives it: lines end in \n, the last too; no body, no text
+  const text = body.replace(/\r\n/g, '\n');
+  return { ...mail, text: text === '' ? undefined : text.endsWith('\n') ? text : `${text}\n` };
+}
+
+function plainAsItStands(headers: readonly { key: string; value: string }[], body: string): boolean {
+  const type = headers.find((h) => h.key === 'content-type')?.value;
+  const encoding = headers
+    .find((h) => h.key === 'content-transfer-encoding')
+    ?.value.trim()
+    .toLowerCase();
+  if (encoding !== undefined && !['7bit', '8bit', 'binary'].includes(encoding)) return false;
+  if (type === undefined) return true;
+  const m = /^\s*text\/plain\s*(;.*)?$/is.exec(type);
+  if (!m) return false;
+  const params = (m[1] ?? '').toLowerCase();
+  if (/format\s*=\s*"?flowed/.test(params)) return false;
+  const charset = /charset\s*=\s*"?([^";\s]+)/.exec(params)?.[1];
+  // postal-mime reads a us-ascii body's other bytes as latin1
+  return charset === undefined || charset === 'utf-8' || charset === 'utf8' || ((charset === 'us-ascii' || charset === 'ascii') && !/[^\x00-\x7f]/.test(body));
+}
+
 async function readMessage(raw: string, source: string, line: number, series: Series, order: number): Promise<void> {
   let mail;
   try {
-    mail = await PostalMime.parse(raw);
+    mail = await parseMail(raw);
   } catch (e) {
     series.problems.push({ source, line, message: `not a mail message: ${(e as Error).message}` });
     return;
