@@ -169,8 +169,7 @@ async function fromCacheWith(worker: WarmStartWorker | undefined, addon: NativeA
     kbuild: kbuildFrom(header),
     stats: header.stats,
     maxFileBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
-    // Only files with eager details can have wrappers.
-    wrapperFiles: eager.map((k) => files[k]!),
+    eager,
     exports,
     unresolved,
   });

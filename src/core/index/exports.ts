@@ -516,19 +516,31 @@ export class ExportTable {
   resolveIncluders(path: string): void {
     const files = this.tree.files;
     // Files by the last component of what they #include, extended with the records added since.
-    for (; this.includersUpTo < files.length; this.includersUpTo++) {
-      for (const inc of files[this.includersUpTo]!.includes ?? []) {
-        const base = inc.target.slice(inc.target.lastIndexOf('/') + 1);
-        const list = this.includers.get(base);
-        if (!list) this.includers.set(base, [this.includersUpTo]);
-        else if (list[list.length - 1] !== this.includersUpTo) list.push(this.includersUpTo);
-      }
-    }
+    for (; this.includersUpTo < files.length; this.includersUpTo++) this.addIncluder(this.includersUpTo);
     for (const k of this.includers.get(path.slice(path.lastIndexOf('/') + 1)) ?? []) {
       const f = files[k]!;
       if (!f.alive || f.path === path) continue;
       this.removeExportsOf(f.path);
       this.resolveFile(f);
+    }
+  }
+
+  /**
+   * A warm start's includers: of its `upTo` files, only those with eager details (`eager`) have
+   * includes, and reading each of 56,731 records of linux-6.1 to find them took 12 ms of a review.
+   */
+  seedIncluders(eager: readonly number[], upTo: number): void {
+    this.includers.clear();
+    for (const k of eager) this.addIncluder(k);
+    this.includersUpTo = upTo;
+  }
+
+  private addIncluder(k: number): void {
+    for (const inc of this.tree.files[k]!.includes ?? []) {
+      const base = inc.target.slice(inc.target.lastIndexOf('/') + 1);
+      const list = this.includers.get(base);
+      if (!list) this.includers.set(base, [k]);
+      else if (list[list.length - 1] !== k) list.push(k);
     }
   }
 

@@ -34,8 +34,8 @@ export interface RestoredIndex {
   kbuild: KbuildNamespaces;
   stats: IndexStats;
   maxFileBytes: number;
-  /** The files that can define wrappers, in index order. */
-  wrapperFiles: readonly IndexedFile[];
+  /** The files with details a warm start decodes at once (wrappers, includes, skips), in index order: only they can define wrappers or include. */
+  eager: readonly number[];
   exports: Export[];
   unresolved: Unresolved[];
 }
@@ -87,7 +87,8 @@ export class KernelIndex {
     index.postings.restoreProxies(r.proxies);
     index.exportTable.kbuild = r.kbuild;
     index.stats = r.stats;
-    index.exportTable.collectWrappers(r.wrapperFiles);
+    index.exportTable.collectWrappers(r.eager.map((k) => r.files[k]!));
+    index.exportTable.seedIncluders(r.eager, r.files.length);
     index.exportTable.restoreExports(r.exports, r.unresolved);
     return index;
   }
