@@ -8,6 +8,7 @@ import { type BuildAnswers, groupByModule } from '../core/build/answers';
 import type { Consumer, Export, KernelIndex } from '../core/index/index';
 import { readRegularText } from '../core/util/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scan/scanFile';
+import { grown } from '../core/util/typed';
 
 const severityWord = { error: 'ERROR', warning: 'WARNING', info: 'INFO', hint: 'HINT' } as const;
 
@@ -82,21 +83,77 @@ function moduleKeys(file: string, build: BuildAnswers): string[] {
   return [file.endsWith('.h') ? '(headers)' : '(not built)'];
 }
 
+/**
+ * Per build model, each file's module keys as numbers, and a count per number: a summary of every
+ * export of linux-6.1 counts 12 M consumers, and a Map of strings a list (and the keys found again
+ * for each) took a third of its time.
+ */
+interface KeyCounts {
+  byFile: Map<string, readonly number[]>;
+  names: string[];
+  ids: Map<string, number>;
+  counts: Uint32Array;
+  /** nameRanks() */
+  rank: Uint32Array;
+}
+const keyCounts = new WeakMap<BuildAnswers, KeyCounts>();
+
+function keysOf(k: KeyCounts, file: string, build: BuildAnswers): readonly number[] {
+  let ids = k.byFile.get(file);
+  if (!ids) {
+    ids = moduleKeys(file, build).map((m) => {
+      let id = k.ids.get(m);
+      if (id === undefined) {
+        k.ids.set(m, (id = k.names.push(m) - 1));
+        if (k.counts.length < k.names.length) k.counts = grown(k.counts, k.names.length, 1024);
+      }
+      return id;
+    });
+    k.byFile.set(file, ids);
+  }
+  return ids;
+}
+
 /** An export's consumers counted by class, and with a build model by module (a file counts once for each module it can be linked into). */
 function tally(list: readonly Consumer[], build?: BuildAnswers): { byClass: Map<string, number>; byModule?: Map<string, number> } {
+  const { byClass, modules } = tallyIds(list, build);
+  if (!modules) return { byClass };
+  return { byClass, byModule: new Map(modules.ids.map((id, j) => [modules.k.names[id]!, modules.counts[j]!])) };
+}
+
+/** tally() with the modules as numbers: each in the order its first consumer comes, and its count. */
+function tallyIds(list: readonly Consumer[], build?: BuildAnswers): { byClass: Map<string, number>; modules?: { k: KeyCounts; ids: number[]; counts: number[] } } {
   const byClass = new Map<string, number>();
   for (const c of list) byClass.set(c.cls, (byClass.get(c.cls) ?? 0) + 1);
   if (!build) return { byClass };
-  const byModule = new Map<string, number>();
-  for (const c of list) for (const m of moduleKeys(c.file, build)) byModule.set(m, (byModule.get(m) ?? 0) + 1);
-  return { byClass, byModule };
+  let k = keyCounts.get(build);
+  if (!k) keyCounts.set(build, (k = { byFile: new Map(), names: [], ids: new Map(), counts: new Uint32Array(1024), rank: new Uint32Array(0) }));
+  const ids: number[] = [];
+  for (const c of list) for (const id of keysOf(k, c.file, build)) if (k.counts[id]!++ === 0) ids.push(id);
+  const counts = ids.map((id) => k.counts[id]!);
+  for (const id of ids) k.counts[id] = 0;
+  return { byClass, modules: { k, ids, counts } };
+}
+
+/** Each module number's place in name order. */
+function nameRanks(k: KeyCounts): Uint32Array {
+  if (k.rank.length !== k.names.length) {
+    const order = Array.from(k.names.keys()).sort((a, b) => (k.names[a]! < k.names[b]! ? -1 : 1));
+    k.rank = new Uint32Array(k.names.length);
+    order.forEach((id, r) => (k.rank[id] = r));
+  }
+  return k.rank;
 }
 
 /** An export's consumers as counts, for JSON: by class, and with a build model by module, most used first. */
 export function consumerCounts(list: readonly Consumer[], helpers: readonly Consumer[], build?: BuildAnswers): Record<string, unknown> {
-  const { byClass, byModule } = tally(list, build);
+  const { byClass, modules } = tallyIds(list, build);
   const out: Record<string, unknown> = { consumerCount: list.length, byClass: Object.fromEntries(byClass), throughHelperCount: helpers.length };
-  if (byModule) out.byModule = Object.fromEntries([...byModule].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)));
+  if (modules) {
+    const rank = nameRanks(modules.k);
+    const at = Array.from(modules.ids.keys()).sort((a, b) => modules.counts[b]! - modules.counts[a]! || rank[modules.ids[a]!]! - rank[modules.ids[b]!]!);
+    out.byModule = Object.fromEntries(at.map((j) => [modules.k.names[modules.ids[j]!]!, modules.counts[j]!]));
+  }
   return out;
 }
 
