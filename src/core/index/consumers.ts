@@ -205,6 +205,31 @@ export class ConsumerSearch {
   }
 
   /**
+   * The .c files outside tools/ among the export's consumers that use it directly (not through a
+   * proxy), in path order, as consumers() lists them; undefined past `limit` of them. Found from
+   * the export's own postings: a walk of its consumers can list 33,000 files to find them.
+   */
+  directSources(exp: Export, limit: number): string[] | undefined {
+    const own = this.tree.byPath.get(exp.file) ?? -1;
+    const scope = renameScope(exp);
+    const found = new Set<number>();
+    for (const n of consumerNames(exp.flavour, exp.name)) {
+      const id = this.tree.table.get(n);
+      if (id === undefined) continue;
+      let over = false;
+      this.tree.postings.forEach(id, (file, _line, ctx) => {
+        if (over || ctx !== 0 || file === own || found.has(file)) return;
+        const path = this.tree.files[file]!.path;
+        if (!path.endsWith('.c') || (scope !== undefined && !path.startsWith(scope)) || this.classOf(file, exp.file) === 'tools') return;
+        found.add(file);
+        over = found.size > limit;
+      });
+      if (over) return undefined;
+    }
+    return [...found].map((f) => this.tree.files[f]!.path).sort();
+  }
+
+  /**
    * Files other than the exporter's that name the export in code today: direct uses, and header
    * inlines and macros whose bodies use it. Export history searches these for the first consumer.
    */

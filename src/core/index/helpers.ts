@@ -102,23 +102,14 @@ export function helperConsumers(index: KernelIndex, exp: Export, direct: readonl
 const answered = new WeakMap<Export, { version: number; consumers: Consumer[] }>();
 
 function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[]): Consumer[] {
-  const sources: string[] = [];
-  for (const c of direct) {
-    if (c.via || c.cls === 'tools' || !c.file.endsWith('.c')) continue;
-    // most lists of a tree's popular exports are long: counted only as far as the limit
-    if (sources.push(c.file) > MAX_HELPER_SOURCES) return [];
-  }
-  if (sources.length === 0) return [];
-  const ids: number[] = [];
-  for (const n of consumerNames(exp.flavour, exp.name)) {
-    const id = index.table.get(n);
-    if (id !== undefined) ids.push(id);
-  }
+  const sources = index.directSources(exp, MAX_HELPER_SOURCES);
+  if (!sources?.length) return [];
+  const names = consumerNames(exp.flavour, exp.name);
   let seen: Set<string> | undefined;
   const out: Consumer[] = [];
   for (const src of sources) {
     for (const h of candidatesOf(index, src) ?? []) {
-      if (!ids.some((id) => has(h.uses, id))) continue;
+      if (!names.some((n) => h.uses.includes(n))) continue;
       seen ??= new Set([exp.file, ...direct.map((c) => c.file)]);
       for (const use of index.directUses(h.name)) {
         if (seen.has(use.file)) continue;
@@ -134,19 +125,8 @@ function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly C
 interface Candidate {
   name: string;
   line: number;
-  /** the index's ids of the names its body uses in code, sorted */
-  uses: Uint32Array;
-}
-
-function has(sorted: Uint32Array, id: number): boolean {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return sorted[lo] === id;
+  /** the names its body uses in code */
+  uses: string[];
 }
 
 /**
@@ -174,14 +154,7 @@ function candidatesOf(index: KernelIndex, path: string): Candidate[] | undefined
     } catch {
       return undefined;
     }
-    for (const d of spansOf(buf, defs)) {
-      const uses = new Set<number>();
-      for (const n of bodyNames(buf, d)) {
-        const id = index.table.get(n);
-        if (id !== undefined) uses.add(id);
-      }
-      list.push({ name: d.name, line: d.line, uses: Uint32Array.from(uses).sort() });
-    }
+    for (const d of spansOf(buf, defs)) list.push({ name: d.name, line: d.line, uses: bodyNames(buf, d) });
   }
   candidatesCache.delete(key);
   if (candidatesCache.size >= MAX_CANDIDATE_FILES) candidatesCache.delete(candidatesCache.keys().next().value!);
