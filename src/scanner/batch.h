@@ -80,9 +80,7 @@ struct FileOut {
 };
 
 uint32_t countLines(const uint8_t *b, size_t end) {
-  uint32_t line = 1;
-  for (const uint8_t *q = b, *e = b + end; (q = (const uint8_t *)memchr(q, 10, e - q)) != nullptr; q++) line++;
-  return line;
+  return 1 + (uint32_t)countByte(b, 10, end);
 }
 
 // A batch's arrays as both builds hand them to JS, under wire.ts's RawBatch names: X(the name JS
@@ -152,10 +150,10 @@ void scanInto(Instance &in, FileKind kind, const uint8_t *b, size_t len, bool ke
   } else if (out.status == S_TOO_LARGE) {
     json.ch('0');
   } else {
-    const void *nul = memchr(b, 0, len);
+    const uint8_t *nul = findByte(b, 0, len);
     if (nul) {
       out.status = S_BINARY;
-      out.nulLine = countLines(b, (const uint8_t *)nul - b);
+      out.nulLine = countLines(b, (size_t)(nul - b));
       json.ch('0');
     } else if (kind.isHeader && len >= DEFINE_ONLY_MIN_BYTES && isDefineOnly(b, len, out.lines)) {
       json.ch('0');

@@ -98,19 +98,19 @@ inline size_t plainDefineLine(const uint8_t *p, size_t s) {
 
 // Also counts the lines, as countLines() would: 1 + newlines. This pass reads a third of a kernel
 // tree's bytes (generated register headers): their plain lines are matched as they come
-// (plainDefineLine), the others found with memchr.
+// (plainDefineLine), the others found with findByte().
 bool isDefineOnly(const uint8_t *p, size_t n, uint32_t &lines) {
   lines = 1;
   size_t s = 0;
   for (;;) {
-    // Most lines of the large register headers, without a memchr() for each line's end (a line of
+    // Most lines of the large register headers, without a findByte() for each line's end (a line of
     // about 60 bytes left a third of this pass in the call).
     for (size_t next; s < n && (next = plainDefineLine(p, s)) != 0 && next <= n; s = next) lines++;
-    const uint8_t *nl = (const uint8_t *)memchr(p + s, 10, n - s);
+    const uint8_t *nl = findByte(p + s, 10, n - s);
     size_t e = nl ? (size_t)(nl - p) : n;
     size_t a = s;
     // A carriage return splits a line too (JS's multiline ^ and $). The plain lines above have none.
-    for (const uint8_t *cr; (cr = (const uint8_t *)memchr(p + a, 13, e - a)) != nullptr; a = (size_t)(cr - p) + 1)
+    for (const uint8_t *cr; (cr = findByte(p + a, 13, e - a)) != nullptr; a = (size_t)(cr - p) + 1)
       if (!defineOnlyLine(p + a, (size_t)(cr - p) - a)) return false;
     if (!defineOnlyLine(p + a, e - a)) return false;
     if (!nl) return true;

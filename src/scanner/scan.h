@@ -163,8 +163,8 @@ struct Scan {
   }
 
   bool hasContinuation(size_t j) const {
-    const void *nl = j < n ? memchr(buf + j, 10, n - j) : nullptr;
-    size_t end = nl ? (const uint8_t *)nl - buf : n;
+    const uint8_t *nl = j < n ? findByte(buf + j, 10, n - j) : nullptr;
+    size_t end = nl ? (size_t)(nl - buf) : n;
     if (end == 0) return false;
     size_t k = end - 1;
     if (buf[k] == '\r') {

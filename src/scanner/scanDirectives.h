@@ -10,9 +10,9 @@ inline void Scan::endDefine(size_t end) {
     if (from < exportSearchFrom || (nextExport >= 0 && (size_t)nextExport < from)) {
       nextExport = -1;
       for (size_t k = from; k + 6 <= n; k++) {
-        const void *e = memchr(buf + k, 'E', n - k);
+        const uint8_t *e = findByte(buf + k, 'E', n - k);
         if (!e) break;
-        k = (const uint8_t *)e - buf;
+        k = (size_t)(e - buf);
         if (k + 6 <= n && memcmp(buf + k, "EXPORT", 6) == 0) {
           nextExport = (int64_t)k;
           break;
@@ -64,12 +64,12 @@ inline void Scan::openMacroProxy() {
   ctxStamp = sh.stamp();
 }
 
-// To the next "*/" with memchr, then the newlines in between, also with memchr.
+// To the next "*/" with findByte(), then the newlines in between counted.
 inline size_t Scan::skipComment(size_t j) {
   size_t k = j;
   size_t end = n;
   while (k < n) {
-    const uint8_t *star = (const uint8_t *)memchr(buf + k, 42, n - k);
+    const uint8_t *star = findByte(buf + k, 42, n - k);
     if (!star) break;
     k = (size_t)(star - buf);
     if (buf[k + 1] == '/') {
@@ -79,7 +79,7 @@ inline size_t Scan::skipComment(size_t j) {
     k++;
   }
   size_t stop = end == n ? n : end - 2;
-  for (const uint8_t *q = buf + j; (q = (const uint8_t *)memchr(q, 10, buf + stop - q)) != nullptr; q++) line++;
+  line += (uint32_t)countByte(buf + j, 10, stop - j);
   return end;
 }
 

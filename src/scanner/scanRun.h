@@ -211,12 +211,12 @@ inline void Scan::run() {
       }
       if (d == '/') {
         for (;;) {
-          const void *nlp = i < n ? memchr(buf + i, 10, n - i) : nullptr;
+          const uint8_t *nlp = i < n ? findByte(buf + i, 10, n - i) : nullptr;
           if (!nlp) {
             i = n;
             break;
           }
-          size_t nl = (const uint8_t *)nlp - buf;
+          size_t nl = (size_t)(nlp - buf);
           if (!isAsm && nl > 0 && buf[nl - 1] == '\\') {
             line++;
             i = nl + 1;
