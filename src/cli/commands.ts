@@ -113,14 +113,31 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
         io.out(`${summary ? consumersSummaryLine(e, list, helpers, build) : consumersBlock(e, list, helpers, build)}\n`);
         continue;
       }
+      const head = { symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build) };
       // counts, or the consumers as file:line (JSON Lines) or in full (JSON)
-      const each = fmt === 'jsonl' ? (c: Consumer): unknown => `${c.file}:${c.line}` : (c: Consumer): unknown => consumerJson(c, build);
-      const answer = summary ? consumerCounts(list, helpers, build) : { consumers: list.map(each), throughHelpers: helpers.map(each) };
-      out.record({ symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build), ...answer });
+      if (summary) out.record({ ...head, ...consumerCounts(list, helpers, build) });
+      else if (fmt === 'jsonl') io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":${fileLines(list)},"throughHelpers":${fileLines(helpers)}}\n`);
+      else out.record({ ...head, consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
     }
   }
   out?.end();
   return missing === symbols.length ? 1 : 0;
+}
+
+/**
+ * Consumers as a JSON array of "file:line" strings, as JSON.stringify() writes it: each file's quoted,
+ * escaped path is made once (12 M consumers of every export of linux-6.1 are 56,000 files).
+ */
+const quotedPaths = new Map<string, string>();
+function fileLines(list: readonly Consumer[]): string {
+  let out = '[';
+  for (let k = 0; k < list.length; k++) {
+    const c = list[k]!;
+    let q = quotedPaths.get(c.file);
+    if (q === undefined) quotedPaths.set(c.file, (q = JSON.stringify(c.file).slice(0, -1)));
+    out += `${k ? ',' : ''}${q}:${c.line}"`;
+  }
+  return `${out}]`;
 }
 
 /**
