@@ -3,7 +3,7 @@ import { checkExports, type Finding, type Severity, severityRank, withHistoryFin
 import { flag, format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
 import { helperConsumers } from '../core/index/helpers';
-import type { Consumer, Export } from '../core/index/index';
+import type { Export } from '../core/index/index';
 import { consumerCounts, consumerJson, consumersBlock, consumersSummaryLine, exportJson, exportLine, findingText, sarif } from './format';
 import { historiesFor, historyFindingsFor } from './history';
 import { condText } from '../core/build/cond';
@@ -105,18 +105,32 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
       continue;
     }
     for (const e of exps) {
+      const linker = e.name === sym ? undefined : sym;
+      if (out && fmt === 'jsonl' && !summary) {
+        // file:line strings as the walk gives them: no consumer objects for tens of millions of consumers
+        const helpers = helperConsumers(index, e, () => {
+          const files: string[] = [];
+          index.consumerLines(e, (f) => files.push(f));
+          return files;
+        });
+        const head = { symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build) };
+        io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":`);
+        writeFileLines(io, (each) => index.consumerLines(e, each));
+        io.out(',"throughHelpers":');
+        writeFileLines(io, (each) => helpers.forEach((c) => each(c.file, c.line)));
+        io.out('}\n');
+        continue;
+      }
       const list = index.consumers(e);
       const helpers = helperConsumers(index, e, list);
-      const linker = e.name === sym ? undefined : sym;
       if (!out) {
         if (linker) io.out(`${linker}: a linker name of ${e.name}'s export (${e.macro})\n`);
         io.out(`${summary ? consumersSummaryLine(e, list, helpers, build) : consumersBlock(e, list, helpers, build)}\n`);
         continue;
       }
       const head = { symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build) };
-      // counts, or the consumers as file:line (JSON Lines) or in full (JSON)
+      // counts, or the consumers in full (JSON)
       if (summary) out.record({ ...head, ...consumerCounts(list, helpers, build) });
-      else if (fmt === 'jsonl') io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":${fileLines(list)},"throughHelpers":${fileLines(helpers)}}\n`);
       else out.record({ ...head, consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
     }
   }
@@ -125,19 +139,25 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
 }
 
 /**
- * Consumers as a JSON array of "file:line" strings, as JSON.stringify() writes it: each file's quoted,
- * escaped path is made once (12 M consumers of every export of linux-6.1 are 56,000 files).
+ * Writes consumers as a JSON array of "file:line" strings, as JSON.stringify() writes it: each file's
+ * quoted, escaped path is made once (12 M consumers of every export of linux-6.1 are 56,000 files),
+ * and the text goes out in pieces of 1,024, which die young: a popular export's 1.5 MB line, made
+ * whole, waited in the old generation with 300 others like it for a full collection.
  */
 const quotedPaths = new Map<string, string>();
-function fileLines(list: readonly Consumer[]): string {
+function writeFileLines(io: Io, list: (each: (file: string, line: number) => void) => void): void {
   let out = '[';
-  for (let k = 0; k < list.length; k++) {
-    const c = list[k]!;
-    let q = quotedPaths.get(c.file);
-    if (q === undefined) quotedPaths.set(c.file, (q = JSON.stringify(c.file).slice(0, -1)));
-    out += `${k ? ',' : ''}${q}:${c.line}"`;
-  }
-  return `${out}]`;
+  let k = 0;
+  list((file, line) => {
+    let q = quotedPaths.get(file);
+    if (q === undefined) quotedPaths.set(file, (q = JSON.stringify(file).slice(0, -1)));
+    out += `${k ? ',' : ''}${q}:${line}"`;
+    if ((++k & 1023) === 0) {
+      io.out(out);
+      out = '';
+    }
+  });
+  io.out(`${out}]`);
 }
 
 /**

@@ -89,4 +89,34 @@ describe('consumers for many symbols', () => {
     );
     for (const r of records) assert.deepEqual(r.consumers, expected.get(r.symbol), r.symbol);
   });
+
+  it('gives in JSON Lines the consumers JSON gives, in path order, for one used by thousands of files', { timeout: 120_000 }, async () => {
+    // 1,500 files reach wide_sym through a header macro, found in the macro's order (z/ first), and
+    // some call it directly: the walk finds them out of path order, and a line of JSON Lines goes out
+    // in pieces
+    const root = tempDir('kexports-wide-');
+    mkdirSync(join(root, 'lib'));
+    mkdirSync(join(root, 'include'));
+    writeFileSync(join(root, 'Kbuild'), '');
+    writeFileSync(join(root, 'lib/wide.c'), 'int wide_sym(int x)\n{\n\treturn x;\n}\nEXPORT_SYMBOL(wide_sym);\n');
+    writeFileSync(join(root, 'include/wide.h'), '#define WIDE(x) wide_sym(x)\n');
+    for (const dir of ['z', 'a', 'm']) mkdirSync(join(root, dir));
+    for (let k = 0; k < 1500; k++) {
+      const dir = ['z', 'a', 'm'][k % 3]!;
+      const body = k % 7 === 0 ? 'return wide_sym(1);' : 'return WIDE(1);';
+      writeFileSync(join(root, `${dir}/f${k}.c`), `#include <wide.h>\nint f${k}(void)\n{\n\t${body}\n}\n`);
+    }
+    const json = await capped(['consumers', '--tree', root, '--no-cache', '--format', 'json', 'wide_sym'], '');
+    const jsonl = await capped(['consumers', '--tree', root, '--no-cache', '--format', 'jsonl', 'wide_sym'], '');
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(jsonl.code, 0, jsonl.stderr);
+    const full = (JSON.parse(json.stdout) as { consumers: { file: string; line: number }[] }[])[0]!.consumers.map((c) => `${c.file}:${c.line}`);
+    const lines = jsonl.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 1);
+    const record = JSON.parse(lines[0]!) as { symbol: string; consumers: string[]; throughHelpers: string[] };
+    assert.equal(full.length, 1500);
+    assert.deepEqual(record.consumers, full);
+    assert.deepEqual(record.consumers.slice(0, 2), ['a/f1.c:4', 'a/f10.c:4']);
+    assert.deepEqual(record.throughHelpers, []);
+  });
 });

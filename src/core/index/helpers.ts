@@ -88,9 +88,10 @@ export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helpe
 
 /**
  * Files that reach `exp` through a helper function of one of its direct consumer files, `direct` being
- * index.consumers(exp). A helper of a helper is not followed, nor a helper that is exported itself.
+ * index.consumers(exp) (or a function that gives their files). A helper of a helper is not followed, nor a helper that is
+ * exported itself.
  */
-export function helperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[]): Consumer[] {
+export function helperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => readonly string[])): Consumer[] {
   // A hover asks again and again for the same export; its files are read once per version of the index.
   const cached = answered.get(exp);
   if (cached?.version === index.version) return cached.consumers.slice();
@@ -101,7 +102,7 @@ export function helperConsumers(index: KernelIndex, exp: Export, direct: readonl
 
 const answered = new WeakMap<Export, { version: number; consumers: Consumer[] }>();
 
-function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[]): Consumer[] {
+function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => readonly string[])): Consumer[] {
   const sources = index.directSources(exp, MAX_HELPER_SOURCES);
   if (!sources?.length) return [];
   const names = consumerNames(exp.flavour, exp.name);
@@ -110,7 +111,7 @@ function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly C
   for (const src of sources) {
     for (const h of candidatesOf(index, src) ?? []) {
       if (!names.some((n) => h.uses.includes(n))) continue;
-      seen ??= new Set([exp.file, ...direct.map((c) => c.file)]);
+      seen ??= new Set([exp.file, ...(typeof direct === 'function' ? direct() : direct.map((c) => c.file))]);
       for (const use of index.directUses(h.name)) {
         if (seen.has(use.file)) continue;
         seen.add(use.file);

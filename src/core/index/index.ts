@@ -245,6 +245,11 @@ export class KernelIndex {
   }
 
   /** Files other than the exporter's that name the export in code today (export history searches these). */
+  /** See ConsumerSearch.consumerLines(). */
+  consumerLines(exp: Export, each: (file: string, line: number) => void): number {
+    return this.search.consumerLines(exp, each);
+  }
+
   /** See ConsumerSearch.directSources(). */
   directSources(exp: Export, limit: number): string[] | undefined {
     return this.search.directSources(exp, limit);
