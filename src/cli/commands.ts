@@ -106,32 +106,37 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     }
     for (const e of exps) {
       const linker = e.name === sym ? undefined : sym;
-      if (out && fmt === 'jsonl' && !summary) {
-        // file:line strings as the walk gives them: no consumer objects for tens of millions of consumers
-        const helpers = helperConsumers(index, e, () => {
-          const files: string[] = [];
-          index.consumerLines(e, (f) => files.push(f));
-          return files;
-        });
-        const head = { symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build) };
-        io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":`);
-        writeFileLines(io, (each) => index.consumerLines(e, each));
-        io.out(',"throughHelpers":');
-        writeFileLines(io, (each) => helpers.forEach((c) => each(c.file, c.line)));
-        io.out('}\n');
-        continue;
-      }
-      const list = index.consumers(e);
-      const helpers = helperConsumers(index, e, list);
       if (!out) {
+        const list = index.consumers(e);
+        const helpers = helperConsumers(index, e, list);
         if (linker) io.out(`${linker}: a linker name of ${e.name}'s export (${e.macro})\n`);
         io.out(`${summary ? consumersSummaryLine(e, list, helpers, build) : consumersBlock(e, list, helpers, build)}\n`);
         continue;
       }
       const head = { symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build) };
-      // counts, or the consumers in full (JSON)
-      if (summary) out.record({ ...head, ...consumerCounts(list, helpers, build) });
-      else out.record({ ...head, consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
+      if (fmt === 'json' && !summary) {
+        // the consumers in full
+        const list = index.consumers(e);
+        const helpers = helperConsumers(index, e, list);
+        out.record({ ...head, consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
+        continue;
+      }
+      // Counts, or file:line strings (JSON Lines), as the walk gives them: no consumer objects for
+      // tens of millions of consumers. The helpers ask for the consumer files only if they find one.
+      const helpers = helperConsumers(index, e, () => {
+        const files: string[] = [];
+        index.consumerLines(e, (f) => files.push(f));
+        return files;
+      });
+      if (summary) {
+        out.record({ ...head, ...consumerCounts((each) => index.consumerClasses(e, each), helpers, build) });
+        continue;
+      }
+      io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":`);
+      writeFileLines(io, (each) => index.consumerLines(e, each));
+      io.out(',"throughHelpers":');
+      writeFileLines(io, (each) => helpers.forEach((c) => each(c.file, c.line)));
+      io.out('}\n');
     }
   }
   out?.end();

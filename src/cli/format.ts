@@ -121,18 +121,29 @@ function tally(list: readonly Consumer[], build?: BuildAnswers): { byClass: Map<
   return { byClass, byModule: new Map(modules.ids.map((id, j) => [modules.k.names[id]!, modules.counts[j]!])) };
 }
 
+/** Consumers as a function that gives each one's file and class, in order. */
+export type ConsumerList = readonly Consumer[] | ((each: (file: string, cls: string) => void) => void);
+
 /** tally() with the modules as numbers: each in the order its first consumer comes, and its count. */
-function tallyIds(list: readonly Consumer[], build?: BuildAnswers): { byClass: Map<string, number>; modules?: { k: KeyCounts; ids: number[]; counts: number[] } } {
+function tallyIds(list: ConsumerList, build?: BuildAnswers): { count: number; byClass: Map<string, number>; modules?: { k: KeyCounts; ids: number[]; counts: number[] } } {
+  const each = typeof list === 'function' ? list : (f: (file: string, cls: string) => void): void => list.forEach((c) => f(c.file, c.cls));
   const byClass = new Map<string, number>();
-  for (const c of list) byClass.set(c.cls, (byClass.get(c.cls) ?? 0) + 1);
-  if (!build) return { byClass };
-  let k = keyCounts.get(build);
-  if (!k) keyCounts.set(build, (k = { byFile: new Map(), names: [], ids: new Map(), counts: new Uint32Array(1024), rank: new Uint32Array(0) }));
+  let count = 0;
+  let k: KeyCounts | undefined;
+  if (build) {
+    k = keyCounts.get(build);
+    if (!k) keyCounts.set(build, (k = { byFile: new Map(), names: [], ids: new Map(), counts: new Uint32Array(1024), rank: new Uint32Array(0) }));
+  }
   const ids: number[] = [];
-  for (const c of list) for (const id of keysOf(k, c.file, build)) if (k.counts[id]!++ === 0) ids.push(id);
+  each((file, cls) => {
+    count++;
+    byClass.set(cls, (byClass.get(cls) ?? 0) + 1);
+    if (k) for (const id of keysOf(k, file, build!)) if (k.counts[id]!++ === 0) ids.push(id);
+  });
+  if (!k) return { count, byClass };
   const counts = ids.map((id) => k.counts[id]!);
   for (const id of ids) k.counts[id] = 0;
-  return { byClass, modules: { k, ids, counts } };
+  return { count, byClass, modules: { k, ids, counts } };
 }
 
 /** Each module number's place in name order. */
@@ -146,9 +157,9 @@ function nameRanks(k: KeyCounts): Uint32Array {
 }
 
 /** An export's consumers as counts, for JSON: by class, and with a build model by module, most used first. */
-export function consumerCounts(list: readonly Consumer[], helpers: readonly Consumer[], build?: BuildAnswers): Record<string, unknown> {
-  const { byClass, modules } = tallyIds(list, build);
-  const out: Record<string, unknown> = { consumerCount: list.length, byClass: Object.fromEntries(byClass), throughHelperCount: helpers.length };
+export function consumerCounts(list: ConsumerList, helpers: readonly Consumer[], build?: BuildAnswers): Record<string, unknown> {
+  const { count, byClass, modules } = tallyIds(list, build);
+  const out: Record<string, unknown> = { consumerCount: count, byClass: Object.fromEntries(byClass), throughHelperCount: helpers.length };
   if (modules) {
     const rank = nameRanks(modules.k);
     const at = Array.from(modules.ids.keys()).sort((a, b) => modules.counts[b]! - modules.counts[a]! || rank[modules.ids[a]!]! - rank[modules.ids[b]!]!);

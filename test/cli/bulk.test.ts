@@ -118,5 +118,13 @@ describe('consumers for many symbols', () => {
     assert.deepEqual(record.consumers, full);
     assert.deepEqual(record.consumers.slice(0, 2), ['a/f1.c:4', 'a/f10.c:4']);
     assert.deepEqual(record.throughHelpers, []);
+    // the summary counts what the full answer lists, classes in the order their first file comes
+    const sum = await capped(['consumers', '--tree', root, '--no-cache', '--summary', '--format', 'jsonl', 'wide_sym'], '');
+    assert.equal(sum.code, 0, sum.stderr);
+    const classes = new Map<string, number>();
+    for (const c of (JSON.parse(json.stdout) as { consumers: { cls: string }[] }[])[0]!.consumers) classes.set(c.cls, (classes.get(c.cls) ?? 0) + 1);
+    const counts = JSON.parse(sum.stdout) as { consumerCount: number; byClass: Record<string, number> };
+    assert.equal(counts.consumerCount, 1500);
+    assert.deepEqual(Object.entries(counts.byClass), [...classes]);
   });
 });

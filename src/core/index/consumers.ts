@@ -61,6 +61,16 @@ export class ConsumerSearch {
    * objects, or in lists made for each export, they were garbage by the hundred MB.
    */
   consumerLines(exp: Export, each: (file: string, line: number) => void): number {
+    return this.inOrder(exp, (paths, fileIdx, line) => each(paths[fileIdx]!, line));
+  }
+
+  /** consumers()' files and classes alone, in the same order: what a bulk summary counts. */
+  consumerClasses(exp: Export, each: (file: string, cls: ConsumerClass) => void): number {
+    return this.inOrder(exp, (paths, fileIdx) => each(paths[fileIdx]!, this.classOf(fileIdx, exp.file)));
+  }
+
+  /** The walk's consumer files (and their lines) in path order, without an object for each. */
+  private inOrder(exp: Export, each: (paths: readonly string[], fileIdx: number, line: number) => void): number {
     let n = 0;
     this.walk(exp, (fileIdx, _path, line) => {
       if (this.lineFiles.length <= n) {
@@ -73,10 +83,11 @@ export class ConsumerSearch {
     });
     const files = this.lineFiles.subarray(0, n);
     const order = this.pathOrder(files);
+    // the walk learnt the files' paths, and may have grown the array
     const { paths } = this.facts;
     for (let k = 0; k < n; k++) {
       const at = order ? order[k]! : k;
-      each(paths[files[at]!]!, this.lineLines[at]!);
+      each(paths, files[at]!, this.lineLines[at]!);
     }
     return n;
   }

@@ -250,6 +250,11 @@ export class KernelIndex {
     return this.search.consumerLines(exp, each);
   }
 
+  /** See ConsumerSearch.consumerClasses(). */
+  consumerClasses(exp: Export, each: (file: string, cls: ConsumerClass) => void): number {
+    return this.search.consumerClasses(exp, each);
+  }
+
   /** See ConsumerSearch.directSources(). */
   directSources(exp: Export, limit: number): string[] | undefined {
     return this.search.directSources(exp, limit);
