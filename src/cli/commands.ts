@@ -118,7 +118,14 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
         // the consumers in full
         const list = index.consumers(e);
         const helpers = helperConsumers(index, e, list);
-        out.record({ ...head, consumers: list.map((c) => consumerJson(c, build)), throughHelpers: helpers.map((c) => consumerJson(c, build)) });
+        out.recordWithLists(
+          head,
+          [
+            ['consumers', list],
+            ['throughHelpers', helpers],
+          ],
+          (c) => consumerJson(c, build),
+        );
         continue;
       }
       // Counts, or file:line strings (JSON Lines), as the walk gives them: no consumer objects for
@@ -169,11 +176,44 @@ function writeFileLines(io: Io, list: (each: (file: string, line: number) => voi
  * Records written one at a time: JSON Lines, one compact record a line, or a JSON array, byte for
  * byte what JSON.stringify(list, null, 1) gives.
  */
-function recordWriter(lines: boolean, io: Io): { record: (r: unknown) => void; end: () => void } {
-  if (lines) return { record: (r) => io.out(`${JSON.stringify(r)}\n`), end: () => undefined };
+interface RecordWriter {
+  record: (r: object) => void;
+  /**
+   * record({ ...head, [key]: list, … }), the lists' items written a few at a time: a popular
+   * export's record is megabytes of JSON, and 300 of them made whole waited in the old generation
+   * for a full collection.
+   */
+  recordWithLists: <T>(head: object, lists: readonly (readonly [string, readonly T[]])[], each: (item: T) => unknown) => void;
+  end: () => void;
+}
+
+function recordWriter(lines: boolean, io: Io): RecordWriter {
+  if (lines) {
+    const record = (r: object): void => io.out(`${JSON.stringify(r)}\n`);
+    return { record, recordWithLists: (head, lists, each) => record({ ...head, ...Object.fromEntries(lists.map(([key, list]) => [key, list.map(each)])) }), end: () => undefined };
+  }
   let n = 0;
+  // the record's text at its depth in the array: one space more after each line break
+  const put = (text: string): void => io.out(text.replace(/\n/g, '\n '));
   return {
     record: (r) => io.out(`${n++ === 0 ? '[\n' : ',\n'} ${JSON.stringify(r, null, 1).replace(/\n/g, '\n ')}`),
+    recordWithLists: (head, lists, each) => {
+      // JSON.stringify(record, null, 1): the head's keys at depth 1, each list's items at depth 2
+      io.out(n++ === 0 ? '[\n ' : ',\n ');
+      put(JSON.stringify(head, null, 1).slice(0, -2));
+      for (const [key, list] of lists) {
+        put(`,\n ${JSON.stringify(key)}: ${list.length ? '[' : '[]'}`);
+        for (let k = 0; k < list.length; k += 256)
+          put(
+            list
+              .slice(k, k + 256)
+              .map((item, j) => `${k + j ? ',' : ''}\n  ${JSON.stringify(each(item), null, 1).replace(/\n/g, '\n  ')}`)
+              .join(''),
+          );
+        if (list.length) put('\n ]');
+      }
+      put('\n}');
+    },
     end: () => io.out(n === 0 ? '[]\n' : '\n]\n'),
   };
 }
