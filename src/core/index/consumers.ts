@@ -32,8 +32,6 @@ export class ConsumerSearch {
   private ranked: number[] = [];
   private rank = new Uint32Array(0);
   private rankedFor: readonly IndexedFile[] | undefined;
-  /** A consumer per rank, for ordering one list; empty again after each use. */
-  private byRankScratch: (Consumer | undefined)[] = [];
 
   /**
    * Consumers of an export: uses outside the exporting file, and, transitively, uses of the header
@@ -195,38 +193,23 @@ export class ConsumerSearch {
   /**
    * Consumers in path order, however the index was made: a file edited since the build has its
    * postings at the end, so the traversal order alone would differ between a warm refresh and a cold
-   * build. Each file comes once in a list, so its path's rank alone orders it, in a typed array's
-   * numeric sort; most lists come in that order already.
+   * build. Most lists come in that order already (pathOrder()).
    */
-  private inPathOrder(out: Consumer[], outFile: number[]): Consumer[] {
-    if (out.length < 2) return out;
-    const rank = this.pathRanks();
-    let inOrder = true;
-    for (let k = 1; k < outFile.length && inOrder; k++) inOrder = rank[outFile[k]!]! > rank[outFile[k - 1]!]!;
-    if (inOrder) return out;
-    if (this.byRankScratch.length < this.tree.files.length) this.byRankScratch = new Array<Consumer | undefined>(this.tree.files.length).fill(undefined);
-    const at = this.byRankScratch;
-    const keys = new Uint32Array(out.length);
-    for (let k = 0; k < out.length; k++) {
-      keys[k] = rank[outFile[k]!]!;
-      at[keys[k]!] = out[k]!;
-    }
-    keys.sort();
-    for (let k = 0; k < keys.length; k++) {
-      out[k] = at[keys[k]!]!;
-      at[keys[k]!] = undefined;
-    }
-    return out;
+  private inPathOrder(out: Consumer[], outFile: readonly number[]): Consumer[] {
+    const order = this.pathOrder(outFile);
+    return order ? Array.from(order, (k) => out[k]!) : out;
   }
 
-  /** The positions of `files` (each once) in path order; undefined when they come in it already. */
-  private pathOrder(files: Int32Array): Int32Array | undefined {
+  /**
+   * The positions of `files` (each once) in path order; undefined when they come in it already.
+   * Each file comes once, so its path's rank alone orders it, in a typed array's numeric sort.
+   */
+  private pathOrder(files: ArrayLike<number>): Int32Array | undefined {
     if (files.length < 2) return undefined;
     const rank = this.pathRanks();
     let inOrder = true;
     for (let k = 1; k < files.length && inOrder; k++) inOrder = rank[files[k]!]! > rank[files[k - 1]!]!;
     if (inOrder) return undefined;
-    // each file once: its rank alone orders it, in a typed array's numeric sort
     if (this.atRank.length < rank.length) this.atRank = new Int32Array(rank.length);
     if (this.rankKeys.length < files.length) this.rankKeys = new Uint32Array(files.length + 1024);
     const keys = this.rankKeys.subarray(0, files.length);

@@ -244,7 +244,6 @@ export class KernelIndex {
     return this.search.consumers(exp, stop);
   }
 
-  /** Files other than the exporter's that name the export in code today (export history searches these). */
   /** See ConsumerSearch.consumerLines(). */
   consumerLines(exp: Export, each: (file: string, line: number) => void): number {
     return this.search.consumerLines(exp, each);
@@ -260,6 +259,7 @@ export class KernelIndex {
     return this.search.directSources(exp, limit);
   }
 
+  /** Files other than the exporter's that name the export in code today (export history searches these). */
   literalUsers(exp: Export): string[] {
     return this.search.literalUsers(exp);
   }
