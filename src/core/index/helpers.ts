@@ -13,7 +13,7 @@ import { DEFAULT_MAX_FILE_BYTES } from '../scan/scanFile';
 import { DEF_CTX, type Definition } from '../scan/scanTypes';
 import { NativeScanner, nativeAddon } from '../scan/nativeScanner';
 
-/** Above this many direct consumer files, helpers are not looked for: each of those files is read again. */
+/** Above this many direct consumer files, helpers are not looked for: each of those files is read and scanned. */
 export const MAX_HELPER_SOURCES = 24;
 
 export interface Helper {
@@ -51,22 +51,28 @@ function functionSpans(buf: Uint8Array): FunctionSpan[] {
 }
 
 /**
- * A tree file's non-static function definitions, read and scanned by the addon where it loads (a
- * third faster than the WebAssembly build, and only files with a possible helper are then read here).
+ * A tree file's non-static function definitions, and its bytes when they were read for them. The
+ * addon reads and scans the file where it loads (a third faster than the WebAssembly build), and only
+ * files with a possible helper are then read here; without it the file is read once, here.
  */
 let defScanner: NativeScanner | undefined;
-function functionDefsOf(root: string, path: string): Definition[] | undefined {
+function functionDefsOf(root: string, path: string): { defs: Definition[]; buf?: Buffer } | undefined {
   const addon = nativeAddon();
   if (!addon) {
-    try {
-      return functionDefs(readRegularFile(join(root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES }));
-    } catch {
-      return undefined;
-    }
+    const buf = readTreeFile(root, path);
+    return buf && { defs: functionDefs(buf), buf };
   }
   defScanner ??= new NativeScanner(addon, 1 << 16);
   const scan = defScanner.scan(root, [path], DEFAULT_MAX_FILE_BYTES, undefined, true).files[0]?.scan;
-  return scan?.defs.filter((d) => d.kind === 'function' && !d.isStatic);
+  return scan && { defs: scan.defs.filter((d) => d.kind === 'function' && !d.isStatic) };
+}
+
+function readTreeFile(root: string, path: string): Buffer | undefined {
+  try {
+    return readRegularFile(join(root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES });
+  } catch {
+    return undefined;
+  }
 }
 
 /** The names a function's body uses in code (outside comments and strings), scanned as a file of its own. */
@@ -88,8 +94,8 @@ export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helpe
 
 /**
  * Files that reach `exp` through a helper function of one of its direct consumer files, `direct` being
- * index.consumers(exp) (or a function that gives their files). A helper of a helper is not followed, nor a helper that is
- * exported itself.
+ * index.consumers(exp), or a function that gives their files. A helper of a helper is not followed,
+ * nor a helper that is exported itself.
  */
 export function helperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => readonly string[])): Consumer[] {
   // A hover asks again and again for the same export; its files are read once per version of the index.
@@ -146,15 +152,12 @@ function candidatesOf(index: KernelIndex, path: string): Candidate[] | undefined
   const fileIdx = index.byPath.get(path);
   if (fileIdx !== undefined && !mayHaveHelpers(index, fileIdx)) return [];
   const list: Candidate[] = [];
-  const defs = functionDefsOf(index.root, path)?.filter((d) => !index.exportsNamed(d.name).length && index.directUses(d.name).some((u) => u.file !== path));
-  if (defs === undefined) return undefined;
+  const found = functionDefsOf(index.root, path);
+  if (!found) return undefined;
+  const defs = found.defs.filter((d) => !index.exportsNamed(d.name).length && index.directUses(d.name).some((u) => u.file !== path));
   if (defs.length) {
-    let buf: Buffer;
-    try {
-      buf = readRegularFile(join(index.root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES });
-    } catch {
-      return undefined;
-    }
+    const buf = found.buf ?? readTreeFile(index.root, path);
+    if (!buf) return undefined;
     for (const d of spansOf(buf, defs)) list.push({ name: d.name, line: d.line, uses: bodyNames(buf, d) });
   }
   candidatesCache.delete(key);
