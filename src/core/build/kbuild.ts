@@ -6,7 +6,8 @@
  *   CFLAGS_foo.o += -DDEFAULT_SYMBOL_NAMESPACE=FOO               (one object)
  */
 import { dirname, join } from 'node:path';
-import { readRegularFile } from '../util/regularFile';
+import type { Stats } from 'node:fs';
+import { readRegularFile, readTreeFile } from '../util/regularFile';
 
 export interface KbuildNamespaces {
   dir: Map<string, string>;
@@ -40,6 +41,15 @@ const MAX_MAKEFILE_BYTES = 16 * 1024 * 1024;
 export function readMakefile(root: string, path: string): string | undefined {
   try {
     return readRegularFile(join(root, path), { maxBytes: MAX_MAKEFILE_BYTES }).toString('latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The same as bytes, with the file's stat, for a cache that holds while the file is unchanged; undefined when it cannot be read. */
+export function readBuildFileStat(root: string, path: string): { data: Buffer; st: Stats } | undefined {
+  try {
+    return readTreeFile(join(root, path), MAX_MAKEFILE_BYTES);
   } catch {
     return undefined;
   }

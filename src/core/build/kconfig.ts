@@ -43,6 +43,8 @@ export interface Kconfig {
 }
 
 export type ReadText = (path: string) => string | undefined;
+/** A Kconfig file's bytes (a byte a character, as latin1), or its text. */
+export type ReadKconfig = (path: string) => Uint8Array | string | undefined;
 
 // ---- expressions ----
 
@@ -214,7 +216,7 @@ interface Def {
 const ARCH_OF = /^arch\/([^/]+)\//;
 
 /** Reads every Kconfig file reachable from the tree's top Kconfig, for every architecture. */
-export function readKconfig(read: ReadText, arches: readonly string[]): Kconfig {
+export function readKconfig(read: ReadKconfig, arches: readonly string[]): Kconfig {
   const symbols = new Map<string, KSymbol>();
   const unknown: Unknown[] = [];
   const files: string[] = [];
@@ -234,12 +236,15 @@ export function readKconfig(read: ReadText, arches: readonly string[]): Kconfig 
 
   const readFile = (path: string, blocks: Block[]): void => {
     if (seen.has(path)) return;
-    const text = read(path);
-    if (text === undefined) return;
+    const got = read(path);
+    if (got === undefined) return;
     seen.add(path);
     files.push(path);
+    // the file is gone over as bytes: help text, comments and blank lines (half of Kconfig's lines)
+    // never become strings, and a line's text is a string of its own, not a slice that keeps the file alive
+    const text = typeof got === 'string' ? Buffer.from(got, 'latin1') : Buffer.from(got.buffer, got.byteOffset, got.byteLength);
+    const lines = new LineTable(text);
     const arch = ARCH_OF.exec(path)?.[1];
-    const lines = text.split('\n');
     let def: Def | undefined;
     const stack: Block[] = blocks.slice();
     let menuPending: Block | undefined;
@@ -258,10 +263,11 @@ export function readKconfig(read: ReadText, arches: readonly string[]): Kconfig 
       s.prompt ||= def.prompt;
       def = undefined;
     };
-    for (let i = 0; i < lines.length; i++) {
-      let raw = lines[i]!;
+    for (let i = 0; i < lines.count; i++) {
+      if (lines.ignorable(i)) continue;
+      let raw = lines.text(i);
       const lineNo = i + 1;
-      while (raw.endsWith('\\') && i + 1 < lines.length) raw = raw.slice(0, -1) + ' ' + lines[++i]!;
+      while (raw.endsWith('\\') && i + 1 < lines.count) raw = raw.slice(0, -1) + ' ' + lines.text(++i);
       const body = stripComment(raw).trim();
       if (body === '') continue;
       const sp = body.search(/\s/);
@@ -286,13 +292,12 @@ export function readKconfig(read: ReadText, arches: readonly string[]): Kconfig 
         case '---help---': {
           // the help text runs while lines are blank or indented at least as deep as its first line
           let indent = -1;
-          while (i + 1 < lines.length) {
-            const next = lines[i + 1]!;
-            if (!NON_BLANK.test(next)) {
+          while (i + 1 < lines.count) {
+            if (lines.blank(i + 1)) {
               i++;
               continue;
             }
-            const w = indentWidth(next);
+            const w = lines.indent(i + 1);
             if (indent < 0) indent = w;
             if (w < indent || indent === 0) break;
             i++;
@@ -384,7 +389,7 @@ export function readKconfig(read: ReadText, arches: readonly string[]): Kconfig 
       }
     }
     close();
-    if (stack.length > blocks.length) unknown.push({ file: path, line: lines.length, what: `${stack.length - blocks.length} unclosed if/menu/choice block(s)` });
+    if (stack.length > blocks.length) unknown.push({ file: path, line: lines.count, what: `${stack.length - blocks.length} unclosed if/menu/choice block(s)` });
   };
 
   readFile('Kconfig', []);
@@ -422,16 +427,65 @@ function stripComment(line: string): string {
   return line;
 }
 
-const NON_BLANK = /\S/;
+const TAB = 0x09;
+const NL = 0x0a;
+const SPACE = 0x20;
+const HASH = 0x23;
+const BACKSLASH = 0x5c;
 
-function indentWidth(line: string): number {
-  let w = 0;
-  for (const c of line) {
-    if (c === ' ') w++;
-    else if (c === '\t') w = (w + 8) & ~7;
-    else break;
+/** What a JavaScript \\s matches among latin1's characters: tab to carriage return, space and no-break space. */
+function isSpace(c: number): boolean {
+  return c === SPACE || (c >= TAB && c <= 0x0d) || c === 0xa0;
+}
+
+/** A file's lines as split('\\n') gives them, as ranges of its bytes; text only for the lines asked. */
+class LineTable {
+  private readonly starts: number[] = [0];
+
+  constructor(private readonly buf: Buffer) {
+    for (let at = buf.indexOf(NL); at >= 0; at = buf.indexOf(NL, at + 1)) this.starts.push(at + 1);
   }
-  return w;
+
+  get count(): number {
+    return this.starts.length;
+  }
+
+  private end(i: number): number {
+    return i + 1 < this.starts.length ? this.starts[i + 1]! - 1 : this.buf.length;
+  }
+
+  text(i: number): string {
+    return this.buf.toString('latin1', this.starts[i]!, this.end(i));
+  }
+
+  /** Nothing but spaces (as \\s reads them). */
+  blank(i: number): boolean {
+    const end = this.end(i);
+    for (let k = this.starts[i]!; k < end; k++) if (!isSpace(this.buf[k]!)) return false;
+    return true;
+  }
+
+  /** A line with nothing to read: blank, or a comment that no backslash continues. */
+  ignorable(i: number): boolean {
+    const end = this.end(i);
+    let k = this.starts[i]!;
+    while (k < end && isSpace(this.buf[k]!)) k++;
+    if (k === end) return true;
+    return this.buf[k] === HASH && this.buf[end - 1] !== BACKSLASH;
+  }
+
+  /** The width of its leading spaces and tabs, a tab to the next multiple of 8. */
+  indent(i: number): number {
+    const end = this.end(i);
+    let w = 0;
+    for (let k = this.starts[i]!; k < end; k++) {
+      const c = this.buf[k];
+      if (c === SPACE) w++;
+      else if (c === TAB) w = (w + 8) & ~7;
+      else break;
+    }
+    return w;
+  }
 }
 
 function dirOf(path: string): string {

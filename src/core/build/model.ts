@@ -13,7 +13,7 @@
  */
 import { and, type Cond, condText, N, NEVER, or, type Term, TRUE, archTerm, Y } from './cond';
 import { KCONFIG, treeDir } from './kbuild';
-import { impliedBy, type Kconfig, readKconfig, type ReadText, type SymbolType } from './kconfig';
+import { impliedBy, type Kconfig, readKconfig, type ReadKconfig, type ReadText, type SymbolType } from './kconfig';
 import { type Item, type Lookup, MakeEval, type Word } from './makefile';
 import { type DirConds, type DirEval, dirPart, feasible, type ObjEntry, Placements, type PlaceSource, type Placement } from './derive';
 import type { Unknown } from './unknown';
@@ -37,6 +37,8 @@ export interface BuildModel {
 
 export interface ModelInput {
   read: ReadText;
+  /** Kconfig files as bytes, when the reader has them so (Kconfig is read as bytes; `read`'s text otherwise) */
+  readBytes?: ReadKconfig;
   exists: (path: string) => boolean;
   /** the architectures: arch/NAME with a Kconfig */
   arches: readonly string[];
@@ -53,7 +55,7 @@ interface Heads {
 
 export function buildModel(input: ModelInput): BuildModel {
   const arches = input.arches.filter((a) => input.exists(`arch/${a}/Kconfig`));
-  const kconfig = readKconfig(input.read, arches);
+  const kconfig = readKconfig(input.readBytes ?? input.read, arches);
   const heads = readHeads(input.read, arches);
   const evals = new Map<string, DirEval>();
   walk(evals, [''], input, heads);
@@ -72,7 +74,7 @@ export function updateModel(model: BuildModel, input: ModelInput, changed: Itera
   if (paths.size === 0) return model;
   if ([...paths].some((p) => model.heads.includes(p) || /^arch\/[^/]+\/Makefile$/.test(p))) return buildModel(input);
   const arches = model.kconfig.arches;
-  const kconfig = [...paths].some((p) => KCONFIG.test(p)) ? readKconfig(input.read, arches) : model.kconfig;
+  const kconfig = [...paths].some((p) => KCONFIG.test(p)) ? readKconfig(input.readBytes ?? input.read, arches) : model.kconfig;
   const build = [...paths].filter((p) => !KCONFIG.test(p));
   if (build.length === 0) return derive(kconfig, model.evals, model.heads, model.headsUnknown);
   const heads = readHeads(input.read, arches);
@@ -253,24 +255,18 @@ function wordItem(w: Word): Item {
   return it;
 }
 
-/** The Makefile Kbuild reads in a directory: Kbuild when there is one. */
-function makefileOf(dir: string, exists: (p: string) => boolean): string | undefined {
-  const pre = dir ? `${dir}/` : '';
-  if (exists(`${pre}Kbuild`)) return `${pre}Kbuild`;
-  if (exists(`${pre}Makefile`)) return `${pre}Makefile`;
-  return undefined;
-}
-
 function evalDir(dir: string, input: ModelInput, heads: Heads, archHint?: string): DirEval | undefined {
-  const makefile = makefileOf(dir, input.exists);
-  if (!makefile) return undefined;
   const read: string[] = [];
   const reading = (path: string): string | undefined => {
     const text = input.read(path);
     if (text !== undefined) read.push(path);
     return text;
   };
-  const text = reading(makefile);
+  // the Makefile Kbuild reads in a directory: Kbuild when there is one (read, not stat'ed first)
+  const pre = dir ? `${dir}/` : '';
+  let makefile = `${pre}Kbuild`;
+  let text = reading(makefile);
+  if (text === undefined) text = reading((makefile = `${pre}Makefile`));
   if (text === undefined) return undefined;
   const arch = archHint ?? ARCH_OF.exec(`${dir}/`)?.[1];
   const outer = (arch && heads.archVars.get(arch)) || ((name: string): Item[] | undefined => heads.common.get(name));

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BUILD_FILE, readMakefile } from './kbuild';
+import { BUILD_FILE, readBuildFileStat, readMakefile } from './kbuild';
 import { type BuildModel, buildModel, type ModelInput, updateModel } from './model';
 import { decodeModel, encodeModel, type FileStat } from './modelCache';
 
@@ -111,19 +111,14 @@ export type ModelWorkerReply = { logs: string[]; bytes: ArrayBuffer } | { logs: 
  */
 export function buildFresh(root: string, file: string | undefined, log?: (msg: string) => void): { model: BuildModel; bytes: Buffer } {
   const files = new Map<string, FileStat>();
-  // stat'ed before it is read: an edit after this is seen by the next run
-  const read = (path: string): string | undefined => {
-    let st;
-    try {
-      st = lstatSync(join(root, path));
-    } catch {
-      return undefined;
-    }
-    const text = st.isFile() ? readMakefile(root, path) : undefined;
-    if (text !== undefined) files.set(path, [path, st.size, st.mtimeMs, st.ino]);
-    return text;
+  // stat'ed (fstat) before it is read: an edit after this is seen by the next run
+  const readBytes = (path: string): Buffer | undefined => {
+    const got = readBuildFileStat(root, path);
+    if (got) files.set(path, [path, got.st.size, got.st.mtimeMs, got.st.ino]);
+    return got?.data;
   };
-  const model = buildModel({ read, exists: (path) => isTreeFile(root, path), arches: archesOf(root) });
+  const read = (path: string): string | undefined => readBytes(path)?.toString('latin1');
+  const model = buildModel({ read, readBytes, exists: (path) => isTreeFile(root, path), arches: archesOf(root) });
   const bytes = encodeModel(root, [...files.values()], model);
   if (file) writeStored(file, bytes, log);
   return { model, bytes };

@@ -6,7 +6,7 @@
  * size stat gave.
  */
 import { isUtf8 } from 'node:buffer';
-import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { fsPath } from './fsName';
 
 /** Read flags for a tree file: a FIFO's open never waits for a writer, and a link is not followed, as the walk does not follow one. */
@@ -96,6 +96,44 @@ export function readRegularFile(abs: string, opts: ReadOptions = {}): Buffer {
   if (read.data) return read.data;
   const size = Number(read.st.size);
   throw new FileTooLargeError(size > max ? `${abs}: ${size} bytes, over the ${max}-byte limit` : `${abs}: over the ${max}-byte limit (it grew while it was read)`);
+}
+
+/**
+ * A tree file's bytes and its stat as lstat would give them (the link is not followed), with the
+ * fewest calls: open, fstat, read, close. A read shorter than asked is taken as the end, as it is
+ * for a regular file; one that fills the room reads on, as readWhole does. Undefined when the file
+ * is not there; other errors (not regular, over the limit) are thrown as readRegularFile throws them.
+ */
+export function readTreeFile(abs: string, maxBytes: number): { data: Buffer; st: Stats } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(fsPath(abs), TREE_FILE_FLAGS);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'ELOOP') throw new NotRegularError(abs, 'a symbolic link');
+    throw e;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new NotRegularError(abs, st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : 'not a file');
+    if (st.size > maxBytes) throw new FileTooLargeError(`${abs}: ${st.size} bytes, over the ${maxBytes}-byte limit`);
+    let buf = Buffer.allocUnsafe(st.size + 1);
+    let got = 0;
+    for (;;) {
+      const want = buf.length - got;
+      const n = readSync(fd, buf, got, want, null);
+      got += n;
+      if (got > maxBytes) throw new FileTooLargeError(`${abs}: over the ${maxBytes}-byte limit (it grew while it was read)`);
+      if (n < want) break;
+      const next = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(next, 0, 0, got);
+      buf = next;
+    }
+    return { data: buf.subarray(0, got), st };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A file's text for showing: UTF-8 where the file is valid UTF-8, else a byte a character (latin1). */
