@@ -53,6 +53,11 @@ export interface Word {
   gate?: string;
 }
 
+/** A Word, always of one shape (an object spread made a new one each time, and was slow). */
+function word(text: string, term: Term, line: number, gate: string | undefined, file: string | undefined): Word {
+  return { word: text, term, line, gate, file };
+}
+
 interface Alt {
   text: string;
   term: Term;
@@ -332,8 +337,8 @@ export class MakeEval {
         for (const it of items ?? []) {
           const t = andTerm(term, it.term);
           if (!t) continue;
-          if (it.raw) for (const w of this.expandList(it.text, t, depth + 1)) out.push({ ...w, gate: w.gate ?? it.gate, line: it.line, file: it.file });
-          else out.push({ word: it.text, term: t, line: it.line, gate: it.gate, file: it.file });
+          if (it.raw) for (const w of this.expandList(it.text, t, depth + 1)) out.push(word(w.word, w.term, it.line, w.gate ?? it.gate, it.file));
+          else out.push(word(it.text, t, it.line, it.gate, it.file));
         }
         continue;
       }
@@ -347,13 +352,13 @@ export class MakeEval {
             const fix = p.text.trim();
             for (const w of words) {
               const t = andTerm(w.term, p.term);
-              if (t) out.push({ ...w, word: fn[1] === 'addprefix' ? fix + w.word : w.word + fix, term: t });
+              if (t) out.push(word(fn[1] === 'addprefix' ? fix + w.word : w.word + fix, t, w.line, w.gate, w.file));
             }
           }
         } else if (fn[1] === 'patsubst') {
           const pat = (args[0] ?? '').trim();
           const rep = (args[1] ?? '').trim();
-          for (const w of words) out.push({ ...w, word: patsubst(pat, rep, w.word) });
+          for (const w of words) out.push(word(patsubst(pat, rep, w.word), w.term, w.line, w.gate, w.file));
         } else {
           const pats = (args[0] ?? '').trim().split(/\s+/);
           const keep = fn[1] === 'filter';
@@ -362,7 +367,7 @@ export class MakeEval {
         continue;
       }
       for (const a of this.expandAlts(tok, term, depth + 1)) {
-        for (const w of a.text.split(/\s+/)) if (w) out.push({ word: w, term: a.term, line: this.line });
+        for (const w of a.text.split(/\s+/)) if (w) out.push(word(w, a.term, this.line, undefined, undefined));
       }
     }
     return out;
