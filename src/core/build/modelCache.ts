@@ -5,12 +5,15 @@
  * terms they name; placements are derived from those as in a fresh model (derive.ts). A whole-tree
  * `check` decodes them all.
  *
- *   KEXPORTS-MODEL 6 <body bytes> <CRC-32 of the body>\n
+ *   KEXPORTS-MODEL 7 <body bytes> <CRC-32 of the body>\n
  *   header (one JSON line: the files read and their stats, heads, the directories with objects)\n
  *   body:
- *     terms    a JSON line per distinct term, named by its line number
- *     symbols  a JSON line per Kconfig symbol, sorted by name (found by binary search)
- *     evals    a JSON line per evaluated Makefile, in the walk's order, with its directory's conditions
+ *     symbols  a JSON line per Kconfig symbol, sorted by name (found by binary search), its terms in place
+ *     evals    a JSON line per evaluated Makefile, in the walk's order, with its directory's conditions;
+ *              the line's distinct terms first, named by their place in it
+ *
+ * Terms are written where they are used. A table of the whole file's distinct terms (format 6) saved
+ * 2 MB of 11, and finding each term in it took longer than writing the rest of the file.
  */
 import { crc32 } from '../cache/crc32';
 import { type Cond, type Term, type TermData, termData, termFromData } from './cond';
@@ -19,7 +22,7 @@ import { type DirConds, type DirEval, type ObjEntry, Placements, type PlaceSourc
 import type { BuildModel } from './model';
 import type { Unknown } from './unknown';
 
-const MAGIC = 'KEXPORTS-MODEL 6';
+const MAGIC = 'KEXPORTS-MODEL 7';
 const NL = 0x0a;
 
 /** A file the model was read from, with what it was then: the cache holds while all are so. */
@@ -38,7 +41,7 @@ interface Header {
   /** each directory with objects, and the evals (by line) that list them */
   objectDirs: [dir: string, evals: number[]][];
   /** where each part starts in the body, and its end */
-  parts: [terms: number, symbols: number, evals: number, end: number];
+  parts: [symbols: number, evals: number, end: number];
 }
 
 type SymbolLine = [
@@ -48,11 +51,13 @@ type SymbolLine = [
   defs: [string, number][],
   prompt: boolean,
   choices: number[] | null,
-  deps: number[],
-  defaults: number[],
-  selects: number[][],
+  deps: TermData[],
+  defaults: TermData[],
+  selects: TermData[][],
 ];
 type EvalLine = [
+  /** the terms the line names by number */
+  terms: TermData[],
   dir: string,
   makefile: string,
   arch: string | null,
@@ -64,25 +69,17 @@ type EvalLine = [
   conds: [built: number[], linked: number[]] | null,
 ];
 
-/** Terms by their place in the file: each distinct term written once. */
-class TermTable {
-  readonly lines: string[] = [];
-  private readonly byObject = new Map<Term, number>();
-  private readonly byKey = new Map<string, number>();
+/** One Makefile's terms by their place in its line: objects of one Makefile line share a term. */
+class LineTerms {
+  readonly data: TermData[] = [];
+  private readonly at = new Map<Term, number>();
 
   place(t: Term): number {
-    let k = this.byObject.get(t);
-    if (k !== undefined) return k;
-    // a key cheaper than the line: most terms met here are equal to one met before
-    let key = t.arch ?? '';
-    for (const [s, m] of t.lits) key += ` ${s}=${m}`;
-    k = this.byKey.get(key);
+    let k = this.at.get(t);
     if (k === undefined) {
-      k = this.lines.length;
-      this.lines.push(JSON.stringify(termData(t)));
-      this.byKey.set(key, k);
+      this.at.set(t, (k = this.data.length));
+      this.data.push(termData(t));
     }
-    this.byObject.set(t, k);
     return k;
   }
 
@@ -96,7 +93,6 @@ const inDir = (dir: string, path: string): string => (dir && path.startsWith(`${
 const fromDir = (dir: string, name: string): string => (name.startsWith('/') ? name.slice(1) : dir ? `${dir}/${name}` : name);
 
 export function encodeModel(root: string, files: FileStat[], m: BuildModel): Buffer {
-  const terms = new TermTable();
   const symbols = [...m.kconfig.symbols.values()]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((s): string =>
@@ -107,9 +103,9 @@ export function encodeModel(root: string, files: FileStat[], m: BuildModel): Buf
         s.defs.slice(0, 4).map((d) => [d.file, d.line]),
         s.prompt,
         s.choices ?? null,
-        terms.cond(s.deps),
-        terms.cond(s.defaults),
-        s.selects.map((c) => terms.cond(c)),
+        s.deps.map(termData),
+        s.defaults.map(termData),
+        s.selects.map((c) => c.map(termData)),
       ] satisfies SymbolLine),
     );
   const source = m.placements.source;
@@ -117,19 +113,31 @@ export function encodeModel(root: string, files: FileStat[], m: BuildModel): Buf
   const evals = [...m.evals.values()].map((ev, k): string => {
     lineOf.set(ev, k);
     const conds = source.condsOf(ev);
+    const terms = new LineTerms();
+    const edges = ev.edges.map((e): [string, number, boolean] => [e.dir, terms.place(e.term), e.linked]);
+    const objects = ev.objects.map((o): EvalLine[5][number] => [
+      inDir(ev.dir, o.object),
+      o.file ?? null,
+      o.modular,
+      terms.place(o.term),
+      o.gate ?? null,
+      o.line,
+      o.composite ? inDir(ev.dir, o.composite) : null,
+    ]);
     return JSON.stringify([
+      terms.data,
       ev.dir,
       ev.makefile,
       ev.arch ?? null,
-      ev.edges.map((e) => [e.dir, terms.place(e.term), e.linked]),
-      ev.objects.map((o) => [inDir(ev.dir, o.object), o.file ?? null, o.modular, terms.place(o.term), o.gate ?? null, o.line, o.composite ? inDir(ev.dir, o.composite) : null]),
+      edges,
+      objects,
       ev.read,
       ev.unknown,
       conds ? [terms.cond(conds.built), terms.cond(conds.linked)] : null,
     ] satisfies EvalLine);
   });
   const objectDirs = source.objectDirs().map((dir): [string, number[]] => [dir, source.evalsFor(dir).map((ev) => lineOf.get(ev)!)]);
-  const parts = [terms.lines, symbols, evals].map((lines) => Buffer.from(lines.length ? `${lines.join('\n')}\n` : ''));
+  const parts = [symbols, evals].map((lines) => Buffer.from(lines.length ? `${lines.join('\n')}\n` : ''));
   const starts: number[] = [];
   let at = 0;
   for (const p of parts) {
@@ -147,7 +155,7 @@ export function encodeModel(root: string, files: FileStat[], m: BuildModel): Buf
     unknown: m.unknown,
     makefiles: m.makefiles,
     objectDirs,
-    parts: [starts[0]!, starts[1]!, starts[2]!, at],
+    parts: [starts[0]!, starts[1]!, at],
   };
   const body = Buffer.concat(parts, at);
   return Buffer.concat([Buffer.from(`${MAGIC} ${at} ${crc32(body)}\n${JSON.stringify(header)}\n`), body]);
@@ -178,7 +186,7 @@ export function decodeModel(buf: Buffer, root: string): Decoded {
     return { error: (e as Error).message };
   }
   if (h.root !== root) return { error: 'of another tree', stale: true };
-  if (!Array.isArray(h.files) || !Array.isArray(h.parts) || h.parts.length !== 4) return { error: 'its header lacks parts' };
+  if (!Array.isArray(h.files) || !Array.isArray(h.parts) || h.parts.length !== 3) return { error: 'its header lacks parts' };
   return { files: h.files, model: () => lazyModel(buf, bodyAt, h) };
 }
 
@@ -299,11 +307,8 @@ class LazySymbols extends Map<string, KSymbol> {
 }
 
 function lazyModel(buf: Buffer, bodyAt: number, h: Header): BuildModel {
-  const [t0, s0, e0, end] = h.parts.map((x) => bodyAt + x) as [number, number, number, number];
-  const termLines = new Lines(buf, t0, s0);
-  const terms: (Term | undefined)[] = [];
-  const term = (k: number): Term => (terms[k] ??= termFromData(JSON.parse(termLines.text(k)) as TermData));
-  const cond = (list: number[]): Cond => list.map(term);
+  const [s0, e0, end] = h.parts.map((x) => bodyAt + x) as [number, number, number];
+  const cond = (list: TermData[]): Cond => list.map(termFromData);
 
   const symbols = new LazySymbols(new Lines(buf, s0, e0), (text) => {
     const [name, type, archs, defs, prompt, choices, deps, defaults, selects] = JSON.parse(text) as SymbolLine;
@@ -321,7 +326,13 @@ function lazyModel(buf: Buffer, bodyAt: number, h: Header): BuildModel {
   const evalAt = (k: number): DirEval => {
     const known = decoded[k];
     if (known) return known;
-    const [dir, makefile, arch, edges, objects, read, unknown, conds] = JSON.parse(evalLines.text(k)) as EvalLine;
+    const [data, dir, makefile, arch, edges, objects, read, unknown, conds] = JSON.parse(evalLines.text(k)) as EvalLine;
+    const terms = data.map(termFromData);
+    const term = (t: number): Term => {
+      const got = terms[t];
+      if (!got) throw new Error(`build model cache: no term ${t} in the line of ${dir}`);
+      return got;
+    };
     const ev: DirEval = {
       dir,
       makefile,
@@ -339,7 +350,7 @@ function lazyModel(buf: Buffer, bodyAt: number, h: Header): BuildModel {
       unknown,
     };
     if (arch) ev.arch = arch;
-    condsOf.set(ev, conds ? { built: cond(conds[0]), linked: cond(conds[1]) } : undefined);
+    condsOf.set(ev, conds ? { built: conds[0].map(term), linked: conds[1].map(term) } : undefined);
     return (decoded[k] = ev);
   };
   const byDir = new Map(h.objectDirs);
