@@ -156,10 +156,13 @@ function nameRanks(k: KeyCounts): Uint32Array {
   return k.rank;
 }
 
-/** An export's consumers as counts, for JSON: by class, and with a build model by module, most used first. */
-export function consumerCounts(list: ConsumerList, helpers: readonly Consumer[], build?: BuildAnswers): Record<string, unknown> {
+/**
+ * An export's consumers as counts, for JSON: by class, and with a build model by module, most used
+ * first. Helpers given as a function are asked for after the list has been gone over.
+ */
+export function consumerCounts(list: ConsumerList, helpers: readonly Consumer[] | (() => readonly Consumer[]), build?: BuildAnswers): Record<string, unknown> {
   const { count, byClass, modules } = tallyIds(list, build);
-  const out: Record<string, unknown> = { consumerCount: count, byClass: Object.fromEntries(byClass), throughHelperCount: helpers.length };
+  const out: Record<string, unknown> = { consumerCount: count, byClass: Object.fromEntries(byClass), throughHelperCount: (typeof helpers === 'function' ? helpers() : helpers).length };
   if (modules) {
     const rank = nameRanks(modules.k);
     const at = Array.from(modules.ids.keys()).sort((a, b) => modules.counts[b]! - modules.counts[a]! || rank[modules.ids[a]!]! - rank[modules.ids[b]!]!);
