@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { scannerInUse } from '../core/scan/nativeScanner';
 import { printableLines } from '../core/util/printable';
+import { BufferedOut } from './output';
 import { flag, parseArgs, UsageError } from './args';
 import { runCheck, runConsumers, runExports, runModule, usage, VERSION } from './commands';
 import { cacheWritesSettled, type Io, reportCutShortCaches } from './context';
@@ -75,9 +76,10 @@ if (require.main === module) {
     if (e.code !== 'EPIPE') throw e;
     gone = true;
   });
+  const stdout = new BufferedOut((b) => void (gone || process.stdout.write(b)));
   const io: Io = {
-    out: (s) => void (gone || process.stdout.write(s)),
-    err: (s) => process.stderr.write(s),
+    out: (s) => void (gone || stdout.write(s)),
+    err: (s) => (stdout.flush(), process.stderr.write(s)),
     cwd: process.cwd(),
     stdin: () => readFileSync(0, 'utf8'),
     drained: async () => {
@@ -86,6 +88,7 @@ if (require.main === module) {
     },
   };
   void main(process.argv.slice(2), io).then((code) => {
+    stdout.flush();
     if (code >= 0) process.exitCode = code;
   });
 }

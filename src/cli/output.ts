@@ -1,0 +1,39 @@
+/** The CLI's standard output, written in pieces. */
+
+/**
+ * Standard output in pieces of 64 KiB: every export of a tree as JSON Lines is 190,000 writes
+ * made one by one (a system call each to a file), 8,000 so. What is written goes out at the next
+ * turn of the event loop at the latest, so that an answer is not held while the process goes on
+ * (a cold index writes its cache after answering); before anything on stderr; and at the end.
+ */
+export class BufferedOut {
+  private static readonly SIZE = 1 << 16;
+  private buf = Buffer.allocUnsafe(BufferedOut.SIZE);
+  private used = 0;
+  private scheduled = false;
+
+  constructor(private readonly sink: (bytes: Buffer | string) => void) {}
+
+  write(s: string): void {
+    // UTF-8 takes at most 3 bytes for a UTF-16 unit
+    if (s.length * 3 > BufferedOut.SIZE - this.used) {
+      this.flush();
+      if (s.length * 3 > BufferedOut.SIZE) return this.sink(s);
+    }
+    this.used += this.buf.write(s, this.used);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.used === 0) return;
+    // a pipe's write is queued, not copied: the next piece goes to a new buffer
+    const piece = this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafe(BufferedOut.SIZE);
+    this.used = 0;
+    this.sink(piece);
+  }
+}
