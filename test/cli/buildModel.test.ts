@@ -95,6 +95,27 @@ include/linux/hmm.h: not built (a header: it is built with each file that includ
     );
   });
 
+  it('places a .c file that no Makefile names where the sibling that #includes it goes', () => {
+    const root = tempDir('kexports-included-');
+    cpSync(tree, root, { recursive: true });
+    const dir = join(root, 'drivers/gpu/nouveau');
+    writeFileSync(join(dir, 'nouveau_svm.c'), `${readFileSync(join(dir, 'nouveau_svm.c'), 'utf8')}\n  #  include "nouveau_inc.c"\n`);
+    writeFileSync(join(dir, 'nouveau_inc.c'), 'int nouveau_inc(void)\n{\n\treturn 0;\n}\n');
+    // named in the text, but not #included in quotes: not built
+    writeFileSync(join(dir, 'nouveau_drm.c'), `${readFileSync(join(dir, 'nouveau_drm.c'), 'utf8')}\n/* nouveau_orphan.c is not used */\n#include <nouveau_orphan.c>\n`);
+    writeFileSync(join(dir, 'nouveau_orphan.c'), 'int nouveau_orphan(void)\n{\n\treturn 0;\n}\n');
+    const r = runCli(['module', '--tree', root, '--no-cache', 'drivers/gpu/nouveau/nouveau_inc.c', 'drivers/gpu/nouveau/nouveau_orphan.c']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.stdout.split('\n').filter((l) => !l.startsWith(' ')),
+      [
+        'drivers/gpu/nouveau/nouveau_inc.c: drivers/gpu/nouveau/nouveau (CONFIG_DRM_NOUVEAU, tristate)',
+        'drivers/gpu/nouveau/nouveau_orphan.c: not built (no Makefile the build reaches names its object)',
+        '',
+      ],
+    );
+  });
+
   it('consumers group by module in text, and carry modules and modular in JSON', () => {
     const r = runCli(['consumers', '--tree', tree, 'hmm_range_fault', 'vmalloc_sample']);
     assert.equal(r.code, 0, r.stderr);

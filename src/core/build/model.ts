@@ -229,7 +229,7 @@ export function derive(kconfig: Kconfig, evals: Map<string, DirEval>, heads: str
  * that have no source (lib/raid6/tables.o, which mktables prints). Headers get none: a use in a
  * header belongs to each file that includes it.
  */
-export function placementsOf(model: BuildModel, path: string, read: ReadText, exists: (p: string) => boolean, generated = false): Placement[] {
+export function placementsOf(model: BuildModel, path: string, includesOf: (src: string) => ReadonlySet<string> | undefined, exists: (p: string) => boolean, generated = false): Placement[] {
   const dir = treeDir(path);
   const stems = model.placements.stemsIn(dir);
   if (generated) return stems.filter((stem) => !sourceOf(stem, exists)?.endsWith('.c')).flatMap((stem) => model.placements.get(stem)!);
@@ -239,13 +239,20 @@ export function placementsOf(model: BuildModel, path: string, read: ReadText, ex
   if (own) return own;
   const base = path.slice(dir ? dir.length + 1 : 0);
   const out: Placement[] = [];
-  const include = new RegExp(`^\\s*#\\s*include\\s+"${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`, 'm');
   for (const stem of stems) {
     const src = sourceOf(stem, exists);
     if (!src || src === path) continue;
-    const text = read(src);
-    if (text?.includes(base) && include.test(text)) out.push(...model.placements.get(stem)!);
+    if (includesOf(src)?.has(base)) out.push(...model.placements.get(stem)!);
   }
+  return out;
+}
+
+const QUOTED_INCLUDE = /^\s*#\s*include\s+"([^"]*)"/gm;
+
+/** The names a text #includes in quotes (`#include "ehci-hub.c"`): what placementsOf() asks of a source. */
+export function quotedIncludes(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(QUOTED_INCLUDE)) out.add(m[1]!);
   return out;
 }
 
