@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   }
   const saved = readdirSync(regressions).filter((f) => f.endsWith('.bin') && !before.has(f)).length;
   console.log(`fuzz: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${saved} new regression cases in ${relative(repo, regressions)}/`);
-  console.log(`${tally.inputs} inputs, ${tally.crashes} crashes, ${tally.hangs} hangs${tally.mismatches ? `, ${tally.mismatches} scanner mismatches` : ''}`);
+  console.log(`${tally.inputs} inputs, ${tally.crashes} crashes, ${tally.hangs} hangs${tally.mismatches ? `, ${tally.mismatches} mismatches` : ''}`);
   if (tally.crashes || tally.hangs || tally.mismatches) process.exitCode = 1;
 }
 

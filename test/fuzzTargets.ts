@@ -7,15 +7,18 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openIndex } from '../src/core/engine';
 import type { KernelIndex } from '../src/core/index/index';
+import { condText } from '../src/core/build/cond';
 import { KCONFIG, MAKEFILE } from '../src/core/build/kbuild';
+import { type BuildModel, buildModel } from '../src/core/build/model';
+import { decodeModel, encodeModel } from '../src/core/build/modelCache';
 import { reviewSeries, touchedPaths } from '../src/core/review/analyze';
 import { parseDiff } from '../src/core/review/diff';
 import { seriesFromTexts } from '../src/core/review/series';
 import { nativeAddon, NativeScanner } from '../src/core/scan/nativeScanner';
 import { newScanner, scanBuffer, scanPath } from '../src/core/scan/scanFile';
-import { sampleTree, tempDir } from './helpers';
+import { repoRoot, sampleTree, tempDir } from './helpers';
 
-export type FuzzTarget = 'scanner' | 'diff' | 'mail' | 'review';
+export type FuzzTarget = 'scanner' | 'diff' | 'mail' | 'review' | 'model';
 
 /** Each target's share of the inputs: the scanner and the diff reader are cheap, review is not. */
 export const fuzzTargets: { name: FuzzTarget; weight: number }[] = [
@@ -23,6 +26,7 @@ export const fuzzTargets: { name: FuzzTarget; weight: number }[] = [
   { name: 'diff', weight: 2 },
   { name: 'mail', weight: 2 },
   { name: 'review', weight: 2 },
+  { name: 'model', weight: 2 },
 ];
 
 /** mulberry32: small, fast and good enough to pick mutations. */
@@ -102,6 +106,75 @@ const C_TOKENS = [
   'ENTRY(x)\n',
   'SYM_FUNC_START(x)\n',
 ];
+/** The build model's sample tree: a file of it is replaced by a mutated one. */
+const kbuildTree = join(repoRoot, 'test/fixtures/kbuild-tree');
+const buildFiles: { path: string; text: Buffer }[] = [];
+function buildCorpus(): { path: string; text: Buffer }[] {
+  if (buildFiles.length) return buildFiles;
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(join(kbuildTree, dir), { withFileTypes: true })) {
+      const rel = dir ? `${dir}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(rel);
+      else if (/^(Makefile|Kbuild|Kconfig.*)$/.test(e.name)) buildFiles.push({ path: rel, text: readFileSync(join(kbuildTree, rel)) });
+    }
+  };
+  walk('');
+  return buildFiles.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+const BUILD_TOKENS = [
+  'obj-$(CONFIG_FOO) += foo.o\n',
+  'obj-y += sub/\n',
+  'obj-m += m.o\n',
+  'foo-y := a.o b.o\n',
+  'foo-$(CONFIG_BAR) += c.o\n',
+  'x := $(x)\n',
+  '$(ev6-y)copy.o',
+  '$(',
+  ')',
+  '${',
+  '}',
+  'ifdef CONFIG_MMU\n',
+  'ifeq ($(CONFIG_X),y)\n',
+  'else\n',
+  'endif\n',
+  'include $(srctree)/mm/Makefile\n',
+  '$(call cc-option,-x)',
+  '$(patsubst %.o,%.c,$(obj-y))',
+  '$(addprefix a/,$(obj-y))',
+  '\\\n',
+  '#',
+  'config FOO\n',
+  'menuconfig BAR\n',
+  '\ttristate "foo"\n',
+  '\tbool\n',
+  '\tdef_bool y if MMU\n',
+  '\tdepends on MMU && !SMP\n',
+  '\tdepends on (A || B\n',
+  '\tselect BAZ if X\n',
+  '\tdefault m\n',
+  '\thelp\n\t  text\n',
+  'choice\n',
+  'endchoice\n',
+  'if X\n',
+  'menu "m"\n',
+  'endmenu\n',
+  'source "arch/$(SRCARCH)/Kconfig"\n',
+  'rsource "Kconfig"\n',
+  '\xa0',
+  '\x00',
+  '\r\n',
+];
+
+/** A model as text, to compare one read afresh with the same decoded from its cache. */
+function modelText(m: BuildModel): string {
+  const out: string[] = [];
+  for (const [stem, list] of m.placements) for (const p of list) out.push(`${stem} ${p.object} ${p.module} ${p.modular} [${condText(p.cond)}] ${p.gate} ${p.makefile}:${p.line} ${p.composite}`);
+  for (const s of m.kconfig.symbols.values())
+    out.push(`${s.name} ${s.type} ${[...(s.archs ?? [])].join()} ${s.prompt} ${s.choices?.join()} [${condText(s.deps)}] [${condText(s.defaults)}] ${s.selects.map(condText).join(';')}`);
+  return out.sort().join('\n');
+}
+
 const MAIL_TOKENS = [
   'diff --git a/mm/hmm.c b/mm/hmm.c\n',
   '--- a/mm/hmm.c\n',
@@ -190,6 +263,12 @@ function mailOf(r: () => number, k: number, total: number, diff: string): string
 /** Input k of a target, made again from its number alone. */
 export function makeInput(target: FuzzTarget, seed: number, k: number): Buffer {
   const r = rng(seedOf(seed, target, k));
+  if (target === 'model') {
+    // the path of the build file it replaces, a NUL, then its new bytes
+    const all = buildCorpus();
+    const f = all[Math.floor(r() * all.length)]!;
+    return Buffer.concat([Buffer.from(`${f.path}\0`), mutate(r, f.text, BUILD_TOKENS, 1 + Math.floor(r() * 8))]);
+  }
   const files = corpus();
   const file = (): { path: string; text: Buffer } => files[Math.floor(r() * files.length)]!;
   if (target === 'scanner') {
@@ -242,6 +321,21 @@ export async function runInput(target: FuzzTarget, input: Buffer): Promise<strin
       });
     if (shape(n) !== shape(j)) return `the addon and the wasm build differ: ${shape(n).slice(0, 200)} against ${shape(j).slice(0, 200)}`;
     return undefined;
+  }
+  if (target === 'model') {
+    // the sample tree with one Makefile, Kbuild or Kconfig file replaced: read, cached and decoded
+    const nul = input.indexOf(0);
+    const path = input.toString('latin1', 0, Math.max(0, nul));
+    const bytes = input.subarray(nul + 1);
+    const texts = new Map(buildCorpus().map((f) => [f.path, f.text]));
+    texts.set(path, bytes);
+    const readBytes = (p: string): Buffer | undefined => texts.get(p);
+    const model = buildModel({ read: (p) => readBytes(p)?.toString('latin1'), readBytes, exists: (p) => texts.has(p), arches: ['bar', 'foo'] });
+    const got = decodeModel(encodeModel('/fuzz', [], model), '/fuzz');
+    if ('error' in got) return `its cache does not decode: ${got.error}`;
+    const fresh = modelText(model);
+    const cached = modelText(got.model());
+    return fresh === cached ? undefined : `the model decoded from its cache differs from the model read: ${fresh.length} against ${cached.length} characters`;
   }
   const text = input.toString(target === 'diff' ? 'latin1' : 'utf8');
   if (target === 'diff') {

@@ -66,12 +66,24 @@ interface Alt {
 /** Past this many alternatives a word's expansion stops (and says so). */
 const MAX_ALTS = 64;
 const MAX_DEPTH = 24;
+/**
+ * Past this many expansion steps (a word of a list, a reference in a text, an item of a variable)
+ * a Makefile's evaluation stops expanding, and says so. The most in linux-6.1 and 6.12 is 4,470; a
+ * damaged one with a thousand references to a long list in one word ran for minutes.
+ */
+const MAX_STEPS = 50_000;
+/** Past this many files included in one Makefile's evaluation, no more are (and it says so); the most in linux-6.1 and 6.12 is 65. */
+const MAX_INCLUDES = 1024;
 
 export class MakeEval {
   private readonly vars = new Map<string, VarState>();
   readonly unknown: Unknown[] = [];
   private line = 0;
   private reported = new Set<string>();
+  private steps = 0;
+  /** files included so far, and those being read now (the Makefile first) */
+  private included = 0;
+  private readonly including: string[] = [];
 
   /** the file being read: the Makefile, or a file it includes */
   private current: string;
@@ -85,6 +97,7 @@ export class MakeEval {
     private readonly read?: (path: string) => string | undefined,
   ) {
     this.current = file;
+    this.including.push(file);
   }
 
   private unknownAt(what: string, line = this.line): void {
@@ -92,6 +105,13 @@ export class MakeEval {
     if (this.reported.has(key)) return;
     this.reported.add(key);
     this.unknown.push({ file: this.current, line, what });
+  }
+
+  /** Counts a step of expansion; false once there have been too many (said once). */
+  private step(): boolean {
+    if (++this.steps <= MAX_STEPS) return true;
+    if (this.steps === MAX_STEPS + 1) this.unknownAt(`expansions of more than ${MAX_STEPS} steps: what is left of this Makefile's values is left out`);
+    return false;
   }
 
   /** Whether the Makefile (or a file it includes) assigns the variable. */
@@ -215,6 +235,16 @@ export class MakeEval {
       for (const word of a.text.split(/\s+/)) {
         const path = word.replace(/^(\.\/)+/, '');
         if (!path || path.startsWith('/') || path.startsWith('scripts/') || path.startsWith('include/config/') || path.includes('..')) continue;
+        // make would include a file that includes itself until it fails; a file that includes
+        // another many times made the evaluation grow as a power of the count
+        if (this.including.includes(path)) {
+          this.unknownAt(`include of ${path}, which includes itself`, line);
+          continue;
+        }
+        if (++this.included > MAX_INCLUDES) {
+          if (this.included === MAX_INCLUDES + 1) this.unknownAt(`more than ${MAX_INCLUDES} includes: the rest are left out`, line);
+          continue;
+        }
         const text = this.read!(path);
         if (text === undefined) {
           if (required && !path.includes('$')) this.unknownAt(`include of ${path}, which is not in the tree`, line);
@@ -223,7 +253,9 @@ export class MakeEval {
         const saved = this.current;
         this.current = path;
         this.includeDepth++;
+        this.including.push(path);
         this.run(text, and(context, [a.term]));
+        this.including.pop();
         this.includeDepth--;
         this.current = saved;
         this.line = line;
@@ -330,11 +362,13 @@ export class MakeEval {
       return out;
     }
     for (const tok of topLevelWords(text)) {
+      if (!this.step()) break;
       const whole = /^\$[({]([^()${}:]+)[)}]$/.exec(tok);
       if (whole && !whole[1]!.includes(' ') && !whole[1]!.startsWith('CONFIG_')) {
         // a list variable as a whole word: its items, each under its own condition
         const items = this.itemsOf(whole[1]!);
         for (const it of items ?? []) {
+          if (!this.step()) break;
           const t = andTerm(term, it.term);
           if (!t) continue;
           if (it.raw) for (const w of this.expandList(it.text, t, depth + 1)) out.push(word(w.word, w.term, it.line, w.gate ?? it.gate, it.file));
@@ -391,6 +425,7 @@ export class MakeEval {
       at = ref.end;
       const next: Alt[] = [];
       for (const a of alts) {
+        if (!this.step()) return alts;
         for (const v of this.refAlts(ref.body, a.term, depth + 1)) {
           const t = andTerm(a.term, v.term);
           if (t) next.push({ text: a.text + v.text, term: t });
@@ -445,6 +480,7 @@ export class MakeEval {
     const out: Alt[] = [];
     let covered: Cond = NEVER;
     for (const it of items) {
+      if (!this.step()) break;
       const t = andTerm(term, it.term);
       if (!t) continue;
       covered = or(covered, [it.term]);

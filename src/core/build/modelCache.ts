@@ -218,13 +218,29 @@ class Lines {
     let hi = starts.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const at = starts[mid]! + 2;
-      const key = this.buf.toString('utf8', at, this.buf.indexOf(0x22, at));
+      const key = this.leadingString(starts[mid]! + 1);
       if (key === name) return mid;
       if (key < name) lo = mid + 1;
       else hi = mid - 1;
     }
     return -1;
+  }
+
+  /**
+   * The JSON string that starts at `at` (its opening quote), decoded: a name JSON escaped (a control
+   * character or a quote in a damaged Kconfig file) read as it is written put the binary search off.
+   */
+  private leadingString(at: number): string {
+    let escaped = false;
+    let end = at + 1;
+    for (; end < this.to; end++) {
+      const c = this.buf[end];
+      if (c === 0x5c) {
+        escaped = true;
+        end++;
+      } else if (c === 0x22) break;
+    }
+    return escaped ? (JSON.parse(this.buf.toString('utf8', at, end + 1)) as string) : this.buf.toString('utf8', at + 1, end);
   }
 
   private offsets(): number[] {
