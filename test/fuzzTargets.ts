@@ -47,18 +47,23 @@ function seedOf(seed: number, target: string, k: number): number {
   return h >>> 0;
 }
 
-const sources: { path: string; text: Buffer }[] = [];
-function corpus(): { path: string; text: Buffer }[] {
-  if (sources.length) return sources;
+/** The files under `root` whose names match, with their bytes, in the order the directories list them. */
+function filesUnder(root: string, name: RegExp): { path: string; text: Buffer }[] {
+  const out: { path: string; text: Buffer }[] = [];
   const walk = (dir: string): void => {
-    for (const e of readdirSync(join(sampleTree, dir), { withFileTypes: true })) {
+    for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
       const rel = dir ? `${dir}/${e.name}` : e.name;
       if (e.isDirectory()) walk(rel);
-      else if (/\.[chS]$|Makefile$|Kbuild$/.test(e.name)) sources.push({ path: rel, text: readFileSync(join(sampleTree, rel)) });
+      else if (name.test(e.name)) out.push({ path: rel, text: readFileSync(join(root, rel)) });
     }
   };
   walk('');
-  return sources;
+  return out;
+}
+
+let sources: { path: string; text: Buffer }[] | undefined;
+function corpus(): { path: string; text: Buffer }[] {
+  return (sources ??= filesUnder(sampleTree, /\.[chS]$|Makefile$|Kbuild$/));
 }
 
 const C_TOKENS = [
@@ -108,18 +113,9 @@ const C_TOKENS = [
 ];
 /** The build model's sample tree: a file of it is replaced by a mutated one. */
 const kbuildTree = join(repoRoot, 'test/fixtures/kbuild-tree');
-const buildFiles: { path: string; text: Buffer }[] = [];
+let buildFiles: { path: string; text: Buffer }[] | undefined;
 function buildCorpus(): { path: string; text: Buffer }[] {
-  if (buildFiles.length) return buildFiles;
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(join(kbuildTree, dir), { withFileTypes: true })) {
-      const rel = dir ? `${dir}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(rel);
-      else if (/^(Makefile|Kbuild|Kconfig.*)$/.test(e.name)) buildFiles.push({ path: rel, text: readFileSync(join(kbuildTree, rel)) });
-    }
-  };
-  walk('');
-  return buildFiles.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return (buildFiles ??= filesUnder(kbuildTree, /^(Makefile|Kbuild|Kconfig.*)$/).sort((a, b) => (a.path < b.path ? -1 : 1)));
 }
 
 const BUILD_TOKENS = [
