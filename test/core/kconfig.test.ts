@@ -64,4 +64,14 @@ describe('Kconfig lines', () => {
     const text = ['config A', '\tbool "a"', '\thelp', '\t  text', '\t  more', '\tdepends on B', 'config C', '\tbool'].join('\n');
     assert.deepEqual(symbolsOf(text), ['A bool prompt [CONFIG_B] [never]', 'C bool - [always] [never]']);
   });
+
+  it('says a config line with no symbol name is not understood, and reads on', () => {
+    const text = ['config K\u0004M_CORE', '\tdef_bool y', 'config "quoted"', '\tbool', 'config KVM-X', '\ttristate "kvm"'].join('\n');
+    const k = readKconfig((path) => (path === 'Kconfig' ? text : undefined), []);
+    assert.deepEqual([...k.symbols.keys()], ['KVM-X']);
+    assert.deepEqual(k.unknown, [
+      { file: 'Kconfig', line: 1, what: 'config with no symbol name: "K\u0004M_CORE"' },
+      { file: 'Kconfig', line: 3, what: 'config with no symbol name: ""quoted""' },
+    ]);
+  });
 });

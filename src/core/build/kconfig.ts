@@ -141,6 +141,9 @@ function constValue(e: Expr): string | undefined {
 
 const VALUE_MASK: Record<string, number> = { y: Y, m: M, n: N };
 
+/** What `config` and `menuconfig` take as a name. */
+const CONFIG_NAME = /^[A-Za-z0-9_-]+$/;
+
 /** A config symbol's name: letters, digits and '_' (64BIT too), but no number (100, 0x10). */
 const SYMBOL_NAME = /^(?!\d+$)(?!0x[0-9a-fA-F]+$)[A-Za-z0-9_]+$/;
 
@@ -278,6 +281,11 @@ export function readKconfig(read: ReadKconfig, arches: readonly string[]): Kconf
         case 'menuconfig': {
           close();
           menuPending = undefined;
+          // scripts/kconfig's words: letters, digits, '_' and '-'; anything else is a damaged line
+          if (!CONFIG_NAME.test(rest)) {
+            unknown.push({ file: path, line: lineNo, what: `${kw} with no symbol name: "${rest.slice(0, 60)}"` });
+            continue;
+          }
           const s = symbol(rest);
           s.defs.push({ file: path, line: lineNo });
           if (arch === undefined) s.archs = undefined;
