@@ -72,6 +72,8 @@ const MAX_DEPTH = 24;
  * damaged one with a thousand references to a long list in one word ran for minutes.
  */
 const MAX_STEPS = 50_000;
+/** Files included in files included …: this many deep at most. */
+const MAX_INCLUDE_DEPTH = 4;
 /** Past this many files included in one Makefile's evaluation, no more are (and it says so); the most in linux-6.1 and 6.12 is 65. */
 const MAX_INCLUDES = 1024;
 
@@ -81,13 +83,9 @@ export class MakeEval {
   private line = 0;
   private reported = new Set<string>();
   private steps = 0;
-  /** files included so far, and those being read now (the Makefile first) */
+  /** files included so far, and those being read now: the Makefile, then each file included in the one before */
   private included = 0;
   private readonly including: string[] = [];
-
-  /** the file being read: the Makefile, or a file it includes */
-  private current: string;
-  private includeDepth = 0;
 
   constructor(
     readonly file: string,
@@ -96,8 +94,12 @@ export class MakeEval {
     /** reads a file the Makefile includes (`include $(srctree)/virt/kvm/Makefile.kvm`) */
     private readonly read?: (path: string) => string | undefined,
   ) {
-    this.current = file;
     this.including.push(file);
+  }
+
+  /** the file being read: the Makefile, or a file it includes */
+  private get current(): string {
+    return this.including[this.including.length - 1]!;
   }
 
   private unknownAt(what: string, line = this.line): void {
@@ -206,7 +208,7 @@ export class MakeEval {
           i++;
           continue;
         }
-        if ((kw === 'include' || kw === '-include' || kw === 'sinclude') && this.read && this.includeDepth < 4) {
+        if ((kw === 'include' || kw === '-include' || kw === 'sinclude') && this.read && this.including.length <= MAX_INCLUDE_DEPTH) {
           this.include(rest, context, kw === 'include');
           continue;
         }
@@ -250,14 +252,9 @@ export class MakeEval {
           if (required && !path.includes('$')) this.unknownAt(`include of ${path}, which is not in the tree`, line);
           continue;
         }
-        const saved = this.current;
-        this.current = path;
-        this.includeDepth++;
         this.including.push(path);
         this.run(text, and(context, [a.term]));
         this.including.pop();
-        this.includeDepth--;
-        this.current = saved;
         this.line = line;
       }
     }
