@@ -21,8 +21,13 @@ export class NotRegularError extends Error {
   }
 }
 
-/** Opens a regular file for reading, or throws NotRegularError or the errno's error. */
-export function openRegular(abs: string, follow = false): { fd: number; st: BigIntStats } {
+/**
+ * Opens a regular file for reading, or throws NotRegularError or the errno's error. Its stat is in
+ * nanoseconds (BigIntStats), or, with `bigint` false, as lstat gives it to a cache that compares.
+ */
+export function openRegular(abs: string, follow?: boolean): { fd: number; st: BigIntStats };
+export function openRegular(abs: string, follow: boolean, bigint: false): { fd: number; st: Stats };
+export function openRegular(abs: string, follow = false, bigint = true): { fd: number; st: BigIntStats | Stats } {
   let fd: number;
   try {
     fd = openSync(fsPath(abs), follow ? constants.O_RDONLY | constants.O_NONBLOCK : TREE_FILE_FLAGS);
@@ -30,7 +35,7 @@ export function openRegular(abs: string, follow = false): { fd: number; st: BigI
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new NotRegularError(abs, 'a symbolic link');
     throw e;
   }
-  const st = fstatSync(fd, { bigint: true });
+  const st = bigint ? fstatSync(fd, { bigint: true }) : fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
     throw new NotRegularError(abs, st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : 'not a file');
@@ -56,22 +61,44 @@ export class FileTooLargeError extends Error {}
 export function readWhole<T extends Uint8Array>(abs: string, maxBytes: number, room: (bytes: number, kept: number) => T, follow = false): { st: BigIntStats; got: number; data: T | undefined } {
   const { fd, st } = openRegular(abs, follow);
   try {
-    const size = Number(st.size);
-    if (size > maxBytes) return { st, got: size, data: undefined };
-    // the size stat gave, and a byte more to see the end; grown only if the file grows
-    let buf = room(size + 1, 0);
-    let got = 0;
-    for (;;) {
-      const n = readSync(fd, buf, got, buf.length - got, null);
-      if (n === 0) break;
-      got += n;
-      if (got > maxBytes) return { st, got, data: undefined };
-      if (got === buf.length) buf = room(buf.length * 2, got);
-    }
-    return { st, got, data: buf.subarray(0, got) as T };
+    return { st, ...readOpened(fd, Number(st.size), maxBytes, room) };
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * readWhole() of a file already open, `size` bytes as its stat said: the size and a byte more, to
+ * see the end, grown only if the file grows. A read shorter than asked ends it, as it does for a
+ * regular file (one read call fewer for each file than reading on to one that gives nothing).
+ */
+function readOpened<T extends Uint8Array>(fd: number, size: number, maxBytes: number, room: (bytes: number, kept: number) => T): { got: number; data: T | undefined } {
+  if (size > maxBytes) return { got: size, data: undefined };
+  let buf = room(size + 1, 0);
+  let got = 0;
+  for (;;) {
+    const want = buf.length - got;
+    const n = readSync(fd, buf, got, want, null);
+    got += n;
+    if (got > maxBytes) return { got, data: undefined };
+    if (n < want) break;
+    buf = room(buf.length * 2, got);
+  }
+  return { got, data: buf.subarray(0, got) as T };
+}
+
+/** Room for readWhole() in Buffers: each larger one holds what the last had read. */
+function growingBuffer(): (bytes: number, kept: number) => Buffer {
+  let buf = Buffer.alloc(0);
+  return (bytes, kept) => {
+    const next = Buffer.allocUnsafe(bytes);
+    buf.copy(next, 0, 0, kept);
+    return (buf = next);
+  };
+}
+
+function tooLarge(abs: string, size: number, max: number): FileTooLargeError {
+  return new FileTooLargeError(size > max ? `${abs}: ${size} bytes, over the ${max}-byte limit` : `${abs}: over the ${max}-byte limit (it grew while it was read)`);
 }
 
 /** Why a file could not be read, as a skip says it: NOT_REGULAR for a link, a FIFO or a device, else the errno's name. */
@@ -82,55 +109,30 @@ export function unreadableWhy(err: unknown): string {
 /** The whole of a regular file, or a clear error naming it. */
 export function readRegularFile(abs: string, opts: ReadOptions = {}): Buffer {
   const max = opts.maxBytes ?? Infinity;
-  let buf = Buffer.alloc(0);
-  const read = readWhole(
-    abs,
-    max,
-    (bytes, kept) => {
-      const next = Buffer.allocUnsafe(bytes);
-      buf.copy(next, 0, 0, kept);
-      return (buf = next);
-    },
-    opts.follow,
-  );
+  const read = readWhole(abs, max, growingBuffer(), opts.follow);
   if (read.data) return read.data;
-  const size = Number(read.st.size);
-  throw new FileTooLargeError(size > max ? `${abs}: ${size} bytes, over the ${max}-byte limit` : `${abs}: over the ${max}-byte limit (it grew while it was read)`);
+  throw tooLarge(abs, Number(read.st.size), max);
 }
 
 /**
  * A tree file's bytes and its stat as lstat would give them (the link is not followed), with the
- * fewest calls: open, fstat, read, close. A read shorter than asked is taken as the end, as it is
- * for a regular file; one that fills the room reads on, as readWhole does. Undefined when the file
- * is not there; other errors (not regular, over the limit) are thrown as readRegularFile throws them.
+ * fewest calls: open, fstat, read, close. Undefined when the file is not there; other errors (not
+ * regular, over the limit) are thrown as readRegularFile throws them.
  */
 export function readTreeFile(abs: string, maxBytes: number): { data: Buffer; st: Stats } | undefined {
-  let fd: number;
+  let opened: { fd: number; st: Stats };
   try {
-    fd = openSync(fsPath(abs), TREE_FILE_FLAGS);
+    opened = openRegular(abs, false, false);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    if (code === 'ELOOP') throw new NotRegularError(abs, 'a symbolic link');
     throw e;
   }
+  const { fd, st } = opened;
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new NotRegularError(abs, st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : 'not a file');
-    if (st.size > maxBytes) throw new FileTooLargeError(`${abs}: ${st.size} bytes, over the ${maxBytes}-byte limit`);
-    let buf = Buffer.allocUnsafe(st.size + 1);
-    let got = 0;
-    for (;;) {
-      const want = buf.length - got;
-      const n = readSync(fd, buf, got, want, null);
-      got += n;
-      if (got > maxBytes) throw new FileTooLargeError(`${abs}: over the ${maxBytes}-byte limit (it grew while it was read)`);
-      if (n < want) break;
-      const next = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(next, 0, 0, got);
-      buf = next;
-    }
-    return { data: buf.subarray(0, got), st };
+    const read = readOpened(fd, st.size, maxBytes, growingBuffer());
+    if (!read.data) throw tooLarge(abs, st.size, maxBytes);
+    return { data: read.data, st };
   } finally {
     closeSync(fd);
   }
