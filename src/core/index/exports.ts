@@ -7,13 +7,16 @@ import { join, posix } from 'node:path';
 import { emptyKbuild, kbuildNamespaceFor, type KbuildNamespaces, parseMakefile, readMakefile, treeDir } from '../build/kbuild';
 import { exportMacros, linkerSymbols } from '../exportMacros';
 import type { ScannedFile } from '../scan/scanFile';
-import type { IncludeRef, RawExport } from '../scan/scanTypes';
+import type { IncludeRef, LocalMacro, RawExport } from '../scan/scanTypes';
 import type { SearchedTree } from './consumers';
 import { CONSTANT, expandLocal, exportedDefs, IDENTIFIER, parsedWrappers, pickDefinition, TRACEPOINT_NAME, underPaths, unquote, withWrappers, type WrapperLookup } from './exportNames';
 import type { ConfigVariant, Export, IndexedFile, Unresolved } from './types';
 import { type ExpandedExport, expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
 
 /** A header's `#define name other`, in force for the file being resolved. */
+/** A relative path that joins as it is: no `.` or `..` part, no empty one, not absolute. */
+const PLAIN_PATH = /^(?!\/)(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?!.*\/\/).+$/;
+
 interface Rename {
   to: string;
   file: string;
@@ -63,14 +66,25 @@ export class ExportTable {
       if (inc.system) continue;
       const g = this.includedFile(f.path, inc);
       if (!g?.localMacros || g === f) continue;
-      for (const m of g.localMacros) {
-        const body = m.body.trim();
-        // Not `#define rt2x00mac_set_key NULL` in an #else: a constant is no linker name.
-        if (m.params === null && body !== m.name && IDENTIFIER.test(body) && !CONSTANT.test(body) && !out.has(m.name)) out.set(m.name, { to: body, file: g.path, line: m.line });
-      }
+      for (const [name, r] of this.renamesIn(g, g.localMacros)) if (!out.has(name)) out.set(name, r);
     }
     return out;
   }
+
+  /** A header's object-like renames, found once for its macros (a rescan makes new ones): a header is included by many exporting files. */
+  private renamesIn(g: IndexedFile, macros: readonly LocalMacro[]): readonly [string, Rename][] {
+    const known = this.headerRenames.get(macros);
+    if (known) return known;
+    const found: [string, Rename][] = [];
+    for (const m of macros) {
+      const body = m.body.trim();
+      // Not `#define rt2x00mac_set_key NULL` in an #else: a constant is no linker name.
+      if (m.params === null && body !== m.name && IDENTIFIER.test(body) && !CONSTANT.test(body)) found.push([m.name, { to: body, file: g.path, line: m.line }]);
+    }
+    this.headerRenames.set(macros, found);
+    return found;
+  }
+  private readonly headerRenames = new WeakMap<readonly LocalMacro[], readonly [string, Rename][]>();
 
   /**
    * Parses wrapper definitions found anywhere in the tree (outside tools/ and scripts/). A wrapper its
@@ -317,18 +331,22 @@ export class ExportTable {
 
   /** The file an #include names, among the indexed files: beside the includer, or on the kernel's include paths. */
   includedFile(from: string, inc: IncludeRef): IndexedFile | undefined {
-    const arch = /^arch\/([^/]+)\//.exec(from)?.[1];
-    const candidates = [
-      ...(inc.system ? [] : [posix.normalize(posix.join(treeDir(from), inc.target))]),
-      `include/${inc.target}`,
-      ...(arch ? [`arch/${arch}/include/${inc.target}`] : []),
-      `include/uapi/${inc.target}`,
-    ];
-    for (const c of candidates) {
-      const k = this.tree.byPath.get(c);
-      if (k !== undefined && this.tree.files[k]!.alive) return this.tree.files[k];
+    // In order, and each only when the one before is not there: nearly every quoted #include is found
+    // beside the file, on the first try.
+    if (!inc.system) {
+      const dir = treeDir(from);
+      const beside = this.aliveAt(PLAIN_PATH.test(inc.target) ? (dir ? `${dir}/${inc.target}` : inc.target) : posix.normalize(posix.join(dir, inc.target)));
+      if (beside) return beside;
     }
-    return undefined;
+    const found = this.aliveAt(`include/${inc.target}`);
+    if (found) return found;
+    const arch = from.startsWith('arch/') ? /^arch\/([^/]+)\//.exec(from)?.[1] : undefined;
+    return (arch && this.aliveAt(`arch/${arch}/include/${inc.target}`)) || this.aliveAt(`include/uapi/${inc.target}`);
+  }
+
+  private aliveAt(path: string): IndexedFile | undefined {
+    const k = this.tree.byPath.get(path);
+    return k !== undefined && this.tree.files[k]!.alive ? this.tree.files[k] : undefined;
   }
 
   /** One export of file f from one export macro call; `site` places it elsewhere than the call (an #include). */
