@@ -97,6 +97,20 @@ function growingBuffer(): (bytes: number, kept: number) => Buffer {
   };
 }
 
+/**
+ * Room for readWhole() in one Buffer kept from file to file, grown when a file needs more: for many
+ * files each only looked at (the Buffer a read returns is overwritten by the next read).
+ */
+export function reusedBuffer(first = 1 << 16): (bytes: number, kept: number) => Buffer {
+  let buf = Buffer.allocUnsafe(first);
+  return (bytes, kept) => {
+    if (bytes <= buf.length) return buf;
+    const next = Buffer.allocUnsafe(Math.max(bytes, buf.length * 2));
+    buf.copy(next, 0, 0, kept);
+    return (buf = next);
+  };
+}
+
 function tooLarge(abs: string, size: number, max: number): FileTooLargeError {
   return new FileTooLargeError(size > max ? `${abs}: ${size} bytes, over the ${max}-byte limit` : `${abs}: over the ${max}-byte limit (it grew while it was read)`);
 }
