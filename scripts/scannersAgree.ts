@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { nativeAddon, NativeScanner } from '../src/core/scan/nativeScanner';
 import { walkTree } from '../src/core/scan/walk';
 import { WasmScanner } from '../src/core/scan/wasmScanner';
-import type { NativeBatch } from '../src/core/scan/wire';
+import { type NativeBatch, proxyRecords } from '../src/core/scan/wire';
 
 const tree = process.argv[2] ?? execFileSync(resolve(__dirname, '../../shared/tools/get-kernel.sh'), ['6.1'], { encoding: 'utf8' }).trim();
 const addon = nativeAddon();
@@ -29,10 +29,10 @@ function shapes(batch: NativeBatch, names: string[]): string[] {
   }
   return batch.files.map((f) => {
     if (!f.scan) return JSON.stringify([f.size, f.stamp, f.skipped]);
-    const { uses, proxyIds, ...rest } = f.scan;
+    const { uses, proxies: _proxies, ...rest } = f.scan;
     const u: string[] = [];
     for (let k = 0; k < uses.length; k += 3) u.push(`${names[uses[k]!]}:${uses[k + 1]}:${uses[k + 2]}`);
-    return JSON.stringify([f.size, f.stamp, rest, u, proxyIds ? [...proxyIds].map((id) => names[id]) : []]);
+    return JSON.stringify([f.size, f.stamp, rest, u, proxyRecords(f.scan, (id) => names[id]!)]);
   });
 }
 

@@ -90,14 +90,21 @@ uint32_t countLines(const uint8_t *b, size_t end) {
   X(names, packed, uint8)         \
   X(nameLens, packedLens, uint16) \
   X(uses, uses, uint32)           \
-  X(proxyNames, proxyNames, uint32) \
+  X(proxies, proxies, uint32)     \
   X(stat, stat, float64)          \
   X(info, info, int32)
+
+// Per file in `info`: status, use triples, lines, NUL line, proxies (wire.ts's INFO_FIELDS).
+const size_t INFO_FIELDS = 5;
+
+// A proxy's kind in a batch's `proxies`, as the index's postings keep it (postings.ts's proxyKind).
+enum { PROXY_MACRO = 0, PROXY_INLINE = 1 };
 
 // One batch: what scanInto() fills for each file and the glue hands to JS (src/core/scan/wire.ts).
 struct ScanOut {
   bool fresh = false;
-  std::vector<uint32_t> uses, proxyNames;
+  // uses: (name, line, context) triples; proxies: (name, first line, PROXY_*) triples
+  std::vector<uint32_t> uses, proxies;
   Bytes packed;
   std::vector<uint16_t> packedLens;
   std::vector<double> stat;
@@ -144,6 +151,7 @@ void scanInto(Instance &in, FileKind kind, const uint8_t *b, size_t len, bool ke
   std::vector<uint32_t> &uses = batch.uses;
   Json &json = batch.json;
   size_t usesBefore = uses.size();
+  size_t proxyCount = 0;
   if (batch.info.size()) json.ch(',');
   if (out.status == S_UNREADABLE) {
     json.str(out.error);
@@ -179,8 +187,13 @@ void scanInto(Instance &in, FileKind kind, const uint8_t *b, size_t len, bool ke
         uses[usesBefore + u + 1] = sh.sink[u + 1];
         uses[usesBefore + u + 2] = sh.sink[u + 2];
       }
-      // The proxies' names too: the pool maps them as it maps the uses, without looking up strings.
-      for (const Proxy &p : scan.proxies) batch.proxyNames.push_back(wire(p.id));
+      // The proxies as numbers, beside the uses: the pool maps their names as it maps the uses'.
+      for (const Proxy &p : scan.proxies) {
+        batch.proxies.push_back(wire(p.id));
+        batch.proxies.push_back(p.line);
+        batch.proxies.push_back(p.isMacro ? PROXY_MACRO : PROXY_INLINE);
+      }
+      proxyCount = scan.proxies.size();
     }
   }
   batch.stat.push_back(out.size);
@@ -189,6 +202,7 @@ void scanInto(Instance &in, FileKind kind, const uint8_t *b, size_t len, bool ke
   batch.info.push_back((int32_t)((uses.size() - usesBefore) / 3));
   batch.info.push_back((int32_t)out.lines);
   batch.info.push_back((int32_t)out.nulLine);
+  batch.info.push_back((int32_t)proxyCount);
 }
 
 }  // namespace kx

@@ -22,10 +22,9 @@ struct Export {
   bool printed = false;  // text in a string literal that a program prints (RawExport.printed)
 };
 struct Proxy {
-  std::string name;
   uint32_t line;
   bool isMacro;
-  uint32_t id;  // the name's, sent as a wire number beside the uses (proxyNames)
+  uint32_t id;  // the name's, sent as a wire number beside the uses (the batch's proxies)
 };
 struct Wrapper {
   std::string name;

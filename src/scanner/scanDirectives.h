@@ -59,7 +59,7 @@ inline void Scan::endDefine(size_t end) {
 inline void Scan::openMacroProxy() {
   size_t len = defineNameEnd - defineNameStart;
   uint32_t id = names.intern(buf + defineNameStart, len, hashName(buf + defineNameStart, len));
-  proxies.push_back({latin1(defineNameStart, defineNameEnd), defineLine, true, id});
+  proxies.push_back({defineLine, true, id});
   defineCtx = (uint32_t)proxies.size();
   ctxStamp = sh.stamp();
 }

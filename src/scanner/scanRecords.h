@@ -153,8 +153,8 @@ inline size_t Scan::asmIdent(uint32_t id, size_t i) {
   return i;
 }
 
-// The rare parts, as scanTypes.ts's FileScan, minus uses and lines: each record a JSON tuple, read
-// back by wire.ts's toScan().
+// The rare parts, as scanTypes.ts's FileScan, minus uses, proxies and lines (numbers in the batch's
+// arrays): each record a JSON tuple, read back by wire.ts's toScan().
 inline void Scan::json(Json &out) {
   bool keep = !exports.empty() || keepDefs;
   if (!exports.empty() && !ownHeaders.empty()) {
@@ -162,7 +162,7 @@ inline void Scan::json(Json &out) {
     std::stable_sort(includes.begin(), includes.end(), [](const Include &a, const Include &b) { return a.line < b.line; });
   }
   bool macros = (!exports.empty() || !includes.empty() || proxyMode) && !localMacros.empty();
-  if (exports.empty() && !(keep && !defIds.empty()) && proxies.empty() && wrappers.empty() && imports.empty() && !macros && includes.empty()) {
+  if (exports.empty() && !(keep && !defIds.empty()) && wrappers.empty() && imports.empty() && !macros && includes.empty()) {
     out.ch('0');
     return;
   }
@@ -179,11 +179,6 @@ inline void Scan::json(Json &out) {
     if (d) out.ch(',');
     uint32_t ln = defMeta[d * 4], end = defMeta[d * 4 + 1];
     out.tuple(names.name(defIds[d]), ln, end > ln ? end : ln, defMeta[d * 4 + 2], defMeta[d * 4 + 3]);
-  }
-  out.raw("],\"p\":[");
-  for (size_t k = 0; k < proxies.size(); k++) {
-    if (k) out.ch(',');
-    out.tuple(proxies[k].name, proxies[k].line, proxies[k].isMacro ? 1 : 0);
   }
   out.raw("],\"w\":[");
   for (size_t k = 0; k < wrappers.size(); k++) {

@@ -35,7 +35,7 @@ inline __attribute__((always_inline)) size_t Scan::punct(uint8_t c, size_t i) {
           bodyKind = B_FUNCTION;
           fnDefIndex = (int64_t)addDef((uint32_t)pendingFn, pendingFnLine, line, stmtStatic, 0);
           if (proxyMode) {
-            proxies.push_back({names.name((uint32_t)pendingFn), pendingFnLine, false, (uint32_t)pendingFn});
+            proxies.push_back({pendingFnLine, false, (uint32_t)pendingFn});
             ctx = (uint32_t)proxies.size();
             ctxStamp = sh.stamp();
           }

@@ -18,6 +18,7 @@ import { type FileShare, mergeStaleness, staleFiles, statShare } from '../../src
 import { buildIndex, KernelIndex } from '../../src/core/index/index';
 import { Interner } from '../../src/core/scan/interner';
 import { nativeAddon, nativeLoadError, NativeScanner, scanParallel } from '../../src/core/scan/nativeScanner';
+import { proxyRecords } from '../../src/core/scan/wire';
 import { NameTable, scanFiles } from '../../src/core/scan/scanPool';
 import { IdMap } from '../../src/core/scan/idMap';
 import { type ScannedFile, newScanner, scanBuffer, scanPath } from '../../src/core/scan/scanFile';
@@ -42,27 +43,16 @@ class Native {
       this.names.push(Buffer.from(batch.names.subarray(pos, pos + len)).toString('latin1'));
       pos += len;
     }
-    for (const f of batch.files) if (f.scan) assert.equal(f.scan.proxyIds?.length ?? 0, f.scan.proxies.length, `${f.path}: an id for each proxy`);
     return batch.files.map((f) => withNames(f, (id) => this.names[id]!));
   }
 }
 
-/**
- * A scanned file with its uses as "name:line:ctx" strings. The native scanner also numbers each
- * proxy's name (proxyIds): those must name the proxies.
- */
-function withNames(f: ScannedFile, name: (id: number) => string): ScannedFile & { named?: string[] } {
+/** A scanned file with its uses as "name:line:ctx" strings, and its proxies as named records. */
+function withNames(f: ScannedFile, name: (id: number) => string): ScannedFile & { named?: string[]; proxies?: ReturnType<typeof proxyRecords> } {
   if (!f.scan) return f;
   const named: string[] = [];
   for (let k = 0; k < f.scan.uses.length; k += 3) named.push(`${name(f.scan.uses[k]!)}:${f.scan.uses[k + 1]}:${f.scan.uses[k + 2]}`);
-  const { proxyIds, ...scan } = f.scan;
-  if (proxyIds)
-    assert.deepEqual(
-      [...proxyIds].map(name),
-      scan.proxies.map((p) => p.name),
-      `${f.path}: the proxies' name ids`,
-    );
-  return { ...f, scan: { ...scan, uses: new Uint32Array(0) }, named };
+  return { ...f, scan: { ...f.scan, uses: new Uint32Array(0), proxies: new Uint32Array(0) }, named, proxies: proxyRecords(f.scan, name) };
 }
 
 function jsScan(root: string, paths: string[], keepDefs = false, wrappers?: ReadonlySet<string>): ScannedFile[] {

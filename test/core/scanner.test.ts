@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEF_CTX } from '../../src/core/scan/scanTypes';
 import { newScanner, scanBuffer } from '../../src/core/scan/scanFile';
+import { proxyRecords } from '../../src/core/scan/wire';
 
-/** Scans `text` as `path`; returns exports, definitions, and uses as name -> [line, proxy name or ''][]. */
+/** Scans `text` as `path`; returns exports, definitions, uses as name -> [line, proxy name or ''][], and the proxies named. */
 function scan(text: string, path = 'mm/x.c', wrappers?: string[]) {
   const scanner = newScanner();
   const r = scanBuffer(scanner, path, Buffer.from(text, 'latin1'), wrappers ? new Set(wrappers) : undefined, true);
@@ -17,10 +18,10 @@ function scan(text: string, path = 'mm/x.c', wrappers?: string[]) {
       continue;
     }
     const list = uses.get(name) ?? [];
-    list.push([r.uses[k + 1]!, ctx ? r.proxies[ctx - 1]!.name : '']);
+    list.push([r.uses[k + 1]!, ctx ? scanner.interner.name(r.proxies[(ctx - 1) * 3]!) : '']);
     uses.set(name, list);
   }
-  return { ...r, useOf: uses, posted };
+  return { ...r, useOf: uses, posted, proxied: proxyRecords(r, (id) => scanner.interner.name(id)) };
 }
 
 describe('scanner: export macros', () => {
@@ -223,7 +224,7 @@ describe('scanner: uses', () => {
     assert.deepEqual(r.useOf.get('get_current'), [[6, 'current']]);
     assert.equal(r.useOf.get('prefix_'), undefined);
     assert.deepEqual(
-      r.proxies.map((p) => [p.name, p.kind]),
+      r.proxied.map((p) => [p.name, p.kind]),
       [
         ['put_page', 'inline'],
         ['current', 'macro'],
@@ -233,7 +234,7 @@ describe('scanner: uses', () => {
 
   it('does not make proxies in tools/ headers', () => {
     const r = scan('static inline int f(void) { return g(); }\n', 'tools/include/linux/x.h');
-    assert.deepEqual(r.proxies, []);
+    assert.equal(r.proxies.length, 0);
     assert.deepEqual(r.useOf.get('g'), [[1, '']]);
   });
 

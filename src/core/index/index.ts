@@ -163,7 +163,7 @@ export class KernelIndex {
     let proxies = this.postings.proxyCount;
     for (let fi = 0; fi < scanned.length; fi++) {
       pStarts[fi] = proxies;
-      proxies += scanned[fi]!.scan?.proxies.length ?? 0;
+      proxies += (scanned[fi]!.scan?.proxies.length ?? 0) / 3;
     }
     const built = this.postings.addInBackground(
       addon,
@@ -200,7 +200,7 @@ export class KernelIndex {
 
   private pushFile(f: ScannedFile, fileIdx: number): void {
     const scan = f.scan;
-    const proxyStart = this.postings.addProxies(scan, this.table);
+    const proxyStart = this.postings.addProxies(scan);
     const rec: IndexedFile = {
       path: f.path,
       size: f.size,

@@ -6,7 +6,6 @@
  * name, line and kind are kept here too.
  */
 import type { NativeAddon } from '../scan/nativeScanner';
-import type { NameTable } from '../scan/scanPool';
 import { DEF_CTX, type FileScan } from '../scan/scanTypes';
 import { grown } from '../util/typed';
 
@@ -62,17 +61,17 @@ export class Postings implements PostingArrays, ProxyArrays {
   }
 
   /** Files a scan's proxies; returns the first one's index. */
-  addProxies(scan: FileScan | undefined, names: NameTable): number {
+  addProxies(scan: FileScan | undefined): number {
     const start = this.proxyCount;
-    if (!scan || !scan.proxies.length) return start;
-    this.ensureProxies(this.proxyCount + scan.proxies.length);
-    for (let k = 0; k < scan.proxies.length; k++) {
-      const p = scan.proxies[k]!;
-      // The scanner numbers the names for us (the pool mapped them): looking up a kernel tree's proxy
-      // names here, one string at a time, was a large part of the warm-up.
-      this.proxyName[this.proxyCount] = scan.proxyIds ? scan.proxyIds[k]! : names.idOf(p.name);
-      this.proxyLine[this.proxyCount] = p.line;
-      this.proxyKind[this.proxyCount] = p.kind === 'macro' ? 0 : 1;
+    const proxies = scan?.proxies;
+    if (!proxies?.length) return start;
+    this.ensureProxies(this.proxyCount + proxies.length / 3);
+    // The scanner numbers the names for us (the pool mapped them): looking up a kernel tree's proxy
+    // names here, one string at a time, was a large part of the warm-up.
+    for (let k = 0; k < proxies.length; k += 3) {
+      this.proxyName[this.proxyCount] = proxies[k]!;
+      this.proxyLine[this.proxyCount] = proxies[k + 1]!;
+      this.proxyKind[this.proxyCount] = proxies[k + 2]!;
       this.proxyCount++;
     }
     return start;

@@ -21,9 +21,6 @@ export class IdMap {
   /** A scan's uses and proxy names, from the worker's ids to the table's. */
   translate(scan: FileScan): void {
     const map = this.map;
-    const uses = scan.uses;
-    for (let k = 0; k < uses.length; k += 3) uses[k] = map[uses[k]!]!;
-    const proxies = scan.proxyIds;
-    if (proxies) for (let k = 0; k < proxies.length; k++) proxies[k] = map[proxies[k]!]!;
+    for (const triples of [scan.uses, scan.proxies]) for (let k = 0; k < triples.length; k += 3) triples[k] = map[triples[k]!]!;
   }
 }

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { exportMacros } from '../exportMacros';
 import { builtFilePaths } from './dist';
 import { wasmLoadError } from './wasmScanner';
-import { type NativeBatch, type RawBatch, toBatch } from './wire';
+import { INFO_FIELDS, type NativeBatch, type RawBatch, toBatch } from './wire';
 
 export type { NativeBatch } from './wire';
 
@@ -190,7 +190,7 @@ export function scanParallel(addon: NativeAddon, scan: ParallelScan, onBatch: (s
       maxBytes,
       scan.wrapperNames ? [...scan.wrapperNames] : null,
       false,
-      (scanner, first, raw) => onBatch(scanner, first, toBatch(paths.slice(first, first + raw.info.length / 4), raw, maxBytes)),
+      (scanner, first, raw) => onBatch(scanner, first, toBatch(paths.slice(first, first + raw.info.length / INFO_FIELDS), raw, maxBytes)),
       (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err)))),
     );
   });

@@ -41,11 +41,9 @@ export interface Definition {
   kind: DefKind;
 }
 
-export interface ProxyDef {
-  name: string;
-  line: number;
-  kind: 'macro' | 'inline';
-}
+/** A proxy's kind in FileScan.proxies, as the postings keep it: a macro, or a header's inline function. */
+export const PROXY_MACRO = 0;
+export const PROXY_INLINE = 1;
 
 export interface WrapperCandidate {
   name: string;
@@ -81,7 +79,11 @@ export const DEF_CTX = 0xffffffff;
 export interface FileScan {
   exports: RawExport[];
   defs: Definition[];
-  proxies: ProxyDef[];
+  /**
+   * Header inline functions and macros whose bodies' uses are the context numbers of `uses`: triples
+   * (name id, first line, PROXY_MACRO or PROXY_INLINE), numbers as the uses' are (the pool maps both).
+   */
+  proxies: Uint32Array;
   wrappers: WrapperCandidate[];
   imports: ImportNs[];
   /** Small macros of a .c or .S file (see LocalMacro); kept only by files that export or include (see IncludeRef). */
@@ -89,8 +91,6 @@ export interface FileScan {
   includes: IncludeRef[];
   /** Triples (identifier id, line, context): 0 a direct use, N a use in proxy N, DEF_CTX a definition. */
   uses: Uint32Array;
-  /** From the native scanner: each proxy's name as an id, as the uses number them (the pool maps both). */
-  proxyIds?: Uint32Array;
   lines: number;
 }
 

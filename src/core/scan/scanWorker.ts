@@ -54,6 +54,6 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   const reply: WorkerReply = { type: 'batch', raw };
   parentPort!.postMessage(
     reply,
-    [raw.names, raw.nameLens, raw.uses, raw.proxyNames, raw.stat, raw.info].map((a) => a.buffer as ArrayBuffer),
+    [raw.names, raw.nameLens, raw.uses, raw.proxies, raw.stat, raw.info].map((a) => a.buffer as ArrayBuffer),
   );
 });

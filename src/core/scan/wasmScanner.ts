@@ -201,7 +201,7 @@ export class WasmScanner {
         names: part(w, batch, 'names', Uint8Array),
         nameLens: part(w, batch, 'nameLens', Uint16Array),
         uses: part(w, batch, 'uses', Uint32Array),
-        proxyNames: part(w, batch, 'proxyNames', Uint32Array),
+        proxies: part(w, batch, 'proxies', Uint32Array),
         stat: part(w, batch, 'stat', Float64Array),
         info: part(w, batch, 'info', Int32Array),
         json: Buffer.from(w.memory.buffer, w.kx_json(batch), w.kx_json_count(batch)).toString('latin1'),

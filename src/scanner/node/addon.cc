@@ -8,11 +8,11 @@
 //
 // A batch is:
 //   uses      all files' (name, line, context) triples, one Uint32Array, names numbered on the wire;
-//   proxyNames  the name of each file's each proxy, in order, numbered on the wire as well;
+//   proxies   each file's proxies in order: (name, first line, kind) triples, names numbered on the wire;
 //   names     the names first sent in this batch, packed latin1, with their lengths: the pool maps
 //             wire numbers to its global table;
-//   info      per file: status, use triples, lines, NUL line;  stat: per file: size, change stamp;
-//   json      per file: the rare structured parts (exports, definitions, proxies...) or 0.
+//   info      per file: status, use triples, lines, NUL line, proxies;  stat: per file: size, change stamp;
+//   json      per file: the rare structured parts (exports, definitions, wrappers...) or 0.
 #define NAPI_VERSION 8
 #include <node_api.h>
 
