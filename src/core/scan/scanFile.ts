@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { Interner } from './interner';
-import { readWhole, unreadableWhy } from '../util/regularFile';
+import { readWhole, reusedBuffer, unreadableWhy } from '../util/regularFile';
 import { changeStamp } from '../util/stamp';
 import type { FileScan, ScannedFile } from './scanTypes';
 import { WasmScanner } from './wasmScanner';
@@ -82,7 +82,7 @@ export function scanBuffer(scanner: Scanner, path: string, buf: Uint8Array, wrap
  * One read buffer per thread, reused: a fresh Buffer per file is 1.2 GB of off-heap allocation over a
  * kernel tree, and V8 answers external memory growth with full collections of a large heap.
  */
-let readBuf: Buffer = Buffer.allocUnsafe(1 << 20);
+const readRoom = reusedBuffer(1 << 20);
 
 /** The stamp of a file read from an editor's buffer: it never matches the disk, so a warm start reads the disk again. */
 export const BUFFER_STAMP = -2;
@@ -92,14 +92,7 @@ export const BUFFER_STAMP = -2;
  * to the bytes read, not only to the size stat gives: a file that grows while it is read stops there.
  */
 export function readShared(abs: string, maxBytes = Infinity): { view: Buffer | undefined; size: number; stamp: number } {
-  const read = readWhole(abs, maxBytes, (bytes, kept) => {
-    if (bytes > readBuf.length) {
-      const next = Buffer.allocUnsafe(Math.max(bytes, readBuf.length * 2));
-      readBuf.copy(next, 0, 0, kept);
-      readBuf = next;
-    }
-    return readBuf;
-  });
+  const read = readWhole(abs, maxBytes, readRoom);
   return { view: read.data, size: read.got, stamp: changeStamp(read.st) };
 }
 
