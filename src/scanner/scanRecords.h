@@ -175,10 +175,20 @@ inline void Scan::json(Json &out) {
     else out.tuple(e.macro, e.args, e.line, e.col, e.endLine, e.endCol, e.cond);
   }
   out.raw("],\"d\":[");
+  // An index record keeps the definitions of the names its file's export calls name, and the index
+  // reads only those; the editor's scans (keepDefs) want them all.
+  std::unordered_set<std::string_view> exported;
+  if (!keepDefs)
+    for (const Export &e : exports)
+      for (const std::string &a : e.args) exported.insert(a);
+  bool first = true;
   for (size_t d = 0; keep && d < defIds.size(); d++) {
-    if (d) out.ch(',');
+    std::string name = names.name(defIds[d]);
+    if (!keepDefs && !exported.count(name)) continue;
+    if (!first) out.ch(',');
+    first = false;
     uint32_t ln = defMeta[d * 4], end = defMeta[d * 4 + 1];
-    out.tuple(names.name(defIds[d]), ln, end > ln ? end : ln, defMeta[d * 4 + 2], defMeta[d * 4 + 3]);
+    out.tuple(name, ln, end > ln ? end : ln, defMeta[d * 4 + 2], defMeta[d * 4 + 3]);
   }
   out.raw("],\"w\":[");
   for (size_t k = 0; k < wrappers.size(); k++) {

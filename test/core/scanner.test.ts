@@ -181,6 +181,18 @@ describe('scanner: definitions', () => {
     );
     assert.deepEqual(r.useOf.get('kmalloc'), [[6, '']]);
   });
+
+  it('keeps for the index only the definitions of the names the file exports', () => {
+    const text = ['int helper(void) { return 1; }', 'int hmm_range_fault(void) { return helper(); }', 'EXPORT_SYMBOL_GPL(hmm_range_fault);', 'static int unused;'].join('\n');
+    const forIndex = (t: string) => scanBuffer(newScanner(), 'mm/hmm.c', Buffer.from(t, 'latin1')).defs.map((d) => [d.name, d.line]);
+    assert.deepEqual(forIndex(text), [['hmm_range_fault', 2]]);
+    assert.deepEqual(forIndex(text.replace('EXPORT_SYMBOL_GPL(hmm_range_fault);', '')), []);
+    // the editor's scans keep every definition
+    assert.deepEqual(
+      scan(text, 'mm/hmm.c').defs.map((d) => d.name),
+      ['helper', 'hmm_range_fault', 'unused'],
+    );
+  });
 });
 
 describe('scanner: uses', () => {

@@ -2,7 +2,7 @@
  * Reading an export's name off a file: the macros that build it, the wrappers in force, the
  * definition it names. Shared by the export table's resolution (exports.ts) and the index.
  */
-import type { Definition, FileScan, LocalMacro, WrapperCandidate } from '../scan/scanTypes';
+import type { Definition, LocalMacro, WrapperCandidate } from '../scan/scanTypes';
 import { expand, type Wrapper } from './wrappers';
 
 export const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -60,13 +60,6 @@ export function unquote(s: string): string {
   const t = s.trim();
   if (t.startsWith('"')) return t.replace(/"\s*"/g, '').replace(/^"|"$/g, '');
   return t;
-}
-
-/** The definitions of a file's names it exports: the only ones a file's record keeps. */
-export function exportedDefs(scan: FileScan): Definition[] {
-  const exported = new Set<string>();
-  for (const e of scan.exports) for (const a of e.args) exported.add(a);
-  return scan.defs.filter((d) => exported.has(d.name));
 }
 
 /** A file's named records grouped by name, made once per list: a file can export 30,000 names. */

@@ -9,7 +9,7 @@ import { exportMacros, linkerSymbols } from '../exportMacros';
 import type { ScannedFile } from '../scan/scanFile';
 import type { IncludeRef, LocalMacro, RawExport } from '../scan/scanTypes';
 import type { SearchedTree } from './consumers';
-import { CONSTANT, expandLocal, exportedDefs, IDENTIFIER, parsedWrappers, pickDefinition, TRACEPOINT_NAME, underPaths, unquote, withWrappers, type WrapperLookup } from './exportNames';
+import { CONSTANT, expandLocal, IDENTIFIER, parsedWrappers, pickDefinition, TRACEPOINT_NAME, underPaths, unquote, withWrappers, type WrapperLookup } from './exportNames';
 import type { ConfigVariant, Export, IndexedFile, Unresolved } from './types';
 import { type ExpandedExport, expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
 
@@ -155,7 +155,7 @@ export class ExportTable {
       if (idx === undefined || !f.scan) continue;
       const rec = this.tree.files[idx]!;
       rec.exports = f.scan.exports;
-      rec.defs = exportedDefs(f.scan);
+      rec.defs = f.scan.defs;
       if (f.scan.localMacros.length) rec.localMacros = f.scan.localMacros;
       if (f.scan.includes.length) {
         rec.includes = f.scan.includes;

@@ -13,7 +13,7 @@ import { walkTree, type WalkResult } from '../scan/walk';
 import { NOT_REGULAR } from '../util/regularFile';
 import type { ConsumerClass } from './classify';
 import { ConsumerSearch } from './consumers';
-import { exportedDefs, underPaths } from './exportNames';
+import { underPaths } from './exportNames';
 import { ExportTable } from './exports';
 import { type PostingArrays, Postings, type ProxyArrays } from './postings';
 import type { Consumer, Export, IndexedFile, IndexOptions, IndexStats, Unresolved } from './types';
@@ -208,7 +208,8 @@ export class KernelIndex {
       alive: true,
       lines: scan?.lines ?? 0,
       exports: scan?.exports ?? [],
-      defs: scan?.exports.length && scan.defs.length ? exportedDefs(scan) : [],
+      // the scanner sent only the definitions of the names the file exports
+      defs: scan?.exports.length ? scan.defs : [],
       imports: scan?.imports ?? [],
       wrappers: scan?.wrappers ?? [],
       proxyStart,
