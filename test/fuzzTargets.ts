@@ -15,7 +15,7 @@ import { reviewSeries, touchedPaths } from '../src/core/review/analyze';
 import { parseDiff } from '../src/core/review/diff';
 import { seriesFromTexts } from '../src/core/review/series';
 import { nativeAddon, NativeScanner } from '../src/core/scan/nativeScanner';
-import { newScanner, scanBuffer, scanPath } from '../src/core/scan/scanFile';
+import { newScanner, scanBuffer, scanPath, type Scanner } from '../src/core/scan/scanFile';
 import { repoRoot, sampleTree, tempDir } from './helpers';
 
 export type FuzzTarget = 'scanner' | 'diff' | 'mail' | 'review' | 'model';
@@ -288,6 +288,15 @@ const exportsOf = (i: KernelIndex): string =>
 
 let native: { dir: string; scanner: NativeScanner } | undefined | null;
 
+function withScanner<T>(use: (s: Scanner) => T): T {
+  const s = newScanner();
+  try {
+    return use(s);
+  } finally {
+    s.release();
+  }
+}
+
 /**
  * Runs one input; throws on a crash. Returns what is wrong when the input ran but gave a wrong answer:
  * the two scanners disagree, or a review did not put the index back as it was.
@@ -295,8 +304,10 @@ let native: { dir: string; scanner: NativeScanner } | undefined | null;
 export async function runInput(target: FuzzTarget, input: Buffer): Promise<string | undefined> {
   if (target === 'scanner') {
     const path = 'mm/fuzz.c';
-    // the editor's way, which keeps definitions, then the whole-tree ways: the addon against the wasm build
-    scanBuffer(newScanner(), path, input, undefined, true);
+    // the editor's way, which keeps definitions, then the whole-tree ways: the addon against the wasm build.
+    // Each wasm scanner is released at once: thousands of inputs in a row leave the garbage collector no
+    // turn to free them, and past 4 GB of wasm memory every scan failed (input 7,137 of seed 310262).
+    withScanner((s) => scanBuffer(s, path, input, undefined, true));
     if (native === undefined) {
       const addon = process.env.KEXPORTS_SCANNER === 'wasm' ? undefined : nativeAddon();
       native = addon ? { dir: tempDir('kexports-fuzz-'), scanner: new NativeScanner(addon) } : null;
@@ -306,7 +317,7 @@ export async function runInput(target: FuzzTarget, input: Buffer): Promise<strin
     writeFileSync(join(native.dir, path), input);
     const batch = native.scanner.scan(native.dir, [path], 1 << 26);
     const n = batch.files[0]!;
-    const j = scanPath(newScanner(), native.dir, path, 1 << 26);
+    const j = withScanner((s) => scanPath(s, native!.dir, path, 1 << 26));
     const shape = (f: typeof n): string =>
       JSON.stringify({
         skipped: f.skipped?.reason,
