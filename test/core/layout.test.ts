@@ -59,6 +59,14 @@ describe('layering', () => {
     assert.deepEqual(cycles, []);
   });
 
+  it('keeps every source, test and script file under about 600 lines', () => {
+    // what a newcomer reads whole; the generated and committed data (fixtures, fuzz cases, the wasm) aside
+    const code = ['src', 'test', 'scripts'].flatMap((d) => filesUnder(join(repoRoot, d))).filter((f) => /\.(ts|mjs|h|cc)$/.test(f) && !/\/(fixtures|fuzz-regressions)\//.test(f));
+    assert.ok(code.length > 100, `${code.length} files`);
+    const long = code.map((f) => [f.slice(repoRoot.length + 1), readFileSync(f, 'utf8').split('\n').length] as const).filter(([, n]) => n > 620);
+    assert.deepEqual(long, []);
+  });
+
   it('keeps the client from importing server code, and the server from importing vscode', () => {
     for (const f of filesUnder(join(repoRoot, 'src/client'))) assert.doesNotMatch(readFileSync(f, 'utf8'), /from ['"]\.\.\/server\//, f);
     for (const f of filesUnder(join(repoRoot, 'src/server'))) assert.doesNotMatch(readFileSync(f, 'utf8'), /from ['"](vscode|vscode-languageclient[^'"]*)['"]/, f);
