@@ -92,6 +92,7 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     }
     return linked.get(sym) ?? [];
   };
+  const quoted = new QuotedPaths(index.files.length);
   let missing = 0;
   for (const sym of symbols) {
     if ((await io.drained?.()) === false) break;
@@ -139,10 +140,10 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
         continue;
       }
       io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":`);
-      writeFileLines(io, (each) => index.consumerLines(e, (f, line) => (files.push(f), each(f, line))));
+      writeFileLines(io, quoted, (each) => index.consumerLines(e, (f, line, fileIdx) => (files.push(f), each(f, line, fileIdx))));
       const helpers = helpersOf();
       io.out(',"throughHelpers":');
-      writeFileLines(io, (each) => helpers.forEach((c) => each(c.file, c.line)));
+      writeFileLines(io, quoted, (each) => helpers.forEach((c) => each(c.file, c.line)));
       io.out('}\n');
     }
   }
@@ -156,20 +157,38 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
  * and the text goes out in pieces of 1,024, which die young: a popular export's 1.5 MB line, made
  * whole, waited in the old generation with 300 others like it for a full collection.
  */
-const quotedPaths = new Map<string, string>();
-function writeFileLines(io: Io, list: (each: (file: string, line: number) => void) => void): void {
+function writeFileLines(io: Io, quoted: QuotedPaths, list: (each: (file: string, line: number, fileIdx?: number) => void) => void): void {
   let out = '[';
   let k = 0;
-  list((file, line) => {
-    let q = quotedPaths.get(file);
-    if (q === undefined) quotedPaths.set(file, (q = JSON.stringify(file).slice(0, -1)));
-    out += `${k ? ',' : ''}${q}:${line}"`;
+  list((file, line, fileIdx) => {
+    out += `${k ? ',' : ''}${quoted.of(file, fileIdx)}:${line}"`;
     if ((++k & 1023) === 0) {
       io.out(out);
       out = '';
     }
   });
   io.out(`${out}]`);
+}
+
+/**
+ * Each file's path as JSON.stringify() quotes it, without the closing quote; found by the index's file
+ * number where the walk gives it (an array's slot, not a Map's hash of the path, for 12 M consumers).
+ */
+class QuotedPaths {
+  private readonly byFile: (string | undefined)[];
+  private readonly byPath = new Map<string, string>();
+
+  constructor(files: number) {
+    // filled, so that writes anywhere below `files` keep it an array, not a dictionary
+    this.byFile = new Array<string | undefined>(files).fill(undefined);
+  }
+
+  of(file: string, fileIdx?: number): string {
+    if (fileIdx !== undefined && fileIdx < this.byFile.length) return (this.byFile[fileIdx] ??= JSON.stringify(file).slice(0, -1));
+    let q = this.byPath.get(file);
+    if (q === undefined) this.byPath.set(file, (q = JSON.stringify(file).slice(0, -1)));
+    return q;
+  }
 }
 
 /**

@@ -58,8 +58,8 @@ export class ConsumerSearch {
    * What a bulk answer in JSON Lines writes: every export of linux-6.1 has 12 M consumers, and as
    * objects, or in lists made for each export, they were garbage by the hundred MB.
    */
-  consumerLines(exp: Export, each: (file: string, line: number) => void): number {
-    return this.inOrder(exp, (paths, fileIdx, line) => each(paths[fileIdx]!, line));
+  consumerLines(exp: Export, each: (file: string, line: number, fileIdx: number) => void): number {
+    return this.inOrder(exp, (paths, fileIdx, line) => each(paths[fileIdx]!, line, fileIdx));
   }
 
   /** consumers()' files and classes alone, in the same order: what a bulk summary counts. */

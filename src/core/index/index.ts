@@ -246,7 +246,7 @@ export class KernelIndex {
   }
 
   /** See ConsumerSearch.consumerLines(). */
-  consumerLines(exp: Export, each: (file: string, line: number) => void): number {
+  consumerLines(exp: Export, each: (file: string, line: number, fileIdx: number) => void): number {
     return this.search.consumerLines(exp, each);
   }
 
