@@ -184,12 +184,14 @@ class QuotedPaths {
   }
 
   of(file: string, fileIdx?: number): string {
-    if (fileIdx !== undefined && fileIdx < this.byFile.length) return (this.byFile[fileIdx] ??= JSON.stringify(file).slice(0, -1));
+    if (fileIdx !== undefined && fileIdx < this.byFile.length) return (this.byFile[fileIdx] ??= quote(file));
     let q = this.byPath.get(file);
-    if (q === undefined) this.byPath.set(file, (q = JSON.stringify(file).slice(0, -1)));
+    if (q === undefined) this.byPath.set(file, (q = quote(file)));
     return q;
   }
 }
+
+const quote = (file: string): string => JSON.stringify(file).slice(0, -1);
 
 /**
  * Records written one at a time: JSON Lines, one compact record a line, or a JSON array, byte for

@@ -94,9 +94,6 @@ uint32_t countLines(const uint8_t *b, size_t end) {
   X(stat, stat, float64)          \
   X(info, info, int32)
 
-// Per file in `info`: status, use triples, lines, NUL line, proxies (wire.ts's INFO_FIELDS).
-const size_t INFO_FIELDS = 5;
-
 // A proxy's kind in a batch's `proxies`, as the index's postings keep it (postings.ts's proxyKind).
 enum { PROXY_MACRO = 0, PROXY_INLINE = 1 };
 
@@ -198,6 +195,7 @@ void scanInto(Instance &in, FileKind kind, const uint8_t *b, size_t len, bool ke
   }
   batch.stat.push_back(out.size);
   batch.stat.push_back(out.stamp);
+  // wire.ts's INFO_FIELDS, per file: status, use triples, lines, NUL line, proxies
   batch.info.push_back(out.status);
   batch.info.push_back((int32_t)((uses.size() - usesBefore) / 3));
   batch.info.push_back((int32_t)out.lines);

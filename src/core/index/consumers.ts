@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import { consumerNames } from '../exportMacros';
 import type { NameTable } from '../scan/scanPool';
-import { DEF_CTX } from '../scan/scanTypes';
+import { DEF_CTX, PROXY_MACRO } from '../scan/scanTypes';
 import { grown } from '../util/typed';
 import { archOf, type BaseClass, baseClass, classFrom, classify, type ConsumerClass } from './classify';
 import { pastedUses } from './pasted';
@@ -136,7 +136,7 @@ export class ConsumerSearch {
       if (nameStamp[nameId] === stamp) return false;
       nameStamp[nameId] = stamp;
       queue.push(nameId);
-      vias.push((viaOf[p] ??= { name: this.tree.table.name(nameId), file: paths[fileIdx]!, line: proxyLine[p]!, kind: proxyKind[p] === 0 ? 'macro' : 'inline' }));
+      vias.push((viaOf[p] ??= { name: this.tree.table.name(nameId), file: paths[fileIdx]!, line: proxyLine[p]!, kind: proxyKind[p] === PROXY_MACRO ? 'macro' : 'inline' }));
       return false;
     };
     let q = 0;

@@ -13,10 +13,10 @@ import { CONSTANT, expandLocal, IDENTIFIER, parsedWrappers, pickDefinition, TRAC
 import type { ConfigVariant, Export, IndexedFile, Unresolved } from './types';
 import { type ExpandedExport, expandWrapperCall, parseWrapper, type Wrapper } from './wrappers';
 
-/** A header's `#define name other`, in force for the file being resolved. */
 /** A relative path that joins as it is: no `.` or `..` part, no empty one, not absolute. */
 const PLAIN_PATH = /^(?!\/)(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?!.*\/\/).+$/;
 
+/** A header's `#define name other`, in force for the file being resolved. */
 interface Rename {
   to: string;
   file: string;

@@ -47,7 +47,7 @@ export function toBatch(paths: string[], raw: RawBatch, maxBytes: number): Nativ
   return { fresh: raw.fresh, names: raw.names, nameLens: raw.nameLens, files: toFiles(paths, raw, maxBytes), buffers: [raw.uses.buffer as ArrayBuffer, raw.proxies.buffer as ArrayBuffer] };
 }
 
-/** Per file in a batch's `info`: status, use triples, lines, NUL line, proxies (batch.h's INFO_FIELDS). */
+/** Per file in a batch's `info`: status, use triples, lines, NUL line, proxies (as batch.h's scanInto() pushes them). */
 export const INFO_FIELDS = 5;
 
 export function toFiles(paths: string[], raw: RawBatch, maxBytes: number): ScannedFile[] {
