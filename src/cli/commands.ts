@@ -6,6 +6,7 @@ import { helperConsumers } from '../core/index/helpers';
 import type { Consumer, Export } from '../core/index/index';
 import { consumerCounts, consumerJson, consumersBlock, consumersSummaryLine, exportJson, exportLine, findingText, sarif } from './format';
 import { historiesFor, historyFindingsFor } from './history';
+import { ConsumerItems, jsonArray, jsonLines, listItem, QuotedPaths, writeFileLines } from './records';
 import { condText } from '../core/build/cond';
 
 import { VERSION } from '../protocol/version';
@@ -82,7 +83,8 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
   const build = ctx.build();
   // Written as it goes, one symbol at a time: tens of thousands of symbols make gigabytes of JSON,
   // more than one string holds, so the whole is never made at once.
-  const out = fmt === 'text' ? undefined : recordWriter(fmt === 'jsonl', io);
+  const array = fmt === 'json' ? jsonArray(io) : undefined;
+  const out = array ?? (fmt === 'jsonl' ? jsonLines(io) : undefined);
   // the linker names that are not C names, made when a name is first not found
   let linked: Map<string, Export[]> | undefined;
   const linkedAs = (sym: string): Export[] => {
@@ -93,8 +95,9 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     return linked.get(sym) ?? [];
   };
   const quoted = new QuotedPaths(index.files.length);
+  const items = array && !summary ? new ConsumerItems(index.files.length, quoted, build) : undefined;
   let missing = 0;
-  for (const sym of symbols) {
+  symbols: for (const sym of symbols) {
     if ((await io.drained?.()) === false) break;
     const named = index.exportsNamed(sym);
     // a linker name (__tracepoint_kvm_entry, ieee80211_rx_rsl) stands for the export that makes it
@@ -105,7 +108,9 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
       else io.out(`${sym}: not exported in this tree\n`);
       continue;
     }
-    for (const e of exps) {
+    for (const [k, e] of exps.entries()) {
+      // a name may be exported once per architecture (empty_zero_page): each record waits its turn
+      if (k > 0 && (await io.drained?.()) === false) break symbols;
       const linker = e.name === sym ? undefined : sym;
       if (!out) {
         const list = index.consumers(e);
@@ -115,18 +120,13 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
         continue;
       }
       const head = { symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build) };
-      if (fmt === 'json' && !summary) {
-        // the consumers in full
-        const list = index.consumers(e);
-        const helpers = helperConsumers(index, e, list);
-        out.recordWithLists(
-          head,
-          [
-            ['consumers', list],
-            ['throughHelpers', helpers],
-          ],
-          (c) => consumerJson(c, build),
-        );
+      if (array && items) {
+        // the consumers in full, each written as the walk gives it
+        const files: string[] = [];
+        array.recordWithLists(head, [
+          ['consumers', (item) => index.eachConsumer(e, (f, line, fileIdx, cls, via) => (files.push(f), item(items.item(f, line, fileIdx, cls, via))))],
+          ['throughHelpers', (item) => helperConsumers(index, e, () => files).forEach((c) => item(listItem(consumerJson(c, build))))],
+        ]);
         continue;
       }
       // Counts, or file:line strings (JSON Lines), as the walk gives them: no consumer objects for
@@ -135,12 +135,12 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
       const files: string[] = [];
       const helpersOf = (): Consumer[] => helperConsumers(index, e, () => files);
       if (summary) {
-        const walked = (each: (file: string, cls: string) => void): number => index.consumerClasses(e, (f, cls) => (files.push(f), each(f, cls)));
+        const walked = (each: (file: string, cls: string, fileIdx: number) => void): number => index.eachConsumer(e, (f, _line, fileIdx, cls) => (files.push(f), each(f, cls, fileIdx)));
         out.record({ ...head, ...consumerCounts(walked, helpersOf, build) });
         continue;
       }
       io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":`);
-      writeFileLines(io, quoted, (each) => index.consumerLines(e, (f, line, fileIdx) => (files.push(f), each(f, line, fileIdx))));
+      writeFileLines(io, quoted, (each) => index.eachConsumer(e, (f, line, fileIdx) => (files.push(f), each(f, line, fileIdx))));
       const helpers = helpersOf();
       io.out(',"throughHelpers":');
       writeFileLines(io, quoted, (each) => helpers.forEach((c) => each(c.file, c.line)));
@@ -149,94 +149,6 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
   }
   out?.end();
   return missing === symbols.length ? 1 : 0;
-}
-
-/**
- * Writes consumers as a JSON array of "file:line" strings, as JSON.stringify() writes it: each file's
- * quoted, escaped path is made once (12 M consumers of every export of linux-6.1 are 56,000 files),
- * and the text goes out in pieces of 1,024, which die young: a popular export's 1.5 MB line, made
- * whole, waited in the old generation with 300 others like it for a full collection.
- */
-function writeFileLines(io: Io, quoted: QuotedPaths, list: (each: (file: string, line: number, fileIdx?: number) => void) => void): void {
-  let out = '[';
-  let k = 0;
-  list((file, line, fileIdx) => {
-    out += `${k ? ',' : ''}${quoted.of(file, fileIdx)}:${line}"`;
-    if ((++k & 1023) === 0) {
-      io.out(out);
-      out = '';
-    }
-  });
-  io.out(`${out}]`);
-}
-
-/**
- * Each file's path as JSON.stringify() quotes it, without the closing quote; found by the index's file
- * number where the walk gives it (an array's slot, not a Map's hash of the path, for 12 M consumers).
- */
-class QuotedPaths {
-  private readonly byFile: (string | undefined)[];
-  private readonly byPath = new Map<string, string>();
-
-  constructor(files: number) {
-    // filled, so that writes anywhere below `files` keep it an array, not a dictionary
-    this.byFile = new Array<string | undefined>(files).fill(undefined);
-  }
-
-  of(file: string, fileIdx?: number): string {
-    if (fileIdx !== undefined && fileIdx < this.byFile.length) return (this.byFile[fileIdx] ??= quote(file));
-    let q = this.byPath.get(file);
-    if (q === undefined) this.byPath.set(file, (q = quote(file)));
-    return q;
-  }
-}
-
-const quote = (file: string): string => JSON.stringify(file).slice(0, -1);
-
-/**
- * Records written one at a time: JSON Lines, one compact record a line, or a JSON array, byte for
- * byte what JSON.stringify(list, null, 1) gives.
- */
-interface RecordWriter {
-  record: (r: object) => void;
-  /**
-   * record({ ...head, [key]: list, … }), the lists' items written a few at a time: a popular
-   * export's record is megabytes of JSON, and 300 of them made whole waited in the old generation
-   * for a full collection.
-   */
-  recordWithLists: <T>(head: object, lists: readonly (readonly [string, readonly T[]])[], each: (item: T) => unknown) => void;
-  end: () => void;
-}
-
-function recordWriter(lines: boolean, io: Io): RecordWriter {
-  if (lines) {
-    const record = (r: object): void => io.out(`${JSON.stringify(r)}\n`);
-    return { record, recordWithLists: (head, lists, each) => record({ ...head, ...Object.fromEntries(lists.map(([key, list]) => [key, list.map(each)])) }), end: () => undefined };
-  }
-  let n = 0;
-  // the record's text at its depth in the array: one space more after each line break
-  const put = (text: string): void => io.out(text.replace(/\n/g, '\n '));
-  return {
-    record: (r) => io.out(`${n++ === 0 ? '[\n' : ',\n'} ${JSON.stringify(r, null, 1).replace(/\n/g, '\n ')}`),
-    recordWithLists: (head, lists, each) => {
-      // JSON.stringify(record, null, 1): the head's keys at depth 1, each list's items at depth 2
-      io.out(n++ === 0 ? '[\n ' : ',\n ');
-      put(JSON.stringify(head, null, 1).slice(0, -2));
-      for (const [key, list] of lists) {
-        put(`,\n ${JSON.stringify(key)}: ${list.length ? '[' : '[]'}`);
-        for (let k = 0; k < list.length; k += 256)
-          put(
-            list
-              .slice(k, k + 256)
-              .map((item, j) => `${k + j ? ',' : ''}\n  ${JSON.stringify(each(item), null, 1).replace(/\n/g, '\n  ')}`)
-              .join(''),
-          );
-        if (list.length) put('\n ]');
-      }
-      put('\n}');
-    },
-    end: () => io.out(n === 0 ? '[]\n' : '\n]\n'),
-  };
 }
 
 export async function runCheck(args: ParsedArgs, io: Io): Promise<number> {

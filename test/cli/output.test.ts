@@ -5,20 +5,28 @@ import fc from 'fast-check';
 import { BufferedOut } from '../../src/cli/output';
 
 describe('standard output in pieces', () => {
-  it('writes what it was given, byte for byte and in order, in pieces of at most 64 KiB', () => {
+  it('writes what it was given, byte for byte and in order, in pieces of at most 1 MiB', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', minLength: 2000, maxLength: 12_000 }), fc.string({ minLength: 30_000, maxLength: 70_000 })), { maxLength: 40 }),
+        fc.array(
+          fc.oneof(
+            fc.string({ maxLength: 40 }),
+            fc.string({ unit: 'binary', minLength: 2000, maxLength: 12_000 }),
+            fc.string({ minLength: 30_000, maxLength: 70_000 }),
+            fc.string({ minLength: 300_000, maxLength: 400_000 }),
+          ),
+          { maxLength: 40 },
+        ),
         (texts) => {
           const pieces: Buffer[] = [];
           const out = new BufferedOut((b) => pieces.push(Buffer.isBuffer(b) ? Buffer.from(b) : Buffer.from(b, 'utf8')));
           for (const t of texts) out.write(t);
           out.flush();
           assert.equal(Buffer.concat(pieces).toString('utf8'), texts.join(''));
-          for (const p of pieces) assert.ok(p.length <= 1 << 16 || texts.some((t) => Buffer.byteLength(t) === p.length), 'a piece larger than 64 KiB is one large text');
+          for (const p of pieces) assert.ok(p.length <= BufferedOut.SIZE || texts.some((t) => Buffer.byteLength(t) === p.length), 'a piece larger than 1 MiB is one large text');
         },
       ),
-      { numRuns: 200, endOnFailure: true, examples: [[['a'.repeat(60_000), 'é'.repeat(3000), '→'.repeat(100)]]] },
+      { numRuns: 200, endOnFailure: true, examples: [[['a'.repeat(60_000), 'é'.repeat(3000), '→'.repeat(100), '→'.repeat(350_000)]]] },
     );
   });
 

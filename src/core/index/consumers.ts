@@ -54,29 +54,21 @@ export class ConsumerSearch {
   }
 
   /**
-   * consumers()' files and lines alone, in the same order, each given to `each`; returns how many.
-   * What a bulk answer in JSON Lines writes: every export of linux-6.1 has 12 M consumers, and as
-   * objects, or in lists made for each export, they were garbage by the hundred MB.
+   * consumers() one at a time, in the same order, without an object for each; returns how many.
+   * What bulk answers write: every export of linux-6.1 has 12 M consumers, and as objects, or in
+   * lists made for each export, they were garbage by the hundred MB. `via` is shared between the
+   * consumers reached through one proxy.
    */
-  consumerLines(exp: Export, each: (file: string, line: number, fileIdx: number) => void): number {
-    return this.inOrder(exp, (paths, fileIdx, line) => each(paths[fileIdx]!, line, fileIdx));
-  }
-
-  /** consumers()' files and classes alone, in the same order: what a bulk summary counts. */
-  consumerClasses(exp: Export, each: (file: string, cls: ConsumerClass) => void): number {
-    return this.inOrder(exp, (paths, fileIdx) => each(paths[fileIdx]!, this.classOf(fileIdx, exp.file)));
-  }
-
-  /** The walk's consumer files (and their lines) in path order, without an object for each. */
-  private inOrder(exp: Export, each: (paths: readonly string[], fileIdx: number, line: number) => void): number {
+  eachConsumer(exp: Export, each: (file: string, line: number, fileIdx: number, cls: ConsumerClass, via: Via | undefined) => void): number {
     let n = 0;
-    this.walk(exp, (fileIdx, _path, line) => {
+    this.walk(exp, (fileIdx, _path, line, via) => {
       if (this.lineFiles.length <= n) {
         this.lineFiles = grown(this.lineFiles, n + 1, 1024);
         this.lineLines = grown(this.lineLines, n + 1, 1024);
       }
       this.lineFiles[n] = fileIdx;
-      this.lineLines[n++] = line;
+      this.lineLines[n] = line;
+      this.lineVias[n++] = via;
       return false;
     });
     const files = this.lineFiles.subarray(0, n);
@@ -85,12 +77,15 @@ export class ConsumerSearch {
     const { paths } = this.facts;
     for (let k = 0; k < n; k++) {
       const at = order ? order[k]! : k;
-      each(paths, files[at]!, this.lineLines[at]!);
+      const fileIdx = files[at]!;
+      each(paths[fileIdx]!, this.lineLines[at]!, fileIdx, this.classOf(fileIdx, exp.file), this.lineVias[at]);
     }
+    this.lineVias.fill(undefined, 0, n);
     return n;
   }
   private lineFiles = new Int32Array(0);
   private lineLines = new Int32Array(0);
+  private readonly lineVias: (Via | undefined)[] = [];
 
   /**
    * The walk behind consumers(): `take` gets each consumer file as it is found, and ends the walk by

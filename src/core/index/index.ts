@@ -16,7 +16,7 @@ import { ConsumerSearch } from './consumers';
 import { underPaths } from './exportNames';
 import { ExportTable } from './exports';
 import { type PostingArrays, Postings, type ProxyArrays } from './postings';
-import type { Consumer, Export, IndexedFile, IndexOptions, IndexStats, Unresolved } from './types';
+import type { Consumer, Export, IndexedFile, IndexOptions, IndexStats, Unresolved, Via } from './types';
 import type { Wrapper } from './wrappers';
 
 export type { ConfigVariant, Consumer, Export, IndexedFile, IndexOptions, IndexStats, Unresolved, Via } from './types';
@@ -245,14 +245,9 @@ export class KernelIndex {
     return this.search.consumers(exp, stop);
   }
 
-  /** See ConsumerSearch.consumerLines(). */
-  consumerLines(exp: Export, each: (file: string, line: number, fileIdx: number) => void): number {
-    return this.search.consumerLines(exp, each);
-  }
-
-  /** See ConsumerSearch.consumerClasses(). */
-  consumerClasses(exp: Export, each: (file: string, cls: ConsumerClass) => void): number {
-    return this.search.consumerClasses(exp, each);
+  /** See ConsumerSearch.eachConsumer(). */
+  eachConsumer(exp: Export, each: (file: string, line: number, fileIdx: number, cls: ConsumerClass, via: Via | undefined) => void): number {
+    return this.search.eachConsumer(exp, each);
   }
 
   /** See ConsumerSearch.directSources(). */

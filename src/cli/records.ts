@@ -1,0 +1,169 @@
+/**
+ * The bulk answers of `consumers`, written as they are made: a JSON array or JSON Lines, one record
+ * at a time, and a popular export's consumers a piece at a time. Every export of linux-6.1 has 12 M
+ * consumers, 3.5 GB of JSON; neither the whole nor one object per consumer is ever made.
+ */
+import type { BuildAnswers } from '../core/build/answers';
+import type { ConsumerClass } from '../core/index/classify';
+import type { Via } from '../core/index/index';
+import type { Io } from './context';
+
+/**
+ * Writes a list's items: each item's JSON text after a comma, a line break and its indent (listItem()
+ * makes one), at the depth of a list inside a record. The comma comes with the item, so that a
+ * consumer's text is three pieces, not a dozen: 12 M consumers' texts are joined and encoded.
+ */
+export type ListItems = (item: (json: string) => void) => void;
+
+/** Records written one at a time: JSON Lines, one compact record a line. */
+export interface RecordWriter {
+  record: (r: object) => void;
+  end: () => void;
+}
+
+export function jsonLines(io: Io): RecordWriter {
+  return { record: (r) => io.out(`${JSON.stringify(r)}\n`), end: () => undefined };
+}
+
+/** Records written one at a time as a JSON array, byte for byte what JSON.stringify(list, null, 1) gives. */
+export interface ArrayWriter extends RecordWriter {
+  /**
+   * record({ ...head, [key]: list, … }), each list's items written by its function (listItem()
+   * makes one) and sent out 256 at a time: a popular export's record is megabytes of JSON, and 300
+   * of them made whole waited in the old generation for a full collection.
+   */
+  recordWithLists: (head: object, lists: readonly (readonly [string, ListItems])[]) => void;
+}
+
+export function jsonArray(io: Io): ArrayWriter {
+  let n = 0;
+  return {
+    record: (r) => io.out(`${n++ === 0 ? '[\n' : ',\n'} ${JSON.stringify(r, null, 1).replace(/\n/g, '\n ')}`),
+    recordWithLists: (head, lists) => {
+      // the head's keys at depth 2 of the array, each list's items at depth 3
+      io.out(`${n++ === 0 ? '[\n ' : ',\n '}${JSON.stringify(head, null, 1).slice(0, -2).replace(/\n/g, '\n ')}`);
+      for (const [key, fill] of lists) {
+        let out = `,\n  ${JSON.stringify(key)}: `;
+        let k = 0;
+        fill((json) => {
+          out += k ? json : `[${json.slice(1)}`;
+          if ((++k & 255) === 0) {
+            io.out(out);
+            out = '';
+          }
+        });
+        io.out(`${out}${k ? '\n  ]' : '[]'}`);
+      }
+      io.out('\n }');
+    },
+    end: () => io.out(n === 0 ? '[]\n' : '\n]\n'),
+  };
+}
+
+/** A list item's text as recordWithLists() wants it: JSON.stringify(item, null, 1) at depth 3, after a comma. */
+export const listItem = (item: unknown): string => `,\n   ${JSON.stringify(item, null, 1).replace(/\n/g, '\n   ')}`;
+
+/**
+ * Consumers as items of a record's list, each the text listItem(consumerJson(c, build)) gives, made
+ * from pieces kept for each file (up to its line; from its class on) and each proxy (its `via`),
+ * not from an object for each consumer.
+ */
+export class ConsumerItems {
+  private readonly heads: (string | undefined)[];
+  private readonly tails: (string | undefined)[];
+  private readonly tailClasses: (string | undefined)[];
+  private readonly viaTexts = new WeakMap<Via, string>();
+
+  constructor(
+    files: number,
+    private readonly quoted: QuotedPaths,
+    private readonly build: BuildAnswers | undefined,
+  ) {
+    // filled, so that writes anywhere below `files` keep them arrays, not dictionaries
+    this.heads = new Array<string | undefined>(files).fill(undefined);
+    this.tails = new Array<string | undefined>(files).fill(undefined);
+    this.tailClasses = new Array<string | undefined>(files).fill(undefined);
+  }
+
+  item(file: string, line: number, fileIdx: number, cls: ConsumerClass, via: Via | undefined): string {
+    const known = fileIdx < this.heads.length;
+    let head = known ? this.heads[fileIdx] : undefined;
+    if (head === undefined) {
+      head = `,\n   {\n    "file": ${this.quoted.of(file, fileIdx)}",\n    "line": `;
+      if (known) this.heads[fileIdx] = head;
+    }
+    if (via) {
+      let viaText = this.viaTexts.get(via);
+      if (viaText === undefined) this.viaTexts.set(via, (viaText = fields({ via })));
+      return `${head}${line}${`,\n    "cls": ${JSON.stringify(cls)}${viaText}${this.modules(file)}\n   }`}`;
+    }
+    // a file's class may differ from one exporter to the next (the same directory, another architecture)
+    let tail = known && this.tailClasses[fileIdx] === cls ? this.tails[fileIdx] : undefined;
+    if (tail === undefined) {
+      tail = `,\n    "cls": ${JSON.stringify(cls)}${this.modules(file)}\n   }`;
+      if (known) {
+        this.tails[fileIdx] = tail;
+        this.tailClasses[fileIdx] = cls;
+      }
+    }
+    return `${head}${line}${tail}`;
+  }
+
+  /** The file's `modules` and `modular`, or nothing without a build model. */
+  private readonly moduleTexts = new Map<string, string>();
+  private modules(file: string): string {
+    const build = this.build;
+    if (!build) return '';
+    let text = this.moduleTexts.get(file);
+    if (text === undefined) {
+      text = fields({ modules: build.modules(file), modular: build.modular(file) });
+      this.moduleTexts.set(file, text);
+    }
+    return text;
+  }
+}
+
+/** An object's fields as they follow others inside an item at depth 3: `,\n    "key": value`… */
+const fields = (o: object): string => `,${JSON.stringify(o, null, 1).slice(1, -2).replace(/\n/g, '\n   ')}`;
+
+/**
+ * Writes consumers as a JSON array of "file:line" strings, as JSON.stringify() writes it: each file's
+ * quoted, escaped path is made once (12 M consumers of every export of linux-6.1 are 56,000 files),
+ * and the text goes out in pieces of 1,024, which die young: a popular export's 1.5 MB line, made
+ * whole, waited in the old generation with 300 others like it for a full collection.
+ */
+export function writeFileLines(io: Io, quoted: QuotedPaths, list: (each: (file: string, line: number, fileIdx?: number) => void) => void): void {
+  let out = '[';
+  let k = 0;
+  list((file, line, fileIdx) => {
+    out += `${k ? ',' : ''}${quoted.of(file, fileIdx)}:${line}"`;
+    if ((++k & 1023) === 0) {
+      io.out(out);
+      out = '';
+    }
+  });
+  io.out(`${out}]`);
+}
+
+/**
+ * Each file's path as JSON.stringify() quotes it, without the closing quote; found by the index's file
+ * number where the walk gives it (an array's slot, not a Map's hash of the path, for 12 M consumers).
+ */
+export class QuotedPaths {
+  private readonly byFile: (string | undefined)[];
+  private readonly byPath = new Map<string, string>();
+
+  constructor(files: number) {
+    // filled, so that writes anywhere below `files` keep it an array, not a dictionary
+    this.byFile = new Array<string | undefined>(files).fill(undefined);
+  }
+
+  of(file: string, fileIdx?: number): string {
+    if (fileIdx !== undefined && fileIdx < this.byFile.length) return (this.byFile[fileIdx] ??= quote(file));
+    let q = this.byPath.get(file);
+    if (q === undefined) this.byPath.set(file, (q = quote(file)));
+    return q;
+  }
+}
+
+const quote = (file: string): string => JSON.stringify(file).slice(0, -1);
