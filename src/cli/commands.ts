@@ -95,7 +95,7 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     return linked.get(sym) ?? [];
   };
   const quoted = new QuotedPaths(index.files.length);
-  const items = array && !summary ? new ConsumerItems(index.files.length, quoted, build) : undefined;
+  const items = array && !summary ? new ConsumerItems(index.files.length, build) : undefined;
   let missing = 0;
   symbols: for (const sym of symbols) {
     if ((await io.drained?.()) === false) break;
