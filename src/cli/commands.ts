@@ -136,7 +136,9 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
       const helpersOf = (): Consumer[] => helperConsumers(index, e, () => files);
       if (summary) {
         const walked = (each: (file: string, cls: string, fileIdx: number) => void): number => index.eachConsumer(e, (f, _line, fileIdx, cls) => (files.push(f), each(f, cls, fileIdx)));
-        out.record({ ...head, ...consumerCounts(walked, helpersOf, build) });
+        const { counts, byModule } = consumerCounts(walked, helpersOf, build);
+        if (byModule) out.recordWithCounts({ ...head, ...counts }, 'byModule', byModule);
+        else out.record({ ...head, ...counts });
         continue;
       }
       io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":`);

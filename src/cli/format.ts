@@ -93,6 +93,8 @@ interface KeyCounts {
   /** the same by the index's file number, where the walk gives it (12 M lookups by path were a tenth of a summary's time) */
   byIdx: (readonly number[] | undefined)[];
   names: string[];
+  /** names[id] as JSON.stringify() quotes it, once asked for */
+  quoted: string[];
   ids: Map<string, number>;
   counts: Uint32Array;
   /** nameRanks() */
@@ -143,7 +145,7 @@ function tallyIds(list: ConsumerList, build?: BuildAnswers): { count: number; by
   let k: KeyCounts | undefined;
   if (build) {
     k = keyCounts.get(build);
-    if (!k) keyCounts.set(build, (k = { byFile: new Map(), byIdx: [], names: [], ids: new Map(), counts: new Uint32Array(1024), rank: new Uint32Array(0) }));
+    if (!k) keyCounts.set(build, (k = { byFile: new Map(), byIdx: [], names: [], quoted: [], ids: new Map(), counts: new Uint32Array(1024), rank: new Uint32Array(0) }));
   }
   const ids: number[] = [];
   each((file, cls, fileIdx) => {
@@ -167,19 +169,27 @@ function nameRanks(k: KeyCounts): Uint32Array {
   return k.rank;
 }
 
+/** Counts under names, in their order: written as a JSON object by the record writers (records.ts). */
+export interface NamedCounts {
+  /** each name quoted as JSON.stringify() quotes it */
+  quoted: string[];
+  counts: number[];
+}
+
 /**
  * An export's consumers as counts, for JSON: by class, and with a build model by module, most used
- * first. Helpers given as a function are asked for after the list has been gone over.
+ * first (`byModule`, written after the rest). Helpers given as a function are asked for after the
+ * list has been gone over.
  */
-export function consumerCounts(list: ConsumerList, helpers: readonly Consumer[] | (() => readonly Consumer[]), build?: BuildAnswers): Record<string, unknown> {
+export function consumerCounts(list: ConsumerList, helpers: readonly Consumer[] | (() => readonly Consumer[]), build?: BuildAnswers): { counts: Record<string, unknown>; byModule?: NamedCounts } {
   const { count, byClass, modules } = tallyIds(list, build);
-  const out: Record<string, unknown> = { consumerCount: count, byClass: Object.fromEntries(byClass), throughHelperCount: (typeof helpers === 'function' ? helpers() : helpers).length };
-  if (modules) {
-    const rank = nameRanks(modules.k);
-    const at = Array.from(modules.ids.keys()).sort((a, b) => modules.counts[b]! - modules.counts[a]! || rank[modules.ids[a]!]! - rank[modules.ids[b]!]!);
-    out.byModule = Object.fromEntries(at.map((j) => [modules.k.names[modules.ids[j]!]!, modules.counts[j]!]));
-  }
-  return out;
+  const counts = { consumerCount: count, byClass: Object.fromEntries(byClass), throughHelperCount: (typeof helpers === 'function' ? helpers() : helpers).length };
+  if (!modules) return { counts };
+  const { k } = modules;
+  const rank = nameRanks(k);
+  const at = Array.from(modules.ids.keys()).sort((a, b) => modules.counts[b]! - modules.counts[a]! || rank[modules.ids[a]!]! - rank[modules.ids[b]!]!);
+  // not an object: thousands of module names as keys of one were a tenth of a summary of every export
+  return { counts, byModule: { quoted: at.map((j) => (k.quoted[modules.ids[j]!] ??= JSON.stringify(k.names[modules.ids[j]!]))), counts: at.map((j) => modules.counts[j]!) } };
 }
 
 /** One line per export: "hmm_range_fault (EXPORT_SYMBOL_GPL, GPL-only) mm/hmm.c:9: 3 consumers (driver 2, test 1); 2 modules: a, b; built in only: 1". */

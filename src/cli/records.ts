@@ -7,6 +7,7 @@ import type { BuildAnswers } from '../core/build/answers';
 import type { ConsumerClass } from '../core/index/classify';
 import type { Via } from '../core/index/index';
 import type { Io } from './context';
+import type { NamedCounts } from './format';
 
 /**
  * Writes a list's items: each item's JSON text after a comma, a line break and its indent (listItem()
@@ -18,11 +19,17 @@ export type ListItems = (item: (json: string) => void) => void;
 /** Records written one at a time: JSON Lines, one compact record a line. */
 export interface RecordWriter {
   record: (r: object) => void;
+  /** record({ ...r, [key]: { name: count, … } }), the names in their order (r has a key or more) */
+  recordWithCounts: (r: object, key: string, named: NamedCounts) => void;
   end: () => void;
 }
 
 export function jsonLines(io: Io): RecordWriter {
-  return { record: (r) => io.out(`${JSON.stringify(r)}\n`), end: () => undefined };
+  return {
+    record: (r) => io.out(`${JSON.stringify(r)}\n`),
+    recordWithCounts: (r, key, { quoted, counts }) => io.out(`${JSON.stringify(r).slice(0, -1)},${JSON.stringify(key)}:{${quoted.map((q, j) => `${q}:${counts[j]}`).join(',')}}}\n`),
+    end: () => undefined,
+  };
 }
 
 /** Records written one at a time as a JSON array, byte for byte what JSON.stringify(list, null, 1) gives. */
@@ -37,8 +44,13 @@ export interface ArrayWriter extends RecordWriter {
 
 export function jsonArray(io: Io): ArrayWriter {
   let n = 0;
+  const record = (text: string): void => io.out(`${n++ === 0 ? '[\n' : ',\n'} ${text.replace(/\n/g, '\n ')}`);
   return {
-    record: (r) => io.out(`${n++ === 0 ? '[\n' : ',\n'} ${JSON.stringify(r, null, 1).replace(/\n/g, '\n ')}`),
+    record: (r) => record(JSON.stringify(r, null, 1)),
+    recordWithCounts: (r, key, { quoted, counts }) => {
+      const pairs = quoted.length ? `{\n  ${quoted.map((q, j) => `${q}: ${counts[j]}`).join(',\n  ')}\n }` : '{}';
+      record(`${JSON.stringify(r, null, 1).slice(0, -2)},\n ${JSON.stringify(key)}: ${pairs}\n}`);
+    },
     recordWithLists: (head, lists) => {
       // the head's keys at depth 2 of the array, each list's items at depth 3
       io.out(`${n++ === 0 ? '[\n ' : ',\n '}${JSON.stringify(head, null, 1).slice(0, -2).replace(/\n/g, '\n ')}`);
