@@ -145,6 +145,50 @@ vmalloc_sample (EXPORT_SYMBOL, any license) mm/vmalloc.c:8: 1 consumer  [built i
     );
   });
 
+  it('writes consumers with modules, and counts by module, byte for byte as JSON.stringify lays them out', () => {
+    // the bulk writers make these texts themselves (records.ts): the layout must still be JSON.stringify's
+    const syms = ['kvm_sample_op', 'hmm_range_fault', 'arch_copy_page', 'no_such_symbol', 'vmalloc_sample'];
+    const json = runCli(['consumers', '--tree', tree, '--format', 'json', ...syms]);
+    assert.equal(json.code, 0, json.stderr);
+    const list = JSON.parse(json.stdout) as { symbol: string; consumers?: { file: string; modules: string[]; modular: boolean }[] }[];
+    assert.equal(json.stdout, `${JSON.stringify(list, null, 1)}\n`);
+    assert.deepEqual(
+      list.map((r) => [r.symbol, r.consumers?.map((c) => `${c.file} ${c.modules.join(',')} ${c.modular}`)]),
+      [
+        ['kvm_sample_op', ['drivers/kvmx/kvm-amd.c drivers/kvmx/kvm-amd,vmlinux true', 'drivers/kvmx/kvm-intel.c drivers/kvmx/kvm-intel,vmlinux true']],
+        ['hmm_range_fault', ['drivers/gpu/nouveau/nouveau_svm.c drivers/gpu/nouveau/nouveau,vmlinux true']],
+        ['arch_copy_page', []],
+        ['arch_copy_page', []],
+        ['no_such_symbol', undefined],
+        ['vmalloc_sample', ['mm/walk.c vmlinux false']],
+        ['vmalloc_sample', ['mm/walk.c vmlinux false']],
+      ],
+    );
+    const sum = runCli(['consumers', '--tree', tree, '--summary', '--format', 'json', ...syms]);
+    assert.equal(sum.code, 0, sum.stderr);
+    const counts = JSON.parse(sum.stdout) as { symbol: string; byModule?: Record<string, number> }[];
+    assert.equal(sum.stdout, `${JSON.stringify(counts, null, 1)}\n`);
+    assert.deepEqual(
+      counts.map((r) => [r.symbol, r.byModule]),
+      [
+        ['kvm_sample_op', { 'drivers/kvmx/kvm-amd': 1, 'drivers/kvmx/kvm-intel': 1 }],
+        ['hmm_range_fault', { 'drivers/gpu/nouveau/nouveau': 1 }],
+        ['arch_copy_page', {}],
+        ['arch_copy_page', {}],
+        ['no_such_symbol', undefined],
+        ['vmalloc_sample', { vmlinux: 1 }],
+        ['vmalloc_sample', { vmlinux: 1 }],
+      ],
+    );
+    const lines = runCli(['consumers', '--tree', tree, '--summary', '--format', 'jsonl', ...syms])
+      .stdout.trimEnd()
+      .split('\n');
+    assert.deepEqual(
+      lines,
+      counts.map((r) => JSON.stringify(r)),
+    );
+  });
+
   it('exports carry the exporting file’s modules in JSON', () => {
     const r = runCli(['exports', '--tree', tree, '--format', 'json', 'drivers/gpu', 'mm/hmm.c']);
     assert.equal(r.code, 0, r.stderr);
