@@ -90,7 +90,7 @@ function moduleKeys(file: string, build: BuildAnswers): string[] {
  */
 interface KeyCounts {
   byFile: Map<string, readonly number[]>;
-  /** the same by the index's file number, where the walk gives it (12 M lookups by path were a tenth of a summary's time) */
+  /** the same by the index's file number, where the walk gives it: 12 M consumers of every export, not 12 M hashes of paths */
   byIdx: (readonly number[] | undefined)[];
   names: string[];
   /** names[id] as JSON.stringify() quotes it, once asked for */
