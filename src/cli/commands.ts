@@ -6,7 +6,7 @@ import { helperConsumers } from '../core/index/helpers';
 import type { Consumer, Export } from '../core/index/index';
 import { consumerCounts, consumerJson, consumersBlock, consumersSummaryLine, exportJson, exportLine, findingText, sarif } from './format';
 import { historiesFor, historyFindingsFor } from './history';
-import { ConsumerItems, jsonArray, jsonLines, listItem, QuotedPaths, writeFileLines } from './records';
+import { ConsumerItems, jsonArray, jsonLines, listItem, quotedPaths, writeFileLines } from './records';
 import { condText } from '../core/build/cond';
 
 import { VERSION } from '../protocol/version';
@@ -94,8 +94,8 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     }
     return linked.get(sym) ?? [];
   };
-  const quoted = new QuotedPaths(index.files.length);
-  const items = array && !summary ? new ConsumerItems(index.files.length, build) : undefined;
+  const items = array && !summary ? new ConsumerItems(build) : undefined;
+  const quoted = quotedPaths();
   let missing = 0;
   symbols: for (const sym of symbols) {
     if ((await io.drained?.()) === false) break;
@@ -120,20 +120,20 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
         continue;
       }
       const head = { symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build) };
+      // The walk's files are kept for the helpers, which ask for them only if they find one (walking
+      // again for them was an eighth of the time for every export).
+      const files: string[] = [];
+      const helpersOf = (): Consumer[] => helperConsumers(index, e, () => files);
       if (array && items) {
         // the consumers in full, each written as the walk gives it
-        const files: string[] = [];
         array.recordWithLists(head, [
           ['consumers', (item) => index.eachConsumer(e, (f, line, fileIdx, cls, via) => (files.push(f), item(items.item(f, line, fileIdx, cls, via))))],
-          ['throughHelpers', (item) => helperConsumers(index, e, () => files).forEach((c) => item(listItem(consumerJson(c, build))))],
+          ['throughHelpers', (item) => helpersOf().forEach((c) => item(listItem(consumerJson(c, build))))],
         ]);
         continue;
       }
       // Counts, or file:line strings (JSON Lines), as the walk gives them: no consumer objects for
-      // tens of millions of consumers. The walk's files are kept for the helpers, which ask for them
-      // only if they find one (walking again for them was an eighth of the time for every export).
-      const files: string[] = [];
-      const helpersOf = (): Consumer[] => helperConsumers(index, e, () => files);
+      // tens of millions of consumers.
       if (summary) {
         const walked = (each: (file: string, cls: string, fileIdx: number) => void): number => index.eachConsumer(e, (f, _line, fileIdx, cls) => (files.push(f), each(f, cls, fileIdx)));
         const { counts, byModule } = consumerCounts(walked, helpersOf, build);

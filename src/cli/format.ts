@@ -9,6 +9,7 @@ import type { Consumer, Export, KernelIndex } from '../core/index/index';
 import { readRegularText } from '../core/util/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/scan/scanFile';
 import { grown } from '../core/util/typed';
+import { PerFile } from './perFile';
 
 const severityWord = { error: 'ERROR', warning: 'WARNING', info: 'INFO', hint: 'HINT' } as const;
 
@@ -89,9 +90,8 @@ function moduleKeys(file: string, build: BuildAnswers): string[] {
  * for each) took a third of its time.
  */
 interface KeyCounts {
-  byFile: Map<string, readonly number[]>;
-  /** the same by the index's file number, where the walk gives it: 12 M consumers of every export, not 12 M hashes of paths */
-  byIdx: (readonly number[] | undefined)[];
+  /** each file's keys (keyIds()) */
+  byFile: PerFile<readonly number[]>;
   names: string[];
   /** names[id] as JSON.stringify() quotes it, once asked for */
   quoted: string[];
@@ -102,29 +102,28 @@ interface KeyCounts {
 }
 const keyCounts = new WeakMap<BuildAnswers, KeyCounts>();
 
-function keysOf(k: KeyCounts, file: string, fileIdx: number | undefined, build: BuildAnswers): readonly number[] {
-  if (fileIdx !== undefined) {
-    const known = k.byIdx[fileIdx];
-    if (known) return known;
+function keyCountsOf(build: BuildAnswers): KeyCounts {
+  let k = keyCounts.get(build);
+  if (k) return k;
+  const made: KeyCounts = {
+    byFile: new PerFile((file) => moduleKeys(file, build).map((m) => keyId(made, m))),
+    names: [],
+    quoted: [],
+    ids: new Map(),
+    counts: new Uint32Array(1024),
+    rank: new Uint32Array(0),
+  };
+  keyCounts.set(build, (k = made));
+  return k;
+}
+
+function keyId(k: KeyCounts, name: string): number {
+  let id = k.ids.get(name);
+  if (id === undefined) {
+    k.ids.set(name, (id = k.names.push(name) - 1));
+    if (k.counts.length < k.names.length) k.counts = grown(k.counts, k.names.length, 1024);
   }
-  let ids = k.byFile.get(file);
-  if (!ids) {
-    ids = moduleKeys(file, build).map((m) => {
-      let id = k.ids.get(m);
-      if (id === undefined) {
-        k.ids.set(m, (id = k.names.push(m) - 1));
-        if (k.counts.length < k.names.length) k.counts = grown(k.counts, k.names.length, 1024);
-      }
-      return id;
-    });
-    k.byFile.set(file, ids);
-  }
-  if (fileIdx !== undefined) {
-    // filled up to it, so that the slots stay an array, not a dictionary
-    while (k.byIdx.length <= fileIdx) k.byIdx.push(undefined);
-    k.byIdx[fileIdx] = ids;
-  }
-  return ids;
+  return id;
 }
 
 /** An export's consumers counted by class, and with a build model by module (a file counts once for each module it can be linked into). */
@@ -142,16 +141,12 @@ function tallyIds(list: ConsumerList, build?: BuildAnswers): { count: number; by
   const each = typeof list === 'function' ? list : (f: (file: string, cls: string, fileIdx?: number) => void): void => list.forEach((c) => f(c.file, c.cls));
   const byClass = new Map<string, number>();
   let count = 0;
-  let k: KeyCounts | undefined;
-  if (build) {
-    k = keyCounts.get(build);
-    if (!k) keyCounts.set(build, (k = { byFile: new Map(), byIdx: [], names: [], quoted: [], ids: new Map(), counts: new Uint32Array(1024), rank: new Uint32Array(0) }));
-  }
+  const k = build && keyCountsOf(build);
   const ids: number[] = [];
   each((file, cls, fileIdx) => {
     count++;
     byClass.set(cls, (byClass.get(cls) ?? 0) + 1);
-    if (k) for (const id of keysOf(k, file, fileIdx, build!)) if (k.counts[id]!++ === 0) ids.push(id);
+    if (k) for (const id of k.byFile.of(file, fileIdx)) if (k.counts[id]!++ === 0) ids.push(id);
   });
   if (!k) return { count, byClass };
   const counts = ids.map((id) => k.counts[id]!);

@@ -8,6 +8,7 @@ import type { ConsumerClass } from '../core/index/classify';
 import type { Via } from '../core/index/index';
 import type { Io } from './context';
 import type { NamedCounts } from './format';
+import { PerFile } from './perFile';
 
 /**
  * Writes a list's items: each item's JSON text after a comma, a line break and its indent (listItem()
@@ -77,66 +78,37 @@ export const listItem = (item: unknown): string => `,\n   ${JSON.stringify(item,
 
 /**
  * Consumers as items of a record's list, each the text listItem(consumerJson(c, build)) gives, made
- * from pieces kept for each file (up to its line; from its class on), class and proxy (its `via`),
- * not from an object for each consumer.
+ * from pieces kept for each file (up to its line; from its class on, per class), class and proxy
+ * (its `via`), not from an object for each consumer.
  */
 export class ConsumerItems {
-  private readonly heads: (string | undefined)[];
-  private readonly tails: (string | undefined)[];
-  private readonly tailClasses: (string | undefined)[];
+  private readonly heads = new PerFile((file) => flat(`,\n   {\n    "file": ${JSON.stringify(file)},\n    "line": `));
+  private readonly modules: PerFile<string>;
+  /** per class: a file's class may differ from one exporter to the next (the same directory, another architecture) */
+  private readonly tails = new Map<ConsumerClass, PerFile<string>>();
   private readonly viaTexts = new WeakMap<Via, string>();
   private readonly classTexts = new Map<string, string>();
-  private readonly moduleTexts = new Map<string, string>();
 
-  constructor(
-    files: number,
-    private readonly build: BuildAnswers | undefined,
-  ) {
-    // filled, so that writes anywhere below `files` keep them arrays, not dictionaries
-    this.heads = new Array<string | undefined>(files).fill(undefined);
-    this.tails = new Array<string | undefined>(files).fill(undefined);
-    this.tailClasses = new Array<string | undefined>(files).fill(undefined);
+  constructor(build: BuildAnswers | undefined) {
+    // the file's `modules` and `modular`, or nothing without a build model
+    this.modules = new PerFile((file) => (build ? flat(fields({ modules: build.modules(file), modular: build.modular(file) })) : ''));
   }
 
   item(file: string, line: number, fileIdx: number, cls: ConsumerClass, via: Via | undefined): string {
-    const known = fileIdx < this.heads.length;
-    let head = known ? this.heads[fileIdx] : undefined;
-    if (head === undefined) {
-      head = flat(`,\n   {\n    "file": ${JSON.stringify(file)},\n    "line": `);
-      if (known) this.heads[fileIdx] = head;
-    }
+    const head = this.heads.of(file, fileIdx);
     if (via) {
       let viaText = this.viaTexts.get(via);
       if (viaText === undefined) this.viaTexts.set(via, (viaText = flat(fields({ via }))));
-      return `${head}${line}${this.classText(cls)}${viaText}${this.modules(file)}\n   }`;
+      return `${head}${line}${this.classText(cls)}${viaText}${this.modules.of(file, fileIdx)}\n   }`;
     }
-    // a file's class may differ from one exporter to the next (the same directory, another architecture)
-    let tail = known && this.tailClasses[fileIdx] === cls ? this.tails[fileIdx] : undefined;
-    if (tail === undefined) {
-      tail = flat(`${this.classText(cls)}${this.modules(file)}\n   }`);
-      if (known) {
-        this.tails[fileIdx] = tail;
-        this.tailClasses[fileIdx] = cls;
-      }
-    }
-    return `${head}${line}${tail}`;
+    let tails = this.tails.get(cls);
+    if (!tails) this.tails.set(cls, (tails = new PerFile((f, i) => flat(`${this.classText(cls)}${this.modules.of(f, i)}\n   }`))));
+    return `${head}${line}${tails.of(file, fileIdx)}`;
   }
 
   private classText(cls: ConsumerClass): string {
     let text = this.classTexts.get(cls);
     if (text === undefined) this.classTexts.set(cls, (text = flat(`,\n    "cls": ${JSON.stringify(cls)}`)));
-    return text;
-  }
-
-  /** The file's `modules` and `modular`, or nothing without a build model. */
-  private modules(file: string): string {
-    const build = this.build;
-    if (!build) return '';
-    let text = this.moduleTexts.get(file);
-    if (text === undefined) {
-      text = flat(fields({ modules: build.modules(file), modular: build.modular(file) }));
-      this.moduleTexts.set(file, text);
-    }
     return text;
   }
 }
@@ -174,24 +146,7 @@ export function writeFileLines(io: Io, quoted: QuotedPaths, list: (each: (file: 
 
 /**
  * How each file's "file:line" string begins, after the comma before it: the path quoted and escaped
- * as JSON.stringify() does, and a colon; found by the index's file number where the walk gives it
- * (an array's slot, not a Map's hash of the path, for 12 M consumers).
+ * as JSON.stringify() does, and a colon.
  */
-export class QuotedPaths {
-  private readonly byFile: (string | undefined)[];
-  private readonly byPath = new Map<string, string>();
-
-  constructor(files: number) {
-    // filled, so that writes anywhere below `files` keep it an array, not a dictionary
-    this.byFile = new Array<string | undefined>(files).fill(undefined);
-  }
-
-  of(file: string, fileIdx?: number): string {
-    if (fileIdx !== undefined && fileIdx < this.byFile.length) return (this.byFile[fileIdx] ??= quote(file));
-    let q = this.byPath.get(file);
-    if (q === undefined) this.byPath.set(file, (q = quote(file)));
-    return q;
-  }
-}
-
-const quote = (file: string): string => flat(`,${JSON.stringify(file).slice(0, -1)}:`);
+export type QuotedPaths = PerFile<string>;
+export const quotedPaths = (): QuotedPaths => new PerFile((file) => flat(`,${JSON.stringify(file).slice(0, -1)}:`));
