@@ -232,6 +232,9 @@ struct Scan {
   }
 
   void resetStmt() {
+    // The helper search (keepDefs) reads each function's names from this one scan: a name is then
+    // recorded once per top-level statement, not once per file, so every body has its own uses.
+    if (keepDefs) fileStamp = sh.stamp();
     stmtStatic = stmtSkip = stmtAggregate = stmtHasEq = false;
     declId = -1;
     inParams = false;

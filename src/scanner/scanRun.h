@@ -29,6 +29,7 @@ inline __attribute__((always_inline)) size_t Scan::punct(uint8_t c, size_t i) {
       break;
     case '{':
       if (brace == 0) {
+        if (keepDefs) fileStamp = sh.stamp();  // each top-level body its own uses (see resetStmt())
         if (pendingFn >= 0 && !stmtHasEq && altFnDef >= 0) {
           reopenAltFn();
         } else if (pendingFn >= 0 && !stmtHasEq) {

@@ -37,6 +37,28 @@ describe('consumers through a helper function', () => {
     assert.deepEqual(functionsUsing(Buffer.from(tree['drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c']), ['hmm_range_fault']), [{ name: 'amdgpu_hmm_get_pages', line: 2 }]);
   });
 
+  it('finds each function whose body calls the export, after other bodies that call it too', () => {
+    // modelled on kernel/time/time.c: do_settimeofday64() is called in two SYSCALL_DEFINE bodies
+    // (not function definitions to the scanner) before do_sys_settimeofday64() calls it
+    const file = [
+      'SYSCALL_DEFINE1(stime, int, t)',
+      '{',
+      '\treturn hmm_range_fault(t);',
+      '}',
+      'static int local(int t) { return hmm_range_fault(t); }',
+      'int helper_one(int t)',
+      '{',
+      '\treturn hmm_range_fault(t);',
+      '}',
+      'int helper_two(int t) { return hmm_range_fault(t) + helper_one(t); }',
+      'int not_one(int t) { return helper_one(t); }',
+    ].join('\n');
+    assert.deepEqual(functionsUsing(Buffer.from(file), ['hmm_range_fault']), [
+      { name: 'helper_one', line: 6 },
+      { name: 'helper_two', line: 10 },
+    ]);
+  });
+
   it('lists the callers of such a helper in other files, and leaves the findings to direct consumers', async () => {
     const root = writeTree(tree);
     const index = await buildIndex(root);

@@ -7,10 +7,9 @@
 import { join } from 'node:path';
 import { consumerNames } from '../exportMacros';
 import type { Consumer, Export, KernelIndex } from './index';
-import { AS_C_SOURCE, scratchScanner } from '../scan/scanFile';
+import { AS_C_SOURCE, DEFAULT_MAX_FILE_BYTES, scratchScanner } from '../scan/scanFile';
 import { readRegularFile } from '../util/regularFile';
-import { DEFAULT_MAX_FILE_BYTES } from '../scan/scanFile';
-import { DEF_CTX, type Definition } from '../scan/scanTypes';
+import { DEF_CTX, type Definition, type FileScan } from '../scan/scanTypes';
 import { NativeScanner, nativeAddon } from '../scan/nativeScanner';
 
 /** Above this many direct consumer files, helpers are not looked for: each of those files is read and scanned. */
@@ -21,75 +20,68 @@ export interface Helper {
   line: number;
 }
 
-interface FunctionSpan {
+/** A non-static function of a file, and the names its body uses in code (outside comments and strings). */
+interface FunctionUses {
   name: string;
   line: number;
-  /** byte offsets of the definition in the file */
-  from: number;
-  to: number;
-}
-
-/** The non-static function definitions of a C file, by line. */
-function functionDefs(buf: Uint8Array): Definition[] {
-  return scratchScanner()
-    .scan(buf, AS_C_SOURCE, { keepDefs: true })
-    .defs.filter((d) => d.kind === 'function' && !d.isStatic);
-}
-
-/** The definitions' byte offsets in the file. */
-function spansOf(buf: Uint8Array, defs: readonly Definition[]): FunctionSpan[] {
-  if (defs.length === 0) return [];
-  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const starts = [0];
-  for (let k = text.indexOf(10); k >= 0; k = text.indexOf(10, k + 1)) starts.push(k + 1);
-  return defs.map((d) => ({ name: d.name, line: d.line, from: starts[d.line - 1] ?? buf.length, to: starts[d.endLine] ?? buf.length }));
-}
-
-/** The non-static function definitions of a C file, with where each starts and ends. */
-function functionSpans(buf: Uint8Array): FunctionSpan[] {
-  return spansOf(buf, functionDefs(buf));
+  uses: string[];
 }
 
 /**
- * A tree file's non-static function definitions, and its bytes when they were read for them. The
- * addon reads and scans the file where it loads (a third faster than the WebAssembly build), and only
- * files with a possible helper are then read here; without it the file is read once, here.
+ * A file's non-static functions and the names each body uses, from one scan with keepDefs: such a
+ * scan records a name once per top-level statement (src/scanner/scan.h's resetStmt()), so each body's
+ * uses are the scan's uses within its lines. `keep` picks the functions wanted.
  */
-let defScanner: NativeScanner | undefined;
-function functionDefsOf(root: string, path: string): { defs: Definition[]; buf?: Buffer } | undefined {
-  const addon = nativeAddon();
-  if (!addon) {
-    const buf = readTreeFile(root, path);
-    return buf && { defs: functionDefs(buf), buf };
+function functionUses(scan: FileScan, nameOf: (id: number) => string, keep: (d: Definition) => boolean = () => true): FunctionUses[] {
+  const defs = scan.defs.filter((d) => d.kind === 'function' && !d.isStatic && keep(d));
+  if (defs.length === 0) return [];
+  const out = defs.map((d) => ({ name: d.name, line: d.line, uses: [] as string[] }));
+  const { uses } = scan;
+  for (let k = 0; k < uses.length; k += 3) {
+    if (uses[k + 2] === DEF_CTX) continue;
+    const line = uses[k + 1]!;
+    for (let j = 0; j < defs.length; j++) if (line >= defs[j]!.line && line <= defs[j]!.endLine) out[j]!.uses.push(nameOf(uses[k]!));
   }
-  defScanner ??= new NativeScanner(addon, 1 << 16);
-  const scan = defScanner.scan(root, [path], DEFAULT_MAX_FILE_BYTES, undefined, true).files[0]?.scan;
-  return scan && { defs: scan.defs.filter((d) => d.kind === 'function' && !d.isStatic) };
-}
-
-function readTreeFile(root: string, path: string): Buffer | undefined {
-  try {
-    return readRegularFile(join(root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES });
-  } catch {
-    return undefined;
-  }
-}
-
-/** The names a function's body uses in code (outside comments and strings), scanned as a file of its own. */
-function bodyNames(text: Buffer, d: FunctionSpan): string[] {
-  const scanner = scratchScanner();
-  const uses = scanner.scan(text.subarray(d.from, d.to), AS_C_SOURCE).uses;
-  const out: string[] = [];
-  for (let k = 0; k < uses.length; k += 3) if (uses[k + 2] === 0) out.push(scanner.interner.name(uses[k]!));
   return out;
 }
 
 /** The non-static functions of a C file whose bodies use one of `names`, outside comments and strings. */
 export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helper[] {
-  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  return functionSpans(buf)
-    .filter((d) => bodyNames(text, d).some((n) => names.includes(n)))
-    .map((d) => ({ name: d.name, line: d.line }));
+  const scanner = scratchScanner();
+  const scan = scanner.scan(buf, AS_C_SOURCE, { keepDefs: true });
+  return functionUses(scan, (id) => scanner.interner.name(id))
+    .filter((f) => f.uses.some((n) => names.includes(n)))
+    .map((f) => ({ name: f.name, line: f.line }));
+}
+
+/**
+ * A tree file's non-static functions that `keep` picks, with their bodies' names. The addon reads
+ * and scans the file where it loads (a third faster than the WebAssembly build); without it the file
+ * is read here and scanned by the WebAssembly build.
+ */
+let defScanner: { scanner: NativeScanner; names: string[] } | undefined;
+function treeFunctionUses(root: string, path: string, keep: (d: Definition) => boolean): FunctionUses[] | undefined {
+  const addon = nativeAddon();
+  if (!addon) {
+    let buf: Buffer;
+    try {
+      buf = readRegularFile(join(root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES });
+    } catch {
+      return undefined;
+    }
+    const scanner = scratchScanner();
+    const scan = scanner.scan(buf, AS_C_SOURCE, { keepDefs: true });
+    return functionUses(scan, (id) => scanner.interner.name(id), keep);
+  }
+  defScanner ??= { scanner: new NativeScanner(addon, 1 << 16), names: [] };
+  const batch = defScanner.scanner.scan(root, [path], DEFAULT_MAX_FILE_BYTES, undefined, true);
+  // the scanner's wire numbers: the names it sent before (unless it started afresh), then these
+  const names = defScanner.names;
+  if (batch.fresh) names.length = 0;
+  const bytes = Buffer.from(batch.names.buffer, batch.names.byteOffset, batch.names.byteLength);
+  for (let k = 0, at = 0; k < batch.nameLens.length; at += batch.nameLens[k++]!) names.push(bytes.toString('latin1', at, at + batch.nameLens[k]!));
+  const scan = batch.files[0]?.scan;
+  return scan && functionUses(scan, (id) => names[id]!, keep);
 }
 
 /**
@@ -128,38 +120,23 @@ function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly C
   return out;
 }
 
-/** A non-static, non-exported function of a consumer file that another file calls: a possible helper. */
-interface Candidate {
-  name: string;
-  line: number;
-  /** the names its body uses in code */
-  uses: string[];
-}
-
 /**
- * A consumer file's possible helpers, found once for the index's version: a query for every export
+ * A consumer file's possible helpers (non-static, non-exported functions that another file calls), found once for the index's version: a query for every export
  * of a tree asks 107,000 times about 17,500 files (linux-6.1). Reading each file again for each
  * question, and finding its functions, was most of the time of that query. The answers for up to
  * 32,768 files are kept.
  */
-const candidatesCache = new Map<string, { version: number; list: Candidate[] }>();
+const candidatesCache = new Map<string, { version: number; list: FunctionUses[] }>();
 const MAX_CANDIDATE_FILES = 32_768;
 
-function candidatesOf(index: KernelIndex, path: string): Candidate[] | undefined {
+function candidatesOf(index: KernelIndex, path: string): FunctionUses[] | undefined {
   const key = `${index.root}\u0000${path}`;
   const cached = candidatesCache.get(key);
   if (cached?.version === index.version) return cached.list;
   const fileIdx = index.byPath.get(path);
   if (fileIdx !== undefined && !mayHaveHelpers(index, fileIdx)) return [];
-  const list: Candidate[] = [];
-  const found = functionDefsOf(index.root, path);
-  if (!found) return undefined;
-  const defs = found.defs.filter((d) => !index.exportsNamed(d.name).length && index.directUses(d.name).some((u) => u.file !== path));
-  if (defs.length) {
-    const buf = found.buf ?? readTreeFile(index.root, path);
-    if (!buf) return undefined;
-    for (const d of spansOf(buf, defs)) list.push({ name: d.name, line: d.line, uses: bodyNames(buf, d) });
-  }
+  const list = treeFunctionUses(index.root, path, (d) => !index.exportsNamed(d.name).length && index.directUses(d.name).some((u) => u.file !== path));
+  if (!list) return undefined;
   candidatesCache.delete(key);
   if (candidatesCache.size >= MAX_CANDIDATE_FILES) candidatesCache.delete(candidatesCache.keys().next().value!);
   candidatesCache.set(key, { version: index.version, list });
