@@ -2,7 +2,7 @@
 import { checkExports, type Finding, type Severity, severityRank, withHistoryFindings } from '../core/findings/findings';
 import { flag, format, has, type ParsedArgs, UsageError } from './args';
 import { type Io, openContext } from './context';
-import { helperConsumers } from '../core/index/helpers';
+import { helperConsumers, scanHelpersAhead } from '../core/index/helpers';
 import type { Consumer, Export } from '../core/index/index';
 import { consumerCounts, consumerJson, consumersBlock, consumersSummaryLine, exportJson, exportLine, findingText, sarif } from './format';
 import { historiesFor, historyFindingsFor } from './history';
@@ -94,60 +94,72 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
     }
     return linked.get(sym) ?? [];
   };
+  // a linker name (__tracepoint_kvm_entry, ieee80211_rx_rsl) stands for the export that makes it
+  const exportsOf = (sym: string): Export[] => {
+    const named = index.exportsNamed(sym);
+    return named.length ? named : linkedAs(sym);
+  };
   const items = array && !summary ? new ConsumerItems(build) : undefined;
   const quoted = quotedPaths();
   let missing = 0;
-  symbols: for (const sym of symbols) {
-    if ((await io.drained?.()) === false) break;
-    const named = index.exportsNamed(sym);
-    // a linker name (__tracepoint_kvm_entry, ieee80211_rx_rsl) stands for the export that makes it
-    const exps = named.length ? named : linkedAs(sym);
-    if (exps.length === 0) {
-      missing++;
-      if (out) out.record({ symbol: sym, exported: false });
-      else io.out(`${sym}: not exported in this tree\n`);
-      continue;
+  // For many symbols, the files their helper searches read are scanned on another thread meanwhile;
+  // its batches land when the event loop turns, after every 256 exports at the latest.
+  const stopAhead = symbols.length > 1 ? scanHelpersAhead(index, symbols.flatMap(exportsOf)) : undefined;
+  let asked = 0;
+  try {
+    symbols: for (const sym of symbols) {
+      if ((await io.drained?.()) === false) break;
+      const exps = exportsOf(sym);
+      if (exps.length === 0) {
+        missing++;
+        if (out) out.record({ symbol: sym, exported: false });
+        else io.out(`${sym}: not exported in this tree\n`);
+        continue;
+      }
+      for (const [k, e] of exps.entries()) {
+        // a name may be exported once per architecture (empty_zero_page): each record waits its turn
+        if (k > 0 && (await io.drained?.()) === false) break symbols;
+        if (stopAhead && (++asked & 255) === 0) await new Promise(setImmediate);
+        const linker = e.name === sym ? undefined : sym;
+        if (!out) {
+          const list = index.consumers(e);
+          const helpers = helperConsumers(index, e, list);
+          if (linker) io.out(`${linker}: a linker name of ${e.name}'s export (${e.macro})\n`);
+          io.out(`${summary ? consumersSummaryLine(e, list, helpers, build) : consumersBlock(e, list, helpers, build)}\n`);
+          continue;
+        }
+        const head = { symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build) };
+        // The walk's files are kept for the helpers, which ask for them only if they find one (walking
+        // again for them was an eighth of the time for every export).
+        const files: string[] = [];
+        const helpersOf = (): Consumer[] => helperConsumers(index, e, () => files);
+        if (array && items) {
+          // the consumers in full, each written as the walk gives it
+          array.recordWithLists(head, [
+            ['consumers', (item) => index.eachConsumer(e, (f, line, fileIdx, cls, via) => (files.push(f), item(items.item(f, line, fileIdx, cls, via))))],
+            ['throughHelpers', (item) => helpersOf().forEach((c) => item(listItem(consumerJson(c, build))))],
+          ]);
+          continue;
+        }
+        // Counts, or file:line strings (JSON Lines), as the walk gives them: no consumer objects for
+        // tens of millions of consumers.
+        if (summary) {
+          const walked = (each: (file: string, cls: string, fileIdx: number) => void): number => index.eachConsumer(e, (f, _line, fileIdx, cls) => (files.push(f), each(f, cls, fileIdx)));
+          const { counts, byModule } = consumerCounts(walked, helpersOf, build);
+          if (byModule) out.recordWithCounts({ ...head, ...counts }, 'byModule', byModule);
+          else out.record({ ...head, ...counts });
+          continue;
+        }
+        io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":`);
+        writeFileLines(io, quoted, (each) => index.eachConsumer(e, (f, line, fileIdx) => (files.push(f), each(f, line, fileIdx))));
+        const helpers = helpersOf();
+        io.out(',"throughHelpers":');
+        writeFileLines(io, quoted, (each) => helpers.forEach((c) => each(c.file, c.line)));
+        io.out('}\n');
+      }
     }
-    for (const [k, e] of exps.entries()) {
-      // a name may be exported once per architecture (empty_zero_page): each record waits its turn
-      if (k > 0 && (await io.drained?.()) === false) break symbols;
-      const linker = e.name === sym ? undefined : sym;
-      if (!out) {
-        const list = index.consumers(e);
-        const helpers = helperConsumers(index, e, list);
-        if (linker) io.out(`${linker}: a linker name of ${e.name}'s export (${e.macro})\n`);
-        io.out(`${summary ? consumersSummaryLine(e, list, helpers, build) : consumersBlock(e, list, helpers, build)}\n`);
-        continue;
-      }
-      const head = { symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build) };
-      // The walk's files are kept for the helpers, which ask for them only if they find one (walking
-      // again for them was an eighth of the time for every export).
-      const files: string[] = [];
-      const helpersOf = (): Consumer[] => helperConsumers(index, e, () => files);
-      if (array && items) {
-        // the consumers in full, each written as the walk gives it
-        array.recordWithLists(head, [
-          ['consumers', (item) => index.eachConsumer(e, (f, line, fileIdx, cls, via) => (files.push(f), item(items.item(f, line, fileIdx, cls, via))))],
-          ['throughHelpers', (item) => helpersOf().forEach((c) => item(listItem(consumerJson(c, build))))],
-        ]);
-        continue;
-      }
-      // Counts, or file:line strings (JSON Lines), as the walk gives them: no consumer objects for
-      // tens of millions of consumers.
-      if (summary) {
-        const walked = (each: (file: string, cls: string, fileIdx: number) => void): number => index.eachConsumer(e, (f, _line, fileIdx, cls) => (files.push(f), each(f, cls, fileIdx)));
-        const { counts, byModule } = consumerCounts(walked, helpersOf, build);
-        if (byModule) out.recordWithCounts({ ...head, ...counts }, 'byModule', byModule);
-        else out.record({ ...head, ...counts });
-        continue;
-      }
-      io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":`);
-      writeFileLines(io, quoted, (each) => index.eachConsumer(e, (f, line, fileIdx) => (files.push(f), each(f, line, fileIdx))));
-      const helpers = helpersOf();
-      io.out(',"throughHelpers":');
-      writeFileLines(io, quoted, (each) => helpers.forEach((c) => each(c.file, c.line)));
-      io.out('}\n');
-    }
+  } finally {
+    await stopAhead?.();
   }
   out?.end();
   return missing === symbols.length ? 1 : 0;

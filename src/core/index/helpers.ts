@@ -10,7 +10,7 @@ import type { Consumer, Export, KernelIndex } from './index';
 import { AS_C_SOURCE, DEFAULT_MAX_FILE_BYTES, scratchScanner } from '../scan/scanFile';
 import { readRegularFile } from '../util/regularFile';
 import { DEF_CTX, type Definition, type FileScan } from '../scan/scanTypes';
-import { NativeScanner, nativeAddon } from '../scan/nativeScanner';
+import { type NativeBatch, NativeScanner, nativeAddon, scanParallel } from '../scan/nativeScanner';
 
 /** Above this many direct consumer files, helpers are not looked for: each of those files is read and scanned. */
 export const MAX_HELPER_SOURCES = 24;
@@ -75,13 +75,73 @@ function treeFunctionUses(root: string, path: string, keep: (d: Definition) => b
   }
   defScanner ??= { scanner: new NativeScanner(addon, 1 << 16), names: [] };
   const batch = defScanner.scanner.scan(root, [path], DEFAULT_MAX_FILE_BYTES, undefined, true);
-  // the scanner's wire numbers: the names it sent before (unless it started afresh), then these
-  const names = defScanner.names;
+  const names = namesOf(batch, defScanner.names);
+  const scan = batch.files[0]?.scan;
+  return scan && functionUses(scan, (id) => names[id]!, keep);
+}
+
+/** A scanner's wire numbers as names: those it sent before (unless it started afresh), then the batch's. */
+function namesOf(batch: NativeBatch, names: string[]): string[] {
   if (batch.fresh) names.length = 0;
   const bytes = Buffer.from(batch.names.buffer, batch.names.byteOffset, batch.names.byteLength);
   for (let k = 0, at = 0; k < batch.nameLens.length; at += batch.nameLens[k++]!) names.push(bytes.toString('latin1', at, at + batch.nameLens[k]!));
-  const scan = batch.files[0]?.scan;
-  return scan && functionUses(scan, (id) => names[id]!, keep);
+  return names;
+}
+
+/**
+ * The helper searches of many exports, scanned ahead: every export of linux-6.1 asks about 17,500
+ * consumer files, 2.3 s of scans on the main thread, where the walk of their consumers takes 10 s
+ * more. One of the addon's threads scans those files in the order the searches will ask for them,
+ * while the main thread walks, and keeps each file's possible helpers as a search would; a search that
+ * comes first scans its file itself, as without this. The batches land when the main thread lets the
+ * event loop turn. Returns what stops the scan (resolved once its thread is done), or undefined
+ * without the addon or anything to scan.
+ */
+const AHEAD_RUN = 512;
+
+export function scanHelpersAhead(index: KernelIndex, exps: Iterable<Export>): (() => Promise<void>) | undefined {
+  const addon = nativeAddon();
+  if (!addon) return undefined;
+  const flags = definingFilesOf(index);
+  const paths: string[] = [];
+  const planned = new Uint8Array(index.files.length);
+  for (const e of exps) {
+    for (const path of index.directSources(e, MAX_HELPER_SOURCES) ?? []) {
+      const fileIdx = index.byPath.get(path);
+      if (fileIdx === undefined || flags[fileIdx] !== 1 || planned[fileIdx] === 1) continue;
+      planned[fileIdx] = 1;
+      paths.push(path);
+    }
+  }
+  if (paths.length === 0) return undefined;
+  const { version } = index;
+  let stopped = false;
+  // In runs of 512 files, one after the other: the addon's guided chunks for one thread are up to
+  // 4,096 files, a batch of 50 MB that waited for the main thread to take it.
+  const scanned = (async () => {
+    for (let from = 0; from < paths.length && !stopped; from += AHEAD_RUN) {
+      const run = paths.slice(from, from + AHEAD_RUN);
+      const names: string[] = [];
+      await scanParallel(addon, { root: index.root, paths: run, maxBytes: DEFAULT_MAX_FILE_BYTES, threads: 1, chunkFiles: AHEAD_RUN, keepDefs: true }, (_scanner, first, batch) => {
+        if (stopped || index.version !== version) return ((stopped = true), false);
+        namesOf(batch, names);
+        batch.files.forEach((f, k) => {
+          const path = run[first + k]!;
+          if (f.scan && !candidatesCache.has(cacheKey(index, path)))
+            keepCandidates(
+              index,
+              path,
+              functionUses(f.scan, (id) => names[id]!, candidateIn(index, path)),
+            );
+        });
+        return true;
+      });
+    }
+  })().catch(() => undefined);
+  return () => {
+    stopped = true;
+    return scanned;
+  };
 }
 
 /**
@@ -130,17 +190,28 @@ const candidatesCache = new Map<string, { version: number; list: FunctionUses[] 
 const MAX_CANDIDATE_FILES = 32_768;
 
 function candidatesOf(index: KernelIndex, path: string): FunctionUses[] | undefined {
-  const key = `${index.root}\u0000${path}`;
-  const cached = candidatesCache.get(key);
+  const cached = candidatesCache.get(cacheKey(index, path));
   if (cached?.version === index.version) return cached.list;
   const fileIdx = index.byPath.get(path);
   if (fileIdx !== undefined && !mayHaveHelpers(index, fileIdx)) return [];
-  const list = treeFunctionUses(index.root, path, (d) => !index.exportsNamed(d.name).length && index.directUses(d.name).some((u) => u.file !== path));
-  if (!list) return undefined;
+  const list = treeFunctionUses(index.root, path, candidateIn(index, path));
+  if (list) keepCandidates(index, path, list);
+  return list;
+}
+
+const cacheKey = (index: KernelIndex, path: string): string => `${index.root}\u0000${path}`;
+
+/** Whether a function of `path` is a possible helper: not exported, and called from another file. */
+const candidateIn =
+  (index: KernelIndex, path: string) =>
+  (d: Definition): boolean =>
+    !index.exportsNamed(d.name).length && index.directUses(d.name).some((u) => u.file !== path);
+
+function keepCandidates(index: KernelIndex, path: string, list: FunctionUses[]): void {
+  const key = cacheKey(index, path);
   candidatesCache.delete(key);
   if (candidatesCache.size >= MAX_CANDIDATE_FILES) candidatesCache.delete(candidatesCache.keys().next().value!);
   candidatesCache.set(key, { version: index.version, list });
-  return list;
 }
 
 /**
@@ -152,9 +223,20 @@ function candidatesOf(index: KernelIndex, path: string): FunctionUses[] | undefi
 let definers: { index: WeakRef<KernelIndex>; version: number; misses: number; flags?: Uint8Array } | undefined;
 
 function mayHaveHelpers(index: KernelIndex, fileIdx: number): boolean {
+  const d = definersOf(index);
+  if (!d.flags && ++d.misses > 64) d.flags = definingFiles(index);
+  return d.flags ? d.flags[fileIdx] === 1 : true;
+}
+
+/** definingFiles() now, kept for mayHaveHelpers() too. */
+function definingFilesOf(index: KernelIndex): Uint8Array {
+  const d = definersOf(index);
+  return (d.flags ??= definingFiles(index));
+}
+
+function definersOf(index: KernelIndex): NonNullable<typeof definers> {
   if (definers?.index.deref() !== index || definers.version !== index.version) definers = { index: new WeakRef(index), version: index.version, misses: 0 };
-  if (!definers.flags && ++definers.misses > 64) definers.flags = definingFiles(index);
-  return definers.flags ? definers.flags[fileIdx] === 1 : true;
+  return definers;
 }
 
 function definingFiles(index: KernelIndex): Uint8Array {

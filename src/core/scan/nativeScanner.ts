@@ -170,6 +170,8 @@ export interface ParallelScan {
   chunkFiles: number;
   wrapperNames?: ReadonlySet<string>;
   nameLimit?: number;
+  /** every definition and each top-level body's uses, as NativeScanner.scan()'s keepDefs */
+  keepDefs?: boolean;
 }
 
 /**
@@ -189,7 +191,7 @@ export function scanParallel(addon: NativeAddon, scan: ParallelScan, onBatch: (s
       paths,
       maxBytes,
       scan.wrapperNames ? [...scan.wrapperNames] : null,
-      false,
+      scan.keepDefs ?? false,
       (scanner, first, raw) => onBatch(scanner, first, toBatch(paths.slice(first, first + raw.info.length / INFO_FIELDS), raw, maxBytes)),
       (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err)))),
     );
