@@ -131,12 +131,12 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
         const head = { symbol: sym, ...(linker ? { linkerNameOf: e.name } : {}), exported: true, export: exportJson(e, build) };
         // The walk's files are kept for the helpers, which ask for them only if they find one (walking
         // again for them was an eighth of the time for every export).
-        const files: string[] = [];
+        const files: number[] = [];
         const helpersOf = (): Consumer[] => helperConsumers(index, e, () => files);
         if (array && items) {
           // the consumers in full, each written as the walk gives it
           array.recordWithLists(head, [
-            ['consumers', (item) => index.eachConsumer(e, (f, line, fileIdx, cls, via) => (files.push(f), item(items.item(f, line, fileIdx, cls, via))))],
+            ['consumers', (item) => index.eachConsumer(e, (f, line, fileIdx, cls, via) => (files.push(fileIdx), item(items.item(f, line, fileIdx, cls, via))))],
             ['throughHelpers', (item) => helpersOf().forEach((c) => item(listItem(consumerJson(c, build))))],
           ]);
           continue;
@@ -144,14 +144,14 @@ export async function runConsumers(args: ParsedArgs, io: Io): Promise<number> {
         // Counts, or file:line strings (JSON Lines), as the walk gives them: no consumer objects for
         // tens of millions of consumers.
         if (summary) {
-          const walked = (each: (file: string, cls: string, fileIdx: number) => void): number => index.eachConsumer(e, (f, _line, fileIdx, cls) => (files.push(f), each(f, cls, fileIdx)));
+          const walked = (each: (file: string, cls: string, fileIdx: number) => void): number => index.eachConsumer(e, (f, _line, fileIdx, cls) => (files.push(fileIdx), each(f, cls, fileIdx)));
           const { counts, byModule } = consumerCounts(walked, helpersOf, build);
           if (byModule) out.recordWithCounts({ ...head, ...counts }, 'byModule', byModule);
           else out.record({ ...head, ...counts });
           continue;
         }
         io.out(`${JSON.stringify(head).slice(0, -1)},"consumers":`);
-        writeFileLines(io, quoted, (each) => index.eachConsumer(e, (f, line, fileIdx) => (files.push(f), each(f, line, fileIdx))));
+        writeFileLines(io, quoted, (each) => index.eachConsumer(e, (f, line, fileIdx) => (files.push(fileIdx), each(f, line, fileIdx))));
         const helpers = helpersOf();
         io.out(',"throughHelpers":');
         writeFileLines(io, quoted, (each) => helpers.forEach((c) => each(c.file, c.line)));

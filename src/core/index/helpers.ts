@@ -20,6 +20,40 @@ export interface Helper {
   line: number;
 }
 
+/**
+ * Whether a file is the exporter's, a direct consumer's or one seen before (then it is seen now),
+ * marked by file number: a Set of the paths was 0.4 s of every export's helper searches on linux-6.1,
+ * whose direct consumers, through headers, are thousands of files for hundreds of exports.
+ */
+function seenFiles(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => ArrayLike<number>)): (path: string) => boolean {
+  if (marks.length < index.files.length) marks = new Uint32Array(index.files.length + 1024);
+  if (++mark === 0xffffffff) {
+    marks.fill(0);
+    mark = 1;
+  }
+  const m = mark;
+  const own = index.byPath.get(exp.file);
+  if (own !== undefined) marks[own] = m;
+  if (typeof direct === 'function') {
+    const files = direct();
+    for (let k = 0; k < files.length; k++) marks[files[k]!] = m;
+  } else {
+    for (const c of direct) {
+      const fileIdx = index.byPath.get(c.file);
+      if (fileIdx !== undefined) marks[fileIdx] = m;
+    }
+  }
+  return (path) => {
+    const fileIdx = index.byPath.get(path);
+    // a file the index does not number (none today) is left out
+    if (fileIdx === undefined || marks[fileIdx] === m) return true;
+    marks[fileIdx] = m;
+    return false;
+  };
+}
+let marks = new Uint32Array(0);
+let mark = 0;
+
 /** A non-static function of a file, and the names its body uses in code (outside comments and strings). */
 interface FunctionUses {
   name: string;
@@ -146,10 +180,10 @@ export function scanHelpersAhead(index: KernelIndex, exps: Iterable<Export>): ((
 
 /**
  * Files that reach `exp` through a helper function of one of its direct consumer files, `direct` being
- * index.consumers(exp), or a function that gives their files. A helper of a helper is not followed,
+ * index.consumers(exp), or a function that gives their files' numbers in the index. A helper of a helper is not followed,
  * nor a helper that is exported itself.
  */
-export function helperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => readonly string[])): Consumer[] {
+export function helperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => ArrayLike<number>)): Consumer[] {
   // A hover asks again and again for the same export; its files are read once per version of the index.
   const cached = answered.get(exp);
   if (cached?.version === index.version) return cached.consumers.slice();
@@ -160,19 +194,18 @@ export function helperConsumers(index: KernelIndex, exp: Export, direct: readonl
 
 const answered = new WeakMap<Export, { version: number; consumers: Consumer[] }>();
 
-function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => readonly string[])): Consumer[] {
+function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => ArrayLike<number>)): Consumer[] {
   const sources = index.directSources(exp, MAX_HELPER_SOURCES);
   if (!sources?.length) return [];
   const names = consumerNames(exp.flavour, exp.name);
-  let seen: Set<string> | undefined;
+  let seen: ((path: string) => boolean) | undefined;
   const out: Consumer[] = [];
   for (const src of sources) {
     for (const h of candidatesOf(index, src) ?? []) {
       if (!names.some((n) => h.uses.includes(n))) continue;
-      seen ??= new Set([exp.file, ...(typeof direct === 'function' ? direct() : direct.map((c) => c.file))]);
+      seen ??= seenFiles(index, exp, direct);
       for (const use of index.directUses(h.name)) {
-        if (seen.has(use.file)) continue;
-        seen.add(use.file);
+        if (seen(use.file)) continue;
         out.push({ file: use.file, line: use.line, cls: index.classify(use.file, exp.file), via: { name: h.name, file: src, line: h.line, kind: 'function' } });
       }
     }
