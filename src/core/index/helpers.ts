@@ -63,8 +63,8 @@ interface FunctionUses {
 
 /**
  * A file's non-static functions and the names each body uses, from one scan with keepDefs: such a
- * scan records a name once per top-level statement (src/scanner/scan.h's resetStmt()), so each body's
- * uses are the scan's uses within its lines. `keep` picks the functions wanted.
+ * scan records a name once per top-level statement and once per top-level body (src/scanner/scan.h's
+ * resetStmt(), scanRun.h's '{'), so each body's uses are the scan's uses within its lines. `keep` picks the functions wanted.
  */
 function functionUses(scan: FileScan, nameOf: (id: number) => string, keep: (d: Definition) => boolean = () => true): FunctionUses[] {
   const defs = scan.defs.filter((d) => d.kind === 'function' && !d.isStatic && keep(d));
@@ -122,6 +122,8 @@ function namesOf(batch: NativeBatch, names: string[]): string[] {
   return names;
 }
 
+const AHEAD_RUN = 512;
+
 /**
  * The helper searches of many exports, scanned ahead: every export of linux-6.1 asks about 17,500
  * consumer files, 2.3 s of scans on the main thread, where the walk of their consumers takes 10 s
@@ -131,8 +133,6 @@ function namesOf(batch: NativeBatch, names: string[]): string[] {
  * event loop turn. Returns what stops the scan (resolved once its thread is done), or undefined
  * without the addon or anything to scan.
  */
-const AHEAD_RUN = 512;
-
 export function scanHelpersAhead(index: KernelIndex, exps: Iterable<Export>): (() => Promise<void>) | undefined {
   const addon = nativeAddon();
   if (!addon) return undefined;
