@@ -6,7 +6,7 @@ import { posix } from 'node:path';
 import { consumerNames } from '../exportMacros';
 import type { NameTable } from '../scan/scanPool';
 import { DEF_CTX, PROXY_MACRO } from '../scan/scanTypes';
-import { grown } from '../util/typed';
+import { grown, Marks } from '../util/typed';
 import { archOf, type BaseClass, baseClass, classFrom, classify, type ConsumerClass } from './classify';
 import { pastedUses } from './pasted';
 import type { Postings } from './postings';
@@ -205,26 +205,20 @@ export class ConsumerSearch {
     let inOrder = true;
     for (let k = 1; k < files.length && inOrder; k++) inOrder = rank[files[k]!]! > rank[files[k - 1]!]!;
     if (inOrder) return undefined;
-    if (this.atRank.length < rank.length) {
-      this.atRank = new Int32Array(rank.length);
-      this.rankStamp = new Uint32Array(rank.length);
-    }
+    if (this.atRank.length < rank.length) this.atRank = new Int32Array(rank.length);
     const order = new Int32Array(files.length);
     if (files.length * 16 >= rank.length) {
       // A list of a sixteenth of the tree's files or more (printk's reaches 33,000 of 56,000): the
       // ranks it holds, read off in one pass over every rank, not sorted (0.3 s of every export's
       // walk on linux-6.1 was the sort).
-      if (++this.rankMark === 0xffffffff) {
-        this.rankStamp.fill(0);
-        this.rankMark = 1;
-      }
-      const mark = this.rankMark;
+      const held = this.heldRanks;
+      held.clear(rank.length);
       for (let k = 0; k < files.length; k++) {
         const r = rank[files[k]!]!;
-        this.rankStamp[r] = mark;
+        held.mark(r);
         this.atRank[r] = k;
       }
-      for (let r = 0, j = 0; j < files.length; r++) if (this.rankStamp[r] === mark) order[j++] = this.atRank[r]!;
+      for (let r = 0, j = 0; j < files.length; r++) if (held.has(r)) order[j++] = this.atRank[r]!;
       return order;
     }
     if (this.rankKeys.length < files.length) this.rankKeys = new Uint32Array(files.length + 1024);
@@ -236,8 +230,7 @@ export class ConsumerSearch {
   }
   private rankKeys = new Uint32Array(0);
   private atRank = new Int32Array(0);
-  private rankStamp = new Uint32Array(0);
-  private rankMark = 0;
+  private readonly heldRanks = new Marks();
 
   /**
    * Each file's place in path order. A build's files, and a cache written from one, are in path order

@@ -11,6 +11,7 @@ import { AS_C_SOURCE, DEFAULT_MAX_FILE_BYTES, scratchScanner } from '../scan/sca
 import { readRegularFile } from '../util/regularFile';
 import { DEF_CTX, type Definition, type FileScan } from '../scan/scanTypes';
 import { type NativeBatch, NativeScanner, nativeAddon, scanParallel } from '../scan/nativeScanner';
+import { Marks } from '../util/typed';
 
 /** Above this many direct consumer files, helpers are not looked for: each of those files is read and scanned. */
 export const MAX_HELPER_SOURCES = 24;
@@ -26,33 +27,27 @@ export interface Helper {
  * whose direct consumers, through headers, are thousands of files for hundreds of exports.
  */
 function seenFiles(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => ArrayLike<number>)): (path: string) => boolean {
-  if (marks.length < index.files.length) marks = new Uint32Array(index.files.length + 1024);
-  if (++mark === 0xffffffff) {
-    marks.fill(0);
-    mark = 1;
-  }
-  const m = mark;
+  seenMarks.clear(index.files.length);
   const own = index.byPath.get(exp.file);
-  if (own !== undefined) marks[own] = m;
+  if (own !== undefined) seenMarks.mark(own);
   if (typeof direct === 'function') {
     const files = direct();
-    for (let k = 0; k < files.length; k++) marks[files[k]!] = m;
+    for (let k = 0; k < files.length; k++) seenMarks.mark(files[k]!);
   } else {
     for (const c of direct) {
       const fileIdx = index.byPath.get(c.file);
-      if (fileIdx !== undefined) marks[fileIdx] = m;
+      if (fileIdx !== undefined) seenMarks.mark(fileIdx);
     }
   }
   return (path) => {
     const fileIdx = index.byPath.get(path);
     // a file the index does not number (none today) is left out
-    if (fileIdx === undefined || marks[fileIdx] === m) return true;
-    marks[fileIdx] = m;
+    if (fileIdx === undefined || seenMarks.has(fileIdx)) return true;
+    seenMarks.mark(fileIdx);
     return false;
   };
 }
-let marks = new Uint32Array(0);
-let mark = 0;
+const seenMarks = new Marks();
 
 /** A non-static function of a file, and the names its body uses in code (outside comments and strings). */
 interface FunctionUses {
@@ -64,7 +59,8 @@ interface FunctionUses {
 /**
  * A file's non-static functions and the names each body uses, from one scan with keepDefs: such a
  * scan records a name once per top-level statement and once per top-level body (src/scanner/scan.h's
- * resetStmt(), scanRun.h's '{'), so each body's uses are the scan's uses within its lines. `keep` picks the functions wanted.
+ * resetStmt(), scanRun.h's '{'), so each body's uses are the scan's uses within its lines. `keep`
+ * picks the functions wanted.
  */
 function functionUses(scan: FileScan, nameOf: (id: number) => string, keep: (d: Definition) => boolean = () => true): FunctionUses[] {
   const defs = scan.defs.filter((d) => d.kind === 'function' && !d.isStatic && keep(d));
@@ -79,11 +75,15 @@ function functionUses(scan: FileScan, nameOf: (id: number) => string, keep: (d: 
   return out;
 }
 
+/** functionUses() of C source bytes, scanned by the WebAssembly build. */
+function scratchFunctionUses(buf: Uint8Array, keep?: (d: Definition) => boolean): FunctionUses[] {
+  const scanner = scratchScanner();
+  return functionUses(scanner.scan(buf, AS_C_SOURCE, { keepDefs: true }), (id) => scanner.interner.name(id), keep);
+}
+
 /** The non-static functions of a C file whose bodies use one of `names`, outside comments and strings. */
 export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helper[] {
-  const scanner = scratchScanner();
-  const scan = scanner.scan(buf, AS_C_SOURCE, { keepDefs: true });
-  return functionUses(scan, (id) => scanner.interner.name(id))
+  return scratchFunctionUses(buf)
     .filter((f) => f.uses.some((n) => names.includes(n)))
     .map((f) => ({ name: f.name, line: f.line }));
 }
@@ -103,9 +103,7 @@ function treeFunctionUses(root: string, path: string, keep: (d: Definition) => b
     } catch {
       return undefined;
     }
-    const scanner = scratchScanner();
-    const scan = scanner.scan(buf, AS_C_SOURCE, { keepDefs: true });
-    return functionUses(scan, (id) => scanner.interner.name(id), keep);
+    return scratchFunctionUses(buf, keep);
   }
   defScanner ??= { scanner: new NativeScanner(addon, 1 << 16), names: [] };
   const batch = defScanner.scanner.scan(root, [path], DEFAULT_MAX_FILE_BYTES, undefined, true);
@@ -180,8 +178,8 @@ export function scanHelpersAhead(index: KernelIndex, exps: Iterable<Export>): ((
 
 /**
  * Files that reach `exp` through a helper function of one of its direct consumer files, `direct` being
- * index.consumers(exp), or a function that gives their files' numbers in the index. A helper of a helper is not followed,
- * nor a helper that is exported itself.
+ * index.consumers(exp), or a function that gives their files' numbers in the index. A helper of a
+ * helper is not followed, nor a helper that is exported itself.
  */
 export function helperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => ArrayLike<number>)): Consumer[] {
   // A hover asks again and again for the same export; its files are read once per version of the index.
@@ -214,8 +212,9 @@ function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly C
 }
 
 /**
- * A consumer file's possible helpers (non-static, non-exported functions that another file calls), found once for the index's version: a query for every export
- * of a tree asks 107,000 times about 17,500 files (linux-6.1). Reading each file again for each
+ * A consumer file's possible helpers (non-static, non-exported functions that another file calls),
+ * found once for the index's version: a query for every export of a tree asks 107,000 times about
+ * 17,500 files (linux-6.1). Reading each file again for each
  * question, and finding its functions, was most of the time of that query. The answers for up to
  * 32,768 files are kept.
  */
