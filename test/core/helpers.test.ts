@@ -103,6 +103,30 @@ describe('consumers through a helper function', () => {
     );
   });
 
+  it('finds a helper that calls a name new to the index, after its file was read before the name was indexed', async () => {
+    const root = writeTree({ ...tree, 'drivers/gpu/drm/amd/amdkfd/kfd_new.c': 'int kfd_new(void)\n{\n\treturn amdgpu_hmm_new();\n}\n' });
+    const index = await buildIndex(root);
+    const [hmm] = index.exportsNamed('hmm_range_fault');
+    // amdgpu_hmm.c on disk gains amdgpu_hmm_new(), which calls hmm_range_new(), a name no indexed file
+    // has yet; a search reads the file from disk before the editor hands it over
+    const helperFile = 'drivers/gpu/drm/amd/amdgpu/amdgpu_hmm.c';
+    const grown = `${tree[helperFile]}\nint amdgpu_hmm_new(void)\n{\n\treturn hmm_range_new();\n}\n`;
+    writeFileSync(join(root, helperFile), grown);
+    assert.equal(helperConsumers(index, hmm!, index.consumers(hmm!)).length, 1);
+    // then the new export is indexed, and the helper's file
+    const edit = (path: string, text: string): void => {
+      writeFileSync(join(root, path), text);
+      index.updateFile(path, Buffer.from(text));
+    };
+    edit('mm/hmm_new.c', 'int hmm_range_new(void)\n{\n\treturn 0;\n}\nEXPORT_SYMBOL_GPL(hmm_range_new);\n');
+    edit(helperFile, grown);
+    const [fresh] = index.exportsNamed('hmm_range_new');
+    assert.deepEqual(
+      helperConsumers(index, fresh!, index.consumers(fresh!)).map((c) => `${c.file}:${c.line} via ${c.via?.name}`),
+      ['drivers/gpu/drm/amd/amdkfd/kfd_new.c:3 via amdgpu_hmm_new'],
+    );
+  });
+
   it('shows them in the CLI after the consumers, counted apart', () => {
     const root = writeTree(tree);
     const r = runCli(['consumers', '--tree', root, '--no-cache', 'hmm_range_fault']);

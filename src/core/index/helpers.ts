@@ -10,7 +10,9 @@ import type { Consumer, Export, KernelIndex } from './index';
 import { AS_C_SOURCE, DEFAULT_MAX_FILE_BYTES, scratchScanner } from '../scan/scanFile';
 import { readRegularFile } from '../util/regularFile';
 import { DEF_CTX, type Definition, type FileScan } from '../scan/scanTypes';
-import { type NativeBatch, NativeScanner, nativeAddon, scanParallel } from '../scan/nativeScanner';
+import { NativeScanner, nativeAddon, scanParallel } from '../scan/nativeScanner';
+import { KnownIds } from '../scan/idMap';
+import type { NameTable } from '../scan/scanPool';
 import { Marks } from '../util/typed';
 
 /** Above this many direct consumer files, helpers are not looked for: each of those files is read and scanned. */
@@ -49,43 +51,53 @@ function seenFiles(index: KernelIndex, exp: Export, direct: readonly Consumer[] 
 }
 const seenMarks = new Marks();
 
-/** A non-static function of a file, and the names its body uses in code (outside comments and strings). */
+/** A non-static function of a file, and the names its body uses in code (outside comments and strings), by number. */
 interface FunctionUses {
   name: string;
   line: number;
-  uses: string[];
+  uses: number[];
 }
 
 /**
- * A file's non-static functions and the names each body uses, from one scan with keepDefs: such a
- * scan records a name once per top-level statement and once per top-level body (src/scanner/scan.h's
- * resetStmt(), scanRun.h's '{'), so each body's uses are the scan's uses within its lines. `keep`
- * picks the functions wanted.
+ * A file's non-static functions and the names each body uses, as the scan numbers them, from one scan
+ * with keepDefs: such a scan records a name once per top-level statement and once per top-level body
+ * (src/scanner/scan.h's resetStmt(), scanRun.h's '{'), so each body's uses are the scan's uses within
+ * its lines. `keep` picks the functions wanted.
  */
-function functionUses(scan: FileScan, nameOf: (id: number) => string, keep: (d: Definition) => boolean = () => true): FunctionUses[] {
+function functionUses(scan: FileScan, keep: (d: Definition) => boolean = () => true): FunctionUses[] {
   const defs = scan.defs.filter((d) => d.kind === 'function' && !d.isStatic && keep(d));
   if (defs.length === 0) return [];
-  const out = defs.map((d) => ({ name: d.name, line: d.line, uses: [] as string[] }));
+  const out = defs.map((d) => ({ name: d.name, line: d.line, uses: [] as number[] }));
   const { uses } = scan;
   for (let k = 0; k < uses.length; k += 3) {
     if (uses[k + 2] === DEF_CTX) continue;
     const line = uses[k + 1]!;
-    for (let j = 0; j < defs.length; j++) if (line >= defs[j]!.line && line <= defs[j]!.endLine) out[j]!.uses.push(nameOf(uses[k]!));
+    for (let j = 0; j < defs.length; j++) if (line >= defs[j]!.line && line <= defs[j]!.endLine) out[j]!.uses.push(uses[k]!);
   }
   return out;
 }
 
-/** functionUses() of C source bytes, scanned by the WebAssembly build. */
-function scratchFunctionUses(buf: Uint8Array, keep?: (d: Definition) => boolean): FunctionUses[] {
-  const scanner = scratchScanner();
-  return functionUses(scanner.scan(buf, AS_C_SOURCE, { keepDefs: true }), (id) => scanner.interner.name(id), keep);
-}
-
 /** The non-static functions of a C file whose bodies use one of `names`, outside comments and strings. */
 export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helper[] {
-  return scratchFunctionUses(buf)
-    .filter((f) => f.uses.some((n) => names.includes(n)))
+  const scanner = scratchScanner();
+  return functionUses(scanner.scan(buf, AS_C_SOURCE, { keepDefs: true }))
+    .filter((f) => f.uses.some((id) => names.includes(scanner.interner.name(id))))
     .map((f) => ({ name: f.name, line: f.line }));
+}
+
+/**
+ * A possible helper as the cache keeps it: the names its body uses by their numbers in the index's
+ * name table. As strings (each batch's own copies) they were 34 MB of a query for every export.
+ */
+interface Candidate {
+  name: string;
+  line: number;
+  uses: Int32Array;
+}
+
+/** A scan's functions as candidates, the scan's name numbers mapped to the index's by `idOf`. */
+function candidates(scan: FileScan, keep: (d: Definition) => boolean, idOf: (id: number) => number): Candidate[] {
+  return functionUses(scan, keep).map((f) => ({ name: f.name, line: f.line, uses: Int32Array.from(f.uses, idOf) }));
 }
 
 /**
@@ -93,31 +105,28 @@ export function functionsUsing(buf: Uint8Array, names: readonly string[]): Helpe
  * and scans the file where it loads (a third faster than the WebAssembly build); without it the file
  * is read here and scanned by the WebAssembly build.
  */
-let defScanner: { scanner: NativeScanner; names: string[] } | undefined;
-function treeFunctionUses(root: string, path: string, keep: (d: Definition) => boolean): FunctionUses[] | undefined {
+let defScanner: { scanner: NativeScanner; ids: KnownIds; table: NameTable; version: number } | undefined;
+function treeCandidates(index: KernelIndex, path: string, keep: (d: Definition) => boolean): Candidate[] | undefined {
   const addon = nativeAddon();
   if (!addon) {
     let buf: Buffer;
     try {
-      buf = readRegularFile(join(root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES });
+      buf = readRegularFile(join(index.root, path), { maxBytes: DEFAULT_MAX_FILE_BYTES });
     } catch {
       return undefined;
     }
-    return scratchFunctionUses(buf, keep);
+    const scanner = scratchScanner();
+    // a name the index has never seen (the file changed since) cannot be an export's
+    return candidates(scanner.scan(buf, AS_C_SOURCE, { keepDefs: true }), keep, (id) => index.table.get(scanner.interner.name(id)) ?? -1);
   }
-  defScanner ??= { scanner: new NativeScanner(addon, 1 << 16), names: [] };
-  const batch = defScanner.scanner.scan(root, [path], DEFAULT_MAX_FILE_BYTES, undefined, true);
-  const names = namesOf(batch, defScanner.names);
+  // a name the table lacked may be in it once a file is scanned again: its lookups start afresh
+  if (defScanner?.table !== index.table || defScanner.version !== index.version)
+    defScanner = { scanner: new NativeScanner(addon, 1 << 16), ids: new KnownIds(index.table.interner), table: index.table, version: index.version };
+  const batch = defScanner.scanner.scan(index.root, [path], DEFAULT_MAX_FILE_BYTES, undefined, true);
+  defScanner.ids.add(batch.names, batch.nameLens, batch.fresh);
   const scan = batch.files[0]?.scan;
-  return scan && functionUses(scan, (id) => names[id]!, keep);
-}
-
-/** A scanner's wire numbers as names: those it sent before (unless it started afresh), then the batch's. */
-function namesOf(batch: NativeBatch, names: string[]): string[] {
-  if (batch.fresh) names.length = 0;
-  const bytes = Buffer.from(batch.names.buffer, batch.names.byteOffset, batch.names.byteLength);
-  for (let k = 0, at = 0; k < batch.nameLens.length; at += batch.nameLens[k++]!) names.push(bytes.toString('latin1', at, at + batch.nameLens[k]!));
-  return names;
+  const ids = defScanner.ids;
+  return scan && candidates(scan, keep, (id) => ids.of(id));
 }
 
 const AHEAD_RUN = 512;
@@ -153,17 +162,17 @@ export function scanHelpersAhead(index: KernelIndex, exps: Iterable<Export>): ((
   const scanned = (async () => {
     for (let from = 0; from < paths.length && !stopped; from += AHEAD_RUN) {
       const run = paths.slice(from, from + AHEAD_RUN);
-      const names: string[] = [];
+      const ids = new KnownIds(index.table.interner);
       await scanParallel(addon, { root: index.root, paths: run, maxBytes: DEFAULT_MAX_FILE_BYTES, threads: 1, chunkFiles: AHEAD_RUN, keepDefs: true }, (_scanner, first, batch) => {
         if (stopped || index.version !== version) return ((stopped = true), false);
-        namesOf(batch, names);
+        ids.add(batch.names, batch.nameLens, batch.fresh);
         batch.files.forEach((f, k) => {
           const path = run[first + k]!;
           if (f.scan && !candidatesCache.has(cacheKey(index, path)))
             keepCandidates(
               index,
               path,
-              functionUses(f.scan, (id) => names[id]!, candidateIn(index, path)),
+              candidates(f.scan, candidateIn(index, path), (id) => ids.of(id)),
             );
         });
         return true;
@@ -195,12 +204,13 @@ const answered = new WeakMap<Export, { version: number; consumers: Consumer[] }>
 function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly Consumer[] | (() => ArrayLike<number>)): Consumer[] {
   const sources = index.directSources(exp, MAX_HELPER_SOURCES);
   if (!sources?.length) return [];
-  const names = consumerNames(exp.flavour, exp.name);
+  const ids = consumerNames(exp.flavour, exp.name).flatMap((n) => index.table.get(n) ?? []);
+  if (ids.length === 0) return [];
   let seen: ((path: string) => boolean) | undefined;
   const out: Consumer[] = [];
   for (const src of sources) {
     for (const h of candidatesOf(index, src) ?? []) {
-      if (!names.some((n) => h.uses.includes(n))) continue;
+      if (!ids.some((id) => h.uses.includes(id))) continue;
       seen ??= seenFiles(index, exp, direct);
       for (const use of index.directUses(h.name)) {
         if (seen(use.file)) continue;
@@ -218,15 +228,15 @@ function findHelperConsumers(index: KernelIndex, exp: Export, direct: readonly C
  * question, and finding its functions, was most of the time of that query. The answers for up to
  * 32,768 files are kept.
  */
-const candidatesCache = new Map<string, { version: number; list: FunctionUses[] }>();
+const candidatesCache = new Map<string, { version: number; list: Candidate[] }>();
 const MAX_CANDIDATE_FILES = 32_768;
 
-function candidatesOf(index: KernelIndex, path: string): FunctionUses[] | undefined {
+function candidatesOf(index: KernelIndex, path: string): Candidate[] | undefined {
   const cached = candidatesCache.get(cacheKey(index, path));
   if (cached?.version === index.version) return cached.list;
   const fileIdx = index.byPath.get(path);
   if (fileIdx !== undefined && !mayHaveHelpers(index, fileIdx)) return [];
-  const list = treeFunctionUses(index.root, path, candidateIn(index, path));
+  const list = treeCandidates(index, path, candidateIn(index, path));
   if (list) keepCandidates(index, path, list);
   return list;
 }
@@ -239,7 +249,7 @@ const candidateIn =
   (d: Definition): boolean =>
     !index.exportsNamed(d.name).length && index.directUses(d.name).some((u) => u.file !== path);
 
-function keepCandidates(index: KernelIndex, path: string, list: FunctionUses[]): void {
+function keepCandidates(index: KernelIndex, path: string, list: Candidate[]): void {
   const key = cacheKey(index, path);
   candidatesCache.delete(key);
   if (candidatesCache.size >= MAX_CANDIDATE_FILES) candidatesCache.delete(candidatesCache.keys().next().value!);

@@ -134,13 +134,18 @@ export class Interner {
   /** Id of `name`, or -1 when it was never interned. */
   find(name: string): number {
     const bytes = Buffer.from(name, 'latin1');
-    const hash = fnv1a(bytes, 0, bytes.length);
-    const len = bytes.length;
+    return this.findBytes(bytes, 0, bytes.length);
+  }
+
+  /** Id of the identifier `buf[start, end)`, or -1 when it was never interned; nothing is added. */
+  findBytes(buf: Uint8Array, start: number, end: number): number {
+    const hash = fnv1a(buf, start, end);
+    const len = end - start;
     let slot = hash & this.mask;
     for (let probes = 0; probes <= this.mask; probes++) {
       const id = this.table[slot]!;
       if (id < 0) return -1;
-      if (this.matches(id, bytes, 0, len, hash)) return id;
+      if (this.matches(id, buf, start, len, hash)) return id;
       slot = (slot + 1) & this.mask;
     }
     return -1;
