@@ -77,7 +77,7 @@ export function consumersBlock(e: Export, list: Consumer[], helpers: Consumer[] 
 
 /** Where a consumer file goes, for counting: its .ko modules, vmlinux when only built in, or why neither. */
 function moduleKeys(file: string, build: BuildAnswers): string[] {
-  if (build.of(file).length) {
+  if (build.built(file)) {
     const kos = build.modules(file).filter((m) => m !== 'vmlinux');
     return kos.length ? kos : ['vmlinux'];
   }

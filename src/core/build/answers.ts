@@ -6,7 +6,8 @@ import type { KernelIndex } from '../index/index';
 import { readRegularFile } from '../util/regularFile';
 import { DEFAULT_MAX_FILE_BYTES } from '../scan/scanFile';
 import { join } from 'node:path';
-import { type BuildModel, canCoexist, isModular, modulesOf, type Placement, placementsOf, placementLabel, quotedIncludes, sourceOf } from './model';
+import { type BuildModel, canCoexist, isModular, linkedOf, modulesOf, type Placement, placementsOf, placementLabel, quotedIncludes, sourceOf } from './model';
+import type { Linked } from './derive';
 
 export class BuildAnswers {
   private readonly memo = new Map<string, Placement[]>();
@@ -57,17 +58,23 @@ export class BuildAnswers {
     return list;
   }
 
-  private readonly moduleMemo = new Map<string, string[]>();
+  /** A file's modules and whether one is a .ko, without its placements kept: a bulk answer asks this of 56,000 files. */
+  private linkedOf(path: string): Linked {
+    return linkedOf(this.model, path, this.includesOf, this.exists);
+  }
 
-  modules(path: string, generated = false): string[] {
-    if (generated) return modulesOf(this.of(path, true));
-    let list = this.moduleMemo.get(path);
-    if (!list) this.moduleMemo.set(path, (list = modulesOf(this.of(path))));
-    return list;
+  /** The modules the file is linked into (vmlinux for built-in code), sorted; [] when no Makefile builds it. */
+  modules(path: string, generated = false): readonly string[] {
+    return generated ? modulesOf(this.of(path, true)) : this.linkedOf(path).modules;
   }
 
   modular(path: string, generated = false): boolean {
-    return isModular(this.of(path, generated));
+    return generated ? isModular(this.of(path, true)) : this.linkedOf(path).modular;
+  }
+
+  /** Whether some Makefile builds the file: of(path).length > 0, without keeping its placements. */
+  built(path: string): boolean {
+    return this.linkedOf(path).modules.length > 0;
   }
 
   /** "drivers/gpu/drm/nouveau/nouveau (CONFIG_DRM_NOUVEAU, tristate)", or "built in only (CONFIG_NVMEM, bool)". */

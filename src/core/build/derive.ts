@@ -74,8 +74,35 @@ export function dirPart(path: string): string {
   return k < 0 ? '' : path.slice(0, k);
 }
 
+/** A stem's placements as bulk answers ask about them: its modules (modulesOf()), and whether one is a .ko. */
+export interface Linked {
+  readonly modules: readonly string[];
+  readonly modular: boolean;
+}
+
+/** What no Makefile builds. */
+export const NOT_LINKED: Linked = { modules: [], modular: false };
+
+/** The modules a file's placements link it into, sorted, then vmlinux when one builds it in. */
+export function modulesOf(list: readonly Placement[]): string[] {
+  const kos = [...new Set(list.filter((p) => p.modular).map((p) => p.module))].sort();
+  if (list.some((p) => !p.modular)) kos.push('vmlinux');
+  return kos;
+}
+
+export function isModular(list: readonly Placement[]): boolean {
+  return list.some((p) => p.modular);
+}
+
 export class Placements {
   private readonly byDir = new Map<string, Map<string, Placement[]>>();
+  /**
+   * Each directory's stems reduced to Linked, one object per distinct answer. A bulk answer asks only
+   * this, of every directory: the placements themselves, with their conditions, were 28 MB of a
+   * `consumers --format json` of every export of linux-6.1, kept to the end.
+   */
+  private readonly linkedByDir = new Map<string, Map<string, Linked>>();
+  private readonly distinct = new Map<string, Linked>();
 
   constructor(
     readonly source: PlaceSource,
@@ -104,10 +131,31 @@ export class Placements {
     return n;
   }
 
-  private dir(dir: string): Map<string, Placement[]> {
-    let out = this.byDir.get(dir);
+  /** A directory's stems as Linked; its placements are derived for this, and kept only if they were before. */
+  linkedIn(dir: string): ReadonlyMap<string, Linked> {
+    let out = this.linkedByDir.get(dir);
     if (out) return out;
     out = new Map();
+    for (const [stem, list] of this.byDir.get(dir) ?? this.derive(dir)) {
+      const modules = modulesOf(list);
+      const modular = isModular(list);
+      const key = `${modular}\n${modules.join('\n')}`;
+      let linked = this.distinct.get(key);
+      if (!linked) this.distinct.set(key, (linked = { modules, modular }));
+      out.set(stem, linked);
+    }
+    this.linkedByDir.set(dir, out);
+    return out;
+  }
+
+  private dir(dir: string): Map<string, Placement[]> {
+    let out = this.byDir.get(dir);
+    if (!out) this.byDir.set(dir, (out = this.derive(dir)));
+    return out;
+  }
+
+  private derive(dir: string): Map<string, Placement[]> {
+    const out = new Map<string, Placement[]>();
     for (const ev of this.source.evalsFor(dir)) {
       const conds = this.source.condsOf(ev);
       if (!conds) continue;
@@ -133,7 +181,6 @@ export class Placements {
         else list.push(p);
       }
     }
-    this.byDir.set(dir, out);
     return out;
   }
 }

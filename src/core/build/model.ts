@@ -15,11 +15,11 @@ import { and, type Cond, condText, N, NEVER, or, type Term, TRUE, archTerm, Y } 
 import { KCONFIG, treeDir } from './kbuild';
 import { impliedBy, type Kconfig, readKconfig, type ReadKconfig, type ReadText, type SymbolType } from './kconfig';
 import { type Item, type Lookup, MakeEval, type Word } from './makefile';
-import { type DirConds, type DirEval, dirPart, feasible, type ObjEntry, Placements, type PlaceSource, type Placement } from './derive';
+import { type DirConds, type DirEval, dirPart, feasible, type Linked, NOT_LINKED, type ObjEntry, Placements, type PlaceSource, type Placement } from './derive';
 import type { Unknown } from './unknown';
 
 export type { DirEval, ObjEntry, Placement } from './derive';
-export { feasible } from './derive';
+export { feasible, isModular, modulesOf } from './derive';
 
 export interface BuildModel {
   /** object stem (drivers/gpu/drm/nouveau/nouveau_svm) -> where that object is linked */
@@ -247,6 +247,30 @@ export function placementsOf(model: BuildModel, path: string, includesOf: (src: 
   return out;
 }
 
+/**
+ * placementsOf() as Linked, for a source (.c, .S): from the directory's Linked answers, without its
+ * placements kept (derive.ts, Placements.linkedIn()).
+ */
+export function linkedOf(model: BuildModel, path: string, includesOf: (src: string) => ReadonlySet<string> | undefined, exists: (p: string) => boolean): Linked {
+  const m = /\.(c|S|c_shipped)$/.exec(path);
+  if (!m) return NOT_LINKED;
+  const dir = treeDir(path);
+  const linked = model.placements.linkedIn(dir);
+  const own = linked.get(path.slice(0, m.index));
+  if (own) return own;
+  const base = path.slice(dir ? dir.length + 1 : 0);
+  const parts: Linked[] = [];
+  for (const [stem, l] of linked) {
+    const src = sourceOf(stem, exists);
+    if (src && src !== path && includesOf(src)?.has(base)) parts.push(l);
+  }
+  if (parts.length <= 1) return parts[0] ?? NOT_LINKED;
+  // as modulesOf() of the parts' placements together
+  const kos = [...new Set(parts.flatMap((l) => l.modules.filter((x) => x !== 'vmlinux')))].sort();
+  if (parts.some((l) => l.modules.includes('vmlinux'))) kos.push('vmlinux');
+  return { modules: kos, modular: parts.some((l) => l.modular) };
+}
+
 const QUOTED_INCLUDE = /^\s*#\s*include\s+"([^"]*)"/gm;
 
 /** The names a text #includes in quotes (`#include "ehci-hub.c"`): what placementsOf() asks of a source. */
@@ -410,16 +434,6 @@ export function symbolType(model: BuildModel, sym: string): SymbolType | undefin
 }
 
 /** Module names a file is linked into: its .ko names, then vmlinux when it can be built in. */
-export function modulesOf(list: readonly Placement[]): string[] {
-  const kos = [...new Set(list.filter((p) => p.modular).map((p) => p.module))].sort();
-  if (list.some((p) => !p.modular)) kos.push('vmlinux');
-  return kos;
-}
-
-export function isModular(list: readonly Placement[]): boolean {
-  return list.some((p) => p.modular);
-}
-
 /** "drivers/gpu/drm/nouveau/nouveau (CONFIG_DRM_NOUVEAU, tristate)", "built in only (CONFIG_NVMEM, bool)". */
 export function placementLabel(model: BuildModel, list: readonly Placement[]): string {
   const mods = list.filter((p) => p.modular);

@@ -56,7 +56,7 @@ export function moduleView(index: KernelIndex, build: BuildAnswers | undefined):
       return new Set([...set, ...own(file)]);
     },
     linkedInto: (file, module) => build.modules(file).includes(module),
-    built: (file) => build.of(file).length > 0,
+    built: (file) => build.built(file),
     where: (file) => {
       const mods = build.modules(file);
       return mods.map((m) => (m === 'vmlinux' ? m : `${m}.ko`)).join(', ') || 'no module';
