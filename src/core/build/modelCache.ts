@@ -255,6 +255,40 @@ class Lines {
   }
 }
 
+type SymbolConds = [deps: Cond, defaults: Cond, selects: Cond[]];
+
+/**
+ * A symbol from the cache, its conditions decoded when first read: placing a file asks only a
+ * symbol's type, definitions and architectures, and every symbol's conditions decoded were 12 MB of
+ * a bulk answer's model, kept to the end (canCoexist() and impliedBy() read them).
+ */
+class DecodedSymbol implements KSymbol {
+  type?: SymbolType;
+  archs?: Set<string>;
+  choices?: number[];
+  implied?: Cond;
+  private conds?: SymbolConds;
+
+  constructor(
+    readonly name: string,
+    readonly defs: { file: string; line: number }[],
+    readonly prompt: boolean,
+    private readonly decodeConds: () => SymbolConds,
+  ) {}
+
+  get deps(): Cond {
+    return (this.conds ??= this.decodeConds())[0];
+  }
+
+  get defaults(): Cond {
+    return (this.conds ??= this.decodeConds())[1];
+  }
+
+  get selects(): Cond[] {
+    return (this.conds ??= this.decodeConds())[2];
+  }
+}
+
 /** Kconfig's symbols, each decoded from its line when first looked up; all of them when iterated. */
 class LazySymbols extends Map<string, KSymbol> {
   private all = false;
@@ -262,7 +296,7 @@ class LazySymbols extends Map<string, KSymbol> {
 
   constructor(
     private readonly lines: Lines,
-    private readonly decode: (text: string) => KSymbol,
+    private readonly decode: (text: string, line: number) => KSymbol,
   ) {
     super();
   }
@@ -275,7 +309,7 @@ class LazySymbols extends Map<string, KSymbol> {
       this.missing.add(name);
       return undefined;
     }
-    const sym = this.decode(this.lines.text(k));
+    const sym = this.decode(this.lines.text(k), k);
     super.set(name, sym);
     return sym;
   }
@@ -315,20 +349,32 @@ class LazySymbols extends Map<string, KSymbol> {
   private fill(): void {
     if (this.all) return;
     for (let k = 0; k < this.lines.count; k++) {
-      const sym = this.decode(this.lines.text(k));
+      const sym = this.decode(this.lines.text(k), k);
       if (!super.has(sym.name)) super.set(sym.name, sym);
     }
     this.all = true;
   }
 }
 
+const DECODED_EVALS = 512;
+
 function lazyModel(buf: Buffer, bodyAt: number, h: Header): BuildModel {
   const [s0, e0, end] = h.parts.map((x) => bodyAt + x) as [number, number, number];
   const cond = (list: TermData[]): Cond => list.map(termFromData);
 
-  const symbols = new LazySymbols(new Lines(buf, s0, e0), (text) => {
-    const [name, type, archs, defs, prompt, choices, deps, defaults, selects] = JSON.parse(text) as SymbolLine;
-    const sym: KSymbol = { name, defs: defs.map(([file, line]) => ({ file, line })), prompt, deps: cond(deps), defaults: cond(defaults), selects: selects.map(cond) };
+  const symbolLines = new Lines(buf, s0, e0);
+  const symbols = new LazySymbols(symbolLines, (text, k) => {
+    const [name, type, archs, defs, prompt, choices] = JSON.parse(text) as SymbolLine;
+    const conds = (): SymbolConds => {
+      const [, , , , , , deps, defaults, selects] = JSON.parse(symbolLines.text(k)) as SymbolLine;
+      return [cond(deps), cond(defaults), selects.map(cond)];
+    };
+    const sym = new DecodedSymbol(
+      name,
+      defs.map(([file, line]) => ({ file, line })),
+      prompt,
+      conds,
+    );
     if (type) sym.type = type;
     if (archs) sym.archs = new Set(archs);
     if (choices) sym.choices = choices;
@@ -337,10 +383,13 @@ function lazyModel(buf: Buffer, bodyAt: number, h: Header): BuildModel {
   const kconfig: Kconfig = { symbols, files: h.kconfigFiles, arches: h.arches, unknown: h.kconfigUnknown };
 
   const evalLines = new Lines(buf, e0, end);
-  const decoded: DirEval[] = [];
-  const condsOf = new Map<DirEval, DirConds | undefined>();
+  // The Makefiles decoded last: placements are derived from them a directory at a time and kept,
+  // so an evaluation is wanted again only by the next directory it lists objects in, if any. All of
+  // them kept were 21 MB of a bulk answer's model.
+  const decoded = new Map<number, DirEval>();
+  const condsOf = new WeakMap<DirEval, DirConds | undefined>();
   const evalAt = (k: number): DirEval => {
-    const known = decoded[k];
+    const known = decoded.get(k);
     if (known) return known;
     const [data, dir, makefile, arch, edges, objects, read, unknown, conds] = JSON.parse(evalLines.text(k)) as EvalLine;
     const terms = data.map(termFromData);
@@ -367,7 +416,9 @@ function lazyModel(buf: Buffer, bodyAt: number, h: Header): BuildModel {
     };
     if (arch) ev.arch = arch;
     condsOf.set(ev, conds ? { built: conds[0].map(term), linked: conds[1].map(term) } : undefined);
-    return (decoded[k] = ev);
+    if (decoded.size >= DECODED_EVALS) decoded.delete(decoded.keys().next().value!);
+    decoded.set(k, ev);
+    return ev;
   };
   const byDir = new Map(h.objectDirs);
   const source: PlaceSource = {
