@@ -259,7 +259,7 @@ type SymbolConds = [deps: Cond, defaults: Cond, selects: Cond[]];
 
 /**
  * A symbol from the cache, its conditions decoded when first read: placing a file asks only a
- * symbol's type, definitions and architectures, and every symbol's conditions decoded were 12 MB of
+ * symbol's type, definitions and architectures, and every symbol's conditions decoded were 10 MB of
  * a bulk answer's model, kept to the end (canCoexist() and impliedBy() read them).
  */
 class DecodedSymbol implements KSymbol {
