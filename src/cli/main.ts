@@ -76,7 +76,9 @@ if (require.main === module) {
     if (e.code !== 'EPIPE') throw e;
     gone = true;
   });
-  const stdout = new BufferedOut((b) => void (gone || process.stdout.write(b)));
+  // done with the bytes when nothing waits to be written: a file's or /dev/null's write, a pipe's
+  // that took them whole
+  const stdout = new BufferedOut((b) => gone || (process.stdout.write(b), process.stdout.writableLength === 0));
   const io: Io = {
     out: (s) => void (gone || stdout.write(s)),
     err: (s) => (stdout.flush(), process.stderr.write(s)),

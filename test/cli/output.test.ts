@@ -18,12 +18,16 @@ describe('standard output in pieces', () => {
           { maxLength: 40 },
         ),
         (texts) => {
-          const pieces: Buffer[] = [];
-          const out = new BufferedOut((b) => pieces.push(Buffer.isBuffer(b) ? Buffer.from(b) : Buffer.from(b, 'utf8')));
-          for (const t of texts) out.write(t);
-          out.flush();
-          assert.equal(Buffer.concat(pieces).toString('utf8'), texts.join(''));
-          for (const p of pieces) assert.ok(p.length <= BufferedOut.SIZE || texts.some((t) => Buffer.byteLength(t) === p.length), 'a piece larger than 1 MiB is one large text');
+          // a sink done with each piece at once (a file: the buffer is filled again), and one that
+          // keeps the pieces it was given (a pipe's queue: they must stay as they were)
+          for (const done of [true, false]) {
+            const pieces: Buffer[] = [];
+            const out = new BufferedOut((b) => (pieces.push(done ? Buffer.from(b) : b), done));
+            for (const t of texts) out.write(t);
+            out.flush();
+            assert.equal(Buffer.concat(pieces).toString('utf8'), texts.join(''));
+            for (const p of pieces) assert.ok(p.length <= BufferedOut.SIZE || texts.some((t) => Buffer.byteLength(t) === p.length), 'a piece larger than 1 MiB is one large text');
+          }
         },
       ),
       { numRuns: 200, endOnFailure: true, examples: [[['a'.repeat(60_000), 'é'.repeat(3000), '→'.repeat(100), '→'.repeat(350_000)]]] },
@@ -32,7 +36,7 @@ describe('standard output in pieces', () => {
 
   it('sends what it holds at the next turn of the event loop, without a flush', async () => {
     const pieces: string[] = [];
-    const out = new BufferedOut((b) => pieces.push(b.toString()));
+    const out = new BufferedOut((b) => void pieces.push(b.toString()));
     out.write('hmm_range_fault: ');
     out.write('4 consumers\n');
     assert.deepEqual(pieces, [], 'held while the turn goes on');
