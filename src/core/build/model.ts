@@ -222,6 +222,9 @@ export function derive(kconfig: Kconfig, evals: Map<string, DirEval>, heads: str
   return { placements: new Placements(source, kconfig), kconfig, evals, heads, headsUnknown: [...headsUnknown], makefiles, unknown };
 }
 
+/** Whether a source #includes a file of its directory in quotes (`#include "ehci-hub.c"`). */
+export type Includes = (src: string, name: string) => boolean;
+
 /**
  * Where a file is built: the placements of its object; for a .c or .S file that no Makefile names,
  * those of the files in its directory that #include it (drivers/usb/host/ehci-hcd.c includes
@@ -229,7 +232,7 @@ export function derive(kconfig: Kconfig, evals: Map<string, DirEval>, heads: str
  * that have no source (lib/raid6/tables.o, which mktables prints). Headers get none: a use in a
  * header belongs to each file that includes it.
  */
-export function placementsOf(model: BuildModel, path: string, includesOf: (src: string) => ReadonlySet<string> | undefined, exists: (p: string) => boolean, generated = false): Placement[] {
+export function placementsOf(model: BuildModel, path: string, includes: Includes, exists: (p: string) => boolean, generated = false): Placement[] {
   const dir = treeDir(path);
   const stems = model.placements.stemsIn(dir);
   if (generated) return stems.filter((stem) => !sourceOf(stem, exists)?.endsWith('.c')).flatMap((stem) => model.placements.get(stem)!);
@@ -242,7 +245,7 @@ export function placementsOf(model: BuildModel, path: string, includesOf: (src: 
   for (const stem of stems) {
     const src = sourceOf(stem, exists);
     if (!src || src === path) continue;
-    if (includesOf(src)?.has(base)) out.push(...model.placements.get(stem)!);
+    if (includes(src, base)) out.push(...model.placements.get(stem)!);
   }
   return out;
 }
@@ -251,7 +254,7 @@ export function placementsOf(model: BuildModel, path: string, includesOf: (src: 
  * placementsOf() as Linked, for a source (.c, .S): from the directory's Linked answers, without its
  * placements kept (derive.ts, Placements.linkedIn()).
  */
-export function linkedOf(model: BuildModel, path: string, includesOf: (src: string) => ReadonlySet<string> | undefined, exists: (p: string) => boolean): Linked {
+export function linkedOf(model: BuildModel, path: string, includes: Includes, exists: (p: string) => boolean): Linked {
   const m = /\.(c|S|c_shipped)$/.exec(path);
   if (!m) return NOT_LINKED;
   const dir = treeDir(path);
@@ -262,7 +265,7 @@ export function linkedOf(model: BuildModel, path: string, includesOf: (src: stri
   const parts: Linked[] = [];
   for (const [stem, l] of linked) {
     const src = sourceOf(stem, exists);
-    if (src && src !== path && includesOf(src)?.has(base)) parts.push(l);
+    if (src && src !== path && includes(src, base)) parts.push(l);
   }
   if (parts.length <= 1) return parts[0] ?? NOT_LINKED;
   // as modulesOf() of the parts' placements together
