@@ -83,7 +83,7 @@ export interface Linked {
 /** What no Makefile builds. */
 export const NOT_LINKED: Linked = { modules: [], modular: false };
 
-/** The modules a file's placements link it into, sorted, then vmlinux when one builds it in. */
+/** Module names a file is linked into: its .ko names, sorted, then vmlinux when it can be built in. */
 export function modulesOf(list: readonly Placement[]): string[] {
   const kos = [...new Set(list.filter((p) => p.modular).map((p) => p.module))].sort();
   if (list.some((p) => !p.modular)) kos.push('vmlinux');

@@ -436,7 +436,6 @@ export function symbolType(model: BuildModel, sym: string): SymbolType | undefin
   return model.kconfig.symbols.get(sym)?.type;
 }
 
-/** Module names a file is linked into: its .ko names, then vmlinux when it can be built in. */
 /** "drivers/gpu/drm/nouveau/nouveau (CONFIG_DRM_NOUVEAU, tristate)", "built in only (CONFIG_NVMEM, bool)". */
 export function placementLabel(model: BuildModel, list: readonly Placement[]): string {
   const mods = list.filter((p) => p.modular);
