@@ -116,6 +116,33 @@ include/linux/hmm.h: not built (a header: it is built with each file that includ
     );
   });
 
+  it('gives a .c file #included by sources of two modules both modules, in every output form', () => {
+    const root = tempDir('kexports-included-twice-');
+    cpSync(tree, root, { recursive: true });
+    const dir = join(root, 'drivers/kvmx');
+    for (const f of ['kvm-amd.c', 'kvm-intel.c']) writeFileSync(join(dir, f), `${readFileSync(join(dir, f), 'utf8')}#include "kvm_common.c"\n`);
+    writeFileSync(join(dir, 'kvm_common.c'), 'int kvm_common_run(void)\n{\n\treturn kvm_sample_op(2);\n}\n');
+    const both = ['drivers/kvmx/kvm-amd', 'drivers/kvmx/kvm-intel', 'vmlinux'];
+    const m = runCli(['module', '--tree', root, '--no-cache', '--format', 'json', 'drivers/kvmx/kvm_common.c']);
+    assert.equal(m.code, 0, m.stderr);
+    const [placed] = JSON.parse(m.stdout) as { modules: string[]; modular: boolean }[];
+    assert.deepEqual([placed!.modules, placed!.modular], [both, true]);
+    // a bulk answer (more than one symbol) asks for modules alone, without the placements kept
+    const j = runCli(['consumers', '--tree', root, '--no-cache', '--format', 'json', 'kvm_sample_op', 'hmm_range_fault']);
+    assert.equal(j.code, 0, j.stderr);
+    const [answer] = JSON.parse(j.stdout) as { consumers: { file: string; modules: string[]; modular: boolean }[] }[];
+    assert.deepEqual(
+      answer!.consumers.map((c) => [c.file, c.modules, c.modular]),
+      [
+        ['drivers/kvmx/kvm-amd.c', ['drivers/kvmx/kvm-amd', 'vmlinux'], true],
+        ['drivers/kvmx/kvm-intel.c', ['drivers/kvmx/kvm-intel', 'vmlinux'], true],
+        ['drivers/kvmx/kvm_common.c', both, true],
+      ],
+    );
+    const sum = runCli(['consumers', '--tree', root, '--no-cache', '--summary', '--format', 'jsonl', 'kvm_sample_op', 'hmm_range_fault']);
+    assert.deepEqual(JSON.parse(sum.stdout.split('\n')[0]!).byModule, { 'drivers/kvmx/kvm-amd': 2, 'drivers/kvmx/kvm-intel': 2 });
+  });
+
   it('consumers group by module in text, and carry modules and modular in JSON', () => {
     const r = runCli(['consumers', '--tree', tree, 'hmm_range_fault', 'vmalloc_sample']);
     assert.equal(r.code, 0, r.stderr);
