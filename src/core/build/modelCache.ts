@@ -356,7 +356,7 @@ class LazySymbols extends Map<string, KSymbol> {
   }
 }
 
-const DECODED_EVALS = 512;
+const DECODED_EVALS = 128;
 
 function lazyModel(buf: Buffer, bodyAt: number, h: Header): BuildModel {
   const [s0, e0, end] = h.parts.map((x) => bodyAt + x) as [number, number, number];
