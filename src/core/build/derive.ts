@@ -84,7 +84,7 @@ export interface Linked {
 export const NOT_LINKED: Linked = { modules: [], modular: false };
 
 /** Module names a file is linked into: its .ko names, sorted, then vmlinux when it can be built in. */
-export function modulesOf(list: readonly Placement[]): string[] {
+export function modulesOf(list: readonly Pick<Placement, 'module' | 'modular'>[]): string[] {
   const kos = [...new Set(list.filter((p) => p.modular).map((p) => p.module))].sort();
   if (list.some((p) => !p.modular)) kos.push('vmlinux');
   return kos;

@@ -15,7 +15,7 @@ import { and, type Cond, condText, N, NEVER, or, type Term, TRUE, archTerm, Y } 
 import { KCONFIG, treeDir } from './kbuild';
 import { impliedBy, type Kconfig, readKconfig, type ReadKconfig, type ReadText, type SymbolType } from './kconfig';
 import { type Item, type Lookup, MakeEval, type Word } from './makefile';
-import { type DirConds, type DirEval, dirPart, feasible, type Linked, NOT_LINKED, type ObjEntry, Placements, type PlaceSource, type Placement } from './derive';
+import { type DirConds, type DirEval, dirPart, feasible, type Linked, modulesOf, NOT_LINKED, type ObjEntry, Placements, type PlaceSource, type Placement } from './derive';
 import type { Unknown } from './unknown';
 
 export type { DirEval, ObjEntry, Placement } from './derive';
@@ -268,10 +268,9 @@ export function linkedOf(model: BuildModel, path: string, includes: Includes, ex
     if (src && src !== path && includes(src, base)) parts.push(l);
   }
   if (parts.length <= 1) return parts[0] ?? NOT_LINKED;
-  // as modulesOf() of the parts' placements together
-  const kos = [...new Set(parts.flatMap((l) => l.modules.filter((x) => x !== 'vmlinux')))].sort();
-  if (parts.some((l) => l.modules.includes('vmlinux'))) kos.push('vmlinux');
-  return { modules: kos, modular: parts.some((l) => l.modular) };
+  // modulesOf() of the parts together: each of their modules a .ko but vmlinux
+  const modules = modulesOf(parts.flatMap((l) => l.modules.map((module) => ({ module, modular: module !== 'vmlinux' }))));
+  return { modules, modular: parts.some((l) => l.modular) };
 }
 
 const QUOTED_INCLUDE = /^\s*#\s*include\s+"([^"]*)"/gm;
